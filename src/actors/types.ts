@@ -1,0 +1,23 @@
+/**
+ * A bounded FIFO mailbox: the only way actors talk. A full mailbox makes `send` wait; that wait
+ * is promspool's backpressure. Never exported from src/index.ts.
+ */
+export interface Mailbox<T> {
+  /** Enqueues `msg`, waiting while the mailbox is full. Rejects with `ClosedError` if closed before it fits. */
+  send(msg: T): Promise<void>;
+  /** Enqueues `msg` if there is room now; returns false (and counts a full event) otherwise. */
+  trySend(msg: T): boolean;
+  /** Dequeues the oldest message, waiting for one. Resolves `undefined` once closed and empty. */
+  receive(): Promise<T | undefined>;
+  /** Dequeues the oldest message if any. */
+  tryReceive(): T | undefined;
+  /** Refuses further sends; every waiting sender is rejected with `ClosedError`; queued messages can still be received. */
+  close(): void;
+  readonly closed: boolean;
+  readonly size: number;
+  readonly capacity: number;
+  /** How many times a sender found the mailbox full (for `promspool_mailbox_full_total`). */
+  readonly fullCount: number;
+}
+
+export type Lifecycle = 'starting' | 'running' | 'draining' | 'stopped';

@@ -1,0 +1,83 @@
+import type { Clock } from '../clock.js';
+import type { Logger } from '../logger.js';
+
+export type FsyncPolicy = 'always' | 'interval' | 'never';
+export type OnDiskFull = 'drop_oldest' | 'reject';
+
+export interface FileQueueOptions {
+  /** Directory of this endpoint's queue; created if missing. Foreign files in it are left alone. */
+  dir: string;
+  /** Seal the open segment once it holds this many signals (`storage.max_signals_to_batch`). */
+  maxSignalsPerSegment: number;
+  /** Seal the open segment once it is this old, if non-empty (`storage.batch_interval`). */
+  batchIntervalMs: number;
+  fsync: FsyncPolicy;
+  fsyncIntervalMs: number;
+  /** 0 = unlimited. Counts every segment and ack file of this queue. */
+  maxDiskBytes: number;
+  onDiskFull: OnDiskFull;
+  clock?: Clock;
+  logger?: Logger;
+  /**
+   * Counts the signals in one record payload; used to count what `drop_oldest` drops from a
+   * segment written by an earlier process. Without it such drops are counted as 0 signals.
+   */
+  countSignals?: (payload: Uint8Array) => number;
+}
+
+/** A sealed segment handed to the reader, with its records read and checked. */
+export interface Segment {
+  readonly id: number;
+  /** Record payloads (exactly as given to `append`) in file order; `null` where the CRC failed. */
+  readonly records: readonly (Uint8Array | null)[];
+  /** Portions acknowledged in an earlier run (from `<id>.acks`): record index -> portions. */
+  readonly acked: ReadonlyMap<number, ReadonlySet<number>>;
+  /** Records skipped in this segment because their CRC failed or they were cut short. */
+  readonly corruptRecords: number;
+}
+
+export interface FileQueueStats {
+  /** Sealed segments not yet released, plus the open one if non-empty. */
+  segments: number;
+  /** Bytes on disk of this queue's segments and ack files. */
+  diskBytes: number;
+  /** Signals appended in this process that are in segments not yet released (recovered segments count once read). */
+  pendingSignals: number;
+  /** Records whose CRC failed, since start. */
+  corruptRecords: number;
+  /** Torn tails truncated during recovery, since start. */
+  truncatedTails: number;
+  /** Signals dropped by `drop_oldest` (cap or ENOSPC), since start. */
+  droppedSignals: number;
+  /** Appends refused (`reject` policy or ENOSPC), since start. */
+  rejectedAppends: number;
+  fsyncs: number;
+  /** Sum of fsync durations in seconds, since start. */
+  fsyncSeconds: number;
+}
+
+export interface FileQueue {
+  /**
+   * Appends one record (an opaque payload) to the open segment. Resolves once it is durable per
+   * the fsync policy (with `always`, after the fsync that covers it; concurrent appends share one
+   * fsync). Rejects with `DiskFullError` when the cap is reached under `reject`, or on ENOSPC
+   * when nothing can be dropped; the segment is never left with a half-written record.
+   */
+  append(payload: Uint8Array, signals: number): Promise<void>;
+  /** Seals the open segment now, if it holds any record. */
+  seal(): Promise<void>;
+  /** Resolves once everything appended so far is fsynced, whatever the policy. */
+  flush(): Promise<void>;
+  /**
+   * The oldest sealed segment not yet handed out; waits until one exists. Resolves `null` once
+   * the queue is closed (or `signal` aborts).
+   */
+  next(signal?: AbortSignal): Promise<Segment | null>;
+  /** Records that (segment, record, portion) was delivered or dropped; persisted to `<id>.acks`. */
+  ack(segmentId: number, record: number, portion: number): void;
+  /** Every portion of the segment is done: delete it and its ack file. */
+  release(segmentId: number): void;
+  stats(): FileQueueStats;
+  /** Seals nothing; fsyncs, closes files. Data stays for the next open. */
+  close(): Promise<void>;
+}

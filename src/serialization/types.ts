@@ -1,0 +1,104 @@
+/**
+ * The data model shared by every layer: what a user appends, and the columnar record the
+ * Serializer writes and the Endpoint reads back. Nothing here allocates per sample.
+ */
+
+/** Label set as the user gives it. `__name__` is the metric name. */
+export type Labels = Record<string, string>;
+
+export interface BucketSpan {
+  /** Gap to the previous span (or the starting bucket index for the first span). */
+  offset: number;
+  length: number;
+}
+
+/**
+ * A native histogram, as in the remote-write protobuf.
+ * Integer histogram: `positiveDeltas`/`negativeDeltas` hold delta-encoded bucket counts and
+ * `count`/`zeroCount` are integers. Float histogram: `positiveCounts`/`negativeCounts` hold
+ * absolute bucket counts. A histogram is a float histogram iff `isFloat` is true.
+ */
+export interface NativeHistogram {
+  isFloat: boolean;
+  count: number;
+  sum: number;
+  schema: number;
+  zeroThreshold: number;
+  zeroCount: number;
+  positiveSpans: BucketSpan[];
+  negativeSpans: BucketSpan[];
+  positiveDeltas?: number[];
+  negativeDeltas?: number[];
+  positiveCounts?: number[];
+  negativeCounts?: number[];
+  /** 0 unknown, 1 yes, 2 no, 3 gauge (protobuf enum values). */
+  resetHint?: 0 | 1 | 2 | 3;
+}
+
+export interface Exemplar {
+  labels: Labels;
+  value: number;
+  timestampMs: number;
+}
+
+export type MetricType =
+  | 'unknown'
+  | 'counter'
+  | 'gauge'
+  | 'histogram'
+  | 'gaugehistogram'
+  | 'summary'
+  | 'info'
+  | 'stateset';
+
+export interface Metadata {
+  type: MetricType;
+  help: string;
+  unit: string;
+}
+
+export interface MetadataEntry extends Metadata {
+  metricFamilyName: string;
+}
+
+export interface HistogramEntry {
+  timestampMs: number;
+  histogram: NativeHistogram;
+}
+
+export interface ExemplarEntry {
+  /** (nameRef, valueRef) pairs into the record's string table, sorted by name. */
+  labelRefs: Uint32Array;
+  value: number;
+  timestampMs: number;
+}
+
+/**
+ * One record as stored on disk, decoded. Series-major and columnar:
+ * series `i` has labels `labelRefs[2*labelOffsets[i] .. 2*labelOffsets[i+1])` as (name, value)
+ * string-table refs sorted by name, float samples `sampleOffsets[i] .. sampleOffsets[i+1]` in
+ * `timestamps`/`values` (append order, which is the order they must be sent in), histograms
+ * `histogramOffsets[i] .. histogramOffsets[i+1]` in `histograms`, exemplars likewise.
+ * `seriesHash[i]` is the 32-bit label hash used for sharding, computed once when the series was
+ * first appended and stored so readers never rehash.
+ */
+export interface SignalRecord {
+  strings: string[];
+  seriesCount: number;
+  labelOffsets: Uint32Array;
+  labelRefs: Uint32Array;
+  seriesHash: Uint32Array;
+  sampleOffsets: Uint32Array;
+  timestamps: Float64Array;
+  values: Float64Array;
+  histogramOffsets: Uint32Array;
+  histograms: HistogramEntry[];
+  exemplarOffsets: Uint32Array;
+  exemplars: ExemplarEntry[];
+  metadata: MetadataEntry[];
+}
+
+/** Samples + histograms + exemplars + metadata entries in a record. */
+export function recordSignalCount(r: SignalRecord): number {
+  return r.timestamps.length + r.histograms.length + r.exemplars.length + r.metadata.length;
+}
