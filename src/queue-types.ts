@@ -1,0 +1,78 @@
+import type { Registry } from 'prom-client';
+import type { PromspoolConfig } from './config/types.js';
+import type { Labels, Metadata, NativeHistogram } from './serialization/types.js';
+
+/**
+ * A validated, cached label set. Get one with {@link Queue.series} and pass it to
+ * {@link Appender.append} instead of a labels object: appends then skip validation, sorting
+ * and hashing entirely (the fastest path).
+ */
+export interface SeriesRef {
+  readonly labels: Readonly<Labels>;
+}
+
+/**
+ * Collects appends for one caller. Nothing is durable until {@link Appender.commit} resolves.
+ * An appender is used by one caller at a time and may be reused after commit/rollback.
+ */
+export interface Appender {
+  /** Appends a float sample. `labels` must include `__name__`. Throws TypeError on invalid input. */
+  append(labels: Labels | SeriesRef, timestampMs: number, value: number): void;
+  appendHistogram(labels: Labels | SeriesRef, timestampMs: number, histogram: NativeHistogram): void;
+  appendExemplar(labels: Labels | SeriesRef, exemplar: { labels: Labels; value: number; timestampMs: number }): void;
+  updateMetadata(metricFamilyName: string, metadata: Metadata): void;
+  /** Resolves once the batch is durable in every endpoint's queue per `storage.fsync`. Rejects with DiskFullError when refused. */
+  commit(): Promise<void>;
+  /** Discards everything appended since the last commit. */
+  rollback(): void;
+}
+
+export interface EndpointStats {
+  name: string;
+  url: string;
+  pendingSegments: number;
+  pendingBytes: number;
+  /** Signals known to be waiting (in this process' segments and segments already read). */
+  pendingSamples: number;
+  /** Newest timestamp appended / sent, ms (0 if none). */
+  highestTimestampMs: number;
+  highestSentTimestampMs: number;
+  samplesSent: number;
+  samplesDropped: Record<string, number>;
+  samplesRetried: number;
+  lastError?: { message: string; atMs: number };
+}
+
+export interface QueueStats {
+  endpoints: EndpointStats[];
+}
+
+export interface Queue {
+  /** A new appender. Many may exist at once. */
+  appender(): Appender;
+  /** Validates and caches a label set once; see {@link SeriesRef}. */
+  series(labels: Labels): SeriesRef;
+  /** Resolves once everything committed so far is fsynced to disk, whatever the fsync policy. */
+  flush(): Promise<void>;
+  /**
+   * Stops cleanly: refuses new commits, flushes to disk, lets in-flight requests finish until the
+   * shutdown timeout, then abandons them. Undelivered data stays on disk for the next start.
+   */
+  stop(): Promise<void>;
+  stats(): QueueStats;
+  /** The prom-client registry holding this queue's metrics (the one passed in, or a new one). */
+  readonly registry: Registry;
+}
+
+/**
+ * Internal (not exported from src/index.ts): what the daemon needs beyond the public Queue.
+ */
+export interface ManagedQueue extends Queue {
+  /**
+   * Applies a new configuration without losing committed data: endpoints added start, removed
+   * ones stop (their directory is kept), changed ones restart in place on the same directory.
+   */
+  applyConfig(config: PromspoolConfig): Promise<void>;
+  /** True once every endpoint has started replaying its backlog and is running. */
+  readonly ready: boolean;
+}
