@@ -34,7 +34,7 @@ export interface ActorOptions<M> {
 /**
  * Starts an actor: a loop that takes messages from its own bounded mailbox and handles them one at
  * a time, with a `starting -> running -> draining -> stopped` lifecycle kept by the xstate
- * {@link lifecycleMachine} (lifecycle events only; messages never go through xstate).
+ * `lifecycleMachine` (./lifecycle.ts) (lifecycle events only; messages never go through xstate).
  */
 export function startActor<M>(opts: ActorOptions<M>): ActorRef<M> {
   return new LoopActor(opts);
