@@ -1,0 +1,419 @@
+import { Decoder, Encoder } from '@msgpack/msgpack';
+import { compressSync, uncompressSync } from 'lz4-napi';
+import { PromspoolError } from '../errors.js';
+import type {
+  BucketSpan,
+  ExemplarEntry,
+  HistogramEntry,
+  MetadataEntry,
+  MetricType,
+  NativeHistogram,
+  SignalRecord,
+} from './types.js';
+
+/**
+ * Record payload = lz4 block (lz4-napi `compressSync`: uncompressed length as u32 LE, then the
+ * block) of msgpack of one map. Format version 1 keys (short, since the map is written per record):
+ *
+ * | key | content |
+ * |-----|---------|
+ * | `v` | format version (1); always the first key |
+ * | `n` | signal count (samples + histograms + exemplars + metadata); always the second key |
+ * | `s` | string table: array of strings |
+ * | `lo` `lr` `sh` `so` | labelOffsets, labelRefs, seriesHash, sampleOffsets: u32 LE raw bytes |
+ * | `t` `x` | sample timestamps and values: f64 LE raw bytes (NaN payloads such as the stale marker survive) |
+ * | `ho` | histogramOffsets, u32 bytes |
+ * | `ht` | histogram timestamps, f64 bytes |
+ * | `hf` | per histogram 4 f64: count, sum, zeroThreshold, zeroCount (raw, so a stale-marker sum survives) |
+ * | `h` | per histogram `[flags, schema, posSpans, negSpans, posBuckets, negBuckets]`; flags bit 0 = float, bits 1-2 = reset hint; spans flattened `[offset, length, ...]`; buckets = deltas (int) or counts (float) |
+ * | `eo` | exemplarOffsets (per series), u32 bytes |
+ * | `el` | exemplar label offsets (per exemplar, in pairs, length exemplars+1), u32 bytes |
+ * | `er` `et` `ev` | exemplar label refs (u32), timestamps (f64), values (f64) |
+ * | `m` | metadata, flat `[familyName, type, help, unit, ...]` |
+ *
+ * Readers must accept every older version; a new field gets a new key, a changed meaning a new version.
+ */
+export const RECORD_FORMAT_VERSION = 1;
+
+/** Upper bound of one decompressed record; a length prefix above it is corruption, not a reason to allocate. */
+export const MAX_RECORD_BYTES = 512 * 1024 * 1024;
+
+const encoder = new Encoder({ initialBufferSize: 1 << 20 });
+// A length header larger than the record is refused before anything is allocated for it.
+const decoder = new Decoder({
+  maxArrayLength: MAX_RECORD_BYTES,
+  maxMapLength: MAX_RECORD_BYTES,
+  maxStrLength: MAX_RECORD_BYTES,
+  maxBinLength: MAX_RECORD_BYTES,
+  maxExtLength: MAX_RECORD_BYTES,
+});
+
+function corrupt(message: string, cause?: unknown): PromspoolError {
+  return new PromspoolError(
+    'ERR_CORRUPT_RECORD',
+    `corrupt record: ${message}`,
+    cause === undefined ? undefined : { cause },
+  );
+}
+
+function bytesOf(view: ArrayBufferView): Uint8Array {
+  return new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+}
+
+const HIST_FLOAT = 1;
+
+function flattenSpans(spans: readonly BucketSpan[]): number[] {
+  const out = new Array<number>(spans.length * 2);
+  for (let i = 0; i < spans.length; i++) {
+    out[2 * i] = spans[i].offset;
+    out[2 * i + 1] = spans[i].length;
+  }
+  return out;
+}
+
+/**
+ * Encodes a record to its on-disk payload (see {@link RECORD_FORMAT_VERSION} for the layout).
+ * The returned buffer is new (not shared). Synchronous: the Serializer builds, encodes and hands
+ * over one record per step.
+ */
+export function encodeRecord(r: SignalRecord): Uint8Array {
+  const hcount = r.histograms.length;
+  const ht = new Float64Array(hcount);
+  const hf = new Float64Array(hcount * 4);
+  const h = new Array<unknown[]>(hcount);
+  for (let i = 0; i < hcount; i++) {
+    const e = r.histograms[i];
+    const hist = e.histogram;
+    ht[i] = e.timestampMs;
+    hf[4 * i] = hist.count;
+    hf[4 * i + 1] = hist.sum;
+    hf[4 * i + 2] = hist.zeroThreshold;
+    hf[4 * i + 3] = hist.zeroCount;
+    h[i] = [
+      (hist.isFloat ? HIST_FLOAT : 0) | ((hist.resetHint ?? 0) << 1),
+      hist.schema,
+      flattenSpans(hist.positiveSpans),
+      flattenSpans(hist.negativeSpans),
+      (hist.isFloat ? hist.positiveCounts : hist.positiveDeltas) ?? [],
+      (hist.isFloat ? hist.negativeCounts : hist.negativeDeltas) ?? [],
+    ];
+  }
+  const ecount = r.exemplars.length;
+  const el = new Uint32Array(ecount + 1);
+  const et = new Float64Array(ecount);
+  const ev = new Float64Array(ecount);
+  let refTotal = 0;
+  for (let i = 0; i < ecount; i++) refTotal += r.exemplars[i].labelRefs.length;
+  const er = new Uint32Array(refTotal);
+  refTotal = 0;
+  for (let i = 0; i < ecount; i++) {
+    const e = r.exemplars[i];
+    er.set(e.labelRefs, refTotal);
+    refTotal += e.labelRefs.length;
+    el[i + 1] = refTotal >>> 1;
+    et[i] = e.timestampMs;
+    ev[i] = e.value;
+  }
+  const m = new Array<string>(r.metadata.length * 4);
+  for (let i = 0; i < r.metadata.length; i++) {
+    const e = r.metadata[i];
+    m[4 * i] = e.metricFamilyName;
+    m[4 * i + 1] = e.type;
+    m[4 * i + 2] = e.help;
+    m[4 * i + 3] = e.unit;
+  }
+  const msg = encoder.encodeSharedRef({
+    v: RECORD_FORMAT_VERSION,
+    n: r.timestamps.length + hcount + ecount + r.metadata.length,
+    s: r.strings,
+    lo: bytesOf(r.labelOffsets),
+    lr: bytesOf(r.labelRefs),
+    sh: bytesOf(r.seriesHash),
+    so: bytesOf(r.sampleOffsets),
+    t: bytesOf(r.timestamps),
+    x: bytesOf(r.values),
+    ho: bytesOf(r.histogramOffsets),
+    ht: bytesOf(ht),
+    hf: bytesOf(hf),
+    h,
+    eo: bytesOf(r.exemplarOffsets),
+    el: bytesOf(el),
+    er: bytesOf(er),
+    et: bytesOf(et),
+    ev: bytesOf(ev),
+    m,
+  });
+  return compressSync(Buffer.from(msg.buffer, msg.byteOffset, msg.byteLength));
+}
+
+function decompress(payload: Uint8Array): Uint8Array {
+  if (!(payload instanceof Uint8Array)) throw corrupt('payload is not bytes');
+  if (payload.byteLength < 5) throw corrupt(`payload of ${payload.byteLength} bytes is too short`);
+  const declared = (payload[0] | (payload[1] << 8) | (payload[2] << 16) | (payload[3] << 24)) >>> 0;
+  // LZ4 expands at most ~255x; a larger claim is corruption and must not drive an allocation.
+  if (declared > MAX_RECORD_BYTES || declared > (payload.byteLength - 4) * 255 + 16) {
+    throw corrupt(`declared size ${declared} is impossible for ${payload.byteLength} compressed bytes`);
+  }
+  let out: Uint8Array;
+  try {
+    out = uncompressSync(payload);
+  } catch (err) {
+    throw corrupt(`lz4: ${(err as Error).message}`, err);
+  }
+  if (out.byteLength !== declared) throw corrupt(`decompressed ${out.byteLength} bytes, header says ${declared}`);
+  return out;
+}
+
+function decodeMap(payload: Uint8Array): Record<string, unknown> {
+  const bytes = decompress(payload);
+  let value: unknown;
+  try {
+    value = decoder.decode(bytes);
+  } catch (err) {
+    throw corrupt(`msgpack: ${(err as Error).message}`, err);
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value) || value instanceof Uint8Array) {
+    throw corrupt('top level is not a map');
+  }
+  const map = value as Record<string, unknown>;
+  if (map.v !== RECORD_FORMAT_VERSION) throw corrupt(`unsupported format version ${String(map.v)}`);
+  return map;
+}
+
+function bin(map: Record<string, unknown>, key: string): Uint8Array {
+  const v = map[key];
+  if (!(v instanceof Uint8Array)) throw corrupt(`field ${key} is missing or not bytes`);
+  return v;
+}
+
+function u32(map: Record<string, unknown>, key: string): Uint32Array {
+  const b = bin(map, key);
+  if (b.byteLength % 4 !== 0) throw corrupt(`field ${key} has ${b.byteLength} bytes, not a multiple of 4`);
+  // Decoded bytes view the decompressed buffer at any offset: copy to an aligned buffer.
+  const out = new Uint32Array(b.byteLength >>> 2);
+  new Uint8Array(out.buffer).set(b);
+  return out;
+}
+
+function f64(map: Record<string, unknown>, key: string): Float64Array {
+  const b = bin(map, key);
+  if (b.byteLength % 8 !== 0) throw corrupt(`field ${key} has ${b.byteLength} bytes, not a multiple of 8`);
+  const out = new Float64Array(b.byteLength >>> 3);
+  new Uint8Array(out.buffer).set(b);
+  return out;
+}
+
+function array(map: Record<string, unknown>, key: string): unknown[] {
+  const v = map[key];
+  if (!Array.isArray(v)) throw corrupt(`field ${key} is missing or not an array`);
+  return v;
+}
+
+/** Checks offsets start at 0, never decrease, and end at `total` (in units of `unit` elements). */
+function checkOffsets(key: string, offsets: Uint32Array, entries: number, total: number): void {
+  if (offsets.length !== entries + 1)
+    throw corrupt(`field ${key} has ${offsets.length} offsets for ${entries} entries`);
+  if (offsets[0] !== 0) throw corrupt(`field ${key} does not start at 0`);
+  for (let i = 1; i < offsets.length; i++) {
+    if (offsets[i] < offsets[i - 1]) throw corrupt(`field ${key} decreases at ${i}`);
+  }
+  if (offsets[entries] !== total) throw corrupt(`field ${key} ends at ${offsets[entries]}, expected ${total}`);
+}
+
+function checkRefs(key: string, refs: Uint32Array, strings: number): void {
+  for (let i = 0; i < refs.length; i++) {
+    if (refs[i] >= strings) throw corrupt(`field ${key} refers to string ${refs[i]} of ${strings}`);
+  }
+}
+
+function numbers(v: unknown, what: string, integers: boolean): number[] {
+  if (!Array.isArray(v)) throw corrupt(`${what} is not an array`);
+  for (let i = 0; i < v.length; i++) {
+    const x = v[i];
+    if (typeof x !== 'number' || (integers && !Number.isInteger(x))) throw corrupt(`${what} holds a non-number`);
+  }
+  return v as number[];
+}
+
+function spans(v: unknown, what: string): BucketSpan[] {
+  const flat = numbers(v, what, true);
+  if (flat.length % 2 !== 0) throw corrupt(`${what} has odd length`);
+  const out = new Array<BucketSpan>(flat.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = { offset: flat[2 * i], length: flat[2 * i + 1] };
+  return out;
+}
+
+const METRIC_TYPES: ReadonlySet<string> = new Set<MetricType>([
+  'unknown',
+  'counter',
+  'gauge',
+  'histogram',
+  'gaugehistogram',
+  'summary',
+  'info',
+  'stateset',
+]);
+
+function decodeHistograms(map: Record<string, unknown>, count: number): HistogramEntry[] {
+  const h = array(map, 'h');
+  const ht = f64(map, 'ht');
+  const hf = f64(map, 'hf');
+  if (h.length !== count || ht.length !== count || hf.length !== count * 4) {
+    throw corrupt(`histogram columns disagree: ${h.length}, ${ht.length}, ${hf.length / 4} for ${count}`);
+  }
+  const out = new Array<HistogramEntry>(count);
+  for (let i = 0; i < count; i++) {
+    const row = h[i];
+    if (!Array.isArray(row) || row.length !== 6) throw corrupt(`histogram ${i} is not a 6-element array`);
+    const [flags, schema] = row;
+    if (typeof flags !== 'number' || !Number.isInteger(flags) || flags < 0 || flags > 7) {
+      throw corrupt(`histogram ${i} has bad flags`);
+    }
+    if (typeof schema !== 'number' || !Number.isInteger(schema)) throw corrupt(`histogram ${i} has bad schema`);
+    const isFloat = (flags & HIST_FLOAT) !== 0;
+    const hist: NativeHistogram = {
+      isFloat,
+      count: hf[4 * i],
+      sum: hf[4 * i + 1],
+      schema,
+      zeroThreshold: hf[4 * i + 2],
+      zeroCount: hf[4 * i + 3],
+      positiveSpans: spans(row[2], `histogram ${i} positive spans`),
+      negativeSpans: spans(row[3], `histogram ${i} negative spans`),
+      resetHint: (flags >>> 1) as 0 | 1 | 2 | 3,
+    };
+    const pos = numbers(row[4], `histogram ${i} positive buckets`, !isFloat);
+    const neg = numbers(row[5], `histogram ${i} negative buckets`, !isFloat);
+    if (isFloat) {
+      hist.positiveCounts = pos;
+      hist.negativeCounts = neg;
+    } else {
+      hist.positiveDeltas = pos;
+      hist.negativeDeltas = neg;
+    }
+    out[i] = { timestampMs: ht[i], histogram: hist };
+  }
+  return out;
+}
+
+/**
+ * Decodes a payload written by {@link encodeRecord} (any supported version). Every length, offset
+ * and string ref is checked, so a damaged payload throws `PromspoolError` with code
+ * `ERR_CORRUPT_RECORD`, never a crash or an out-of-range read later.
+ */
+export function decodeRecord(payload: Uint8Array): SignalRecord {
+  const map = decodeMap(payload);
+  const s = array(map, 's');
+  for (let i = 0; i < s.length; i++) {
+    if (typeof s[i] !== 'string') throw corrupt(`string table entry ${i} is not a string`);
+  }
+  const strings = s as string[];
+  const labelOffsets = u32(map, 'lo');
+  if (labelOffsets.length === 0) throw corrupt('field lo is empty');
+  const seriesCount = labelOffsets.length - 1;
+  const labelRefs = u32(map, 'lr');
+  if (labelRefs.length % 2 !== 0) throw corrupt('field lr has odd length');
+  checkOffsets('lo', labelOffsets, seriesCount, labelRefs.length / 2);
+  checkRefs('lr', labelRefs, strings.length);
+  const seriesHash = u32(map, 'sh');
+  if (seriesHash.length !== seriesCount)
+    throw corrupt(`field sh has ${seriesHash.length} hashes for ${seriesCount} series`);
+  const timestamps = f64(map, 't');
+  const values = f64(map, 'x');
+  if (values.length !== timestamps.length) throw corrupt(`${timestamps.length} timestamps but ${values.length} values`);
+  const sampleOffsets = u32(map, 'so');
+  checkOffsets('so', sampleOffsets, seriesCount, timestamps.length);
+  const histogramOffsets = u32(map, 'ho');
+  if (histogramOffsets.length !== seriesCount + 1) throw corrupt('field ho has the wrong length');
+  const histograms = decodeHistograms(map, histogramOffsets[seriesCount]);
+  checkOffsets('ho', histogramOffsets, seriesCount, histograms.length);
+
+  const exemplarOffsets = u32(map, 'eo');
+  if (exemplarOffsets.length !== seriesCount + 1) throw corrupt('field eo has the wrong length');
+  const ecount = exemplarOffsets[seriesCount];
+  checkOffsets('eo', exemplarOffsets, seriesCount, ecount);
+  const el = u32(map, 'el');
+  const er = u32(map, 'er');
+  const et = f64(map, 'et');
+  const ev = f64(map, 'ev');
+  if (er.length % 2 !== 0) throw corrupt('field er has odd length');
+  checkOffsets('el', el, ecount, er.length / 2);
+  checkRefs('er', er, strings.length);
+  if (et.length !== ecount || ev.length !== ecount) throw corrupt('exemplar columns disagree');
+  const exemplars = new Array<ExemplarEntry>(ecount);
+  for (let i = 0; i < ecount; i++) {
+    exemplars[i] = { labelRefs: er.subarray(2 * el[i], 2 * el[i + 1]), value: ev[i], timestampMs: et[i] };
+  }
+
+  const m = array(map, 'm');
+  if (m.length % 4 !== 0) throw corrupt('field m length is not a multiple of 4');
+  const metadata = new Array<MetadataEntry>(m.length / 4);
+  for (let i = 0; i < metadata.length; i++) {
+    const [metricFamilyName, type, help, unit] = m.slice(4 * i, 4 * i + 4);
+    if (
+      typeof metricFamilyName !== 'string' ||
+      typeof type !== 'string' ||
+      !METRIC_TYPES.has(type) ||
+      typeof help !== 'string' ||
+      typeof unit !== 'string'
+    ) {
+      throw corrupt(`metadata entry ${i} is malformed`);
+    }
+    metadata[i] = { metricFamilyName, type: type as MetricType, help, unit };
+  }
+  const record: SignalRecord = {
+    strings,
+    seriesCount,
+    labelOffsets,
+    labelRefs,
+    seriesHash,
+    sampleOffsets,
+    timestamps,
+    values,
+    histogramOffsets,
+    histograms,
+    exemplarOffsets,
+    exemplars,
+    metadata,
+  };
+  if (map.n !== timestamps.length + histograms.length + ecount + metadata.length) {
+    throw corrupt(`signal count ${String(map.n)} disagrees with the columns`);
+  }
+  return record;
+}
+
+/**
+ * Reads `n` from the head of the msgpack map without decoding the rest: the encoder always writes
+ * `v` then `n` first. Returns -1 when the head is not in that shape.
+ */
+function readSignalCountHead(b: Uint8Array): number {
+  let p = 0;
+  const head = b[p++];
+  if (head >= 0x80 && head <= 0x8f) {
+    // fixmap
+  } else if (head === 0xde) p += 2;
+  else if (head === 0xdf) p += 4;
+  else return -1;
+  if (b[p] !== 0xa1 || b[p + 1] !== 0x76 || b[p + 2] !== RECORD_FORMAT_VERSION) return -1; // "v": 1
+  p += 3;
+  if (b[p] !== 0xa1 || b[p + 1] !== 0x6e) return -1; // "n"
+  p += 2;
+  const t = b[p++];
+  if (t <= 0x7f) return t;
+  if (t === 0xcc) return b[p];
+  if (t === 0xcd) return (b[p] << 8) | b[p + 1];
+  if (t === 0xce) return ((b[p] << 24) | (b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3]) >>> 0;
+  return -1;
+}
+
+/**
+ * Signals (samples + histograms + exemplars + metadata) in a payload, reading only the head of
+ * the record after decompressing. Throws `ERR_CORRUPT_RECORD` like {@link decodeRecord}.
+ */
+export function countRecordSignals(payload: Uint8Array): number {
+  const bytes = decompress(payload);
+  const n = readSignalCountHead(bytes);
+  if (n >= 0) return n;
+  const r = decodeRecord(payload);
+  return r.timestamps.length + r.histograms.length + r.exemplars.length + r.metadata.length;
+}
