@@ -7,6 +7,11 @@ import type { ProtobufMessage } from '../wire/types.js';
 
 export interface QueueConfig {
   maxSamplesPerSend: number;
+  /**
+   * Prometheus' per-shard in-memory buffer (`queue_config.capacity`), in samples. promspool reads
+   * from disk on demand, so this bounds how many samples a SendLoop holds beyond the batch it is sending.
+   */
+  capacity: number;
   batchSendDeadlineMs: number;
   minShards: number;
   maxShards: number;
@@ -22,6 +27,8 @@ export interface QueueConfig {
 export interface MetadataConfig {
   send: boolean;
   sendIntervalMs: number;
+  /** Metadata entries per request (RW 1.0 only; RW 2.0 sends metadata inline). */
+  maxSamplesPerSend: number;
 }
 
 export interface TlsConfig {
@@ -34,7 +41,12 @@ export interface TlsConfig {
   key?: string;
   serverName?: string;
   insecureSkipVerify: boolean;
+  /** From Prometheus' `TLS10`..`TLS13`, spelled as Node's `tls` module wants them. */
+  minVersion?: TlsVersion;
+  maxVersion?: TlsVersion;
 }
+
+export type TlsVersion = 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
 
 export interface BasicAuth {
   username: string;

@@ -1,0 +1,675 @@
+/**
+ * The configuration schema: which keys exist where, their types, ranges and cross-field rules.
+ * Written once against plain values, so the daemon's YAML and the library's JS options are
+ * validated by the same code (see {@link FieldReader} for the two key spellings).
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { ProtobufMessage } from '../wire/types.js';
+import {
+  DEFAULT_AUTHORIZATION_TYPE,
+  DEFAULT_METADATA_CONFIG,
+  DEFAULT_PROTOBUF_MESSAGE,
+  DEFAULT_QUEUE_CONFIG,
+  DEFAULT_RECEIVER_CONFIG,
+  DEFAULT_REMOTE_TIMEOUT_MS,
+  DEFAULT_SELF_MONITORING_CONFIG,
+  DEFAULT_SERVER_CONFIG,
+  DEFAULT_STORAGE_CONFIG,
+  VIRTUAL_SHARDS,
+} from './defaults.js';
+import { formatDuration } from './duration.js';
+import { deriveEndpointName, ENDPOINT_NAME_RE, ENDPOINT_NAME_RULE } from './endpoint-name.js';
+import { type CheckedMap, type FieldReader, indexPath, joinPath, type MapSpec } from './field-reader.js';
+import { headerProblem } from './http-headers.js';
+import { parseListenAddress } from './listen-address.js';
+import type {
+  Authorization,
+  BasicAuth,
+  EndpointConfig,
+  MetadataConfig,
+  PromspoolConfig,
+  QueueConfig,
+  ReceiverConfig,
+  SelfMonitoringConfig,
+  ServerConfig,
+  StorageConfig,
+  TlsConfig,
+  TlsVersion,
+} from './types.js';
+
+export interface SchemaContext {
+  /** Directory that relative `*_file` paths are resolved against (Prometheus: the config file's directory). */
+  baseDir: string;
+}
+
+export const PROTOBUF_MESSAGES: readonly ProtobufMessage[] = [
+  'prometheus.WriteRequest',
+  'io.prometheus.write.v2.Request',
+];
+export const FSYNC_POLICIES = ['always', 'interval', 'never'] as const;
+export const ON_DISK_FULL = ['drop_oldest', 'reject'] as const;
+
+/** Prometheus' `min_version`/`max_version` names -> Node's `tls` names. */
+const TLS_VERSIONS: Readonly<Record<string, TlsVersion>> = {
+  TLS10: 'TLSv1',
+  TLS11: 'TLSv1.1',
+  TLS12: 'TLSv1.2',
+  TLS13: 'TLSv1.3',
+};
+const TLS_VERSION_ORDER: readonly TlsVersion[] = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'];
+
+export const ROOT_SPEC: MapSpec = {
+  known: ['server', 'storage', 'global', 'receiver', 'self_monitoring', 'remote_write'],
+  // Scraping is planned (DESIGN.md section 1); say so rather than "unknown key".
+  unsupported: ['scrape_configs', 'scrape_config_files'],
+};
+export const SERVER_SPEC: MapSpec = { known: ['listen_address', 'shutdown_timeout'] };
+export const STORAGE_SPEC: MapSpec = {
+  known: [
+    'path',
+    'ttl',
+    'max_signals_to_batch',
+    'batch_interval',
+    'fsync',
+    'fsync_interval',
+    'max_disk_bytes',
+    'on_disk_full',
+  ],
+};
+export const GLOBAL_SPEC: MapSpec = {
+  known: ['external_labels'],
+  unsupported: ['scrape_interval', 'scrape_timeout', 'scrape_protocols'],
+};
+export const RECEIVER_SPEC: MapSpec = { known: ['enabled', 'path', 'max_body_bytes', 'authorization', 'basic_auth'] };
+export const SELF_MONITORING_SPEC: MapSpec = { known: ['enabled', 'interval'] };
+
+/** Prometheus' `<remote_write>` keys (config.go RemoteWriteConfig + the inlined HTTPClientConfig). */
+export const ENDPOINT_SPEC: MapSpec = {
+  known: [
+    'name',
+    'url',
+    'protobuf_message',
+    'remote_timeout',
+    'headers',
+    'basic_auth',
+    'authorization',
+    'tls_config',
+    'proxy_url',
+    'queue_config',
+    'metadata_config',
+  ],
+  unsupported: [
+    'write_relabel_configs',
+    'send_exemplars',
+    'send_native_histograms',
+    'round_robin_dns',
+    'sigv4',
+    'azuread',
+    'google_iam',
+    'oauth2',
+    'bearer_token',
+    'bearer_token_file',
+    'follow_redirects',
+    'enable_http2',
+    'no_proxy',
+    'proxy_from_environment',
+    'proxy_connect_header',
+    'http_headers',
+  ],
+};
+export const QUEUE_SPEC: MapSpec = {
+  known: [
+    'capacity',
+    'max_shards',
+    'min_shards',
+    'max_samples_per_send',
+    'batch_send_deadline',
+    'min_backoff',
+    'max_backoff',
+    'retry_on_http_429',
+    'sample_age_limit',
+    'max_retry_after',
+  ],
+};
+export const METADATA_SPEC: MapSpec = { known: ['send', 'send_interval', 'max_samples_per_send'] };
+export const BASIC_AUTH_SPEC: MapSpec = {
+  known: ['username', 'username_file', 'password', 'password_file'],
+  unsupported: ['username_ref', 'password_ref'],
+};
+export const AUTHORIZATION_SPEC: MapSpec = {
+  known: ['type', 'credentials', 'credentials_file'],
+  unsupported: ['credentials_ref'],
+};
+export const TLS_SPEC: MapSpec = {
+  known: [
+    'ca',
+    'ca_file',
+    'cert',
+    'cert_file',
+    'key',
+    'key_file',
+    'server_name',
+    'insecure_skip_verify',
+    'min_version',
+    'max_version',
+  ],
+  unsupported: ['ca_ref', 'cert_ref', 'key_ref', 'next_protos'],
+};
+
+/** Every mapping of the YAML schema, by the path of its first occurrence (for docs and tests). */
+export const YAML_SPECS: Readonly<Record<string, MapSpec>> = {
+  '': ROOT_SPEC,
+  server: SERVER_SPEC,
+  storage: STORAGE_SPEC,
+  global: GLOBAL_SPEC,
+  receiver: RECEIVER_SPEC,
+  'receiver.authorization': AUTHORIZATION_SPEC,
+  'receiver.basic_auth': BASIC_AUTH_SPEC,
+  self_monitoring: SELF_MONITORING_SPEC,
+  'remote_write[]': ENDPOINT_SPEC,
+  'remote_write[].basic_auth': BASIC_AUTH_SPEC,
+  'remote_write[].authorization': AUTHORIZATION_SPEC,
+  'remote_write[].tls_config': TLS_SPEC,
+  'remote_write[].queue_config': QUEUE_SPEC,
+  'remote_write[].metadata_config': METADATA_SPEC,
+};
+
+/** Reads and validates a whole YAML-shaped configuration. Errors are left in `r.errors`. */
+export function readConfig(r: FieldReader, value: unknown, ctx: SchemaContext): PromspoolConfig | undefined {
+  const before = r.errors.length;
+  const root = r.map(value, '', ROOT_SPEC);
+  if (root === undefined) return undefined;
+  const server = readServer(r, child(r, root, 'server', SERVER_SPEC));
+  const storage = readStorage(r, child(r, root, 'storage', STORAGE_SPEC));
+  const global = child(r, root, 'global', GLOBAL_SPEC);
+  const externalLabels = global && readExternalLabels(r, global, 'external_labels');
+  const receiver = readReceiver(r, child(r, root, 'receiver', RECEIVER_SPEC), ctx);
+  const selfMonitoring = readSelfMonitoring(r, child(r, root, 'self_monitoring', SELF_MONITORING_SPEC));
+  let remoteWrite: EndpointConfig[] | undefined;
+  if (!r.has(root, 'remote_write')) {
+    r.error(r.at('', 'remote_write'), 'is required: list at least one endpoint to send to');
+  } else {
+    remoteWrite = readEndpointList(r, root.values.get('remote_write'), r.at('', 'remote_write'), ctx);
+  }
+  if (r.errors.length > before) return undefined;
+  return {
+    server: server!,
+    storage: storage!,
+    externalLabels: externalLabels!,
+    receiver: receiver!,
+    selfMonitoring: selfMonitoring!,
+    remoteWrite: remoteWrite!,
+  };
+}
+
+/** A nested mapping of `parent`, checked against `spec`; an absent one reads as empty (all defaults). */
+export function child(r: FieldReader, parent: CheckedMap, key: string, spec: MapSpec): CheckedMap | undefined {
+  return r.map(parent.values.get(key), r.at(parent.path, key), spec);
+}
+
+function readServer(r: FieldReader, m: CheckedMap | undefined): ServerConfig | undefined {
+  if (m === undefined) return undefined;
+  const d = DEFAULT_SERVER_CONFIG;
+  let listenAddress = r.string(m, 'listen_address', d.listenAddress);
+  if (listenAddress !== undefined) {
+    const parsed = parseListenAddress(listenAddress);
+    if ('error' in parsed) {
+      r.error(r.at(m.path, 'listen_address'), parsed.error);
+      listenAddress = undefined;
+    }
+  }
+  const shutdownTimeoutMs = r.duration(m, 'shutdown_timeout', d.shutdownTimeoutMs, { positive: true });
+  if (listenAddress === undefined || shutdownTimeoutMs === undefined) return undefined;
+  return { listenAddress, shutdownTimeoutMs };
+}
+
+/**
+ * Storage keys. `path` and `ttl` are optional in `m`'s spec so the library, which takes them as
+ * top-level `dataDir` and `ttl`, can read the rest from its `persistence` block.
+ */
+export function readStorage(
+  r: FieldReader,
+  m: CheckedMap | undefined,
+  overrides: { path?: string; ttlMs?: number } = {},
+): StorageConfig | undefined {
+  if (m === undefined) return undefined;
+  const before = r.errors.length;
+  const d = DEFAULT_STORAGE_CONFIG;
+  const path = overrides.path ?? r.string(m, 'path', d.path);
+  if (path === '') r.error(r.at(m.path, 'path'), 'must not be empty');
+  const ttlMs = overrides.ttlMs ?? r.duration(m, 'ttl', d.ttlMs);
+  const maxSignalsToBatch = r.integer(m, 'max_signals_to_batch', d.maxSignalsToBatch, { min: 1 });
+  const batchIntervalMs = r.duration(m, 'batch_interval', d.batchIntervalMs, { positive: true });
+  const fsync = r.oneOf(m, 'fsync', FSYNC_POLICIES, d.fsync);
+  const fsyncIntervalMs = r.duration(m, 'fsync_interval', d.fsyncIntervalMs, { positive: true });
+  const maxDiskBytes = r.size(m, 'max_disk_bytes', d.maxDiskBytes);
+  const onDiskFull = r.oneOf(m, 'on_disk_full', ON_DISK_FULL, d.onDiskFull);
+  if (r.errors.length > before) return undefined;
+  return {
+    path: path!,
+    ttlMs: ttlMs!,
+    maxSignalsToBatch: maxSignalsToBatch!,
+    batchIntervalMs: batchIntervalMs!,
+    fsync: fsync!,
+    fsyncIntervalMs: fsyncIntervalMs!,
+    maxDiskBytes: maxDiskBytes!,
+    onDiskFull: onDiskFull!,
+  };
+}
+
+const LABEL_NAME_RE = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+
+/**
+ * External labels: names in the classic `[a-zA-Z_][a-zA-Z0-9_]*` form (every receiver accepts it),
+ * not `__`-prefixed (reserved), values non-empty (remote write forbids empty label values).
+ */
+export function readExternalLabels(r: FieldReader, m: CheckedMap, key: string): Record<string, string> | undefined {
+  const labels = r.stringMap(m, key);
+  if (labels === undefined) return undefined;
+  const path = r.at(m.path, key);
+  const out: Record<string, string> = {};
+  let ok = true;
+  for (const [name, value] of labels) {
+    const at = joinPath(path, name);
+    if (!LABEL_NAME_RE.test(name)) {
+      r.error(at, 'invalid label name, must match [a-zA-Z_][a-zA-Z0-9_]*');
+      ok = false;
+    } else if (name.startsWith('__')) {
+      r.error(at, 'label names starting with "__" are reserved');
+      ok = false;
+    } else if (value === '') {
+      r.error(at, 'label value must not be empty');
+      ok = false;
+    }
+    out[name] = value;
+  }
+  return ok ? out : undefined;
+}
+
+function readReceiver(r: FieldReader, m: CheckedMap | undefined, ctx: SchemaContext): ReceiverConfig | undefined {
+  if (m === undefined) return undefined;
+  const before = r.errors.length;
+  const d = DEFAULT_RECEIVER_CONFIG;
+  const enabled = r.boolean(m, 'enabled', d.enabled);
+  const path = r.string(m, 'path', d.path);
+  if (path !== undefined && !/^\/\S*$/.test(path)) {
+    r.error(r.at(m.path, 'path'), `must be a URL path starting with "/", got ${JSON.stringify(path)}`);
+  }
+  const maxBodyBytes = r.size(m, 'max_body_bytes', d.maxBodyBytes, { positive: true });
+  // Both may be set: the receiver then accepts either credential.
+  const authorization = r.has(m, 'authorization')
+    ? readAuthorization(r, child(r, m, 'authorization', AUTHORIZATION_SPEC), ctx)
+    : undefined;
+  const basicAuth = r.has(m, 'basic_auth')
+    ? readBasicAuth(r, child(r, m, 'basic_auth', BASIC_AUTH_SPEC), ctx, true)
+    : undefined;
+  if (r.errors.length > before) return undefined;
+  const out: ReceiverConfig = { enabled: enabled!, path: path!, maxBodyBytes: maxBodyBytes! };
+  if (authorization) out.authorization = authorization;
+  if (basicAuth) out.basicAuth = basicAuth;
+  return out;
+}
+
+function readSelfMonitoring(r: FieldReader, m: CheckedMap | undefined): SelfMonitoringConfig | undefined {
+  if (m === undefined) return undefined;
+  const d = DEFAULT_SELF_MONITORING_CONFIG;
+  const enabled = r.boolean(m, 'enabled', d.enabled);
+  const intervalMs = r.duration(m, 'interval', d.intervalMs, { positive: true });
+  if (enabled === undefined || intervalMs === undefined) return undefined;
+  return { enabled, intervalMs };
+}
+
+/** A non-empty list of endpoints with unique names (ignoring case). */
+export function readEndpointList(
+  r: FieldReader,
+  value: unknown,
+  path: string,
+  ctx: SchemaContext,
+): EndpointConfig[] | undefined {
+  const items = r.list(value, path);
+  if (items === undefined) return undefined;
+  if (items.length === 0) {
+    r.error(path, 'must list at least one endpoint');
+    return undefined;
+  }
+  const before = r.errors.length;
+  const endpoints: EndpointConfig[] = [];
+  const seen = new Map<string, string>();
+  items.forEach((item, i) => {
+    const itemPath = indexPath(path, i);
+    // Names are checked for duplicates even when the rest of the endpoint is invalid, so one run reports both.
+    const endpoint = readEndpoint(r, item, itemPath, ctx, (name, derived) => {
+      const folded = name.toLowerCase();
+      const first = seen.get(folded);
+      if (first === undefined) {
+        seen.set(folded, itemPath);
+        return;
+      }
+      r.error(
+        r.at(itemPath, 'name'),
+        derived
+          ? `the name derived from ${r.name('url')}, "${name}", is already used by ${first}; give one of them a distinct ${r.name('name')}`
+          : `duplicate endpoint name "${name}" (also used by ${first}); names must be unique ignoring case, since each names a directory`,
+      );
+    });
+    if (endpoint !== undefined) endpoints.push(endpoint);
+  });
+  return r.errors.length > before ? undefined : endpoints;
+}
+
+/** `onName` sees the endpoint's name (given, or derived from a valid url) as soon as it is known. */
+export function readEndpoint(
+  r: FieldReader,
+  value: unknown,
+  path: string,
+  ctx: SchemaContext,
+  onName: (name: string, derived: boolean) => void = () => {},
+): EndpointConfig | undefined {
+  const m = r.map(value, path, ENDPOINT_SPEC);
+  if (m === undefined) return undefined;
+  const before = r.errors.length;
+  const url = r.required(m, 'url') ? readHttpUrl(r, m, 'url') : undefined;
+  let name = r.string(m, 'name');
+  if (name !== undefined && !ENDPOINT_NAME_RE.test(name)) {
+    r.error(r.at(path, 'name'), `${ENDPOINT_NAME_RULE}, got ${JSON.stringify(name)}`);
+    name = undefined;
+  }
+  if (!r.has(m, 'name') && url !== undefined) name = deriveEndpointName(url);
+  if (name !== undefined) onName(name, !r.has(m, 'name'));
+  const protobufMessage = r.oneOf(m, 'protobuf_message', PROTOBUF_MESSAGES, DEFAULT_PROTOBUF_MESSAGE);
+  const remoteTimeoutMs = r.duration(m, 'remote_timeout', DEFAULT_REMOTE_TIMEOUT_MS, { positive: true });
+  const headers = readHeaders(r, m);
+  const basicAuth = r.has(m, 'basic_auth')
+    ? readBasicAuth(r, child(r, m, 'basic_auth', BASIC_AUTH_SPEC), ctx, false)
+    : undefined;
+  const authorization = r.has(m, 'authorization')
+    ? readAuthorization(r, child(r, m, 'authorization', AUTHORIZATION_SPEC), ctx)
+    : undefined;
+  if (r.has(m, 'basic_auth') && r.has(m, 'authorization')) {
+    r.error(path, `at most one of ${r.name('basic_auth')} and ${r.name('authorization')} may be set`);
+  }
+  const tlsConfig = r.has(m, 'tls_config') ? readTls(r, child(r, m, 'tls_config', TLS_SPEC), ctx) : undefined;
+  const proxyUrl = r.has(m, 'proxy_url') ? readHttpUrl(r, m, 'proxy_url') : undefined;
+  const queue = readQueue(r, child(r, m, 'queue_config', QUEUE_SPEC));
+  const metadata = readMetadata(r, child(r, m, 'metadata_config', METADATA_SPEC));
+  if (r.errors.length > before) return undefined;
+  const out: EndpointConfig = {
+    name: name!,
+    url: url!,
+    protobufMessage: protobufMessage!,
+    remoteTimeoutMs: remoteTimeoutMs!,
+    headers: headers!,
+    queue: queue!,
+    metadata: metadata!,
+  };
+  if (basicAuth) out.basicAuth = basicAuth;
+  if (authorization) out.authorization = authorization;
+  if (tlsConfig) out.tlsConfig = tlsConfig;
+  if (proxyUrl !== undefined) out.proxyUrl = proxyUrl;
+  return out;
+}
+
+/** An absolute http(s) URL with a host; returned as written. */
+function readHttpUrl(r: FieldReader, m: CheckedMap, key: string): string | undefined {
+  const text = r.string(m, key);
+  if (text === undefined) return undefined;
+  const path = r.at(m.path, key);
+  let parsed: URL;
+  try {
+    parsed = new URL(text);
+  } catch {
+    r.error(path, `invalid URL ${JSON.stringify(text)}`);
+    return undefined;
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    r.error(path, `URL scheme must be http or https, got "${parsed.protocol.slice(0, -1)}"`);
+    return undefined;
+  }
+  if (parsed.hostname === '') {
+    r.error(path, `URL has no host: ${JSON.stringify(text)}`);
+    return undefined;
+  }
+  return text;
+}
+
+function readHeaders(r: FieldReader, m: CheckedMap): Record<string, string> | undefined {
+  const headers = r.stringMap(m, 'headers');
+  if (headers === undefined) return undefined;
+  const path = r.at(m.path, 'headers');
+  const authKeys = `${r.name('basic_auth')} or ${r.name('authorization')}`;
+  const out: Record<string, string> = {};
+  const seen = new Map<string, string>();
+  let ok = true;
+  for (const [name, value] of headers) {
+    const problem = headerProblem(name, value, authKeys);
+    const first = seen.get(name.toLowerCase());
+    if (problem !== undefined) {
+      r.error(joinPath(path, name), problem);
+      ok = false;
+    } else if (first !== undefined) {
+      r.error(joinPath(path, name), `duplicate header (header names ignore case; also set as ${first})`);
+      ok = false;
+    }
+    seen.set(name.toLowerCase(), name);
+    out[name] = value;
+  }
+  return ok ? out : undefined;
+}
+
+/**
+ * `basic_auth`: `username` xor `username_file`, `password` xor `password_file`; files are read
+ * now and trimmed like Prometheus' file secrets. `requirePassword` for the receiver, where an
+ * empty password would let anyone in who knows the username.
+ */
+function readBasicAuth(
+  r: FieldReader,
+  m: CheckedMap | undefined,
+  ctx: SchemaContext,
+  requirePassword: boolean,
+): BasicAuth | undefined {
+  if (m === undefined) return undefined;
+  const before = r.errors.length;
+  const username = readSecret(r, m, 'username', 'username_file', ctx, false);
+  const password = readSecret(r, m, 'password', 'password_file', ctx, requirePassword);
+  if (r.errors.length > before) return undefined;
+  return { username: username ?? '', password: password ?? '' };
+}
+
+function readAuthorization(r: FieldReader, m: CheckedMap | undefined, ctx: SchemaContext): Authorization | undefined {
+  if (m === undefined) return undefined;
+  const before = r.errors.length;
+  const rawType = r.string(m, 'type', DEFAULT_AUTHORIZATION_TYPE);
+  const type = rawType?.trim() || (rawType === undefined ? undefined : DEFAULT_AUTHORIZATION_TYPE);
+  if (type !== undefined) {
+    if (type.toLowerCase() === 'basic') {
+      r.error(r.at(m.path, 'type'), `cannot be "${type}", use ${r.name('basic_auth')} instead`);
+    } else if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(type)) {
+      r.error(r.at(m.path, 'type'), `must be a single word such as "Bearer", got ${JSON.stringify(type)}`);
+    }
+  }
+  // Unlike Prometheus, credentials are required: an Authorization header without them is a mistake.
+  const credentials = readSecret(r, m, 'credentials', 'credentials_file', ctx, true);
+  if (r.errors.length > before) return undefined;
+  return { type: type!, credentials: credentials! };
+}
+
+/**
+ * A value given inline (`key`) or in a file (`fileKey`), never both. Returns undefined when
+ * neither is set (an error if `required`) or on error.
+ */
+function readSecret(
+  r: FieldReader,
+  m: CheckedMap,
+  key: string,
+  fileKey: string,
+  ctx: SchemaContext,
+  required: boolean,
+): string | undefined {
+  if (r.has(m, key) && r.has(m, fileKey)) {
+    r.error(m.path, `${r.name(key)} and ${r.name(fileKey)} are mutually exclusive, set one`);
+    return undefined;
+  }
+  if (r.has(m, fileKey)) {
+    const content = readTextFile(r, m, fileKey, ctx);
+    if (content === undefined) return undefined;
+    const trimmed = content.trim();
+    if (trimmed === '') {
+      r.error(r.at(m.path, fileKey), `${JSON.stringify(resolve(ctx.baseDir, String(m.values.get(fileKey))))} is empty`);
+      return undefined;
+    }
+    return trimmed;
+  }
+  if (r.has(m, key)) {
+    const value = r.string(m, key);
+    if (value === '' && required) r.error(r.at(m.path, key), 'must not be empty');
+    return value;
+  }
+  if (required) r.error(m.path, `one of ${r.name(key)} or ${r.name(fileKey)} is required`);
+  return undefined;
+}
+
+/** Reads the file named by `m[key]` (relative to the config's directory); errors name the key and the file. */
+function readTextFile(r: FieldReader, m: CheckedMap, key: string, ctx: SchemaContext): string | undefined {
+  const file = r.string(m, key);
+  if (file === undefined) return undefined;
+  const path = r.at(m.path, key);
+  if (file === '') {
+    r.error(path, 'must not be empty');
+    return undefined;
+  }
+  const absolute = resolve(ctx.baseDir, file);
+  try {
+    return readFileSync(absolute, 'utf8');
+  } catch (e) {
+    r.error(path, `cannot read ${JSON.stringify(absolute)}: ${fileErrorReason(e)}`);
+    return undefined;
+  }
+}
+
+function fileErrorReason(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return 'no such file';
+  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
+  if (code === 'EISDIR') return 'is a directory';
+  return e instanceof Error ? e.message : String(e);
+}
+
+function readTls(r: FieldReader, m: CheckedMap | undefined, ctx: SchemaContext): TlsConfig | undefined {
+  if (m === undefined) return undefined;
+  const before = r.errors.length;
+  const ca = readPem(r, m, 'ca', 'ca_file', ctx, 'CERTIFICATE');
+  const cert = readPem(r, m, 'cert', 'cert_file', ctx, 'CERTIFICATE');
+  const key = readPem(r, m, 'key', 'key_file', ctx, 'PRIVATE KEY');
+  const hasCert = r.has(m, 'cert') || r.has(m, 'cert_file');
+  const hasKey = r.has(m, 'key') || r.has(m, 'key_file');
+  if (hasCert !== hasKey) {
+    r.error(
+      m.path,
+      hasCert
+        ? `a client certificate needs ${r.name('key')} or ${r.name('key_file')}`
+        : `a client key needs ${r.name('cert')} or ${r.name('cert_file')}`,
+    );
+  }
+  const serverName = r.string(m, 'server_name');
+  const insecureSkipVerify = r.boolean(m, 'insecure_skip_verify', false);
+  const minVersion = readTlsVersion(r, m, 'min_version');
+  const maxVersion = readTlsVersion(r, m, 'max_version');
+  if (minVersion && maxVersion && TLS_VERSION_ORDER.indexOf(maxVersion) < TLS_VERSION_ORDER.indexOf(minVersion)) {
+    r.error(r.at(m.path, 'max_version'), `must be >= ${r.name('min_version')}`);
+  }
+  if (r.errors.length > before) return undefined;
+  const out: TlsConfig = { insecureSkipVerify: insecureSkipVerify! };
+  if (ca !== undefined) out.ca = ca;
+  if (cert !== undefined) out.cert = cert;
+  if (key !== undefined) out.key = key;
+  for (const [k, field] of [
+    ['ca_file', 'caFile'],
+    ['cert_file', 'certFile'],
+    ['key_file', 'keyFile'],
+  ] as const) {
+    if (r.has(m, k)) out[field] = resolve(ctx.baseDir, String(m.values.get(k)));
+  }
+  if (serverName !== undefined) out.serverName = serverName;
+  if (minVersion) out.minVersion = minVersion;
+  if (maxVersion) out.maxVersion = maxVersion;
+  return out;
+}
+
+/** PEM text given inline or in a file; checked for a `BEGIN <kind>` block so a wrong file is caught now. */
+function readPem(
+  r: FieldReader,
+  m: CheckedMap,
+  key: string,
+  fileKey: string,
+  ctx: SchemaContext,
+  kind: string,
+): string | undefined {
+  if (r.has(m, key) && r.has(m, fileKey)) {
+    r.error(m.path, `${r.name(key)} and ${r.name(fileKey)} are mutually exclusive, set one`);
+    return undefined;
+  }
+  const fromFile = r.has(m, fileKey);
+  const text = fromFile ? readTextFile(r, m, fileKey, ctx) : r.string(m, key);
+  if (text === undefined) return undefined;
+  if (!new RegExp(`-----BEGIN [A-Z ]*${kind}-----`).test(text)) {
+    const what = fromFile ? JSON.stringify(resolve(ctx.baseDir, String(m.values.get(fileKey)))) : 'the value';
+    r.error(r.at(m.path, fromFile ? fileKey : key), `${what} has no PEM "${kind}" block`);
+    return undefined;
+  }
+  return text;
+}
+
+function readTlsVersion(r: FieldReader, m: CheckedMap, key: string): TlsVersion | undefined {
+  if (!r.has(m, key)) return undefined;
+  const name = r.oneOf(m, key, Object.keys(TLS_VERSIONS), 'TLS12');
+  return name === undefined ? undefined : TLS_VERSIONS[name];
+}
+
+export function readQueue(r: FieldReader, m: CheckedMap | undefined): QueueConfig | undefined {
+  if (m === undefined) return undefined;
+  const before = r.errors.length;
+  const d = DEFAULT_QUEUE_CONFIG;
+  const maxSamplesPerSend = r.integer(m, 'max_samples_per_send', d.maxSamplesPerSend, { min: 1 });
+  const capacity = r.integer(m, 'capacity', d.capacity, { min: 1 });
+  const batchSendDeadlineMs = r.duration(m, 'batch_send_deadline', d.batchSendDeadlineMs, { positive: true });
+  const minShards = r.integer(m, 'min_shards', d.minShards, { min: 1, max: VIRTUAL_SHARDS });
+  const maxShards = r.integer(m, 'max_shards', d.maxShards, { min: 1, max: VIRTUAL_SHARDS });
+  if (minShards !== undefined && maxShards !== undefined && maxShards < minShards) {
+    r.error(r.at(m.path, 'max_shards'), `must be >= ${r.name('min_shards')} (${minShards})`);
+  }
+  const minBackoffMs = r.duration(m, 'min_backoff', d.minBackoffMs, { positive: true });
+  const maxBackoffMs = r.duration(m, 'max_backoff', d.maxBackoffMs, { positive: true });
+  if (minBackoffMs !== undefined && maxBackoffMs !== undefined && maxBackoffMs < minBackoffMs) {
+    r.error(
+      r.at(m.path, 'min_backoff'),
+      `must be <= ${r.name('max_backoff')} (${formatDuration(maxBackoffMs)}), got ${formatDuration(minBackoffMs)}`,
+    );
+  }
+  const retryOnHttp429 = r.boolean(m, 'retry_on_http_429', d.retryOnHttp429);
+  const sampleAgeLimitMs = r.duration(m, 'sample_age_limit', d.sampleAgeLimitMs);
+  const maxRetryAfterMs = r.duration(m, 'max_retry_after', d.maxRetryAfterMs, { positive: true });
+  if (r.errors.length > before) return undefined;
+  return {
+    maxSamplesPerSend: maxSamplesPerSend!,
+    capacity: capacity!,
+    batchSendDeadlineMs: batchSendDeadlineMs!,
+    minShards: minShards!,
+    maxShards: maxShards!,
+    minBackoffMs: minBackoffMs!,
+    maxBackoffMs: maxBackoffMs!,
+    retryOnHttp429: retryOnHttp429!,
+    sampleAgeLimitMs: sampleAgeLimitMs!,
+    maxRetryAfterMs: maxRetryAfterMs!,
+  };
+}
+
+function readMetadata(r: FieldReader, m: CheckedMap | undefined): MetadataConfig | undefined {
+  if (m === undefined) return undefined;
+  const d = DEFAULT_METADATA_CONFIG;
+  const send = r.boolean(m, 'send', d.send);
+  const sendIntervalMs = r.duration(m, 'send_interval', d.sendIntervalMs, { positive: true });
+  const maxSamplesPerSend = r.integer(m, 'max_samples_per_send', d.maxSamplesPerSend, { min: 1 });
+  if (send === undefined || sendIntervalMs === undefined || maxSamplesPerSend === undefined) return undefined;
+  return { send, sendIntervalMs, maxSamplesPerSend };
+}
