@@ -1,4 +1,4 @@
-import type { MetadataEntry, SignalRecord } from '../serialization/types.js';
+import type { MetadataEntry, NativeHistogram, SignalRecord } from '../serialization/types.js';
 
 /**
  * A contiguous run of one series' signals in one record: what a SendLoop puts in a request.
@@ -26,4 +26,38 @@ export interface WriteRequestEncoder {
    * valid only until the next `encode` call.
    */
   encode(slices: readonly SeriesSlice[], count: number, metadata: readonly MetadataEntry[]): Uint8Array;
+}
+
+/**
+ * What a remote-write decoder reports, in wire order: `series` opens a series and the
+ * `sample`/`histogram`/`exemplar` calls after it belong to it. No object is created per sample.
+ * If decoding throws, the visitor has already seen a prefix of the request: discard it
+ * (e.g. roll the Appender back).
+ */
+export interface RemoteWriteVisitor {
+  /**
+   * `labels` is `[name0, value0, name1, value1, ...]`, validated (non-empty, sorted by name
+   * bytes, unique). It is a reused array: copy what you keep before returning.
+   * `createdTimestampMs` is the 2.0 created (start) timestamp, 0 when unset and always 0 for 1.0.
+   */
+  series(labels: readonly string[], createdTimestampMs: number): void;
+  sample(timestampMs: number, value: number): void;
+  /** The histogram object is new for every call and owned by the visitor. */
+  histogram(timestampMs: number, histogram: NativeHistogram): void;
+  /** `labels` as in `series`, reused likewise; may be empty. */
+  exemplar(labels: readonly string[], value: number, timestampMs: number): void;
+  /**
+   * 1.0: the request's metadata entries. 2.0: the metadata of the series just opened, named
+   * after its `__name__` label; only sent when it says something (a type, help or unit).
+   */
+  metadata(entry: MetadataEntry): void;
+}
+
+/** How much one decoded request held (for the 2.0 `X-Prometheus-Remote-Write-*-Written` headers). */
+export interface DecodedCounts {
+  series: number;
+  samples: number;
+  histograms: number;
+  exemplars: number;
+  metadata: number;
 }

@@ -1,0 +1,239 @@
+import type { MetricType } from '../serialization/types.js';
+import { readHistogram } from './histogram-reader.js';
+import { compareRanges, ProtoReader, WT_I64, WT_LEN, WT_VARINT } from './proto-reader.js';
+import type { DecodedCounts, RemoteWriteVisitor } from './types.js';
+
+/** 1.0 MetricMetadata.MetricType numbers; unknown future numbers read as 'unknown'. */
+export const METRIC_TYPES: readonly MetricType[] = [
+  'unknown',
+  'counter',
+  'gauge',
+  'histogram',
+  'gaugehistogram',
+  'summary',
+  'info',
+  'stateset',
+];
+
+/**
+ * Decodes a remote-write 1.0 `prometheus.WriteRequest` (uncompressed) straight into `visitor`,
+ * without building message objects. Validates strictly and throws PromspoolError
+ * ('ERR_BAD_REQUEST') saying what and where; the visitor may have seen a prefix by then.
+ * Each TimeSeries is read twice (labels first, then signals) because protobuf fields may come in
+ * any order, and `series()` must precede its samples.
+ */
+export function decodeWriteRequestV1(body: Uint8Array, visitor: RemoteWriteVisitor): DecodedCounts {
+  const r = new ProtoReader(body);
+  const counts: DecodedCounts = { series: 0, samples: 0, histograms: 0, exemplars: 0, metadata: 0 };
+  const labels: string[] = [];
+  const exemplarLabels: string[] = [];
+  while (r.pos < r.end) {
+    const key = r.tag();
+    switch (key >>> 3) {
+      case 1: {
+        r.expect(key, WT_LEN, 'timeseries');
+        const stop = r.delimited();
+        r.series = counts.series;
+        readTimeSeries(r, stop, visitor, labels, exemplarLabels, counts);
+        r.series = -1;
+        counts.series++;
+        break;
+      }
+      case 3: {
+        r.expect(key, WT_LEN, 'metadata');
+        readMetadata(r, r.delimited(), visitor);
+        counts.metadata++;
+        break;
+      }
+      default:
+        r.skip(key & 7);
+    }
+  }
+  return counts;
+}
+
+function readTimeSeries(
+  r: ProtoReader,
+  stop: number,
+  visitor: RemoteWriteVisitor,
+  labels: string[],
+  exemplarLabels: string[],
+  counts: DecodedCounts,
+): void {
+  const outerEnd = r.end;
+  const start = r.pos;
+  r.end = stop;
+  // Pass 1: labels.
+  labels.length = 0;
+  let prevStart = -1;
+  let prevLen = 0;
+  while (r.pos < stop) {
+    const key = r.tag();
+    if (key >>> 3 !== 1) {
+      r.skip(key & 7);
+      continue;
+    }
+    r.expect(key, WT_LEN, 'label');
+    readLabel(r, r.delimited(), labels, true);
+    const nameStart = labelName.start;
+    const nameLen = labelName.len;
+    if (prevStart >= 0) {
+      const cmp = compareRanges(r.buf, prevStart, prevLen, nameStart, nameLen);
+      if (cmp === 0) r.fail(`duplicate label name "${labels[labels.length - 2]}"`);
+      if (cmp > 0)
+        r.fail(`label names not sorted: "${labels[labels.length - 4]}" before "${labels[labels.length - 2]}"`);
+    }
+    prevStart = nameStart;
+    prevLen = nameLen;
+  }
+  if (labels.length === 0) r.fail('series has no labels');
+  visitor.series(labels, 0);
+
+  // Pass 2: signals.
+  r.pos = start;
+  while (r.pos < stop) {
+    const key = r.tag();
+    switch (key >>> 3) {
+      case 2:
+        r.expect(key, WT_LEN, 'sample');
+        readSample(r, r.delimited(), visitor);
+        counts.samples++;
+        break;
+      case 3:
+        r.expect(key, WT_LEN, 'exemplar');
+        readExemplar(r, r.delimited(), visitor, exemplarLabels);
+        counts.exemplars++;
+        break;
+      case 4: {
+        r.expect(key, WT_LEN, 'histogram');
+        const h = readHistogram(r, r.delimited());
+        visitor.histogram(h.timestampMs, h.histogram);
+        counts.histograms++;
+        break;
+      }
+      default:
+        r.skip(key & 7);
+    }
+  }
+  r.end = outerEnd;
+}
+
+/** Where the name bytes of the last {@link readLabel} are, for ordering checks on bytes, not JS strings. */
+const labelName = { start: 0, len: 0 };
+
+/** Reads a Label message and appends its name and value to `out`. */
+function readLabel(r: ProtoReader, stop: number, out: string[], series: boolean): void {
+  const outerEnd = r.end;
+  r.end = stop;
+  let name = '';
+  let value = '';
+  labelName.len = 0;
+  while (r.pos < stop) {
+    const key = r.tag();
+    switch (key >>> 3) {
+      case 1:
+        r.expect(key, WT_LEN, 'label name');
+        name = r.string();
+        labelName.start = r.strStart;
+        labelName.len = r.strLen;
+        break;
+      case 2:
+        r.expect(key, WT_LEN, 'label value');
+        value = r.string();
+        break;
+      default:
+        r.skip(key & 7);
+    }
+  }
+  r.end = outerEnd;
+  if (name === '') r.fail('empty label name');
+  if (series && value === '') r.fail(`empty value for label "${name}"`);
+  out.push(name, value);
+}
+
+function readSample(r: ProtoReader, stop: number, visitor: RemoteWriteVisitor): void {
+  const outerEnd = r.end;
+  r.end = stop;
+  let value = 0;
+  let ts = 0;
+  while (r.pos < stop) {
+    const key = r.tag();
+    switch (key >>> 3) {
+      case 1:
+        r.expect(key, WT_I64, 'sample value');
+        value = r.double();
+        break;
+      case 2:
+        r.expect(key, WT_VARINT, 'sample timestamp');
+        ts = r.int64();
+        break;
+      default:
+        r.skip(key & 7);
+    }
+  }
+  r.end = outerEnd;
+  visitor.sample(ts, value);
+}
+
+function readExemplar(r: ProtoReader, stop: number, visitor: RemoteWriteVisitor, labels: string[]): void {
+  const outerEnd = r.end;
+  r.end = stop;
+  labels.length = 0;
+  let value = 0;
+  let ts = 0;
+  while (r.pos < stop) {
+    const key = r.tag();
+    switch (key >>> 3) {
+      case 1:
+        r.expect(key, WT_LEN, 'exemplar label');
+        readLabel(r, r.delimited(), labels, false);
+        break;
+      case 2:
+        r.expect(key, WT_I64, 'exemplar value');
+        value = r.double();
+        break;
+      case 3:
+        r.expect(key, WT_VARINT, 'exemplar timestamp');
+        ts = r.int64();
+        break;
+      default:
+        r.skip(key & 7);
+    }
+  }
+  r.end = outerEnd;
+  visitor.exemplar(labels, value, ts);
+}
+
+function readMetadata(r: ProtoReader, stop: number, visitor: RemoteWriteVisitor): void {
+  const outerEnd = r.end;
+  r.end = stop;
+  let type = 0;
+  let metricFamilyName = '';
+  let help = '';
+  let unit = '';
+  while (r.pos < stop) {
+    const key = r.tag();
+    switch (key >>> 3) {
+      case 1:
+        r.expect(key, WT_VARINT, 'metadata type');
+        type = r.int64();
+        break;
+      case 2:
+        r.expect(key, WT_LEN, 'metadata metric_family_name');
+        metricFamilyName = r.string();
+        break;
+      case 4:
+        r.expect(key, WT_LEN, 'metadata help');
+        help = r.string();
+        break;
+      case 5:
+        r.expect(key, WT_LEN, 'metadata unit');
+        unit = r.string();
+        break;
+      default:
+        r.skip(key & 7);
+    }
+  }
+  r.end = outerEnd;
+  visitor.metadata({ metricFamilyName, type: METRIC_TYPES[type] ?? 'unknown', help, unit });
+}

@@ -1,0 +1,504 @@
+import type { HistogramEntry, MetadataEntry, MetricType, NativeHistogram } from '../serialization/types.js';
+import {
+  delimitedSize,
+  int64Size,
+  ScratchWriter,
+  sint32Size,
+  sint64Size,
+  utf8Size,
+  varint32Size,
+} from './proto-writer.js';
+import { type StringTableBytes, stringTableBytes } from './string-table-bytes.js';
+import type { SeriesSlice, WriteRequestEncoder } from './types.js';
+
+/** Options of {@link createWriteRequestEncoderV1}. */
+export interface WriteRequestEncoderV1Options {
+  /** Added to every series that has no label of that name (the series' own label wins). */
+  externalLabels: Record<string, string>;
+  /** First size of the scratch buffer; it doubles as needed and is kept. */
+  initialBufferBytes?: number;
+}
+
+/**
+ * Creates a remote-write 1.0 (`prometheus.WriteRequest`) encoder: a single-pass protobuf writer
+ * into a reused scratch buffer. Each slice becomes one TimeSeries. Zero-valued scalar fields are
+ * omitted as proto3 does, except the count/zero_count oneofs of histograms (their presence says
+ * int or float). Sample values are copied as raw bytes, so NaN payloads (stale markers) survive.
+ */
+export function createWriteRequestEncoderV1(opts: WriteRequestEncoderV1Options): WriteRequestEncoder {
+  return new WriteRequestEncoderV1(opts);
+}
+
+const METRIC_TYPE_NUMBER: Record<MetricType, number> = {
+  unknown: 0,
+  counter: 1,
+  gauge: 2,
+  histogram: 3,
+  gaugehistogram: 4,
+  summary: 5,
+  info: 6,
+  stateset: 7,
+};
+
+/** Where a merged label's bytes live. */
+const FROM_RECORD = 0;
+const FROM_EXTERNAL = 1;
+/** Int32 slots per merged label: source, nameStart, nameLen, valueStart, valueLen. */
+const LABEL_SLOTS = 5;
+/** Int32 slots per histogram: body size, negative deltas payload, positive deltas payload. */
+const HIST_SLOTS = 3;
+
+class WriteRequestEncoderV1 implements WriteRequestEncoder {
+  private readonly w: ScratchWriter;
+  /** External labels sorted by UTF-8 name bytes, encoded once. */
+  private readonly ext: StringTableBytes;
+  private readonly extCount: number;
+  private labels = new Int32Array(64 * LABEL_SLOTS);
+  private labelCount = 0;
+  private histSizes = new Int32Array(16 * HIST_SLOTS);
+  private exemplarSizes = new Int32Array(16);
+
+  // Views of the last record seen: slices of one request mostly share a record.
+  private record: SeriesSlice['record'] | undefined;
+  private table: StringTableBytes = { bytes: Buffer.alloc(0), offsets: new Uint32Array(1) };
+  private valueBytes: Uint8Array = new Uint8Array(0);
+  private valueWords: Uint32Array = new Uint32Array(0);
+
+  constructor(opts: WriteRequestEncoderV1Options) {
+    this.w = new ScratchWriter(opts.initialBufferBytes);
+    const flat: string[] = [];
+    for (const [name, value] of Object.entries(opts.externalLabels)) {
+      if (name === '' || value === '') continue; // an empty value means "no such label"
+      flat.push(name, value);
+    }
+    const pairs: [string, string][] = [];
+    for (let i = 0; i < flat.length; i += 2) pairs.push([flat[i], flat[i + 1]]);
+    pairs.sort((a, b) => Buffer.compare(Buffer.from(a[0]), Buffer.from(b[0])));
+    this.ext = stringTableBytes(pairs.flat());
+    this.extCount = pairs.length;
+  }
+
+  encode(slices: readonly SeriesSlice[], count: number, metadata: readonly MetadataEntry[]): Uint8Array {
+    const w = this.w;
+    w.reset();
+    for (let i = 0; i < count; i++) this.writeTimeSeries(slices[i]);
+    for (let i = 0; i < metadata.length; i++) this.writeMetadata(metadata[i]);
+    return w.buf.subarray(0, w.pos);
+  }
+
+  private useRecord(record: SeriesSlice['record']): void {
+    if (record === this.record) return;
+    this.record = record;
+    this.table = stringTableBytes(record.strings);
+    const v = record.values;
+    this.valueBytes = new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+    // Float64Array offsets are 8-aligned, so a word view of the same bytes is always valid.
+    this.valueWords = new Uint32Array(v.buffer, v.byteOffset, v.length * 2);
+  }
+
+  private writeTimeSeries(s: SeriesSlice): void {
+    this.useRecord(s.record);
+    const record = s.record;
+    this.mergeLabels(s);
+
+    // Pass 1: sizes.
+    let body = 0;
+    const labels = this.labels;
+    for (let i = 0, o = 0; i < this.labelCount; i++, o += LABEL_SLOTS) {
+      body += delimitedSize(labelBodySize(labels[o + 2], labels[o + 4]));
+    }
+    const words = this.valueWords;
+    const ts = record.timestamps;
+    for (let i = s.sampleStart; i < s.sampleEnd; i++) {
+      body += delimitedSize(sampleBodySize(words[2 * i] | words[2 * i + 1], ts[i]));
+    }
+    const exemplarCount = s.exemplarEnd - s.exemplarStart;
+    if (this.exemplarSizes.length < exemplarCount) this.exemplarSizes = new Int32Array(exemplarCount * 2);
+    for (let i = 0; i < exemplarCount; i++) {
+      const e = record.exemplars[s.exemplarStart + i];
+      const offsets = this.table.offsets;
+      let eb = 0;
+      const refs = e.labelRefs;
+      for (let j = 0; j < refs.length; j += 2) {
+        const n = refs[j];
+        const v = refs[j + 1];
+        eb += delimitedSize(labelBodySize(offsets[n + 1] - offsets[n], offsets[v + 1] - offsets[v]));
+      }
+      if (!isPositiveZero(e.value)) eb += 9;
+      if (e.timestampMs !== 0) eb += 1 + int64Size(e.timestampMs);
+      this.exemplarSizes[i] = eb;
+      body += delimitedSize(eb);
+    }
+    const histCount = s.histogramEnd - s.histogramStart;
+    if (this.histSizes.length < histCount * HIST_SLOTS) this.histSizes = new Int32Array(histCount * HIST_SLOTS * 2);
+    for (let i = 0; i < histCount; i++) {
+      body += delimitedSize(this.histogramSizes(record.histograms[s.histogramStart + i], i * HIST_SLOTS));
+    }
+
+    // Pass 2: bytes.
+    const w = this.w;
+    w.ensure(delimitedSize(body));
+    w.byte(0x0a); // WriteRequest.timeseries = 1
+    w.varint32(body);
+    const table = this.table;
+    const ext = this.ext;
+    for (let i = 0, o = 0; i < this.labelCount; i++, o += LABEL_SLOTS) {
+      const src = labels[o] === FROM_RECORD ? table.bytes : ext.bytes;
+      writeLabel(w, src, labels[o + 1], labels[o + 2], labels[o + 3], labels[o + 4]);
+    }
+    const vb = this.valueBytes;
+    for (let i = s.sampleStart; i < s.sampleEnd; i++) {
+      const nonZero = words[2 * i] | words[2 * i + 1];
+      const t = ts[i];
+      w.byte(0x12); // TimeSeries.samples = 2
+      w.varint32(sampleBodySize(nonZero, t));
+      if (nonZero !== 0) {
+        w.byte(0x09); // Sample.value = 1, fixed64
+        w.bytes(vb, i * 8, 8);
+      }
+      if (t !== 0) {
+        w.byte(0x10); // Sample.timestamp = 2
+        w.int64(t);
+      }
+    }
+    for (let i = 0; i < exemplarCount; i++) {
+      const e = record.exemplars[s.exemplarStart + i];
+      w.byte(0x1a); // TimeSeries.exemplars = 3
+      w.varint32(this.exemplarSizes[i]);
+      const refs = e.labelRefs;
+      const offsets = table.offsets;
+      for (let j = 0; j < refs.length; j += 2) {
+        const n = refs[j];
+        const v = refs[j + 1];
+        writeLabel(w, table.bytes, offsets[n], offsets[n + 1] - offsets[n], offsets[v], offsets[v + 1] - offsets[v]);
+      }
+      if (!isPositiveZero(e.value)) {
+        w.byte(0x11); // Exemplar.value = 2, fixed64
+        w.double(e.value);
+      }
+      if (e.timestampMs !== 0) {
+        w.byte(0x18); // Exemplar.timestamp = 3
+        w.int64(e.timestampMs);
+      }
+    }
+    for (let i = 0; i < histCount; i++) {
+      this.writeHistogram(record.histograms[s.histogramStart + i], i * HIST_SLOTS);
+    }
+  }
+
+  /**
+   * Fills `labels` with the series' labels merged with the external ones, sorted by name bytes.
+   * Record labels are sorted by contract; if a record breaks that, a slow path sorts instead of
+   * sending an invalid request.
+   */
+  private mergeLabels(s: SeriesSlice): void {
+    const record = s.record;
+    const refs = record.labelRefs;
+    const start = record.labelOffsets[s.series] * 2;
+    const end = record.labelOffsets[s.series + 1] * 2;
+    const need = ((end - start) / 2 + this.extCount) * LABEL_SLOTS;
+    if (this.labels.length < need) this.labels = new Int32Array(need * 2);
+    const labels = this.labels;
+    const { bytes: tb, offsets: to } = this.table;
+    const { bytes: eb, offsets: eo } = this.ext;
+    const extCount = this.extCount;
+    let k = 0;
+    let n = 0;
+    let prevStart = -1;
+    let prevLen = 0;
+    for (let j = start; j < end; j += 2) {
+      const nameRef = refs[j];
+      const valueRef = refs[j + 1];
+      const ns = to[nameRef];
+      const nl = to[nameRef + 1] - ns;
+      const vs = to[valueRef];
+      const vl = to[valueRef + 1] - vs;
+      if (prevStart >= 0 && compareBytes(tb, prevStart, prevLen, tb, ns, nl) >= 0) {
+        this.sortLabelsSlow(s);
+        return;
+      }
+      prevStart = ns;
+      prevLen = nl;
+      // External labels sorting before this one.
+      let cmp = 1;
+      while (k < extCount && (cmp = compareBytes(eb, eo[2 * k], eo[2 * k + 1] - eo[2 * k], tb, ns, nl)) < 0) {
+        n = pushLabel(labels, n, FROM_EXTERNAL, eo[2 * k], eo[2 * k + 1] - eo[2 * k], eo[2 * k + 1], eo[2 * k + 2]);
+        k++;
+      }
+      if (k < extCount && cmp === 0) {
+        if (vl === 0) {
+          n = pushLabel(labels, n, FROM_EXTERNAL, eo[2 * k], eo[2 * k + 1] - eo[2 * k], eo[2 * k + 1], eo[2 * k + 2]);
+          k++;
+          continue;
+        }
+        k++; // the series' own label wins
+      }
+      if (vl === 0 || nl === 0) continue;
+      n = pushLabel(labels, n, FROM_RECORD, ns, nl, vs, to[valueRef + 1]);
+    }
+    for (; k < extCount; k++) {
+      n = pushLabel(labels, n, FROM_EXTERNAL, eo[2 * k], eo[2 * k + 1] - eo[2 * k], eo[2 * k + 1], eo[2 * k + 2]);
+    }
+    this.labelCount = n / LABEL_SLOTS;
+  }
+
+  private sortLabelsSlow(s: SeriesSlice): void {
+    const record = s.record;
+    const refs = record.labelRefs;
+    const { bytes: tb, offsets: to } = this.table;
+    const { bytes: eb, offsets: eo } = this.ext;
+    type L = { src: number; ns: number; nl: number; vs: number; ve: number; order: number };
+    const all: L[] = [];
+    const start = record.labelOffsets[s.series] * 2;
+    const end = record.labelOffsets[s.series + 1] * 2;
+    for (let j = start; j < end; j += 2) {
+      const ns = to[refs[j]];
+      all.push({
+        src: FROM_RECORD,
+        ns,
+        nl: to[refs[j] + 1] - ns,
+        vs: to[refs[j + 1]],
+        ve: to[refs[j + 1] + 1],
+        order: j,
+      });
+    }
+    for (let k = 0; k < this.extCount; k++) {
+      all.push({
+        src: FROM_EXTERNAL,
+        ns: eo[2 * k],
+        nl: eo[2 * k + 1] - eo[2 * k],
+        vs: eo[2 * k + 1],
+        ve: eo[2 * k + 2],
+        order: Number.MAX_SAFE_INTEGER,
+      });
+    }
+    const usable = all.filter((l) => l.nl > 0 && l.ve > l.vs);
+    usable.sort((a, b) => {
+      const c = compareBytes(a.src === FROM_RECORD ? tb : eb, a.ns, a.nl, b.src === FROM_RECORD ? tb : eb, b.ns, b.nl);
+      return c !== 0 ? c : a.order - b.order;
+    });
+    let n = 0;
+    let prev: L | undefined;
+    for (const l of usable) {
+      const src = l.src === FROM_RECORD ? tb : eb;
+      // Duplicates: the first (own label before external, then record order) is kept.
+      if (prev && compareBytes(prev.src === FROM_RECORD ? tb : eb, prev.ns, prev.nl, src, l.ns, l.nl) === 0) continue;
+      n = pushLabel(this.labels, n, l.src, l.ns, l.nl, l.vs, l.ve);
+      prev = l;
+    }
+    this.labelCount = n / LABEL_SLOTS;
+  }
+
+  /** Computes and stores a histogram's body size and packed-delta payload sizes; returns the body size. */
+  private histogramSizes(e: HistogramEntry, slot: number): number {
+    const h = e.histogram;
+    let size = 0;
+    if (h.isFloat) {
+      size += 9 + 9; // count_float, zero_count_float: oneofs are always written
+    } else {
+      size += 1 + int64Size(h.count) + 1 + int64Size(h.zeroCount);
+    }
+    if (!isPositiveZero(h.sum)) size += 9;
+    if (h.schema !== 0) size += 1 + sint32Size(h.schema);
+    if (!isPositiveZero(h.zeroThreshold)) size += 9;
+    size += spansSize(h.negativeSpans) + spansSize(h.positiveSpans);
+    let negDeltas = 0;
+    let posDeltas = 0;
+    if (h.isFloat) {
+      size += packedDoublesSize(h.negativeCounts) + packedDoublesSize(h.positiveCounts);
+    } else {
+      negDeltas = packedSint64Payload(h.negativeDeltas);
+      posDeltas = packedSint64Payload(h.positiveDeltas);
+      if (negDeltas > 0) size += delimitedSize(negDeltas);
+      if (posDeltas > 0) size += delimitedSize(posDeltas);
+    }
+    if (h.resetHint) size += 2;
+    if (e.timestampMs !== 0) size += 1 + int64Size(e.timestampMs);
+    const sizes = this.histSizes;
+    sizes[slot] = size;
+    sizes[slot + 1] = negDeltas;
+    sizes[slot + 2] = posDeltas;
+    return size;
+  }
+
+  private writeHistogram(e: HistogramEntry, slot: number): void {
+    const w = this.w;
+    const h = e.histogram;
+    const sizes = this.histSizes;
+    w.byte(0x22); // TimeSeries.histograms = 4
+    w.varint32(sizes[slot]);
+    if (h.isFloat) {
+      w.byte(0x11); // count_float = 2
+      w.double(h.count);
+    } else {
+      w.byte(0x08); // count_int = 1
+      w.int64(h.count);
+    }
+    if (!isPositiveZero(h.sum)) {
+      w.byte(0x19); // sum = 3
+      w.double(h.sum);
+    }
+    if (h.schema !== 0) {
+      w.byte(0x20); // schema = 4
+      w.sint32(h.schema);
+    }
+    if (!isPositiveZero(h.zeroThreshold)) {
+      w.byte(0x29); // zero_threshold = 5
+      w.double(h.zeroThreshold);
+    }
+    if (h.isFloat) {
+      w.byte(0x39); // zero_count_float = 7
+      w.double(h.zeroCount);
+    } else {
+      w.byte(0x30); // zero_count_int = 6
+      w.int64(h.zeroCount);
+    }
+    writeSpans(w, 0x42, h.negativeSpans); // negative_spans = 8
+    if (h.isFloat) {
+      writePackedDoubles(w, 0x52, h.negativeCounts); // negative_counts = 10
+    } else {
+      writePackedSint64(w, 0x4a, h.negativeDeltas, sizes[slot + 1]); // negative_deltas = 9
+    }
+    writeSpans(w, 0x5a, h.positiveSpans); // positive_spans = 11
+    if (h.isFloat) {
+      writePackedDoubles(w, 0x6a, h.positiveCounts); // positive_counts = 13
+    } else {
+      writePackedSint64(w, 0x62, h.positiveDeltas, sizes[slot + 2]); // positive_deltas = 12
+    }
+    if (h.resetHint) {
+      w.byte(0x70); // reset_hint = 14
+      w.byte(h.resetHint);
+    }
+    if (e.timestampMs !== 0) {
+      w.byte(0x78); // timestamp = 15
+      w.int64(e.timestampMs);
+    }
+  }
+
+  private writeMetadata(m: MetadataEntry): void {
+    const w = this.w;
+    const type = METRIC_TYPE_NUMBER[m.type] ?? 0;
+    const nameLen = utf8Size(m.metricFamilyName);
+    const helpLen = utf8Size(m.help);
+    const unitLen = utf8Size(m.unit);
+    let body = 0;
+    if (type !== 0) body += 2;
+    if (nameLen > 0) body += delimitedSize(nameLen);
+    if (helpLen > 0) body += delimitedSize(helpLen);
+    if (unitLen > 0) body += delimitedSize(unitLen);
+    w.ensure(delimitedSize(body));
+    w.byte(0x1a); // WriteRequest.metadata = 3
+    w.varint32(body);
+    if (type !== 0) {
+      w.byte(0x08); // type = 1
+      w.byte(type);
+    }
+    writeString(w, 0x12, m.metricFamilyName, nameLen); // metric_family_name = 2
+    writeString(w, 0x22, m.help, helpLen); // help = 4
+    writeString(w, 0x2a, m.unit, unitLen); // unit = 5
+  }
+}
+
+function pushLabel(labels: Int32Array, n: number, src: number, ns: number, nl: number, vs: number, ve: number): number {
+  labels[n] = src;
+  labels[n + 1] = ns;
+  labels[n + 2] = nl;
+  labels[n + 3] = vs;
+  labels[n + 4] = ve - vs;
+  return n + LABEL_SLOTS;
+}
+
+/** Byte-wise order, as Go compares label names (JS `<` compares UTF-16 units instead). */
+function compareBytes(a: Uint8Array, as: number, al: number, b: Uint8Array, bs: number, bl: number): number {
+  const n = Math.min(al, bl);
+  for (let i = 0; i < n; i++) {
+    const d = a[as + i] - b[bs + i];
+    if (d !== 0) return d;
+  }
+  return al - bl;
+}
+
+function isPositiveZero(v: number): boolean {
+  return v === 0 && 1 / v > 0;
+}
+
+function labelBodySize(nameLen: number, valueLen: number): number {
+  return (nameLen > 0 ? delimitedSize(nameLen) : 0) + (valueLen > 0 ? delimitedSize(valueLen) : 0);
+}
+
+function sampleBodySize(valueNonZero: number, ts: number): number {
+  return (valueNonZero !== 0 ? 9 : 0) + (ts !== 0 ? 1 + int64Size(ts) : 0);
+}
+
+function writeLabel(w: ScratchWriter, src: Uint8Array, ns: number, nl: number, vs: number, vl: number): void {
+  w.byte(0x0a); // labels = 1 (TimeSeries and Exemplar alike)
+  w.varint32(labelBodySize(nl, vl));
+  if (nl > 0) {
+    w.byte(0x0a); // Label.name = 1
+    w.varint32(nl);
+    w.bytes(src, ns, nl);
+  }
+  if (vl > 0) {
+    w.byte(0x12); // Label.value = 2
+    w.varint32(vl);
+    w.bytes(src, vs, vl);
+  }
+}
+
+function writeString(w: ScratchWriter, tag: number, s: string, byteLen: number): void {
+  if (byteLen === 0) return;
+  w.byte(tag);
+  w.varint32(byteLen);
+  w.utf8(s, byteLen);
+}
+
+function spanBodySize(offset: number, length: number): number {
+  return (offset !== 0 ? 1 + sint32Size(offset) : 0) + (length !== 0 ? 1 + varint32Size(length) : 0);
+}
+
+function spansSize(spans: NativeHistogram['positiveSpans']): number {
+  let size = 0;
+  for (let i = 0; i < spans.length; i++) size += delimitedSize(spanBodySize(spans[i].offset, spans[i].length));
+  return size;
+}
+
+function writeSpans(w: ScratchWriter, tag: number, spans: NativeHistogram['positiveSpans']): void {
+  for (let i = 0; i < spans.length; i++) {
+    const { offset, length } = spans[i];
+    w.byte(tag);
+    w.varint32(spanBodySize(offset, length));
+    if (offset !== 0) {
+      w.byte(0x08); // BucketSpan.offset = 1
+      w.sint32(offset);
+    }
+    if (length !== 0) {
+      w.byte(0x10); // BucketSpan.length = 2
+      w.varint32(length);
+    }
+  }
+}
+
+function packedDoublesSize(values: number[] | undefined): number {
+  return values && values.length > 0 ? delimitedSize(values.length * 8) : 0;
+}
+
+function writePackedDoubles(w: ScratchWriter, tag: number, values: number[] | undefined): void {
+  if (!values || values.length === 0) return;
+  w.byte(tag);
+  w.varint32(values.length * 8);
+  for (let i = 0; i < values.length; i++) w.double(values[i]);
+}
+
+function packedSint64Payload(values: number[] | undefined): number {
+  if (!values) return 0;
+  let size = 0;
+  for (let i = 0; i < values.length; i++) size += sint64Size(values[i]);
+  return size;
+}
+
+function writePackedSint64(w: ScratchWriter, tag: number, values: number[] | undefined, payload: number): void {
+  if (!values || values.length === 0) return;
+  w.byte(tag);
+  w.varint32(payload);
+  for (let i = 0; i < values.length; i++) w.sint64(values[i]);
+}

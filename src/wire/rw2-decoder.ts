@@ -1,0 +1,285 @@
+import { readHistogram } from './histogram-reader.js';
+import { compareRanges, ProtoReader, WT_I64, WT_LEN, WT_VARINT } from './proto-reader.js';
+import { METRIC_TYPES } from './rw1-decoder.js';
+import type { DecodedCounts, RemoteWriteVisitor } from './types.js';
+
+/** Arrays reused across the series of one request. */
+interface Scratch {
+  refs: number[];
+  labels: string[];
+  exemplarLabels: string[];
+}
+
+/** The symbol table of one request: strings plus where their bytes are, for byte-order checks. */
+interface Symbols {
+  strings: string[];
+  start: number[];
+  len: number[];
+}
+
+/**
+ * Decodes a remote-write 2.0 `io.prometheus.write.v2.Request` (uncompressed) into `visitor`.
+ * The symbol table is read first (it may come after the series on the wire); every reference
+ * is checked against it. Validates strictly and throws PromspoolError('ERR_BAD_REQUEST').
+ * Per series, `series()` comes first, then its metadata (if any), then samples, histograms
+ * and exemplars in wire order.
+ */
+export function decodeWriteRequestV2(body: Uint8Array, visitor: RemoteWriteVisitor): DecodedCounts {
+  const r = new ProtoReader(body);
+  const symbols: Symbols = { strings: [], start: [], len: [] };
+  // Pass 1: symbols, and a structural check of the top level.
+  while (r.pos < r.end) {
+    const key = r.tag();
+    if (key >>> 3 === 4) {
+      r.expect(key, WT_LEN, 'symbols');
+      symbols.strings.push(r.string());
+      symbols.start.push(r.strStart);
+      symbols.len.push(r.strLen);
+    } else {
+      if (key >>> 3 === 5) r.expect(key, WT_LEN, 'timeseries');
+      r.skip(key & 7);
+    }
+  }
+  if (symbols.strings.length > 0 && symbols.strings[0] !== '') r.fail('symbols must start with the empty string');
+
+  const counts: DecodedCounts = { series: 0, samples: 0, histograms: 0, exemplars: 0, metadata: 0 };
+  const scratch: Scratch = { refs: [], labels: [], exemplarLabels: [] };
+  r.pos = 0;
+  while (r.pos < r.end) {
+    const key = r.tag();
+    if (key >>> 3 !== 5) {
+      r.skip(key & 7);
+      continue;
+    }
+    const stop = r.delimited();
+    r.series = counts.series;
+    readTimeSeries(r, stop, symbols, visitor, scratch, counts);
+    r.series = -1;
+    counts.series++;
+  }
+  return counts;
+}
+
+function readTimeSeries(
+  r: ProtoReader,
+  stop: number,
+  symbols: Symbols,
+  visitor: RemoteWriteVisitor,
+  scratch: Scratch,
+  counts: DecodedCounts,
+): void {
+  const outerEnd = r.end;
+  const start = r.pos;
+  r.end = stop;
+  // Pass 1: labels, metadata, created timestamp.
+  const { refs, labels } = scratch;
+  refs.length = 0;
+  let createdTimestampMs = 0;
+  let metadataType = 0;
+  let helpRef = 0;
+  let unitRef = 0;
+  let hasMetadata = false;
+  let hasSamples = false;
+  let hasHistograms = false;
+  while (r.pos < stop) {
+    const key = r.tag();
+    switch (key >>> 3) {
+      case 1:
+        readRefs(r, key, symbols, refs, 'labels_refs');
+        break;
+      case 2:
+        r.expect(key, WT_LEN, 'sample');
+        hasSamples = true;
+        r.skip(WT_LEN);
+        break;
+      case 3:
+        r.expect(key, WT_LEN, 'histogram');
+        hasHistograms = true;
+        r.skip(WT_LEN);
+        break;
+      case 5: {
+        r.expect(key, WT_LEN, 'metadata');
+        const mstop = r.delimited();
+        const mEnd = r.end;
+        r.end = mstop;
+        while (r.pos < mstop) {
+          const mkey = r.tag();
+          switch (mkey >>> 3) {
+            case 1:
+              r.expect(mkey, WT_VARINT, 'metadata type');
+              metadataType = r.int64();
+              break;
+            case 3:
+              r.expect(mkey, WT_VARINT, 'metadata help_ref');
+              helpRef = symbolRef(r, symbols, 'metadata help_ref');
+              break;
+            case 4:
+              r.expect(mkey, WT_VARINT, 'metadata unit_ref');
+              unitRef = symbolRef(r, symbols, 'metadata unit_ref');
+              break;
+            default:
+              r.skip(mkey & 7);
+          }
+        }
+        r.end = mEnd;
+        hasMetadata = true;
+        break;
+      }
+      case 6:
+        r.expect(key, WT_VARINT, 'created_timestamp');
+        createdTimestampMs = r.int64();
+        break;
+      default:
+        r.skip(key & 7);
+    }
+  }
+  validateLabels(r, symbols, refs);
+  if (hasSamples && hasHistograms) r.fail('series has both samples and histograms');
+  labels.length = 0;
+  for (let i = 0; i < refs.length; i++) labels.push(symbols.strings[refs[i]]);
+  visitor.series(labels, createdTimestampMs);
+  if (hasMetadata && (metadataType !== 0 || helpRef !== 0 || unitRef !== 0)) {
+    let name = '';
+    for (let i = 0; i < labels.length; i += 2) {
+      if (labels[i] === '__name__') name = labels[i + 1];
+    }
+    visitor.metadata({
+      metricFamilyName: name,
+      type: METRIC_TYPES[metadataType] ?? 'unknown',
+      help: symbols.strings[helpRef],
+      unit: symbols.strings[unitRef],
+    });
+    counts.metadata++;
+  }
+
+  // Pass 2: signals.
+  r.pos = start;
+  while (r.pos < stop) {
+    const key = r.tag();
+    switch (key >>> 3) {
+      case 2:
+        readSample(r, r.delimited(), visitor);
+        counts.samples++;
+        break;
+      case 3: {
+        const h = readHistogram(r, r.delimited());
+        visitor.histogram(h.timestampMs, h.histogram);
+        counts.histograms++;
+        break;
+      }
+      case 4:
+        r.expect(key, WT_LEN, 'exemplar');
+        readExemplar(r, r.delimited(), symbols, visitor, scratch);
+        counts.exemplars++;
+        break;
+      default:
+        r.skip(key & 7);
+    }
+  }
+  r.end = outerEnd;
+}
+
+function symbolRef(r: ProtoReader, symbols: Symbols, field: string): number {
+  const ref = r.varint32();
+  if (ref >= symbols.strings.length) r.fail(`${field} ${ref} out of range (${symbols.strings.length} symbols)`);
+  return ref;
+}
+
+/** Appends symbol refs, packed or one per field, checking each is in range. */
+function readRefs(r: ProtoReader, key: number, symbols: Symbols, out: number[], field: string): void {
+  if ((key & 7) === WT_VARINT) {
+    out.push(symbolRef(r, symbols, field));
+    return;
+  }
+  r.expect(key, WT_LEN, field);
+  const stop = r.delimited();
+  const outerEnd = r.end;
+  r.end = stop;
+  while (r.pos < stop) out.push(symbolRef(r, symbols, field));
+  r.end = outerEnd;
+}
+
+/** Checks label refs held in `refs`: pairs, names non-empty, sorted and unique by bytes, values non-empty. */
+function validateLabels(r: ProtoReader, symbols: Symbols, refs: number[]): void {
+  const n = refs.length;
+  if (n === 0) r.fail('series has no labels');
+  if (n % 2 !== 0) r.fail(`labels_refs has odd length ${n}`);
+  const { strings, start, len } = symbols;
+  for (let i = 0; i < n; i += 2) {
+    const name = refs[i];
+    const value = refs[i + 1];
+    if (len[name] === 0) r.fail('empty label name');
+    if (len[value] === 0) r.fail(`empty value for label "${strings[name]}"`);
+    if (i > 0) {
+      const prev = refs[i - 2];
+      const cmp = compareRanges(r.buf, start[prev], len[prev], start[name], len[name]);
+      if (cmp === 0) r.fail(`duplicate label name "${strings[name]}"`);
+      if (cmp > 0) r.fail(`label names not sorted: "${strings[prev]}" before "${strings[name]}"`);
+    }
+  }
+}
+
+function readSample(r: ProtoReader, stop: number, visitor: RemoteWriteVisitor): void {
+  const outerEnd = r.end;
+  r.end = stop;
+  let value = 0;
+  let ts = 0;
+  while (r.pos < stop) {
+    const key = r.tag();
+    switch (key >>> 3) {
+      case 1:
+        r.expect(key, WT_I64, 'sample value');
+        value = r.double();
+        break;
+      case 2:
+        r.expect(key, WT_VARINT, 'sample timestamp');
+        ts = r.int64();
+        break;
+      default:
+        r.skip(key & 7);
+    }
+  }
+  r.end = outerEnd;
+  visitor.sample(ts, value);
+}
+
+function readExemplar(
+  r: ProtoReader,
+  stop: number,
+  symbols: Symbols,
+  visitor: RemoteWriteVisitor,
+  scratch: Scratch,
+): void {
+  const outerEnd = r.end;
+  r.end = stop;
+  const { refs, exemplarLabels: labels } = scratch;
+  refs.length = 0;
+  let value = 0;
+  let ts = 0;
+  while (r.pos < stop) {
+    const key = r.tag();
+    switch (key >>> 3) {
+      case 1:
+        readRefs(r, key, symbols, refs, 'exemplar labels_refs');
+        break;
+      case 2:
+        r.expect(key, WT_I64, 'exemplar value');
+        value = r.double();
+        break;
+      case 3:
+        r.expect(key, WT_VARINT, 'exemplar timestamp');
+        ts = r.int64();
+        break;
+      default:
+        r.skip(key & 7);
+    }
+  }
+  r.end = outerEnd;
+  if (refs.length % 2 !== 0) r.fail(`exemplar labels_refs has odd length ${refs.length}`);
+  labels.length = 0;
+  for (let i = 0; i < refs.length; i++) {
+    if (i % 2 === 0 && symbols.len[refs[i]] === 0) r.fail('empty exemplar label name');
+    labels.push(symbols.strings[refs[i]]);
+  }
+  visitor.exemplar(labels, value, ts);
+}

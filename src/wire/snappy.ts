@@ -1,0 +1,55 @@
+import { compressSync, uncompressSync } from 'snappy';
+import { PromspoolError } from '../errors.js';
+
+/**
+ * Snappy block format, as remote-write bodies use. `copyOutputData` makes the native side copy
+ * into a V8-owned buffer: ~5x faster than external buffers and far less GC pressure (NOTES).
+ */
+export function compressBlock(buf: Uint8Array): Buffer {
+  return compressSync(buf, { copyOutputData: true });
+}
+
+/**
+ * The uncompressed length a snappy block claims in its varint header (at most 32 bits), or -1
+ * when the header itself is malformed.
+ */
+export function snappyUncompressedLength(buf: Uint8Array): number {
+  let result = 0;
+  for (let i = 0; i < 5 && i < buf.length; i++) {
+    const b = buf[i];
+    if (i === 4 && b > 0x0f) return -1;
+    result += (b & 0x7f) * 2 ** (7 * i);
+    if (b < 0x80) return result;
+  }
+  return -1;
+}
+
+/**
+ * Uncompresses a snappy block of at most `maxBytes` uncompressed bytes. The claimed length is
+ * read from the header and checked BEFORE anything is allocated, so a tiny hostile body cannot
+ * make us allocate gigabytes. Throws PromspoolError 'ERR_BODY_TOO_LARGE' (answer 413) or
+ * 'ERR_BAD_SNAPPY' (answer 400); never crashes on malformed input.
+ */
+export function uncompressBlock(buf: Uint8Array, maxBytes: number): Buffer {
+  const claimed = snappyUncompressedLength(buf);
+  if (claimed < 0) throw new PromspoolError('ERR_BAD_SNAPPY', 'malformed snappy block: bad length header');
+  if (claimed > maxBytes) {
+    throw new PromspoolError(
+      'ERR_BODY_TOO_LARGE',
+      `snappy block would uncompress to ${claimed} bytes, more than the limit of ${maxBytes}`,
+    );
+  }
+  let out: Buffer;
+  try {
+    out = uncompressSync(buf, { asBuffer: true, copyOutputData: true }) as Buffer;
+  } catch (err) {
+    throw new PromspoolError('ERR_BAD_SNAPPY', `malformed snappy block: ${(err as Error).message}`, { cause: err });
+  }
+  if (out.length !== claimed) {
+    throw new PromspoolError(
+      'ERR_BAD_SNAPPY',
+      `snappy block uncompressed to ${out.length} bytes, header said ${claimed}`,
+    );
+  }
+  return out;
+}
