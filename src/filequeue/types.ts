@@ -23,6 +23,31 @@ export interface FileQueueOptions {
    * segment written by an earlier process. Without it such drops are counted as 0 signals.
    */
   countSignals?: (payload: Uint8Array) => number;
+  /**
+   * Compression code stored in the header of every segment this queue writes; the queue never
+   * compresses anything itself, the caller's payloads already are. Default 1 (lz4 block).
+   * See `docs/format.md`.
+   */
+  compression?: number;
+  /**
+   * Internal, for tests: replaces some of the file operations (e.g. a `writev` that throws ENOSPC
+   * on the Nth call, or an `fdatasync` that counts). Unset members use the real `node:fs` ones.
+   */
+  fileOps?: Partial<FileOps>;
+}
+
+/**
+ * The file operations of the queue that can fail with a full disk or that tests want to observe.
+ * Everything else (open, rename, unlink, read) goes straight to `node:fs`.
+ */
+export interface FileOps {
+  /** Like writev(2) at `position`: may write only a prefix of `buffers`; returns the bytes written. */
+  writev(fd: number, buffers: readonly Uint8Array[], position: number): number;
+  ftruncate(fd: number, length: number): void;
+  /** Flushes the file's data (and the metadata needed to read it back) to stable storage. */
+  fdatasync(fd: number): Promise<void>;
+  /** fsyncs a directory so that file creations, renames and deletions in it are durable. */
+  fsyncDir(dir: string): Promise<void>;
 }
 
 /** A sealed segment handed to the reader, with its records read and checked. */
@@ -34,6 +59,8 @@ export interface Segment {
   readonly acked: ReadonlyMap<number, ReadonlySet<number>>;
   /** Records skipped in this segment because their CRC failed or they were cut short. */
   readonly corruptRecords: number;
+  /** Compression code from the segment header (1 = lz4 block). Absent means 1. */
+  readonly compression?: number;
 }
 
 export interface FileQueueStats {

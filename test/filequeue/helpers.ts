@@ -1,0 +1,90 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Clock, TimerHandle } from '../../src/clock.js';
+import type { FileQueueOptions } from '../../src/filequeue/index.js';
+
+interface ManualTimer {
+  at: number;
+  fn: () => void;
+  cancelled: boolean;
+}
+
+/** A Clock that moves only when the test says so. */
+export class ManualClock implements Clock {
+  private time = 0;
+  private timers: ManualTimer[] = [];
+
+  now(): number {
+    return this.time;
+  }
+
+  setTimeout(fn: () => void, ms: number): TimerHandle {
+    const t: ManualTimer = { at: this.time + ms, fn, cancelled: false };
+    this.timers.push(t);
+    return t as unknown as TimerHandle;
+  }
+
+  clearTimeout(handle: TimerHandle | undefined): void {
+    if (handle) (handle as unknown as ManualTimer).cancelled = true;
+  }
+
+  get pending(): number {
+    return this.timers.filter((t) => !t.cancelled).length;
+  }
+
+  /** Moves time forward, firing due timers in deadline order. */
+  advance(ms: number): void {
+    const target = this.time + ms;
+    for (;;) {
+      const due = this.timers.filter((t) => !t.cancelled && t.at <= target).sort((a, b) => a.at - b.at)[0];
+      if (!due) break;
+      due.cancelled = true;
+      this.time = due.at;
+      due.fn();
+    }
+    this.time = target;
+    this.timers = this.timers.filter((t) => !t.cancelled);
+  }
+}
+
+/** A fresh directory under the OS temp dir; `remove()` deletes it. */
+export function tempDir(): { path: string; remove: () => void } {
+  const path = mkdtempSync(join(tmpdir(), 'promspool-fq-'));
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+export function options(dir: string, overrides: Partial<FileQueueOptions> = {}): FileQueueOptions {
+  return {
+    dir,
+    maxSignalsPerSegment: 1000,
+    batchIntervalMs: 5000,
+    fsync: 'never',
+    fsyncIntervalMs: 1000,
+    maxDiskBytes: 0,
+    onDiskFull: 'reject',
+    clock: new ManualClock(),
+    ...overrides,
+  };
+}
+
+/** A deterministic payload of `size` bytes that differs for every `seed`. */
+export function payload(seed: number, size = 32): Uint8Array {
+  const out = new Uint8Array(size);
+  let x = (seed * 2654435761 + 1) >>> 0;
+  for (let i = 0; i < size; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    out[i] = x >>> 24;
+  }
+  return out;
+}
+
+/** Turns a payload view into a plain array for deepEqual. */
+export function bytes(p: Uint8Array | null): number[] | null {
+  return p === null ? null : Array.from(p);
+}
+
+/** Lets promise callbacks and one macrotask run (an event to await, not a timed sleep). */
+export function settle(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
