@@ -1,0 +1,294 @@
+/**
+ * The daemon as one object: queue, HTTP server, receiver, self-monitoring, reload and graceful
+ * stop. The CLI wraps it with signals; tests start it in-process with a fake queue.
+ */
+
+import type { AddressInfo } from 'node:net';
+import { hostname as osHostname } from 'node:os';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { type Clock, systemClock } from '../clock.js';
+import type { PromspoolConfig } from '../config/types.js';
+import type { Logger } from '../logger.js';
+import { silentLogger } from '../logger.js';
+import type { ManagedQueue } from '../queue-types.js';
+import {
+  BUILT_IN_SOURCE,
+  builtInConfig,
+  type ConfigLoad,
+  loadConfigFromFile,
+  parseConfigText,
+} from './config-source.js';
+import type { RemoteWriteVersion } from './content-negotiation.js';
+import { createIngester, type RemoteWriteDecode } from './ingest.js';
+import { localUrl, parseListenAddress } from './listen-address.js';
+import { createRemoteWriteReceiver, type Uncompress } from './receiver.js';
+import { createDaemonMetrics } from './receiver-metrics.js';
+import { type SelfMonitor, startSelfMonitoring } from './self-monitoring.js';
+import { createDaemonServer, DEFAULT_SERVER_LIMITS, type ReloadResult, type ServerLimits } from './server.js';
+import { renderStatusPage, SendRateTracker } from './status-page.js';
+import { PROMSPOOL_VERSION } from './version.js';
+import { defaultDecoders, defaultUncompress } from './wire-bindings.js';
+
+/** Creates the queue the daemon runs; the default is the real one (`createManagedQueue`). */
+export type QueueFactory = (
+  config: PromspoolConfig,
+  deps: { registry: Registry; logger: Logger },
+) => Promise<ManagedQueue>;
+
+export interface StartDaemonOptions {
+  logger?: Logger;
+  queueFactory?: QueueFactory;
+  /** File that `reload()` without text (SIGHUP, `POST /-/reload`) re-reads. Without it such a reload re-applies the built-in default. */
+  configPath?: string;
+  /** Registry for every metric; a new one by default. */
+  registry?: Registry;
+  /** Adds prom-client's process metrics (default true). */
+  collectDefaultMetrics?: boolean;
+  /** Host part of the self-monitoring `instance` label; default `os.hostname()`. */
+  hostname?: string;
+  clock?: Clock;
+  limits?: Partial<ServerLimits>;
+  /** Decompressor for receiver bodies; default snappy via src/wire. */
+  uncompress?: Uncompress;
+  /** Body decoders for the receiver; default src/wire's. */
+  decoders?: Record<RemoteWriteVersion, RemoteWriteDecode>;
+}
+
+export interface Daemon {
+  /** Base URL a local client reaches the server on, e.g. `http://127.0.0.1:9201`. */
+  readonly url: string;
+  readonly port: number;
+  /** The configuration running now (changes on a successful reload). */
+  readonly config: PromspoolConfig;
+  readonly queue: ManagedQueue;
+  readonly registry: Registry;
+  /**
+   * Re-reads the config file (or parses `text` when given), validates it and applies it.
+   * Invalid: every error is logged, the old config keeps running, `{ ok: false, status: 400 }`.
+   * Reloads run one at a time.
+   */
+  reload(text?: string): Promise<ReloadResult>;
+  /**
+   * Graceful stop: new writes get 503, writes in flight finish, the listener closes, the queue
+   * flushes and drains within `server.shutdown_timeout`. Idempotent.
+   */
+  stop(): Promise<void>;
+  readonly stopping: boolean;
+}
+
+/** Starts the daemon with an already validated configuration. */
+export async function startDaemon(config: PromspoolConfig, options: StartDaemonOptions = {}): Promise<Daemon> {
+  const logger = options.logger ?? silentLogger;
+  const clock = options.clock ?? systemClock;
+  const registry = options.registry ?? new Registry();
+  if (options.collectDefaultMetrics !== false) collectDefaultMetrics({ register: registry });
+  const metrics = createDaemonMetrics(registry);
+  const limits: ServerLimits = { ...DEFAULT_SERVER_LIMITS, ...options.limits };
+  const listen = parseListenAddress(config.server.listenAddress);
+
+  const queueFactory = options.queueFactory ?? defaultQueueFactory;
+  const queue = await queueFactory(config, { registry, logger: logger.child({ component: 'queue' }) });
+
+  let current = config;
+  let stopping = false;
+  let stopPromise: Promise<void> | undefined;
+  let reloadChain: Promise<unknown> = Promise.resolve();
+  let selfMonitor: SelfMonitor | undefined;
+  const startedAtMs = clock.now();
+  const rates = new SendRateTracker();
+  metrics.reloadSuccessful.set(1);
+  metrics.reloadSuccessTimestamp.set(startedAtMs / 1000);
+
+  const receiver = createRemoteWriteReceiver({
+    config: config.receiver,
+    queue,
+    ingester: createIngester(queue, { decoders: options.decoders ?? defaultDecoders }),
+    uncompress: options.uncompress ?? defaultUncompress,
+    metrics,
+    logger: logger.child({ component: 'receiver' }),
+    maxConcurrentBodies: limits.maxConcurrentBodies,
+  });
+
+  const server = createDaemonServer(
+    {
+      receiverPath: () => (current.receiver.enabled ? current.receiver.path : undefined),
+      receiver,
+      registry,
+      isReady: () => queue.ready,
+      isStopping: () => stopping,
+      reload: () => reload(),
+      statusPage: () => {
+        const now = clock.now();
+        const stats = queue.stats();
+        return renderStatusPage({
+          version: PROMSPOOL_VERSION,
+          config: current,
+          configSource: options.configPath ?? BUILT_IN_SOURCE,
+          stats,
+          ready: queue.ready,
+          nowMs: now,
+          startedAtMs,
+          sendRates: rates.update(stats, now),
+        });
+      },
+      logger: logger.child({ component: 'http' }),
+    },
+    limits,
+  );
+
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(listen.port, listen.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (err) {
+    logger.error('cannot listen', { address: config.server.listenAddress, err });
+    await queue.stop();
+    throw err;
+  }
+  server.on('error', (err) => logger.error('HTTP server error', { err }));
+  const port = (server.address() as AddressInfo).port;
+  const url = localUrl(listen.host, port);
+  const instance = `${options.hostname ?? osHostname()}:${port}`;
+
+  const startSelf = (c: PromspoolConfig) => {
+    if (!c.selfMonitoring.enabled) return undefined;
+    return startSelfMonitoring({
+      queue,
+      registry,
+      intervalMs: c.selfMonitoring.intervalMs,
+      instance,
+      clock,
+      logger: logger.child({ component: 'self-monitoring' }),
+    });
+  };
+  selfMonitor = startSelf(config);
+  logger.info('listening', {
+    address: config.server.listenAddress,
+    url,
+    receiver: config.receiver.enabled ? config.receiver.path : 'disabled',
+    endpoints: config.remoteWrite.map((e) => e.name).join(','),
+  });
+
+  const applyLoad = async (load: ConfigLoad): Promise<ReloadResult> => {
+    if (!load.config) {
+      for (const e of load.errors) logger.error('invalid configuration, keeping the running one', { error: e });
+      metrics.reloadSuccessful.set(0);
+      return { ok: false, status: 400, errors: load.errors };
+    }
+    const next = load.config;
+    if (next.server.listenAddress !== current.server.listenAddress) {
+      logger.warn('server.listen_address changed; it takes effect only after a restart', {
+        running: current.server.listenAddress,
+        configured: next.server.listenAddress,
+      });
+    }
+    try {
+      await queue.applyConfig(next);
+    } catch (err) {
+      logger.error('applying the new configuration failed', { err });
+      metrics.reloadSuccessful.set(0);
+      return { ok: false, status: 500, errors: [(err as Error).message] };
+    }
+    const previous = current;
+    current = next;
+    receiver.setConfig(next.receiver);
+    if (
+      previous.selfMonitoring.enabled !== next.selfMonitoring.enabled ||
+      previous.selfMonitoring.intervalMs !== next.selfMonitoring.intervalMs
+    ) {
+      await selfMonitor?.stop();
+      selfMonitor = stopping ? undefined : startSelf(next);
+    }
+    metrics.reloadSuccessful.set(1);
+    metrics.reloadSuccessTimestamp.set(clock.now() / 1000);
+    logger.info('configuration reloaded', { endpoints: next.remoteWrite.map((e) => e.name).join(',') });
+    return { ok: true };
+  };
+
+  const reload = (text?: string): Promise<ReloadResult> => {
+    const run = async (): Promise<ReloadResult> => {
+      if (stopping) return { ok: false, status: 400, errors: ['shutting down'] };
+      const source = options.configPath ?? BUILT_IN_SOURCE;
+      logger.info('reloading configuration', { source: text === undefined ? source : 'request' });
+      let load: ConfigLoad;
+      if (text !== undefined) load = parseConfigText(text, options.configPath ?? 'reload');
+      else if (options.configPath) load = await loadConfigFromFile(options.configPath);
+      else load = builtInConfig();
+      return applyLoad(load);
+    };
+    const result = reloadChain.then(run, run);
+    reloadChain = result;
+    return result;
+  };
+
+  const stop = (): Promise<void> => {
+    if (stopPromise) return stopPromise;
+    stopping = true;
+    stopPromise = (async () => {
+      const timeoutMs = current.server.shutdownTimeoutMs;
+      logger.info('shutting down: refusing new writes', { in_flight: receiver.inFlight, timeout_ms: timeoutMs });
+      receiver.refuse();
+      await selfMonitor?.stop();
+      selfMonitor = undefined;
+      const finished = await waitAtMost(receiver.idle(), timeoutMs, clock);
+      if (!finished) logger.warn('writes still in flight at the shutdown timeout', { in_flight: receiver.inFlight });
+      logger.info('shutting down: closing the listener');
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      logger.info('shutting down: flushing and draining the queue');
+      try {
+        await queue.stop();
+      } catch (err) {
+        logger.error('queue stop failed', { err });
+      }
+      server.closeAllConnections();
+      await closed;
+      logger.info('shutdown complete');
+    })();
+    return stopPromise;
+  };
+
+  return {
+    url,
+    port,
+    get config() {
+      return current;
+    },
+    queue,
+    registry,
+    reload,
+    stop,
+    get stopping() {
+      return stopping;
+    },
+  };
+}
+
+/** Resolves true if `p` settled within `ms`, false otherwise. */
+function waitAtMost(p: Promise<unknown>, ms: number, clock: Clock): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = clock.setTimeout(() => resolve(false), ms);
+    p.then(
+      () => {
+        clock.clearTimeout(timer);
+        resolve(true);
+      },
+      () => {
+        clock.clearTimeout(timer);
+        resolve(true);
+      },
+    );
+  });
+}
+
+const defaultQueueFactory: QueueFactory = async (config, deps) => {
+  // Imported lazily so the daemon's unit tests (fake queue) do not load the whole pipeline.
+  const mod = (await import(QUEUE_MODULE)) as { createManagedQueue: QueueFactory };
+  return mod.createManagedQueue(config, deps);
+};
+
+const QUEUE_MODULE = '../queue.js';

@@ -1,0 +1,197 @@
+/**
+ * `POST <receiver.path>`: the remote-write receiver. Answers 204 only after the appender's commit
+ * resolved, i.e. once the samples are durable in every endpoint's queue, so a pushing Prometheus
+ * retries anything promspool has not made safe.
+ *
+ * Memory is bounded by a semaphore taken before the body is read: at most `maxConcurrentBodies`
+ * bodies (each at most `max_body_bytes` compressed and again decompressed) are in memory; other
+ * requests wait with their bytes still in the kernel's socket buffers.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ReceiverConfig } from '../config/types.js';
+import { PromspoolError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { Appender, Queue } from '../queue-types.js';
+import { ERR_BODY_TOO_LARGE, readCappedBody } from './body-reader.js';
+import { isSnappyEncoding, type RemoteWriteVersion, remoteWriteVersion } from './content-negotiation.js';
+import type { IngestCounts, Ingester } from './ingest.js';
+import { createReceiverAuth, type ReceiverAuth } from './receiver-auth.js';
+import type { DaemonMetrics } from './receiver-metrics.js';
+import { createSemaphore, type Semaphore } from './semaphore.js';
+
+/** Decompresses a snappy block, refusing (ERR_BODY_TOO_LARGE) one that declares more than `maxBytes`. */
+export type Uncompress = (compressed: Uint8Array, maxBytes: number) => Uint8Array | Promise<Uint8Array>;
+
+export interface ReceiverOptions {
+  config: ReceiverConfig;
+  queue: Pick<Queue, 'appender'>;
+  ingester: Ingester;
+  uncompress: Uncompress;
+  metrics: DaemonMetrics;
+  logger: Logger;
+  /** Bodies read/decoded/committed at once; further requests wait. */
+  maxConcurrentBodies: number;
+}
+
+export interface RemoteWriteReceiver {
+  handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  /** Takes effect for requests that arrive afterwards. */
+  setConfig(config: ReceiverConfig): void;
+  /** From now on every request is answered 503. */
+  refuse(): void;
+  /** Requests being handled right now (waiting for a permit included). */
+  readonly inFlight: number;
+  /** Resolves when no request is in flight. */
+  idle(): Promise<void>;
+}
+
+export function createRemoteWriteReceiver(options: ReceiverOptions): RemoteWriteReceiver {
+  return new Receiver(options);
+}
+
+class Receiver implements RemoteWriteReceiver {
+  private config: ReceiverConfig;
+  private auth: ReceiverAuth;
+  private refusing = false;
+  private active = 0;
+  private idleWaiters: (() => void)[] = [];
+  private readonly permits: Semaphore;
+  // Appenders are reusable after commit/rollback; one per permit at most, so the pool stays small.
+  private readonly freeAppenders: Appender[] = [];
+
+  constructor(private readonly o: ReceiverOptions) {
+    this.config = o.config;
+    this.auth = createReceiverAuth(o.config);
+    this.permits = createSemaphore(o.maxConcurrentBodies);
+  }
+
+  get inFlight(): number {
+    return this.active;
+  }
+
+  setConfig(config: ReceiverConfig): void {
+    this.config = config;
+    this.auth = createReceiverAuth(config);
+  }
+
+  refuse(): void {
+    this.refusing = true;
+  }
+
+  idle(): Promise<void> {
+    if (this.active === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    this.active++;
+    try {
+      await this.process(req, res);
+    } finally {
+      this.active--;
+      if (this.active === 0) for (const w of this.idleWaiters.splice(0)) w();
+    }
+  }
+
+  private async process(req: IncomingMessage, res: ServerResponse): Promise<number> {
+    const config = this.config;
+    if (this.refusing) return this.reply(res, 503, 'shutting down', true);
+    if (!this.auth.check(req.headers.authorization)) {
+      res.setHeader('WWW-Authenticate', config.basicAuth ? 'Basic realm="promspool"' : 'Bearer');
+      return this.reply(res, 401, 'unauthorized', true);
+    }
+    const version = remoteWriteVersion(req.headers['content-type']);
+    if (version === undefined) {
+      return this.reply(res, 415, `unsupported content type ${JSON.stringify(req.headers['content-type'])}`, true);
+    }
+    if (!isSnappyEncoding(req.headers['content-encoding'])) {
+      return this.reply(res, 415, 'Content-Encoding must be snappy', true);
+    }
+    const declared = Number(req.headers['content-length']);
+    if (declared > config.maxBodyBytes) {
+      return this.reply(res, 413, `body larger than receiver.max_body_bytes (${config.maxBodyBytes})`, true);
+    }
+
+    const release = await this.permits.acquire();
+    try {
+      // Re-checked: shutdown may have begun while this request waited for a permit.
+      if (this.refusing) return this.reply(res, 503, 'shutting down', true);
+      let counts: IngestCounts;
+      const appender = this.freeAppenders.pop() ?? this.o.queue.appender();
+      try {
+        const body = await readCappedBody(req, config.maxBodyBytes);
+        const raw = await this.o.uncompress(body, config.maxBodyBytes);
+        counts = this.o.ingester.ingest(version, raw, appender);
+      } catch (err) {
+        appender.rollback();
+        this.freeAppenders.push(appender);
+        return this.replyDecodeError(res, err);
+      }
+      try {
+        await appender.commit();
+      } catch (err) {
+        appender.rollback();
+        this.freeAppenders.push(appender);
+        return this.replyCommitError(res, err);
+      }
+      this.freeAppenders.push(appender);
+      this.countSignals(counts);
+      if (version === '2.0') writtenHeaders(res, counts);
+      return this.reply(res, 204, '', false);
+    } finally {
+      release();
+    }
+  }
+
+  private replyDecodeError(res: ServerResponse, err: unknown): number {
+    const code = err instanceof PromspoolError ? err.code : undefined;
+    if (code === ERR_BODY_TOO_LARGE) return this.reply(res, 413, (err as Error).message, true);
+    if (code === 'ERR_CLIENT_ABORTED') return this.reply(res, 400, 'client closed the connection', true);
+    if (err instanceof PromspoolError || err instanceof TypeError || err instanceof RangeError) {
+      this.o.logger.debug('remote-write request refused', { err });
+      return this.reply(res, 400, err.message, false);
+    }
+    this.o.logger.error('remote-write request failed', { err });
+    return this.reply(res, 500, 'internal error', false);
+  }
+
+  private replyCommitError(res: ServerResponse, err: unknown): number {
+    const code = err instanceof PromspoolError ? err.code : undefined;
+    if (code === 'ERR_DISK_FULL') {
+      this.o.logger.warn('remote-write request refused: queue full', { err });
+      return this.reply(res, 429, (err as Error).message, false);
+    }
+    if (code === 'ERR_CLOSED') return this.reply(res, 503, 'shutting down', true);
+    this.o.logger.error('remote-write commit failed', { err });
+    return this.reply(res, 500, 'commit failed', false);
+  }
+
+  private countSignals(c: IngestCounts): void {
+    const m = this.o.metrics.receiverSignals;
+    if (c.samples) m.inc({ type: 'sample' }, c.samples);
+    if (c.histograms) m.inc({ type: 'histogram' }, c.histograms);
+    if (c.exemplars) m.inc({ type: 'exemplar' }, c.exemplars);
+  }
+
+  /** Answers and counts; returns `status`. */
+  private reply(res: ServerResponse, status: number, reason: string, closeConnection: boolean): number {
+    this.o.metrics.receiverRequests.inc({ code: String(status) });
+    if (res.headersSent) return status;
+    // When the body was not read to the end, closing is cheaper than letting Node drain it.
+    if (closeConnection) res.setHeader('Connection', 'close');
+    if (status === 204) {
+      res.writeHead(204).end();
+      return status;
+    }
+    res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8' }).end(`${reason}\n`);
+    return status;
+  }
+}
+
+function writtenHeaders(res: ServerResponse, c: IngestCounts): void {
+  res.setHeader('X-Prometheus-Remote-Write-Samples-Written', String(c.samples));
+  res.setHeader('X-Prometheus-Remote-Write-Histograms-Written', String(c.histograms));
+  res.setHeader('X-Prometheus-Remote-Write-Exemplars-Written', String(c.exemplars));
+}
+
+export type { RemoteWriteVersion };

@@ -1,0 +1,117 @@
+/**
+ * The daemon's HTTP server: routing and the small endpoints. The remote-write receiver itself is
+ * in receiver.ts. Node's own header and request timeouts bound how long a slow client can hold a
+ * connection (and, on the write path, a body permit).
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Registry } from 'prom-client';
+import type { Logger } from '../logger.js';
+import type { RemoteWriteReceiver } from './receiver.js';
+
+/** Limits of the HTTP server that are not (yet) config keys. */
+export interface ServerLimits {
+  /** Remote-write bodies read, decoded and committed at once. */
+  maxConcurrentBodies: number;
+  /** Whole request (headers and body) must arrive within this, else 408 and the socket is closed. */
+  requestTimeoutMs: number;
+  /** Headers must arrive within this. */
+  headersTimeoutMs: number;
+  /** Idle keep-alive connections are closed after this. */
+  keepAliveTimeoutMs: number;
+}
+
+export const DEFAULT_SERVER_LIMITS: Readonly<ServerLimits> = {
+  // Two cores: more parallel decodes would only queue on the CPU while holding more memory.
+  maxConcurrentBodies: 4,
+  // A 32 MiB body at 1 MB/s still fits; anything slower is treated as an attack or a broken client.
+  requestTimeoutMs: 60_000,
+  headersTimeoutMs: 10_000,
+  // Longer than Prometheus' idle connection timeout would close it from our side mid-reuse; 5s is Node's default.
+  keepAliveTimeoutMs: 5_000,
+};
+
+/** Outcome of a reload as the HTTP endpoint reports it. */
+export type ReloadResult = { ok: true } | { ok: false; status: 400 | 500; errors: string[] };
+
+export interface DaemonRoutes {
+  /** Current receiver path and whether it is enabled (may change on reload). */
+  receiverPath(): string | undefined;
+  receiver: RemoteWriteReceiver;
+  registry: Registry;
+  isReady(): boolean;
+  isStopping(): boolean;
+  reload(): Promise<ReloadResult>;
+  statusPage(): string;
+  logger: Logger;
+}
+
+export function createDaemonServer(routes: DaemonRoutes, limits: ServerLimits): Server {
+  const server = createServer(
+    {
+      requestTimeout: limits.requestTimeoutMs,
+      headersTimeout: limits.headersTimeoutMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+    },
+    (req, res) => {
+      route(routes, req, res).catch((err) => {
+        routes.logger.error('HTTP handler failed', { err, path: req.url });
+        if (!res.headersSent) text(res, 500, 'internal error');
+        else res.destroy();
+      });
+    },
+  );
+  return server;
+}
+
+async function route(r: DaemonRoutes, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  const path = q < 0 ? url : url.slice(0, q);
+  const method = req.method ?? 'GET';
+
+  const writePath = r.receiverPath();
+  if (writePath !== undefined && path === writePath) {
+    if (method !== 'POST') return methodNotAllowed(res, 'POST');
+    return r.receiver.handle(req, res);
+  }
+  switch (path) {
+    case '/metrics': {
+      if (method !== 'GET' && method !== 'HEAD') return methodNotAllowed(res, 'GET');
+      const body = await r.registry.metrics();
+      res.writeHead(200, { 'Content-Type': r.registry.contentType }).end(method === 'HEAD' ? undefined : body);
+      return;
+    }
+    case '/-/healthy':
+      if (method !== 'GET' && method !== 'HEAD') return methodNotAllowed(res, 'GET');
+      return text(res, 200, 'promspool is healthy.');
+    case '/-/ready':
+      if (method !== 'GET' && method !== 'HEAD') return methodNotAllowed(res, 'GET');
+      if (r.isStopping()) return text(res, 503, 'promspool is shutting down.');
+      return r.isReady() ? text(res, 200, 'promspool is ready.') : text(res, 503, 'promspool is not ready.');
+    case '/-/reload': {
+      // Prometheus accepts PUT too; tools written for it keep working.
+      if (method !== 'POST' && method !== 'PUT') return methodNotAllowed(res, 'POST, PUT');
+      req.resume();
+      const result = await r.reload();
+      if (result.ok) return text(res, 200, 'configuration reloaded');
+      return text(res, result.status, `configuration not reloaded:\n${result.errors.join('\n')}`);
+    }
+    case '/':
+      if (method !== 'GET' && method !== 'HEAD') return methodNotAllowed(res, 'GET');
+      res
+        .writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' })
+        .end(method === 'HEAD' ? undefined : r.statusPage());
+      return;
+    default:
+      return text(res, 404, 'not found');
+  }
+}
+
+function methodNotAllowed(res: ServerResponse, allow: string): void {
+  res.setHeader('Allow', allow);
+  text(res, 405, 'method not allowed');
+}
+
+function text(res: ServerResponse, status: number, body: string): void {
+  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8' }).end(`${body}\n`);
+}
