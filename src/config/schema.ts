@@ -21,6 +21,7 @@ import {
 import { formatDuration } from './duration.js';
 import { deriveEndpointName, ENDPOINT_NAME_RE, ENDPOINT_NAME_RULE } from './endpoint-name.js';
 import { type CheckedMap, type FieldReader, indexPath, joinPath, type MapSpec } from './field-reader.js';
+import { describeFileError } from './file-error.js';
 import { headerProblem } from './http-headers.js';
 import { parseListenAddress } from './listen-address.js';
 import type {
@@ -542,17 +543,9 @@ function readTextFile(r: FieldReader, m: CheckedMap, key: string, ctx: SchemaCon
   try {
     return readFileSync(absolute, 'utf8');
   } catch (e) {
-    r.error(path, `cannot read ${JSON.stringify(absolute)}: ${fileErrorReason(e)}`);
+    r.error(path, `cannot read ${JSON.stringify(absolute)}: ${describeFileError(e)}`);
     return undefined;
   }
-}
-
-function fileErrorReason(e: unknown): string {
-  const code = (e as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT') return 'no such file';
-  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
-  if (code === 'EISDIR') return 'is a directory';
-  return e instanceof Error ? e.message : String(e);
 }
 
 function readTls(r: FieldReader, m: CheckedMap | undefined, ctx: SchemaContext): TlsConfig | undefined {
@@ -634,9 +627,11 @@ export function readQueue(r: FieldReader, m: CheckedMap | undefined): QueueConfi
   const capacity = r.integer(m, 'capacity', d.capacity, { min: 1 });
   const batchSendDeadlineMs = r.duration(m, 'batch_send_deadline', d.batchSendDeadlineMs, { positive: true });
   const minShards = r.integer(m, 'min_shards', d.minShards, { min: 1, max: VIRTUAL_SHARDS });
-  const maxShards = r.integer(m, 'max_shards', d.maxShards, { min: 1, max: VIRTUAL_SHARDS });
-  if (minShards !== undefined && maxShards !== undefined && maxShards < minShards) {
-    r.error(r.at(m.path, 'max_shards'), `must be >= ${r.name('min_shards')} (${minShards})`);
+  // No own lower bound: "must be >= min_shards" says it, and min_shards is itself >= 1.
+  const maxShards = r.integer(m, 'max_shards', d.maxShards, { max: VIRTUAL_SHARDS });
+  if (maxShards !== undefined && maxShards < (minShards ?? 1)) {
+    const what = minShards === undefined ? '1' : `${r.name('min_shards')} (${minShards})`;
+    r.error(r.at(m.path, 'max_shards'), `must be >= ${what}`);
   }
   const minBackoffMs = r.duration(m, 'min_backoff', d.minBackoffMs, { positive: true });
   const maxBackoffMs = r.duration(m, 'max_backoff', d.maxBackoffMs, { positive: true });
