@@ -1,0 +1,289 @@
+import type { SeriesSlice } from '../wire/types.js';
+import type { SendWork } from './types.js';
+
+/** Signals removed from a batch by an age cut, per kind. */
+export interface AgeCut {
+  samples: number;
+  histograms: number;
+  exemplars: number;
+}
+
+/**
+ * The batching state of one SendLoop: the works it has taken (oldest first), a cursor into them,
+ * and the slices of the batch being built. Slices are pooled objects reused from batch to batch,
+ * so building a request allocates nothing per sample and, once warm, nothing per series.
+ *
+ * A work is "complete" once the cursor moved past its last series: its portion is done when the
+ * batch that took its last slice is finished. One series may be split across batches (samples
+ * first, then histograms, then exemplars, each in append order), so per-series order holds as long
+ * as batches are sent one after another, which a SendLoop guarantees.
+ */
+export class BatchBuilder {
+  /** Slices `[0, sliceCount)` form the current batch. */
+  readonly slices: SeriesSlice[] = [];
+  sliceCount = 0;
+  /** Signals per kind in the current batch (after any age cut). */
+  samples = 0;
+  histograms = 0;
+  exemplars = 0;
+  /** Signals taken into the current batch before any age cut (what leaves "pending" when it finishes). */
+  private taken = 0;
+  /** Works taken and not yet complete + finished; `works[0..workIdx)` are fully sliced. */
+  private readonly works: SendWork[] = [];
+  private workIdx = 0;
+  private seriesIdx = 0;
+  private entered = false;
+  private samplePos = 0;
+  private histogramPos = 0;
+  private exemplarPos = 0;
+  private pending = 0;
+  /** Whether the work at the cursor gave a slice to the current batch. */
+  private touchedCurrent = false;
+
+  constructor(readonly maxSignals: number) {
+    if (!Number.isInteger(maxSignals) || maxSignals < 1)
+      throw new RangeError(`maxSignals must be >= 1, got ${maxSignals}`);
+  }
+
+  /** Signals of the batch being built. */
+  get signals(): number {
+    return this.samples + this.histograms + this.exemplars;
+  }
+
+  get full(): boolean {
+    return this.taken >= this.maxSignals;
+  }
+
+  /** True when the batch has neither slices nor works completing in it. */
+  get empty(): boolean {
+    return this.sliceCount === 0 && this.workIdx === 0;
+  }
+
+  /** True when some taken work still has signals not in any batch. */
+  get hasUnsliced(): boolean {
+    return this.workIdx < this.works.length;
+  }
+
+  /** Signals taken from the mailbox and not yet finished (sent or dropped). */
+  get pendingSignals(): number {
+    return this.pending;
+  }
+
+  /** Appends a work taken from the mailbox. */
+  push(work: SendWork): void {
+    this.works.push(work);
+    this.pending += work.signals;
+  }
+
+  /** Adds slices from the taken works until the batch holds `maxSignals` signals or the works run out. */
+  fill(): void {
+    const works = this.works;
+    while (this.taken < this.maxSignals && this.workIdx < works.length) {
+      const w = works[this.workIdx];
+      if (this.seriesIdx === w.series.length) {
+        this.nextWork();
+        continue;
+      }
+      const rec = w.record;
+      const s = w.series[this.seriesIdx];
+      if (!this.entered) this.enterSeries(w);
+      const sampleEnd = rec.sampleOffsets[s + 1];
+      const histogramEnd = rec.histogramOffsets[s + 1];
+      const exemplarEnd = rec.exemplarOffsets[s + 1];
+      let room = this.maxSignals - this.taken;
+      const ns = Math.min(room, sampleEnd - this.samplePos);
+      room -= ns;
+      const nh = Math.min(room, histogramEnd - this.histogramPos);
+      room -= nh;
+      const ne = Math.min(room, exemplarEnd - this.exemplarPos);
+      if (ns + nh + ne > 0) {
+        const slice = this.nextSlice();
+        slice.record = rec;
+        slice.series = s;
+        slice.sampleStart = this.samplePos;
+        slice.sampleEnd = this.samplePos + ns;
+        slice.histogramStart = this.histogramPos;
+        slice.histogramEnd = this.histogramPos + nh;
+        slice.exemplarStart = this.exemplarPos;
+        slice.exemplarEnd = this.exemplarPos + ne;
+        this.samplePos += ns;
+        this.histogramPos += nh;
+        this.exemplarPos += ne;
+        this.samples += ns;
+        this.histograms += nh;
+        this.exemplars += ne;
+        this.taken += ns + nh + ne;
+        this.touchedCurrent = true;
+      }
+      if (this.samplePos === sampleEnd && this.histogramPos === histogramEnd && this.exemplarPos === exemplarEnd) {
+        this.seriesIdx++;
+        this.entered = false;
+      }
+    }
+    this.skipExhausted();
+  }
+
+  /**
+   * Removes from the batch every sample, histogram and exemplar with a timestamp before `cutoffMs`,
+   * compacting each slice's range of the record's columns in place (the range belongs to this batch
+   * alone, so nothing else sees the move) and dropping slices left empty.
+   */
+  cutOlderThan(cutoffMs: number): AgeCut {
+    const cut: AgeCut = { samples: 0, histograms: 0, exemplars: 0 };
+    let kept = 0;
+    for (let i = 0; i < this.sliceCount; i++) {
+      const sl = this.slices[i];
+      const rec = sl.record;
+      const ts = rec.timestamps;
+      const vs = rec.values;
+      let w = sl.sampleStart;
+      for (let j = sl.sampleStart; j < sl.sampleEnd; j++) {
+        if (ts[j] >= cutoffMs) {
+          ts[w] = ts[j];
+          vs[w] = vs[j];
+          w++;
+        }
+      }
+      cut.samples += sl.sampleEnd - w;
+      sl.sampleEnd = w;
+      const hs = rec.histograms;
+      w = sl.histogramStart;
+      for (let j = sl.histogramStart; j < sl.histogramEnd; j++) {
+        if (hs[j].timestampMs >= cutoffMs) hs[w++] = hs[j];
+      }
+      cut.histograms += sl.histogramEnd - w;
+      sl.histogramEnd = w;
+      const es = rec.exemplars;
+      w = sl.exemplarStart;
+      for (let j = sl.exemplarStart; j < sl.exemplarEnd; j++) {
+        if (es[j].timestampMs >= cutoffMs) es[w++] = es[j];
+      }
+      cut.exemplars += sl.exemplarEnd - w;
+      sl.exemplarEnd = w;
+      if (sl.sampleEnd > sl.sampleStart || sl.histogramEnd > sl.histogramStart || sl.exemplarEnd > sl.exemplarStart) {
+        // Swap rather than overwrite so the pool keeps one distinct object per slot.
+        if (kept !== i) {
+          this.slices[i] = this.slices[kept];
+          this.slices[kept] = sl;
+        }
+        kept++;
+      } else {
+        sl.record = undefined as never;
+      }
+    }
+    this.sliceCount = kept;
+    this.samples -= cut.samples;
+    this.histograms -= cut.histograms;
+    this.exemplars -= cut.exemplars;
+    return cut;
+  }
+
+  /** Newest timestamp in the batch, read from the last sample/histogram of each slice (append order). */
+  highestTimestampMs(): number {
+    let max = 0;
+    for (let i = 0; i < this.sliceCount; i++) {
+      const sl = this.slices[i];
+      if (sl.sampleEnd > sl.sampleStart) max = Math.max(max, sl.record.timestamps[sl.sampleEnd - 1]);
+      if (sl.histogramEnd > sl.histogramStart)
+        max = Math.max(max, sl.record.histograms[sl.histogramEnd - 1].timestampMs);
+    }
+    return max;
+  }
+
+  /**
+   * Ends the current batch (delivered or dropped): calls `onComplete` for every work whose last
+   * slice was in it, oldest first, and starts an empty batch. `partial` receives the work still
+   * being sliced if part of it was in this batch (so a caller can remember a refusal).
+   */
+  finish(onComplete: (work: SendWork) => void, partial?: (work: SendWork) => void): void {
+    const done = this.workIdx;
+    for (let i = 0; i < done; i++) onComplete(this.works[i]);
+    if (partial !== undefined && this.touchedCurrent && this.workIdx < this.works.length) {
+      partial(this.works[this.workIdx]);
+    }
+    this.works.splice(0, done);
+    this.workIdx = 0;
+    this.pending -= this.taken;
+    this.releaseSlices();
+    this.samples = 0;
+    this.histograms = 0;
+    this.exemplars = 0;
+    this.taken = 0;
+  }
+
+  /** Empties the builder, returning every work not complete (including those in the current batch). */
+  takeAll(): SendWork[] {
+    const all = this.works.splice(0, this.works.length);
+    this.workIdx = 0;
+    this.seriesIdx = 0;
+    this.entered = false;
+    this.pending = 0;
+    this.releaseSlices();
+    return all;
+  }
+
+  /** Empties the batch; pooled slices drop their record so a finished segment is not kept alive by them. */
+  private releaseSlices(): void {
+    for (let i = 0; i < this.sliceCount; i++) this.slices[i].record = undefined as never;
+    this.sliceCount = 0;
+    this.samples = 0;
+    this.histograms = 0;
+    this.exemplars = 0;
+    this.taken = 0;
+    this.touchedCurrent = false;
+  }
+
+  private enterSeries(w: SendWork): void {
+    const s = w.series[this.seriesIdx];
+    this.samplePos = w.record.sampleOffsets[s];
+    this.histogramPos = w.record.histogramOffsets[s];
+    this.exemplarPos = w.record.exemplarOffsets[s];
+    this.entered = true;
+  }
+
+  private nextWork(): void {
+    this.workIdx++;
+    this.seriesIdx = 0;
+    this.entered = false;
+    this.touchedCurrent = false;
+  }
+
+  /** Moves the cursor past series with nothing left, so a work ending exactly at a full batch completes in it. */
+  private skipExhausted(): void {
+    while (this.workIdx < this.works.length) {
+      const w = this.works[this.workIdx];
+      if (this.seriesIdx === w.series.length) {
+        this.nextWork();
+        continue;
+      }
+      const rec = w.record;
+      const s = w.series[this.seriesIdx];
+      if (!this.entered) this.enterSeries(w);
+      if (
+        this.samplePos < rec.sampleOffsets[s + 1] ||
+        this.histogramPos < rec.histogramOffsets[s + 1] ||
+        this.exemplarPos < rec.exemplarOffsets[s + 1]
+      ) {
+        return;
+      }
+      this.seriesIdx++;
+      this.entered = false;
+    }
+  }
+
+  private nextSlice(): SeriesSlice {
+    if (this.sliceCount === this.slices.length) {
+      this.slices.push({
+        record: undefined as never,
+        series: 0,
+        sampleStart: 0,
+        sampleEnd: 0,
+        histogramStart: 0,
+        histogramEnd: 0,
+        exemplarStart: 0,
+        exemplarEnd: 0,
+      });
+    }
+    return this.slices[this.sliceCount++];
+  }
+}

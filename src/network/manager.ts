@@ -1,0 +1,226 @@
+import { type Clock, sleep, systemClock } from '../clock.js';
+import type { EndpointConfig } from '../config/types.js';
+import { ClosedError } from '../errors.js';
+import { type Logger, silentLogger } from '../logger.js';
+import type { MetadataEntry } from '../serialization/types.js';
+import { compressBlock } from '../wire/snappy.js';
+import type { WriteRequestEncoder } from '../wire/types.js';
+import { createRemoteWriteClient, type RemoteWriteClient } from './http-client.js';
+import { classifyStatus, parseRetryAfterMs, retryDelayMs } from './retry-policy.js';
+import { type SendLoop, startSendLoop } from './send-loop.js';
+import {
+  type PortionDoneCallback,
+  type PortionRef,
+  type SendLoopStats,
+  type SendWork,
+  VIRTUAL_SHARDS,
+  virtualShardOf,
+} from './types.js';
+
+export interface NetworkManagerOptions {
+  config: EndpointConfig;
+  /** One encoder per SendLoop (and one for metadata): an encoder's output views its own scratch buffer. */
+  createEncoder: () => WriteRequestEncoder;
+  onPortionDone: PortionDoneCallback;
+  /** Snappy block compression returning an owned buffer. Default: the wire's `compressBlock`. */
+  compress?: (body: Uint8Array) => Uint8Array;
+  /** promspool's version for the User-Agent. Default `0.1.0`. */
+  version?: string;
+  /** Per SendLoop mailbox capacity in SendWork (default 64). */
+  mailboxCapacity?: number;
+  observeBatchDuration?: (seconds: number) => void;
+  clock?: Clock;
+  logger?: Logger;
+  random?: () => number;
+}
+
+export interface NetworkStopResult {
+  /** Portions handed to the network and not finished: unacknowledged, so sent again after a restart. */
+  abandonedPortions: PortionRef[];
+}
+
+export interface MetadataStats {
+  /** Metadata entries delivered. */
+  sent: number;
+  /** Entries in metadata requests the receiver refused (4xx). */
+  failed: number;
+  requests: number;
+}
+
+export interface NetworkStats {
+  shards: number;
+  loops: SendLoopStats[];
+  metadata: MetadataStats;
+}
+
+/** Outcome of one metadata send. `stopped`: the manager stopped before it was delivered. */
+export type MetadataSendResult = 'sent' | 'dropped' | 'stopped';
+
+/**
+ * Shards one endpoint's traffic over SendLoops. Every series goes to its virtual shard's loop,
+ * always the same one, so per-series order is kept across loops.
+ */
+export interface NetworkManager {
+  /** Number of SendLoops. */
+  readonly shards: number;
+  /** Index of the loop that owns virtual shard `vshard`. */
+  loopOf(vshard: number): number;
+  /** Hands work to its loop; waits while that loop's mailbox is full (backpressure). Rejects with `ClosedError` once stopping. */
+  send(work: SendWork): Promise<void>;
+  /**
+   * Sends a metadata-only request (outside the SendLoops: metadata has no order to keep), retrying
+   * like a SendLoop until delivered, refused, or the manager stops. Calls run one at a time, in
+   * call order.
+   */
+  sendMetadata(entries: readonly MetadataEntry[]): Promise<MetadataSendResult>;
+  /**
+   * Two-phase stop of every loop (see `SendLoop.stop`) with one deadline, then closes the
+   * connections. Later calls return the first result.
+   */
+  stop(opts: { timeoutMs: number }): Promise<NetworkStopResult>;
+  stats(): NetworkStats;
+}
+
+/**
+ * Creates the manager of one endpoint with `queue.minShards` SendLoops sharing one connection pool
+ * of `queue.maxShards` connections (room for the resharding to come).
+ */
+export function createNetworkManager(opts: NetworkManagerOptions): NetworkManager {
+  return new ShardedNetwork(opts);
+}
+
+const DEFAULT_VERSION = '0.1.0';
+
+class ShardedNetwork implements NetworkManager {
+  private readonly opts: NetworkManagerOptions;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private readonly client: RemoteWriteClient;
+  private readonly loops: SendLoop[] = [];
+  /**
+   * The one place that maps virtual shards to loops. Resharding will rewrite entries of this table
+   * (after draining the loops that lose them); nothing else may compute a loop index.
+   */
+  private readonly vshardToLoop = new Uint16Array(VIRTUAL_SHARDS);
+  private readonly metadataEncoder: WriteRequestEncoder;
+  private readonly compress: (body: Uint8Array) => Uint8Array;
+  private readonly stopSignal = new AbortController();
+  private metadataChain: Promise<unknown> = Promise.resolve();
+  private readonly metadata: MetadataStats = { sent: 0, failed: 0, requests: 0 };
+  private stopping: Promise<NetworkStopResult> | undefined;
+
+  constructor(opts: NetworkManagerOptions) {
+    this.opts = opts;
+    const { config } = opts;
+    this.clock = opts.clock ?? systemClock;
+    this.log = (opts.logger ?? silentLogger).child({ remote_name: config.name });
+    this.compress = opts.compress ?? compressBlock;
+    const shards = Math.max(1, config.queue.minShards);
+    this.client = createRemoteWriteClient({
+      config,
+      connections: Math.max(shards, config.queue.maxShards) + 1, // +1: the metadata request
+      version: opts.version ?? DEFAULT_VERSION,
+    });
+    for (let i = 0; i < shards; i++) {
+      this.loops.push(
+        startSendLoop({
+          name: `${config.name}/shard-${i}`,
+          queue: config.queue,
+          remoteTimeoutMs: config.remoteTimeoutMs,
+          client: this.client,
+          encoder: opts.createEncoder(),
+          compress: this.compress,
+          onPortionDone: opts.onPortionDone,
+          ...(opts.observeBatchDuration === undefined ? {} : { observeBatchDuration: opts.observeBatchDuration }),
+          ...(opts.mailboxCapacity === undefined ? {} : { mailboxCapacity: opts.mailboxCapacity }),
+          clock: this.clock,
+          logger: opts.logger ?? silentLogger,
+          ...(opts.random === undefined ? {} : { random: opts.random }),
+        }),
+      );
+    }
+    for (let v = 0; v < VIRTUAL_SHARDS; v++) this.vshardToLoop[v] = v % shards;
+    this.metadataEncoder = opts.createEncoder();
+  }
+
+  get shards(): number {
+    return this.loops.length;
+  }
+
+  loopOf(vshard: number): number {
+    return this.vshardToLoop[virtualShardOf(vshard)];
+  }
+
+  send(work: SendWork): Promise<void> {
+    return this.loops[this.vshardToLoop[work.portion.vshard]].send(work);
+  }
+
+  sendMetadata(entries: readonly MetadataEntry[]): Promise<MetadataSendResult> {
+    const next = this.metadataChain.then(() => this.sendMetadataNow(entries));
+    this.metadataChain = next.catch(() => undefined);
+    return next;
+  }
+
+  stop(opts: { timeoutMs: number }): Promise<NetworkStopResult> {
+    if (this.stopping === undefined) this.stopping = this.stopOnce(opts.timeoutMs);
+    return this.stopping;
+  }
+
+  stats(): NetworkStats {
+    return { shards: this.loops.length, loops: this.loops.map((l) => l.stats()), metadata: { ...this.metadata } };
+  }
+
+  private async stopOnce(timeoutMs: number): Promise<NetworkStopResult> {
+    this.stopSignal.abort(new ClosedError(`network of ${this.opts.config.name}`));
+    const results = await Promise.all(this.loops.map((l) => l.stop({ timeoutMs })));
+    await this.metadataChain;
+    await this.client.destroy().catch(() => undefined);
+    const abandonedPortions: PortionRef[] = [];
+    for (const r of results) abandonedPortions.push(...r.abandonedPortions);
+    return { abandonedPortions };
+  }
+
+  private async sendMetadataNow(entries: readonly MetadataEntry[]): Promise<MetadataSendResult> {
+    const q = this.opts.config.queue;
+    const stop = this.stopSignal.signal;
+    if (entries.length === 0) return 'sent';
+    const body = this.compress(this.metadataEncoder.encode([], 0, entries));
+    for (let retry = 1; !stop.aborted; retry++) {
+      const ac = new AbortController();
+      const onStop = () => ac.abort(stop.reason);
+      stop.addEventListener('abort', onStop, { once: true });
+      const timer = this.clock.setTimeout(
+        () => ac.abort(new Error('metadata request timed out')),
+        this.opts.config.remoteTimeoutMs,
+      );
+      let retryAfterMs: number | undefined;
+      try {
+        const res = await this.client.post(body, ac.signal);
+        this.metadata.requests++;
+        const verdict = classifyStatus(res.status, q.retryOnHttp429);
+        if (verdict === 'success') {
+          this.metadata.sent += entries.length;
+          return 'sent';
+        }
+        if (verdict === 'drop') {
+          this.metadata.failed += entries.length;
+          this.log.warn('remote write refused metadata, dropping it', { status: res.status, message: res.message });
+          return 'dropped';
+        }
+        retryAfterMs = parseRetryAfterMs(res.retryAfter, this.clock.now());
+      } catch (err) {
+        if (stop.aborted) break;
+        this.log.debug('metadata request failed, retrying', { err: String(err) });
+      } finally {
+        this.clock.clearTimeout(timer);
+        stop.removeEventListener('abort', onStop);
+      }
+      try {
+        await sleep(this.clock, retryDelayMs(retry, retryAfterMs, q, this.opts.random ?? Math.random), stop);
+      } catch {
+        break;
+      }
+    }
+    return 'stopped';
+  }
+}

@@ -1,0 +1,413 @@
+import { createLifecycle, type LifecycleTracker } from '../actors/lifecycle.js';
+import { createMailbox } from '../actors/mailbox.js';
+import type { ActorState, Mailbox } from '../actors/types.js';
+import { type Clock, sleep, systemClock, type TimerHandle } from '../clock.js';
+import type { QueueConfig } from '../config/types.js';
+import { ClosedError, RetryableError } from '../errors.js';
+import { type Logger, silentLogger } from '../logger.js';
+import type { WriteRequestEncoder } from '../wire/types.js';
+import { type AgeCut, BatchBuilder } from './batch-builder.js';
+import type { PostResult, RemoteWriteClient } from './http-client.js';
+import { classifyStatus, parseRetryAfterMs, retryDelayMs } from './retry-policy.js';
+import {
+  emptySignalCounters,
+  type PortionDoneCallback,
+  type PortionOutcome,
+  type PortionRef,
+  SENT,
+  type SendLoopStats,
+  type SendWork,
+} from './types.js';
+
+export interface SendLoopOptions {
+  /** Names the loop in logs and stats, e.g. `primary/shard-0`. */
+  name: string;
+  queue: QueueConfig;
+  /** Per attempt: the request is aborted (and retried) when no answer came within this time. */
+  remoteTimeoutMs: number;
+  client: RemoteWriteClient;
+  /** This loop's own encoder: its output views a scratch buffer reused by the next `encode`. */
+  encoder: WriteRequestEncoder;
+  /** Snappy block compression; must return a buffer it owns (it is kept for retries). */
+  compress: (body: Uint8Array) => Uint8Array;
+  onPortionDone: PortionDoneCallback;
+  /** Called once per delivered request with its duration in seconds (for `sent_batch_duration_seconds`). */
+  observeBatchDuration?: (seconds: number) => void;
+  /** SendWork the mailbox holds before `send` waits. Default 64. */
+  mailboxCapacity?: number;
+  clock?: Clock;
+  logger?: Logger;
+  /** Uniform in [0, 1): the backoff jitter. Injectable so tests pin the delays. */
+  random?: () => number;
+}
+
+/** What a stopped loop left undone: their data is still on disk, unacknowledged. */
+export interface SendLoopStopResult {
+  abandonedPortions: PortionRef[];
+}
+
+/**
+ * One shard's sender: takes SendWork from its bounded mailbox, batches it, and has exactly one
+ * request in flight at any time, so the order of every series it owns is the order on the wire.
+ */
+export interface SendLoop {
+  readonly name: string;
+  readonly state: ActorState;
+  /** Queues work; waits while the mailbox is full (backpressure). Rejects with `ClosedError` once stopping. */
+  send(work: SendWork): Promise<void>;
+  /** Queues work if there is room now. Throws `ClosedError` once stopping. */
+  trySend(work: SendWork): boolean;
+  /** Calls `listener` on every lifecycle change (starting, running, backoff, draining, stopped). */
+  onStateChange(listener: (state: ActorState) => void): () => void;
+  /**
+   * Two-phase stop. Soft: no new work; what is queued and in flight is sent, the partial batch at
+   * once without waiting for its deadline. Hard, after `timeoutMs` on the clock: the request in
+   * flight is aborted. A loop in backoff (or whose request fails while draining) stops at once:
+   * the receiver is failing and the data is safe on disk. Later calls return the first result.
+   */
+  stop(opts: { timeoutMs: number }): Promise<SendLoopStopResult>;
+  stats(): SendLoopStats;
+}
+
+/** Starts a SendLoop; it runs until {@link SendLoop.stop}. */
+export function startSendLoop(opts: SendLoopOptions): SendLoop {
+  return new SendLoopActor(opts);
+}
+
+const DROPPED_4XX: PortionOutcome = Object.freeze({ status: 'dropped', reason: '4xx' });
+
+class SendLoopActor implements SendLoop {
+  readonly name: string;
+  private readonly opts: SendLoopOptions;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private readonly random: () => number;
+  private readonly mailbox: Mailbox<SendWork>;
+  private readonly lifecycle: LifecycleTracker;
+  private readonly batch: BatchBuilder;
+  /** Aborts backoff sleeps and the request in flight: the hard stop. */
+  private readonly hardStop = new AbortController();
+  private inflight: AbortController | undefined;
+  /** A pending `mailbox.receive()`, kept across waits so no message is ever taken twice or lost. */
+  private receiving: Promise<void> | undefined;
+  private inputEnded = false;
+  private draining = false;
+  private batchStartedAt: number | undefined;
+  /** Works part of which was in a refused (4xx) request: their outcome is `dropped` too. */
+  private readonly refused = new Set<SendWork>();
+  private readonly done: Promise<SendWork[]>;
+  private stopping: Promise<SendLoopStopResult> | undefined;
+  private readonly counters = {
+    requests: 0,
+    failedAttempts: 0,
+    samples: emptySignalCounters(),
+    histograms: emptySignalCounters(),
+    exemplars: emptySignalCounters(),
+    bytes: 0,
+    highestSentTimestampMs: 0,
+    lastError: undefined as { message: string; atMs: number } | undefined,
+  };
+
+  constructor(opts: SendLoopOptions) {
+    this.opts = opts;
+    this.name = opts.name;
+    this.clock = opts.clock ?? systemClock;
+    this.log = (opts.logger ?? silentLogger).child({ actor: opts.name });
+    this.random = opts.random ?? Math.random;
+    this.mailbox = createMailbox<SendWork>(opts.mailboxCapacity ?? 64, `mailbox of ${opts.name}`);
+    this.lifecycle = createLifecycle();
+    this.batch = new BatchBuilder(opts.queue.maxSamplesPerSend);
+    this.done = this.run();
+  }
+
+  get state(): ActorState {
+    return this.lifecycle.state;
+  }
+
+  send(work: SendWork): Promise<void> {
+    return this.mailbox.send(work);
+  }
+
+  trySend(work: SendWork): boolean {
+    return this.mailbox.trySend(work);
+  }
+
+  onStateChange(listener: (state: ActorState) => void): () => void {
+    return this.lifecycle.onChange(listener);
+  }
+
+  stop(opts: { timeoutMs: number }): Promise<SendLoopStopResult> {
+    if (this.stopping === undefined) this.stopping = this.stopOnce(opts.timeoutMs);
+    return this.stopping;
+  }
+
+  stats(): SendLoopStats {
+    const c = this.counters;
+    return {
+      name: this.name,
+      state: this.lifecycle.state,
+      mailboxDepth: this.mailbox.size,
+      mailboxCapacity: this.mailbox.capacity,
+      mailboxFull: this.mailbox.fullCount,
+      pendingSignals: this.batch.pendingSignals,
+      requests: c.requests,
+      failedAttempts: c.failedAttempts,
+      samples: { ...c.samples },
+      histograms: { ...c.histograms },
+      exemplars: { ...c.exemplars },
+      bytes: c.bytes,
+      highestSentTimestampMs: c.highestSentTimestampMs,
+      ...(c.lastError === undefined ? {} : { lastError: { ...c.lastError } }),
+    };
+  }
+
+  private async stopOnce(timeoutMs: number): Promise<SendLoopStopResult> {
+    const wasBackoff = this.lifecycle.state === 'backoff';
+    this.draining = true;
+    this.lifecycle.send({ type: 'DRAIN' });
+    this.mailbox.close();
+    let timer: TimerHandle | undefined;
+    if (wasBackoff || timeoutMs <= 0) this.abort();
+    else timer = this.clock.setTimeout(() => this.abort(), timeoutMs);
+    const left = await this.done;
+    this.clock.clearTimeout(timer);
+    return { abandonedPortions: left.map((w) => w.portion) };
+  }
+
+  private abort(): void {
+    if (this.hardStop.signal.aborted) return;
+    const reason = new ClosedError(this.name);
+    this.hardStop.abort(reason);
+    this.inflight?.abort(reason);
+    this.mailbox.close();
+  }
+
+  /** Takes the next message into the batch when it arrives; sets `inputEnded` once closed and empty. */
+  private armReceive(): Promise<void> {
+    if (this.receiving === undefined) {
+      this.receiving = this.mailbox.receive().then((work) => {
+        this.receiving = undefined;
+        if (work === undefined) this.inputEnded = true;
+        else this.batch.push(work);
+      });
+    }
+    return this.receiving;
+  }
+
+  /** Resolves true when input arrived (or ended) before `ms`, false when the deadline came first. */
+  private waitForInput(ms: number): Promise<boolean> {
+    return new Promise<boolean>((resolve) => {
+      let settled = false;
+      const timer = this.clock.setTimeout(() => {
+        if (settled) return;
+        settled = true;
+        resolve(false);
+      }, ms);
+      void this.armReceive().then(() => {
+        if (settled) return;
+        settled = true;
+        this.clock.clearTimeout(timer);
+        resolve(true);
+      });
+    });
+  }
+
+  private async run(): Promise<SendWork[]> {
+    this.lifecycle.send({ type: 'STARTED' });
+    const deadlineMs = this.opts.queue.batchSendDeadlineMs;
+    const b = this.batch;
+    try {
+      while (!this.hardStop.signal.aborted) {
+        this.fillFromMailbox();
+        if (b.empty) {
+          if (this.inputEnded) break;
+          await this.armReceive();
+          continue;
+        }
+        if (b.sliceCount > 0 && this.batchStartedAt === undefined) this.batchStartedAt = this.clock.now();
+        if (!b.full && !this.inputEnded && !this.draining && b.sliceCount > 0) {
+          const left = (this.batchStartedAt ?? 0) + deadlineMs - this.clock.now();
+          if (left > 0 && (await this.waitForInput(left))) continue;
+        }
+        if (!(await this.sendBatch())) break;
+        this.batchStartedAt = undefined;
+      }
+    } catch (err) {
+      // A bug, not a receiver problem: keep the data on disk (abandoned) and say so loudly.
+      this.log.error('send loop failed', { err: String(err) });
+    }
+    this.abort();
+    if (this.receiving !== undefined) await this.receiving;
+    const left = b.takeAll();
+    for (let w = this.mailbox.tryReceive(); w !== undefined; w = this.mailbox.tryReceive()) left.push(w);
+    this.refused.clear();
+    this.lifecycle.send({ type: 'DRAIN' });
+    this.lifecycle.send({ type: 'STOPPED' });
+    return left;
+  }
+
+  /**
+   * Fills the batch, taking messages from the mailbox one at a time and only while the batch has
+   * room: what a batch does not need stays in the mailbox, so a full mailbox keeps pushing back.
+   */
+  private fillFromMailbox(): void {
+    const b = this.batch;
+    for (;;) {
+      b.fill();
+      // A pending receive gets the next message first; taking one here would reorder them.
+      if (b.full || this.receiving !== undefined) return;
+      const w = this.mailbox.tryReceive();
+      if (w === undefined) return;
+      b.push(w);
+    }
+  }
+
+  private finishBatch(outcome: PortionOutcome): void {
+    const refused = this.refused;
+    this.batch.finish(
+      (work) => {
+        const o = refused.delete(work) ? DROPPED_4XX : outcome;
+        this.opts.onPortionDone(work.portion, o);
+      },
+      outcome === SENT ? undefined : (work) => refused.add(work),
+    );
+  }
+
+  /** Sends the current batch until delivered or refused. False when the loop must stop (hard stop, or a failure while draining). */
+  private async sendBatch(): Promise<boolean> {
+    const b = this.batch;
+    const q = this.opts.queue;
+    const c = this.counters;
+    if (q.sampleAgeLimitMs > 0) this.countAgeCut(b.cutOlderThan(this.clock.now() - q.sampleAgeLimitMs));
+    if (b.sliceCount === 0) {
+      this.finishBatch(SENT);
+      return true;
+    }
+    let body = this.encode();
+    for (let retry = 1; ; retry++) {
+      if (this.hardStop.signal.aborted) return false;
+      const started = this.clock.now();
+      const result = await this.attempt(body);
+      if (this.hardStop.signal.aborted) return false;
+      c.requests++;
+      let retryAfterMs: number | undefined;
+      let message: string;
+      if (result instanceof Error) {
+        message = result.message;
+      } else {
+        const verdict = classifyStatus(result.status, q.retryOnHttp429);
+        if (verdict === 'success') {
+          this.countDelivered(body.length, started);
+          this.finishBatch(SENT);
+          return true;
+        }
+        message = `HTTP ${result.status}: ${result.message}`;
+        if (verdict === 'drop') {
+          c.failedAttempts++;
+          this.noteError(message);
+          this.log.warn('remote write refused the batch, dropping it', {
+            status: result.status,
+            message: result.message,
+            samples: b.samples,
+            histograms: b.histograms,
+            exemplars: b.exemplars,
+          });
+          this.countRefused();
+          this.finishBatch(DROPPED_4XX);
+          return true;
+        }
+        retryAfterMs = parseRetryAfterMs(result.retryAfter, this.clock.now());
+      }
+      c.failedAttempts++;
+      this.noteError(message);
+      c.samples.retried += b.samples;
+      c.histograms.retried += b.histograms;
+      c.exemplars.retried += b.exemplars;
+      if (this.draining) {
+        this.log.info('request failed while draining; leaving the rest on disk', { err: message });
+        return false;
+      }
+      const delay = retryDelayMs(retry, retryAfterMs, q, this.random);
+      this.log.debug('request failed, retrying', { err: message, retry, delayMs: delay });
+      this.lifecycle.send({ type: 'BACKOFF' });
+      try {
+        await sleep(this.clock, delay, this.hardStop.signal);
+      } catch {
+        return false;
+      }
+      this.lifecycle.send({ type: 'RESUME' });
+      if (this.draining) return false;
+      if (q.sampleAgeLimitMs > 0) {
+        const cut = b.cutOlderThan(this.clock.now() - q.sampleAgeLimitMs);
+        if (cut.samples + cut.histograms + cut.exemplars > 0) {
+          this.countAgeCut(cut);
+          if (b.sliceCount === 0) {
+            this.finishBatch(SENT);
+            return true;
+          }
+          body = this.encode();
+        }
+      }
+    }
+  }
+
+  private encode(): Uint8Array {
+    const b = this.batch;
+    // The encoder's output is only valid until its next call: compress copies it out at once.
+    return this.opts.compress(this.opts.encoder.encode(b.slices, b.sliceCount, NO_METADATA));
+  }
+
+  /** One POST with its own timeout; resolves the receiver's answer or the error (never rejects). */
+  private async attempt(body: Uint8Array): Promise<PostResult | Error> {
+    const ac = new AbortController();
+    this.inflight = ac;
+    const timeoutMs = this.opts.remoteTimeoutMs;
+    const timer = this.clock.setTimeout(() => {
+      ac.abort(new RetryableError('ERR_TIMEOUT', `no answer within remote_timeout (${timeoutMs} ms)`));
+    }, timeoutMs);
+    try {
+      return await this.opts.client.post(body, ac.signal);
+    } catch (err) {
+      if (ac.signal.aborted && ac.signal.reason instanceof Error) return ac.signal.reason;
+      return err instanceof Error ? err : new Error(String(err));
+    } finally {
+      this.clock.clearTimeout(timer);
+      this.inflight = undefined;
+    }
+  }
+
+  private countDelivered(bytes: number, startedMs: number): void {
+    const b = this.batch;
+    const c = this.counters;
+    c.samples.sent += b.samples;
+    c.histograms.sent += b.histograms;
+    c.exemplars.sent += b.exemplars;
+    c.bytes += bytes;
+    c.highestSentTimestampMs = Math.max(c.highestSentTimestampMs, b.highestTimestampMs());
+    this.opts.observeBatchDuration?.((this.clock.now() - startedMs) / 1000);
+  }
+
+  private countRefused(): void {
+    const b = this.batch;
+    const c = this.counters;
+    c.samples.failed += b.samples;
+    c.samples.dropped4xx += b.samples;
+    c.histograms.failed += b.histograms;
+    c.histograms.dropped4xx += b.histograms;
+    c.exemplars.failed += b.exemplars;
+    c.exemplars.dropped4xx += b.exemplars;
+  }
+
+  private countAgeCut(cut: AgeCut): void {
+    const c = this.counters;
+    c.samples.droppedTooOld += cut.samples;
+    c.histograms.droppedTooOld += cut.histograms;
+    c.exemplars.droppedTooOld += cut.exemplars;
+  }
+
+  private noteError(message: string): void {
+    this.counters.lastError = { message, atMs: this.clock.now() };
+  }
+}
+
+const NO_METADATA: readonly never[] = Object.freeze([]);
