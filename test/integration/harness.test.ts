@@ -2,10 +2,10 @@
 // (independent of src/wire on purpose) goes in, and the exact samples come back out.
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
-import { test } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import { Root } from 'protobufjs';
 import { compressSync } from 'snappy';
-import { requireReceivers } from './harness/binaries.js';
+import { binaryOverrideVariable, findBinary, requireReceivers } from './harness/binaries.js';
 import { httpRequest } from './harness/http.js';
 import { freePort } from './harness/ports.js';
 import { startPrometheus } from './harness/prometheus.js';
@@ -138,6 +138,36 @@ test('waitUntil returns the first accepted value and reports the last value on t
   );
 });
 
+test('a missing receiver fails the test under CI and skips it (with the apt-get hint) locally', (t) => {
+  const override = binaryOverrideVariable('vmagent');
+  assert.equal(override, 'PROMSPOOL_VMAGENT_BIN');
+  const saved = { override: process.env[override], ci: process.env.CI };
+  t.after(() => {
+    for (const [name, value] of [
+      [override, saved.override],
+      ['CI', saved.ci],
+    ] as const) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  });
+  process.env[override] = '/nonexistent/vmagent';
+  assert.equal(findBinary('vmagent'), undefined);
+  let skipped: string | undefined;
+  const fakeContext = { skip: (message: string) => (skipped = message) } as unknown as TestContext;
+
+  process.env.CI = 'true';
+  assert.throws(
+    () => requireReceivers(fakeContext, 'vmagent'),
+    /vmagent\. Install them with `sudo apt-get install -y --no-install-recommends victoria-metrics`.*CI is set/,
+  );
+  assert.equal(skipped, undefined);
+
+  delete process.env.CI;
+  assert.equal(requireReceivers(fakeContext, 'vmagent'), undefined);
+  assert.match(skipped ?? '', /^integration receivers not found: vmagent\. Install them with/);
+});
+
 test('Prometheus stores a remote-write 1.0 request and returns the exact samples', async (t) => {
   if (!requireReceivers(t, 'prometheus')) return;
   const prom = await startPrometheus({ features: ['exemplar-storage'] });
@@ -252,13 +282,12 @@ test('Prometheus in agent mode becomes ready and forwards what it receives to re
   assert.equal((await postWrite(agent.writeUrl, [{ labels, samples }])).status, 204);
 
   const startedWaiting = Date.now();
-  const exported = await waitUntil(
-    async () => {
-      await vm.flush();
-      return vm.exportSeries('harness_relayed');
-    },
-    { until: (s) => s[0]?.values.length === 2, timeoutMs: 15_000, intervalMs: 200, description: 'relayed samples' },
-  );
+  const exported = await waitUntil(() => vm.exportSeries('harness_relayed'), {
+    until: (s) => s[0]?.values.length === 2,
+    timeoutMs: 15_000,
+    intervalMs: 200,
+    description: 'relayed samples',
+  });
   t.diagnostic(`agent -> victoria-metrics delivery took ${Date.now() - startedWaiting} ms`);
   assert.deepEqual(exported, [{ metric: labels, values: [10, 11], timestamps: [sent, sent + 1] }]);
 });

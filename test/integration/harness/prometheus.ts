@@ -15,10 +15,16 @@
  *   out-of-order samples within that window (`storage.tsdb.out_of_order_time_window`, server mode).
  * - An instant query at `time` sees a sample only within the 5 min lookback before `time`; to read
  *   back exact raw samples query a range selector, e.g. `query('foo[1h]', now)`.
- * - Feature flags in 2.42: `native-histograms` (the remote-write receiver then stores histograms),
- *   `exemplar-storage` (needed for `queryExemplars`), `agent`. Remote-write 2.0 does not exist in 2.42.
+ * - Feature flags in 2.42: `native-histograms` (without it the receiver answers a request carrying
+ *   histograms with HTTP **500** "native histograms are disabled", which a sender will retry
+ *   forever; with it they are stored and the query API returns them), `exemplar-storage` (needed
+ *   for `queryExemplars`; without it exemplars are accepted and dropped), `agent`.
+ *   Remote-write 2.0 does not exist in 2.42 (no `protobuf_message` config key either).
  * - Agent mode (`agent: true`) has no query API and no TSDB; it serves `/-/ready`, `/metrics` and
- *   (with the receiver flag) `/api/v1/write`, and forwards everything to `remoteWriteUrl`.
+ *   (with the receiver flag) `/api/v1/write`, and forwards everything to `remoteWriteUrl`: measured
+ *   ~1 s from POST to the samples being in VictoriaMetrics with the default `batch_send_deadline: 1s`.
+ *   Prometheus' remote-write queue skips samples stamped BEFORE the queue started, so samples pushed
+ *   through an agent (or scraped and relayed) must carry timestamps taken after `startPrometheus`.
  */
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -2,19 +2,28 @@
  * Starts a real single-node VictoriaMetrics (Debian's 1.79 in CI) for integration tests.
  *
  * Making just-written samples visible at once (measured on 1.79, see harness.test.ts):
- * - A remote-write POST returns 204 once rows are parsed, but rows sit in in-memory buffers
- *   (raw rows and the index's pending items, flushed about every 1-2 s) until flushed. `flush()`
- *   calls `/internal/force_flush`, after which `/api/v1/export` and queries see every written row.
- * - `-search.latencyOffset` (default 30 s) shifts an instant query whose time is within 30 s of now
- *   back by 30 s, hiding the newest samples; the harness passes `-search.latencyOffset=0s`.
- * - `-search.disableCache` turns off the rollup result cache, which otherwise may serve a result
- *   computed before the data arrived (backfill pattern of tests).
- * - `-retentionPeriod=100y`: VM silently drops samples older than the retention period, so old
- *   test timestamps would vanish with the default 1 month. VM also drops samples more than ~2 days
- *   in the future. Unlike Prometheus, VM accepts out-of-order and old samples for any series.
- * - Values are stored as decimal mantissa/exponent: integers and short decimals round-trip exactly
- *   through export; use such values in exact assertions. Exact duplicates are kept (no dedup flag).
- * - Ready (`/health` = 200) is typically well under 1 s after spawn.
+ * - A remote-write POST returns 204 once rows are parsed, but rows and new index entries sit in
+ *   in-memory buffers (flushed about every 1-2 s). Worse, a query that runs before that flush can
+ *   cache the empty answer: in a measurement, a series polled every 100 ms without flushing stayed
+ *   invisible for 6 s, while one not queried early appeared within 3 s. `/internal/force_flush`
+ *   (~20-30 ms) fixes both, so every read method here (`query`, `queryRange`, `series`,
+ *   `exportSeries`) calls it first; after it, data written before the call is always visible.
+ * - `-search.latencyOffset` (default 30 s) moves an instant query whose time is within 30 s of now
+ *   back by 30 s, hiding the newest samples; the harness passes `-search.latencyOffset=0s`. Even
+ *   then an instant query did not see a sample stamped ~1 s before the query time (2 s was fine):
+ *   assert exact samples through `exportSeries`, and query instants at least 2 s after the newest
+ *   sample. `/api/v1/export`'s default `end` also hides the newest samples; `exportSeries` asks up
+ *   to 2 days ahead instead.
+ * - `-search.disableCache` turns off the rollup result cache, which would otherwise serve results
+ *   computed before a backfill arrived.
+ * - `-retentionPeriod=100y`: VM silently drops samples older than the retention period (default 1
+ *   month) and more than ~2 days in the future. Unlike Prometheus, VM accepts out-of-order and old
+ *   samples for any series, and keeps them sorted by timestamp.
+ * - Values are stored as decimal mantissa/exponent with ~12 significant digits: `1/3` comes back
+ *   as `0.333333333333`, `0.1 + 0.2` as `0.3`. Use integers or short decimals in exact assertions.
+ *   A NaN sample (including Prometheus' stale marker) was not returned by export.
+ * - Native histograms: 1.79 answers 204 to a remote-write request carrying them and stores nothing.
+ * - Ready (`/health` = 200) about 0.05-0.2 s after spawn on an empty data dir.
  */
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -56,13 +65,16 @@ export interface VictoriaMetricsInstance {
   /** Remote-write receiver, `<url>/api/v1/write`. */
   readonly writeUrl: string;
   readonly readyAfterMs: number;
-  /** Instant query (Prometheus-compatible API); call `flush()` first after writing. */
+  /** Instant query (Prometheus-compatible API). Like every read here, flushes first. */
   query(promql: string, timeMs?: number): Promise<SeriesResult[]>;
   queryRange(promql: string, range: RangeQueryOptions): Promise<SeriesResult[]>;
   series(match: string | string[], range?: TimeRange): Promise<LabelMap[]>;
-  /** Raw samples of every series matching any selector, sorted by label set for stable assertions. */
+  /**
+   * Raw samples of every series matching any selector, sorted by label set for stable assertions.
+   * Default range: everything up to 2 days ahead (VM's default `end` would hide the newest samples).
+   */
   exportSeries(match: string | string[], range?: TimeRange): Promise<ExportedSeries[]>;
-  /** Makes everything written so far searchable (`/internal/force_flush`). */
+  /** Makes everything written so far searchable (`/internal/force_flush`); the read methods call it themselves. */
   flush(): Promise<void>;
   logTail(lines?: number): string;
   /** SIGTERM, SIGKILL after 5 s, then removes the temp dir. Idempotent. */
@@ -114,28 +126,41 @@ export async function startVictoriaMetrics(options: VictoriaMetricsOptions = {})
     ],
   });
   const { url } = server;
+  const flush = async () => {
+    const res = await httpRequest(`${url}/internal/force_flush`);
+    if (res.status !== 200) throw new Error(`VictoriaMetrics force_flush: HTTP ${res.status}`);
+  };
   return {
     url,
     port: server.port,
     writeUrl: `${url}/api/v1/write`,
     readyAfterMs: server.readyAfterMs,
-    query: (promql, timeMs) => instantQuery(url, promql, timeMs),
-    queryRange: (promql, range) => rangeQuery(url, promql, range),
-    series: (match, range) => seriesQuery(url, match, range),
+    async query(promql, timeMs) {
+      await flush();
+      return instantQuery(url, promql, timeMs);
+    },
+    async queryRange(promql, range) {
+      await flush();
+      return rangeQuery(url, promql, range);
+    },
+    async series(match, range) {
+      await flush();
+      return seriesQuery(url, match, range);
+    },
     async exportSeries(match, range = {}) {
+      await flush();
       const params = new URLSearchParams();
       for (const m of Array.isArray(match) ? match : [match]) params.append('match[]', m);
       if (range.startMs !== undefined) params.set('start', msToSecondsParam(range.startMs));
-      if (range.endMs !== undefined) params.set('end', msToSecondsParam(range.endMs));
+      // VM 1.79's default `end` excludes samples stamped in the last instant before the request,
+      // so always ask up to VM's own future limit (2 days).
+      params.set('end', msToSecondsParam(range.endMs ?? Date.now() + 2 * 86_400_000));
       const res = await httpRequest(`${url}/api/v1/export?${params}`);
       const text = res.body.toString('utf8');
       if (res.status !== 200) throw new Error(`VictoriaMetrics export: HTTP ${res.status}: ${text.slice(0, 500)}`);
       return parseExport(text);
     },
-    async flush() {
-      const res = await httpRequest(`${url}/internal/force_flush`);
-      if (res.status !== 200) throw new Error(`VictoriaMetrics force_flush: HTTP ${res.status}`);
-    },
+    flush,
     logTail: server.logTail,
     stop: server.stop,
   };
