@@ -1,0 +1,86 @@
+/** Builds SignalRecords and SeriesSlices from plain series descriptions, for the wire tests. */
+import type { ExemplarEntry, HistogramEntry, SignalRecord } from '../../src/serialization/types.js';
+import type { SeriesSlice } from '../../src/wire/types.js';
+import { type SeriesInput, sortedLabelPairs } from '../helpers/remote-write-client.js';
+
+/** One record holding `series` (labels sorted by name, as the Serializer stores them). */
+export function buildRecord(series: SeriesInput[], opts: { unsortedLabels?: boolean } = {}): SignalRecord {
+  const strings: string[] = [];
+  const index = new Map<string, number>();
+  const ref = (s: string) => {
+    let i = index.get(s);
+    if (i === undefined) {
+      i = strings.length;
+      strings.push(s);
+      index.set(s, i);
+    }
+    return i;
+  };
+  const labelOffsets = new Uint32Array(series.length + 1);
+  const refs: number[] = [];
+  const sampleOffsets = new Uint32Array(series.length + 1);
+  const ts: number[] = [];
+  const vs: number[] = [];
+  const histogramOffsets = new Uint32Array(series.length + 1);
+  const histograms: HistogramEntry[] = [];
+  const exemplarOffsets = new Uint32Array(series.length + 1);
+  const exemplars: ExemplarEntry[] = [];
+  series.forEach((s, i) => {
+    const pairs = opts.unsortedLabels ? Object.entries(s.labels) : sortedLabelPairs(s.labels);
+    for (const [n, v] of pairs) refs.push(ref(n), ref(v));
+    labelOffsets[i + 1] = labelOffsets[i] + pairs.length;
+    for (const [t, v] of s.samples ?? []) {
+      ts.push(t);
+      vs.push(v);
+    }
+    sampleOffsets[i + 1] = ts.length;
+    histograms.push(...(s.histograms ?? []));
+    histogramOffsets[i + 1] = histograms.length;
+    for (const e of s.exemplars ?? []) {
+      const lr = sortedLabelPairs(e.labels).flatMap(([n, v]) => [ref(n), ref(v)]);
+      exemplars.push({ labelRefs: Uint32Array.from(lr), value: e.value, timestampMs: e.timestampMs });
+    }
+    exemplarOffsets[i + 1] = exemplars.length;
+  });
+  return {
+    strings,
+    seriesCount: series.length,
+    labelOffsets,
+    labelRefs: Uint32Array.from(refs),
+    seriesHash: new Uint32Array(series.length),
+    sampleOffsets,
+    timestamps: Float64Array.from(ts),
+    values: Float64Array.from(vs),
+    histogramOffsets,
+    histograms,
+    exemplarOffsets,
+    exemplars,
+    metadata: [],
+  };
+}
+
+/** One slice per series covering all its signals. */
+export function wholeSlices(record: SignalRecord): SeriesSlice[] {
+  const out: SeriesSlice[] = [];
+  for (let i = 0; i < record.seriesCount; i++) {
+    out.push({
+      record,
+      series: i,
+      sampleStart: record.sampleOffsets[i],
+      sampleEnd: record.sampleOffsets[i + 1],
+      histogramStart: record.histogramOffsets[i],
+      histogramEnd: record.histogramOffsets[i + 1],
+      exemplarStart: record.exemplarOffsets[i],
+      exemplarEnd: record.exemplarOffsets[i + 1],
+    });
+  }
+  return out;
+}
+
+/** A float64 with exact bits, e.g. the stale marker 0x7ff0000000000002n. */
+export function floatFromBits(bits: bigint): number {
+  const u = new BigUint64Array([bits]);
+  return new Float64Array(u.buffer)[0];
+}
+
+export const STALE_NAN_BITS = 0x7ff0000000000002n;
