@@ -28,6 +28,9 @@ export class FakeQueue implements ManagedQueue {
   /** When set, commits wait for it before resolving. */
   commitGate: Promise<void> | undefined;
   statsValue: QueueStats = { endpoints: [] };
+  /** Called when a commit starts, before it waits on `commitGate`. */
+  onCommit: (() => void) | undefined;
+  commitsStarted = 0;
 
   constructor(registry?: Registry) {
     this.registry = registry ?? new Registry();
@@ -65,6 +68,8 @@ export class FakeQueue implements ManagedQueue {
       commit: async () => {
         const batch = pending;
         pending = [];
+        this.commitsStarted++;
+        this.onCommit?.();
         if (this.commitGate) await this.commitGate;
         if (this.commitError) throw this.commitError;
         for (const f of batch) f();
