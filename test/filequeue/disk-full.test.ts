@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { DiskFullError } from '../../src/errors.js';
 import { createFileQueue, type FileOps, type FileQueue } from '../../src/filequeue/index.js';
-import { bytes, options, payload, tempDir } from './helpers.js';
+import { bytes, options, payload, settle, tempDir } from './helpers.js';
 
 /** A writev that fails with ENOSPC on chosen calls, after writing `partial` bytes of them for real. */
 function failingWrites(partial = 0): { ops: Partial<FileOps>; failOn: Set<number>; calls: () => number } {
@@ -76,7 +76,9 @@ describe('disk cap and ENOSPC', () => {
     // Ack and release of the dropped segment are no-ops.
     q.ack(1, 0, 3);
     q.release(1);
+    await settle();
     assert.equal(q.stats().segments, 3);
+    assert.equal(files().includes('0000000000000001.acks'), false);
     assert.equal((await q.next())?.id, 2);
     assert.equal(q.stats().rejectedAppends, 0);
   });
@@ -175,5 +177,18 @@ describe('disk cap and ENOSPC', () => {
     await assert.rejects(q.append(rec(1, 1), 1), DiskFullError);
     assert.equal(q.stats().droppedSignals, 0);
     assert.equal(statSync(openFile()).size, 124);
+  });
+
+  it('ENOSPC from fdatasync under always rejects the append with DiskFullError', async () => {
+    const q = await open({
+      fsync: 'always',
+      fileOps: {
+        fdatasync: async () => {
+          throw Object.assign(new Error('ENOSPC: no space left on device, fdatasync'), { code: 'ENOSPC' });
+        },
+        fsyncDir: async () => {},
+      },
+    });
+    await assert.rejects(q.append(rec(0, 1), 1), DiskFullError);
   });
 });
