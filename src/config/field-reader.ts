@@ -137,6 +137,16 @@ export class FieldReader {
     return undefined;
   }
 
+  /** Like {@link string}, but a wrong-typed value is never echoed: it may be a password. */
+  secret(m: CheckedMap, key: string): string | undefined {
+    if (!m.values.has(key)) return undefined;
+    const v = m.values.get(key);
+    if (typeof v === 'string') return v;
+    const type = describe(v).replace(/ \(.*\)$/s, '');
+    this.error(this.at(m.path, key), `expected a string, got ${type} (quote the value)`);
+    return undefined;
+  }
+
   boolean(m: CheckedMap, key: string, fallback: boolean): boolean | undefined {
     if (!m.values.has(key)) return fallback;
     const v = m.values.get(key);

@@ -20,7 +20,8 @@ export interface ParseConfigResult {
  * Parses and validates a promspool YAML configuration, applying every default and reading the
  * `*_file` secrets and TLS files. `source` is the file the text came from: relative file paths
  * inside the config are resolved against its directory (as Prometheus does), else against the
- * working directory.
+ * working directory. `storage.path` is returned as written: relative to the working directory,
+ * like Prometheus' `--storage.tsdb.path`.
  */
 export function parseConfig(text: string, source?: string): ParseConfigResult {
   const lineCounter = new LineCounter();

@@ -522,7 +522,7 @@ function readSecret(
     return trimmed;
   }
   if (r.has(m, key)) {
-    const value = r.string(m, key);
+    const value = r.secret(m, key);
     if (value === '' && required) r.error(r.at(m.path, key), 'must not be empty');
     return value;
   }

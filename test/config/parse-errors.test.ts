@@ -257,6 +257,11 @@ const INVALID: [string, string, string[]][] = [
     [`remote_write[0].basic_auth.password_file: "${join(FIXTURES, 'blank.txt')}" is empty (line 5)`],
   ],
   [
+    'numeric password, not echoed back',
+    `${RW}    basic_auth:\n      username: u\n      password: 123456\n`,
+    ['remote_write[0].basic_auth.password: expected a string, got a number (quote the value) (line 5)'],
+  ],
+  [
     'credentials and credentials_file both',
     `${RW}    authorization:\n      credentials: x\n      credentials_file: t.txt\n`,
     ['remote_write[0].authorization: credentials and credentials_file are mutually exclusive, set one (line 3)'],
