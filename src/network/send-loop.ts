@@ -93,6 +93,8 @@ class SendLoopActor implements SendLoop {
   private inputEnded = false;
   private draining = false;
   private batchStartedAt: number | undefined;
+  /** Signals of the work sent to the mailbox and not yet taken from it (including senders waiting). */
+  private queuedSignals = 0;
   /** Works part of which was in a refused (4xx) request: their outcome is `dropped` too. */
   private readonly refused = new Set<SendWork>();
   private readonly done: Promise<SendWork[]>;
@@ -125,11 +127,24 @@ class SendLoopActor implements SendLoop {
   }
 
   send(work: SendWork): Promise<void> {
-    return this.mailbox.send(work);
+    const p = this.mailbox.send(work);
+    this.queuedSignals += work.signals;
+    return p.catch((err: unknown) => {
+      this.queuedSignals -= work.signals;
+      throw err;
+    });
   }
 
   trySend(work: SendWork): boolean {
-    return this.mailbox.trySend(work);
+    const ok = this.mailbox.trySend(work);
+    if (ok) this.queuedSignals += work.signals;
+    return ok;
+  }
+
+  /** Every message leaves the mailbox through here. */
+  private take(work: SendWork): void {
+    this.queuedSignals -= work.signals;
+    this.batch.push(work);
   }
 
   onStateChange(listener: (state: ActorState) => void): () => void {
@@ -149,7 +164,7 @@ class SendLoopActor implements SendLoop {
       mailboxDepth: this.mailbox.size,
       mailboxCapacity: this.mailbox.capacity,
       mailboxFull: this.mailbox.fullCount,
-      pendingSignals: this.batch.pendingSignals,
+      pendingSignals: this.batch.pendingSignals + this.queuedSignals,
       requests: c.requests,
       failedAttempts: c.failedAttempts,
       samples: { ...c.samples },
@@ -188,7 +203,7 @@ class SendLoopActor implements SendLoop {
       this.receiving = this.mailbox.receive().then((work) => {
         this.receiving = undefined;
         if (work === undefined) this.inputEnded = true;
-        else this.batch.push(work);
+        else this.take(work);
       });
     }
     return this.receiving;
@@ -258,7 +273,7 @@ class SendLoopActor implements SendLoop {
       if (b.full || this.receiving !== undefined) return;
       const w = this.mailbox.tryReceive();
       if (w === undefined) return;
-      b.push(w);
+      this.take(w);
     }
   }
 

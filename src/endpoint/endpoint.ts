@@ -1,0 +1,465 @@
+import { createLifecycle, type LifecycleTracker } from '../actors/lifecycle.js';
+import type { ActorState } from '../actors/types.js';
+import { type Clock, systemClock, type TimerHandle } from '../clock.js';
+import type { EndpointConfig } from '../config/types.js';
+import { ClosedError, PromspoolError } from '../errors.js';
+import type { FileQueue, Segment } from '../filequeue/types.js';
+import { type Logger, silentLogger } from '../logger.js';
+import type {
+  EndpointMetrics,
+  RemoteStorageMetrics,
+  RemoteStorageSnapshot,
+  SignalTotals,
+} from '../metrics/remote-storage-metrics.js';
+import { createNetworkManager, type NetworkManager, type NetworkStats } from '../network/manager.js';
+import type { PortionOutcome, PortionRef, SendLoopStats, SignalCounters } from '../network/types.js';
+import type { MetadataEntry, SignalRecord } from '../serialization/types.js';
+import { createWriteRequestEncoderV1 } from '../wire/rw1-encoder.js';
+import type { WriteRequestEncoder } from '../wire/types.js';
+import { cutAndCount, groupByVshard, newestTimestamp, oldestTimestamp, VshardCounts } from './record-shaping.js';
+
+export interface EndpointOptions {
+  config: EndpointConfig;
+  fileQueue: FileQueue;
+  /** Samples older than this when read from disk are dropped (reason `ttl`); 0 = keep everything. */
+  ttlMs: number;
+  externalLabels: Record<string, string>;
+  decodeRecord: (payload: Uint8Array) => SignalRecord;
+  clock?: Clock;
+  logger?: Logger;
+  /** Registry-level metrics; the endpoint attaches itself with its name and url, and detaches on stop. */
+  metrics?: RemoteStorageMetrics;
+  /** Default: the RW 1.0 encoder with `externalLabels`. */
+  createEncoder?: () => WriteRequestEncoder;
+  /** Snappy block compression (default the wire's `compressBlock`). */
+  compress?: (body: Uint8Array) => Uint8Array;
+  /**
+   * Segments decoded and not yet fully delivered that may be alive at once (default 2): the memory
+   * bound of the read side, whatever the backlog on disk. See {@link Endpoint}.
+   */
+  maxSegmentsInMemory?: number;
+  /** Per SendLoop mailbox capacity in SendWork (default 64). */
+  mailboxCapacity?: number;
+  random?: () => number;
+  /** promspool's version for the User-Agent. */
+  version?: string;
+}
+
+export interface EndpointStopResult {
+  /** Portions handed to the network and not finished; they stay unacknowledged on disk. */
+  abandonedPortions: PortionRef[];
+  /** Segments read but not released (their unacked portions are sent again after a restart). */
+  unreleasedSegments: number[];
+}
+
+/** Signal counters of one kind as the endpoint reports them. */
+export interface DeliveryTotals {
+  sent: number;
+  failed: number;
+  retried: number;
+  dropped: { ttl: number; too_old: number; '4xx': number };
+}
+
+export interface EndpointDeliveryStats {
+  name: string;
+  url: string;
+  state: ActorState;
+  segmentsRead: number;
+  segmentsReleased: number;
+  /** Decoded segments not yet released: at most `maxSegmentsInMemory`. */
+  segmentsInMemory: number;
+  portionsSent: number;
+  portionsDropped: number;
+  /** Portions acknowledged in an earlier run and therefore not sent again. */
+  portionsSkipped: number;
+  /** Records skipped because their CRC failed (given as null) or they could not be decoded. */
+  corruptRecords: number;
+  samples: DeliveryTotals;
+  histograms: DeliveryTotals;
+  exemplars: DeliveryTotals;
+  pendingSignals: number;
+  bytes: number;
+  highestReadTimestampMs: number;
+  highestSentTimestampMs: number;
+  oldestPendingTimestampMs: number;
+  metadataFamilies: number;
+  network: NetworkStats;
+  lastError?: { message: string; atMs: number };
+}
+
+/**
+ * The read side of one endpoint: pulls sealed segments from its FileQueue, decodes them, cuts
+ * what the ttl expired, splits each record into one SendWork per virtual shard and feeds the
+ * NetworkManager; acknowledges portions as they finish and releases finished segments.
+ *
+ * Memory bound: the endpoint asks the FileQueue for a segment only while fewer than
+ * `maxSegmentsInMemory` segments are decoded and unreleased, and hands work to the network
+ * through bounded mailboxes (waiting when full). So at most `maxSegmentsInMemory` decoded
+ * segments (each at most `storage.max_signals_to_batch` signals) plus one request per SendLoop
+ * are in memory, however large the backlog on disk.
+ */
+export interface Endpoint {
+  readonly name: string;
+  readonly state: ActorState;
+  /**
+   * Stops pulling, then stops the network two-phase (see `NetworkManager.stop`) and detaches the
+   * metrics. The FileQueue is left open (its owner closes it). Later calls return the first result.
+   */
+  stop(opts: { timeoutMs: number }): Promise<EndpointStopResult>;
+  stats(): EndpointDeliveryStats;
+  /** The metric values of this endpoint now (what a scrape shows). */
+  metricsSnapshot(): RemoteStorageSnapshot;
+}
+
+/** Creates and starts an endpoint. */
+export function createEndpoint(opts: EndpointOptions): Endpoint {
+  return new SegmentReader(opts);
+}
+
+interface SegmentState {
+  readonly id: number;
+  /** Portions handed to the network and not done. */
+  outstanding: number;
+  /** Still splitting records into work: not releasable yet even if `outstanding` is 0. */
+  dispatching: boolean;
+  /** Every record was handed over; false if a stop interrupted it (then it is never released). */
+  complete: boolean;
+  oldestTimestampMs: number;
+}
+
+function emptyTotals(): DeliveryTotals {
+  return { sent: 0, failed: 0, retried: 0, dropped: { ttl: 0, too_old: 0, '4xx': 0 } };
+}
+
+class SegmentReader implements Endpoint {
+  readonly name: string;
+  private readonly opts: EndpointOptions;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private readonly lifecycle: LifecycleTracker;
+  private readonly network: NetworkManager;
+  private readonly maxSegments: number;
+  private readonly segments = new Map<number, SegmentState>();
+  private readonly counts = new VshardCounts();
+  private readonly stopPulling = new AbortController();
+  private readonly metadata = new Map<string, MetadataEntry>();
+  private metadataTimer: TimerHandle | undefined;
+  private metadataBusy = false;
+  private roomWaiter: (() => void) | undefined;
+  private readonly metricsHandle: EndpointMetrics | undefined;
+  private readonly done: Promise<void>;
+  private stopping: Promise<EndpointStopResult> | undefined;
+  private readonly c = {
+    segmentsRead: 0,
+    segmentsReleased: 0,
+    portionsSent: 0,
+    portionsDropped: 0,
+    portionsSkipped: 0,
+    corruptRecords: 0,
+    ttlSamples: 0,
+    ttlHistograms: 0,
+    ttlExemplars: 0,
+    highestReadTimestampMs: 0,
+    lastError: undefined as { message: string; atMs: number } | undefined,
+  };
+
+  constructor(opts: EndpointOptions) {
+    this.opts = opts;
+    const { config } = opts;
+    this.name = config.name;
+    this.clock = opts.clock ?? systemClock;
+    this.log = (opts.logger ?? silentLogger).child({ remote_name: config.name });
+    this.maxSegments = Math.max(1, opts.maxSegmentsInMemory ?? 2);
+    this.lifecycle = createLifecycle();
+    this.metricsHandle = opts.metrics?.attach({ remoteName: config.name, url: config.url }, () =>
+      this.metricsSnapshot(),
+    );
+    const createEncoder =
+      opts.createEncoder ?? (() => createWriteRequestEncoderV1({ externalLabels: opts.externalLabels }));
+    const handle = this.metricsHandle;
+    this.network = createNetworkManager({
+      config,
+      createEncoder,
+      onPortionDone: (portion, outcome) => this.portionDone(portion, outcome),
+      ...(opts.compress === undefined ? {} : { compress: opts.compress }),
+      ...(opts.version === undefined ? {} : { version: opts.version }),
+      ...(opts.mailboxCapacity === undefined ? {} : { mailboxCapacity: opts.mailboxCapacity }),
+      ...(handle === undefined ? {} : { observeBatchDuration: (s: number) => handle.observeBatchDuration(s) }),
+      clock: this.clock,
+      logger: opts.logger ?? silentLogger,
+      ...(opts.random === undefined ? {} : { random: opts.random }),
+    });
+    this.done = this.run();
+    if (config.metadata.send) this.armMetadataTimer();
+  }
+
+  get state(): ActorState {
+    return this.lifecycle.state;
+  }
+
+  stop(opts: { timeoutMs: number }): Promise<EndpointStopResult> {
+    if (this.stopping === undefined) this.stopping = this.stopOnce(opts.timeoutMs);
+    return this.stopping;
+  }
+
+  private async stopOnce(timeoutMs: number): Promise<EndpointStopResult> {
+    this.lifecycle.send({ type: 'DRAIN' });
+    this.stopPulling.abort(new ClosedError(`endpoint ${this.name}`));
+    this.clock.clearTimeout(this.metadataTimer);
+    this.roomWaiter?.();
+    // Stopping the network closes the loops' mailboxes, which also frees a dispatch waiting on one.
+    const net = await this.network.stop({ timeoutMs });
+    await this.done;
+    this.metricsHandle?.detach();
+    this.lifecycle.send({ type: 'STOPPED' });
+    return { abandonedPortions: net.abandonedPortions, unreleasedSegments: [...this.segments.keys()] };
+  }
+
+  private async run(): Promise<void> {
+    this.lifecycle.send({ type: 'STARTED' });
+    const signal = this.stopPulling.signal;
+    try {
+      while (!signal.aborted) {
+        await this.waitForRoom();
+        if (signal.aborted) break;
+        const seg = await this.opts.fileQueue.next(signal);
+        if (seg === null || signal.aborted) break;
+        await this.dispatchSegment(seg);
+      }
+    } catch (err) {
+      if (!(err instanceof ClosedError) || !signal.aborted) {
+        this.noteError(err);
+        this.log.error('endpoint reader failed', { err: String(err) });
+      }
+    }
+  }
+
+  /** Resolves when fewer than `maxSegments` segments are alive (or on stop). */
+  private waitForRoom(): Promise<void> {
+    if (this.segments.size < this.maxSegments) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.roomWaiter = () => {
+        this.roomWaiter = undefined;
+        resolve();
+      };
+    });
+  }
+
+  private async dispatchSegment(seg: Segment): Promise<void> {
+    const st: SegmentState = {
+      id: seg.id,
+      outstanding: 0,
+      dispatching: true,
+      complete: false,
+      oldestTimestampMs: Number.POSITIVE_INFINITY,
+    };
+    this.segments.set(seg.id, st);
+    this.c.segmentsRead++;
+    const ttlMs = this.opts.ttlMs;
+    try {
+      for (let r = 0; r < seg.records.length; r++) {
+        if (this.stopPulling.signal.aborted) return;
+        const payload = seg.records[r];
+        if (payload === null) {
+          this.c.corruptRecords++;
+          continue;
+        }
+        let rec: SignalRecord;
+        try {
+          rec = this.opts.decodeRecord(payload);
+        } catch (err) {
+          if (!(err instanceof PromspoolError) || err.code !== 'ERR_CORRUPT_RECORD') throw err;
+          this.c.corruptRecords++;
+          this.log.warn('skipping a corrupt record', { segment: seg.id, record: r, err: err.message });
+          continue;
+        }
+        for (const m of rec.metadata) this.metadata.set(m.metricFamilyName, m);
+        const cutoff = ttlMs > 0 ? this.clock.now() - ttlMs : Number.NEGATIVE_INFINITY;
+        cutAndCount(rec, cutoff, this.counts);
+        st.oldestTimestampMs = Math.min(st.oldestTimestampMs, oldestTimestamp(rec));
+        this.c.highestReadTimestampMs = Math.max(this.c.highestReadTimestampMs, newestTimestamp(rec));
+        await this.dispatchRecord(seg, r, rec, st);
+      }
+      st.complete = !this.stopPulling.signal.aborted;
+    } finally {
+      st.dispatching = false;
+      this.maybeRelease(st);
+    }
+  }
+
+  private async dispatchRecord(seg: Segment, r: number, rec: SignalRecord, st: SegmentState): Promise<void> {
+    const counts = this.counts;
+    const acked = seg.acked.get(r);
+    let grouped: { order: Uint32Array; start: Uint32Array } | undefined;
+    // Work is built first, then sent: `counts` is reused by the next record while sends wait.
+    const works: { vshard: number; signals: number }[] = [];
+    for (let v = 0; v < counts.before.length; v++) {
+      if (counts.before[v] === 0) continue;
+      if (acked?.has(v)) {
+        this.c.portionsSkipped++;
+        continue;
+      }
+      this.c.ttlSamples += counts.cutSamples[v];
+      this.c.ttlHistograms += counts.cutHistograms[v];
+      this.c.ttlExemplars += counts.cutExemplars[v];
+      if (counts.after[v] === 0) {
+        // Everything in it expired: done, with its drop counted.
+        this.opts.fileQueue.ack(seg.id, r, v);
+        continue;
+      }
+      works.push({ vshard: v, signals: counts.after[v] });
+    }
+    if (works.length > 0) grouped = groupByVshard(rec, counts);
+    for (const w of works) {
+      const g = grouped!;
+      st.outstanding++;
+      try {
+        await this.network.send({
+          record: rec,
+          series: g.order.subarray(g.start[w.vshard], g.start[w.vshard + 1]),
+          portion: { segmentId: seg.id, record: r, vshard: w.vshard },
+          signals: w.signals,
+        });
+      } catch (err) {
+        st.outstanding--; // never reached the network: stays unacked on disk
+        throw err;
+      }
+    }
+  }
+
+  private portionDone(portion: PortionRef, outcome: PortionOutcome): void {
+    if (outcome.status === 'sent') this.c.portionsSent++;
+    else this.c.portionsDropped++;
+    this.opts.fileQueue.ack(portion.segmentId, portion.record, portion.vshard);
+    const st = this.segments.get(portion.segmentId);
+    if (st === undefined) return;
+    st.outstanding--;
+    this.maybeRelease(st);
+  }
+
+  private maybeRelease(st: SegmentState): void {
+    // A stop in the middle of a segment leaves it unreleased: its unsent portions were never acked.
+    if (st.dispatching || !st.complete || st.outstanding > 0) return;
+    this.segments.delete(st.id);
+    this.opts.fileQueue.release(st.id);
+    this.c.segmentsReleased++;
+    this.roomWaiter?.();
+  }
+
+  private armMetadataTimer(): void {
+    this.metadataTimer = this.clock.setTimeout(() => {
+      if (this.stopPulling.signal.aborted) return;
+      this.armMetadataTimer();
+      void this.sendMetadata();
+    }, this.opts.config.metadata.sendIntervalMs);
+  }
+
+  /** Sends the latest metadata of every family seen, in requests of at most `metadata.maxSamplesPerSend` entries. */
+  private async sendMetadata(): Promise<void> {
+    if (this.metadataBusy || this.metadata.size === 0) return;
+    this.metadataBusy = true;
+    try {
+      const entries = [...this.metadata.values()];
+      const per = Math.max(1, this.opts.config.metadata.maxSamplesPerSend);
+      for (let i = 0; i < entries.length; i += per) {
+        if ((await this.network.sendMetadata(entries.slice(i, i + per))) === 'stopped') return;
+      }
+    } finally {
+      this.metadataBusy = false;
+    }
+  }
+
+  private noteError(err: unknown): void {
+    this.c.lastError = { message: err instanceof Error ? err.message : String(err), atMs: this.clock.now() };
+  }
+
+  stats(): EndpointDeliveryStats {
+    const net = this.network.stats();
+    const c = this.c;
+    const samples = totals(net.loops, 'samples', c.ttlSamples);
+    const histograms = totals(net.loops, 'histograms', c.ttlHistograms);
+    const exemplars = totals(net.loops, 'exemplars', c.ttlExemplars);
+    let pending = 0;
+    let bytes = 0;
+    let highestSent = 0;
+    let lastError = c.lastError;
+    for (const l of net.loops) {
+      pending += l.pendingSignals;
+      bytes += l.bytes;
+      highestSent = Math.max(highestSent, l.highestSentTimestampMs);
+      if (l.lastError !== undefined && (lastError === undefined || l.lastError.atMs >= lastError.atMs)) {
+        lastError = l.lastError;
+      }
+    }
+    let oldest = Number.POSITIVE_INFINITY;
+    for (const st of this.segments.values()) oldest = Math.min(oldest, st.oldestTimestampMs);
+    return {
+      name: this.name,
+      url: this.opts.config.url,
+      state: this.lifecycle.state,
+      segmentsRead: c.segmentsRead,
+      segmentsReleased: c.segmentsReleased,
+      segmentsInMemory: this.segments.size,
+      portionsSent: c.portionsSent,
+      portionsDropped: c.portionsDropped,
+      portionsSkipped: c.portionsSkipped,
+      corruptRecords: c.corruptRecords,
+      samples,
+      histograms,
+      exemplars,
+      pendingSignals: pending,
+      bytes,
+      highestReadTimestampMs: c.highestReadTimestampMs,
+      highestSentTimestampMs: highestSent,
+      oldestPendingTimestampMs: Number.isFinite(oldest) ? oldest : 0,
+      metadataFamilies: this.metadata.size,
+      network: net,
+      ...(lastError === undefined ? {} : { lastError }),
+    };
+  }
+
+  metricsSnapshot(): RemoteStorageSnapshot {
+    const s = this.stats();
+    const fq = this.opts.fileQueue.stats();
+    const q = this.opts.config.queue;
+    return {
+      samples: withDiskDrops(s.samples, fq.droppedSignals),
+      histograms: s.histograms,
+      exemplars: s.exemplars,
+      pendingSignals: s.pendingSignals,
+      metadataSent: s.network.metadata.sent,
+      metadataFailed: s.network.metadata.failed,
+      bytes: s.bytes,
+      shards: s.network.shards,
+      shardsDesired: s.network.shards,
+      shardsMin: q.minShards,
+      shardsMax: q.maxShards,
+      highestTimestampMs: s.highestReadTimestampMs,
+      highestSentTimestampMs: s.highestSentTimestampMs,
+      queueSegments: fq.segments,
+      queuePendingBytes: fq.diskBytes,
+      oldestPendingTimestampMs: s.oldestPendingTimestampMs,
+      recordsCorrupt: s.corruptRecords,
+      mailboxes: s.network.loops.map((l) => ({ actor: l.name, depth: l.mailboxDepth, fullCount: l.mailboxFull })),
+    };
+  }
+}
+
+function totals(loops: SendLoopStats[], kind: 'samples' | 'histograms' | 'exemplars', ttl: number): DeliveryTotals {
+  const t = emptyTotals();
+  t.dropped.ttl = ttl;
+  for (const l of loops) {
+    const k: SignalCounters = l[kind];
+    t.sent += k.sent;
+    t.failed += k.failed;
+    t.retried += k.retried;
+    t.dropped.too_old += k.droppedTooOld;
+    t.dropped['4xx'] += k.dropped4xx;
+  }
+  return t;
+}
+
+/** FileQueue `drop_oldest` drops count as samples dropped with reason `disk_full`. */
+function withDiskDrops(t: DeliveryTotals, diskDropped: number): SignalTotals {
+  return { sent: t.sent, failed: t.failed, retried: t.retried, dropped: { ...t.dropped, disk_full: diskDropped } };
+}

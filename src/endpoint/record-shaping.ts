@@ -1,0 +1,125 @@
+import { VIRTUAL_SHARDS, virtualShardOf } from '../network/types.js';
+import type { SignalRecord } from '../serialization/types.js';
+
+/**
+ * Per virtual shard signal counts of one record, before and after the ttl cut. Reused from record
+ * to record by the one Endpoint that owns it.
+ */
+export class VshardCounts {
+  readonly before = new Uint32Array(VIRTUAL_SHARDS);
+  readonly after = new Uint32Array(VIRTUAL_SHARDS);
+  readonly series = new Uint32Array(VIRTUAL_SHARDS);
+  /** Signals cut by ttl per kind, per vshard (to leave out portions acked in an earlier run). */
+  readonly cutSamples = new Uint32Array(VIRTUAL_SHARDS);
+  readonly cutHistograms = new Uint32Array(VIRTUAL_SHARDS);
+  readonly cutExemplars = new Uint32Array(VIRTUAL_SHARDS);
+
+  reset(): void {
+    this.before.fill(0);
+    this.after.fill(0);
+    this.series.fill(0);
+    this.cutSamples.fill(0);
+    this.cutHistograms.fill(0);
+    this.cutExemplars.fill(0);
+  }
+}
+
+/**
+ * Counts each virtual shard's signals and, when `cutoffMs` is finite, drops every sample,
+ * histogram and exemplar older than it by compacting the record's columns in place (offsets
+ * rewritten, typed arrays re-viewed to their new length): no per-sample allocation.
+ */
+export function cutAndCount(rec: SignalRecord, cutoffMs: number, counts: VshardCounts): void {
+  counts.reset();
+  const n = rec.seriesCount;
+  const cut = cutoffMs > Number.NEGATIVE_INFINITY;
+  const so = rec.sampleOffsets;
+  const ho = rec.histogramOffsets;
+  const eo = rec.exemplarOffsets;
+  const ts = rec.timestamps;
+  const vs = rec.values;
+  const hs = rec.histograms;
+  const es = rec.exemplars;
+  let sw = so[0];
+  let hw = ho[0];
+  let ew = eo[0];
+  let sStart = so[0];
+  let hStart = ho[0];
+  let eStart = eo[0];
+  for (let i = 0; i < n; i++) {
+    const v = virtualShardOf(rec.seriesHash[i]);
+    const sEnd = so[i + 1];
+    const hEnd = ho[i + 1];
+    const eEnd = eo[i + 1];
+    counts.series[v]++;
+    counts.before[v] += sEnd - sStart + (hEnd - hStart) + (eEnd - eStart);
+    if (cut) {
+      so[i] = sw;
+      ho[i] = hw;
+      eo[i] = ew;
+      const s0 = sw;
+      for (let j = sStart; j < sEnd; j++) {
+        if (ts[j] >= cutoffMs) {
+          ts[sw] = ts[j];
+          vs[sw] = vs[j];
+          sw++;
+        }
+      }
+      const h0 = hw;
+      for (let j = hStart; j < hEnd; j++) if (hs[j].timestampMs >= cutoffMs) hs[hw++] = hs[j];
+      const e0 = ew;
+      for (let j = eStart; j < eEnd; j++) if (es[j].timestampMs >= cutoffMs) es[ew++] = es[j];
+      counts.cutSamples[v] += sEnd - sStart - (sw - s0);
+      counts.cutHistograms[v] += hEnd - hStart - (hw - h0);
+      counts.cutExemplars[v] += eEnd - eStart - (ew - e0);
+      counts.after[v] += sw - s0 + (hw - h0) + (ew - e0);
+    } else {
+      counts.after[v] += sEnd - sStart + (hEnd - hStart) + (eEnd - eStart);
+    }
+    sStart = sEnd;
+    hStart = hEnd;
+    eStart = eEnd;
+  }
+  if (cut) {
+    so[n] = sw;
+    ho[n] = hw;
+    eo[n] = ew;
+    if (sw < ts.length) {
+      rec.timestamps = ts.subarray(0, sw);
+      rec.values = vs.subarray(0, sw);
+    }
+    hs.length = hw;
+    es.length = ew;
+  }
+}
+
+/**
+ * Series indices grouped by virtual shard (a counting sort): `order[start[v] .. start[v+1])` are
+ * the series of shard `v`, in record order. One allocation per record.
+ */
+export function groupByVshard(rec: SignalRecord, counts: VshardCounts): { order: Uint32Array; start: Uint32Array } {
+  const start = new Uint32Array(VIRTUAL_SHARDS + 1);
+  for (let v = 0; v < VIRTUAL_SHARDS; v++) start[v + 1] = start[v] + counts.series[v];
+  const fill = start.slice(0, VIRTUAL_SHARDS);
+  const order = new Uint32Array(rec.seriesCount);
+  for (let i = 0; i < rec.seriesCount; i++) order[fill[virtualShardOf(rec.seriesHash[i])]++] = i;
+  return { order, start };
+}
+
+/** Oldest sample/histogram timestamp of a record (Infinity if none). */
+export function oldestTimestamp(rec: SignalRecord): number {
+  let min = Number.POSITIVE_INFINITY;
+  const ts = rec.timestamps;
+  for (let i = 0; i < ts.length; i++) if (ts[i] < min) min = ts[i];
+  for (const h of rec.histograms) if (h.timestampMs < min) min = h.timestampMs;
+  return min;
+}
+
+/** Newest sample/histogram timestamp of a record (0 if none). */
+export function newestTimestamp(rec: SignalRecord): number {
+  let max = 0;
+  const ts = rec.timestamps;
+  for (let i = 0; i < ts.length; i++) if (ts[i] > max) max = ts[i];
+  for (const h of rec.histograms) if (h.timestampMs > max) max = h.timestampMs;
+  return max;
+}
