@@ -3,9 +3,7 @@
  * formatted (`path: message (line N)`), ready to log or to answer `/-/reload` with.
  */
 import { readFile } from 'node:fs/promises';
-import { formatConfigError } from '../config/config-error.js';
-import { DEFAULT_CONFIG_YAML } from '../config/load.js';
-import { parseConfig } from '../config/parse.js';
+import { DEFAULT_CONFIG_YAML, formatConfigError, parseConfig } from '../config/index.js';
 import type { PromspoolConfig } from '../config/types.js';
 
 export type ConfigLoad = { config: PromspoolConfig; errors: [] } | { config?: undefined; errors: string[] };

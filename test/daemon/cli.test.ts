@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { type CliIo, main, parseCliArgs, UsageError } from '../../src/daemon/cli.js';
 import type { Daemon } from '../../src/daemon/daemon.js';
 import { createFileQueue } from '../../src/filequeue/index.js';
+import { encodeRecord, type SignalRecord } from '../../src/serialization/index.js';
 import { FakeQueue } from './fake-queue.js';
 import { httpRequest } from './http-client.js';
 import { testConfigYaml } from './test-config.js';
@@ -64,6 +65,26 @@ describe('parseCliArgs', () => {
     }
   });
 });
+
+/** Two series: `a{}` with samples at T and T+15s, `b{}` with one at T+5s. */
+function twoSeriesRecord(): SignalRecord {
+  const T = 1_700_000_000_000;
+  return {
+    strings: ['__name__', 'a', 'b'],
+    seriesCount: 2,
+    labelOffsets: Uint32Array.from([0, 1, 2]),
+    labelRefs: Uint32Array.from([0, 1, 0, 2]),
+    seriesHash: Uint32Array.from([1, 2]),
+    sampleOffsets: Uint32Array.from([0, 2, 3]),
+    timestamps: Float64Array.from([T, T + 15_000, T + 5_000]),
+    values: Float64Array.from([1, 2, 3]),
+    histogramOffsets: new Uint32Array(3),
+    histograms: [],
+    exemplarOffsets: new Uint32Array(3),
+    exemplars: [],
+    metadata: [],
+  };
+}
 
 describe('promspool binary', () => {
   let dir: string;
@@ -147,16 +168,23 @@ describe('promspool binary', () => {
       maxDiskBytes: 0,
       onDiskFull: 'reject',
     });
-    await fq.append(Buffer.from('record-1'), 1);
-    await fq.append(Buffer.from('record-2'), 1);
+    await fq.append(encodeRecord(twoSeriesRecord()), 3);
+    await fq.append(Buffer.from('not a record'), 1);
     await fq.seal();
     await fq.close();
     const r = cli(['inspect', data]);
     assert.equal(r.stderr, '');
     assert.equal(r.code, 0);
     const lines = r.stdout.trimEnd().split('\n');
-    assert.match(lines[0], new RegExp(`^${join(data, 'primary')}: 1 segment, 2 records, 0 corrupt, \\d+ B$`));
-    assert.match(lines[1], /^ +\d+ committed +\d+ B {2}records=2 corrupt=0 acked_portions=0 format=v1$/);
+    assert.match(
+      lines[0],
+      new RegExp(`^${join(data, 'primary')}: 1 segment, 2 records, 3 signals, 1 corrupt, \\d+ B$`),
+    );
+    assert.match(
+      lines[1],
+      /^ +\d+ committed +\d+ B {2}records=2 signals=3 corrupt=1 acked_portions=0 time=2023-11-14T22:13:20\.000Z\.\.2023-11-14T22:13:35\.000Z format=v1$/,
+    );
+    assert.equal(lines.length, 2);
   });
 
   test('inspect of a missing directory: exit 1', () => {
