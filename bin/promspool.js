@@ -6,7 +6,7 @@ main(process.argv.slice(2)).then(
     if (typeof code === 'number') process.exitCode = code;
   },
   (err) => {
-    process.stderr.write(`promspool: ${err && err.message ? err.message : String(err)}\n`);
+    process.stderr.write(`promspool: ${err?.message ? err.message : String(err)}\n`);
     process.exitCode = 1;
   },
 );
