@@ -157,12 +157,22 @@ export class ProtoReader {
   /** A string field's bytes as a string; rejects invalid UTF-8. */
   string(): string {
     const stop = this.delimited();
-    this.strStart = this.pos;
-    this.strLen = stop - this.pos;
-    const s = this.buf.toString('utf8', this.pos, stop);
-    // Invalid sequences decode to U+FFFD; only then is the slower exact check needed.
-    if (s.includes('\uFFFD') && !isUtf8(this.buf.subarray(this.pos, stop))) this.fail('string is not valid UTF-8');
+    const start = this.pos;
+    this.strStart = start;
+    this.strLen = stop - start;
     this.pos = stop;
+    const len = stop - start;
+    if (len === 0) return '';
+    if (len <= INTERN_MAX_BYTES) {
+      const s = internAscii(this.buf, start, len);
+      if (s !== undefined) return s;
+    }
+    const s = this.buf.toString('utf8', start, stop);
+    // Invalid sequences decode to U+FFFD; only then is the slower exact check needed.
+    if (s.includes('\uFFFD') && !isUtf8(this.buf.subarray(start, stop))) {
+      this.pos = start;
+      this.fail('string is not valid UTF-8');
+    }
     return s;
   }
 
@@ -202,4 +212,46 @@ export function compareRanges(buf: Uint8Array, as: number, al: number, bs: numbe
     if (d !== 0) return d;
   }
   return al - bl;
+}
+
+/**
+ * Interning of short ASCII strings: label names and values repeat across series and across
+ * requests (the same series arrive every scrape interval), so a direct-mapped cache keyed by a
+ * hash of the bytes returns the same JS string without a native call or an allocation on a hit.
+ * Bounded: INTERN_SLOTS x INTERN_MAX_BYTES bytes (1 MiB) plus the strings it holds.
+ */
+const INTERN_MAX_BYTES = 64;
+const INTERN_SLOTS = 16384;
+const internBytes = new Uint8Array(INTERN_SLOTS * INTERN_MAX_BYTES);
+const internLen = new Int32Array(INTERN_SLOTS).fill(-1);
+const internStrings: string[] = new Array<string>(INTERN_SLOTS).fill('');
+
+/** The string of `buf[start, start+len)` if it is all ASCII, else undefined. */
+function internAscii(buf: Uint8Array, start: number, len: number): string | undefined {
+  let h = 0x811c9dc5;
+  let or = 0;
+  const end = start + len;
+  for (let i = start; i < end; i++) {
+    const b = buf[i];
+    or |= b;
+    h = Math.imul(h ^ b, 0x01000193);
+  }
+  if (or >= 0x80) return undefined;
+  const slot = (h >>> 0) & (INTERN_SLOTS - 1);
+  const base = slot * INTERN_MAX_BYTES;
+  if (internLen[slot] === len) {
+    let same = true;
+    for (let i = 0; i < len; i++) {
+      if (internBytes[base + i] !== buf[start + i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return internStrings[slot];
+  }
+  const s = String.fromCharCode.apply(null, buf.subarray(start, end) as unknown as number[]);
+  internBytes.set(buf.subarray(start, end), base);
+  internLen[slot] = len;
+  internStrings[slot] = s;
+  return s;
 }

@@ -136,6 +136,21 @@ describe('decodeWriteRequestV1', () => {
     assert.deepEqual(vis.series_[1].histograms[0].histogram, intH.histogram);
   });
 
+  it('returns the right strings when the interning cache overflows and evicts', () => {
+    const many: SeriesInput[] = [];
+    for (let i = 0; i < 20_000; i++)
+      many.push({ labels: { __name__: 'm', id: `v${i}`, long: 'L'.repeat(60 + (i % 10)) } });
+    for (let round = 0; round < 2; round++) {
+      const vis = recordingVisitor();
+      decodeWriteRequestV1(encodeWriteRequestV1(many), vis);
+      assert.equal(vis.series_.length, 20_000);
+      for (let i = 0; i < 20_000; i += 997) {
+        assert.deepEqual(vis.series_[i].labels, many[i].labels);
+      }
+      assert.deepEqual(vis.series_[19_999].labels, many[19_999].labels);
+    }
+  });
+
   it('calls series() before the samples even when samples come first on the wire', () => {
     const { root } = remoteWriteProtos();
     const TS = root.lookupType('prometheus.TimeSeries');
