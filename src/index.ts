@@ -1,0 +1,30 @@
+/**
+ * promspool: a durable Prometheus remote-write queue for Node.js.
+ *
+ * The public API is {@link createQueue} and the types it uses; everything else is internal.
+ * @packageDocumentation
+ */
+export type {
+  AuthorizationOptions,
+  BasicAuthOptions,
+  DurationOption,
+  EndpointOptions,
+  LibraryOptions,
+  MetadataOptions,
+  PersistenceOptions,
+  QueueOptions,
+  SizeOption,
+  TlsOptions,
+} from './config/library.js';
+export { ClosedError, DiskFullError, PromspoolError, RetryableError } from './errors.js';
+export type { Logger } from './logger.js';
+export { createQueue } from './queue.js';
+export type { Appender, EndpointStats, Queue, QueueStats, SeriesRef } from './queue-types.js';
+export type {
+  BucketSpan,
+  Exemplar,
+  Labels,
+  Metadata,
+  MetricType,
+  NativeHistogram,
+} from './serialization/types.js';

@@ -1,0 +1,272 @@
+import { join } from 'node:path';
+import { Registry } from 'prom-client';
+import { type Clock, systemClock } from './clock.js';
+import { type LibraryOptions, resolveQueueOptions } from './config/index.js';
+import type { EndpointConfig, PromspoolConfig } from './config/types.js';
+import { createEndpoint, type Endpoint } from './endpoint/endpoint.js';
+import { ClosedError } from './errors.js';
+import { createFileQueue } from './filequeue/index.js';
+import type { FileQueue } from './filequeue/types.js';
+import { type Logger, silentLogger } from './logger.js';
+import { remoteStorageMetrics } from './metrics/remote-storage-metrics.js';
+import type { Appender, EndpointStats, ManagedQueue, Queue, QueueStats, SeriesRef } from './queue-types.js';
+import type { AppendBatch } from './serialization/append-batch.js';
+import { createAppender } from './serialization/appender.js';
+import { countRecordSignals, decodeRecord } from './serialization/record-codec.js';
+import { createSerializer, type Serializer } from './serialization/serializer.js';
+import { createSeriesRegistry, type SeriesRegistry } from './serialization/series.js';
+import type { Labels } from './serialization/types.js';
+
+/**
+ * Committed batches that may wait for one endpoint's Serializer. Each holds one appender's
+ * commit (typically a scrape or a receiver request), so 64 waiting commits are enough for the
+ * group commit to gather everything that arrived during one write+fsync, while a stalled disk
+ * stops callers after 64 commits instead of buffering without bound.
+ */
+const SERIALIZER_MAILBOX = 64;
+
+export interface QueueDeps {
+  registry?: Registry;
+  logger?: Logger;
+  clock?: Clock;
+  /** promspool's version, for the User-Agent. */
+  version?: string;
+}
+
+/**
+ * Creates a durable remote-write queue: appends are written to disk under `dataDir/<endpoint
+ * name>/` and delivered in the background to every endpoint, in order per series.
+ *
+ * @example
+ * ```ts
+ * const queue = await createQueue({ dataDir: './data', endpoints: [{ name: 'local', url: 'http://127.0.0.1:9090/api/v1/write' }] });
+ * const app = queue.appender();
+ * app.append({ __name__: 'up', job: 'app' }, Date.now(), 1);
+ * await app.commit();
+ * await queue.stop();
+ * ```
+ * @throws InvalidConfigError (code `ERR_INVALID_CONFIG`) listing every invalid option with its path.
+ */
+export async function createQueue(options: LibraryOptions): Promise<Queue> {
+  const config = resolveQueueOptions(options);
+  return createManagedQueue(config, { registry: options.registry, logger: options.logger });
+}
+
+/** Internal: the queue the daemon runs, with config reload. */
+export async function createManagedQueue(config: PromspoolConfig, deps: QueueDeps = {}): Promise<ManagedQueue> {
+  const queue = new SpoolQueue(config, deps);
+  await queue.start();
+  return queue;
+}
+
+/** Everything one endpoint owns: its directory's FileQueue, its Serializer and its read side. */
+class EndpointRuntime {
+  private constructor(
+    readonly config: EndpointConfig,
+    readonly fileQueue: FileQueue,
+    readonly serializer: Serializer,
+    readonly endpoint: Endpoint,
+  ) {}
+
+  static async start(
+    ep: EndpointConfig,
+    config: PromspoolConfig,
+    registry: Registry,
+    logger: Logger,
+    clock: Clock,
+    version: string,
+  ): Promise<EndpointRuntime> {
+    const log = logger.child({ endpoint: ep.name });
+    const s = config.storage;
+    const fileQueue = await createFileQueue({
+      dir: join(s.path, ep.name),
+      maxSignalsPerSegment: s.maxSignalsToBatch,
+      batchIntervalMs: s.batchIntervalMs,
+      fsync: s.fsync,
+      fsyncIntervalMs: s.fsyncIntervalMs,
+      maxDiskBytes: s.maxDiskBytes,
+      onDiskFull: s.onDiskFull,
+      clock,
+      logger: log,
+      countSignals: countRecordSignals,
+    });
+    const serializer = createSerializer({ fileQueue, mailboxCapacity: SERIALIZER_MAILBOX, logger: log });
+    const endpoint = createEndpoint({
+      config: ep,
+      fileQueue,
+      ttlMs: s.ttlMs,
+      externalLabels: config.externalLabels,
+      decodeRecord,
+      clock,
+      logger: log,
+      metrics: remoteStorageMetrics(registry),
+      version,
+    });
+    log.info('endpoint started', { url: redactUrl(ep.url), dir: join(s.path, ep.name) });
+    return new EndpointRuntime(ep, fileQueue, serializer, endpoint);
+  }
+
+  /** Writes what is queued, drains the network within `timeoutMs`, closes the files. Data not delivered stays on disk. */
+  async stop(timeoutMs: number, logger: Logger): Promise<void> {
+    await this.serializer.stop();
+    await this.fileQueue.flush();
+    const res = await this.endpoint.stop({ timeoutMs });
+    await this.fileQueue.close();
+    logger.info('endpoint stopped', {
+      endpoint: this.config.name,
+      abandoned_portions: res.abandonedPortions.length,
+      unreleased_segments: res.unreleasedSegments.length,
+    });
+  }
+
+  stats(): EndpointStats {
+    const d = this.endpoint.stats();
+    const fq = this.fileQueue.stats();
+    const dropped: Record<string, number> = { ...d.samples.dropped };
+    if (fq.droppedSignals > 0) dropped.max_disk_bytes = fq.droppedSignals;
+    if (d.corruptRecords > 0) dropped.corrupt_records = d.corruptRecords;
+    return {
+      name: this.config.name,
+      url: redactUrl(this.config.url),
+      pendingSegments: fq.segments,
+      pendingBytes: fq.diskBytes,
+      pendingSamples: Math.max(fq.pendingSignals, d.pendingSignals),
+      highestTimestampMs: d.highestReadTimestampMs,
+      highestSentTimestampMs: d.highestSentTimestampMs,
+      samplesSent: d.samples.sent,
+      samplesDropped: dropped,
+      samplesRetried: d.samples.retried,
+      lastError: d.lastError,
+    };
+  }
+}
+
+/** Same endpoint, same settings: a reload leaves it running untouched. */
+function sameEndpoint(a: EndpointConfig, b: EndpointConfig): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** Hides credentials in URLs before they reach logs, stats or the status page. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.username || u.password) {
+      u.username = u.username ? '<redacted>' : '';
+      u.password = u.password ? '<redacted>' : '';
+    }
+    return u.toString();
+  } catch {
+    return '<invalid url>';
+  }
+}
+
+class SpoolQueue implements ManagedQueue {
+  readonly registry: Registry;
+  private readonly logger: Logger;
+  private readonly clock: Clock;
+  private readonly version: string;
+  private readonly series_: SeriesRegistry = createSeriesRegistry();
+  private config: PromspoolConfig;
+  private runtimes = new Map<string, EndpointRuntime>();
+  private stopping: Promise<void> | undefined;
+  private started = false;
+  /** Serializes start/applyConfig/stop so a reload never races a shutdown. */
+  private lifecycle: Promise<unknown> = Promise.resolve();
+
+  constructor(config: PromspoolConfig, deps: QueueDeps) {
+    this.config = config;
+    this.registry = deps.registry ?? new Registry();
+    this.logger = deps.logger ?? silentLogger;
+    this.clock = deps.clock ?? systemClock;
+    this.version = deps.version ?? '0.1.0';
+  }
+
+  get ready(): boolean {
+    return this.started && this.stopping === undefined;
+  }
+
+  async start(): Promise<void> {
+    try {
+      for (const ep of this.config.remoteWrite) {
+        this.runtimes.set(ep.name, await this.startRuntime(ep, this.config));
+      }
+    } catch (err) {
+      // A half-started queue must not leave files open or loops running.
+      await Promise.allSettled([...this.runtimes.values()].map((r) => r.stop(0, this.logger)));
+      this.runtimes.clear();
+      throw err;
+    }
+    this.started = true;
+  }
+
+  private startRuntime(ep: EndpointConfig, config: PromspoolConfig): Promise<EndpointRuntime> {
+    return EndpointRuntime.start(ep, config, this.registry, this.logger, this.clock, this.version);
+  }
+
+  appender(): Appender {
+    return createAppender({ registry: this.series_, submit: (batch) => this.submit(batch) });
+  }
+
+  series(labels: Labels): SeriesRef {
+    return this.series_.resolve(labels);
+  }
+
+  /** Fans one committed batch out to every endpoint; resolves once durable in all of them. */
+  private submit(batch: AppendBatch): Promise<void> {
+    if (this.stopping !== undefined) return Promise.reject(new ClosedError('queue'));
+    const rts = [...this.runtimes.values()];
+    if (rts.length === 1) return rts[0]!.serializer.submit(batch);
+    return Promise.all(rts.map((r) => r.serializer.submit(batch))).then(() => undefined);
+  }
+
+  async flush(): Promise<void> {
+    await Promise.all([...this.runtimes.values()].map((r) => r.fileQueue.flush()));
+  }
+
+  stats(): QueueStats {
+    return { endpoints: [...this.runtimes.values()].map((r) => r.stats()) };
+  }
+
+  applyConfig(next: PromspoolConfig): Promise<void> {
+    const run = this.lifecycle.then(() => this.reconfigure(next));
+    this.lifecycle = run.catch(() => undefined);
+    return run;
+  }
+
+  private async reconfigure(next: PromspoolConfig): Promise<void> {
+    if (this.stopping !== undefined) throw new ClosedError('queue');
+    const globalChanged =
+      JSON.stringify(next.storage) !== JSON.stringify(this.config.storage) ||
+      JSON.stringify(next.externalLabels) !== JSON.stringify(this.config.externalLabels);
+    const timeout = next.server.shutdownTimeoutMs;
+    const wanted = new Map(next.remoteWrite.map((e) => [e.name, e]));
+    for (const [name, rt] of this.runtimes) {
+      const ep = wanted.get(name);
+      if (ep !== undefined && !globalChanged && sameEndpoint(ep, rt.config)) continue;
+      // Removed or changed: stop it. Its directory stays: a removed endpoint's backlog is kept for
+      // an operator to inspect or re-add; a changed one restarts on the same directory below.
+      this.runtimes.delete(name);
+      await rt.stop(timeout, this.logger);
+      if (ep === undefined) {
+        this.logger.warn('endpoint removed; its queue directory is kept', {
+          endpoint: name,
+          dir: join(this.config.storage.path, name),
+        });
+      }
+    }
+    this.config = next;
+    for (const ep of next.remoteWrite) {
+      if (!this.runtimes.has(ep.name)) this.runtimes.set(ep.name, await this.startRuntime(ep, next));
+    }
+  }
+
+  stop(): Promise<void> {
+    if (this.stopping === undefined) {
+      this.stopping = this.lifecycle.then(async () => {
+        const timeout = this.config.server.shutdownTimeoutMs;
+        await Promise.all([...this.runtimes.values()].map((r) => r.stop(timeout, this.logger)));
+      });
+    }
+    return this.stopping;
+  }
+}
