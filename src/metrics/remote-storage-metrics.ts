@@ -245,7 +245,7 @@ class RegistryMetrics implements RemoteStorageMetrics {
   private readonly fsyncDuration: Histogram<string>;
 
   constructor(registry: Registry) {
-    for (const spec of COUNTERS) {
+    for (const [i, spec] of COUNTERS.entries()) {
       const self = this;
       const counter = new Counter({
         name: spec.name,
@@ -253,6 +253,8 @@ class RegistryMetrics implements RemoteStorageMetrics {
         labelNames: [...BASE, ...spec.extra],
         registers: [registry],
         collect() {
+          // The registry collects in registration order: the first metric starts a new scrape.
+          if (i === 0) for (const src of self.sources) src.cached = undefined;
           for (const src of self.sources) self.foldCounter(spec, this as Counter<string>, src);
         },
       });
@@ -321,7 +323,10 @@ class RegistryMetrics implements RemoteStorageMetrics {
     };
   }
 
-  /** One snapshot per source per scrape: every metric's collect in the same turn shares it. */
+  /**
+   * One snapshot per source per scrape: the first metric of a scrape clears the cache, and it
+   * expires on the next event-loop turn anyway, so a read of a single metric is never stale.
+   */
   private snapshotOf(src: Source): RemoteStorageSnapshot {
     if (src.cached === undefined) {
       src.cached = src.read();

@@ -22,6 +22,8 @@ export function parseRetryAfterMs(header: string | undefined, nowMs: number): nu
   const text = header.trim();
   if (text === '') return undefined;
   if (/^\d+$/.test(text)) return Number(text) * 1000;
+  // An HTTP date always names a day or month; this keeps `-3` or `1.5` from parsing as years.
+  if (!/[a-z]/i.test(text)) return undefined;
   const at = Date.parse(text);
   if (Number.isNaN(at)) return undefined;
   return Math.max(0, at - nowMs);

@@ -276,9 +276,7 @@ describe('Endpoint', () => {
     assert.equal(value('prometheus_remote_storage_samples_total{'), 3);
     assert.equal(value('prometheus_remote_storage_samples_failed_total{'), 5);
     assert.equal(
-      value(
-        'prometheus_remote_storage_samples_dropped_total{remote_name="test",url="' + receiver.url + '",reason="4xx"}',
-      ),
+      value(`prometheus_remote_storage_samples_dropped_total{remote_name="test",url="${receiver.url}",reason="4xx"}`),
       5,
     );
     assert.equal(value('prometheus_remote_storage_samples_retried_total{'), 0);
