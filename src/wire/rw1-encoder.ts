@@ -40,6 +40,10 @@ const METRIC_TYPE_NUMBER: Record<MetricType, number> = {
   stateset: 7,
 };
 
+const EMPTY_BYTES = new Uint8Array(0);
+const EMPTY_WORDS = new Uint32Array(0);
+const EMPTY_TABLE: StringTableBytes = { bytes: Buffer.alloc(0), offsets: new Uint32Array(1) };
+
 /** Where a merged label's bytes live. */
 const FROM_RECORD = 0;
 const FROM_EXTERNAL = 1;
@@ -60,9 +64,9 @@ class WriteRequestEncoderV1 implements WriteRequestEncoder {
 
   // Views of the last record seen: slices of one request mostly share a record.
   private record: SeriesSlice['record'] | undefined;
-  private table: StringTableBytes = { bytes: Buffer.alloc(0), offsets: new Uint32Array(1) };
-  private valueBytes: Uint8Array = new Uint8Array(0);
-  private valueWords: Uint32Array = new Uint32Array(0);
+  private table: StringTableBytes = EMPTY_TABLE;
+  private valueBytes: Uint8Array = EMPTY_BYTES;
+  private valueWords: Uint32Array = EMPTY_WORDS;
 
   constructor(opts: WriteRequestEncoderV1Options) {
     this.w = new ScratchWriter(opts.initialBufferBytes);
@@ -83,6 +87,11 @@ class WriteRequestEncoderV1 implements WriteRequestEncoder {
     w.reset();
     for (let i = 0; i < count; i++) this.writeTimeSeries(slices[i]);
     for (let i = 0; i < metadata.length; i++) this.writeMetadata(metadata[i]);
+    // Do not keep the last record alive between requests.
+    this.record = undefined;
+    this.valueBytes = EMPTY_BYTES;
+    this.valueWords = EMPTY_WORDS;
+    this.table = EMPTY_TABLE;
     return w.buf.subarray(0, w.pos);
   }
 

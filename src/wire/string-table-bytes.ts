@@ -11,10 +11,13 @@ export interface StringTableBytes {
 
 const cache = new WeakMap<readonly string[], StringTableBytes>();
 
-/** The UTF-8 bytes of `strings`, encoded on first use. The table must not change afterwards. */
+/**
+ * The UTF-8 bytes of `strings`, encoded on first use. Existing entries must not change
+ * afterwards; a table that grew is re-encoded.
+ */
 export function stringTableBytes(strings: readonly string[]): StringTableBytes {
   let t = cache.get(strings);
-  if (t === undefined) {
+  if (t === undefined || t.offsets.length !== strings.length + 1) {
     t = encodeStringTable(strings);
     cache.set(strings, t);
   }
