@@ -33,6 +33,12 @@ const RESERVED = new Map<string, string>([
   ['www-authenticate', 'it is a response header'],
   ['te', 'it is a hop-by-hop header'],
   ['upgrade', 'it is a hop-by-hop header'],
+  ['accept-encoding', 'it is set by the HTTP client'],
+  ['x-prometheus-remote-read-version', 'it belongs to the remote-read protocol'],
+  // Reserved by Prometheus for SigV4 signing.
+  ['x-amz-date', 'it is reserved for request signing'],
+  ['x-amz-security-token', 'it is reserved for request signing'],
+  ['x-amz-content-sha256', 'it is reserved for request signing'],
 ]);
 
 /** RFC 9110 token characters. */
