@@ -10,6 +10,7 @@ import { type Clock, systemClock } from '../clock.js';
 import type { PromspoolConfig } from '../config/types.js';
 import type { Logger } from '../logger.js';
 import { silentLogger } from '../logger.js';
+import type * as QueueModule from '../queue.js';
 import type { ManagedQueue } from '../queue-types.js';
 import {
   BUILT_IN_SOURCE,
@@ -287,7 +288,7 @@ function waitAtMost(p: Promise<unknown>, ms: number, clock: Clock): Promise<bool
 
 const defaultQueueFactory: QueueFactory = async (config, deps) => {
   // Imported lazily so the daemon's unit tests (fake queue) do not load the whole pipeline.
-  const mod = (await import(QUEUE_MODULE)) as { createManagedQueue: QueueFactory };
+  const mod = (await import(QUEUE_MODULE)) as typeof QueueModule;
   return mod.createManagedQueue(config, deps);
 };
 

@@ -98,8 +98,15 @@ class LineLogger implements DaemonLogger {
     this.log('error', msg, fields);
   }
 
+  /** A field the parent already binds is replaced in place (the innermost value wins), never repeated. */
   child(fields: Record<string, unknown>): DaemonLogger {
-    return new LineLogger(this.state, [...this.bound, ...Object.entries(fields)]);
+    const bound: Field[] = [...this.bound];
+    for (const [k, v] of Object.entries(fields)) {
+      const i = bound.findIndex(([key]) => key === k);
+      if (i >= 0) bound[i] = [k, v];
+      else bound.push([k, v]);
+    }
+    return new LineLogger(this.state, bound);
   }
 
   private log(level: LogLevel, msg: string, fields: Record<string, unknown> | undefined): void {

@@ -57,6 +57,12 @@ test('child fields come before call fields and nest', () => {
   assert.deepEqual(Object.keys(JSON.parse(lines[0])), ['ts', 'level', 'msg', 'a', 'b', 'c']);
 });
 
+test('a nested child replaces a field its parent binds instead of repeating it', () => {
+  const { logger, lines } = capture('info', 'logfmt');
+  logger.child({ component: 'queue', endpoint: 'p' }).child({ component: 'filequeue' }).info('opened');
+  assert.equal(lines[0], 'ts=2026-01-02T03:04:05.678Z level=info msg=opened component=filequeue endpoint=p\n');
+});
+
 test('expected errors: message and code, never a stack (even at debug)', () => {
   const { logger, lines } = capture('debug', 'logfmt');
   logger.warn('refused', { err: new DiskFullError('disk cap reached') });
