@@ -1,0 +1,91 @@
+/**
+ * Scenario "library": createQueue appends into a local sink (its own process) end to end.
+ * N series x 10 labels, one sample per series per commit; reports samples/s delivered, this
+ * process' CPU seconds per million samples and peak RSS.
+ *
+ * Usage: node dist/bench/library.js [series=10000] [commits=200] [shards=4] [fsync=interval]
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createQueue } from '../src/index.js';
+import type { SeriesRef } from '../src/queue-types.js';
+import { peakRssBytes, printTable } from './lib/measure.js';
+import { startSink } from './lib/sink-client.js';
+
+const seriesCount = Number(process.argv[2] ?? 10_000);
+const commits = Number(process.argv[3] ?? 200);
+const shards = Number(process.argv[4] ?? 4);
+const fsync = (process.argv[5] ?? 'interval') as 'always' | 'interval' | 'never';
+const total = seriesCount * commits;
+
+const sink = await startSink();
+const dir = mkdtempSync(join(tmpdir(), 'promspool-bench-library-'));
+try {
+  const queue = await createQueue({
+    dataDir: dir,
+    endpoints: [
+      { name: 'sink', url: sink.url, queueConfig: { minShards: shards, maxShards: shards, batchSendDeadline: '50ms' } },
+    ],
+    persistence: { fsync, batchInterval: '100ms', maxSignalsToBatch: 50_000 },
+  });
+  const handles: SeriesRef[] = [];
+  for (let i = 0; i < seriesCount; i++) {
+    handles.push(
+      queue.series({
+        __name__: 'bench_metric_total',
+        instance: `host-${i % 500}:9100`,
+        job: 'node',
+        series: String(i),
+        region: 'eu-west-1',
+        zone: `eu-west-1${'abc'[i % 3]}`,
+        env: 'prod',
+        team: `team-${i % 20}`,
+        service: `svc-${i % 100}`,
+        pod: `pod-${i}`,
+      }),
+    );
+  }
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const app = queue.appender();
+  const ts0 = Date.now() - commits * 1000;
+  for (let c = 0; c < commits; c++) {
+    const ts = ts0 + c * 1000;
+    for (let i = 0; i < seriesCount; i++) app.append(handles[i]!, ts, c + i);
+    await app.commit();
+  }
+  const tAppended = performance.now();
+  let delivered = 0;
+  const deadline = Date.now() + 600_000;
+  while (delivered < total && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 20));
+    delivered = (await sink.stats()).samples;
+  }
+  const t1 = performance.now();
+  const cpu = process.cpuUsage(cpu0);
+  await queue.stop();
+  const secs = (t1 - t0) / 1000;
+  const cpuSecs = (cpu.user + cpu.system) / 1e6;
+  printTable([
+    {
+      scenario: 'library',
+      series: seriesCount,
+      samples: total,
+      delivered,
+      fsync,
+      shards,
+      'append samples/s': Math.round(total / ((tAppended - t0) / 1000)),
+      'delivered samples/s': Math.round(delivered / secs),
+      'CPU s / 1M samples': (cpuSecs / total) * 1e6,
+      'peak RSS MB': Math.round(peakRssBytes(process.pid) / 1048576),
+    },
+  ]);
+  if (delivered !== total) {
+    console.error(`library bench: delivered ${delivered} of ${total}`);
+    process.exitCode = 1;
+  }
+} finally {
+  await sink.stop();
+  rmSync(dir, { recursive: true, force: true });
+}
