@@ -1,4 +1,5 @@
 import type { InternedString, SeriesHandle } from './series.js';
+import { restoreStaleMarker } from './stale-marker.js';
 import type { MetadataEntry, NativeHistogram } from './types.js';
 
 /** One exemplar as appended: labels validated, sorted and interned; attached to `series`. */
@@ -19,6 +20,8 @@ export class AppendBatch {
   readonly sampleSeries: SeriesHandle[] = [];
   timestamps: Float64Array;
   values: Float64Array;
+  /** `values` seen as u32 halves, to fix NaN bits without going through a JS number. */
+  private valueBits: Uint32Array;
 
   histogramCount = 0;
   readonly histogramSeries: SeriesHandle[] = [];
@@ -35,6 +38,7 @@ export class AppendBatch {
   constructor(initialCapacity = 1024) {
     this.timestamps = new Float64Array(initialCapacity);
     this.values = new Float64Array(initialCapacity);
+    this.valueBits = new Uint32Array(this.values.buffer);
   }
 
   /** Samples + histograms + exemplars + metadata entries. */
@@ -48,6 +52,7 @@ export class AppendBatch {
     this.sampleSeries[n] = series;
     this.timestamps[n] = timestampMs;
     this.values[n] = value;
+    if (Number.isNaN(value)) restoreStaleMarker(this.valueBits, n);
     this.sampleCount = n + 1;
   }
 
@@ -90,5 +95,6 @@ export class AppendBatch {
     const v = new Float64Array(capacity);
     v.set(this.values);
     this.values = v;
+    this.valueBits = new Uint32Array(v.buffer);
   }
 }

@@ -1,6 +1,7 @@
 import { Decoder, Encoder } from '@msgpack/msgpack';
 import { compressSync, uncompressSync } from 'lz4-napi';
 import { PromspoolError } from '../errors.js';
+import { restoreStaleMarker } from './stale-marker.js';
 import type {
   BucketSpan,
   ExemplarEntry,
@@ -80,6 +81,7 @@ export function encodeRecord(r: SignalRecord): Uint8Array {
   const hcount = r.histograms.length;
   const ht = new Float64Array(hcount);
   const hf = new Float64Array(hcount * 4);
+  const hfBits = new Uint32Array(hf.buffer);
   const h = new Array<unknown[]>(hcount);
   for (let i = 0; i < hcount; i++) {
     const e = r.histograms[i];
@@ -87,6 +89,7 @@ export function encodeRecord(r: SignalRecord): Uint8Array {
     ht[i] = e.timestampMs;
     hf[4 * i] = hist.count;
     hf[4 * i + 1] = hist.sum;
+    restoreStaleMarker(hfBits, 4 * i + 1);
     hf[4 * i + 2] = hist.zeroThreshold;
     hf[4 * i + 3] = hist.zeroCount;
     h[i] = [

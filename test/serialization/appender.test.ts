@@ -1,0 +1,221 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { AppendBatch } from '../../src/serialization/append-batch.js';
+import { createAppender } from '../../src/serialization/appender.js';
+import { createSeriesRegistry } from '../../src/serialization/series.js';
+import type { NativeHistogram } from '../../src/serialization/types.js';
+
+function setup(submit?: (b: AppendBatch) => Promise<void>) {
+  const registry = createSeriesRegistry();
+  const submitted: { samples: number; ts: number[]; values: number[]; series: string[]; metadata: number }[] = [];
+  const app = createAppender({
+    registry,
+    initialCapacity: 2,
+    submit:
+      submit ??
+      (async (b) => {
+        submitted.push({
+          samples: b.sampleCount,
+          ts: [...b.timestamps.subarray(0, b.sampleCount)],
+          values: [...b.values.subarray(0, b.sampleCount)],
+          series: b.sampleSeries.slice(0, b.sampleCount).map((h) => h.labels.job),
+          metadata: b.metadata.length,
+        });
+      }),
+  });
+  return { registry, app, submitted };
+}
+
+function intHistogram(): NativeHistogram {
+  return {
+    isFloat: false,
+    count: 6,
+    sum: 3,
+    schema: 0,
+    zeroThreshold: 0.001,
+    zeroCount: 1,
+    positiveSpans: [{ offset: 0, length: 2 }],
+    negativeSpans: [],
+    positiveDeltas: [2, 1],
+    negativeDeltas: [],
+  };
+}
+
+describe('Appender', () => {
+  it('grows its columns beyond the initial capacity and keeps append order', async () => {
+    const { app, submitted } = setup();
+    for (let i = 0; i < 100; i++) app.append({ __name__: 'm', job: `j${i % 3}` }, i, i * 0.5);
+    await app.commit();
+    assert.equal(submitted.length, 1);
+    assert.equal(submitted[0].samples, 100);
+    assert.deepEqual(
+      submitted[0].ts,
+      Array.from({ length: 100 }, (_, i) => i),
+    );
+    assert.equal(submitted[0].values[99], 49.5);
+    assert.equal(submitted[0].series[4], 'j1');
+  });
+
+  it('is reusable after commit and after rollback; empty commit resolves without submitting', async () => {
+    const { app, submitted } = setup();
+    await app.commit();
+    assert.equal(submitted.length, 0);
+    app.append({ __name__: 'm', job: 'a' }, 1, 1);
+    app.rollback();
+    await app.commit();
+    assert.equal(submitted.length, 0);
+    app.append({ __name__: 'm', job: 'a' }, 2, 2);
+    await app.commit();
+    app.append({ __name__: 'm', job: 'b' }, 3, 3);
+    app.updateMetadata('m', { type: 'gauge', help: 'h', unit: '' });
+    await app.commit();
+    assert.deepEqual(
+      submitted.map((s) => [s.ts, s.series, s.metadata]),
+      [
+        [[2], ['a'], 0],
+        [[3], ['b'], 1],
+      ],
+    );
+  });
+
+  it('accepts appends while an earlier commit is in flight, into a separate batch', async () => {
+    let release: () => void = () => {};
+    const batches: AppendBatch[] = [];
+    const { app } = setup(
+      (b) =>
+        new Promise((resolve) => {
+          batches.push(b);
+          release = resolve;
+        }),
+    );
+    app.append({ __name__: 'm' }, 1, 1);
+    const first = app.commit();
+    app.append({ __name__: 'm' }, 2, 2);
+    assert.equal(batches[0].sampleCount, 1);
+    assert.equal(batches[0].timestamps[0], 1);
+    release();
+    await first;
+    const second = app.commit();
+    assert.equal(batches[1].sampleCount, 1);
+    assert.equal(batches[1].timestamps[0], 2);
+    assert.notEqual(batches[1], batches[0]);
+    release();
+    await second;
+  });
+
+  it('rejects commit with the submit error and stays usable', async () => {
+    const err = new Error('disk full');
+    let fail = true;
+    const { app } = setup(async () => {
+      if (fail) throw err;
+    });
+    app.append({ __name__: 'm' }, 1, 1);
+    await assert.rejects(app.commit(), (e) => e === err);
+    fail = false;
+    app.append({ __name__: 'm' }, 2, 2);
+    await app.commit();
+  });
+
+  it('validates timestamps and values, naming the field', () => {
+    const { app } = setup();
+    for (const ts of [1.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 60]) {
+      assert.throws(() => app.append({ __name__: 'm' }, ts, 1), /timestampMs must be a finite integer/);
+    }
+    assert.throws(() => app.append({ __name__: 'm' }, 1, '1' as unknown as number), /value must be a number/);
+    assert.doesNotThrow(() => app.append({ __name__: 'm' }, -1000, Number.NaN));
+    assert.throws(() => app.append({ __name__: 'm', job: '' }, 1, 1), /label job has an empty value/);
+  });
+
+  it('keeps the stale marker NaN bits in the batch', async () => {
+    const f = new Float64Array(1);
+    const u = new Uint32Array(f.buffer);
+    u[0] = 2;
+    u[1] = 0x7ff00000;
+    let bits: number[] = [];
+    const { app } = setup(async (b) => {
+      const v = new Uint32Array(b.values.buffer, 0, 2);
+      bits = [v[1], v[0]];
+    });
+    app.append({ __name__: 'm' }, 1, f[0]);
+    await app.commit();
+    assert.deepEqual(bits, [0x7ff00000, 2]);
+    // Through a double array V8 quiets it to 0x7ff8000000000002; the batch restores the marker.
+    const viaArray = [0.5, f[0]];
+    app.append({ __name__: 'm' }, 2, viaArray[1]);
+    await app.commit();
+    assert.deepEqual(bits, [0x7ff00000, 2]);
+    // Other NaNs are kept as they are.
+    app.append({ __name__: 'm' }, 3, Number.NaN);
+    await app.commit();
+    assert.deepEqual(bits, [0x7ff80000, 0]);
+  });
+
+  it('validates histograms, naming the field', () => {
+    const { app } = setup();
+    const cases: [Partial<NativeHistogram>, RegExp][] = [
+      [{ schema: 9 }, /schema=9 must be an integer in -4..8/],
+      [{ schema: -5 }, /schema=-5/],
+      [{ positiveDeltas: [2] }, /positiveDeltas.length=1 must equal the spans' total length 2/],
+      [{ positiveDeltas: [2, -3] }, /positiveDeltas\[1\]=-3 makes bucket count -1 negative/],
+      [{ count: -1 }, /count=-1 must be a non-negative integer/],
+      [{ count: 3 }, /count=3 is less than zeroCount \+ bucket counts \(6\)/],
+      [{ zeroThreshold: -1 }, /zeroThreshold=-1/],
+      [{ positiveSpans: [{ offset: 0, length: -2 }] }, /positiveSpans\[0\].length=-2/],
+      [{ isFloat: true }, /positiveCounts=undefined must be an array \(float histogram\)/],
+      [{ resetHint: 7 as 0 }, /resetHint=7/],
+    ];
+    for (const [patch, message] of cases) {
+      assert.throws(() => app.appendHistogram({ __name__: 'h' }, 1, { ...intHistogram(), ...patch }), message);
+    }
+    assert.throws(
+      () =>
+        app.appendHistogram({ __name__: 'h' }, 1, {
+          ...intHistogram(),
+          isFloat: true,
+          positiveCounts: [1, -0.5],
+          negativeCounts: [],
+          positiveDeltas: undefined,
+        }),
+      /positiveCounts\[1\]=-0.5 must be a finite non-negative number/,
+    );
+    assert.throws(() => app.appendHistogram({ __name__: 'h' }, 0.5, intHistogram()), /timestampMs/);
+  });
+
+  it('copies histograms so later caller changes do not leak in', async () => {
+    let seen: NativeHistogram | undefined;
+    const { app } = setup(async (b) => {
+      seen = b.histograms[0];
+    });
+    const h = intHistogram();
+    app.appendHistogram({ __name__: 'h' }, 1, h);
+    h.positiveDeltas?.push(99);
+    h.count = 0;
+    await app.commit();
+    assert.deepEqual(seen?.positiveDeltas, [2, 1]);
+    assert.equal(seen?.count, 6);
+  });
+
+  it('validates exemplars and metadata', () => {
+    const { app } = setup();
+    assert.throws(
+      () => app.appendExemplar({ __name__: 'm' }, { labels: { trace_id: 'x' }, value: 1, timestampMs: 1.5 }),
+      /exemplar.timestampMs/,
+    );
+    assert.throws(
+      () => app.appendExemplar({ __name__: 'm' }, { labels: { trace_id: 'x'.repeat(130) }, value: 1, timestampMs: 1 }),
+      /more than 128/,
+    );
+    assert.throws(
+      () => app.appendExemplar({ __name__: 'm' }, { labels: { 'a.b': 'x' }, value: 1, timestampMs: 1 }),
+      /invalid exemplar label name "a.b"/,
+    );
+    assert.throws(
+      () => app.updateMetadata('bad name', { type: 'gauge', help: '', unit: '' }),
+      /metricFamilyName "bad name"/,
+    );
+    assert.throws(
+      () => app.updateMetadata('m', { type: 'bogus' as 'gauge', help: '', unit: '' }),
+      /metadata.type "bogus"/,
+    );
+  });
+});

@@ -1,0 +1,230 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Encoder } from '@msgpack/msgpack';
+import { compressSync } from 'lz4-napi';
+import { PromspoolError } from '../../src/errors.js';
+import { countRecordSignals, decodeRecord, encodeRecord } from '../../src/serialization/record-codec.js';
+import type { SignalRecord } from '../../src/serialization/types.js';
+
+const STALE_HI = 0x7ff00000;
+const STALE_LO = 0x00000002;
+
+function staleNaN(): number {
+  const f = new Float64Array(1);
+  const u = new Uint32Array(f.buffer);
+  u[0] = STALE_LO;
+  u[1] = STALE_HI;
+  return f[0];
+}
+
+function sample(): SignalRecord {
+  const values = new Float64Array([1.5, -0, Number.POSITIVE_INFINITY, 0]);
+  new Uint32Array(values.buffer, 24, 2).set([STALE_LO, STALE_HI]);
+  return {
+    strings: ['__name__', 'up', 'job', 'a', 'b', 'trace_id', 'abc', 'lat'],
+    seriesCount: 3,
+    labelOffsets: new Uint32Array([0, 2, 4, 5]),
+    labelRefs: new Uint32Array([0, 1, 2, 3, 0, 1, 2, 4, 0, 7]),
+    seriesHash: new Uint32Array([1, 0xffffffff, 42]),
+    sampleOffsets: new Uint32Array([0, 3, 4, 4]),
+    timestamps: new Float64Array([1000, 2000, 3000, -5]),
+    values,
+    histogramOffsets: new Uint32Array([0, 0, 0, 2]),
+    histograms: [
+      {
+        timestampMs: 7,
+        histogram: {
+          isFloat: false,
+          count: 10,
+          sum: 12.5,
+          schema: 3,
+          zeroThreshold: 1e-128,
+          zeroCount: 2,
+          positiveSpans: [
+            { offset: -2, length: 2 },
+            { offset: 1, length: 1 },
+          ],
+          negativeSpans: [{ offset: 0, length: 1 }],
+          positiveDeltas: [3, -1, 1],
+          negativeDeltas: [1],
+          resetHint: 1,
+        },
+      },
+      {
+        timestampMs: 8,
+        histogram: {
+          isFloat: true,
+          count: 3.5,
+          sum: staleNaN(),
+          schema: -4,
+          zeroThreshold: 0,
+          zeroCount: 0.5,
+          positiveSpans: [{ offset: 0, length: 2 }],
+          negativeSpans: [],
+          positiveCounts: [1.25, 1.75],
+          negativeCounts: [],
+          resetHint: 3,
+        },
+      },
+    ],
+    exemplarOffsets: new Uint32Array([0, 1, 1, 1]),
+    exemplars: [{ labelRefs: new Uint32Array([5, 6]), value: 0.25, timestampMs: 999 }],
+    metadata: [{ metricFamilyName: 'up', type: 'gauge', help: 'Is it up? ✓', unit: '' }],
+  };
+}
+
+function assertCorrupt(fn: () => unknown, message?: RegExp): void {
+  assert.throws(fn, (err: unknown) => {
+    assert.ok(err instanceof PromspoolError, `not a PromspoolError: ${String(err)}`);
+    assert.equal(err.code, 'ERR_CORRUPT_RECORD');
+    if (message) assert.match(err.message, message);
+    return true;
+  });
+}
+
+describe('record codec', () => {
+  it('round-trips every column exactly', () => {
+    const r = sample();
+    const decoded = decodeRecord(encodeRecord(r));
+    assert.deepEqual(decoded.strings, r.strings);
+    assert.equal(decoded.seriesCount, 3);
+    assert.deepEqual([...decoded.labelOffsets], [...r.labelOffsets]);
+    assert.deepEqual([...decoded.labelRefs], [...r.labelRefs]);
+    assert.deepEqual([...decoded.seriesHash], [1, 0xffffffff, 42]);
+    assert.deepEqual([...decoded.sampleOffsets], [0, 3, 4, 4]);
+    assert.deepEqual([...decoded.timestamps], [1000, 2000, 3000, -5]);
+    assert.ok(Object.is(decoded.values[1], -0));
+    assert.equal(decoded.values[2], Number.POSITIVE_INFINITY);
+    assert.deepEqual([...decoded.histogramOffsets], [0, 0, 0, 2]);
+    assert.deepEqual(decoded.histograms[0], r.histograms[0]);
+    const f = decoded.histograms[1].histogram;
+    assert.equal(f.isFloat, true);
+    assert.deepEqual(f.positiveCounts, [1.25, 1.75]);
+    assert.equal(f.count, 3.5);
+    assert.equal(f.zeroCount, 0.5);
+    assert.equal(f.schema, -4);
+    assert.equal(f.resetHint, 3);
+    assert.deepEqual([...decoded.exemplarOffsets], [0, 1, 1, 1]);
+    assert.deepEqual([...decoded.exemplars[0].labelRefs], [5, 6]);
+    assert.equal(decoded.exemplars[0].value, 0.25);
+    assert.equal(decoded.exemplars[0].timestampMs, 999);
+    assert.deepEqual(decoded.metadata, r.metadata);
+  });
+
+  it('keeps the stale marker NaN bits 0x7ff0000000000002 in values and histogram sums', () => {
+    const decoded = decodeRecord(encodeRecord(sample()));
+    const bits = new Uint32Array(decoded.values.buffer, decoded.values.byteOffset + 24, 2);
+    assert.deepEqual([bits[1], bits[0]], [STALE_HI, STALE_LO]);
+    // Not via an array literal: V8 quiets NaNs stored into double arrays (see the next test).
+    const sum = new Float64Array(1);
+    sum[0] = decoded.histograms[1].histogram.sum;
+    const sumBits = new Uint32Array(sum.buffer);
+    assert.deepEqual([sumBits[1], sumBits[0]], [STALE_HI, STALE_LO]);
+  });
+
+  it('restores the stale marker when a double array quieted it to 0x7ff8000000000002', () => {
+    const r = sample();
+    const viaArray = [1.5, staleNaN()]; // PACKED_DOUBLE_ELEMENTS: V8 sets the quiet bit
+    r.histograms[1].histogram.sum = viaArray[1];
+    const probe = new Float64Array(1);
+    probe[0] = viaArray[1];
+    assert.equal(new Uint32Array(probe.buffer)[1], 0x7ff80000, 'precondition: V8 quieted the NaN');
+    const decoded = decodeRecord(encodeRecord(r));
+    probe[0] = decoded.histograms[1].histogram.sum;
+    assert.deepEqual([...new Uint32Array(probe.buffer)], [STALE_LO, STALE_HI]);
+  });
+
+  it('round-trips an empty record', () => {
+    const empty: SignalRecord = {
+      strings: [],
+      seriesCount: 0,
+      labelOffsets: new Uint32Array([0]),
+      labelRefs: new Uint32Array(0),
+      seriesHash: new Uint32Array(0),
+      sampleOffsets: new Uint32Array([0]),
+      timestamps: new Float64Array(0),
+      values: new Float64Array(0),
+      histogramOffsets: new Uint32Array([0]),
+      histograms: [],
+      exemplarOffsets: new Uint32Array([0]),
+      exemplars: [],
+      metadata: [],
+    };
+    const d = decodeRecord(encodeRecord(empty));
+    assert.equal(d.seriesCount, 0);
+    assert.equal(countRecordSignals(encodeRecord(empty)), 0);
+  });
+
+  it('counts signals from the head: samples + histograms + exemplars + metadata', () => {
+    assert.equal(countRecordSignals(encodeRecord(sample())), 4 + 2 + 1 + 1);
+  });
+
+  it('rejects truncated payloads at every length with ERR_CORRUPT_RECORD', () => {
+    const payload = encodeRecord(sample());
+    for (let len = 0; len < payload.length; len++) {
+      assertCorrupt(() => decodeRecord(payload.subarray(0, len)));
+    }
+  });
+
+  it('rejects random bytes and bit flips with ERR_CORRUPT_RECORD, never anything else', () => {
+    let seed = 12345;
+    const rand = () => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed >>> 8;
+    };
+    for (let i = 0; i < 200; i++) {
+      const bytes = new Uint8Array(1 + (rand() % 300));
+      for (let j = 0; j < bytes.length; j++) bytes[j] = rand() & 0xff;
+      assertCorrupt(() => decodeRecord(bytes));
+    }
+    const payload = encodeRecord(sample());
+    let decodedOk = 0;
+    for (let i = 0; i < 300; i++) {
+      const copy = payload.slice();
+      copy[4 + (rand() % (copy.length - 4))] ^= 1 << (rand() % 8);
+      try {
+        decodeRecord(copy);
+        decodedOk++; // a flip inside a value can still be a well-formed record
+      } catch (err) {
+        assert.ok(err instanceof PromspoolError && err.code === 'ERR_CORRUPT_RECORD', String(err));
+      }
+    }
+    assert.ok(decodedOk < 300);
+  });
+
+  it('rejects an impossible declared size without allocating it', () => {
+    const bytes = new Uint8Array([0xff, 0xff, 0xff, 0x7f, 1, 2, 3, 4]);
+    assertCorrupt(() => decodeRecord(bytes), /declared size/);
+  });
+
+  function payloadOf(map: Record<string, unknown>): Uint8Array {
+    const msg = new Encoder().encode(map);
+    return compressSync(Buffer.from(msg.buffer, msg.byteOffset, msg.byteLength));
+  }
+
+  it('rejects a wrong version and a non-map', () => {
+    assertCorrupt(() => decodeRecord(payloadOf({ v: 2, n: 0 })), /unsupported format version 2/);
+    assertCorrupt(() => countRecordSignals(payloadOf({ v: 2, n: 0 })), /unsupported format version 2/);
+    assertCorrupt(() => decodeRecord(payloadOf([1, 2, 3] as unknown as Record<string, unknown>)), /not a map/);
+  });
+
+  it('rejects inconsistent columns', () => {
+    const base = () => {
+      const r = sample();
+      return { r };
+    };
+    const cases: [string, (r: SignalRecord) => void, RegExp][] = [
+      ['label ref out of range', (r) => (r.labelRefs[3] = 99), /refers to string 99/],
+      ['offsets decrease', (r) => (r.sampleOffsets[1] = 5), /field so/],
+      ['hash count', (r) => (r.seriesHash = new Uint32Array(2)), /field sh/],
+      ['values length', (r) => (r.values = new Float64Array(3)), /values/],
+      ['exemplar ref', (r) => (r.exemplars[0].labelRefs = new Uint32Array([5, 100])), /field er/],
+    ];
+    for (const [what, mutate, message] of cases) {
+      const { r } = base();
+      mutate(r);
+      assertCorrupt(() => decodeRecord(encodeRecord(r)), message);
+      assert.ok(what);
+    }
+  });
+});

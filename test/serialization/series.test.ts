@@ -1,0 +1,141 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { createSeriesRegistry, hashLabelPairs, validateLabels } from '../../src/serialization/series.js';
+
+describe('validateLabels', () => {
+  it('sorts names and interleaves values', () => {
+    assert.deepEqual(validateLabels({ job: 'a', __name__: 'up', instance: 'h:1' }, true), [
+      '__name__',
+      'up',
+      'instance',
+      'h:1',
+      'job',
+      'a',
+    ]);
+  });
+
+  const cases: [string, Record<string, unknown>, RegExp][] = [
+    ['bad label name', { __name__: 'up', 'bad-name': 'x' }, /invalid label name "bad-name"/],
+    ['name starting with a digit', { __name__: 'up', '1x': 'x' }, /invalid label name "1x"/],
+    ['empty value', { __name__: 'up', job: '' }, /label job has an empty value/],
+    ['missing __name__', { job: 'a' }, /must include __name__/],
+    ['bad metric name', { __name__: 'up-time' }, /invalid metric name __name__="up-time"/],
+    ['non-string value', { __name__: 'up', job: 5 }, /label job must be a string, got 5/],
+    ['lone surrogate', { __name__: 'up', job: 'a\ud800' }, /label job value .* not well-formed/],
+    ['empty metric name', { __name__: '' }, /label __name__ has an empty value/],
+  ];
+  for (const [what, labels, message] of cases) {
+    it(`rejects ${what} with a TypeError naming it`, () => {
+      assert.throws(
+        () => validateLabels(labels as Record<string, string>, true),
+        (err: unknown) => {
+          assert.ok(err instanceof TypeError);
+          assert.match(err.message, message);
+          return true;
+        },
+      );
+    });
+  }
+
+  it('accepts colons in the metric name only', () => {
+    assert.doesNotThrow(() => validateLabels({ __name__: 'job:rate5m' }, true));
+    assert.throws(() => validateLabels({ __name__: 'x', 'a:b': 'c' }, true), /invalid label name "a:b"/);
+  });
+});
+
+describe('hashLabelPairs', () => {
+  it('is FNV-1a over UTF-8 name 0xff value 0xff ... then fmix32 (values pinned: part of the disk format)', () => {
+    // Computed with an independent implementation (Python, over str.encode('utf-8')).
+    assert.equal(hashLabelPairs([]), 0xab3e7c0b);
+    assert.equal(hashLabelPairs(['__name__', 'up']), 0x08c2b9cf);
+    assert.equal(hashLabelPairs(['__name__', 'up', 'job', 'node', 'instance', 'h:9100']), 0x833b4393);
+    assert.equal(hashLabelPairs(['__name__', 'x', 'city', 'Zürich', 'emoji', '😀', 'cjk', '日本']), 0x62cf1025);
+  });
+
+  it('separates name and value boundaries', () => {
+    assert.notEqual(hashLabelPairs(['a', 'bc']), hashLabelPairs(['ab', 'c']));
+  });
+});
+
+describe('SeriesRegistry', () => {
+  it('returns the same handle for the same object, and for a handle passed back', () => {
+    const reg = createSeriesRegistry();
+    const labels = { __name__: 'up', job: 'a' };
+    const h = reg.resolve(labels);
+    assert.equal(reg.resolve(labels), h);
+    assert.equal(reg.resolve(h), h);
+    assert.deepEqual(h.labels, { __name__: 'up', job: 'a' });
+    assert.equal(h.hash, hashLabelPairs(['__name__', 'up', 'job', 'a']));
+    assert.equal(reg.stats().created, 1);
+  });
+
+  it('returns the same handle for a fresh object with equal content, in any key order', () => {
+    const reg = createSeriesRegistry();
+    const h = reg.resolve({ job: 'a', __name__: 'up' });
+    assert.equal(reg.resolve({ __name__: 'up', job: 'a' }), h);
+    assert.equal(reg.resolve({ job: 'a', __name__: 'up' }), h);
+    assert.equal(reg.stats().created, 1);
+    assert.deepEqual(Object.keys(h.labels), ['__name__', 'job']);
+  });
+
+  it('does not re-validate a cached object: it is frozen, so mutation throws instead of going unnoticed', () => {
+    const reg = createSeriesRegistry();
+    const labels: Record<string, string> = { __name__: 'up' };
+    reg.resolve(labels);
+    assert.throws(() => {
+      labels.job = 'x';
+    }, TypeError);
+  });
+
+  it('shares interned strings between series', () => {
+    const reg = createSeriesRegistry();
+    const a = reg.resolve({ __name__: 'up', job: 'a' });
+    const b = reg.resolve({ __name__: 'up', job: 'b' });
+    assert.equal(a.pairs[0], b.pairs[0]);
+    assert.equal(a.pairs[1], b.pairs[1]);
+    assert.notEqual(a.pairs[3], b.pairs[3]);
+  });
+
+  it('finds a handle the caller still holds after it left the retention ring', () => {
+    const reg = createSeriesRegistry({ maxCachedSeries: 4 });
+    const first = reg.resolve({ __name__: 'm', i: '0' });
+    for (let i = 1; i < 10; i++) reg.resolve({ __name__: 'm', i: String(i) });
+    // `first` is still held here, so content lookup must find it (one handle per label set).
+    assert.equal(reg.resolve({ __name__: 'm', i: '0' }), first);
+    assert.equal(reg.stats().created, 10);
+  });
+
+  it('drops index entries of collected handles (bounded under churn)', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const reg = createSeriesRegistry({ maxCachedSeries: 8 });
+    for (let i = 0; i < 2000; i++) reg.resolve({ __name__: 'm', i: String(i) });
+    assert.equal(reg.stats().indexed, 2000);
+    for (let round = 0; round < 20 && reg.stats().indexed > 8; round++) {
+      gc();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    assert.ok(reg.stats().indexed <= 8, `indexed ${reg.stats().indexed}`);
+  });
+
+  it('rejects invalid labels with a TypeError before caching anything', () => {
+    const reg = createSeriesRegistry();
+    const bad = { __name__: 'up', job: '' };
+    assert.throws(() => reg.resolve(bad), /label job has an empty value/);
+    assert.throws(() => reg.resolve(bad), /label job has an empty value/);
+    assert.equal(Object.isFrozen(bad), false);
+    assert.throws(() => reg.resolve(null as unknown as Record<string, string>), TypeError);
+  });
+
+  it('validates exemplar labels without requiring __name__', () => {
+    const reg = createSeriesRegistry();
+    const pairs = reg.exemplarPairs({ trace_id: 'abc', span_id: 'def' });
+    assert.deepEqual(
+      pairs.map((p) => p.str),
+      ['span_id', 'def', 'trace_id', 'abc'],
+    );
+    assert.throws(() => reg.exemplarPairs({ 'trace-id': 'x' }), /invalid exemplar label name "trace-id"/);
+  });
+});
