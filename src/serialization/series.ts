@@ -37,11 +37,17 @@ class Handle implements SeriesHandle {
   slot = 0;
   /** Position in the registry's retention ring when last (re)inserted. */
   ringPos = 0;
+  /** Times a new object with this content was resolved through the content index. */
+  contentHits = 0;
+  /** Number of labels. */
+  readonly size: number;
   constructor(
     readonly labels: Readonly<Labels>,
     readonly hash: number,
     readonly pairs: readonly InternedString[],
-  ) {}
+  ) {
+    this.size = pairs.length >>> 1;
+  }
 }
 
 let lastEpoch = 0;
@@ -175,15 +181,46 @@ export function validateLabels(labels: Labels, requireName: boolean, what = 'lab
   return out;
 }
 
-/** JSON of a plain object with these keys in this order: same text `JSON.stringify` would give. */
-function sortedObjectKey(pairs: readonly string[]): string {
-  let key = '{';
-  for (let k = 0; k < pairs.length; k += 2) {
-    if (k > 0) key += ',';
-    key += `${JSON.stringify(pairs[k])}:${JSON.stringify(pairs[k + 1])}`;
+/**
+ * Order-independent 30-bit digest of a label object's content, for the in-memory content index
+ * only (never stored, so free to change): the sum of one mixed FNV-1a per (name, value) pair over
+ * UTF-16 code units, cut to 30 bits so Map keys stay small integers (unboxed). Equal sets give
+ * equal digests whatever the key order; a digest match is always confirmed label by label.
+ * A non-string value gives 0 (it can match nothing; validation then reports it).
+ */
+function contentDigest(labels: Labels, names: readonly string[]): number {
+  let sum = 0;
+  for (let k = 0; k < names.length; k++) {
+    const name = names[k];
+    const value: unknown = labels[name];
+    if (typeof value !== 'string') return 0;
+    let h = FNV_OFFSET;
+    for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), FNV_PRIME);
+    h = Math.imul(h ^ 0xffff, FNV_PRIME);
+    for (let i = 0; i < value.length; i++) h = Math.imul(h ^ value.charCodeAt(i), FNV_PRIME);
+    h ^= h >>> 16;
+    h = Math.imul(h, 0x85ebca6b);
+    h ^= h >>> 13;
+    h = Math.imul(h, 0xc2b2ae35);
+    h ^= h >>> 16;
+    sum = (sum + h) | 0;
   }
-  return `${key}}`;
+  return sum & 0x3fffffff;
 }
+
+function sameContent(handle: Handle, labels: Labels, names: readonly string[]): boolean {
+  if (handle.size !== names.length) return false;
+  const own = handle.labels;
+  for (let k = 0; k < names.length; k++) {
+    if (own[names[k]] !== labels[names[k]]) return false;
+  }
+  return true;
+}
+
+type Bucket = WeakRef<Handle> | WeakRef<Handle>[];
+
+/** New objects of one series remembered by identity; past this, the caller evidently builds one per append. */
+const IDENTITY_CACHE_AFTER_CONTENT_HITS = 2;
 
 export interface SeriesRegistryOptions {
   /**
@@ -212,11 +249,15 @@ export interface SeriesRegistry {
    * 1. a handle given back (the public fast path: `queue.series(labels)` once, then append the
    *    handle): no lookup at all;
    * 2. a labels object seen before: a `WeakMap` keyed by the object's identity. The object is
-   *    frozen on first use, because a later mutation would otherwise go unnoticed and send the
-   *    old labels; in strict-mode code the mutation throws instead;
-   * 3. a new object with the same content as a known series: its JSON text is looked up in a
-   *    content index, so equal label sets always share one handle while it is alive (one series
-   *    per record, never split). Recently used handles are kept alive by a bounded ring
+   *    frozen when it is remembered, because a later mutation would otherwise go unnoticed and
+   *    send the old labels; in strict-mode code the mutation throws instead. Once more than two
+   *    new objects of the same series went through step 3, new objects of that series are no
+   *    longer remembered (nor frozen): the caller builds one per append, and remembering them
+   *    would cost more than it saves;
+   * 3. a new object with the same content as a known series: an order-independent digest of
+   *    its content is looked up in a content index and the match confirmed label by label, so
+   *    equal label sets (in any key order) always share one handle while it is alive (one
+   *    series per record, never split). Recently used handles are kept alive by a bounded ring
    *    (`maxCachedSeries`); index entries of collected handles are removed, so label churn does
    *    not grow memory without bound;
    * 4. otherwise: validate, sort, hash, create.
@@ -235,8 +276,8 @@ export function createSeriesRegistry(options: SeriesRegistryOptions = {}): Serie
 
 class Registry implements SeriesRegistry {
   private readonly byObject = new WeakMap<object, Handle>();
-  private readonly byContent = new Map<string, WeakRef<Handle>>();
-  private readonly finalizer = new FinalizationRegistry<string[]>((keys) => this.forget(keys));
+  private readonly byContent = new Map<number, Bucket>();
+  private readonly finalizer = new FinalizationRegistry<number>((digest) => this.forget(digest));
   private readonly ring: (Handle | undefined)[];
   private ringCursor = 0;
   private strings = new Map<string, InternedString>();
@@ -264,15 +305,17 @@ class Registry implements SeriesRegistry {
   }
 
   private resolveNewObject(labels: Labels): Handle {
-    const key = JSON.stringify(labels);
-    let handle = this.byContent.get(key)?.deref();
+    const names = Object.keys(labels);
+    const digest = contentDigest(labels, names);
+    let handle = this.lookup(digest, labels, names);
     if (handle === undefined) {
       const pairs = validateLabels(labels, true);
-      const sortedKey = sortedObjectKey(pairs);
-      handle = sortedKey === key ? undefined : this.byContent.get(sortedKey)?.deref();
-      if (handle === undefined) handle = this.create(pairs, sortedKey);
-      // An unsorted spelling gets its own alias entry, removed with the handle.
-      if (sortedKey !== key) this.index(key, handle);
+      handle = this.create(pairs, digest);
+    } else if (++handle.contentHits > IDENTITY_CACHE_AFTER_CONTENT_HITS) {
+      // The caller builds a new object per append for this series: remembering each one by
+      // identity would cost more (freeze, WeakMap entry, GC) than it could ever save.
+      this.retain(handle);
+      return handle;
     }
     this.retain(handle);
     Object.freeze(labels);
@@ -280,31 +323,51 @@ class Registry implements SeriesRegistry {
     return handle;
   }
 
-  private create(pairs: string[], sortedKey: string): Handle {
-    const sortedLabels: Labels = {};
+  private lookup(digest: number, labels: Labels, names: readonly string[]): Handle | undefined {
+    const bucket = this.byContent.get(digest);
+    if (bucket === undefined) return undefined;
+    if (!Array.isArray(bucket)) {
+      const h = bucket.deref();
+      return h !== undefined && sameContent(h, labels, names) ? h : undefined;
+    }
+    for (const ref of bucket) {
+      const h = ref.deref();
+      if (h !== undefined && sameContent(h, labels, names)) return h;
+    }
+    return undefined;
+  }
+
+  private create(pairs: string[], digest: number): Handle {
     const interned = new Array<InternedString>(pairs.length);
+    const entries = new Array<[string, string]>(pairs.length >>> 1);
     for (let k = 0; k < pairs.length; k += 2) {
-      sortedLabels[pairs[k]] = pairs[k + 1];
+      entries[k >>> 1] = [pairs[k], pairs[k + 1]];
       interned[k] = this.intern(pairs[k]);
       interned[k + 1] = this.intern(pairs[k + 1]);
     }
-    const handle = new Handle(Object.freeze(sortedLabels), hashLabelPairs(pairs), interned);
+    // fromEntries defines own properties, so even a label named `__proto__` is kept as data.
+    const handle = new Handle(Object.freeze(Object.fromEntries(entries)), hashLabelPairs(pairs), interned);
     this.created++;
-    this.index(sortedKey, handle);
+    const ref = new WeakRef(handle);
+    const bucket = this.byContent.get(digest);
+    if (bucket === undefined) this.byContent.set(digest, ref);
+    else if (Array.isArray(bucket)) bucket.push(ref);
+    else this.byContent.set(digest, [bucket, ref]);
+    this.finalizer.register(handle, digest);
     return handle;
   }
 
-  private index(key: string, handle: Handle): void {
-    this.byContent.set(key, new WeakRef(handle));
-    this.finalizer.register(handle, [key]);
-  }
-
-  /** Called after a handle was collected: drop its index entries unless they were re-pointed. */
-  private forget(keys: string[]): void {
-    for (const key of keys) {
-      const ref = this.byContent.get(key);
-      if (ref !== undefined && ref.deref() === undefined) this.byContent.delete(key);
+  /** Called after a handle was collected: drop the dead entries of its digest's bucket. */
+  private forget(digest: number): void {
+    const bucket = this.byContent.get(digest);
+    if (bucket === undefined) return;
+    if (!Array.isArray(bucket)) {
+      if (bucket.deref() === undefined) this.byContent.delete(digest);
+      return;
     }
+    const live = bucket.filter((ref) => ref.deref() !== undefined);
+    if (live.length === 0) this.byContent.delete(digest);
+    else this.byContent.set(digest, live.length === 1 ? live[0] : live);
   }
 
   /**

@@ -80,6 +80,20 @@ describe('SeriesRegistry', () => {
     assert.deepEqual(Object.keys(h.labels), ['__name__', 'job']);
   });
 
+  it('keeps a label named __proto__ as data and tells near-equal sets apart', () => {
+    const reg = createSeriesRegistry();
+    const odd = JSON.parse('{"__name__":"m","__proto__":"x"}') as Record<string, string>;
+    const h = reg.resolve(odd);
+    assert.deepEqual(Object.keys(h.labels), ['__name__', '__proto__']);
+    assert.equal(h.labels.__proto__, 'x');
+    const a = reg.resolve({ __name__: 'm', a: 'xy', b: 'z' });
+    const b = reg.resolve({ __name__: 'm', a: 'x', b: 'yz' });
+    const c = reg.resolve({ __name__: 'm', a: 'xy' });
+    assert.notEqual(a, b);
+    assert.notEqual(a, c);
+    assert.equal(reg.stats().created, 4);
+  });
+
   it('does not re-validate a cached object: it is frozen, so mutation throws instead of going unnoticed', () => {
     const reg = createSeriesRegistry();
     const labels: Record<string, string> = { __name__: 'up' };
@@ -87,6 +101,18 @@ describe('SeriesRegistry', () => {
     assert.throws(() => {
       labels.job = 'x';
     }, TypeError);
+  });
+
+  it('stops remembering (and freezing) new objects of a series built afresh on every append', () => {
+    const reg = createSeriesRegistry();
+    const objects = Array.from({ length: 5 }, () => ({ __name__: 'up', job: 'a' }));
+    const handles = objects.map((o) => reg.resolve(o));
+    for (const h of handles) assert.equal(h, handles[0]);
+    assert.deepEqual(
+      objects.map((o) => Object.isFrozen(o)),
+      [true, true, true, false, false],
+    );
+    assert.equal(reg.stats().created, 1);
   });
 
   it('shares interned strings between series', () => {
