@@ -20,7 +20,7 @@ import type {
  * |-----|---------|
  * | `v` | format version (1); always the first key |
  * | `n` | signal count (samples + histograms + exemplars + metadata); always the second key |
- * | `s` | string table: array of strings |
+ * | `s` `sl` | string table: all strings concatenated into one msgpack string (one UTF-8 encode instead of one per string), and their lengths in UTF-16 code units as u32 bytes |
  * | `lo` `lr` `sh` `so` | labelOffsets, labelRefs, seriesHash, sampleOffsets: u32 LE raw bytes |
  * | `t` `x` | sample timestamps and values: f64 LE raw bytes (NaN payloads such as the stale marker survive) |
  * | `ho` | histogramOffsets, u32 bytes |
@@ -128,7 +128,8 @@ export function encodeRecord(r: SignalRecord): Uint8Array {
   const msg = encoder.encodeSharedRef({
     v: RECORD_FORMAT_VERSION,
     n: r.timestamps.length + hcount + ecount + r.metadata.length,
-    s: r.strings,
+    s: r.strings.join(''),
+    sl: bytesOf(stringLengths(r.strings)),
     lo: bytesOf(r.labelOffsets),
     lr: bytesOf(r.labelRefs),
     sh: bytesOf(r.seriesHash),
@@ -147,6 +148,30 @@ export function encodeRecord(r: SignalRecord): Uint8Array {
     m,
   });
   return compressSync(Buffer.from(msg.buffer, msg.byteOffset, msg.byteLength));
+}
+
+let lengthScratch = new Uint32Array(4096);
+
+function stringLengths(strings: readonly string[]): Uint32Array {
+  if (lengthScratch.length < strings.length) lengthScratch = new Uint32Array(strings.length * 2);
+  for (let i = 0; i < strings.length; i++) lengthScratch[i] = strings[i].length;
+  return lengthScratch.subarray(0, strings.length);
+}
+
+function decodeStrings(map: Record<string, unknown>): string[] {
+  const joined = map.s;
+  if (typeof joined !== 'string') throw corrupt('field s is missing or not a string');
+  const lengths = u32(map, 'sl');
+  const strings = new Array<string>(lengths.length);
+  let pos = 0;
+  for (let i = 0; i < lengths.length; i++) {
+    const end = pos + lengths[i];
+    if (end > joined.length) throw corrupt(`string table entry ${i} runs past the end`);
+    strings[i] = joined.slice(pos, end);
+    pos = end;
+  }
+  if (pos !== joined.length) throw corrupt('string table has trailing characters');
+  return strings;
 }
 
 function decompress(payload: Uint8Array): Uint8Array {
@@ -306,11 +331,7 @@ function decodeHistograms(map: Record<string, unknown>, count: number): Histogra
  */
 export function decodeRecord(payload: Uint8Array): SignalRecord {
   const map = decodeMap(payload);
-  const s = array(map, 's');
-  for (let i = 0; i < s.length; i++) {
-    if (typeof s[i] !== 'string') throw corrupt(`string table entry ${i} is not a string`);
-  }
-  const strings = s as string[];
+  const strings = decodeStrings(map);
   const labelOffsets = u32(map, 'lo');
   if (labelOffsets.length === 0) throw corrupt('field lo is empty');
   const seriesCount = labelOffsets.length - 1;

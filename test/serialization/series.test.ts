@@ -85,7 +85,7 @@ describe('SeriesRegistry', () => {
     const odd = JSON.parse('{"__name__":"m","__proto__":"x"}') as Record<string, string>;
     const h = reg.resolve(odd);
     assert.deepEqual(Object.keys(h.labels), ['__name__', '__proto__']);
-    assert.equal(h.labels.__proto__, 'x');
+    assert.equal(Object.getOwnPropertyDescriptor(h.labels, '__proto__')?.value, 'x');
     const a = reg.resolve({ __name__: 'm', a: 'xy', b: 'z' });
     const b = reg.resolve({ __name__: 'm', a: 'x', b: 'yz' });
     const c = reg.resolve({ __name__: 'm', a: 'xy' });
