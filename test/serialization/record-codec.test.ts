@@ -208,6 +208,13 @@ describe('record codec', () => {
     assertCorrupt(() => decodeRecord(payloadOf([1, 2, 3] as unknown as Record<string, unknown>)), /not a map/);
   });
 
+  it('rejects a string table whose lengths do not add up', () => {
+    const lengths = (xs: number[]) => new Uint8Array(new Uint32Array(xs).buffer);
+    assertCorrupt(() => decodeRecord(payloadOf({ v: 1, n: 0, s: 'abc', sl: lengths([2, 5]) })), /runs past the end/);
+    assertCorrupt(() => decodeRecord(payloadOf({ v: 1, n: 0, s: 'abc', sl: lengths([2]) })), /trailing characters/);
+    assertCorrupt(() => decodeRecord(payloadOf({ v: 1, n: 0, s: ['a'], sl: lengths([1]) })), /field s is missing/);
+  });
+
   it('rejects inconsistent columns', () => {
     const base = () => {
       const r = sample();
