@@ -216,7 +216,11 @@ class SpoolQueue implements ManagedQueue {
     if (this.stopping !== undefined) return Promise.reject(new ClosedError('queue'));
     const rts = [...this.runtimes.values()];
     if (rts.length === 1) return rts[0]!.serializer.submit(batch);
-    return Promise.all(rts.map((r) => r.serializer.submit(batch))).then(() => undefined);
+    // allSettled, not all: the appender reuses the batch as soon as this settles, so every
+    // serializer must be done with it even when one endpoint fails fast (e.g. DiskFullError).
+    return Promise.allSettled(rts.map((r) => r.serializer.submit(batch))).then((results) => {
+      for (const r of results) if (r.status === 'rejected') throw r.reason;
+    });
   }
 
   async flush(): Promise<void> {
