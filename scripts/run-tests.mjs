@@ -32,11 +32,19 @@ if (files.length === 0) {
 }
 console.log(`run-tests: ${files.length} files`);
 for (const f of files) console.log(`  ${relative(root, f)}`);
-// Integration tests start real servers on loopback ports: run files one at a time there so two
-// Prometheus instances never fight for the 2 cores; unit files run in parallel.
-const res = spawnSync(
-  process.execPath,
-  ['--test', '--test-concurrency=2', '--test-timeout=300000', ...files],
-  { stdio: 'inherit', cwd: root },
-);
-process.exit(res.status ?? 1);
+// Unit files run two at a time; integration files start real servers (Prometheus, VictoriaMetrics,
+// the daemon) and run one at a time so they never fight for the 2 cores and time out.
+function run(list, concurrency) {
+  if (list.length === 0) return 0;
+  const res = spawnSync(
+    process.execPath,
+    ['--test', `--test-concurrency=${concurrency}`, '--test-timeout=180000', ...list],
+    { stdio: 'inherit', cwd: root },
+  );
+  return res.status ?? 1;
+}
+const unit = files.filter((f) => !f.includes('/integration/'));
+const integration = files.filter((f) => f.includes('/integration/'));
+const unitStatus = run(unit, 2);
+const integrationStatus = run(integration, 1);
+process.exit(unitStatus || integrationStatus);
