@@ -25,6 +25,7 @@ export function readCappedBody(req: IncomingMessage, maxBytes: number): Promise<
       req.off('end', onEnd);
       req.off('error', onError);
       req.off('aborted', onAborted);
+      req.off('close', onClose);
       if (err) reject(err);
       else resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, total));
     };
@@ -42,10 +43,15 @@ export function readCappedBody(req: IncomingMessage, maxBytes: number): Promise<
     const onEnd = () => finish(undefined);
     const onError = (err: Error) => finish(err);
     const onAborted = () => finish(new PromspoolError('ERR_CLIENT_ABORTED', 'client closed the connection'));
+    // Node's requestTimeout destroys the socket of a client that is too slow: 'close' without 'end'.
+    const onClose = () => {
+      if (!req.complete) onAborted();
+    };
     req.on('data', onData);
     req.on('end', onEnd);
     req.on('error', onError);
     req.on('aborted', onAborted);
+    req.on('close', onClose);
   });
 }
 

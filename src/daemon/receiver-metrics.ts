@@ -6,6 +6,8 @@ export interface DaemonMetrics {
   receiverRequests: Counter<'code'>;
   /** `promspool_receiver_samples_total{type}`: signals committed from pushes (`sample`, `histogram`, `exemplar`). */
   receiverSignals: Counter<'type'>;
+  /** `promspool_receiver_requests_in_flight`: write requests being handled, waiting for a body slot included. */
+  receiverInFlight: Gauge;
   /** `promspool_config_last_reload_successful`: 1 if the last reload applied, 0 if it was refused. */
   reloadSuccessful: Gauge;
   /** `promspool_config_last_reload_success_timestamp_seconds`. */
@@ -25,6 +27,11 @@ export function createDaemonMetrics(registry: Registry): DaemonMetrics {
     labelNames: ['type'] as const,
     registers: [registry],
   });
+  const receiverInFlight = new Gauge({
+    name: 'promspool_receiver_requests_in_flight',
+    help: 'Remote-write requests being handled now, including those waiting for a body slot.',
+    registers: [registry],
+  });
   const reloadSuccessful = new Gauge({
     name: 'promspool_config_last_reload_successful',
     help: 'Whether the last configuration reload succeeded (1) or was refused (0).',
@@ -35,5 +42,5 @@ export function createDaemonMetrics(registry: Registry): DaemonMetrics {
     help: 'Time of the last successful configuration load or reload, in seconds since the epoch.',
     registers: [registry],
   });
-  return { receiverRequests, receiverSignals, reloadSuccessful, reloadSuccessTimestamp };
+  return { receiverRequests, receiverSignals, receiverInFlight, reloadSuccessful, reloadSuccessTimestamp };
 }

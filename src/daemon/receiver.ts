@@ -85,10 +85,12 @@ class Receiver implements RemoteWriteReceiver {
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     this.active++;
+    this.o.metrics.receiverInFlight.inc();
     try {
       await this.process(req, res);
     } finally {
       this.active--;
+      this.o.metrics.receiverInFlight.dec();
       if (this.active === 0) for (const w of this.idleWaiters.splice(0)) w();
     }
   }

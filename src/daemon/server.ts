@@ -51,6 +51,8 @@ export function createDaemonServer(routes: DaemonRoutes, limits: ServerLimits): 
       requestTimeout: limits.requestTimeoutMs,
       headersTimeout: limits.headersTimeoutMs,
       keepAliveTimeout: limits.keepAliveTimeoutMs,
+      // Node enforces the two timeouts above only this often (default 30s): check every second.
+      connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs, limits.requestTimeoutMs),
     },
     (req, res) => {
       route(routes, req, res).catch((err) => {

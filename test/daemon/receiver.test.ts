@@ -275,3 +275,46 @@ test('503 for writes once shutdown began; the write in flight still completes wi
   assert.equal(d.queue.stopCalls, 1);
   assert.deepEqual(d.queue.samples, EXPECTED_SAMPLES);
 });
+
+test('a client that stalls mid-body loses its slot at the request timeout; the next write gets through', async () => {
+  const queue = new FakeQueue();
+  const daemon = await startDaemon(testConfig(), {
+    queueFactory: async () => queue,
+    collectDefaultMetrics: false,
+    limits: { maxConcurrentBodies: 1, requestTimeoutMs: 300, headersTimeoutMs: 300 },
+  });
+  const { connect } = await import('node:net');
+  const port = daemon.port;
+  const stalled = connect(port, '127.0.0.1');
+  const stalledClosed = new Promise<void>((r) => stalled.on('close', () => r()));
+  let stalledAnswer = '';
+  // Reading is what lets the client see the server's FIN, so 'close' fires.
+  stalled.on('data', (d: Buffer) => {
+    stalledAnswer += d.toString('latin1');
+  });
+  stalled.on('error', () => {});
+  try {
+    await new Promise<void>((r) => stalled.once('connect', () => r()));
+    // Announces 1000 bytes, sends 10, then nothing.
+    stalled.write(
+      'POST /api/v1/write HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\nContent-Encoding: snappy\r\nContent-Length: 1000\r\n\r\n0123456789',
+    );
+    // Wait (bounded) until the stalled request holds the only body slot.
+    for (let i = 0; i < 200; i++) {
+      const m = await httpRequest(`${daemon.url}/metrics`);
+      if (/^promspool_receiver_requests_in_flight 1$/m.test(m.body)) break;
+      if (i === 199) assert.fail('stalled request never reached the receiver');
+    }
+    const started = Date.now();
+    const res = await postWrite(`${daemon.url}/api/v1/write`, writeRequestV1(TWO_SERIES));
+    assert.equal(res.status, 204);
+    await stalledClosed;
+    // The stalled request held the only slot when B was sent: B's 204 means the timeout freed it.
+    assert.ok(Date.now() - started < 5000);
+    assert.match(stalledAnswer, /^HTTP\/1\.1 408 /);
+    assert.deepEqual(queue.samples, EXPECTED_SAMPLES);
+  } finally {
+    stalled.destroy();
+    await daemon.stop();
+  }
+});
