@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createQueue } from '../src/index.js';
 import type { SeriesRef } from '../src/queue-types.js';
-import { peakRssBytes, printTable } from './lib/measure.js';
+import { peakRssBytes, printTable, processCpuSeconds } from './lib/measure.js';
 import { startSink } from './lib/sink-client.js';
 
 const seriesCount = Number(process.argv[2] ?? 10_000);
@@ -47,6 +47,7 @@ try {
     );
   }
   const cpu0 = process.cpuUsage();
+  const sinkCpu0 = processCpuSeconds(sink.process.pid ?? 0);
   const t0 = performance.now();
   const app = queue.appender();
   const ts0 = Date.now() - commits * 1000;
@@ -64,6 +65,8 @@ try {
   }
   const t1 = performance.now();
   const cpu = process.cpuUsage(cpu0);
+  // The sink shares the machine's cores: when it saturates one, it caps what can be delivered.
+  const sinkCpuSecs = processCpuSeconds(sink.process.pid ?? 0) - sinkCpu0;
   await queue.stop();
   const secs = (t1 - t0) / 1000;
   const cpuSecs = (cpu.user + cpu.system) / 1e6;
@@ -78,6 +81,7 @@ try {
       'append samples/s': Math.round(total / ((tAppended - t0) / 1000)),
       'delivered samples/s': Math.round(delivered / secs),
       'CPU s / 1M samples': (cpuSecs / total) * 1e6,
+      'sink CPU s / 1M': (sinkCpuSecs / total) * 1e6,
       'peak RSS MB': Math.round(peakRssBytes(process.pid) / 1048576),
     },
   ]);
