@@ -123,7 +123,7 @@ class EndpointRuntime {
     const d = this.endpoint.stats();
     const fq = this.fileQueue.stats();
     const dropped: Record<string, number> = { ...d.samples.dropped };
-    if (fq.droppedSignals > 0) dropped.max_disk_bytes = fq.droppedSignals;
+    Object.assign(dropped, fq.droppedSignalsByReason);
     if (d.corruptRecords > 0) dropped.corrupt_records = d.corruptRecords;
     return {
       name: this.config.name,

@@ -3,7 +3,7 @@ import type { ActorState } from '../actors/types.js';
 import { type Clock, systemClock, type TimerHandle } from '../clock.js';
 import type { EndpointConfig } from '../config/types.js';
 import { ClosedError, PromspoolError } from '../errors.js';
-import type { FileQueue, Segment } from '../filequeue/types.js';
+import type { DiskDropReasons, FileQueue, Segment } from '../filequeue/types.js';
 import { type Logger, silentLogger } from '../logger.js';
 import type {
   EndpointMetrics,
@@ -423,7 +423,7 @@ class SegmentReader implements Endpoint {
     const fq = this.opts.fileQueue.stats();
     const q = this.opts.config.queue;
     return {
-      samples: withDiskDrops(s.samples, fq.droppedSignals),
+      samples: withDiskDrops(s.samples, fq.droppedSignalsByReason),
       histograms: s.histograms,
       exemplars: s.exemplars,
       pendingSignals: s.pendingSignals,
@@ -460,6 +460,6 @@ function totals(loops: SendLoopStats[], kind: 'samples' | 'histograms' | 'exempl
 }
 
 /** FileQueue `drop_oldest` drops count as samples dropped with reason `disk_full`. */
-function withDiskDrops(t: DeliveryTotals, diskDropped: number): SignalTotals {
-  return { sent: t.sent, failed: t.failed, retried: t.retried, dropped: { ...t.dropped, disk_full: diskDropped } };
+function withDiskDrops(t: DeliveryTotals, disk: DiskDropReasons): SignalTotals {
+  return { sent: t.sent, failed: t.failed, retried: t.retried, dropped: { ...t.dropped, ...disk } };
 }

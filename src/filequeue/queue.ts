@@ -19,6 +19,7 @@ import {
 import { recoverOpenSegment, safeCount, scanQueueDir } from './recovery.js';
 import { SegmentWriter } from './segment-writer.js';
 import type {
+  DiskDropReasons,
   FileOps,
   FileQueue,
   FileQueueOptions,
@@ -71,6 +72,7 @@ export class DiskQueue implements FileQueue {
   private corruptRecords = 0;
   private truncatedTails = 0;
   private droppedSignals = 0;
+  private readonly droppedByReason: DiskDropReasons = { max_disk_bytes: 0, disk_full: 0 };
   private rejectedAppends = 0;
   private fsyncs = 0;
   private fsyncSeconds = 0;
@@ -198,7 +200,7 @@ export class DiskQueue implements FileQueue {
           throw err;
         }
         this.logger.warn('disk full while appending', { error: String(err), policy: this.onDiskFull });
-        if (attempt === 0 && this.onDiskFull === 'drop_oldest' && (await this.dropOldest('disk full'))) continue;
+        if (attempt === 0 && this.onDiskFull === 'drop_oldest' && (await this.dropOldest('disk_full'))) continue;
         this.rejectedAppends++;
         throw new DiskFullError(`disk full appending to the queue in ${this.dir}`, { cause: err });
       }
@@ -297,7 +299,7 @@ export class DiskQueue implements FileQueue {
   // ---- dropping and releasing ----
 
   /** Deletes the oldest sealed segment to free space. False if there is none. */
-  private async dropOldest(reason: string): Promise<boolean> {
+  private async dropOldest(reason: keyof DiskDropReasons): Promise<boolean> {
     let oldest = this.oldestSealed();
     if (!oldest && [...this.entries.values()].some((e) => e.state === 'sealing')) {
       await this.sealChain;
@@ -309,6 +311,7 @@ export class DiskQueue implements FileQueue {
     if (oldest.state !== 'sealed') return true;
     this.removeEntry(oldest);
     this.droppedSignals += signals;
+    this.droppedByReason[reason] += signals;
     this.logger.warn('dropped the oldest segment to make room', { segment: oldest.id, signals, reason });
     return true;
   }
@@ -525,6 +528,7 @@ export class DiskQueue implements FileQueue {
       corruptRecords: this.corruptRecords,
       truncatedTails: this.truncatedTails,
       droppedSignals: this.droppedSignals,
+      droppedSignalsByReason: { ...this.droppedByReason },
       rejectedAppends: this.rejectedAppends,
       fsyncs: this.fsyncs,
       fsyncSeconds: this.fsyncSeconds,

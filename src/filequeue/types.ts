@@ -63,6 +63,12 @@ export interface Segment {
   readonly compression?: number;
 }
 
+/** Signals dropped by `drop_oldest`, by cause; the keys are the `reason` label values of `samples_dropped_total`. */
+export interface DiskDropReasons {
+  max_disk_bytes: number;
+  disk_full: number;
+}
+
 export interface FileQueueStats {
   /** Sealed segments not yet released, plus the open one if non-empty. */
   segments: number;
@@ -76,6 +82,8 @@ export interface FileQueueStats {
   truncatedTails: number;
   /** Signals dropped by `drop_oldest` (cap or ENOSPC), since start. */
   droppedSignals: number;
+  /** `droppedSignals` by cause: the `maxDiskBytes` cap, or a real ENOSPC/EDQUOT from the disk. */
+  droppedSignalsByReason: DiskDropReasons;
   /** Appends refused (`reject` policy or ENOSPC), since start. */
   rejectedAppends: number;
   fsyncs: number;

@@ -72,6 +72,7 @@ describe('disk cap and ENOSPC', () => {
     await q.append(rec(6, 5), 5); // needs 124 bytes: segment 1 (already handed out) is dropped
     assert.deepEqual(files(), ['0000000000000002.committed', '0000000000000003.committed', '0000000000000004.open']);
     assert.equal(q.stats().droppedSignals, 10);
+    assert.deepEqual(q.stats().droppedSignalsByReason, { max_disk_bytes: 10, disk_full: 0 });
     assert.equal(q.stats().pendingSignals, 25);
     // Ack and release of the dropped segment are no-ops.
     q.ack(1, 0, 3);
@@ -157,6 +158,7 @@ describe('disk cap and ENOSPC', () => {
     inject.failOn.add(inject.calls() + 1);
     await q.append(rec(4, 3), 3);
     assert.equal(q.stats().droppedSignals, 6);
+    assert.deepEqual(q.stats().droppedSignalsByReason, { max_disk_bytes: 0, disk_full: 6 });
     assert.equal(q.stats().rejectedAppends, 0);
     assert.deepEqual(files(), ['0000000000000002.committed', '0000000000000003.open']);
     // Fails twice in a row: one drop, one retry, then DiskFullError.
