@@ -160,6 +160,7 @@ describe('FileQueue append, seal, next', () => {
       corruptRecords: 0,
       truncatedTails: 0,
       droppedSignals: 0,
+      droppedSignalsByReason: { max_disk_bytes: 0, disk_full: 0 },
       rejectedAppends: 0,
       fsyncs: 0,
       fsyncSeconds: 0,
