@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
-import { type Clock, systemClock } from './clock.js';
+import { type Clock, sleep, systemClock } from './clock.js';
 import { type LibraryOptions, resolveQueueOptions } from './config/index.js';
 import type { EndpointConfig, PromspoolConfig } from './config/types.js';
 import { createEndpoint, type Endpoint } from './endpoint/endpoint.js';
@@ -106,17 +106,51 @@ class EndpointRuntime {
     return new EndpointRuntime(ep, fileQueue, serializer, endpoint);
   }
 
-  /** Writes what is queued, drains the network within `timeoutMs`, closes the files. Data not delivered stays on disk. */
-  async stop(timeoutMs: number, logger: Logger): Promise<void> {
+  /**
+   * Two-phase stop. Soft: write what is queued, seal the open segment and keep delivering until
+   * nothing is pending, the receiver fails (a failed attempt means waiting would only burn the
+   * deadline: the data is safe on disk) or `timeoutMs` passes. Hard: stop the network, abandoning
+   * requests still in flight (they stay unacknowledged on disk and are sent again on the next start).
+   */
+  async stop(timeoutMs: number, logger: Logger, clock: Clock, drain: boolean): Promise<void> {
+    const deadline = clock.now() + timeoutMs;
     await this.serializer.stop();
+    await this.fileQueue.seal();
     await this.fileQueue.flush();
-    const res = await this.endpoint.stop({ timeoutMs });
+    // A reload restarts the endpoint on the same directory at once: no point delivering the backlog first.
+    const drained = drain ? await this.drain(deadline, clock) : false;
+    const res = await this.endpoint.stop({ timeoutMs: Math.max(0, deadline - clock.now()) });
     await this.fileQueue.close();
+    const left = this.fileQueue.stats();
     logger.info('endpoint stopped', {
       endpoint: this.config.name,
+      drained,
+      segments_left: left.segments,
       abandoned_portions: res.abandonedPortions.length,
       unreleased_segments: res.unreleasedSegments.length,
     });
+  }
+
+  /** Waits until every segment is released; false if the receiver failed or the deadline came first. */
+  private async drain(deadline: number, clock: Clock): Promise<boolean> {
+    const failedAtStart = this.receiverHealth().failedAttempts;
+    while (this.fileQueue.stats().segments > 0) {
+      const health = this.receiverHealth();
+      if (clock.now() >= deadline || health.backoff || health.failedAttempts > failedAtStart) return false;
+      // Shutdown-only polling: the endpoint has no "idle" event, and 20 ms is far below any deadline.
+      await sleep(clock, Math.min(20, Math.max(1, deadline - clock.now())));
+    }
+    return true;
+  }
+
+  private receiverHealth(): { failedAttempts: number; backoff: boolean } {
+    let failedAttempts = 0;
+    let backoff = false;
+    for (const l of this.endpoint.stats().network.loops) {
+      failedAttempts += l.failedAttempts;
+      backoff ||= l.state === 'backoff';
+    }
+    return { failedAttempts, backoff };
   }
 
   stats(): EndpointStats {
@@ -192,7 +226,7 @@ class SpoolQueue implements ManagedQueue {
       }
     } catch (err) {
       // A half-started queue must not leave files open or loops running.
-      await Promise.allSettled([...this.runtimes.values()].map((r) => r.stop(0, this.logger)));
+      await Promise.allSettled([...this.runtimes.values()].map((r) => r.stop(0, this.logger, this.clock, false)));
       this.runtimes.clear();
       throw err;
     }
@@ -250,7 +284,7 @@ class SpoolQueue implements ManagedQueue {
       // Removed or changed: stop it. Its directory stays: a removed endpoint's backlog is kept for
       // an operator to inspect or re-add; a changed one restarts on the same directory below.
       this.runtimes.delete(name);
-      await rt.stop(timeout, this.logger);
+      await rt.stop(timeout, this.logger, this.clock, false);
       if (ep === undefined) {
         this.logger.warn('endpoint removed; its queue directory is kept', {
           endpoint: name,
@@ -268,7 +302,7 @@ class SpoolQueue implements ManagedQueue {
     if (this.stopping === undefined) {
       this.stopping = this.lifecycle.then(async () => {
         const timeout = this.config.server.shutdownTimeoutMs;
-        await Promise.all([...this.runtimes.values()].map((r) => r.stop(timeout, this.logger)));
+        await Promise.all([...this.runtimes.values()].map((r) => r.stop(timeout, this.logger, this.clock, true)));
       });
     }
     return this.stopping;

@@ -93,7 +93,7 @@ describe('createQueue delivers to a real Prometheus', { skip }, () => {
 
     const st = queue.stats().endpoints[0]!;
     assert.equal(st.samplesSent, data.total);
-    assert.deepEqual(st.samplesDropped, { ttl: 0, too_old: 0, '4xx': 0 });
+    assert.deepEqual(st.samplesDropped, { ttl: 0, too_old: 0, '4xx': 0, max_disk_bytes: 0, disk_full: 0 });
     console.log(
       `# prometheus bulk: ${data.total} samples appended in ${appendedMs} ms, all queryable after ${deliveredMs} ms`,
     );

@@ -96,7 +96,7 @@ test('500s are retried until accepted: nothing lost, samples_retried exact', asy
   const st = queue.stats().endpoints[0]!;
   assert.equal(st.samplesSent, data.total);
   assert.equal(st.samplesRetried, failedSamples);
-  assert.deepEqual(st.samplesDropped, { ttl: 0, too_old: 0, '4xx': 0 });
+  assert.deepEqual(st.samplesDropped, { ttl: 0, too_old: 0, '4xx': 0, max_disk_bytes: 0, disk_full: 0 });
   assert.match(st.lastError?.message ?? '', /HTTP 500/);
   const text = await queue.registry.metrics();
   assert.equal(metricValue(text, 'prometheus_remote_storage_samples_retried_total', LABELS), failedSamples);
@@ -168,7 +168,7 @@ test('a 400 drops that one batch, counted as 4xx; later samples of the same seri
   }
   const st = queue.stats().endpoints[0]!;
   assert.equal(st.samplesSent, data.total - dropped.size);
-  assert.deepEqual(st.samplesDropped, { ttl: 0, too_old: 0, '4xx': dropped.size });
+  assert.deepEqual(st.samplesDropped, { ttl: 0, too_old: 0, '4xx': dropped.size, max_disk_bytes: 0, disk_full: 0 });
   assert.equal(st.samplesRetried, 0);
   const text = await queue.registry.metrics();
   assert.equal(
