@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { AppendBatch } from './append-batch.js';
 import { nextRecordEpoch, type SeriesHandle } from './series.js';
 import type { ExemplarEntry, HistogramEntry, MetadataEntry, SignalRecord } from './types.js';
@@ -28,6 +29,43 @@ function growF64(a: Float64Array<ArrayBuffer>, need: number): Float64Array<Array
 }
 
 /**
+ * The `seriesIds` of the records this process writes: a handle gets the next id the first time it
+ * goes into a record. The scope is random per process, so ids read back from an earlier run's
+ * segments never match this run's (a reader compares scopes before trusting an id).
+ */
+class SeriesIdSpace {
+  scope = 0;
+  private ids = new WeakMap<SeriesHandle, number>();
+  private next = 0;
+
+  constructor() {
+    this.roll();
+  }
+
+  /** Makes sure `n` more ids fit in u32 before a build hands any out, so one record has one scope. */
+  reserve(n: number): void {
+    if (this.next + n > 0xffffffff) this.roll();
+  }
+
+  idOf(h: SeriesHandle): number {
+    let id = this.ids.get(h);
+    if (id === undefined) {
+      id = this.next++;
+      this.ids.set(h, id);
+    }
+    return id;
+  }
+
+  private roll(): void {
+    this.scope = randomBytes(6).readUIntLE(0, 6);
+    this.ids = new WeakMap();
+    this.next = 0;
+  }
+}
+
+const seriesIdSpace = new SeriesIdSpace();
+
+/**
  * Turns batch slices into one series-major {@link SignalRecord}. Without a Map lookup per
  * sample: each series handle carries a scratch `slot` stamped with this build's epoch, so
  * grouping is a counting pass, prefix sums and a scatter that keeps append order within each
@@ -42,6 +80,7 @@ export class RecordBuilder {
   private labelOffsets = new Uint32Array(1025);
   private labelRefs = new Uint32Array(16384);
   private seriesHash = new Uint32Array(1024);
+  private seriesIds = new Uint32Array(1024);
   private sampleOffsets = new Uint32Array(1025);
   private histogramOffsets = new Uint32Array(1025);
   private exemplarOffsets = new Uint32Array(1025);
@@ -105,8 +144,11 @@ export class RecordBuilder {
     const strings: string[] = [];
     this.labelOffsets = growU32(this.labelOffsets, n + 1);
     this.seriesHash = growU32(this.seriesHash, n);
+    this.seriesIds = growU32(this.seriesIds, n);
     const lo = this.labelOffsets;
     const sh = this.seriesHash;
+    const ids = this.seriesIds;
+    seriesIdSpace.reserve(n);
     let refs = this.labelRefs;
     let r = 0;
     lo[0] = 0;
@@ -128,6 +170,7 @@ export class RecordBuilder {
       }
       lo[k + 1] = r >>> 1;
       sh[k] = h.hash;
+      ids[k] = seriesIdSpace.idOf(h);
     }
 
     // Scatter samples. Values move as raw 32-bit halves so NaN payloads (the stale marker)
@@ -191,6 +234,8 @@ export class RecordBuilder {
       exemplarOffsets: eo.subarray(0, n + 1),
       exemplars,
       metadata,
+      seriesIds: ids.subarray(0, n),
+      seriesIdScope: seriesIdSpace.scope,
     };
   }
 

@@ -31,6 +31,7 @@ import type {
  * | `el` | exemplar label offsets (per exemplar, in pairs, length exemplars+1), u32 bytes |
  * | `er` `et` `ev` | exemplar label refs (u32), timestamps (f64), values (f64) |
  * | `m` | metadata, flat `[familyName, type, help, unit, ...]` |
+ * | `si` `sc` | optional (added within version 1; older readers ignore them): seriesIds as u32 bytes and their scope, a number below 2^48 |
  *
  * Readers must accept every older version; a new field gets a new key, a changed meaning a new version.
  */
@@ -146,6 +147,9 @@ export function encodeRecord(r: SignalRecord): Uint8Array {
     et: bytesOf(et),
     ev: bytesOf(ev),
     m,
+    ...(r.seriesIds === undefined || r.seriesIdScope === undefined
+      ? {}
+      : { si: bytesOf(r.seriesIds), sc: r.seriesIdScope }),
   });
   return compressSync(Buffer.from(msg.buffer, msg.byteOffset, msg.byteLength));
 }
@@ -400,6 +404,16 @@ export function decodeRecord(payload: Uint8Array): SignalRecord {
     exemplars,
     metadata,
   };
+  if (map.si !== undefined || map.sc !== undefined) {
+    const seriesIds = u32(map, 'si');
+    if (seriesIds.length !== seriesCount)
+      throw corrupt(`field si has ${seriesIds.length} ids for ${seriesCount} series`);
+    const scope = map.sc;
+    if (typeof scope !== 'number' || !Number.isSafeInteger(scope) || scope < 0)
+      throw corrupt('field sc is not a scope');
+    record.seriesIds = seriesIds;
+    record.seriesIdScope = scope;
+  }
   if (map.n !== timestamps.length + histograms.length + ecount + metadata.length) {
     throw corrupt(`signal count ${String(map.n)} disagrees with the columns`);
   }

@@ -96,6 +96,14 @@ export interface SignalRecord {
   exemplarOffsets: Uint32Array;
   exemplars: ExemplarEntry[];
   metadata: MetadataEntry[];
+  /**
+   * Optional series identities: within one `seriesIdScope`, equal ids always name the same label
+   * set (the converse need not hold). Readers use them to cache per-series work (the encoded
+   * labels) across records; records without them (older writers, tests) are handled in full.
+   */
+  seriesIds?: Uint32Array;
+  /** Names the id space of `seriesIds`: a random number chosen per writer process (and id wrap). */
+  seriesIdScope?: number;
 }
 
 /** Samples + histograms + exemplars + metadata entries in a record. */

@@ -17,6 +17,13 @@ export interface WriteRequestEncoderV1Options {
   externalLabels: Record<string, string>;
   /** First size of the scratch buffer; it doubles as needed and is kept. */
   initialBufferBytes?: number;
+  /**
+   * Bytes of encoded label fields kept per encoder for series that carry an id (records with
+   * `seriesIds`), so a series seen again is written with one copy instead of a merge with the
+   * external labels and a re-encode. When full, the cache is emptied and refilled. Default
+   * 16 MiB; 0 disables it.
+   */
+  labelCacheBytes?: number;
 }
 
 /**
@@ -51,6 +58,8 @@ const FROM_EXTERNAL = 1;
 const LABEL_SLOTS = 5;
 /** Int32 slots per histogram: body size, negative deltas payload, positive deltas payload. */
 const HIST_SLOTS = 3;
+/** Cached label blocks are packed as `offset * LEN_SPAN + length`; longer blocks are not cached. */
+const LEN_SPAN = 65536;
 
 class WriteRequestEncoderV1 implements WriteRequestEncoder {
   private readonly w: ScratchWriter;
@@ -60,6 +69,12 @@ class WriteRequestEncoderV1 implements WriteRequestEncoder {
   private labels = new Int32Array(64 * LABEL_SLOTS);
   private labelCount = 0;
   private histSizes = new Int32Array(16 * HIST_SLOTS);
+  /** Encoded label fields of series by id (see {@link cachedLabels}): an arena plus an index. */
+  private readonly labelCache: ScratchWriter;
+  /** Series id -> `offset * LEN_SPAN + length` in `labelCache`. */
+  private readonly labelIndex = new Map<number, number>();
+  private labelCacheScope = -1;
+  private readonly labelCacheBytes: number;
   private exemplarSizes = new Int32Array(16);
 
   // Views of the last record seen: slices of one request mostly share a record.
@@ -70,6 +85,8 @@ class WriteRequestEncoderV1 implements WriteRequestEncoder {
 
   constructor(opts: WriteRequestEncoderV1Options) {
     this.w = new ScratchWriter(opts.initialBufferBytes);
+    this.labelCacheBytes = opts.labelCacheBytes ?? 16 * 1024 * 1024;
+    this.labelCache = new ScratchWriter(Math.min(64 * 1024, Math.max(1024, this.labelCacheBytes)));
     const flat: string[] = [];
     for (const [name, value] of Object.entries(opts.externalLabels)) {
       if (name === '' || value === '') continue; // an empty value means "no such label"
@@ -108,13 +125,15 @@ class WriteRequestEncoderV1 implements WriteRequestEncoder {
   private writeTimeSeries(s: SeriesSlice): void {
     this.useRecord(s.record);
     const record = s.record;
-    this.mergeLabels(s);
+    const cached = record.seriesIds !== undefined && this.labelCacheBytes > 0 ? this.cachedLabels(s) : -1;
 
     // Pass 1: sizes.
     let body = 0;
-    const labels = this.labels;
-    for (let i = 0, o = 0; i < this.labelCount; i++, o += LABEL_SLOTS) {
-      body += delimitedSize(labelBodySize(labels[o + 2], labels[o + 4]));
+    if (cached >= 0) {
+      body = cached % LEN_SPAN;
+    } else {
+      this.mergeLabels(s);
+      body = this.mergedLabelsSize();
     }
     const words = this.valueWords;
     const ts = record.timestamps;
@@ -150,10 +169,11 @@ class WriteRequestEncoderV1 implements WriteRequestEncoder {
     w.byte(0x0a); // WriteRequest.timeseries = 1
     w.varint32(body);
     const table = this.table;
-    const ext = this.ext;
-    for (let i = 0, o = 0; i < this.labelCount; i++, o += LABEL_SLOTS) {
-      const src = labels[o] === FROM_RECORD ? table.bytes : ext.bytes;
-      writeLabel(w, src, labels[o + 1], labels[o + 2], labels[o + 3], labels[o + 4]);
+    if (cached >= 0) {
+      const len = cached % LEN_SPAN;
+      copyBytes(w, this.labelCache.buf, (cached - len) / LEN_SPAN, len);
+    } else {
+      this.writeMergedLabels(w);
     }
     const vb = this.valueBytes;
     for (let i = s.sampleStart; i < s.sampleEnd; i++) {
@@ -193,6 +213,58 @@ class WriteRequestEncoderV1 implements WriteRequestEncoder {
     for (let i = 0; i < histCount; i++) {
       this.writeHistogram(record.histograms[s.histogramStart + i], i * HIST_SLOTS);
     }
+  }
+
+  /** Size of the label fields `labels[0..labelCount)` will write. */
+  private mergedLabelsSize(): number {
+    const labels = this.labels;
+    let size = 0;
+    for (let i = 0, o = 0; i < this.labelCount; i++, o += LABEL_SLOTS) {
+      size += delimitedSize(labelBodySize(labels[o + 2], labels[o + 4]));
+    }
+    return size;
+  }
+
+  private writeMergedLabels(w: ScratchWriter): void {
+    const labels = this.labels;
+    const tb = this.table.bytes;
+    const eb = this.ext.bytes;
+    for (let i = 0, o = 0; i < this.labelCount; i++, o += LABEL_SLOTS) {
+      writeLabel(w, labels[o] === FROM_RECORD ? tb : eb, labels[o + 1], labels[o + 2], labels[o + 3], labels[o + 4]);
+    }
+  }
+
+  /**
+   * The series' label fields (merged with the external labels, sorted, encoded) from the cache,
+   * encoding them on a miss; `offset * LEN_SPAN + length` in `labelCache`, or -1 when too large to
+   * cache. Entries are trusted by id within the record's id scope: ids never change meaning there.
+   */
+  private cachedLabels(s: SeriesSlice): number {
+    const record = s.record;
+    const index = this.labelIndex;
+    const arena = this.labelCache;
+    if (record.seriesIdScope !== this.labelCacheScope) {
+      index.clear();
+      arena.reset();
+      this.labelCacheScope = record.seriesIdScope ?? -1;
+    }
+    const id = (record.seriesIds as Uint32Array)[s.series];
+    const hit = index.get(id);
+    if (hit !== undefined) return hit;
+    this.mergeLabels(s);
+    const size = this.mergedLabelsSize();
+    if (size >= LEN_SPAN || size > this.labelCacheBytes) return -1;
+    if (arena.pos + size > this.labelCacheBytes) {
+      // Simplest bound: start over. Live series come back on their next request.
+      index.clear();
+      arena.reset();
+    }
+    arena.ensure(size);
+    const start = arena.pos;
+    this.writeMergedLabels(arena);
+    const packed = start * LEN_SPAN + size;
+    index.set(id, packed);
+    return packed;
   }
 
   /**
@@ -425,6 +497,12 @@ function compareBytes(a: Uint8Array, as: number, al: number, b: Uint8Array, bs: 
     if (d !== 0) return d;
   }
   return al - bl;
+}
+
+/** Copies a cached label block; a byte loop avoids a subarray allocation per series. */
+function copyBytes(w: ScratchWriter, src: Uint8Array, start: number, len: number): void {
+  w.buf.set(src.subarray(start, start + len), w.pos);
+  w.pos += len;
 }
 
 function isPositiveZero(v: number): boolean {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { Encoder } from '@msgpack/msgpack';
 import { compressSync } from 'lz4-napi';
@@ -226,6 +227,8 @@ describe('record codec', () => {
       ['hash count', (r) => (r.seriesHash = new Uint32Array(2)), /field sh/],
       ['values length', (r) => (r.values = new Float64Array(3)), /values/],
       ['exemplar ref', (r) => (r.exemplars[0].labelRefs = new Uint32Array([5, 100])), /field er/],
+      ['series id count', (r) => Object.assign(r, { seriesIds: new Uint32Array(2), seriesIdScope: 7 }), /field si/],
+      ['series id scope', (r) => Object.assign(r, { seriesIds: new Uint32Array(3), seriesIdScope: -1 }), /field sc/],
     ];
     for (const [what, mutate, message] of cases) {
       const { r } = base();
@@ -233,5 +236,38 @@ describe('record codec', () => {
       assertCorrupt(() => decodeRecord(encodeRecord(r)), message);
       assert.ok(what);
     }
+  });
+
+  it('round-trips series ids and their scope when the record has them', () => {
+    const r = { ...sample(), seriesIds: new Uint32Array([7, 0xffffffff, 0]), seriesIdScope: 2 ** 48 - 1 };
+    const d = decodeRecord(encodeRecord(r));
+    assert.deepEqual([...(d.seriesIds ?? [])], [7, 0xffffffff, 0]);
+    assert.equal(d.seriesIdScope, 2 ** 48 - 1);
+    const without = decodeRecord(encodeRecord(sample()));
+    assert.equal(without.seriesIds, undefined);
+    assert.equal(without.seriesIdScope, undefined);
+  });
+
+  it('reads a record written before series ids existed (fixture from that version)', () => {
+    const payload = readFileSync(
+      new URL('../../../test/fixtures/segments/record-v1-no-series-ids.bin', import.meta.url),
+    );
+    const d = decodeRecord(payload);
+    assert.deepEqual(d.strings, ['__name__', 'up', 'job', 'a', 'b', 'trace_id', 'abc']);
+    assert.equal(d.seriesCount, 2);
+    assert.deepEqual([...d.labelRefs], [0, 1, 2, 3, 0, 1, 2, 4]);
+    assert.deepEqual([...d.seriesHash], [1, 0xffffffff]);
+    assert.deepEqual([...d.sampleOffsets], [0, 2, 3]);
+    assert.deepEqual([...d.timestamps], [1000, 2000, 3000]);
+    const bits = new Uint32Array(d.values.buffer, d.values.byteOffset, 6);
+    assert.equal(d.values[0], 1.5);
+    assert.ok(Object.is(d.values[1], -0));
+    assert.deepEqual([bits[5], bits[4]], [STALE_HI, STALE_LO]);
+    assert.equal(d.histograms.length, 1);
+    assert.deepEqual(d.histograms[0].histogram.positiveDeltas, [3, -1]);
+    assert.equal(d.exemplars[0].timestampMs, 999);
+    assert.deepEqual(d.metadata, [{ metricFamilyName: 'up', type: 'gauge', help: 'Is it up?', unit: '' }]);
+    assert.equal(d.seriesIds, undefined);
+    assert.equal(countRecordSignals(payload), 3 + 1 + 1 + 1);
   });
 });

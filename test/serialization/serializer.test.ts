@@ -126,6 +126,35 @@ describe('Serializer', () => {
     await serializer.stop();
   });
 
+  it('gives each series an id that stays the same across records, within one scope', async () => {
+    const fq = new FakeFileQueue();
+    const serializer = createSerializer({ fileQueue: fq, mailboxCapacity: 4 });
+    const registry = createSeriesRegistry();
+    const app = createAppender({ registry, submit: (b) => serializer.submit(b) });
+    const a = registry.resolve({ __name__: 'up', job: 'a' });
+    const b = registry.resolve({ __name__: 'up', job: 'b' });
+    app.append(a, 1, 1);
+    app.append(b, 1, 2);
+    await app.commit();
+    app.append(b, 2, 3);
+    app.append(registry.resolve({ __name__: 'up', job: 'c' }), 2, 4);
+    app.append(a, 2, 5);
+    await app.commit();
+    const [r1, r2] = fq.appended.map((x) => decodeRecord(x.payload));
+    const idOf = (r: SignalRecord, job: string) => {
+      for (let i = 0; i < r.seriesCount; i++) if (labelsOf(r, i).job === job) return r.seriesIds?.[i];
+      assert.fail(`no series ${job}`);
+    };
+    assert.equal(r1.seriesIds?.length, 2);
+    assert.equal(r2.seriesIds?.length, 3);
+    assert.equal(idOf(r2, 'a'), idOf(r1, 'a'));
+    assert.equal(idOf(r2, 'b'), idOf(r1, 'b'));
+    assert.equal(new Set([idOf(r2, 'a'), idOf(r2, 'b'), idOf(r2, 'c')]).size, 3);
+    assert.equal(typeof r1.seriesIdScope, 'number');
+    assert.equal(r2.seriesIdScope, r1.seriesIdScope);
+    await serializer.stop();
+  });
+
   it('splits batches over several records at maxSignalsPerRecord, keeping order', async () => {
     const fq = new FakeFileQueue();
     const serializer = createSerializer({ fileQueue: fq, mailboxCapacity: 4, maxSignalsPerRecord: 7 });

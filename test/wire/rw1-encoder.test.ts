@@ -299,4 +299,72 @@ describe('createWriteRequestEncoderV1', () => {
     const theirs = Buffer.from(encodeWriteRequestV1(series, metadata));
     assert.equal(ours.toString('hex'), theirs.toString('hex'));
   });
+
+  describe('label cache (records with series ids)', () => {
+    const ext = { cluster: 'eu1', job: 'ext' };
+    const seriesOf = (n: number, t: number, tag = 's'): SeriesInput[] =>
+      Array.from({ length: n }, (_x, i) => ({
+        labels: { __name__: 'm', i: `${tag}${i}`, ...(i % 2 === 0 ? { job: 'own' } : {}) },
+        samples: [[t, i + t] as [number, number]],
+      }));
+    const withIds = (series: SeriesInput[], scope: number, ids?: number[]) => ({
+      ...buildRecord(series),
+      seriesIds: Uint32Array.from(ids ?? series.map((_s, i) => i)),
+      seriesIdScope: scope,
+    });
+    const encodeWith = (enc: ReturnType<typeof createWriteRequestEncoderV1>, r: ReturnType<typeof withIds>) =>
+      Buffer.from(enc.encode(wholeSlices(r), r.seriesCount, []));
+
+    it('writes the same bytes as without ids, on the miss and on every hit', () => {
+      const plain = createWriteRequestEncoderV1({ externalLabels: ext, labelCacheBytes: 0 });
+      const cached = createWriteRequestEncoderV1({ externalLabels: ext });
+      for (let t = 1; t <= 3; t++) {
+        const r = withIds(seriesOf(50, t), 9);
+        const expected = encodeWith(plain, r);
+        assert.deepEqual(encodeWith(cached, r), expected);
+        const d = decodeV1WithProtobufjs(expected);
+        assert.deepEqual(d.series[0].labels, { __name__: 'm', cluster: 'eu1', i: 's0', job: 'own' });
+        assert.deepEqual(d.series[1].labels, { __name__: 'm', cluster: 'eu1', i: 's1', job: 'ext' });
+        assert.deepEqual([d.series[49].samples[0].ts, d.series[49].samples[0].value], [t, 49 + t]);
+      }
+    });
+
+    it('does not trust an id from another scope (e.g. a segment of an earlier run)', () => {
+      const enc = createWriteRequestEncoderV1({ externalLabels: ext });
+      encodeWith(enc, withIds(seriesOf(3, 1, 'old'), 1));
+      const d = decodeV1WithProtobufjs(encodeWith(enc, withIds(seriesOf(3, 2, 'new'), 2)));
+      assert.deepEqual(
+        d.series.map((x) => x.labels.i),
+        ['new0', 'new1', 'new2'],
+      );
+      // And back: the old scope's entries were dropped, not revived.
+      const back = decodeV1WithProtobufjs(encodeWith(enc, withIds(seriesOf(3, 3, 'again'), 1)));
+      assert.deepEqual(
+        back.series.map((x) => x.labels.i),
+        ['again0', 'again1', 'again2'],
+      );
+    });
+
+    it('stays right when the cache fills and starts over', () => {
+      // Each block is ~40 bytes: 100 bytes hold two, so the cache is emptied again and again.
+      const small = createWriteRequestEncoderV1({ externalLabels: ext, labelCacheBytes: 100 });
+      const plain = createWriteRequestEncoderV1({ externalLabels: ext, labelCacheBytes: 0 });
+      for (let t = 1; t <= 3; t++) {
+        const r = withIds(seriesOf(20, t), 5);
+        assert.deepEqual(encodeWith(small, r), encodeWith(plain, r));
+      }
+    });
+
+    it('keeps labels of slices of different records apart in one request', () => {
+      const enc = createWriteRequestEncoderV1({ externalLabels: {} });
+      const r1 = withIds(seriesOf(2, 1, 'x'), 3, [10, 11]);
+      const r2 = withIds(seriesOf(2, 2, 'y'), 3, [12, 13]);
+      const slices = [...wholeSlices(r1), ...wholeSlices(r2), ...wholeSlices(r1)];
+      const d = decodeV1WithProtobufjs(enc.encode(slices, slices.length, []));
+      assert.deepEqual(
+        d.series.map((x) => `${x.labels.i}@${x.samples[0].ts}`),
+        ['x0@1', 'x1@1', 'y0@2', 'y1@2', 'x0@1', 'x1@1'],
+      );
+    });
+  });
 });
