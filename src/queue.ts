@@ -138,7 +138,7 @@ class EndpointRuntime {
       const health = this.receiverHealth();
       if (clock.now() >= deadline || health.backoff || health.failedAttempts > failedAtStart) return false;
       // Shutdown-only polling: the endpoint has no "idle" event, and 20 ms is far below any deadline.
-      await sleep(clock, Math.min(20, Math.max(1, deadline - clock.now())));
+      await sleep(clock, Math.min(20, Math.max(1, deadline - clock.now())), undefined, true);
     }
     return true;
   }
