@@ -16,9 +16,21 @@ export interface Sink {
   stop(): Promise<void>;
 }
 
+export interface SinkOptions {
+  /**
+   * `decode` (default): full RW 1.0 decode per body. `structure`: counts `Sample` fields from the
+   * protobuf framing only (exact, far cheaper), for agents fast enough that decoding would cap them.
+   */
+  counting?: 'decode' | 'structure';
+}
+
 /** Starts bench/lib/sink.js as a child process on `port` (0 = any free port). */
-export async function startSink(port = 0): Promise<Sink> {
-  const child = fork(fileURLToPath(new URL('./sink.js', import.meta.url)), [String(port)], { stdio: 'inherit' });
+export async function startSink(port = 0, options: SinkOptions = {}): Promise<Sink> {
+  const child = fork(
+    fileURLToPath(new URL('./sink.js', import.meta.url)),
+    [String(port), options.counting ?? 'decode'],
+    { stdio: 'inherit' },
+  );
   const listening = await new Promise<number>((resolve, reject) => {
     child.once('message', (m: { port: number }) => resolve(m.port));
     child.once('exit', (code) => reject(new Error(`sink exited with ${code}`)));

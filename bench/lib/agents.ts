@@ -1,0 +1,179 @@
+/**
+ * Starts the agents compared by the benchmarks, each as its own process on a free loopback port:
+ * promspool's daemon (bin/promspool.js with a generated YAML) and, when installed, vmagent with
+ * equivalent settings (disk-backed queue in `dataDir`, same number of concurrent senders, same
+ * samples per outgoing request).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { accessSync, constants, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export type AgentKind = 'promspool' | 'vmagent';
+
+export interface AgentOptions {
+  /** Where the agent forwards to. */
+  sinkUrl: string;
+  /** The agent's disk queue lives here (created by the caller). */
+  dataDir: string;
+  /** Concurrent senders: promspool min_shards = max_shards, vmagent -remoteWrite.queues. */
+  shards: number;
+  /** Samples per outgoing request: promspool max_samples_per_send, vmagent -remoteWrite.maxRowsPerBlock. */
+  samplesPerSend: number;
+  /** Disk cap; 0 = unlimited (promspool max_disk_bytes, vmagent -remoteWrite.maxDiskUsagePerURL). */
+  maxDiskBytes?: number;
+  /** promspool max_backoff (how soon a loop retries a receiver that came back); default 1s. */
+  maxBackoff?: string;
+  /** Extra `node` flags for promspool (e.g. `--cpu-prof`). */
+  nodeFlags?: string[];
+  /** Extra command line flags for vmagent. */
+  vmagentFlags?: string[];
+}
+
+/** A running agent. */
+export interface Agent {
+  readonly kind: AgentKind;
+  readonly pid: number;
+  readonly process: ChildProcess;
+  /** Its remote-write receiver URL. */
+  readonly writeUrl: string;
+  readonly baseUrl: string;
+  /** Milliseconds from spawn until the readiness endpoint answered 200. */
+  readonly startMs: number;
+  /** SIGTERM, wait for exit (SIGKILL after `timeoutMs`). Resolves with the milliseconds it took. */
+  stop(timeoutMs?: number): Promise<number>;
+}
+
+const VMAGENT_PATHS = ['/usr/bin/vmagent', '/usr/local/bin/vmagent'];
+
+/** Path of an executable vmagent, or undefined when it is not installed. */
+export function vmagentPath(): string | undefined {
+  for (const p of VMAGENT_PATHS) {
+    try {
+      accessSync(p, constants.X_OK);
+      return p;
+    } catch {}
+  }
+  return undefined;
+}
+
+/** A TCP port free on 127.0.0.1 right now (bound then released). */
+export async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((resolve, reject) => {
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => resolve());
+  });
+  const addr = srv.address();
+  const port = typeof addr === 'object' && addr ? addr.port : 0;
+  await new Promise<void>((resolve) => srv.close(() => resolve()));
+  return port;
+}
+
+/** The YAML promspool runs with for `opts` on `port`. */
+export function promspoolConfigYaml(opts: AgentOptions, port: number): string {
+  return [
+    `server: { listen_address: '127.0.0.1:${port}', shutdown_timeout: 5s }`,
+    `storage: { path: '${opts.dataDir}', max_disk_bytes: ${opts.maxDiskBytes ?? 0}, fsync: interval }`,
+    'self_monitoring: { enabled: false }',
+    'remote_write:',
+    '  - name: sink',
+    `    url: '${opts.sinkUrl}'`,
+    '    metadata_config: { send: false }',
+    `    queue_config: { min_shards: ${opts.shards}, max_shards: ${opts.shards}, max_samples_per_send: ${opts.samplesPerSend}, min_backoff: 30ms, max_backoff: ${opts.maxBackoff ?? '1s'} }`,
+    '',
+  ].join('\n');
+}
+
+const BIN_PROMSPOOL = fileURLToPath(new URL('../../../bin/promspool.js', import.meta.url));
+
+/** Starts promspool's daemon (config written to `<dataDir>.yaml`) and waits until `/-/ready`. */
+export async function startPromspool(opts: AgentOptions, readyTimeoutMs = 120_000): Promise<Agent> {
+  const port = await freePort();
+  const configPath = `${opts.dataDir}.yaml`;
+  writeFileSync(configPath, promspoolConfigYaml(opts, port));
+  const t0 = performance.now();
+  const child = spawn(
+    process.execPath,
+    [...(opts.nodeFlags ?? []), BIN_PROMSPOOL, '--config', configPath, '--log.level', 'warn'],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const startMs = (await waitReady(child, `${baseUrl}/-/ready`, readyTimeoutMs)) - t0;
+  return agentHandle('promspool', child, baseUrl, `${baseUrl}/api/v1/write`, startMs);
+}
+
+/** Starts vmagent with settings equivalent to {@link startPromspool}'s and waits until `/health`. */
+export async function startVmagent(opts: AgentOptions, readyTimeoutMs = 60_000): Promise<Agent> {
+  const bin = vmagentPath();
+  if (!bin) throw new Error('vmagent is not installed');
+  const port = await freePort();
+  const t0 = performance.now();
+  const child = spawn(
+    bin,
+    [
+      `-httpListenAddr=127.0.0.1:${port}`,
+      `-remoteWrite.url=${opts.sinkUrl}`,
+      `-remoteWrite.tmpDataPath=${join(opts.dataDir)}`,
+      `-remoteWrite.queues=${opts.shards}`,
+      `-remoteWrite.maxRowsPerBlock=${opts.samplesPerSend}`,
+      `-remoteWrite.maxDiskUsagePerURL=${opts.maxDiskBytes ?? 0}`,
+      '-loggerLevel=ERROR',
+      ...(opts.vmagentFlags ?? []),
+    ],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const startMs = (await waitReady(child, `${baseUrl}/health`, readyTimeoutMs)) - t0;
+  return agentHandle('vmagent', child, baseUrl, `${baseUrl}/api/v1/write`, startMs);
+}
+
+/** Starts the agent of `kind`. */
+export function startAgent(kind: AgentKind, opts: AgentOptions): Promise<Agent> {
+  return kind === 'promspool' ? startPromspool(opts) : startVmagent(opts);
+}
+
+/**
+ * Polls `url` every 5 ms until it answers 200; resolves with `performance.now()` at that answer.
+ * Rejects if the process exits first or after `timeoutMs`.
+ */
+export async function waitReady(child: ChildProcess, url: string, timeoutMs: number): Promise<number> {
+  const deadline = performance.now() + timeoutMs;
+  let exited: string | undefined;
+  child.once('exit', (code, signal) => {
+    exited = `exited with ${code ?? signal}`;
+  });
+  while (performance.now() < deadline) {
+    if (exited) throw new Error(`${url}: agent ${exited} before it was ready`);
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
+      await res.arrayBuffer();
+      if (res.status === 200) return performance.now();
+    } catch {}
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  child.kill('SIGKILL');
+  throw new Error(`${url}: not ready after ${timeoutMs} ms`);
+}
+
+function agentHandle(kind: AgentKind, child: ChildProcess, baseUrl: string, writeUrl: string, startMs: number): Agent {
+  return {
+    kind,
+    pid: child.pid ?? 0,
+    process: child,
+    baseUrl,
+    writeUrl,
+    startMs,
+    stop: async (timeoutMs = 60_000) => {
+      const t0 = performance.now();
+      if (child.exitCode !== null || child.signalCode !== null) return 0;
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      await exited;
+      clearTimeout(timer);
+      return performance.now() - t0;
+    },
+  };
+}

@@ -1,0 +1,179 @@
+/**
+ * Scenario "relay": a load generator (own process) pushes remote-write 1.0 into the agent, which
+ * forwards to a sink (own process, answers 204, counts samples exactly). Runs promspool and, when
+ * installed, vmagent on the identical workload one after the other. Per agent: samples/s end to
+ * end (first request sent -> last sample counted by the sink), the agent's CPU seconds per million
+ * samples and peak RSS (from /proc/<pid>), and promspool/vmagent ratios.
+ *
+ * Usage: node dist/bench/relay.js [--samples=10000000] [--series=100000] [--labels=10]
+ *   [--per-request=2000] [--connections=4] [--shards=4] [--agents=promspool,vmagent]
+ *   [--cpu-prof] [--no-append]        (BENCH_SCALE=0.1 scales --samples for a quick run)
+ */
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type AgentKind, startAgent } from './lib/agents.js';
+import { type LoadgenOptions, plannedSamples, startLoadgen } from './lib/loadgen.js';
+import { peakRssBytes, printTable, processCpuSeconds } from './lib/measure.js';
+import { appendResults, loadAverage } from './lib/results.js';
+import { agentList, benchScale, scenarioArgs } from './lib/scenario-args.js';
+import { startSink } from './lib/sink-client.js';
+
+const args = scenarioArgs({
+  samples: 10_000_000,
+  series: 100_000,
+  labels: 10,
+  'per-request': 2000,
+  connections: 4,
+  shards: 4,
+  agents: 'promspool,vmagent',
+  'cpu-prof': false,
+  'no-append': false,
+  'timeout-s': 600,
+});
+const totalSamples = Math.round(args.samples * benchScale());
+const agents = agentList(args.agents);
+
+interface RelayRun {
+  agent: AgentKind;
+  delivered: number;
+  expected: number;
+  seconds: number;
+  ingestSeconds: number;
+  agentCpu: number;
+  sinkCpu: number;
+  loadgenCpu: number;
+  peakRss: number;
+  retries: number;
+  load: string;
+}
+
+async function runOnce(kind: AgentKind): Promise<RelayRun> {
+  const sink = await startSink(0, { counting: 'structure' });
+  const dir = mkdtempSync(join(tmpdir(), `promspool-bench-relay-${kind}-`));
+  const dataDir = join(dir, 'data');
+  mkdirSync(dataDir);
+  const profDir = join(process.cwd(), 'bench-profiles');
+  const agent = await startAgent(kind, {
+    sinkUrl: sink.url,
+    dataDir,
+    shards: args.shards,
+    samplesPerSend: args['per-request'],
+    nodeFlags: args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [],
+  });
+  try {
+    const lgOpts: LoadgenOptions = {
+      url: agent.writeUrl,
+      series: args.series,
+      labelsPerSeries: args.labels,
+      seriesPerRequest: args['per-request'],
+      connections: args.connections,
+      totalSamples,
+    };
+    const expected = plannedSamples(lgOpts);
+    const lg = await startLoadgen(lgOpts);
+    const sinkPid = sink.process.pid ?? 0;
+    const cpu0 = processCpuSeconds(agent.pid);
+    const sinkCpu0 = processCpuSeconds(sinkPid);
+    const t0 = performance.now();
+    const sent = lg.go();
+    let ingestSeconds = 0;
+    let loadgenCpu = 0;
+    let retries = 0;
+    void sent.then((r) => {
+      ingestSeconds = r.elapsedMs / 1000;
+      loadgenCpu = r.cpuSeconds;
+      retries = r.retries;
+    });
+    let delivered = 0;
+    const deadline = Date.now() + args['timeout-s'] * 1000;
+    while (delivered < expected && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+      delivered = (await sink.stats()).samples;
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    const agentCpu = processCpuSeconds(agent.pid) - cpu0;
+    const sinkCpu = processCpuSeconds(sinkPid) - sinkCpu0;
+    const peakRss = peakRssBytes(agent.pid);
+    const load = loadAverage();
+    if (delivered >= expected) await sent;
+    lg.kill();
+    return {
+      agent: kind,
+      delivered,
+      expected,
+      seconds,
+      ingestSeconds,
+      agentCpu,
+      sinkCpu,
+      loadgenCpu,
+      peakRss,
+      retries,
+      load,
+    };
+  } finally {
+    await agent.stop();
+    await sink.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const runs: RelayRun[] = [];
+for (const kind of agents) {
+  console.log(`relay: ${kind}, ${totalSamples.toLocaleString('en-US')} samples ...`);
+  runs.push(await runOnce(kind));
+}
+
+const perM = (cpu: number, r: RelayRun) => (cpu / r.delivered) * 1e6;
+const rows: Record<string, string | number>[] = runs.map((r) => ({
+  agent: r.agent,
+  samples: r.delivered,
+  'samples/s e2e': Math.round(r.delivered / r.seconds),
+  'ingest samples/s': r.ingestSeconds ? Math.round(r.expected / r.ingestSeconds) : '-',
+  'agent CPU s / 1M': perM(r.agentCpu, r),
+  'peak RSS MB': Math.round(r.peakRss / 2 ** 20),
+  'sink CPU s / 1M': perM(r.sinkCpu, r),
+  'loadgen CPU s / 1M': perM(r.loadgenCpu, r),
+  retries: r.retries,
+  'load avg': r.load,
+}));
+const ps = runs.find((r) => r.agent === 'promspool');
+const vm = runs.find((r) => r.agent === 'vmagent');
+if (ps && vm) {
+  rows.push({
+    agent: 'promspool / vmagent',
+    samples: '',
+    'samples/s e2e': `${(ps.delivered / ps.seconds / (vm.delivered / vm.seconds)).toFixed(2)}x`,
+    'ingest samples/s': ps.ingestSeconds && vm.ingestSeconds ? `${(vm.ingestSeconds / ps.ingestSeconds).toFixed(2)}x` : '',
+    'agent CPU s / 1M': `${(perM(ps.agentCpu, ps) / perM(vm.agentCpu, vm)).toFixed(2)}x`,
+    'peak RSS MB': `${(ps.peakRss / vm.peakRss).toFixed(2)}x`,
+    'sink CPU s / 1M': '',
+    'loadgen CPU s / 1M': '',
+    retries: '',
+    'load avg': '',
+  });
+}
+const table = printTable(rows);
+
+const verdicts: string[] = [];
+if (ps) {
+  verdicts.push(`peak RSS < 250 MB: ${ps.peakRss < 250 * 2 ** 20 ? 'met' : 'NOT met'} (${Math.round(ps.peakRss / 2 ** 20)} MB)`);
+  if (vm) {
+    const cpuRatio = perM(ps.agentCpu, ps) / perM(vm.agentCpu, vm);
+    const tputRatio = ps.delivered / ps.seconds / (vm.delivered / vm.seconds);
+    verdicts.push(`CPU/M <= 1.5x vmagent: ${cpuRatio <= 1.5 ? 'met' : 'NOT met'} (${cpuRatio.toFixed(2)}x)`);
+    verdicts.push(`throughput >= vmagent: ${tputRatio >= 1 ? 'met' : 'NOT met'} (${tputRatio.toFixed(2)}x)`);
+  }
+}
+for (const v of verdicts) console.log(`target ${v}`);
+const incomplete = runs.filter((r) => r.delivered !== r.expected);
+for (const r of incomplete) console.error(`relay: ${r.agent} delivered ${r.delivered} of ${r.expected}`);
+
+const notes = [
+  `Workload: ${args.series.toLocaleString('en-US')} series x ${args.labels} labels, ${args['per-request']} series (1 sample each) per request, ${args.connections} connections, RW 1.0 pushed by bench/lib/loadgen (own process, bodies pre-built).`,
+  `Agents: ${args.shards} senders each (promspool min_shards = max_shards, vmagent -remoteWrite.queues), ${args['per-request']} samples per outgoing request (promspool max_samples_per_send, vmagent -remoteWrite.maxRowsPerBlock), disk queue under /tmp, promspool fsync interval.`,
+  'samples/s e2e: first request sent until the sink counted the last sample. CPU from /proc/<pid>/stat of the agent only; peak RSS is VmHWM. loadgen, sink and agent share the 2 cores, so the sink/loadgen CPU columns say how much was left for the agent.',
+  ...verdicts.map((v) => `Target ${v}.`),
+].join('\n');
+if (!args['no-append']) appendResults('relay', table, notes);
+if (incomplete.length > 0) process.exitCode = 1;
