@@ -1,6 +1,7 @@
-import { type Dispatcher, Pool, ProxyAgent } from 'undici';
+import { buildConnector, type Dispatcher, Pool, ProxyAgent } from 'undici';
 import type { EndpointConfig } from '../config/types.js';
 import { remoteWriteHeaders } from '../wire/headers.js';
+import { clientTlsOptions, describeTlsFailure, surfaceTlsAlerts } from './tls.js';
 
 /** What one POST came back with. Only the first {@link ERROR_BODY_LIMIT} bytes of a non-2xx body are kept. */
 export interface PostResult {
@@ -34,70 +35,91 @@ export const ERROR_BODY_LIMIT = 1024;
 
 /**
  * The request headers of an endpoint: the wire's protocol headers (user headers can never override
- * them) plus the credentials from `basic_auth` or `authorization`.
+ * them) plus the credentials from `basic_auth` or `authorization`, or else from the URL's
+ * `user:password@` (as Go's HTTP client, and so Prometheus, sends them).
  */
 export function buildRequestHeaders(config: EndpointConfig, version: string): Record<string, string> {
   const headers = remoteWriteHeaders(config.protobufMessage, config.headers, version);
   if (config.basicAuth !== undefined) {
-    const token = Buffer.from(`${config.basicAuth.username}:${config.basicAuth.password}`).toString('base64');
-    headers.Authorization = `Basic ${token}`;
+    headers.Authorization = basicCredentials(config.basicAuth.username, config.basicAuth.password);
   } else if (config.authorization !== undefined) {
     headers.Authorization = `${config.authorization.type} ${config.authorization.credentials}`;
+  } else {
+    const url = new URL(config.url);
+    if (url.username !== '' || url.password !== '') {
+      headers.Authorization = basicCredentials(decodeURIComponent(url.username), decodeURIComponent(url.password));
+    }
   }
   return headers;
+}
+
+function basicCredentials(username: string, password: string): string {
+  return `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
 }
 
 /**
  * Creates the client of one endpoint: an undici `Pool` (or a `ProxyAgent` building such pools when
  * `proxy_url` is set) with `pipelining: 1` (POSTs are never pipelined) and header/body timeouts
  * equal to `remote_timeout`, so a stalled receiver cannot hold a connection for undici's 300 s default.
+ * TLS failures reject with a retryable `ERR_TLS` error naming the setting to fix (see {@link describeTlsFailure}).
  */
 export function createRemoteWriteClient(opts: RemoteWriteClientOptions): RemoteWriteClient {
   const { config } = opts;
   const url = new URL(config.url);
+  // `origin` never carries the URL's credentials: safe to put in error messages.
+  const { origin } = url;
   const path = `${url.pathname}${url.search}`;
   const headers = buildRequestHeaders(config, opts.version);
   const tls = config.tlsConfig;
-  const connect =
-    tls === undefined
-      ? undefined
-      : {
-          ca: tls.ca,
-          cert: tls.cert,
-          key: tls.key,
-          servername: tls.serverName,
-          rejectUnauthorized: !tls.insecureSkipVerify,
-          minVersion: tls.minVersion,
-          maxVersion: tls.maxVersion,
-        };
+  const tlsOptions = tls === undefined ? undefined : clientTlsOptions(tls);
   const poolOptions: Pool.Options = {
     connections: Math.max(1, opts.connections),
     pipelining: 1,
     headersTimeout: config.remoteTimeoutMs,
     bodyTimeout: config.remoteTimeoutMs,
-    ...(connect === undefined ? {} : { connect }),
   };
-  const dispatcher: Dispatcher =
-    config.proxyUrl === undefined
-      ? new Pool(url.origin, poolOptions)
-      : new ProxyAgent({
-          uri: config.proxyUrl,
-          ...(connect === undefined ? {} : { requestTls: connect }),
-          clientFactory: (origin, factoryOpts) => new Pool(origin, { ...factoryOpts, ...poolOptions }),
+  let dispatcher: Dispatcher;
+  if (config.proxyUrl === undefined) {
+    dispatcher = new Pool(origin, { ...poolOptions, connect: surfaceTlsAlerts(buildConnector(tlsOptions ?? {})) });
+  } else {
+    // The pool options reach the per-origin pools through the ProxyAgent's inner Agent; its
+    // connect function (which opens the tunnel) is kept, only wrapped. `proxyTunnel: false`:
+    // http:// receivers get plain forwarded requests, as from Go's client (many proxies allow
+    // CONNECT only to port 443); https:// ones always go through CONNECT.
+    dispatcher = new ProxyAgent({
+      ...poolOptions,
+      uri: config.proxyUrl,
+      proxyTunnel: false,
+      ...(tlsOptions === undefined ? {} : { requestTls: tlsOptions }),
+      factory: (poolOrigin, agentOptions) => {
+        const { connect } = agentOptions as Pool.Options;
+        return new Pool(poolOrigin, {
+          ...agentOptions,
+          connect: surfaceTlsAlerts(typeof connect === 'function' ? connect : buildConnector(connect ?? {})),
         });
+      },
+    });
+  }
 
   return {
     async post(body, signal) {
-      const res = await dispatcher.request({
-        origin: url.origin,
-        path,
-        method: 'POST',
-        headers,
-        body,
-        signal,
-        headersTimeout: config.remoteTimeoutMs,
-        bodyTimeout: config.remoteTimeoutMs,
-      });
+      let res: Dispatcher.ResponseData;
+      try {
+        res = await dispatcher.request({
+          origin,
+          path,
+          method: 'POST',
+          headers,
+          body,
+          signal,
+          headersTimeout: config.remoteTimeoutMs,
+          bodyTimeout: config.remoteTimeoutMs,
+        });
+      } catch (err) {
+        // An abort keeps its own reason: the caller tells its timeout from a stop by it.
+        if (signal.aborted) throw err;
+        throw describeTlsFailure(err, origin, tls) ?? err;
+      }
       const status = res.statusCode;
       const retryAfterHeader = res.headers['retry-after'];
       const retryAfter = Array.isArray(retryAfterHeader) ? retryAfterHeader[0] : retryAfterHeader;
