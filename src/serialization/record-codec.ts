@@ -162,19 +162,28 @@ function stringLengths(strings: readonly string[]): Uint32Array {
   return lengthScratch.subarray(0, strings.length);
 }
 
-function decodeStrings(map: Record<string, unknown>): string[] {
+/** The joined string table and its lengths, checked to add up; strings are cut out on demand. */
+function decodeStringTable(map: Record<string, unknown>): { joined: string; lengths: Uint32Array } {
   const joined = map.s;
   if (typeof joined !== 'string') throw corrupt('field s is missing or not a string');
   const lengths = u32(map, 'sl');
+  let pos = 0;
+  for (let i = 0; i < lengths.length; i++) {
+    pos += lengths[i];
+    if (pos > joined.length) throw corrupt(`string table entry ${i} runs past the end`);
+  }
+  if (pos !== joined.length) throw corrupt('string table has trailing characters');
+  return { joined, lengths };
+}
+
+function sliceStrings(joined: string, lengths: Uint32Array): string[] {
   const strings = new Array<string>(lengths.length);
   let pos = 0;
   for (let i = 0; i < lengths.length; i++) {
     const end = pos + lengths[i];
-    if (end > joined.length) throw corrupt(`string table entry ${i} runs past the end`);
     strings[i] = joined.slice(pos, end);
     pos = end;
   }
-  if (pos !== joined.length) throw corrupt('string table has trailing characters');
   return strings;
 }
 
@@ -335,14 +344,15 @@ function decodeHistograms(map: Record<string, unknown>, count: number): Histogra
  */
 export function decodeRecord(payload: Uint8Array): SignalRecord {
   const map = decodeMap(payload);
-  const strings = decodeStrings(map);
+  const { joined, lengths } = decodeStringTable(map);
+  const stringCount = lengths.length;
   const labelOffsets = u32(map, 'lo');
   if (labelOffsets.length === 0) throw corrupt('field lo is empty');
   const seriesCount = labelOffsets.length - 1;
   const labelRefs = u32(map, 'lr');
   if (labelRefs.length % 2 !== 0) throw corrupt('field lr has odd length');
   checkOffsets('lo', labelOffsets, seriesCount, labelRefs.length / 2);
-  checkRefs('lr', labelRefs, strings.length);
+  checkRefs('lr', labelRefs, stringCount);
   const seriesHash = u32(map, 'sh');
   if (seriesHash.length !== seriesCount)
     throw corrupt(`field sh has ${seriesHash.length} hashes for ${seriesCount} series`);
@@ -366,7 +376,7 @@ export function decodeRecord(payload: Uint8Array): SignalRecord {
   const ev = f64(map, 'ev');
   if (er.length % 2 !== 0) throw corrupt('field er has odd length');
   checkOffsets('el', el, ecount, er.length / 2);
-  checkRefs('er', er, strings.length);
+  checkRefs('er', er, stringCount);
   if (et.length !== ecount || ev.length !== ecount) throw corrupt('exemplar columns disagree');
   const exemplars = new Array<ExemplarEntry>(ecount);
   for (let i = 0; i < ecount; i++) {
@@ -389,8 +399,17 @@ export function decodeRecord(payload: Uint8Array): SignalRecord {
     }
     metadata[i] = { metricFamilyName, type: type as MetricType, help, unit };
   }
+  // A reader whose per-series work is cached by series id never needs the strings: cutting them
+  // out (one string per label value per series) is deferred to the first access.
+  let strings: string[] | undefined;
   const record: SignalRecord = {
-    strings,
+    get strings(): string[] {
+      if (strings === undefined) strings = sliceStrings(joined, lengths);
+      return strings;
+    },
+    set strings(value: string[]) {
+      strings = value;
+    },
     seriesCount,
     labelOffsets,
     labelRefs,

@@ -115,11 +115,21 @@ class WriteRequestEncoderV1 implements WriteRequestEncoder {
   private useRecord(record: SeriesSlice['record']): void {
     if (record === this.record) return;
     this.record = record;
-    this.table = stringTableBytes(record.strings);
+    this.table = EMPTY_TABLE;
     const v = record.values;
     this.valueBytes = new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
     // Float64Array offsets are 8-aligned, so a word view of the same bytes is always valid.
     this.valueWords = new Uint32Array(v.buffer, v.byteOffset, v.length * 2);
+  }
+
+  /**
+   * The current record's strings as UTF-8, encoded on first need: with the label cache warm, only
+   * exemplars and series seen for the first time need them.
+   */
+  private stringTable(): StringTableBytes {
+    const record = this.record;
+    if (this.table === EMPTY_TABLE && record !== undefined) this.table = stringTableBytes(record.strings);
+    return this.table;
   }
 
   private writeTimeSeries(s: SeriesSlice): void {
@@ -144,7 +154,7 @@ class WriteRequestEncoderV1 implements WriteRequestEncoder {
     if (this.exemplarSizes.length < exemplarCount) this.exemplarSizes = new Int32Array(exemplarCount * 2);
     for (let i = 0; i < exemplarCount; i++) {
       const e = record.exemplars[s.exemplarStart + i];
-      const offsets = this.table.offsets;
+      const offsets = this.stringTable().offsets;
       let eb = 0;
       const refs = e.labelRefs;
       for (let j = 0; j < refs.length; j += 2) {
@@ -168,7 +178,7 @@ class WriteRequestEncoderV1 implements WriteRequestEncoder {
     w.ensure(delimitedSize(body));
     w.byte(0x0a); // WriteRequest.timeseries = 1
     w.varint32(body);
-    const table = this.table;
+    const table = exemplarCount > 0 ? this.stringTable() : EMPTY_TABLE;
     if (cached >= 0) {
       const len = cached % LEN_SPAN;
       copyBytes(w, this.labelCache.buf, (cached - len) / LEN_SPAN, len);
@@ -280,7 +290,7 @@ class WriteRequestEncoderV1 implements WriteRequestEncoder {
     const need = ((end - start) / 2 + this.extCount) * LABEL_SLOTS;
     if (this.labels.length < need) this.labels = new Int32Array(need * 2);
     const labels = this.labels;
-    const { bytes: tb, offsets: to } = this.table;
+    const { bytes: tb, offsets: to } = this.stringTable();
     const { bytes: eb, offsets: eo } = this.ext;
     const extCount = this.extCount;
     let k = 0;
@@ -326,7 +336,7 @@ class WriteRequestEncoderV1 implements WriteRequestEncoder {
   private sortLabelsSlow(s: SeriesSlice): void {
     const record = s.record;
     const refs = record.labelRefs;
-    const { bytes: tb, offsets: to } = this.table;
+    const { bytes: tb, offsets: to } = this.stringTable();
     const { bytes: eb, offsets: eo } = this.ext;
     type L = { src: number; ns: number; nl: number; vs: number; ve: number; order: number };
     const all: L[] = [];

@@ -88,6 +88,8 @@ describe('record codec', () => {
     const r = sample();
     const decoded = decodeRecord(encodeRecord(r));
     assert.deepEqual(decoded.strings, r.strings);
+    // Cut out on first access, then the same array (the wire encoder caches its UTF-8 by identity).
+    assert.equal(decoded.strings, decoded.strings);
     assert.equal(decoded.seriesCount, 3);
     assert.deepEqual([...decoded.labelOffsets], [...r.labelOffsets]);
     assert.deepEqual([...decoded.labelRefs], [...r.labelRefs]);
