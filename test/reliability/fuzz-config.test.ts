@@ -255,7 +255,7 @@ describe('mutated configuration files', () => {
     // In a child process: the failure is a V8 fatal error, which no try/catch can stop.
     const script = [
       `import { parseConfig } from ${JSON.stringify(CONFIG_MODULE)};`,
-      "for (const d of [1000, 20000]) parseConfig(`storage: ${'['.repeat(d)}1${']'.repeat(d)}`);",
+      "for (const d of [1000, 20000]) parseConfig('storage: ' + '['.repeat(d) + '1' + ']'.repeat(d));",
       "console.log('survived');",
     ].join('\n');
     const res = spawnSync(process.execPath, ['--input-type=module', '-e', script], {

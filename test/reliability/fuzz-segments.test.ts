@@ -44,12 +44,46 @@ function samplesOf(r: SignalRecord): Map<string, [number, number][]> {
   return out;
 }
 
-/** Reads every segment the queue offers (bounded: never waits for one that will not come). */
-async function drain(q: FileQueue): Promise<Map<number, Segment>> {
+/**
+ * `promise`, or a failure naming `what` after `ms`. The timer is a real (ref'd) one: a hang
+ * must fail the test with a message, not let the event loop run dry.
+ */
+async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms (hang)`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Reads every segment the queue offers. A segment found unusable inside `next()` (bad header) is
+ * set aside there, so `next()` may then wait for a segment that will never come: once the queue
+ * holds none, the wait is aborted. Bounded: a real hang fails with a message.
+ */
+async function drain(q: FileQueue, what: string): Promise<Map<number, Segment>> {
   const out = new Map<number, Segment>();
+  const deadline = Date.now() + 10_000;
   while (q.stats().segments > 0) {
-    const seg = await q.next(AbortSignal.timeout(5_000));
-    assert.ok(seg, 'next() gave nothing while segments remained');
+    const ac = new AbortController();
+    const next = q.next(ac.signal);
+    let seg: Segment | null | undefined;
+    next.then((s) => {
+      seg = s;
+    });
+    while (seg === undefined) {
+      await new Promise((r) => setImmediate(r));
+      if (q.stats().segments === 0) ac.abort();
+      if (Date.now() > deadline) assert.fail(`${what}: next() hangs with ${q.stats().segments} segments left`);
+    }
+    if (seg === null) {
+      assert.equal(q.stats().segments, 0, `${what}: next() gave nothing while segments remained`);
+      break;
+    }
     out.set(seg.id, seg);
     q.release(seg.id);
   }
@@ -135,12 +169,13 @@ async function fuzzOneDir(t: TestContext, rng: Rng, c: number): Promise<CaseFigu
     damaged.push({ layout, exp: expectationFor(layout, d), log: d.log });
   }
   const undamaged = layouts.filter((l) => !damaged.some((d) => d.layout === l));
-  const q = await createFileQueue(baseOptions(dir));
+  const what = `case ${c} [${damaged.map((d) => `${d.layout.name}: ${d.log.join('; ')}`).join(' | ')}]`;
+  const q = await within(createFileQueue(baseOptions(dir)), 5_000, `${what}: createFileQueue`);
   let segments: Map<number, Segment>;
   try {
-    segments = await drain(q);
+    segments = await drain(q, what);
   } finally {
-    await q.close();
+    await within(q.close(), 5_000, `${what}: close`);
   }
   const fig: CaseFigures = {
     files: layouts.length,
@@ -219,7 +254,7 @@ describe('damaged segments', () => {
     bytes[layout.records[1]!.start + 2] ^= 0x01; // record 1's length += 65536
     writeFileSync(join(dir, layout.name), bytes);
     const q = await createFileQueue(baseOptions(dir));
-    const segs = await drain(q);
+    const segs = await drain(q, 'repro');
     await q.close();
     const seg = segs.get(idOf(layout));
     assert.ok(seg);
@@ -243,7 +278,7 @@ describe('damaged segments', () => {
     bytes[layout.records[0]!.start + 3] ^= 0x80; // record 0's length += 2^31
     writeFileSync(join(dir, layout.name), bytes);
     const q = await createFileQueue(baseOptions(dir));
-    const segs = await drain(q);
+    const segs = await drain(q, 'repro');
     await q.close();
     const seg = segs.get(idOf(layout));
     assert.ok(seg, 'the segment survives recovery');
