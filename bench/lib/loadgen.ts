@@ -57,8 +57,10 @@ export interface LoadgenReady {
 export interface Loadgen {
   readonly process: ChildProcess;
   readonly ready: LoadgenReady;
-  /** Starts sending; resolves with the totals once every sample is acked. */
+  /** Starts sending; resolves with the totals once every sample is acked (or after {@link Loadgen.stop}). */
   go(): Promise<LoadgenResult>;
+  /** Sends no new request; those in flight finish, then `go()` resolves with what was acked. */
+  stop(): void;
   /** Called with the acked count each time a milestone is passed. */
   onMilestone(fn: (acked: number) => void): void;
   /** Kills the child (if still running). */
@@ -113,6 +115,9 @@ export async function startLoadgen(opts: LoadgenOptions): Promise<Loadgen> {
         onFail = reject;
         child.send({ cmd: 'go' });
       }),
+    stop: () => {
+      if (child.connected) child.send({ cmd: 'stop' });
+    },
     onMilestone: (fn) => milestoneFns.push(fn),
     kill: () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
@@ -138,6 +143,10 @@ async function runChild(opts: LoadgenOptions): Promise<void> {
     prebuildMs: Math.round(performance.now() - t0),
   } satisfies ChildMessage);
   await new Promise<void>((resolve) => process.once('message', () => resolve()));
+  let stopped = false;
+  process.on('message', (m: { cmd: string }) => {
+    if (m.cmd === 'stop') stopped = true;
+  });
 
   const origin = new URL(opts.url);
   const pool = new Pool(origin.origin, { connections: opts.connections, pipelining: 1 });
@@ -168,7 +177,7 @@ async function runChild(opts: LoadgenOptions): Promise<void> {
   const start = performance.now();
 
   const take = (): { body: PrebuiltBody; index: number; owned: boolean } | undefined => {
-    if (next >= totalRequests) return undefined;
+    if (stopped || next >= totalRequests) return undefined;
     const n = next++;
     const index = n % bodiesPerRound;
     const r = Math.floor(n / bodiesPerRound);
