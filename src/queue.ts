@@ -206,6 +206,12 @@ class SpoolQueue implements ManagedQueue {
   private started = false;
   /** Serializes start/applyConfig/stop so a reload never races a shutdown. */
   private lifecycle: Promise<unknown> = Promise.resolve();
+  /**
+   * Set while a reload swaps runtimes. A commit arriving then waits for it: a changed endpoint is
+   * briefly absent from `runtimes`, and fanning out without it would acknowledge data that endpoint
+   * never gets (with a single endpoint, data written nowhere).
+   */
+  private reconfiguring: Promise<void> | undefined;
 
   constructor(config: PromspoolConfig, deps: QueueDeps) {
     this.config = config;
@@ -248,6 +254,7 @@ class SpoolQueue implements ManagedQueue {
   /** Fans one committed batch out to every endpoint; resolves once durable in all of them. */
   private submit(batch: AppendBatch): Promise<void> {
     if (this.stopping !== undefined) return Promise.reject(new ClosedError('queue'));
+    if (this.reconfiguring !== undefined) return this.reconfiguring.then(() => this.submit(batch));
     const rts = [...this.runtimes.values()];
     if (rts.length === 1) return rts[0]!.serializer.submit(batch);
     // allSettled, not all: the appender reuses the batch as soon as this settles, so every
@@ -266,7 +273,19 @@ class SpoolQueue implements ManagedQueue {
   }
 
   applyConfig(next: PromspoolConfig): Promise<void> {
-    const run = this.lifecycle.then(() => this.reconfigure(next));
+    const run = this.lifecycle.then(async () => {
+      let done!: () => void;
+      const gate = new Promise<void>((resolve) => {
+        done = resolve;
+      });
+      this.reconfiguring = gate;
+      try {
+        await this.reconfigure(next);
+      } finally {
+        this.reconfiguring = undefined;
+        done();
+      }
+    });
     this.lifecycle = run.catch(() => undefined);
     return run;
   }
