@@ -88,6 +88,7 @@ describe('daemon durability: SIGKILL right after 204 (fsync: always)', () => {
       wrongValues: 0,
       unacknowledgedDelivered: 0,
       orderViolations: 0,
+      newSampleOrderViolations: 0,
       examples: [],
     });
     assert.equal(receiver.totalSamples, 250);
@@ -152,6 +153,7 @@ describe('daemon durability: SIGKILL right after 204 (fsync: always)', () => {
     assert.equal(report.missing, 0, `missing acknowledged samples, e.g. ${report.examples.join('; ')}`);
     assert.equal(report.wrongValues, 0);
     assert.equal(report.orderViolations, 0);
+    assert.equal(report.newSampleOrderViolations, 0);
     assert.ok(ledger.ackedRequests >= ROUNDS * ACKS_PER_ROUND);
   });
 });

@@ -265,6 +265,8 @@ export interface StartDaemonProcessOptions {
   /** Where the config file is written (`promspool.yaml`) and the process runs. */
   dir: string;
   readyTimeoutMs?: number;
+  /** `--log.level`; default `info`, or `PROMSPOOL_TEST_LOG_LEVEL` when set (e.g. `debug` to investigate). */
+  logLevel?: string;
 }
 
 /**
@@ -278,7 +280,8 @@ export async function startDaemonProcess(o: StartDaemonProcessOptions): Promise<
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
     await writeFile(configPath, o.configYaml(port));
-    const p = spawnCli(['--config', configPath, '--log.format', 'json'], o.dir);
+    const level = o.logLevel ?? process.env.PROMSPOOL_TEST_LOG_LEVEL ?? 'info';
+    const p = spawnCli(['--config', configPath, '--log.format', 'json', '--log.level', level], o.dir);
     try {
       await p.waitForLog('listening', o.readyTimeoutMs ?? 20_000);
     } catch (err) {
@@ -420,6 +423,13 @@ export class PushLedger {
     }
   }
 
+  /** A ledger holding only the acknowledged requests for which `keep` is true. */
+  subset(keep: (lane: number, seq: number) => boolean): PushLedger {
+    const out = new PushLedger(this.shape);
+    for (const [lane, seqs] of this.acked) for (const seq of seqs) if (keep(lane, seq)) out.record(lane, seq, 204);
+    return out;
+  }
+
   /** Request seqs of `lane` acknowledged so far (a copy). */
   ackedSeqs(lane: number): number[] {
     return [...(this.acked.get(lane) ?? [])];
@@ -438,6 +448,8 @@ export interface PushLoadOptions {
   errorPauseMs?: number;
   /** Lanes stop on their own after this many requests each. */
   maxRequestsPerLane?: number;
+  /** Pause between a lane's requests (paces the load); default none. */
+  pauseMs?: number;
 }
 
 /** Sequential pushers, one request in flight per lane; each lane's series are its own, so per-series order is defined. */
@@ -448,6 +460,8 @@ export interface PushLoad {
   readonly inFlight: number;
   /** Resolves once the ledger holds at least `n` acknowledged requests (rejects after `timeoutMs`). */
   waitForAcked(n: number, timeoutMs: number): Promise<void>;
+  /** Resolves once some request ended with `outcome` (e.g. 503) after this call (rejects after `timeoutMs`). */
+  waitForOutcome(outcome: number | string, timeoutMs: number): Promise<void>;
   /** Lets each lane finish its current request, then stops. */
   stop(): Promise<void>;
 }
@@ -457,7 +471,27 @@ export function startPushLoad(o: PushLoadOptions, startSeq: number[] = []): Push
   const nextSeq = Array.from({ length: o.lanes }, (_, i) => startSeq[i] ?? 0);
   let stopped = false;
   let inFlight = 0;
-  const waiters = new Set<() => void>();
+  const waiters = new Set<(outcome: number | string) => void>();
+  const waitFor = (done: (outcome?: number | string) => boolean, timeoutMs: number, what: string) =>
+    new Promise<void>((resolve, reject) => {
+      const check = (outcome?: number | string) => {
+        if (done(outcome)) {
+          clearTimeout(timer);
+          waiters.delete(check);
+          resolve();
+        }
+      };
+      const timer = setTimeout(() => {
+        waiters.delete(check);
+        reject(
+          new Error(
+            `${what} not seen within ${timeoutMs} ms (outcomes so far ${JSON.stringify(Object.fromEntries(ledger.statuses))})`,
+          ),
+        );
+      }, timeoutMs);
+      waiters.add(check);
+      check();
+    });
   const lane = async (l: number) => {
     let sent = 0;
     while (!stopped && (o.maxRequestsPerLane === undefined || sent < o.maxRequestsPerLane)) {
@@ -475,8 +509,9 @@ export function startPushLoad(o: PushLoadOptions, startSeq: number[] = []): Push
       inFlight--;
       ledger.record(l, seq, outcome);
       o.onOutcome?.(l, seq, outcome);
-      for (const w of [...waiters]) w();
-      if (outcome !== 204) await new Promise((r) => setTimeout(r, o.errorPauseMs ?? 20));
+      for (const w of [...waiters]) w(outcome);
+      const pause = outcome === 204 ? (o.pauseMs ?? 0) : (o.errorPauseMs ?? 20);
+      if (pause > 0) await new Promise((r) => setTimeout(r, pause));
     }
   };
   const running = Promise.all(Array.from({ length: o.lanes }, (_, l) => lane(l)));
@@ -486,21 +521,10 @@ export function startPushLoad(o: PushLoadOptions, startSeq: number[] = []): Push
       return inFlight;
     },
     waitForAcked(n, timeoutMs) {
-      return new Promise<void>((resolve, reject) => {
-        const check = () => {
-          if (ledger.ackedRequests >= n) {
-            clearTimeout(timer);
-            waiters.delete(check);
-            resolve();
-          }
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          reject(new Error(`only ${ledger.ackedRequests} of ${n} requests acknowledged within ${timeoutMs} ms`));
-        }, timeoutMs);
-        waiters.add(check);
-        check();
-      });
+      return waitFor(() => ledger.ackedRequests >= n, timeoutMs, `${n} acknowledged requests`);
+    },
+    waitForOutcome(outcome, timeoutMs) {
+      return waitFor((o) => o === outcome, timeoutMs, `outcome ${outcome}`);
     },
     async stop() {
       stopped = true;
@@ -521,6 +545,12 @@ export interface DeliveryReport {
   unacknowledgedDelivered: number;
   /** Within one daemon run (between `runMarks`), a series' timestamps not strictly increasing. */
   orderViolations: number;
+  /**
+   * First receptions of a (series, timestamp) older than an earlier first reception of that series:
+   * new data overtaking older new data. Resends of already delivered samples do not count, so this
+   * is the per-series order property of at-least-once delivery across any restarts.
+   */
+  newSampleOrderViolations: number;
   /** A few missing samples, for the assertion message. */
   examples: string[];
 }
@@ -552,6 +582,7 @@ export function checkDelivery(
     wrongValues: 0,
     unacknowledgedDelivered: 0,
     orderViolations: 0,
+    newSampleOrderViolations: 0,
     examples: [],
   };
   for (let l = 0; l < lanes; l++) {
@@ -562,6 +593,7 @@ export function checkDelivery(
       const counts = new Map<number, number>();
       const bounds = runMarks.map((m) => m.get(key) ?? 0);
       let prevTs = Number.NEGATIVE_INFINITY;
+      let newestFirst = Number.NEGATIVE_INFINITY;
       for (let i = 0; i < got.length; i++) {
         if (bounds.includes(i)) prevTs = Number.NEGATIVE_INFINITY;
         const { ts, value } = got[i];
@@ -571,8 +603,13 @@ export function checkDelivery(
         if (value !== laneValue(l, s, index)) report.wrongValues++;
         const c = (counts.get(ts) ?? 0) + 1;
         counts.set(ts, c);
-        if (c > 1) report.duplicates++;
-        else if (!ackedSet.has(Math.floor(index / shape.samples))) report.unacknowledgedDelivered++;
+        if (c > 1) {
+          report.duplicates++;
+          continue;
+        }
+        if (ts < newestFirst) report.newSampleOrderViolations++;
+        newestFirst = Math.max(newestFirst, ts);
+        if (!ackedSet.has(Math.floor(index / shape.samples))) report.unacknowledgedDelivered++;
       }
       for (const seq of ackedSet) {
         for (let j = 0; j < shape.samples; j++) {
@@ -600,4 +637,25 @@ export function metricValue(exposition: string, nameAndLabels: string): number |
     if (line.startsWith(`${nameAndLabels} `)) return Number(line.slice(nameAndLabels.length + 1));
   }
   return undefined;
+}
+
+/**
+ * Waits until `receiver` holds every sample acknowledged in `ledger`; on timeout the error says
+ * how many are missing and which, so a failure shows what was lost rather than just "timed out".
+ */
+export async function waitAllArrived(
+  ledger: PushLedger,
+  receiver: FakeReceiver,
+  lanes: number,
+  timeoutMs: number,
+): Promise<void> {
+  try {
+    await receiver.waitFor((r) => allAckedArrived(ledger, r, lanes), timeoutMs);
+  } catch {
+    const report = checkDelivery(ledger, receiver.received, lanes);
+    throw new Error(
+      `after ${timeoutMs} ms, ${report.missing} of ${ledger.ackedSamples} acknowledged samples never arrived ` +
+        `(receiver got ${receiver.totalSamples} in ${receiver.requests} requests), e.g. ${report.examples.join('; ')}`,
+    );
+  }
 }
