@@ -193,7 +193,9 @@ if (ps) {
   verdicts.push(
     `RSS flat (last backlog point within 15% of the first): ${f <= 1.15 ? 'met' : 'NOT met'} (${f.toFixed(2)}x${ps.budgetHit ? `, backlog reached ${fmtM(ps.backlog)} only` : ''})`,
   );
-  verdicts.push(`drain >= 1M samples/s: ${drain >= 1e6 ? 'met' : 'NOT met'} (${Math.round(drain).toLocaleString('en-US')}/s)`);
+  verdicts.push(
+    `drain >= 1M samples/s: ${drain >= 1e6 ? 'met' : 'NOT met'} (${Math.round(drain).toLocaleString('en-US')}/s)`,
+  );
 }
 for (const v of verdicts) console.log(`target ${v}`);
 const incomplete = runs.filter((r) => r.delivered < r.backlog);
@@ -204,7 +206,10 @@ const notes = [
   'RSS @N: VmRSS of the agent when the generator had N samples acknowledged. first delivery s: sink up -> first sample counted (retry backoff, promspool max_backoff 1s). drain samples/s: from the first to the last sample counted.',
   ...runs
     .filter((r) => r.budgetHit)
-    .map((r) => `${r.agent}: ingest stopped by --ingest-budget-s=${args['ingest-budget-s']} at ${fmtM(r.backlog)} samples.`),
+    .map(
+      (r) =>
+        `${r.agent}: ingest stopped by --ingest-budget-s=${args['ingest-budget-s']} at ${fmtM(r.backlog)} samples.`,
+    ),
   ...verdicts.map((v) => `Target ${v}.`),
 ].join('\n');
 if (!args['no-append']) appendResults('backlog', table, notes);

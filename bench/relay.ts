@@ -158,7 +158,8 @@ if (ps && vm) {
     agent: 'promspool / vmagent',
     samples: '',
     'samples/s e2e': `${(ps.delivered / ps.seconds / (vm.delivered / vm.seconds)).toFixed(2)}x`,
-    'ingest samples/s': ps.ingestSeconds && vm.ingestSeconds ? `${(vm.ingestSeconds / ps.ingestSeconds).toFixed(2)}x` : '',
+    'ingest samples/s':
+      ps.ingestSeconds && vm.ingestSeconds ? `${(vm.ingestSeconds / ps.ingestSeconds).toFixed(2)}x` : '',
     'agent CPU s / 1M': `${(perM(ps.agentCpu, ps) / perM(vm.agentCpu, vm)).toFixed(2)}x`,
     'peak RSS MB': `${(ps.peakRss / vm.peakRss).toFixed(2)}x`,
     'sink CPU s / 1M': '',
@@ -171,7 +172,9 @@ const table = printTable(rows);
 
 const verdicts: string[] = [];
 if (ps) {
-  verdicts.push(`peak RSS < 250 MB: ${ps.peakRss < 250 * 2 ** 20 ? 'met' : 'NOT met'} (${Math.round(ps.peakRss / 2 ** 20)} MB)`);
+  verdicts.push(
+    `peak RSS < 250 MB: ${ps.peakRss < 250 * 2 ** 20 ? 'met' : 'NOT met'} (${Math.round(ps.peakRss / 2 ** 20)} MB)`,
+  );
   if (vm) {
     const cpuRatio = perM(ps.agentCpu, ps) / perM(vm.agentCpu, vm);
     const tputRatio = ps.delivered / ps.seconds / (vm.delivered / vm.seconds);

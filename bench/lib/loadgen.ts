@@ -79,7 +79,8 @@ export function plannedSamples(opts: LoadgenOptions): number {
   const totalRequests = Math.ceil(opts.totalSamples / opts.seriesPerRequest);
   const lastBody = opts.series - (bodiesPerRound - 1) * opts.seriesPerRequest;
   let total = 0;
-  for (let n = 0; n < totalRequests; n++) total += n % bodiesPerRound === bodiesPerRound - 1 ? lastBody : opts.seriesPerRequest;
+  for (let n = 0; n < totalRequests; n++)
+    total += n % bodiesPerRound === bodiesPerRound - 1 ? lastBody : opts.seriesPerRequest;
   return total;
 }
 
