@@ -24,9 +24,11 @@ import { type CheckedMap, type FieldReader, indexPath, joinPath, type MapSpec } 
 import { describeFileError } from './file-error.js';
 import { headerProblem } from './http-headers.js';
 import { parseListenAddress } from './listen-address.js';
+import { certificatesProblem, keyPairProblem } from './tls-material.js';
 import type {
   Authorization,
   BasicAuth,
+  ClientAuthType,
   EndpointConfig,
   MetadataConfig,
   PromspoolConfig,
@@ -34,6 +36,7 @@ import type {
   ReceiverConfig,
   SelfMonitoringConfig,
   ServerConfig,
+  ServerTlsConfig,
   StorageConfig,
   TlsConfig,
   TlsVersion,
@@ -65,7 +68,20 @@ export const ROOT_SPEC: MapSpec = {
   // Scraping is planned (DESIGN.md section 1); say so rather than "unknown key".
   unsupported: ['scrape_configs', 'scrape_config_files'],
 };
-export const SERVER_SPEC: MapSpec = { known: ['listen_address', 'shutdown_timeout'] };
+export const SERVER_SPEC: MapSpec = { known: ['listen_address', 'shutdown_timeout', 'tls_config'] };
+export const CLIENT_AUTH_TYPES: readonly ClientAuthType[] = ['NoClientCert', 'RequireAndVerifyClientCert'];
+/** Prometheus' web `tls_server_config`, the part promspool implements. */
+export const SERVER_TLS_SPEC: MapSpec = {
+  known: ['cert_file', 'key_file', 'client_ca_file', 'client_auth_type', 'min_version', 'max_version'],
+  unsupported: [
+    'cert',
+    'key',
+    'cipher_suites',
+    'curve_preferences',
+    'prefer_server_cipher_suites',
+    'client_allowed_sans',
+  ],
+};
 export const STORAGE_SPEC: MapSpec = {
   known: [
     'path',
@@ -162,6 +178,7 @@ export const TLS_SPEC: MapSpec = {
 export const YAML_SPECS: Readonly<Record<string, MapSpec>> = {
   '': ROOT_SPEC,
   server: SERVER_SPEC,
+  'server.tls_config': SERVER_TLS_SPEC,
   storage: STORAGE_SPEC,
   global: GLOBAL_SPEC,
   receiver: RECEIVER_SPEC,
@@ -181,7 +198,7 @@ export function readConfig(r: FieldReader, value: unknown, ctx: SchemaContext): 
   const before = r.errors.length;
   const root = r.map(value, '', ROOT_SPEC);
   if (root === undefined) return undefined;
-  const server = readServer(r, child(r, root, 'server', SERVER_SPEC));
+  const server = readServer(r, child(r, root, 'server', SERVER_SPEC), ctx);
   const storage = readStorage(r, child(r, root, 'storage', STORAGE_SPEC));
   const global = child(r, root, 'global', GLOBAL_SPEC);
   const externalLabels = global && readExternalLabels(r, global, 'external_labels');
@@ -209,8 +226,9 @@ export function child(r: FieldReader, parent: CheckedMap, key: string, spec: Map
   return r.map(parent.values.get(key), r.at(parent.path, key), spec);
 }
 
-function readServer(r: FieldReader, m: CheckedMap | undefined): ServerConfig | undefined {
+function readServer(r: FieldReader, m: CheckedMap | undefined, ctx: SchemaContext): ServerConfig | undefined {
   if (m === undefined) return undefined;
+  const before = r.errors.length;
   const d = DEFAULT_SERVER_CONFIG;
   let listenAddress = r.string(m, 'listen_address', d.listenAddress);
   if (listenAddress !== undefined) {
@@ -221,8 +239,68 @@ function readServer(r: FieldReader, m: CheckedMap | undefined): ServerConfig | u
     }
   }
   const shutdownTimeoutMs = r.duration(m, 'shutdown_timeout', d.shutdownTimeoutMs, { positive: true });
-  if (listenAddress === undefined || shutdownTimeoutMs === undefined) return undefined;
-  return { listenAddress, shutdownTimeoutMs };
+  const tlsConfig = r.has(m, 'tls_config')
+    ? readServerTls(r, child(r, m, 'tls_config', SERVER_TLS_SPEC), ctx)
+    : undefined;
+  if (r.errors.length > before) return undefined;
+  const out: ServerConfig = { listenAddress: listenAddress!, shutdownTimeoutMs: shutdownTimeoutMs! };
+  if (tlsConfig) out.tlsConfig = tlsConfig;
+  return out;
+}
+
+/**
+ * `server.tls_config`: certificate and key files (required), optional client certificate
+ * verification. Files are read, parsed and the key matched to the certificate now, so a bad
+ * file fails the load (or the reload, keeping the running config) rather than every handshake.
+ */
+function readServerTls(r: FieldReader, m: CheckedMap | undefined, ctx: SchemaContext): ServerTlsConfig | undefined {
+  if (m === undefined) return undefined;
+  const before = r.errors.length;
+  const cert = r.required(m, 'cert_file') ? readPemFile(r, m, 'cert_file', ctx, 'CERTIFICATE') : undefined;
+  const key = r.required(m, 'key_file') ? readPemFile(r, m, 'key_file', ctx, 'PRIVATE KEY') : undefined;
+  if (cert !== undefined && key !== undefined) checkKeyPair(r, m, 'key_file', cert, key);
+  const hasClientCa = r.has(m, 'client_ca_file');
+  const clientCa = hasClientCa ? readPemFile(r, m, 'client_ca_file', ctx, 'CERTIFICATE') : undefined;
+  const clientAuthType = r.oneOf(
+    m,
+    'client_auth_type',
+    CLIENT_AUTH_TYPES,
+    hasClientCa ? 'RequireAndVerifyClientCert' : 'NoClientCert',
+  );
+  if (clientAuthType === 'RequireAndVerifyClientCert' && !hasClientCa) {
+    r.error(
+      r.at(m.path, 'client_ca_file'),
+      `is required with ${r.name('client_auth_type')} RequireAndVerifyClientCert (the CA that issues the client certificates)`,
+    );
+  }
+  if (clientAuthType === 'NoClientCert' && hasClientCa) {
+    // Accepting it would look like client certificates are checked while they are not.
+    r.error(
+      r.at(m.path, 'client_auth_type'),
+      `is NoClientCert, so ${r.name('client_ca_file')} would be ignored: use RequireAndVerifyClientCert or remove ${r.name('client_ca_file')}`,
+    );
+  }
+  const { minVersion, maxVersion } = readTlsVersions(r, m);
+  if (r.errors.length > before) return undefined;
+  const out: ServerTlsConfig = {
+    certFile: resolve(ctx.baseDir, String(m.values.get('cert_file'))),
+    keyFile: resolve(ctx.baseDir, String(m.values.get('key_file'))),
+    cert: cert!,
+    key: key!,
+    clientAuthType: clientAuthType!,
+  };
+  if (clientCa !== undefined) {
+    out.clientCaFile = resolve(ctx.baseDir, String(m.values.get('client_ca_file')));
+    out.clientCa = clientCa;
+  }
+  if (minVersion) out.minVersion = minVersion;
+  if (maxVersion) out.maxVersion = maxVersion;
+  return out;
+}
+
+function checkKeyPair(r: FieldReader, m: CheckedMap, keyKey: string, cert: string, key: string): void {
+  const problem = keyPairProblem(cert, key, r.name(keyKey));
+  if (problem !== undefined) r.error(r.at(m.path, keyKey), problem);
 }
 
 /**
@@ -564,13 +642,10 @@ function readTls(r: FieldReader, m: CheckedMap | undefined, ctx: SchemaContext):
         : `a client key needs ${r.name('cert')} or ${r.name('cert_file')}`,
     );
   }
+  if (cert !== undefined && key !== undefined) checkKeyPair(r, m, r.has(m, 'key') ? 'key' : 'key_file', cert, key);
   const serverName = r.string(m, 'server_name');
   const insecureSkipVerify = r.boolean(m, 'insecure_skip_verify', false);
-  const minVersion = readTlsVersion(r, m, 'min_version');
-  const maxVersion = readTlsVersion(r, m, 'max_version');
-  if (minVersion && maxVersion && TLS_VERSION_ORDER.indexOf(maxVersion) < TLS_VERSION_ORDER.indexOf(minVersion)) {
-    r.error(r.at(m.path, 'max_version'), `must be >= ${r.name('min_version')}`);
-  }
+  const { minVersion, maxVersion } = readTlsVersions(r, m);
   if (r.errors.length > before) return undefined;
   const out: TlsConfig = { insecureSkipVerify: insecureSkipVerify! };
   if (ca !== undefined) out.ca = ca;
@@ -589,7 +664,7 @@ function readTls(r: FieldReader, m: CheckedMap | undefined, ctx: SchemaContext):
   return out;
 }
 
-/** PEM text given inline or in a file; checked for a `BEGIN <kind>` block so a wrong file is caught now. */
+/** PEM text given inline (`key`) or in a file (`fileKey`), never both; see {@link checkPem}. */
 function readPem(
   r: FieldReader,
   m: CheckedMap,
@@ -602,15 +677,56 @@ function readPem(
     r.error(m.path, `${r.name(key)} and ${r.name(fileKey)} are mutually exclusive, set one`);
     return undefined;
   }
-  const fromFile = r.has(m, fileKey);
-  const text = fromFile ? readTextFile(r, m, fileKey, ctx) : r.string(m, key);
+  if (r.has(m, fileKey)) return readPemFile(r, m, fileKey, ctx, kind);
+  const text = r.string(m, key);
+  return text === undefined ? undefined : checkPem(r, m, key, 'the value', text, kind);
+}
+
+/** PEM text read from the file named by `m[fileKey]`; see {@link checkPem}. */
+function readPemFile(
+  r: FieldReader,
+  m: CheckedMap,
+  fileKey: string,
+  ctx: SchemaContext,
+  kind: string,
+): string | undefined {
+  const text = readTextFile(r, m, fileKey, ctx);
   if (text === undefined) return undefined;
+  return checkPem(r, m, fileKey, JSON.stringify(resolve(ctx.baseDir, String(m.values.get(fileKey)))), text, kind);
+}
+
+/**
+ * Checks for a `BEGIN <kind>` block so a wrong file is caught now; certificates are parsed too.
+ * `what` names the file (or "the value") in the message.
+ */
+function checkPem(
+  r: FieldReader,
+  m: CheckedMap,
+  key: string,
+  what: string,
+  text: string,
+  kind: string,
+): string | undefined {
   if (!new RegExp(`-----BEGIN [A-Z ]*${kind}-----`).test(text)) {
-    const what = fromFile ? JSON.stringify(resolve(ctx.baseDir, String(m.values.get(fileKey)))) : 'the value';
-    r.error(r.at(m.path, fromFile ? fileKey : key), `${what} has no PEM "${kind}" block`);
+    r.error(r.at(m.path, key), `${what} has no PEM "${kind}" block`);
+    return undefined;
+  }
+  const problem = kind === 'CERTIFICATE' ? certificatesProblem(text) : undefined;
+  if (problem !== undefined) {
+    r.error(r.at(m.path, key), `${what}: ${problem}`);
     return undefined;
   }
   return text;
+}
+
+/** `min_version` and `max_version`, with max >= min. */
+function readTlsVersions(r: FieldReader, m: CheckedMap): { minVersion?: TlsVersion; maxVersion?: TlsVersion } {
+  const minVersion = readTlsVersion(r, m, 'min_version');
+  const maxVersion = readTlsVersion(r, m, 'max_version');
+  if (minVersion && maxVersion && TLS_VERSION_ORDER.indexOf(maxVersion) < TLS_VERSION_ORDER.indexOf(minVersion)) {
+    r.error(r.at(m.path, 'max_version'), `must be >= ${r.name('min_version')}`);
+  }
+  return { minVersion, maxVersion };
 }
 
 function readTlsVersion(r: FieldReader, m: CheckedMap, key: string): TlsVersion | undefined {

@@ -83,9 +83,29 @@ export interface StorageConfig {
   onDiskFull: OnDiskFull;
 }
 
+/** `server.tls_config.client_auth_type`, in Prometheus' (Go's) spelling. */
+export type ClientAuthType = 'NoClientCert' | 'RequireAndVerifyClientCert';
+
+/** `server.tls_config`: the daemon serves HTTPS. Files are read at load time and on every reload. */
+export interface ServerTlsConfig {
+  /** Absolute paths. */
+  certFile: string;
+  keyFile: string;
+  /** PEM contents of the files. */
+  cert: string;
+  key: string;
+  clientCaFile?: string;
+  clientCa?: string;
+  /** `RequireAndVerifyClientCert` when `client_ca_file` is set, else `NoClientCert`, unless given. */
+  clientAuthType: ClientAuthType;
+  minVersion?: TlsVersion;
+  maxVersion?: TlsVersion;
+}
+
 export interface ServerConfig {
   listenAddress: string;
   shutdownTimeoutMs: number;
+  tlsConfig?: ServerTlsConfig;
 }
 
 export interface ReceiverConfig {

@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { hostname as osHostname } from 'node:os';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { type Clock, systemClock } from '../clock.js';
-import type { PromspoolConfig } from '../config/types.js';
+import type { PromspoolConfig, ServerTlsConfig } from '../config/types.js';
 import type { Logger } from '../logger.js';
 import { silentLogger } from '../logger.js';
 import type * as QueueModule from '../queue.js';
@@ -25,7 +25,13 @@ import { localUrl, parseListenAddress } from './listen-address.js';
 import { createRemoteWriteReceiver, type Uncompress } from './receiver.js';
 import { createDaemonMetrics } from './receiver-metrics.js';
 import { type SelfMonitor, startSelfMonitoring } from './self-monitoring.js';
-import { createDaemonServer, DEFAULT_SERVER_LIMITS, type ReloadResult, type ServerLimits } from './server.js';
+import {
+  createDaemonServer,
+  DEFAULT_SERVER_LIMITS,
+  type ReloadResult,
+  type ServerLimits,
+  serverSecureContextOptions,
+} from './server.js';
 import { renderStatusPage, SendRateTracker } from './status-page.js';
 import { PROMSPOOL_VERSION } from './version.js';
 import { defaultDecoders, defaultUncompress } from './wire-bindings.js';
@@ -56,7 +62,7 @@ export interface StartDaemonOptions {
 }
 
 export interface Daemon {
-  /** Base URL a local client reaches the server on, e.g. `http://127.0.0.1:9201`. */
+  /** Base URL a local client reaches the server on, e.g. `http://127.0.0.1:9201` (`https://` with `server.tls_config`). */
   readonly url: string;
   readonly port: number;
   /** The configuration running now (changes on a successful reload). */
@@ -135,6 +141,7 @@ export async function startDaemon(config: PromspoolConfig, options: StartDaemonO
       logger: logger.child({ component: 'http' }),
     },
     limits,
+    config.server.tlsConfig,
   );
 
   try {
@@ -152,7 +159,8 @@ export async function startDaemon(config: PromspoolConfig, options: StartDaemonO
   }
   server.on('error', (err) => logger.error('HTTP server error', { err }));
   const port = (server.address() as AddressInfo).port;
-  const url = localUrl(listen.host, port);
+  const plainUrl = localUrl(listen.host, port);
+  const url = config.server.tlsConfig === undefined ? plainUrl : plainUrl.replace(/^http:/, 'https:');
   const instance = `${options.hostname ?? osHostname()}:${port}`;
 
   const startSelf = (c: PromspoolConfig) => {
@@ -172,6 +180,7 @@ export async function startDaemon(config: PromspoolConfig, options: StartDaemonO
     url,
     receiver: config.receiver.enabled ? config.receiver.path : 'disabled',
     endpoints: config.remoteWrite.map((e) => e.name).join(','),
+    tls: describeServerTls(config.server.tlsConfig),
   });
 
   const applyLoad = async (load: ConfigLoad): Promise<ReloadResult> => {
@@ -187,6 +196,15 @@ export async function startDaemon(config: PromspoolConfig, options: StartDaemonO
         configured: next.server.listenAddress,
       });
     }
+    // Compared with what the listener was started with, not the last config: that may hold a TLS
+    // change that is still waiting for a restart.
+    const tlsChange = serverTlsChange(config.server.tlsConfig, next.server.tlsConfig);
+    if (tlsChange !== undefined) {
+      logger.warn(`${tlsChange}; it takes effect only after a restart`, {
+        running: describeServerTls(config.server.tlsConfig),
+        configured: describeServerTls(next.server.tlsConfig),
+      });
+    }
     try {
       await queue.applyConfig(next);
     } catch (err) {
@@ -197,6 +215,12 @@ export async function startDaemon(config: PromspoolConfig, options: StartDaemonO
     const previous = current;
     current = next;
     receiver.setConfig(next.receiver);
+    // The files were read again by the reload: rotated certificates apply to new connections.
+    const nextTls = next.server.tlsConfig;
+    if (nextTls !== undefined && tlsChange === undefined && 'setSecureContext' in server) {
+      server.setSecureContext(serverSecureContextOptions(nextTls));
+      logger.info('TLS certificate and key reloaded', { cert_file: nextTls.certFile });
+    }
     if (
       previous.selfMonitoring.enabled !== next.selfMonitoring.enabled ||
       previous.selfMonitoring.intervalMs !== next.selfMonitoring.intervalMs
@@ -267,6 +291,24 @@ export async function startDaemon(config: PromspoolConfig, options: StartDaemonO
       return stopping;
     },
   };
+}
+
+/** `https, client certificates required` / `off`: for logs (never file contents). */
+function describeServerTls(tls: ServerTlsConfig | undefined): string {
+  if (tls === undefined) return 'off';
+  return tls.clientAuthType === 'RequireAndVerifyClientCert' ? 'on, client certificates required' : 'on';
+}
+
+/**
+ * What about `server.tls_config` needs a restart: switching TLS on or off (the listener's kind)
+ * or changing `client_auth_type` (fixed per listener); undefined when a reload can apply it.
+ */
+function serverTlsChange(running: ServerTlsConfig | undefined, next: ServerTlsConfig | undefined): string | undefined {
+  if (running === undefined && next === undefined) return undefined;
+  if (running === undefined) return 'server.tls_config was added';
+  if (next === undefined) return 'server.tls_config was removed';
+  if (running.clientAuthType !== next.clientAuthType) return 'server.tls_config.client_auth_type changed';
+  return undefined;
 }
 
 /** Resolves true if `p` settled within `ms`, false otherwise. */

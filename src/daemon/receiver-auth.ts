@@ -19,7 +19,7 @@ export function createReceiverAuth(receiver: Pick<ReceiverConfig, 'authorization
   }
   if (receiver.basicAuth) {
     const { username, password } = receiver.basicAuth;
-    accepted.push(digest(`Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`));
+    accepted.push(digest(normalizeScheme(`Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`)));
   }
   const required = accepted.length > 0;
   return {
@@ -40,12 +40,10 @@ function digest(s: string): Buffer {
   return createHash('sha256').update(s).digest();
 }
 
-// The scheme is case-insensitive (RFC 9110), the credentials are not.
+// The scheme is case-insensitive (RFC 9110), the credentials are not. Spaces after the scheme
+// are not part of the credentials either.
 function normalizeScheme(header: string): string {
   const space = header.indexOf(' ');
   if (space < 0) return header;
-  const scheme = header.slice(0, space).toLowerCase();
-  const rest = header.slice(space + 1).trimStart();
-  const canonical = scheme === 'bearer' ? 'Bearer' : scheme === 'basic' ? 'Basic' : header.slice(0, space);
-  return `${canonical} ${rest}`;
+  return `${header.slice(0, space).toLowerCase()} ${header.slice(space + 1).trimStart()}`;
 }

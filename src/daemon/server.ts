@@ -3,8 +3,11 @@
  * in receiver.ts. Node's own header and request timeouts bound how long a slow client can hold a
  * connection (and, on the write path, a body permit).
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import type { SecureContextOptions, TlsOptions } from 'node:tls';
 import type { Registry } from 'prom-client';
+import type { ServerTlsConfig } from '../config/types.js';
 import type { Logger } from '../logger.js';
 import type { RemoteWriteReceiver } from './receiver.js';
 
@@ -45,23 +48,63 @@ export interface DaemonRoutes {
   logger: Logger;
 }
 
-export function createDaemonServer(routes: DaemonRoutes, limits: ServerLimits): Server {
-  const server = createServer(
-    {
-      requestTimeout: limits.requestTimeoutMs,
-      headersTimeout: limits.headersTimeoutMs,
-      keepAliveTimeout: limits.keepAliveTimeoutMs,
-      // Node enforces the two timeouts above only this often (default 30s): check every second.
-      connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs, limits.requestTimeoutMs),
-    },
-    (req, res) => {
-      route(routes, req, res).catch((err) => {
-        routes.logger.error('HTTP handler failed', { err, path: req.url });
-        if (!res.headersSent) text(res, 500, 'internal error');
-        else res.destroy();
-      });
-    },
-  );
+/**
+ * The keys and certificates of `server.tls_config` as a secure context's options: what
+ * `server.setSecureContext()` takes on reload.
+ */
+export function serverSecureContextOptions(tls: ServerTlsConfig): SecureContextOptions {
+  return {
+    cert: tls.cert,
+    key: tls.key,
+    ...(tls.clientCa === undefined ? {} : { ca: tls.clientCa }),
+    ...(tls.minVersion === undefined ? {} : { minVersion: tls.minVersion }),
+    ...(tls.maxVersion === undefined ? {} : { maxVersion: tls.maxVersion }),
+  };
+}
+
+/** All TLS options of the server, client certificate verification included. */
+export function serverTlsOptions(tls: ServerTlsConfig, limits: ServerLimits): TlsOptions {
+  const verifyClients = tls.clientAuthType === 'RequireAndVerifyClientCert';
+  return {
+    ...serverSecureContextOptions(tls),
+    requestCert: verifyClients,
+    rejectUnauthorized: verifyClients,
+    // A client that never finishes its handshake holds a socket like one that never sends headers.
+    handshakeTimeout: limits.headersTimeoutMs,
+  };
+}
+
+/** Plain HTTP, or HTTPS when `tls` is given (`server.tls_config`). */
+export function createDaemonServer(
+  routes: DaemonRoutes,
+  limits: ServerLimits,
+  tls?: ServerTlsConfig,
+): Server | HttpsServer {
+  const options: ServerOptions = {
+    requestTimeout: limits.requestTimeoutMs,
+    headersTimeout: limits.headersTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    // Node enforces the two timeouts above only this often (default 30s): check every second.
+    connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs, limits.requestTimeoutMs),
+  };
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
+    route(routes, req, res).catch((err) => {
+      routes.logger.error('HTTP handler failed', { err, path: req.url });
+      if (!res.headersSent) text(res, 500, 'internal error');
+      else res.destroy();
+    });
+  };
+  if (tls === undefined) return createServer(options, handler);
+  const server: HttpsServer = createHttpsServer({ ...options, ...serverTlsOptions(tls, limits) }, handler);
+  // Failed handshakes (scanners, clients without a valid certificate) are the client's problem;
+  // debug level so they can be found when setting up client certificates, without flooding logs.
+  server.on('tlsClientError', (err: NodeJS.ErrnoException, socket) => {
+    routes.logger.debug('TLS handshake with a client failed', {
+      code: err.code,
+      reason: (err as { reason?: unknown }).reason ?? err.message,
+      remote: socket.remoteAddress,
+    });
+  });
   return server;
 }
 
