@@ -134,12 +134,14 @@ export function describeTlsFailure(
   for (let e = err, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
     const { code, reason } = e as NodeJS.ErrnoException & { reason?: unknown };
     if (typeof code !== 'string') continue;
-    const hint = hintFor(code, tls);
-    if (hint === undefined) continue;
     // OpenSSL's errors carry a one-line `reason`; their message is a dump of its error queue.
-    const openssl = /^[0-9A-F]+:error:/.test(e.message) && typeof reason === 'string' && reason !== '';
-    const detail = (openssl ? reason : e.message).trim();
-    return new RetryableError('ERR_TLS', `TLS with ${origin} failed: ${hint} (${code}: ${detail})`, undefined, {
+    const opensslReason = /[0-9A-F]+:error:[0-9A-F]+:/.test(e.message) && typeof reason === 'string' && reason !== '';
+    // A failed write reports an alert as EPROTO; its reason names it as the ERR_SSL_* code would.
+    const effective = code === 'EPROTO' && opensslReason ? `ERR_SSL_${reason.toUpperCase().replace(/ /g, '_')}` : code;
+    const hint = hintFor(effective, tls);
+    if (hint === undefined) continue;
+    const detail = (opensslReason ? reason : e.message).trim();
+    return new RetryableError('ERR_TLS', `TLS with ${origin} failed: ${hint} (${effective}: ${detail})`, undefined, {
       cause: err,
     });
   }

@@ -177,6 +177,7 @@ describe('remote-write client over TLS', { skip }, () => {
   let named: HttpsReceiver;
   let mtls: HttpsReceiver;
   let tls12Only: HttpsReceiver;
+  let tls13Only: HttpsReceiver;
   before(async () => {
     certs = await testCerts();
     plain = await startHttpsReceiver({ cert: certs.server.cert, key: certs.server.key });
@@ -189,9 +190,10 @@ describe('remote-write client over TLS', { skip }, () => {
       rejectUnauthorized: true,
     });
     tls12Only = await startHttpsReceiver({ cert: certs.server.cert, key: certs.server.key, maxVersion: 'TLSv1.2' });
+    tls13Only = await startHttpsReceiver({ cert: certs.server.cert, key: certs.server.key, minVersion: 'TLSv1.3' });
   });
   after(async () => {
-    await Promise.all([plain, named, mtls, tls12Only].map((r) => r?.close()));
+    await Promise.all([plain, named, mtls, tls12Only, tls13Only].map((r) => r?.close()));
   });
 
   const url = (r: HttpsReceiver) => `${r.origin}/api/v1/write`;
@@ -286,6 +288,11 @@ describe('remote-write client over TLS', { skip }, () => {
     await assertTlsFailure(
       endpointConfig(url(tls12Only), {}, { tlsConfig: tlsConfig({ ca: certs.ca.cert, minVersion: 'TLSv1.3' }) }),
       /^TLS with https:\/\/127\.0\.0\.1:\d+ failed: no TLS version is acceptable to both sides: check tls_config\.min_version and max_version \(ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION: /,
+    );
+    // The other way round the alert arrives as a failed write (EPROTO): named the same.
+    await assertTlsFailure(
+      endpointConfig(url(tls13Only), {}, { tlsConfig: tlsConfig({ ca: certs.ca.cert, maxVersion: 'TLSv1.2' }) }),
+      /^TLS with https:\/\/127\.0\.0\.1:\d+ failed: no TLS version is acceptable to both sides: check tls_config\.min_version and max_version \(ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION: tlsv1 alert protocol version\)$/,
     );
     const http = createHttpServer((_req, res) => res.writeHead(204).end());
     await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
