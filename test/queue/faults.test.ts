@@ -263,9 +263,10 @@ test('a slow receiver (no answer within remote_timeout) is retried: nothing lost
   assert.match(st.lastError?.message ?? '', /remote_timeout/);
   // Each timed-out request was sent again, not before its 300 ms timeout: measured here between
   // the ends of two request bodies, which the receiver may see up to a few tens of ms late while it
-  // decodes the other shards' requests, hence 250 (an immediate retry would be ~10-50 ms).
+  // decodes the other shards' requests — on a loaded 2-core CI machine over 50 ms late — hence 150
+  // (an immediate retry would be ~10-50 ms).
   for (const s of slow) {
-    assert.ok(s.retriedAfterMs !== undefined && s.retriedAfterMs >= 250, `retried ${s.retriedAfterMs} ms after`);
+    assert.ok(s.retriedAfterMs !== undefined && s.retriedAfterMs >= 150, `retried ${s.retriedAfterMs} ms after`);
   }
   console.log(`# slow: retried after ${slow.map((s) => s.retriedAfterMs?.toFixed(0)).join(', ')} ms`);
 });
