@@ -115,7 +115,10 @@ describe('promspool CLI relays to a real Prometheus and VictoriaMetrics', { skip
       intervalMs: 250,
       description: 'the first three scrapes in VictoriaMetrics',
     });
-    t.diagnostic(`scrape -> agent -> promspool -> VictoriaMetrics: ${Date.now() - started} ms after the agent started`);
+    t.diagnostic(
+      `scrape -> agent -> promspool -> VictoriaMetrics: third scrape ${expected[2].ts - started} ms, ` +
+        `all three in VictoriaMetrics ${Date.now() - started} ms after the agent started`,
+    );
     assert.deepEqual(
       exported.map((s) => s.metric),
       [labels('a'), labels('b')],
