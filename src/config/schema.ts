@@ -454,8 +454,10 @@ export function readEndpoint(
     r.error(r.at(path, 'name'), `${ENDPOINT_NAME_RULE}, got ${JSON.stringify(name)}`);
     name = undefined;
   }
+  // Derived from the URL as written, so names (and queue directories) stay what they were.
   if (!r.has(m, 'name') && url !== undefined) name = deriveEndpointName(url);
   if (name !== undefined) onName(name, !r.has(m, 'name'));
+  const split = url === undefined ? undefined : splitUserinfo(url);
   const protobufMessage = r.oneOf(m, 'protobuf_message', PROTOBUF_MESSAGES, DEFAULT_PROTOBUF_MESSAGE);
   const remoteTimeoutMs = r.duration(m, 'remote_timeout', DEFAULT_REMOTE_TIMEOUT_MS, { positive: true });
   const headers = readHeaders(r, m);
@@ -475,7 +477,7 @@ export function readEndpoint(
   if (r.errors.length > before) return undefined;
   const out: EndpointConfig = {
     name: name!,
-    url: url!,
+    url: split!.url,
     protobufMessage: protobufMessage!,
     remoteTimeoutMs: remoteTimeoutMs!,
     headers: headers!,
@@ -484,9 +486,35 @@ export function readEndpoint(
   };
   if (basicAuth) out.basicAuth = basicAuth;
   if (authorization) out.authorization = authorization;
+  // As Go's client (so Prometheus) does: URL credentials are basic auth unless the config sets auth.
+  if (!basicAuth && !authorization && split!.credentials) out.basicAuth = split!.credentials;
   if (tlsConfig) out.tlsConfig = tlsConfig;
   if (proxyUrl !== undefined) out.proxyUrl = proxyUrl;
   return out;
+}
+
+/**
+ * An endpoint URL without its `user:password@`, and those credentials (decoded). Taken out at
+ * load time so the password never reaches anything that shows the URL: metric labels, the
+ * status page, logs. The rest of the URL is kept as written.
+ */
+function splitUserinfo(text: string): { url: string; credentials?: BasicAuth } {
+  const parsed = new URL(text);
+  if (parsed.username === '' && parsed.password === '') return { url: text };
+  const start = text.indexOf('//') + 2;
+  const end = text.slice(start).search(/[/?#]|$/) + start;
+  const at = text.lastIndexOf('@', end);
+  const credentials = { username: decodeURIComponent(parsed.username), password: decodeURIComponent(parsed.password) };
+  return { url: text.slice(0, start) + text.slice(at + 1), credentials };
+}
+
+/**
+ * `text` with the password of a `scheme://user:password@` prefix hidden, for echoing a URL that
+ * may not even parse in an error. Everything up to the last `@` counts as the password: hiding
+ * too much beats showing a password that contains an `@`.
+ */
+function withoutPassword(text: string): string {
+  return text.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:@/]*):.*@/is, '$1:<redacted>@');
 }
 
 /** An absolute http(s) URL with a host; returned as written. */
@@ -498,7 +526,7 @@ function readHttpUrl(r: FieldReader, m: CheckedMap, key: string): string | undef
   try {
     parsed = new URL(text);
   } catch {
-    r.error(path, `invalid URL ${JSON.stringify(text)}`);
+    r.error(path, `invalid URL ${JSON.stringify(withoutPassword(text))}`);
     return undefined;
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
@@ -506,7 +534,7 @@ function readHttpUrl(r: FieldReader, m: CheckedMap, key: string): string | undef
     return undefined;
   }
   if (parsed.hostname === '') {
-    r.error(path, `URL has no host: ${JSON.stringify(text)}`);
+    r.error(path, `URL has no host: ${JSON.stringify(withoutPassword(text))}`);
     return undefined;
   }
   return text;

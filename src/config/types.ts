@@ -60,6 +60,10 @@ export interface Authorization {
 
 export interface EndpointConfig {
   name: string;
+  /**
+   * Never holds `user:password@`: the loader moves URL credentials into `basicAuth` (unless
+   * `basic_auth` or `authorization` is set, which win and the URL's are dropped).
+   */
   url: string;
   protobufMessage: ProtobufMessage;
   remoteTimeoutMs: number;

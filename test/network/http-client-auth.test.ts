@@ -95,6 +95,23 @@ describe('remote-write client credentials and headers', () => {
     assert.equal((await headersSent(endpointConfig(at('/api/v1/write')))).authorization, undefined);
   });
 
+  it('the loader moves URL credentials into basic auth, so the URL it keeps has no password', async () => {
+    const fromUrl = endpointFromYaml(
+      `url: ${at('/api/v1/write?x=1').replace('http://', 'http://url%20user:p%40ss@')}`,
+      configFile,
+    );
+    assert.equal(fromUrl.url, at('/api/v1/write?x=1'));
+    assert.deepEqual(fromUrl.basicAuth, { username: 'url user', password: 'p@ss' });
+    assert.equal((await headersSent(fromUrl)).authorization, basic('url user:p@ss'));
+    const explicit = endpointFromYaml(
+      `url: ${at('/w').replace('http://', 'http://a:b@')}\n    authorization: { credentials: explicit }`,
+      configFile,
+    );
+    assert.equal(explicit.url, at('/w'));
+    assert.equal(explicit.basicAuth, undefined);
+    assert.equal((await headersSent(explicit)).authorization, 'Bearer explicit');
+  });
+
   it('sends user headers next to the protocol ones, and the URL query', async () => {
     const config = endpointFromYaml(
       `url: ${at('/api/v1/write?tenant=a')}\n    headers: { X-Scope-OrgID: team-a, X-Extra: "1" }\n    protobuf_message: io.prometheus.write.v2.Request`,
