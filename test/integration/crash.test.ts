@@ -8,11 +8,12 @@
 //
 // PROMSPOOL_CRASH_ROUNDS (default 20) and PROMSPOOL_CRASH_SEED replay or extend a run.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { type FakeReceiver, startFakeReceiver } from '../helpers/fake-receiver.js';
+import { buildWriteRequestV1, postRemoteWrite } from '../helpers/remote-write-client.js';
 import {
   allAckedPresent,
   compareDelivery,
@@ -36,6 +37,13 @@ import { freePort } from './harness/ports.js';
 import { startVictoriaMetrics, type VictoriaMetricsInstance } from './harness/victoria-metrics.js';
 import { waitUntil } from './harness/wait.js';
 
+/** Files under `<data>/<endpoint>/`, per endpoint. */
+async function filesLeft(dataDir: string): Promise<Record<string, string[]>> {
+  const out: Record<string, string[]> = {};
+  for (const ep of await readdir(dataDir)) out[ep] = (await readdir(join(dataDir, ep))).sort();
+  return out;
+}
+
 const skip = receiversSkipReason('victoria-metrics');
 const ROUNDS = intFromEnv('PROMSPOOL_CRASH_ROUNDS', 20);
 const SEED = seedFromEnv('PROMSPOOL_CRASH_SEED');
@@ -48,6 +56,10 @@ describe('kill -9 rounds: the daemon loses no acknowledged sample', { skip }, ()
   let pusher: Pusher | undefined;
   let dir: string | undefined;
 
+  before(async () => {
+    vm = await startVictoriaMetrics();
+  });
+
   after(async () => {
     await pusher?.stop();
     await daemon?.kill9();
@@ -57,13 +69,32 @@ describe('kill -9 rounds: the daemon loses no acknowledged sample', { skip }, ()
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
+  // The duplicate counts below rely on this: VM 1.79 (without -dedup.minScrapeInterval) stores a
+  // sample written twice twice, and /api/v1/export returns both copies.
+  it('VictoriaMetrics keeps identical (timestamp, value) duplicates, so its export counts them', async () => {
+    const ts = Date.now() - 60_000;
+    const body = buildWriteRequestV1([{ labels: { __name__: 'promspool_dup_probe' }, samples: [[ts, 7]] }]);
+    assert.equal((await postRemoteWrite(vm!.writeUrl, body)).status, 204);
+    assert.equal((await postRemoteWrite(vm!.writeUrl, body)).status, 204);
+    const rows = await vm!.exportSeries('{__name__="promspool_dup_probe"}');
+    assert.deepEqual(
+      rows.map((r) => [r.timestamps, r.values]),
+      [
+        [
+          [ts, ts],
+          [7, 7],
+        ],
+      ],
+    );
+  });
+
   it(`${ROUNDS} rounds of SIGKILL + restart, receivers sometimes down: zero missing, order kept`, {
     timeout: 170_000,
   }, async () => {
     console.log(`# crash: seed=${SEED} rounds=${ROUNDS} (replay with PROMSPOOL_CRASH_SEED=${SEED})`);
     const rng = new SeededRandom(SEED);
     const started = Date.now();
-    vm = await startVictoriaMetrics();
+    if (!vm) throw new Error('VictoriaMetrics did not start');
     gate = await startReceiverGate(vm.port);
     fake = await startFakeReceiver();
     let fakeDown: 'reset' | 503 | undefined;
@@ -165,6 +196,9 @@ describe('kill -9 rounds: the daemon loses no acknowledged sample', { skip }, ()
     // A clean stop after the drain; afterwards nothing more can arrive, so the counts are final.
     const code = await daemon.stop();
     assert.equal(code, 0, `daemon exit code after SIGTERM\n${daemon.logTail()}`);
+    const leftOnDisk = await filesLeft(join(dir, 'data'));
+    // Every segment was delivered in full, so none may be left behind (a leak across restarts would show here).
+    assert.deepEqual(leftOnDisk, { fake: [], vm: [] }, 'files left in the data dir after the drain');
 
     const fakeReport = compareDelivery(ledger, fakeReceiverView(fake.received), true);
     const vmReport = compareDelivery(ledger, exportView(await vm.exportSeries(`{__name__="${METRIC}"}`)), false);
