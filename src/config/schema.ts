@@ -459,6 +459,14 @@ export function readEndpoint(
   if (name !== undefined) onName(name, !r.has(m, 'name'));
   const split = url === undefined ? undefined : splitUserinfo(url);
   const protobufMessage = r.oneOf(m, 'protobuf_message', PROTOBUF_MESSAGES, DEFAULT_PROTOBUF_MESSAGE);
+  // The receiver accepts 2.0, but sending it needs the 2.0 encoder: until then, refuse rather than
+  // send 1.0 bodies under 2.0 headers (the receiver would reject them and the data be dropped).
+  if (protobufMessage === 'io.prometheus.write.v2.Request') {
+    r.error(
+      r.at(m.path, 'protobuf_message'),
+      'sending io.prometheus.write.v2.Request is not supported yet: use prometheus.WriteRequest (remote-write 1.0)',
+    );
+  }
   const remoteTimeoutMs = r.duration(m, 'remote_timeout', DEFAULT_REMOTE_TIMEOUT_MS, { positive: true });
   const headers = readHeaders(r, m);
   const basicAuth = r.has(m, 'basic_auth')

@@ -51,7 +51,7 @@ describe('resolveQueueOptions', () => {
         {
           name: 'primary',
           url: 'https://mimir.example/api/v1/push',
-          protobufMessage: 'io.prometheus.write.v2.Request',
+          protobufMessage: 'prometheus.WriteRequest',
           remoteTimeout: '10s',
           headers: { 'X-Scope-OrgID': 'a' },
           basicAuth: { username: 'u', passwordFile: join(FIXTURES, 'password.txt') },
@@ -76,7 +76,7 @@ describe('resolveQueueOptions', () => {
     assert.equal(config.server.shutdownTimeoutMs, 5_000);
     assert.deepEqual(config.externalLabels, { cluster: 'eu1' });
     const e = config.remoteWrite[0];
-    assert.equal(e.protobufMessage, 'io.prometheus.write.v2.Request');
+    assert.equal(e.protobufMessage, 'prometheus.WriteRequest');
     assert.equal(e.remoteTimeoutMs, 10_000);
     assert.deepEqual(e.basicAuth, { username: 'u', password: 's3cret' });
     assert.equal(e.tlsConfig?.minVersion, 'TLSv1.3');

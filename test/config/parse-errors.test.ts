@@ -321,6 +321,13 @@ const INVALID: [string, string, string[]][] = [
     ],
   ],
   [
+    'remote-write 2.0 sending is refused until supported',
+    `${RW}    protobuf_message: io.prometheus.write.v2.Request\n`,
+    [
+      'remote_write[0].protobuf_message: sending io.prometheus.write.v2.Request is not supported yet: use prometheus.WriteRequest (remote-write 1.0) (line 3)',
+    ],
+  ],
+  [
     'bad protobuf_message',
     `${RW}    protobuf_message: prometheus.WriteRequestV2\n`,
     [

@@ -111,7 +111,7 @@ self_monitoring:
 remote_write:
   - name: primary
     url: https://mimir.example/api/v1/push
-    protobuf_message: io.prometheus.write.v2.Request
+    protobuf_message: prometheus.WriteRequest
     remote_timeout: 10s
     headers: { X-Scope-OrgID: team-a }
     basic_auth: { username: u, password_file: password.txt }
@@ -166,7 +166,7 @@ remote_write:
         {
           name: 'primary',
           url: 'https://mimir.example/api/v1/push',
-          protobufMessage: 'io.prometheus.write.v2.Request',
+          protobufMessage: 'prometheus.WriteRequest',
           remoteTimeoutMs: 10_000,
           headers: { 'X-Scope-OrgID': 'team-a' },
           basicAuth: { username: 'u', password: 's3cret' },
@@ -262,7 +262,7 @@ describe('built-in default and example config', () => {
       config.remoteWrite.map((e) => [e.name, e.url, e.protobufMessage]),
       [
         ['primary', 'https://mimir.example/api/v1/push', 'prometheus.WriteRequest'],
-        ['backup', 'http://victoria.example:8428/api/v1/write', 'io.prometheus.write.v2.Request'],
+        ['backup', 'http://victoria.example:8428/api/v1/write', 'prometheus.WriteRequest'],
       ],
     );
     assert.deepEqual(config.externalLabels, { cluster: 'eu1', replica: '1' });
