@@ -112,18 +112,18 @@ describe('remote-write client credentials and headers', () => {
     assert.equal((await headersSent(explicit)).authorization, 'Bearer explicit');
   });
 
-  it('sends user headers next to the protocol ones, and the URL query', async () => {
+  it('sends user headers next to the protocol ones', async () => {
     const config = endpointFromYaml(
-      `url: ${at('/api/v1/write?tenant=a')}\n    headers: { X-Scope-OrgID: team-a, X-Extra: "1" }\n    protobuf_message: io.prometheus.write.v2.Request`,
+      `url: ${at('/api/v1/write?tenant=a')}\n    headers: { X-Scope-OrgID: team-a, X-Extra: "1" }`,
       configFile,
     );
     const n = receiver.requests.length;
     const h = await headersSent(config);
     assert.equal(h['x-scope-orgid'], 'team-a');
     assert.equal(h['x-extra'], '1');
-    assert.equal(h['content-type'], 'application/x-protobuf;proto=io.prometheus.write.v2.Request');
+    assert.equal(h['content-type'], 'application/x-protobuf');
     assert.equal(h['content-encoding'], 'snappy');
-    assert.equal(h['x-prometheus-remote-write-version'], '2.0.0');
+    assert.equal(h['x-prometheus-remote-write-version'], '0.1.0');
     assert.equal(h['user-agent'], 'promspool/0.0.1');
     assert.equal(h.authorization, undefined);
     assert.equal(receiver.requests.length, n + 1);
