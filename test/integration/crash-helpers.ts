@@ -119,6 +119,8 @@ export interface DaemonProcess {
   readonly readyAfterMs: number;
   /** Resident set size from /proc/<pid>/status, in KiB. */
   rssKiB(): number;
+  /** Sends SIGTERM (graceful stop begins) without waiting. */
+  terminate(): void;
   /** SIGKILL; resolves once the process is gone. */
   kill9(): Promise<void>;
   /** SIGTERM (graceful drain); resolves with the exit code, SIGKILL after `timeoutMs`. */
@@ -187,6 +189,9 @@ export async function startDaemonProcess(
       const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
       if (!m) throw new Error(`no VmRSS for pid ${child.pid}`);
       return Number(m[1]);
+    },
+    terminate() {
+      if (exitCode === undefined) child.kill('SIGTERM');
     },
     async kill9() {
       if (exitCode === undefined) child.kill('SIGKILL');

@@ -143,29 +143,44 @@ describe('kill -9 rounds: the daemon loses no acknowledged sample', { skip }, ()
 
     const readyMs: number[] = [daemon.readyAfterMs];
     let outageRounds = 0;
+    let sigtermRounds = 0;
+    /** The receivers' outage being played: its mode and how many more restarts it lasts. */
+    let outage: { mode: 'reset' | 503; restartsLeft: number } | undefined;
     let upTimer: NodeJS.Timeout | undefined;
     for (let round = 1; round <= ROUNDS; round++) {
       const runMs = rng.range(300, 1500);
-      const outage = rng.chance(0.3) ? (rng.chance(0.5) ? 'reset' : 503) : undefined;
-      const downAtMs = rng.range(0, runMs);
-      const upAfterRestartMs = rng.range(100, 1000);
-      let downTimer: NodeJS.Timeout | undefined;
-      if (outage) {
+      let began = '';
+      if (!outage && rng.chance(0.3)) {
+        // Down at a random moment of this round, up again 0.1-1 s after one of the next 1-3 restarts.
+        const mode = rng.chance(0.5) ? 'reset' : 503;
+        outage = { mode, restartsLeft: rng.range(0, 2) };
         outageRounds++;
-        downTimer = setTimeout(() => setReceiversDown(outage), downAtMs);
+        const downAtMs = rng.range(0, runMs);
+        began = `, receivers down (${mode}) from ${downAtMs} ms`;
+        clearTimeout(upTimer);
+        setTimeout(() => setReceiversDown(mode), downAtMs);
       }
+      // Sometimes the kill lands during a graceful stop (SIGTERM, then SIGKILL 0-300 ms later).
+      const graceMs = rng.chance(0.2) ? rng.range(0, 300) : undefined;
       await delay(runMs);
-      clearTimeout(downTimer);
+      if (graceMs !== undefined) {
+        sigtermRounds++;
+        daemon.terminate();
+        await delay(graceMs);
+      }
       await daemon.kill9();
       daemon = await startDaemonProcess(configPath, port);
       readyMs.push(daemon.readyAfterMs);
-      if (outage) {
-        clearTimeout(upTimer);
-        upTimer = setTimeout(() => setReceiversDown(undefined), upAfterRestartMs);
+      let ended = '';
+      if (outage && outage.restartsLeft-- === 0) {
+        const upMs = rng.range(100, 1000);
+        ended = `, receivers up ${upMs} ms after the restart`;
+        upTimer = setTimeout(() => setReceiversDown(undefined), upMs);
+        outage = undefined;
       }
       console.log(
-        `# round ${round}: ran ${runMs} ms, outage=${outage ?? 'none'}, restart ready in ${daemon.readyAfterMs} ms, ` +
-          `acked so far ${pusher.stats.samplesAcked}`,
+        `# round ${round}: ran ${runMs} ms${began}, ${graceMs === undefined ? 'SIGKILL' : `SIGTERM then SIGKILL after ${graceMs} ms`}` +
+          `${ended}; restart ready in ${daemon.readyAfterMs} ms, acked so far ${pusher.stats.samplesAcked}`,
       );
     }
     // Last daemon keeps running: a little more load, then receivers up for good and drain.
@@ -206,11 +221,12 @@ describe('kill -9 rounds: the daemon loses no acknowledged sample', { skip }, ()
     console.log(`# ${formatReport('fake receiver', fakeReport)}`);
     const sortedReady = [...readyMs].sort((a, b) => a - b);
     console.log(
-      `# crash summary: seed=${SEED} rounds=${ROUNDS} outage_rounds=${outageRounds} ` +
+      `# crash summary: seed=${SEED} rounds=${ROUNDS} outage_rounds=${outageRounds} sigterm_then_kill_rounds=${sigtermRounds} ` +
         `samples_acknowledged=${vmReport.acked} missing=${vmReport.missing + fakeReport.missing} ` +
         `duplicates_vm=${vmReport.duplicates} duplicates_fake=${fakeReport.duplicates} ` +
         `order_violations=${fakeReport.orderViolations} unacked_but_delivered_vm=${vmReport.unackedDelivered} ` +
         `sender_resent_after_no_answer=${pusher.stats.samplesResentAfterNoAnswer} ` +
+        `pusher_failed_attempts=${JSON.stringify({ ...pusher.stats.failedByStatus, no_answer: pusher.stats.failedNoAnswer })} ` +
         `restart_ready_ms_median=${sortedReady[Math.floor(sortedReady.length / 2)]} max=${sortedReady.at(-1)} ` +
         `drain_ms=${drainMs} total_s=${((Date.now() - started) / 1000).toFixed(1)}`,
     );
