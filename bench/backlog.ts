@@ -189,9 +189,11 @@ const verdicts: string[] = [];
 const ps = runs.find((r) => r.agent === 'promspool');
 if (ps) {
   const f = flatness(ps);
+  const first = ps.rssAt.get(milestones[0]!) ?? Number.NaN;
+  const worst = Math.max(...ps.rssAt.values()) / first;
   const drain = ps.delivered / ps.drainSeconds;
   verdicts.push(
-    `RSS flat (last backlog point within 15% of the first): ${f <= 1.15 ? 'met' : 'NOT met'} (${f.toFixed(2)}x${ps.budgetHit ? `, backlog reached ${fmtM(ps.backlog)} only` : ''})`,
+    `RSS flat (last backlog point within 15% of the first): ${f <= 1.15 ? 'met' : 'NOT met'} (${f.toFixed(2)}x; highest point ${worst.toFixed(2)}x the first${ps.budgetHit ? `, backlog reached ${fmtM(ps.backlog)} only` : ''})`,
   );
   verdicts.push(
     `drain >= 1M samples/s: ${drain >= 1e6 ? 'met' : 'NOT met'} (${Math.round(drain).toLocaleString('en-US')}/s)`,

@@ -7,7 +7,7 @@
  *
  * Usage: node dist/bench/relay.js [--samples=10000000] [--series=100000] [--labels=10]
  *   [--per-request=2000] [--connections=4] [--shards=4] [--agents=promspool,vmagent]
- *   [--cpu-prof] [--no-append]        (BENCH_SCALE=0.1 scales --samples for a quick run)
+ *   [--cpu-prof] (promspool profile under $TMPDIR/promspool-bench-profiles) [--no-append]        (BENCH_SCALE=0.1 scales --samples for a quick run)
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -56,7 +56,7 @@ async function runOnce(kind: AgentKind): Promise<RelayRun> {
   const dir = mkdtempSync(join(tmpdir(), `promspool-bench-relay-${kind}-`));
   const dataDir = join(dir, 'data');
   mkdirSync(dataDir);
-  const profDir = join(process.cwd(), 'bench-profiles');
+  const profDir = join(tmpdir(), 'promspool-bench-profiles');
   const agent = await startAgent(kind, {
     sinkUrl: sink.url,
     dataDir,
@@ -132,6 +132,8 @@ async function runOnce(kind: AgentKind): Promise<RelayRun> {
   }
 }
 
+if (args['cpu-prof'])
+  console.log(`relay: promspool writes its CPU profile to ${join(tmpdir(), 'promspool-bench-profiles')}`);
 const runs: RelayRun[] = [];
 for (const kind of agents) {
   console.log(`relay: ${kind}, ${totalSamples.toLocaleString('en-US')} samples ...`);

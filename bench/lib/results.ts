@@ -4,7 +4,7 @@
  * several benchmarks (and engineers) add their own sections to it.
  */
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
@@ -67,6 +67,7 @@ export function appendResults(scenario: string, tableText: string, notes: string
     notes.trim(),
     '',
   ].join('\n');
+  if (!existsSync(RESULTS_PATH)) appendFileSync(RESULTS_PATH, '# promspool benchmark results\n');
   appendFileSync(RESULTS_PATH, section);
   return section;
 }
