@@ -190,7 +190,7 @@ for (const r of incomplete) console.error(`relay: ${r.agent} delivered ${r.deliv
 
 const notes = [
   `Workload: ${args.series.toLocaleString('en-US')} series x ${args.labels} labels, ${args['per-request']} series (1 sample each) per request, ${args.connections} connections, RW 1.0 pushed by bench/lib/loadgen (own process, bodies pre-built).`,
-  `Agents: ${args.shards} senders each (promspool min_shards = max_shards, vmagent -remoteWrite.queues), ${args['per-request']} samples per outgoing request (promspool max_samples_per_send, vmagent -remoteWrite.maxRowsPerBlock), disk queue under /tmp, promspool fsync interval.`,
+  `Agents: ${args.shards} senders each (promspool min_shards = max_shards, vmagent -remoteWrite.queues), ${args['per-request']} samples per outgoing request (promspool max_samples_per_send, vmagent -remoteWrite.maxRowsPerBlock), disk queue under /tmp, promspool fsync interval. promspool writes every sample to its disk queue; vmagent 1.79 writes to -remoteWrite.tmpDataPath only once its in-memory blocks are full (sending falls behind).`,
   'samples/s e2e: first request sent until the sink counted the last sample. CPU from /proc/<pid>/stat of the agent only; peak RSS is VmHWM. loadgen, sink and agent share the 2 cores, so the sink/loadgen CPU columns say how much was left for the agent.',
   ...runs
     .filter((r) => r.budgetHit)
