@@ -24,6 +24,7 @@ import {
   seedFromEnv,
   startDaemonProcess,
 } from './crash-helpers.js';
+import { httpRequest } from './harness/http.js';
 import { freePort } from './harness/ports.js';
 
 const CHAOS_SECONDS = intFromEnv('PROMSPOOL_CHAOS_SECONDS', 60);
@@ -109,7 +110,23 @@ describe('chaos: a flapping receiver under continuous load', () => {
     );
     daemon = await startDaemonProcess(configPath, port);
     const rss: number[] = [];
-    const sampleRss = () => rss.push(daemon!.rssKiB());
+    // Beside RSS, what explains it: shards running, V8 heap used, memory outside the heap (buffers).
+    const shards: string[] = [];
+    const heapMiB: string[] = [];
+    const externalMiB: string[] = [];
+    const sampleRss = () => {
+      rss.push(daemon!.rssKiB());
+      httpRequest(`${daemon!.url}/metrics`, { timeoutMs: 900 }).then(
+        (res) => {
+          const text = res.body.toString('utf8');
+          const metric = (re: RegExp) => Number(re.exec(text)?.[1] ?? Number.NaN);
+          shards.push(String(metric(/^prometheus_remote_storage_shards\{[^}]*\} (\S+)$/m)));
+          heapMiB.push((metric(/^nodejs_heap_size_used_bytes (\S+)$/m) / 2 ** 20).toFixed(1));
+          externalMiB.push((metric(/^nodejs_external_memory_bytes (\S+)$/m) / 2 ** 20).toFixed(1));
+        },
+        () => shards.push('?'),
+      );
+    };
     sampleRss();
     rssTimer = setInterval(sampleRss, 1000);
 
@@ -172,6 +189,9 @@ describe('chaos: a flapping receiver under continuous load', () => {
       `# chaos time per kind (ms): ${JSON.stringify(timeIn)}; requests answered per kind: ${JSON.stringify(answered)}`,
     );
     console.log(`# chaos RSS MiB per second (from daemon start): ${rss.map(mib).join(' ')}`);
+    console.log(`# chaos shards per second: ${shards.join(' ')}`);
+    console.log(`# chaos V8 heap used MiB per second: ${heapMiB.join(' ')}`);
+    console.log(`# chaos external memory MiB per second: ${externalMiB.join(' ')}`);
     console.log(`# ${formatReport('fake receiver', report)}`);
     console.log(
       `# chaos summary: seed=${SEED} seconds=${CHAOS_SECONDS} samples_acknowledged=${report.acked} ` +
