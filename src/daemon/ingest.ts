@@ -1,14 +1,16 @@
 /**
  * Turns a decoded remote-write body into appends. The wire decoders call a visitor per series and
- * per sample; this visitor looks the series up in a cache of {@link SeriesRef}s keyed by its label
- * string, so a steady stream of pushes validates and hashes each series once, and appends
- * allocate nothing per sample.
+ * per sample. Before each series they offer its label bytes (see RemoteWriteVisitor.knownSeries):
+ * this visitor looks those bytes up in a {@link SeriesCache} of SeriesRefs, so a series pushed
+ * again (every scrape interval, typically) costs a hash and a byte compare, with no label string
+ * decoded, validated or hashed again; appends allocate nothing per sample.
  */
 
 import type { Appender, Queue, SeriesRef } from '../queue-types.js';
 import type { Labels, MetadataEntry, NativeHistogram } from '../serialization/types.js';
 import type { RemoteWriteVisitor } from '../wire/types.js';
 import type { RemoteWriteVersion } from './content-negotiation.js';
+import { type ByteHash, createSeriesCache, type SeriesCacheStats } from './series-cache.js';
 
 /** Signals handed to the appender for one request. */
 export interface IngestCounts {
@@ -29,48 +31,61 @@ export interface Ingester {
   ingest(version: RemoteWriteVersion, body: Uint8Array, appender: Appender): IngestCounts;
   /** Series handles cached now. */
   readonly cachedSeries: number;
+  /** Size and hit counts of the series cache. */
+  cacheStats(): SeriesCacheStats;
 }
 
 export interface IngesterOptions {
   decoders: Record<RemoteWriteVersion, RemoteWriteDecode>;
   /**
-   * The cache keeps two generations of this many series each: when the young one is full it
-   * becomes the old one, and series still pushed move back. Default 100k.
+   * Series whose label bytes are remembered, over the cache's two generations (see
+   * {@link createSeriesCache}). Default 1,000,000: well above what one agent usually relays, so a
+   * steady working set never thrashes. Each costs its label bytes (~150-300 B) plus ~100 B of
+   * index, and keeps its SeriesRef alive.
    */
   maxCachedSeries?: number;
+  /** Bound on the label bytes held by the cache (both generations). Default 256 MiB. */
+  maxCachedBytes?: number;
+  /** For tests: the hash of label bytes (e.g. a constant one, to force collisions). */
+  hash?: ByteHash;
 }
 
 export function createIngester(queue: Pick<Queue, 'series'>, options: IngesterOptions): Ingester {
-  const max = options.maxCachedSeries ?? 100_000;
-  let young = new Map<string, SeriesRef>();
-  let old = new Map<string, SeriesRef>();
-
-  const lookup = (labels: readonly string[]): SeriesRef => {
-    let key = '';
-    for (let i = 0; i < labels.length; i++) key += `${labels[i]}\xff`;
-    let ref = young.get(key);
-    if (ref) return ref;
-    ref = old.get(key);
-    if (!ref) {
-      const obj: Labels = {};
-      for (let i = 0; i + 1 < labels.length; i += 2) obj[labels[i]] = labels[i + 1];
-      ref = queue.series(obj);
-    }
-    if (young.size >= max) {
-      old = young;
-      young = new Map();
-    }
-    young.set(key, ref);
-    return ref;
-  };
+  const cache = createSeriesCache({
+    maxSeries: options.maxCachedSeries,
+    maxBytes: options.maxCachedBytes,
+    hash: options.hash,
+  });
+  /** The bytes of the last knownSeries() that missed, stored once series() has its ref. */
+  let missKey: Uint8Array | undefined;
+  let missStart = 0;
+  let missEnd = 0;
 
   // One visitor, re-targeted per request: requests never interleave inside `ingest` (it is synchronous).
   let appender: Appender | undefined;
   let current: SeriesRef | undefined;
   const counts: IngestCounts = { samples: 0, histograms: 0, exemplars: 0, metadata: 0 };
   const visitor: RemoteWriteVisitor = {
+    knownSeries(key, start, end) {
+      const ref = cache.get(key, start, end);
+      if (ref !== undefined) {
+        current = ref;
+        return true;
+      }
+      missKey = key;
+      missStart = start;
+      missEnd = end;
+      return false;
+    },
     series(labels) {
-      current = lookup(labels);
+      const obj: Labels = {};
+      for (let i = 0; i + 1 < labels.length; i += 2) obj[labels[i]] = labels[i + 1];
+      // Throws TypeError for labels the decoder cannot judge (names, __name__): nothing is cached then.
+      current = queue.series(obj);
+      if (missKey !== undefined) {
+        cache.setAfterMiss(missKey, missStart, missEnd, current);
+        missKey = undefined;
+      }
     },
     sample(timestampMs, value) {
       appender!.append(current!, timestampMs, value);
@@ -105,11 +120,15 @@ export function createIngester(queue: Pick<Queue, 'series'>, options: IngesterOp
       } finally {
         appender = undefined;
         current = undefined;
+        missKey = undefined;
       }
       return { ...counts };
     },
     get cachedSeries() {
-      return young.size + old.size;
+      return cache.stats().series;
+    },
+    cacheStats() {
+      return cache.stats();
     },
   };
 }

@@ -63,31 +63,40 @@ function readTimeSeries(
   const outerEnd = r.end;
   const start = r.pos;
   r.end = stop;
-  // Pass 1: labels.
-  labels.length = 0;
-  let prevStart = -1;
-  let prevLen = 0;
+  // Pass 1: where the labels are. Label fields normally come first and together; then their
+  // bytes name the series, and a visitor that knows them skips decoding them (see knownSeries).
+  let labelsStart = -1;
+  let labelsEnd = -1;
+  let contiguous = true;
   while (r.pos < stop) {
+    const fieldStart = r.pos;
     const key = r.tag();
-    if (key >>> 3 !== 1) {
+    if (key >>> 3 === 1) {
+      r.expect(key, WT_LEN, 'label');
+      if (labelsStart < 0) labelsStart = fieldStart;
+      else if (labelsEnd !== fieldStart) contiguous = false;
+      r.pos = r.delimited();
+      labelsEnd = r.pos;
+    } else {
       r.skip(key & 7);
-      continue;
     }
-    r.expect(key, WT_LEN, 'label');
-    readLabel(r, r.delimited(), labels, true);
-    const nameStart = labelName.start;
-    const nameLen = labelName.len;
-    if (prevStart >= 0) {
-      const cmp = compareRanges(r.buf, prevStart, prevLen, nameStart, nameLen);
-      if (cmp === 0) r.fail(`duplicate label name "${labels[labels.length - 2]}"`);
-      if (cmp > 0)
-        r.fail(`label names not sorted: "${labels[labels.length - 4]}" before "${labels[labels.length - 2]}"`);
-    }
-    prevStart = nameStart;
-    prevLen = nameLen;
   }
-  if (labels.length === 0) r.fail('series has no labels');
-  visitor.series(labels, 0);
+  const known =
+    contiguous && labelsStart >= 0 && visitor.knownSeries !== undefined
+      ? visitor.knownSeries(r.buf, labelsStart, labelsEnd, 0)
+      : false;
+  if (!known) {
+    // Contiguous labels are read from their own range only; scattered ones from the whole series.
+    if (contiguous && labelsStart >= 0) {
+      r.pos = labelsStart;
+      r.end = labelsEnd;
+    } else {
+      r.pos = start;
+    }
+    readLabels(r, labels);
+    r.end = stop;
+    visitor.series(labels, 0);
+  }
 
   // Pass 2: signals.
   r.pos = start;
@@ -116,6 +125,33 @@ function readTimeSeries(
     }
   }
   r.end = outerEnd;
+}
+
+/** Reads and validates every Label field from `r.pos` to `r.end` into `labels` (other fields skipped). */
+function readLabels(r: ProtoReader, labels: string[]): void {
+  labels.length = 0;
+  let prevStart = -1;
+  let prevLen = 0;
+  while (r.pos < r.end) {
+    const key = r.tag();
+    if (key >>> 3 !== 1) {
+      r.skip(key & 7);
+      continue;
+    }
+    r.expect(key, WT_LEN, 'label');
+    readLabel(r, r.delimited(), labels, true);
+    const nameStart = labelName.start;
+    const nameLen = labelName.len;
+    if (prevStart >= 0) {
+      const cmp = compareRanges(r.buf, prevStart, prevLen, nameStart, nameLen);
+      if (cmp === 0) r.fail(`duplicate label name "${labels[labels.length - 2]}"`);
+      if (cmp > 0)
+        r.fail(`label names not sorted: "${labels[labels.length - 4]}" before "${labels[labels.length - 2]}"`);
+    }
+    prevStart = nameStart;
+    prevLen = nameLen;
+  }
+  if (labels.length === 0) r.fail('series has no labels');
 }
 
 /** Where the name bytes of the last {@link readLabel} are, for ordering checks on bytes, not JS strings. */

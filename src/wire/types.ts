@@ -51,6 +51,18 @@ export interface RemoteWriteVisitor {
    * after its `__name__` label; only sent when it says something (a type, help or unit).
    */
   metadata(entry: MetadataEntry): void;
+  /**
+   * Optional fast path, offered before `series` when a series' label set can be named by bytes:
+   * `key[start, end)` is the label set encoded as 1.0 `Label` fields (1.0: the series' Label
+   * fields exactly as they are on the wire when they are contiguous; 2.0: the resolved labels,
+   * canonically encoded), so equal bytes always mean equal labels, whichever version sent them.
+   * Return true if this visitor recognises the bytes from an earlier `series` call that followed
+   * the same bytes: the decoder then does NOT call `series` (1.0 also skips decoding and
+   * re-validating the labels, which those bytes already passed). Return false and `series`
+   * follows, or the decoder throws for invalid labels. `key` is only valid during this call and
+   * the `series` call right after it.
+   */
+  knownSeries?(key: Uint8Array, start: number, end: number, createdTimestampMs: number): boolean;
 }
 
 /** How much one decoded request held (for the 2.0 `X-Prometheus-Remote-Write-*-Written` headers). */
