@@ -24,8 +24,18 @@ export interface ParseConfigResult {
  * like Prometheus' `--storage.tsdb.path`.
  */
 export function parseConfig(text: string, source?: string): ParseConfigResult {
+  const tooDeep = nestingProblem(text);
+  if (tooDeep !== undefined) return { errors: [tooDeep] };
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, merge: true, uniqueKeys: true });
+  let doc: ReturnType<typeof parseDocument>;
+  const lines = new Map<string, number>();
+  try {
+    doc = parseDocument(text, { lineCounter, prettyErrors: false, merge: true, uniqueKeys: true });
+    if (doc.errors.length === 0 && doc.warnings.length === 0) indexLines(doc.contents, '', lineCounter, lines);
+  } catch (e) {
+    // The pre-check keeps nesting shallow; anything the parser still throws is reported, never thrown.
+    return { errors: [{ path: '', line: 1, message: `YAML could not be parsed: ${errorMessage(e)}` }] };
+  }
   const syntax = [...doc.errors, ...doc.warnings];
   if (syntax.length > 0) {
     return {
@@ -36,14 +46,12 @@ export function parseConfig(text: string, source?: string): ParseConfigResult {
       })),
     };
   }
-  const lines = new Map<string, number>();
-  indexLines(doc.contents, '', lineCounter, lines);
   let value: unknown;
   try {
     // maxAliasCount bounds alias expansion ("billion laughs").
     value = doc.toJS({ maxAliasCount: 100 });
   } catch (e) {
-    return { errors: [{ path: '', message: e instanceof Error ? e.message : String(e) }] };
+    return { errors: [{ path: '', line: firstAliasLine(text), message: errorMessage(e) }] };
   }
   const reader = new FieldReader('snake', (path) => lines.get(path));
   const baseDir = source === undefined ? process.cwd() : dirname(resolve(source));
@@ -78,4 +86,83 @@ function sortByLine(errors: ConfigError[]): ConfigError[] {
     .map((e, i) => ({ e, i }))
     .sort((a, b) => (a.e.line ?? Number.MAX_SAFE_INTEGER) - (b.e.line ?? Number.MAX_SAFE_INTEGER) || a.i - b.i)
     .map(({ e }) => e);
+}
+
+/**
+ * How deep a configuration may nest. promspool's schema is at most 6 levels deep; 64 leaves room
+ * for any hand-written file while keeping the YAML parser far from the depths where it overflows
+ * the stack (a few thousand levels) or aborts the whole process in its regex engine (deep flow
+ * collections): a reload with such a file must fail, not kill the daemon.
+ */
+export const MAX_CONFIG_NESTING = 64;
+
+/** Nesting beyond {@link MAX_CONFIG_NESTING}, with its line, found without parsing. */
+function nestingProblem(text: string): ConfigError | undefined {
+  let flowDepth = 0;
+  let line = 1;
+  let lineStart = true;
+  let indent = 0;
+  let quote = '';
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '\n') {
+      line++;
+      lineStart = true;
+      indent = 0;
+      // Quoted scalars may span lines, but treating each line on its own keeps one stray quote from
+      // hiding the rest of the file; brackets inside a multi-line quoted scalar only over-count.
+      quote = '';
+      continue;
+    }
+    if (quote !== '') {
+      if (c === '\\' && quote === '"') i++;
+      else if (c === quote) quote = '';
+      continue;
+    }
+    if (lineStart) {
+      // Block nesting: indentation, where every "- " (a nested sequence entry) counts as a level too.
+      if (c === ' ') {
+        indent++;
+        continue;
+      }
+      if (c === '-' && text[i + 1] === ' ') {
+        indent += 2;
+        i++;
+        continue;
+      }
+      lineStart = false;
+      if (indent > 4 * MAX_CONFIG_NESTING) {
+        return {
+          path: '',
+          line,
+          message: `nested too deeply (indentation ${indent}; at most ${MAX_CONFIG_NESTING} levels)`,
+        };
+      }
+    }
+    if (c === '#' && (i === 0 || /\s/.test(text[i - 1] ?? ' '))) {
+      const end = text.indexOf('\n', i);
+      i = (end === -1 ? text.length : end) - 1;
+    } else if ((c === '"' || c === "'") && /[\s[{,:]/.test(text[i - 1] ?? ' ')) {
+      // Only at the start of a scalar: in `help: don't` the apostrophe is just a character.
+      quote = c;
+    } else if (c === '[' || c === '{') {
+      if (++flowDepth > MAX_CONFIG_NESTING) {
+        return { path: '', line, message: `nested too deeply (more than ${MAX_CONFIG_NESTING} levels of [ or {)` };
+      }
+    } else if ((c === ']' || c === '}') && flowDepth > 0) {
+      flowDepth--;
+    }
+  }
+  return undefined;
+}
+
+/** The line of the first alias (`*name`), where alias expansion errors come from; else 1. */
+function firstAliasLine(text: string): number {
+  const m = /(^|[\s,[{:-])\*[^\s,\]}]+/m.exec(text);
+  if (m === null) return 1;
+  return text.slice(0, m.index).split('\n').length;
+}
+
+function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
 }
