@@ -452,7 +452,15 @@ export class DiskQueue implements FileQueue {
       this.logger.warn('segment has corrupt records; they are skipped', {
         file: entry.path,
         crcFailures: parsed.crcFailures,
+        resyncs: parsed.resyncs,
         tornTail: parsed.tornTail,
+      });
+    }
+    if (parsed.resyncBudgetExhausted) {
+      this.logger.error('segment damaged beyond the resync work bound; its rest is skipped as one corrupt tail', {
+        file: entry.path,
+        skippedFrom: parsed.framedEnd,
+        skippedBytes: buf.length - parsed.framedEnd,
       });
     }
     const count = this.opts.countSignals;

@@ -7,7 +7,13 @@ import { open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import type { Logger } from '../logger.js';
 import { parseQueueFileName, type QueueFileKind, queueFilePath } from './file-names.js';
 import { isNotFoundError } from './file-ops.js';
-import { checkSegmentHeader, countRecordsBestEffort, parseRecords, SEGMENT_HEADER_BYTES } from './format.js';
+import {
+  checkSegmentHeader,
+  countRecordsBestEffort,
+  type ParsedRecords,
+  parseRecords,
+  SEGMENT_HEADER_BYTES,
+} from './format.js';
 import type { FileOps } from './types.js';
 
 export interface ScannedFile {
@@ -68,9 +74,10 @@ export interface RecoveryContext {
 }
 
 /**
- * Recovers `<id>.open`: keeps the records up to the last whole, CRC-valid one, truncates what
- * follows (a torn tail), then renames it to `<id>.committed`. An `.open` with no such record is
- * deleted; one with an unusable header is renamed to `<id>.corrupt`.
+ * Recovers `<id>.open`: keeps the records up to the last whole, CRC-valid one (found past damaged
+ * records by resynchronisation, see `parseRecords`), truncates what follows (a torn tail), then
+ * renames it to `<id>.committed`. An `.open` in which no valid record can be found is deleted; one
+ * with an unusable header is renamed to `<id>.corrupt`.
  */
 export async function recoverOpenSegment(ctx: RecoveryContext, id: number): Promise<OpenRecovery> {
   const path = queueFilePath(ctx.dir, id, 'open');
@@ -93,6 +100,7 @@ export async function recoverOpenSegment(ctx: RecoveryContext, id: number): Prom
     return { outcome: 'corrupt', corruptRecords };
   }
   const parsed = parseRecords(buf);
+  if (parsed.resyncBudgetExhausted) return keepWhole(ctx, id, path, buf.length, parsed);
   const keep = parsed.validEnd;
   const truncatedTail = keep < buf.length;
   if (keep === SEGMENT_HEADER_BYTES) {
@@ -115,18 +123,53 @@ export async function recoverOpenSegment(ctx: RecoveryContext, id: number): Prom
       cutBytes: buf.length - keep,
     });
   }
-  // Records past validEnd were cut; CRC failures before it stay and are counted when read.
+  // Records past validEnd were cut; CRC failures and skipped regions before it stay, and are
+  // read (and counted) as null records at the same indexes as now.
   const records = parsed.recordsToValidEnd;
-  let signals: number | undefined;
-  if (ctx.countSignals) {
-    signals = 0;
-    for (let i = 0; i < records; i++) {
-      const r = parsed.records[i];
-      if (r) signals += safeCount(ctx.countSignals, r);
-    }
-  }
+  const signals = countSignals(ctx, parsed.records, records);
   await rename(path, queueFilePath(ctx.dir, id, 'committed'));
   return { outcome: 'sealed', bytes: keep, records, signals, truncatedTail };
+}
+
+/**
+ * The search for valid records hit its CRC work bound, so whether valid records follow is
+ * unknown: nothing is cut. With a valid record the file is sealed whole (its unsearched rest
+ * reads as a corrupt tail); without one it is set aside as `<id>.corrupt` rather than deleted.
+ */
+async function keepWhole(
+  ctx: RecoveryContext,
+  id: number,
+  path: string,
+  bytes: number,
+  parsed: ParsedRecords,
+): Promise<OpenRecovery> {
+  if (parsed.validEnd === SEGMENT_HEADER_BYTES) {
+    const target = queueFilePath(ctx.dir, id, 'corrupt');
+    await rename(path, target);
+    ctx.logger.error(`open segment ${path} has no valid record within the resync work bound; renamed to ${target}`, {
+      file: path,
+      searchedUpTo: parsed.framedEnd,
+    });
+    return { outcome: 'corrupt', corruptRecords: parsed.crcFailures + 1 };
+  }
+  ctx.logger.error('open segment damaged beyond the resync work bound; sealed whole, its rest is read as corrupt', {
+    file: path,
+    searchedUpTo: parsed.framedEnd,
+  });
+  const records = parsed.records.length;
+  const signals = countSignals(ctx, parsed.records, records);
+  await rename(path, queueFilePath(ctx.dir, id, 'committed'));
+  return { outcome: 'sealed', bytes, records, signals, truncatedTail: false };
+}
+
+function countSignals(ctx: RecoveryContext, records: (Uint8Array | null)[], upTo: number): number | undefined {
+  if (!ctx.countSignals) return undefined;
+  let signals = 0;
+  for (let i = 0; i < upTo; i++) {
+    const r = records[i];
+    if (r) signals += safeCount(ctx.countSignals, r);
+  }
+  return signals;
 }
 
 /** `countSignals` on a payload that may be garbage: a throw counts as 0 signals. */

@@ -128,15 +128,61 @@ describe('start-up recovery', () => {
     }
   });
 
-  it('a committed length pointing past the end counts as one corrupt tail', async () => {
+  it('a committed length pointing past the end loses only that record (the next one is found by resync)', async () => {
     const full = await segmentBytes([10, 10, 10]);
     full.writeUInt32LE(0xffffff00, 16 + 18);
     writeFileSync(join(dir.path, COMMITTED), full);
     const q = await open();
     const seg = await q.next();
-    assert.deepEqual(seg?.records.map(bytes), [bytes(payload(0, 10))]);
+    assert.deepEqual(seg?.records.map(bytes), [bytes(payload(0, 10)), null, bytes(payload(2, 10))]);
     assert.equal(seg?.corruptRecords, 1);
     assert.equal(q.stats().corruptRecords, 1);
+  });
+
+  it('a committed last length pointing past the end counts as one corrupt tail', async () => {
+    const full = await segmentBytes([10, 10, 10]);
+    full.writeUInt32LE(11, 16 + 2 * 18);
+    writeFileSync(join(dir.path, COMMITTED), full);
+    const q = await open();
+    const seg = await q.next();
+    assert.deepEqual(seg?.records.map(bytes), [bytes(payload(0, 10)), bytes(payload(1, 10))]);
+    assert.equal(seg?.corruptRecords, 1);
+    assert.equal(q.stats().corruptRecords, 1);
+  });
+
+  it('a damaged first length of an .open keeps (and does not cut) the records after it; indexes survive a restart', async () => {
+    const full = await segmentBytes([30, 40, 50, 60]);
+    full[16 + 3] ^= 0x80; // record 0's length += 2^31
+    writeFileSync(join(dir.path, OPEN), full);
+    const q = await open();
+    assert.equal(q.stats().truncatedTails, 0);
+    assert.deepEqual(readdirSync(dir.path), [COMMITTED]);
+    assert.equal(statSync(join(dir.path, COMMITTED)).size, full.length);
+    const want = [null, bytes(payload(1, 40)), bytes(payload(2, 50)), bytes(payload(3, 60))];
+    const seg = await q.next();
+    assert.deepEqual(seg?.records.map(bytes), want);
+    assert.equal(seg?.corruptRecords, 1);
+    q.ack(1, 2, 0);
+    await q.close();
+    opened.splice(0);
+    const again = await open();
+    const seg2 = await again.next();
+    assert.deepEqual(seg2?.records.map(bytes), want);
+    assert.deepEqual([...(seg2?.acked.keys() ?? [])], [2]);
+  });
+
+  it('an .open with a damaged length and a torn tail is cut after its last valid record only', async () => {
+    const full = await segmentBytes([30, 40, 50]);
+    const rec = (i: number) => 16 + [0, 38, 86][i]!;
+    full[rec(1) + 1] ^= 0x04; // record 1's length += 1024: runs past the end
+    const torn = full.subarray(0, full.length - 7); // and record 2 is torn
+    writeFileSync(join(dir.path, OPEN), torn);
+    const q = await open();
+    assert.equal(q.stats().truncatedTails, 1);
+    assert.equal(statSync(join(dir.path, COMMITTED)).size, rec(1));
+    const seg = await q.next();
+    assert.deepEqual(seg?.records.map(bytes), [bytes(payload(0, 30))]);
+    assert.equal(seg?.corruptRecords, 0);
   });
 
   it('a committed segment with a bad header or unknown version is renamed .corrupt and skipped', async () => {
