@@ -39,9 +39,9 @@ export interface IngesterOptions {
   decoders: Record<RemoteWriteVersion, RemoteWriteDecode>;
   /**
    * Series whose label bytes are remembered, over the cache's two generations (see
-   * {@link createSeriesCache}). Default 1,000,000: well above what one agent usually relays, so a
-   * steady working set never thrashes. Each costs its label bytes (~150-300 B) plus ~100 B of
-   * index, and keeps its SeriesRef alive.
+   * {@link createSeriesCache}): a working set of up to half of it always hits. Default
+   * 1,000,000, well above what one agent usually relays. Each costs its label bytes
+   * (~150-300 B) plus ~100 B of index, and keeps its SeriesRef alive.
    */
   maxCachedSeries?: number;
   /** Bound on the label bytes held by the cache (both generations). Default 256 MiB. */

@@ -31,12 +31,12 @@ export interface SeriesCacheStats {
  * A bounded map from label bytes to a {@link SeriesRef}. It holds two generations, each of at
  * most half the bounds: entries go into the young one; when it is full it becomes the old one
  * and the previous old one is dropped; a hit in the old generation is copied back into the
- * young one. So every series seen among the last `maxSeries / 2` inserts is kept, and a set of
- * series pushed round-robin stays cached as long as it fits in `maxSeries` (and `maxBytes`).
- * Beyond that, a plain recency policy would miss every time (each series is evicted just before
- * it comes back), so when whole generations fill with new series the cache admits only every
- * k-th miss (k doubling up to 64, back to 1 once hits dominate): a fixed subset stays cached
- * and keeps hitting.
+ * young one. Eviction is thus a Map drop, never a per-entry walk, and a working set of up to
+ * `maxSeries / 2` series (and `maxBytes / 2` bytes) always hits once seen.
+ * Beyond that, a plain recency policy misses every time on series pushed round-robin (each is
+ * evicted just before it comes back), so after two generations in a row with more misses than
+ * hits the cache admits only every k-th miss (k doubling up to 64, back to 1 once hits
+ * dominate): a fixed subset stays cached and keeps hitting, about `maxSeries / 2` of them.
  */
 export interface SeriesCache {
   /** The ref stored for exactly these bytes, or undefined. */
@@ -122,9 +122,16 @@ class TwoGenerationCache implements SeriesCache {
   /** Admission: one miss in `admitEvery` is stored. */
   private admitEvery = 1;
   private missCounter = 0;
-  /** Inserts into the young generation by a miss / by a promotion from the old one. */
-  private insertedByMiss = 0;
-  private insertedByHit = 0;
+  /** Hash + 1 of recently declined keys, direct-mapped (0 = empty); at most 12 MiB with their times. */
+  private readonly ghosts: Int32Array;
+  private readonly ghostMask: number;
+  /** `missCounter` when each ghost was declined. */
+  private readonly ghostAt: Float64Array;
+  /** Rotations in a row whose generation was filled mostly by misses. */
+  private missStreak = 0;
+  /** Lookups that hit / missed since the last rotation. */
+  private genHits = 0;
+  private genMisses = 0;
 
   constructor(
     maxSeries: number,
@@ -138,6 +145,11 @@ class TwoGenerationCache implements SeriesCache {
       throw new RangeError(`maxBytes must be an integer >= 2, got ${maxBytes}`);
     this.genSeries = maxSeries >>> 1;
     this.genBytes = Math.floor(maxBytes / 2);
+    // Sparse (4+ slots per series of a generation) so that few ghosts overwrite each other.
+    const ghostSlots = 2 ** Math.min(20, Math.ceil(Math.log2(this.genSeries)) + 2);
+    this.ghosts = new Int32Array(ghostSlots);
+    this.ghostMask = ghostSlots - 1;
+    this.ghostAt = new Float64Array(ghostSlots);
     const size = Math.min(INITIAL_ARENA, this.genBytes);
     this.young = new Generation(Buffer.allocUnsafeSlow(size));
     this.old = new Generation(Buffer.allocUnsafeSlow(size));
@@ -151,22 +163,33 @@ class TwoGenerationCache implements SeriesCache {
     const y = this.young.find(key, buf, start, end);
     if (y !== undefined) {
       this.hits++;
+      this.genHits++;
       return y.ref;
     }
     const o = this.old.find(key, buf, start, end);
     if (o === undefined) {
       this.misses++;
+      this.genMisses++;
       return undefined;
     }
     this.hits++;
-    this.insertedByHit++;
+    this.genHits++;
     this.insert(key, buf, start, end, o.ref);
     return o.ref;
   }
 
   setAfterMiss(data: Uint8Array, start: number, end: number, ref: SeriesRef): void {
-    if (this.admitEvery > 1 && this.missCounter++ % this.admitEvery !== 0) return;
-    this.insertedByMiss++;
+    if (this.admitEvery > 1 && this.missCounter++ % this.admitEvery !== 0) {
+      // Declined, but remembered by hash: a series declined again within a generation's worth
+      // of misses (a working set that fits, met while admission was throttled) is admitted.
+      const slot = this.lastKey & this.ghostMask;
+      const recent = this.ghosts[slot] === this.lastKey + 1 && this.missCounter - this.ghostAt[slot] <= this.genSeries;
+      if (!recent) {
+        this.ghosts[slot] = this.lastKey + 1;
+        this.ghostAt[slot] = this.missCounter;
+        return;
+      }
+    }
     this.insert(this.lastKey, asBuffer(data), start, end, ref);
   }
 
@@ -189,19 +212,26 @@ class TwoGenerationCache implements SeriesCache {
     y.count++;
   }
 
+  /**
+   * Adjusts admission from the lookups since the last rotation: only a second generation in a
+   * row with more misses than hits says the working set exceeds the cache (a cold start is all
+   * misses for up to two generations); mostly hits means it fits again.
+   */
+  private review(): void {
+    if (this.old.count > 0 && this.genMisses > this.genHits) {
+      if (++this.missStreak >= 2) this.admitEvery = Math.min(MAX_ADMIT_EVERY, this.admitEvery * 2);
+    } else {
+      this.missStreak = 0;
+      if (this.genHits > 4 * this.genMisses) this.admitEvery = 1;
+    }
+    this.genHits = 0;
+    this.genMisses = 0;
+  }
+
   private rotate(): void {
     // A generation filled mostly by new series means the working set exceeds the cache: admit
     // fewer of them so that the ones admitted live long enough to be hit.
-    // The first fill (nothing older yet) is every series being new, which says nothing.
-    if (this.old.count > 0) {
-      if (this.insertedByMiss > 2 * this.insertedByHit) {
-        this.admitEvery = Math.min(MAX_ADMIT_EVERY, this.admitEvery * 2);
-      } else if (this.insertedByHit > this.insertedByMiss) {
-        this.admitEvery = 1;
-      }
-    }
-    this.insertedByMiss = 0;
-    this.insertedByHit = 0;
+    this.review();
     this.rotations++;
     // The dropped generation's arena is reused: nothing refers to it any more.
     const arena = this.old.arena;

@@ -176,6 +176,36 @@ export class ProtoReader {
     return s;
   }
 
+  /**
+   * A string field's bytes, checked to be valid UTF-8 (failing exactly as {@link string} does)
+   * but not decoded: they are at {@link strStart}/{@link strLen}; {@link stringAt} decodes them
+   * later if they are needed at all.
+   */
+  stringBytes(): void {
+    const stop = this.delimited();
+    const start = this.pos;
+    this.strStart = start;
+    this.strLen = stop - start;
+    this.pos = stop;
+    const buf = this.buf;
+    let or = 0;
+    for (let i = start; i < stop; i++) or |= buf[i];
+    if (or >= 0x80 && !isUtf8(buf.subarray(start, stop))) {
+      this.pos = start;
+      this.fail('string is not valid UTF-8');
+    }
+  }
+
+  /** The string of bytes already checked by {@link stringBytes}. */
+  stringAt(start: number, len: number): string {
+    if (len === 0) return '';
+    if (len <= INTERN_MAX_BYTES) {
+      const s = internAscii(this.buf, start, len);
+      if (s !== undefined) return s;
+    }
+    return this.buf.toString('utf8', start, start + len);
+  }
+
   /** Skips one field's value of wire type `wt`. */
   skip(wt: number): void {
     switch (wt) {

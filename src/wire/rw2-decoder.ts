@@ -8,14 +8,32 @@ interface Scratch {
   refs: number[];
   labels: string[];
   exemplarLabels: string[];
+  /** A series' labels encoded as 1.0 Label fields, for RemoteWriteVisitor.knownSeries. */
+  key: Buffer;
 }
 
-/** The symbol table of one request: strings plus where their bytes are, for byte-order checks. */
+/**
+ * The symbol table of one request: where each symbol's bytes are (checked as UTF-8 up front),
+ * and its string once something asked for it. Symbols are decoded lazily because a visitor that
+ * recognises a series' label bytes never needs its label strings.
+ */
 interface Symbols {
-  strings: string[];
+  strings: (string | undefined)[];
   start: number[];
   len: number[];
 }
+
+/** Symbol `i` as a string (decoded on first use). */
+function sym(r: ProtoReader, symbols: Symbols, i: number): string {
+  let s = symbols.strings[i];
+  if (s === undefined) {
+    s = r.stringAt(symbols.start[i], symbols.len[i]);
+    symbols.strings[i] = s;
+  }
+  return s;
+}
+
+const NAME_LABEL = Buffer.from('__name__');
 
 /**
  * Decodes a remote-write 2.0 `io.prometheus.write.v2.Request` (uncompressed) into `visitor`.
@@ -32,7 +50,8 @@ export function decodeWriteRequestV2(body: Uint8Array, visitor: RemoteWriteVisit
     const key = r.tag();
     if (key >>> 3 === 4) {
       r.expect(key, WT_LEN, 'symbols');
-      symbols.strings.push(r.string());
+      r.stringBytes();
+      symbols.strings.push(undefined);
       symbols.start.push(r.strStart);
       symbols.len.push(r.strLen);
     } else {
@@ -40,10 +59,10 @@ export function decodeWriteRequestV2(body: Uint8Array, visitor: RemoteWriteVisit
       r.skip(key & 7);
     }
   }
-  if (symbols.strings.length > 0 && symbols.strings[0] !== '') r.fail('symbols must start with the empty string');
+  if (symbols.len.length > 0 && symbols.len[0] !== 0) r.fail('symbols must start with the empty string');
 
   const counts: DecodedCounts = { series: 0, samples: 0, histograms: 0, exemplars: 0, metadata: 0 };
-  const scratch: Scratch = { refs: [], labels: [], exemplarLabels: [] };
+  const scratch: Scratch = { refs: [], labels: [], exemplarLabels: [], key: Buffer.allocUnsafeSlow(1024) };
   r.pos = 0;
   while (r.pos < r.end) {
     const key = r.tag();
@@ -135,19 +154,22 @@ function readTimeSeries(
   }
   validateLabels(r, symbols, refs);
   if (hasSamples && hasHistograms) r.fail('series has both samples and histograms');
-  labels.length = 0;
-  for (let i = 0; i < refs.length; i++) labels.push(symbols.strings[refs[i]]);
-  visitor.series(labels, createdTimestampMs);
+  let known = false;
+  if (visitor.knownSeries !== undefined) {
+    const end = labelKey(r, symbols, scratch);
+    known = visitor.knownSeries(scratch.key, 0, end, createdTimestampMs);
+  }
+  if (!known) {
+    labels.length = 0;
+    for (let i = 0; i < refs.length; i++) labels.push(sym(r, symbols, refs[i]));
+    visitor.series(labels, createdTimestampMs);
+  }
   if (hasMetadata && (metadataType !== 0 || helpRef !== 0 || unitRef !== 0)) {
-    let name = '';
-    for (let i = 0; i < labels.length; i += 2) {
-      if (labels[i] === '__name__') name = labels[i + 1];
-    }
     visitor.metadata({
-      metricFamilyName: name,
+      metricFamilyName: metricName(r, symbols, refs),
       type: METRIC_TYPES[metadataType] ?? 'unknown',
-      help: symbols.strings[helpRef],
-      unit: symbols.strings[unitRef],
+      help: sym(r, symbols, helpRef),
+      unit: sym(r, symbols, unitRef),
     });
     counts.metadata++;
   }
@@ -179,6 +201,76 @@ function readTimeSeries(
   r.end = outerEnd;
 }
 
+/** The value of the `__name__` label among `refs`, or ''. */
+function metricName(r: ProtoReader, symbols: Symbols, refs: number[]): string {
+  const { start, len } = symbols;
+  const buf = r.buf;
+  for (let i = 0; i < refs.length; i += 2) {
+    const n = refs[i];
+    if (
+      len[n] === NAME_LABEL.length &&
+      buf.compare(NAME_LABEL, 0, NAME_LABEL.length, start[n], start[n] + len[n]) === 0
+    ) {
+      return sym(r, symbols, refs[i + 1]);
+    }
+  }
+  return '';
+}
+
+/**
+ * Writes the labels of `scratch.refs` into `scratch.key` as 1.0 Label fields
+ * (`0x0a len 0x0a nameLen name 0x12 valueLen value`, as Prometheus encodes them), so a series
+ * has the same key whichever version sent it. Returns the key's length.
+ */
+function labelKey(r: ProtoReader, symbols: Symbols, scratch: Scratch): number {
+  const { refs } = scratch;
+  const { start, len } = symbols;
+  let need = 0;
+  for (let i = 0; i < refs.length; i += 2) need += 2 * 5 + 3 + len[refs[i]] + len[refs[i + 1]] + 5;
+  if (need > scratch.key.length) scratch.key = Buffer.allocUnsafeSlow(Math.max(need, scratch.key.length * 2));
+  const key = scratch.key;
+  const buf = r.buf;
+  let p = 0;
+  for (let i = 0; i < refs.length; i += 2) {
+    const ns = start[refs[i]];
+    const nl = len[refs[i]];
+    const vs = start[refs[i + 1]];
+    const vl = len[refs[i + 1]];
+    key[p++] = 0x0a;
+    p = putVarint(key, p, 1 + varintSize(nl) + nl + 1 + varintSize(vl) + vl);
+    key[p++] = 0x0a;
+    p = putVarint(key, p, nl);
+    p = putBytes(key, p, buf, ns, nl);
+    key[p++] = 0x12;
+    p = putVarint(key, p, vl);
+    p = putBytes(key, p, buf, vs, vl);
+  }
+  return p;
+}
+
+function varintSize(v: number): number {
+  return v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5;
+}
+
+function putVarint(out: Uint8Array, p: number, v: number): number {
+  while (v >= 0x80) {
+    out[p++] = (v & 0x7f) | 0x80;
+    v >>>= 7;
+  }
+  out[p++] = v;
+  return p;
+}
+
+function putBytes(out: Uint8Array, p: number, src: Buffer, start: number, len: number): number {
+  // Label strings are short: a loop beats a native call's overhead.
+  if (len > 64) {
+    src.copy(out, p, start, start + len);
+    return p + len;
+  }
+  for (let i = 0; i < len; i++) out[p + i] = src[start + i];
+  return p + len;
+}
+
 function symbolRef(r: ProtoReader, symbols: Symbols, field: string): number {
   const ref = r.varint32();
   if (ref >= symbols.strings.length) r.fail(`${field} ${ref} out of range (${symbols.strings.length} symbols)`);
@@ -204,17 +296,17 @@ function validateLabels(r: ProtoReader, symbols: Symbols, refs: number[]): void 
   const n = refs.length;
   if (n === 0) r.fail('series has no labels');
   if (n % 2 !== 0) r.fail(`labels_refs has odd length ${n}`);
-  const { strings, start, len } = symbols;
+  const { start, len } = symbols;
   for (let i = 0; i < n; i += 2) {
     const name = refs[i];
     const value = refs[i + 1];
     if (len[name] === 0) r.fail('empty label name');
-    if (len[value] === 0) r.fail(`empty value for label "${strings[name]}"`);
+    if (len[value] === 0) r.fail(`empty value for label "${sym(r, symbols, name)}"`);
     if (i > 0) {
       const prev = refs[i - 2];
       const cmp = compareRanges(r.buf, start[prev], len[prev], start[name], len[name]);
-      if (cmp === 0) r.fail(`duplicate label name "${strings[name]}"`);
-      if (cmp > 0) r.fail(`label names not sorted: "${strings[prev]}" before "${strings[name]}"`);
+      if (cmp === 0) r.fail(`duplicate label name "${sym(r, symbols, name)}"`);
+      if (cmp > 0) r.fail(`label names not sorted: "${sym(r, symbols, prev)}" before "${sym(r, symbols, name)}"`);
     }
   }
 }
@@ -279,7 +371,7 @@ function readExemplar(
   labels.length = 0;
   for (let i = 0; i < refs.length; i++) {
     if (i % 2 === 0 && symbols.len[refs[i]] === 0) r.fail('empty exemplar label name');
-    labels.push(symbols.strings[refs[i]]);
+    labels.push(sym(r, symbols, refs[i]));
   }
   visitor.exemplar(labels, value, ts);
 }
