@@ -9,6 +9,9 @@ export function compressBlock(buf: Uint8Array): Buffer {
   return compressSync(buf, { copyOutputData: true });
 }
 
+/** Largest output/input ratio of a snappy element: a 3-byte copy tag emitting 64 bytes. */
+const MAX_SNAPPY_EXPANSION = 64 / 3;
+
 /**
  * The uncompressed length a snappy block claims in its varint header (at most 32 bits), or -1
  * when the header itself is malformed.
@@ -37,6 +40,14 @@ export function uncompressBlock(buf: Uint8Array, maxBytes: number): Buffer {
     throw new PromspoolError(
       'ERR_BODY_TOO_LARGE',
       `snappy block would uncompress to ${claimed} bytes, more than the limit of ${maxBytes}`,
+    );
+  }
+  // No snappy element expands more than 64 bytes from 3 (a copy with a 2-byte offset), so a block
+  // claiming more than ~21.4x its size lies: refuse it before the native side reserves the claim.
+  if (claimed > buf.length * MAX_SNAPPY_EXPANSION + 64) {
+    throw new PromspoolError(
+      'ERR_BAD_SNAPPY',
+      `malformed snappy block: ${buf.length} bytes cannot uncompress to the ${claimed} its header claims`,
     );
   }
   let out: Buffer;

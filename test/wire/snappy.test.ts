@@ -41,6 +41,19 @@ describe('snappy block', () => {
     assert.ok(process.memoryUsage().arrayBuffers - before < 1024 * 1024);
   });
 
+  it('refuses a block claiming more than snappy can expand to, even under maxBytes', () => {
+    // 20 bytes claiming 31 MiB: under a 32 MiB limit, but no 20-byte block can hold that much.
+    const body = Buffer.concat([Buffer.from([0x80, 0x80, 0x80, 0x0f]), Buffer.alloc(16, 0x00)]);
+    assert.equal(snappyUncompressedLength(body), 31 * 2 ** 20);
+    assert.equal(
+      code(() => uncompressBlock(body, 32 * 2 ** 20)),
+      'ERR_BAD_SNAPPY',
+    );
+    // The most compressible input there is (zeros, ~21.3x) still passes the bound.
+    const zeros = Buffer.alloc(2 ** 20);
+    assert.equal(uncompressBlock(compressBlock(zeros), 2 ** 21).length, 2 ** 20);
+  });
+
   it('applies the limit exactly at maxBytes', () => {
     const packed = compressBlock(Buffer.alloc(100, 7));
     assert.equal(uncompressBlock(packed, 100).length, 100);
