@@ -122,8 +122,8 @@ const FRAME_OVER_BUDGET = 3;
  *   matches. Everything skipped is ONE `null` record, then the record found follows it.
  *   A CRC-valid frame found this way is accepted: damaged or stale bytes pass a CRC-32 check with
  *   probability 2^-32 per candidate offset that fits (a false record is possible but rare).
- * - If no valid record follows, a frame chain that ends exactly at the end of the file is kept as
- *   `null` records (CRC failures); anything else is the torn tail, not in `records`.
+ * - If no valid record follows, the frames of that chain are still one `null` each (CRC
+ *   failures), and the bytes after them are the torn tail, not in `records`.
  *
  * A zero length is never a record: zero-filled space left by a crash would otherwise read as
  * endless empty records, so empty payloads are not allowed in the format.
@@ -187,13 +187,10 @@ export function parseRecords(buf: Uint8Array, start: number = SEGMENT_HEADER_BYT
       pos = acceptValid(chainEnd);
       continue;
     }
-    if (chainOutcome === FRAME_OVER_BUDGET) {
-      exhausted = true;
-      break;
-    }
     // Framing lost: scan forward for the next valid frame.
     let found = -1;
-    for (let at = pos + 1; at + RECORD_HEADER_BYTES <= size; at++) {
+    if (chainOutcome === FRAME_OVER_BUDGET) exhausted = true;
+    for (let at = pos + 1; !exhausted && at + RECORD_HEADER_BYTES <= size; at++) {
       const outcome = checkFrame(at, MAX_RESYNC_RECORD_BYTES);
       if (outcome === FRAME_VALID) {
         found = at;
@@ -211,12 +208,11 @@ export function parseRecords(buf: Uint8Array, start: number = SEGMENT_HEADER_BYT
       pos = acceptValid(found);
       continue;
     }
-    if (!exhausted && chain > 0 && chainEnd === size) {
-      // Well framed to the end, only CRC failures: damaged payloads, not a torn tail.
-      for (let i = 0; i < chain; i++) records.push(null);
-      crcFailures += chain;
-      pos = size;
-    }
+    // No valid record follows: the well-framed CRC failures are records with damaged payloads
+    // (as many nulls); what cannot be framed after them is the torn tail.
+    for (let i = 0; i < chain; i++) records.push(null);
+    crcFailures += chain;
+    pos = chainEnd;
     break;
   }
   return {

@@ -129,6 +129,17 @@ describe('resynchronisation after a damaged record', () => {
     assert.equal(parsed.validEnd, starts[3]);
   });
 
+  it('a damaged last payload followed by garbage is a null record plus a torn tail', () => {
+    const { buf, starts, payloads } = segment(sizes);
+    buf[starts[4]! + 8 + 1]! ^= 0x01;
+    const parsed = parseRecords(Buffer.concat([buf, Buffer.from([0xee, 0xee, 0xee, 0x7e, 1, 2, 3])]));
+    assert.deepEqual(parsed.records.map(bytes), [...payloads.slice(0, 4), null].map(bytes));
+    assert.equal(parsed.crcFailures, 1);
+    assert.equal(parsed.framedEnd, buf.length);
+    assert.equal(parsed.tornTail, true);
+    assert.equal(parsed.validEnd, starts[4]);
+  });
+
   it('the same bytes give the same records, and cutting after the last valid record changes none of them', () => {
     const { buf, starts } = segment([...sizes, 30, 30, 30]);
     buf.writeUInt32LE(0x00010000 + 40, starts[0]!);
@@ -160,8 +171,11 @@ describe('resynchronisation after a damaged record', () => {
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
     assert.equal(parsed.resyncBudgetExhausted, true);
     assert.equal(parsed.tornTail, true);
-    assert.equal(parsed.framedEnd, SEGMENT_HEADER_BYTES);
-    assert.deepEqual(parsed.records, []);
+    // The first frame (length 257) is framed, as one CRC failure; its end frames nothing, and the
+    // search from there stops at the bound: the rest, valid record included, is the torn tail.
+    assert.deepEqual(parsed.records, [null]);
+    assert.equal(parsed.framedEnd, SEGMENT_HEADER_BYTES + 8 + 257);
+    assert.equal(parsed.validEnd, SEGMENT_HEADER_BYTES);
     assert.ok(parsed.crcBytes <= RESYNC_CRC_FACTOR * (buf.length - SEGMENT_HEADER_BYTES) + RESYNC_CRC_BASE_BYTES);
     // Unbounded, this input costs about 17 GB of CRC.
     assert.ok(ms < 2_000, `took ${ms} ms`);
