@@ -5,6 +5,7 @@ import { type LibraryOptions, resolveQueueOptions } from './config/index.js';
 import type { EndpointConfig, PromspoolConfig } from './config/types.js';
 import { createEndpoint, type Endpoint } from './endpoint/endpoint.js';
 import { ClosedError } from './errors.js';
+import { type DirLock, lockQueueDir } from './filequeue/dir-lock.js';
 import { createFileQueue } from './filequeue/index.js';
 import type { FileQueue } from './filequeue/types.js';
 import { type Logger, silentLogger } from './logger.js';
@@ -63,6 +64,7 @@ export async function createManagedQueue(config: PromspoolConfig, deps: QueueDep
 class EndpointRuntime {
   private constructor(
     readonly config: EndpointConfig,
+    private readonly lock: DirLock,
     readonly fileQueue: FileQueue,
     readonly serializer: Serializer,
     readonly endpoint: Endpoint,
@@ -78,18 +80,26 @@ class EndpointRuntime {
   ): Promise<EndpointRuntime> {
     const log = logger.child({ endpoint: ep.name });
     const s = config.storage;
-    const fileQueue = await createFileQueue({
-      dir: join(s.path, ep.name),
-      maxSignalsPerSegment: s.maxSignalsToBatch,
-      batchIntervalMs: s.batchIntervalMs,
-      fsync: s.fsync,
-      fsyncIntervalMs: s.fsyncIntervalMs,
-      maxDiskBytes: s.maxDiskBytes,
-      onDiskFull: s.onDiskFull,
-      clock,
-      logger: log,
-      countSignals: countRecordSignals,
-    });
+    const dir = join(s.path, ep.name);
+    const lock = lockQueueDir(dir);
+    let fileQueue: FileQueue;
+    try {
+      fileQueue = await createFileQueue({
+        dir,
+        maxSignalsPerSegment: s.maxSignalsToBatch,
+        batchIntervalMs: s.batchIntervalMs,
+        fsync: s.fsync,
+        fsyncIntervalMs: s.fsyncIntervalMs,
+        maxDiskBytes: s.maxDiskBytes,
+        onDiskFull: s.onDiskFull,
+        clock,
+        logger: log,
+        countSignals: countRecordSignals,
+      });
+    } catch (err) {
+      lock.release();
+      throw err;
+    }
     const serializer = createSerializer({ fileQueue, mailboxCapacity: SERIALIZER_MAILBOX, logger: log });
     const endpoint = createEndpoint({
       config: ep,
@@ -102,8 +112,8 @@ class EndpointRuntime {
       metrics: remoteStorageMetrics(registry),
       version,
     });
-    log.info('endpoint started', { url: redactUrl(ep.url), dir: join(s.path, ep.name) });
-    return new EndpointRuntime(ep, fileQueue, serializer, endpoint);
+    log.info('endpoint started', { url: redactUrl(ep.url), dir });
+    return new EndpointRuntime(ep, lock, fileQueue, serializer, endpoint);
   }
 
   /**
@@ -121,6 +131,7 @@ class EndpointRuntime {
     const drained = drain ? await this.drain(deadline, clock) : false;
     const res = await this.endpoint.stop({ timeoutMs: Math.max(0, deadline - clock.now()) });
     await this.fileQueue.close();
+    this.lock.release();
     const left = this.fileQueue.stats();
     logger.info('endpoint stopped', {
       endpoint: this.config.name,
