@@ -34,7 +34,9 @@ export interface EndpointStats {
   pendingBytes: number;
   /** Signals known to be waiting (in this process' segments and segments already read). */
   pendingSamples: number;
-  /** Newest timestamp appended / sent, ms (0 if none). */
+  /** Oldest timestamp of the segments being delivered now, ms (0 if none): how far behind delivery is. */
+  oldestPendingTimestampMs: number;
+  /** Newest timestamp read from the queue / sent, ms (0 if none). */
   highestTimestampMs: number;
   highestSentTimestampMs: number;
   samplesSent: number;

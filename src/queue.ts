@@ -176,6 +176,7 @@ class EndpointRuntime {
       pendingSegments: fq.segments,
       pendingBytes: fq.diskBytes,
       pendingSamples: Math.max(fq.pendingSignals, d.pendingSignals),
+      oldestPendingTimestampMs: d.oldestPendingTimestampMs,
       highestTimestampMs: d.highestReadTimestampMs,
       highestSentTimestampMs: d.highestSentTimestampMs,
       samplesSent: d.samples.sent,

@@ -95,7 +95,7 @@ function renderEndpoint(e: EndpointStats, input: StatusPageInput): string {
 
 // Without a per-sample index, the newest timestamp already sent bounds the oldest one still waiting.
 function oldestPending(e: EndpointStats, nowMs: number): string {
-  const oldest = (e as { oldestPendingTimestampMs?: number }).oldestPendingTimestampMs;
+  const oldest = e.oldestPendingTimestampMs;
   if (e.pendingSamples === 0) return '-';
   if (oldest !== undefined && oldest > 0) return formatDuration(nowMs - oldest);
   if (e.highestSentTimestampMs > 0) return `&le; ${formatDuration(nowMs - e.highestSentTimestampMs)}`;

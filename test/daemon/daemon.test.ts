@@ -109,6 +109,7 @@ describe('daemon endpoints', () => {
           pendingSegments: 3,
           pendingBytes: 5 * 1024 * 1024,
           pendingSamples: 12345,
+          oldestPendingTimestampMs: 0,
           highestTimestampMs: Date.now(),
           highestSentTimestampMs: Date.now() - 120_000,
           samplesSent: 999,
