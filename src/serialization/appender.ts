@@ -2,7 +2,7 @@ import type { Appender, SeriesRef } from '../queue-types.js';
 import { AppendBatch } from './append-batch.js';
 import { validateHistogram } from './histogram-validation.js';
 import { isValidMetricName, type SeriesRegistry } from './series.js';
-import type { Exemplar, Labels, Metadata, MetricType, NativeHistogram } from './types.js';
+import { type Exemplar, isMetricType, type Labels, type Metadata, type NativeHistogram } from './types.js';
 
 export interface AppenderOptions {
   registry: SeriesRegistry;
@@ -17,17 +17,6 @@ export interface AppenderOptions {
 
 /** Prometheus' limit on the total length of an exemplar's label names and values, in code points. */
 export const MAX_EXEMPLAR_LABEL_RUNES = 128;
-
-const METRIC_TYPES: ReadonlySet<string> = new Set<MetricType>([
-  'unknown',
-  'counter',
-  'gauge',
-  'histogram',
-  'gaugehistogram',
-  'summary',
-  'info',
-  'stateset',
-]);
 
 const RESOLVED: Promise<void> = Promise.resolve();
 
@@ -106,7 +95,7 @@ class ColumnarAppender implements Appender {
     }
     if (metadata === null || typeof metadata !== 'object') throw new TypeError('metadata must be an object');
     const { type, help, unit } = metadata;
-    if (!METRIC_TYPES.has(type)) throw new TypeError(`metadata.type ${JSON.stringify(type)} is not a metric type`);
+    if (!isMetricType(type)) throw new TypeError(`metadata.type ${JSON.stringify(type)} is not a metric type`);
     if (typeof help !== 'string') throw new TypeError(`metadata.help must be a string, got ${typeof help}`);
     if (typeof unit !== 'string') throw new TypeError(`metadata.unit must be a string, got ${typeof unit}`);
     this.batch.metadata.push({ metricFamilyName, type, help, unit });

@@ -2,14 +2,15 @@ import { Decoder, Encoder } from '@msgpack/msgpack';
 import { compressSync, uncompressSync } from 'lz4-napi';
 import { PromspoolError } from '../errors.js';
 import { restoreStaleMarker } from './stale-marker.js';
-import type {
-  BucketSpan,
-  ExemplarEntry,
-  HistogramEntry,
-  MetadataEntry,
-  MetricType,
-  NativeHistogram,
-  SignalRecord,
+import {
+  type BucketSpan,
+  type ExemplarEntry,
+  type HistogramEntry,
+  isMetricType,
+  type MetadataEntry,
+  type MetricType,
+  type NativeHistogram,
+  type SignalRecord,
 } from './types.js';
 
 /**
@@ -284,17 +285,6 @@ function spans(v: unknown, what: string): BucketSpan[] {
   return out;
 }
 
-const METRIC_TYPES: ReadonlySet<string> = new Set<MetricType>([
-  'unknown',
-  'counter',
-  'gauge',
-  'histogram',
-  'gaugehistogram',
-  'summary',
-  'info',
-  'stateset',
-]);
-
 function decodeHistograms(map: Record<string, unknown>, count: number): HistogramEntry[] {
   const h = array(map, 'h');
   const ht = f64(map, 'ht');
@@ -391,7 +381,7 @@ export function decodeRecord(payload: Uint8Array): SignalRecord {
     if (
       typeof metricFamilyName !== 'string' ||
       typeof type !== 'string' ||
-      !METRIC_TYPES.has(type) ||
+      !isMetricType(type) ||
       typeof help !== 'string' ||
       typeof unit !== 'string'
     ) {

@@ -51,6 +51,27 @@ export type MetricType =
   | 'info'
   | 'stateset';
 
+/**
+ * Every metric type, in the order of remote-write's `MetricMetadata.MetricType` enum: the index is
+ * the protobuf number (1.0 and 2.0 share it).
+ */
+export const METRIC_TYPES: readonly MetricType[] = [
+  'unknown',
+  'counter',
+  'gauge',
+  'histogram',
+  'gaugehistogram',
+  'summary',
+  'info',
+  'stateset',
+];
+
+const METRIC_TYPE_SET: ReadonlySet<string> = new Set(METRIC_TYPES);
+
+export function isMetricType(type: unknown): type is MetricType {
+  return typeof type === 'string' && METRIC_TYPE_SET.has(type);
+}
+
 export interface Metadata {
   type: MetricType;
   help: string;

@@ -1,19 +1,7 @@
-import type { MetricType } from '../serialization/types.js';
+import { METRIC_TYPES } from '../serialization/types.js';
 import { readHistogram } from './histogram-reader.js';
 import { compareRanges, ProtoReader, WT_I64, WT_LEN, WT_VARINT } from './proto-reader.js';
 import type { DecodedCounts, RemoteWriteVisitor } from './types.js';
-
-/** 1.0 MetricMetadata.MetricType numbers; unknown future numbers read as 'unknown'. */
-export const METRIC_TYPES: readonly MetricType[] = [
-  'unknown',
-  'counter',
-  'gauge',
-  'histogram',
-  'gaugehistogram',
-  'summary',
-  'info',
-  'stateset',
-];
 
 /**
  * Decodes a remote-write 1.0 `prometheus.WriteRequest` (uncompressed) straight into `visitor`,

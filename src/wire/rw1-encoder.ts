@@ -1,4 +1,10 @@
-import type { HistogramEntry, MetadataEntry, MetricType, NativeHistogram } from '../serialization/types.js';
+import {
+  type HistogramEntry,
+  METRIC_TYPES,
+  type MetadataEntry,
+  type MetricType,
+  type NativeHistogram,
+} from '../serialization/types.js';
 import {
   delimitedSize,
   int64Size,
@@ -36,16 +42,8 @@ export function createWriteRequestEncoderV1(opts: WriteRequestEncoderV1Options):
   return new WriteRequestEncoderV1(opts);
 }
 
-const METRIC_TYPE_NUMBER: Record<MetricType, number> = {
-  unknown: 0,
-  counter: 1,
-  gauge: 2,
-  histogram: 3,
-  gaugehistogram: 4,
-  summary: 5,
-  info: 6,
-  stateset: 7,
-};
+/** Protobuf number of each metric type (its index in METRIC_TYPES). */
+const METRIC_TYPE_NUMBER = Object.fromEntries(METRIC_TYPES.map((t, i) => [t, i])) as Record<MetricType, number>;
 
 const EMPTY_BYTES = new Uint8Array(0);
 const EMPTY_WORDS = new Uint32Array(0);

@@ -1,6 +1,6 @@
+import { METRIC_TYPES } from '../serialization/types.js';
 import { readHistogram } from './histogram-reader.js';
 import { compareRanges, ProtoReader, WT_I64, WT_LEN, WT_VARINT } from './proto-reader.js';
-import { METRIC_TYPES } from './rw1-decoder.js';
 import type { DecodedCounts, RemoteWriteVisitor } from './types.js';
 
 /** Arrays reused across the series of one request. */
