@@ -175,7 +175,8 @@ function readLabel(r: ProtoReader, stop: number, out: string[], series: boolean)
   out.push(name, value);
 }
 
-function readSample(r: ProtoReader, stop: number, visitor: RemoteWriteVisitor): void {
+/** A `Sample` message (same fields in 1.0 and 2.0: value = 1, timestamp = 2). */
+export function readSample(r: ProtoReader, stop: number, visitor: RemoteWriteVisitor): void {
   const outerEnd = r.end;
   r.end = stop;
   let value = 0;

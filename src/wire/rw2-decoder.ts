@@ -1,6 +1,7 @@
 import { METRIC_TYPES } from '../serialization/types.js';
 import { readHistogram } from './histogram-reader.js';
 import { compareRanges, ProtoReader, WT_I64, WT_LEN, WT_VARINT } from './proto-reader.js';
+import { readSample } from './rw1-decoder.js';
 import type { DecodedCounts, RemoteWriteVisitor } from './types.js';
 
 /** Arrays reused across the series of one request. */
@@ -309,30 +310,6 @@ function validateLabels(r: ProtoReader, symbols: Symbols, refs: number[]): void 
       if (cmp > 0) r.fail(`label names not sorted: "${sym(r, symbols, prev)}" before "${sym(r, symbols, name)}"`);
     }
   }
-}
-
-function readSample(r: ProtoReader, stop: number, visitor: RemoteWriteVisitor): void {
-  const outerEnd = r.end;
-  r.end = stop;
-  let value = 0;
-  let ts = 0;
-  while (r.pos < stop) {
-    const key = r.tag();
-    switch (key >>> 3) {
-      case 1:
-        r.expect(key, WT_I64, 'sample value');
-        value = r.double();
-        break;
-      case 2:
-        r.expect(key, WT_VARINT, 'sample timestamp');
-        ts = r.int64();
-        break;
-      default:
-        r.skip(key & 7);
-    }
-  }
-  r.end = outerEnd;
-  visitor.sample(ts, value);
 }
 
 function readExemplar(
