@@ -35,7 +35,6 @@ function growF64(a: Float64Array<ArrayBuffer>, need: number): Float64Array<Array
  */
 class SeriesIdSpace {
   scope = 0;
-  private ids = new WeakMap<SeriesHandle, number>();
   private next = 0;
 
   constructor() {
@@ -47,18 +46,22 @@ class SeriesIdSpace {
     if (this.next + n > 0xffffffff) this.roll();
   }
 
+  /**
+   * The id is stored on the handle with its scope: a field compare instead of a WeakMap lookup
+   * per series per record (and no ephemeron table for the GC to trace).
+   */
   idOf(h: SeriesHandle): number {
-    let id = this.ids.get(h);
-    if (id === undefined) {
-      id = this.next++;
-      this.ids.set(h, id);
-    }
+    if (h.idScope === this.scope) return h.seriesId;
+    const id = this.next++;
+    h.idScope = this.scope;
+    h.seriesId = id;
     return id;
   }
 
   private roll(): void {
-    this.scope = randomBytes(6).readUIntLE(0, 6);
-    this.ids = new WeakMap();
+    // Never 0: a handle's idScope 0 means "no id yet".
+    do this.scope = randomBytes(6).readUIntLE(0, 6);
+    while (this.scope === 0);
     this.next = 0;
   }
 }

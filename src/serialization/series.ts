@@ -30,11 +30,17 @@ export interface SeriesHandle extends SeriesRef {
   epoch: number;
   /** Series index in the record being built when `epoch` matches. */
   slot: number;
+  /** Id space (`SignalRecord.seriesIdScope`) in which `seriesId` was given (internal to the Serializer; 0 = none). */
+  idScope: number;
+  /** The series' id in `idScope`. */
+  seriesId: number;
 }
 
 class Handle implements SeriesHandle {
   epoch = 0;
   slot = 0;
+  idScope = 0;
+  seriesId = 0;
   /** Position in the registry's retention ring when last (re)inserted. */
   ringPos = 0;
   /** Times a new object with this content was resolved through the content index. */
