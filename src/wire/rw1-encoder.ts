@@ -14,6 +14,7 @@ import {
   utf8Size,
   varint32Size,
 } from './proto-writer.js';
+import { SeriesIdIndex } from './series-id-index.js';
 import { type StringTableBytes, stringTableBytes } from './string-table-bytes.js';
 import type { SeriesSlice, WriteRequestEncoder } from './types.js';
 
@@ -70,7 +71,7 @@ class WriteRequestEncoderV1 implements WriteRequestEncoder {
   /** Encoded label fields of series by id (see {@link cachedLabels}): an arena plus an index. */
   private readonly labelCache: ScratchWriter;
   /** Series id -> `offset * LEN_SPAN + length` in `labelCache`. */
-  private readonly labelIndex = new Map<number, number>();
+  private readonly labelIndex = new SeriesIdIndex();
   private labelCacheScope = -1;
   private readonly labelCacheBytes: number;
   private exemplarSizes = new Int32Array(16);
@@ -258,7 +259,7 @@ class WriteRequestEncoderV1 implements WriteRequestEncoder {
     }
     const id = (record.seriesIds as Uint32Array)[s.series];
     const hit = index.get(id);
-    if (hit !== undefined) return hit;
+    if (hit >= 0) return hit;
     this.mergeLabels(s);
     const size = this.mergedLabelsSize();
     if (size >= LEN_SPAN || size > this.labelCacheBytes) return -1;
