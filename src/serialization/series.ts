@@ -20,7 +20,7 @@ export interface InternedString {
  * are internal to src/serialization.
  */
 export interface SeriesHandle extends SeriesRef {
-  /** Frozen copy of the labels, keys in sorted order. */
+  /** Frozen copy of the labels, keys in sorted order: built on first read, the same object after. */
   readonly labels: Readonly<Labels>;
   /** {@link hashLabelPairs} of the sorted labels: stored on disk and used for sharding. */
   readonly hash: number;
@@ -45,14 +45,25 @@ class Handle implements SeriesHandle {
   ringPos = 0;
   /** Times a new object with this content was resolved through the content index. */
   contentHits = 0;
-  /** Number of labels. */
-  readonly size: number;
+  /**
+   * Built on first read of `labels`: the append paths only need `pairs`, and a frozen object per
+   * series would cost ~100 B for every series a receiver relays without anyone reading it.
+   */
+  private frozenLabels: Readonly<Labels> | undefined = undefined;
   constructor(
-    readonly labels: Readonly<Labels>,
     readonly hash: number,
     readonly pairs: readonly InternedString[],
-  ) {
-    this.size = pairs.length >>> 1;
+  ) {}
+
+  get labels(): Readonly<Labels> {
+    if (this.frozenLabels === undefined) {
+      const pairs = this.pairs;
+      const entries = new Array<[string, string]>(pairs.length >>> 1);
+      for (let k = 0; k < pairs.length; k += 2) entries[k >>> 1] = [pairs[k].str, pairs[k + 1].str];
+      // fromEntries defines own properties, so even a label named `__proto__` is kept as data.
+      this.frozenLabels = Object.freeze(Object.fromEntries(entries));
+    }
+    return this.frozenLabels;
   }
 }
 
@@ -215,10 +226,22 @@ function contentDigest(labels: Labels, names: readonly string[]): number {
 }
 
 function sameContent(handle: Handle, labels: Labels, names: readonly string[]): boolean {
-  if (handle.size !== names.length) return false;
-  const own = handle.labels;
+  const pairs = handle.pairs;
+  if (pairs.length !== names.length * 2) return false;
   for (let k = 0; k < names.length; k++) {
-    if (own[names[k]] !== labels[names[k]]) return false;
+    const name = names[k];
+    // Keys in sorted order (as decoders and most callers give them) compare position by position.
+    if (pairs[2 * k].str !== name) return sameContentAnyOrder(pairs, labels);
+    if (pairs[2 * k + 1].str !== labels[name]) return false;
+  }
+  return true;
+}
+
+/** Same sizes already checked: every pair of the handle is an own property of `labels` with its value. */
+function sameContentAnyOrder(pairs: readonly InternedString[], labels: Labels): boolean {
+  for (let k = 0; k < pairs.length; k += 2) {
+    const name = pairs[k].str;
+    if (!Object.hasOwn(labels, name) || labels[name] !== pairs[k + 1].str) return false;
   }
   return true;
 }
@@ -345,14 +368,8 @@ class Registry implements SeriesRegistry {
 
   private create(pairs: string[], digest: number): Handle {
     const interned = new Array<InternedString>(pairs.length);
-    const entries = new Array<[string, string]>(pairs.length >>> 1);
-    for (let k = 0; k < pairs.length; k += 2) {
-      entries[k >>> 1] = [pairs[k], pairs[k + 1]];
-      interned[k] = this.intern(pairs[k]);
-      interned[k + 1] = this.intern(pairs[k + 1]);
-    }
-    // fromEntries defines own properties, so even a label named `__proto__` is kept as data.
-    const handle = new Handle(Object.freeze(Object.fromEntries(entries)), hashLabelPairs(pairs), interned);
+    for (let k = 0; k < pairs.length; k++) interned[k] = this.intern(pairs[k]);
+    const handle = new Handle(hashLabelPairs(pairs), interned);
     this.created++;
     const ref = new WeakRef(handle);
     const bucket = this.byContent.get(digest);
