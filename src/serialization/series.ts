@@ -45,6 +45,8 @@ class Handle implements SeriesHandle {
   ringPos = 0;
   /** Times a new object with this content was resolved through the content index. */
   contentHits = 0;
+  /** True once its content-index entry is a WeakRef (it left the ring at least once). */
+  weaklyIndexed = false;
   /**
    * Built on first read of `labels`: the append paths only need `pairs`, and a frozen object per
    * series would cost ~100 B for every series a receiver relays without anyone reading it.
@@ -53,6 +55,8 @@ class Handle implements SeriesHandle {
   constructor(
     readonly hash: number,
     readonly pairs: readonly InternedString[],
+    /** Key of its content-index bucket. */
+    readonly digest: number,
   ) {}
 
   get labels(): Readonly<Labels> {
@@ -246,7 +250,17 @@ function sameContentAnyOrder(pairs: readonly InternedString[], labels: Labels): 
   return true;
 }
 
-type Bucket = WeakRef<Handle> | WeakRef<Handle>[];
+/**
+ * A handle in the retention ring is indexed by a strong reference; one that left the ring by a
+ * WeakRef (with a FinalizationRegistry cell that removes it once collected). A series pushed
+ * steadily thus costs neither: ~100 B per series saved.
+ */
+type IndexEntry = Handle | WeakRef<Handle>;
+type Bucket = IndexEntry | IndexEntry[];
+
+function entryHandle(entry: IndexEntry): Handle | undefined {
+  return entry instanceof Handle ? entry : entry.deref();
+}
 
 /** New objects of one series remembered by identity; past this, the caller evidently builds one per append. */
 const IDENTITY_CACHE_AFTER_CONTENT_HITS = 2;
@@ -287,7 +301,8 @@ export interface SeriesRegistry {
    *    its content is looked up in a content index and the match confirmed label by label, so
    *    equal label sets (in any key order) always share one handle while it is alive (one
    *    series per record, never split). Recently used handles are kept alive by a bounded ring
-   *    (`maxCachedSeries`); index entries of collected handles are removed, so label churn does
+   *    (`maxCachedSeries`) that the index refers to strongly; a handle that left the ring is
+   *    indexed weakly, and its entry removed once it is collected, so label churn does
    *    not grow memory without bound;
    * 4. otherwise: validate, sort, hash, create.
    * Throws `TypeError` for invalid labels (see {@link validateLabels}).
@@ -356,11 +371,11 @@ class Registry implements SeriesRegistry {
     const bucket = this.byContent.get(digest);
     if (bucket === undefined) return undefined;
     if (!Array.isArray(bucket)) {
-      const h = bucket.deref();
+      const h = entryHandle(bucket);
       return h !== undefined && sameContent(h, labels, names) ? h : undefined;
     }
-    for (const ref of bucket) {
-      const h = ref.deref();
+    for (const entry of bucket) {
+      const h = entryHandle(entry);
       if (h !== undefined && sameContent(h, labels, names)) return h;
     }
     return undefined;
@@ -369,15 +384,28 @@ class Registry implements SeriesRegistry {
   private create(pairs: string[], digest: number): Handle {
     const interned = new Array<InternedString>(pairs.length);
     for (let k = 0; k < pairs.length; k++) interned[k] = this.intern(pairs[k]);
-    const handle = new Handle(hashLabelPairs(pairs), interned);
+    const handle = new Handle(hashLabelPairs(pairs), interned, digest);
     this.created++;
-    const ref = new WeakRef(handle);
+    // Strong while in the ring: the caller retains every handle it creates.
     const bucket = this.byContent.get(digest);
-    if (bucket === undefined) this.byContent.set(digest, ref);
-    else if (Array.isArray(bucket)) bucket.push(ref);
-    else this.byContent.set(digest, [bucket, ref]);
-    this.finalizer.register(handle, digest);
+    if (bucket === undefined) this.byContent.set(digest, handle);
+    else if (Array.isArray(bucket)) bucket.push(handle);
+    else this.byContent.set(digest, [bucket, handle]);
     return handle;
+  }
+
+  /** `handle` left the ring: index it weakly, so that only holders elsewhere keep it alive. */
+  private weaken(handle: Handle): void {
+    handle.weaklyIndexed = true;
+    const ref = new WeakRef(handle);
+    const bucket = this.byContent.get(handle.digest);
+    if (bucket === handle) {
+      this.byContent.set(handle.digest, ref);
+    } else if (Array.isArray(bucket)) {
+      const at = bucket.indexOf(handle);
+      if (at >= 0) bucket[at] = ref;
+    }
+    this.finalizer.register(handle, handle.digest);
   }
 
   /** Called after a handle was collected: drop the dead entries of its digest's bucket. */
@@ -385,10 +413,10 @@ class Registry implements SeriesRegistry {
     const bucket = this.byContent.get(digest);
     if (bucket === undefined) return;
     if (!Array.isArray(bucket)) {
-      if (bucket.deref() === undefined) this.byContent.delete(digest);
+      if (entryHandle(bucket) === undefined) this.byContent.delete(digest);
       return;
     }
-    const live = bucket.filter((ref) => ref.deref() !== undefined);
+    const live = bucket.filter((entry) => entryHandle(entry) !== undefined);
     if (live.length === 0) this.byContent.delete(digest);
     else this.byContent.set(digest, live.length === 1 ? live[0] : live);
   }
@@ -400,7 +428,13 @@ class Registry implements SeriesRegistry {
   private retain(handle: Handle): void {
     const cap = this.maxCachedSeries;
     if (handle.ringPos > 0 && this.ringCursor - handle.ringPos < cap >>> 1) return;
-    this.ring[this.ringCursor % cap] = handle;
+    const slot = this.ringCursor % cap;
+    const leaving = this.ring[slot];
+    // Leaving unless it was re-inserted at a newer position since it took this slot.
+    if (leaving !== undefined && !leaving.weaklyIndexed && leaving.ringPos === this.ringCursor - cap + 1) {
+      this.weaken(leaving);
+    }
+    this.ring[slot] = handle;
     this.ringCursor++;
     handle.ringPos = this.ringCursor;
   }
