@@ -80,6 +80,31 @@ describe('SeriesRegistry', () => {
     assert.deepEqual(Object.keys(h.labels), ['__name__', 'job']);
   });
 
+  it('builds labels on first read: frozen, sorted, and the same object on every read', () => {
+    const reg = createSeriesRegistry();
+    const h = reg.resolve({ job: 'a', __name__: 'up' });
+    const first = h.labels;
+    assert.equal(Object.isFrozen(first), true);
+    assert.deepEqual(Object.entries(first), [
+      ['__name__', 'up'],
+      ['job', 'a'],
+    ]);
+    assert.equal(h.labels, first);
+  });
+
+  it('matches content in any key order without confusing inherited names with labels', () => {
+    const reg = createSeriesRegistry();
+    const h = reg.resolve({ __name__: 'm', b: 'y', a: 'x' });
+    assert.equal(reg.resolve({ a: 'x', b: 'y', __name__: 'm' }), h);
+    assert.equal(reg.resolve({ b: 'y', __name__: 'm', a: 'x' }), h);
+    const odd = reg.resolve(JSON.parse('{"__name__":"m","__proto__":"x"}') as Record<string, string>);
+    // Same size, but `__proto__` here is the inherited accessor, not a label.
+    const other = reg.resolve({ __name__: 'm', a: 'x' });
+    assert.notEqual(other, odd);
+    assert.equal(reg.resolve(JSON.parse('{"__proto__":"x","__name__":"m"}') as Record<string, string>), odd);
+    assert.equal(reg.stats().created, 3);
+  });
+
   it('keeps a label named __proto__ as data and tells near-equal sets apart', () => {
     const reg = createSeriesRegistry();
     const odd = JSON.parse('{"__name__":"m","__proto__":"x"}') as Record<string, string>;
