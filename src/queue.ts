@@ -11,6 +11,7 @@ import type { FileQueue } from './filequeue/types.js';
 import { type Logger, silentLogger } from './logger.js';
 import { remoteStorageMetrics } from './metrics/remote-storage-metrics.js';
 import type { Appender, EndpointStats, ManagedQueue, Queue, QueueStats, SeriesRef } from './queue-types.js';
+import { redactUrl } from './redact.js';
 import type { AppendBatch } from './serialization/append-batch.js';
 import { createAppender } from './serialization/appender.js';
 import { countRecordSignals, decodeRecord } from './serialization/record-codec.js';
@@ -190,20 +191,6 @@ class EndpointRuntime {
 /** Same endpoint, same settings: a reload leaves it running untouched. */
 function sameEndpoint(a: EndpointConfig, b: EndpointConfig): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
-}
-
-/** Hides credentials in URLs before they reach logs, stats or the status page. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.username || u.password) {
-      u.username = u.username ? '<redacted>' : '';
-      u.password = u.password ? '<redacted>' : '';
-    }
-    return u.toString();
-  } catch {
-    return '<invalid url>';
-  }
 }
 
 class SpoolQueue implements ManagedQueue {

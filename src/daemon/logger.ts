@@ -6,7 +6,7 @@
  */
 import { PromspoolError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { redactValue } from './redact.js';
+import { redactValue } from '../redact.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type LogFormat = 'logfmt' | 'json';

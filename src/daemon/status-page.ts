@@ -5,7 +5,7 @@
  */
 import type { PromspoolConfig } from '../config/types.js';
 import type { EndpointStats, QueueStats } from '../queue-types.js';
-import { redactUrl } from './redact.js';
+import { redactUrl } from '../redact.js';
 
 export interface StatusPageInput {
   version: string;
