@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { appendFileSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, it } from 'node:test';
-import { createFileQueue, type FileQueue, type Segment } from '../../src/filequeue/index.js';
-import { options, payload, settle, tempDir } from './helpers.js';
+import { describe, it } from 'node:test';
+import type { FileQueue, Segment } from '../../src/filequeue/index.js';
+import { payload, settle, useQueueDir } from './helpers.js';
 
 const ACKS = '0000000000000001.acks';
 
@@ -14,20 +14,8 @@ function ackedAsObject(seg: Segment | null): Record<number, number[]> {
 }
 
 describe('acks and release', () => {
-  let dir: ReturnType<typeof tempDir>;
-  const opened: FileQueue[] = [];
-  beforeEach(() => {
-    dir = tempDir();
-  });
-  afterEach(async () => {
-    for (const q of opened.splice(0)) await q.close();
-    dir.remove();
-  });
-  async function open(): Promise<FileQueue> {
-    const q = await createFileQueue(options(dir.path));
-    opened.push(q);
-    return q;
-  }
+  const dir = useQueueDir();
+  const open = dir.open;
   async function withOneSegment(): Promise<FileQueue> {
     const q = await open();
     for (let i = 0; i < 3; i++) await q.append(payload(i), 1);

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { readdirSync, statSync, writevSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { DiskFullError } from '../../src/errors.js';
-import { createFileQueue, type FileOps, type FileQueue } from '../../src/filequeue/index.js';
-import { bytes, options, payload, settle, tempDir } from './helpers.js';
+import type { FileOps } from '../../src/filequeue/index.js';
+import { bytes, payload, settle, useQueueDir } from './helpers.js';
 
 /** A writev that fails with ENOSPC on chosen calls, after writing `partial` bytes of them for real. */
 function failingWrites(partial = 0): { ops: Partial<FileOps>; failOn: Set<number>; calls: () => number } {
@@ -31,20 +31,8 @@ function rec(seed: number, signals: number): Uint8Array {
 }
 
 describe('disk cap and ENOSPC', () => {
-  let dir: ReturnType<typeof tempDir>;
-  const opened: FileQueue[] = [];
-  beforeEach(() => {
-    dir = tempDir();
-  });
-  afterEach(async () => {
-    for (const q of opened.splice(0)) await q.close();
-    dir.remove();
-  });
-  async function open(over: Parameters<typeof options>[1] = {}): Promise<FileQueue> {
-    const q = await createFileQueue(options(dir.path, over));
-    opened.push(q);
-    return q;
-  }
+  const dir = useQueueDir();
+  const open = dir.open;
   const files = () => readdirSync(dir.path).sort();
   const openFile = () => join(dir.path, '0000000000000001.open');
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { afterEach, beforeEach, describe, it } from 'node:test';
-import { createFileQueue, type FileOps, type FileQueue } from '../../src/filequeue/index.js';
-import { ManualClock, options, payload, settle, tempDir } from './helpers.js';
+import { describe, it } from 'node:test';
+import type { FileOps } from '../../src/filequeue/index.js';
+import { ManualClock, payload, settle, useQueueDir } from './helpers.js';
 
 /** fdatasync that waits until the test lets it finish; fsyncDir that finishes at once. Both counted. */
 function gatedSyncs(gated: boolean) {
@@ -39,20 +39,8 @@ function track(p: Promise<void>) {
 }
 
 describe('fsync policies', () => {
-  let dir: ReturnType<typeof tempDir>;
-  const opened: FileQueue[] = [];
-  beforeEach(() => {
-    dir = tempDir();
-  });
-  afterEach(async () => {
-    for (const q of opened.splice(0)) await q.close();
-    dir.remove();
-  });
-  async function open(over: Parameters<typeof options>[1]): Promise<FileQueue> {
-    const q = await createFileQueue(options(dir.path, over));
-    opened.push(q);
-    return q;
-  }
+  const dir = useQueueDir();
+  const open = dir.open;
 
   it('always: N concurrent appends share a couple of fsyncs (group commit)', async () => {
     const sync = gatedSyncs(true);

@@ -1,8 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterEach, beforeEach } from 'node:test';
 import type { Clock, TimerHandle } from '../../src/clock.js';
-import type { FileQueueOptions } from '../../src/filequeue/index.js';
+import { createFileQueue, type FileQueue, type FileQueueOptions } from '../../src/filequeue/index.js';
 
 interface ManualTimer {
   at: number;
@@ -87,4 +88,30 @@ export function bytes(p: Uint8Array | null): number[] | null {
 /** Lets promise callbacks and one macrotask run (an event to await, not a timed sleep). */
 export function settle(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
+}
+
+/**
+ * A fresh temp directory for each test and an `open` that remembers every queue it opens, closing
+ * them and removing the directory after the test. Call it inside a `describe`.
+ */
+export function useQueueDir(): { readonly path: string; open(over?: Partial<FileQueueOptions>): Promise<FileQueue> } {
+  let dir: ReturnType<typeof tempDir> | undefined;
+  const opened: FileQueue[] = [];
+  beforeEach(() => {
+    dir = tempDir();
+  });
+  afterEach(async () => {
+    for (const q of opened.splice(0)) await q.close();
+    dir?.remove();
+  });
+  return {
+    get path() {
+      return dir!.path;
+    },
+    async open(over = {}) {
+      const q = await createFileQueue(options(dir!.path, over));
+      opened.push(q);
+      return q;
+    },
+  };
 }

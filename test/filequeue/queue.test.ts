@@ -1,26 +1,14 @@
 import assert from 'node:assert/strict';
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { ClosedError } from '../../src/errors.js';
-import { createFileQueue, type FileQueue } from '../../src/filequeue/index.js';
-import { bytes, ManualClock, options, payload, settle, tempDir } from './helpers.js';
+import { createFileQueue } from '../../src/filequeue/index.js';
+import { bytes, ManualClock, options, payload, settle, useQueueDir } from './helpers.js';
 
 describe('FileQueue append, seal, next', () => {
-  let dir: ReturnType<typeof tempDir>;
-  const opened: FileQueue[] = [];
-  beforeEach(() => {
-    dir = tempDir();
-  });
-  afterEach(async () => {
-    for (const q of opened.splice(0)) await q.close();
-    dir.remove();
-  });
-  async function open(over: Parameters<typeof options>[1] = {}): Promise<FileQueue> {
-    const q = await createFileQueue(options(dir.path, over));
-    opened.push(q);
-    return q;
-  }
+  const dir = useQueueDir();
+  const open = dir.open;
 
   it('seals at maxSignalsPerSegment signals and offers segments oldest first', async () => {
     const q = await open({ maxSignalsPerSegment: 10 });
