@@ -1,10 +1,16 @@
 /** Builds SignalRecords and SeriesSlices from plain series descriptions, for the wire tests. */
-import type { ExemplarEntry, HistogramEntry, SignalRecord } from '../../src/serialization/types.js';
+import type { ExemplarEntry, HistogramEntry, MetadataEntry, SignalRecord } from '../../src/serialization/types.js';
 import type { SeriesSlice } from '../../src/wire/types.js';
 import { type SeriesInput, sortedLabelPairs } from '../helpers/remote-write-client.js';
 
-/** One record holding `series` (labels sorted by name, as the Serializer stores them). */
-export function buildRecord(series: SeriesInput[], opts: { unsortedLabels?: boolean } = {}): SignalRecord {
+/**
+ * One record holding `series` (labels sorted by name, as the Serializer stores them), built by hand
+ * without the codec. `hash` is the stored series hash (its low 8 bits pick the virtual shard; 0 if omitted).
+ */
+export function buildRecord(
+  series: (SeriesInput & { hash?: number })[],
+  opts: { unsortedLabels?: boolean; metadata?: MetadataEntry[] } = {},
+): SignalRecord {
   const strings: string[] = [];
   const index = new Map<string, number>();
   const ref = (s: string) => {
@@ -47,7 +53,7 @@ export function buildRecord(series: SeriesInput[], opts: { unsortedLabels?: bool
     seriesCount: series.length,
     labelOffsets,
     labelRefs: Uint32Array.from(refs),
-    seriesHash: new Uint32Array(series.length),
+    seriesHash: Uint32Array.from(series.map((s) => (s.hash ?? 0) >>> 0)),
     sampleOffsets,
     timestamps: Float64Array.from(ts),
     values: Float64Array.from(vs),
@@ -55,7 +61,7 @@ export function buildRecord(series: SeriesInput[], opts: { unsortedLabels?: bool
     histograms,
     exemplarOffsets,
     exemplars,
-    metadata: [],
+    metadata: opts.metadata ?? [],
   };
 }
 
