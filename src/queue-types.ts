@@ -77,4 +77,14 @@ export interface ManagedQueue extends Queue {
   applyConfig(config: PromspoolConfig): Promise<void>;
   /** True once every endpoint has started replaying its backlog and is running. */
   readonly ready: boolean;
+  /**
+   * Appends one encoded record (the relay path's kind-2 records, see raw-record.ts) to every
+   * endpoint's queue; resolves once it is durable in all of them, like {@link Appender.commit}.
+   */
+  appendRecord(payload: Uint8Array, signals: number): Promise<void>;
+  /**
+   * Whether remote-write requests may be stored as received: only without external labels,
+   * which kind-2 records can carry only through the slow (decode and merge) path.
+   */
+  readonly storesRawRequests: boolean;
 }

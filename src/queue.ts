@@ -263,6 +263,20 @@ class SpoolQueue implements ManagedQueue {
     });
   }
 
+  appendRecord(payload: Uint8Array, signals: number): Promise<void> {
+    if (this.stopping !== undefined) return Promise.reject(new ClosedError('queue'));
+    if (this.reconfiguring !== undefined) return this.reconfiguring.then(() => this.appendRecord(payload, signals));
+    const rts = [...this.runtimes.values()];
+    if (rts.length === 1) return rts[0]!.fileQueue.append(payload, signals);
+    return Promise.allSettled(rts.map((r) => r.fileQueue.append(payload, signals))).then((results) => {
+      for (const r of results) if (r.status === 'rejected') throw r.reason;
+    });
+  }
+
+  get storesRawRequests(): boolean {
+    return Object.keys(this.config.externalLabels).length === 0;
+  }
+
   async flush(): Promise<void> {
     await Promise.all([...this.runtimes.values()].map((r) => r.fileQueue.flush()));
   }

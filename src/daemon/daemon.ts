@@ -114,6 +114,7 @@ export async function startDaemon(config: PromspoolConfig, options: StartDaemonO
     metrics,
     logger: logger.child({ component: 'receiver' }),
     maxConcurrentBodies: limits.maxConcurrentBodies,
+    rawRequests: queue,
   });
 
   const server = createDaemonServer(

@@ -6,6 +6,8 @@ export interface DaemonMetrics {
   receiverRequests: Counter<'code'>;
   /** `promspool_receiver_samples_total{type}`: signals committed from pushes (`sample`, `histogram`, `exemplar`). */
   receiverSignals: Counter<'type'>;
+  /** `promspool_receiver_requests_stored_as_received_total`: 1.0 requests that took the relay fast path (appended as received, not decoded). */
+  receiverRawRequests: Counter;
   /** `promspool_receiver_requests_in_flight`: write requests being handled, waiting for a body slot included. */
   receiverInFlight: Gauge;
   /** `promspool_config_last_reload_successful`: 1 if the last reload applied, 0 if it was refused. */
@@ -27,6 +29,11 @@ export function createDaemonMetrics(registry: Registry): DaemonMetrics {
     labelNames: ['type'] as const,
     registers: [registry],
   });
+  const receiverRawRequests = new Counter({
+    name: 'promspool_receiver_requests_stored_as_received_total',
+    help: 'Remote-write 1.0 requests stored as the bytes they arrived in (relay fast path) instead of decoded.',
+    registers: [registry],
+  });
   const receiverInFlight = new Gauge({
     name: 'promspool_receiver_requests_in_flight',
     help: 'Remote-write requests being handled now, including those waiting for a body slot.',
@@ -42,5 +49,12 @@ export function createDaemonMetrics(registry: Registry): DaemonMetrics {
     help: 'Time of the last successful configuration load or reload, in seconds since the epoch.',
     registers: [registry],
   });
-  return { receiverRequests, receiverSignals, receiverInFlight, reloadSuccessful, reloadSuccessTimestamp };
+  return {
+    receiverRequests,
+    receiverSignals,
+    receiverRawRequests,
+    receiverInFlight,
+    reloadSuccessful,
+    reloadSuccessTimestamp,
+  };
 }

@@ -11,7 +11,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ReceiverConfig } from '../config/types.js';
 import { PromspoolError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { Appender, Queue } from '../queue-types.js';
+import type { Appender, ManagedQueue, Queue } from '../queue-types.js';
+import { encodeRawRecord } from '../serialization/raw-record.js';
+import { scanWriteRequestV1 } from '../wire/rw1-raw-scan.js';
 import { ERR_BODY_TOO_LARGE, readCappedBody } from './body-reader.js';
 import { isSnappyEncoding, type RemoteWriteVersion, remoteWriteVersion } from './content-negotiation.js';
 import type { IngestCounts, Ingester } from './ingest.js';
@@ -31,6 +33,12 @@ export interface ReceiverOptions {
   logger: Logger;
   /** Bodies read/decoded/committed at once; further requests wait. */
   maxConcurrentBodies: number;
+  /**
+   * The relay fast path: a 1.0 request that {@link scanWriteRequestV1} accepts is appended as
+   * the bytes it came in (a kind-2 record), without decoding it into an appender. Absent: every
+   * request is decoded.
+   */
+  rawRequests?: Pick<ManagedQueue, 'appendRecord' | 'storesRawRequests'>;
 }
 
 export interface RemoteWriteReceiver {
@@ -119,10 +127,22 @@ class Receiver implements RemoteWriteReceiver {
       // Re-checked: shutdown may have begun while this request waited for a permit.
       if (this.refusing) return this.reply(res, 503, 'shutting down', true);
       let counts: IngestCounts;
+      let body: Uint8Array;
+      let raw: Uint8Array;
+      try {
+        body = await readCappedBody(req, config.maxBodyBytes);
+        raw = await this.o.uncompress(body, config.maxBodyBytes);
+      } catch (err) {
+        return this.replyDecodeError(res, err);
+      }
+      const rawRequests = this.o.rawRequests;
+      if (version === '1.0' && rawRequests?.storesRawRequests) {
+        const scan = scanWriteRequestV1(raw);
+        if (scan !== undefined)
+          return this.appendAsReceived(res, rawRequests, encodeRawRecord(body, scan), scan.samples);
+      }
       const appender = this.freeAppenders.pop() ?? this.o.queue.appender();
       try {
-        const body = await readCappedBody(req, config.maxBodyBytes);
-        const raw = await this.o.uncompress(body, config.maxBodyBytes);
         counts = this.o.ingester.ingest(version, raw, appender);
       } catch (err) {
         appender.rollback();
@@ -143,6 +163,23 @@ class Receiver implements RemoteWriteReceiver {
     } finally {
       release();
     }
+  }
+
+  /** The fast path's commit: one record, durable in every endpoint's queue before the 204. */
+  private async appendAsReceived(
+    res: ServerResponse,
+    target: Pick<ManagedQueue, 'appendRecord'>,
+    payload: Uint8Array,
+    samples: number,
+  ): Promise<number> {
+    try {
+      await target.appendRecord(payload, samples);
+    } catch (err) {
+      return this.replyCommitError(res, err);
+    }
+    this.o.metrics.receiverSignals.inc({ type: 'sample' }, samples);
+    this.o.metrics.receiverRawRequests.inc();
+    return this.reply(res, 204, '', false);
   }
 
   private replyDecodeError(res: ServerResponse, err: unknown): number {

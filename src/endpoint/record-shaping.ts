@@ -32,12 +32,14 @@ export class VshardCounts {
 export function cutAndCount(rec: SignalRecord, cutoffMs: number, counts: VshardCounts): void {
   counts.reset();
   const n = rec.seriesCount;
-  const cut = cutoffMs > Number.NEGATIVE_INFINITY;
+  const raw = rec.rawSeries;
+  // A record stored as received knows its oldest sample: its columns are decoded only to cut.
+  const cut = cutoffMs > Number.NEGATIVE_INFINITY && (raw === undefined || raw.minTimestampMs < cutoffMs);
   const so = rec.sampleOffsets;
   const ho = rec.histogramOffsets;
   const eo = rec.exemplarOffsets;
-  const ts = rec.timestamps;
-  const vs = rec.values;
+  const ts = cut ? rec.timestamps : EMPTY_F64;
+  const vs = cut ? rec.values : EMPTY_F64;
   const hs = rec.histograms;
   const es = rec.exemplars;
   let sw = so[0];
@@ -81,6 +83,7 @@ export function cutAndCount(rec: SignalRecord, cutoffMs: number, counts: VshardC
     eStart = eEnd;
   }
   if (cut) {
+    if (raw !== undefined && sw < ts.length) raw.intact = false;
     so[n] = sw;
     ho[n] = hw;
     eo[n] = ew;
@@ -106,8 +109,11 @@ export function groupByVshard(rec: SignalRecord, counts: VshardCounts): { order:
   return { order, start };
 }
 
+const EMPTY_F64 = new Float64Array(0);
+
 /** Oldest sample/histogram timestamp of a record (Infinity if none). */
 export function oldestTimestamp(rec: SignalRecord): number {
+  if (rec.rawSeries !== undefined) return rec.rawSeries.minTimestampMs;
   let min = Number.POSITIVE_INFINITY;
   const ts = rec.timestamps;
   for (let i = 0; i < ts.length; i++) if (ts[i] < min) min = ts[i];
@@ -117,6 +123,7 @@ export function oldestTimestamp(rec: SignalRecord): number {
 
 /** Newest sample/histogram timestamp of a record (0 if none). */
 export function newestTimestamp(rec: SignalRecord): number {
+  if (rec.rawSeries !== undefined) return Math.max(0, rec.rawSeries.maxTimestampMs);
   let max = 0;
   const ts = rec.timestamps;
   for (let i = 0; i < ts.length; i++) if (ts[i] > max) max = ts[i];

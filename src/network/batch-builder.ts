@@ -134,15 +134,21 @@ export class BatchBuilder {
     for (let i = 0; i < this.sliceCount; i++) {
       const sl = this.slices[i];
       const rec = sl.record;
-      const ts = rec.timestamps;
-      const vs = rec.values;
-      let w = sl.sampleStart;
-      for (let j = sl.sampleStart; j < sl.sampleEnd; j++) {
-        if (ts[j] >= cutoffMs) {
-          ts[w] = ts[j];
-          vs[w] = vs[j];
-          w++;
+      const raw = rec.rawSeries;
+      let w = sl.sampleEnd;
+      // A record stored as received knows its oldest sample: its columns are decoded only to cut.
+      if (raw === undefined || raw.minTimestampMs < cutoffMs) {
+        const ts = rec.timestamps;
+        const vs = rec.values;
+        w = sl.sampleStart;
+        for (let j = sl.sampleStart; j < sl.sampleEnd; j++) {
+          if (ts[j] >= cutoffMs) {
+            ts[w] = ts[j];
+            vs[w] = vs[j];
+            w++;
+          }
         }
+        if (raw !== undefined && w < sl.sampleEnd) raw.intact = false;
       }
       cut.samples += sl.sampleEnd - w;
       sl.sampleEnd = w;
@@ -183,7 +189,10 @@ export class BatchBuilder {
     let max = 0;
     for (let i = 0; i < this.sliceCount; i++) {
       const sl = this.slices[i];
-      if (sl.sampleEnd > sl.sampleStart) max = Math.max(max, sl.record.timestamps[sl.sampleEnd - 1]);
+      const raw = sl.record.rawSeries;
+      // Records stored as received: their newest timestamp, rather than decoding the columns.
+      if (raw !== undefined) max = Math.max(max, raw.maxTimestampMs);
+      else if (sl.sampleEnd > sl.sampleStart) max = Math.max(max, sl.record.timestamps[sl.sampleEnd - 1]);
       if (sl.histogramEnd > sl.histogramStart)
         max = Math.max(max, sl.record.histograms[sl.histogramEnd - 1].timestampMs);
     }

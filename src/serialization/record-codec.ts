@@ -1,6 +1,7 @@
 import { Decoder, Encoder } from '@msgpack/msgpack';
 import { compressSync, uncompressSync } from 'lz4-napi';
 import { PromspoolError } from '../errors.js';
+import { countRawRecordSignals, decodeRawRecord, isRawRecord } from './raw-record.js';
 import { restoreStaleMarker } from './stale-marker.js';
 import {
   type BucketSpan,
@@ -328,11 +329,13 @@ function decodeHistograms(map: Record<string, unknown>, count: number): Histogra
 }
 
 /**
- * Decodes a payload written by {@link encodeRecord} (any supported version). Every length, offset
+ * Decodes a payload written by {@link encodeRecord} (any supported version) or, for the relay
+ * path, by `encodeRawRecord` (see raw-record.ts). Every length, offset
  * and string ref is checked, so a damaged payload throws `PromspoolError` with code
  * `ERR_CORRUPT_RECORD`, never a crash or an out-of-range read later.
  */
 export function decodeRecord(payload: Uint8Array): SignalRecord {
+  if (isRawRecord(payload)) return decodeRawRecord(payload);
   const map = decodeMap(payload);
   const { joined, lengths } = decodeStringTable(map);
   const stringCount = lengths.length;
@@ -458,6 +461,7 @@ function readSignalCountHead(b: Uint8Array): number {
  * the record after decompressing. Throws `ERR_CORRUPT_RECORD` like {@link decodeRecord}.
  */
 export function countRecordSignals(payload: Uint8Array): number {
+  if (isRawRecord(payload)) return countRawRecordSignals(payload);
   const bytes = decompress(payload);
   const n = readSignalCountHead(bytes);
   if (n >= 0) return n;

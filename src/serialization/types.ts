@@ -125,6 +125,31 @@ export interface SignalRecord {
   seriesIds?: Uint32Array;
   /** Names the id space of `seriesIds`: a random number chosen per writer process (and id wrap). */
   seriesIdScope?: number;
+  /**
+   * Set on records stored as the remote-write bytes they arrived in (see `raw-record.ts`): each
+   * series' 1.0 `TimeSeries` body as received. Writers of 1.0 copy it instead of encoding;
+   * `strings`, `labelOffsets`, `labelRefs`, `timestamps` and `values` are decoded from it only
+   * when something asks (external labels, a ttl or age cut, inspection).
+   */
+  rawSeries?: RawSeries;
+}
+
+/** See {@link SignalRecord.rawSeries}. */
+export interface RawSeries {
+  /** The uncompressed 1.0 `WriteRequest`. */
+  readonly bytes: Uint8Array;
+  /** Series `i`'s `TimeSeries` body is `bytes[start[i], end[i])`; its labels (validated, sorted) come first. */
+  readonly start: Uint32Array;
+  readonly end: Uint32Array;
+  /** Where series `i`'s label fields end (decoded on first access). */
+  readonly labelsEnd: Uint32Array;
+  readonly minTimestampMs: number;
+  readonly maxTimestampMs: number;
+  /**
+   * True while `bytes` still hold exactly the record's samples. A cut (ttl, sample age) that
+   * removes samples from the columns sets it false: from then on only the labels are copied.
+   */
+  intact: boolean;
 }
 
 /** Samples + histograms + exemplars + metadata entries in a record. */

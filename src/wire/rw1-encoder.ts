@@ -132,13 +132,32 @@ class WriteRequestEncoderV1 implements WriteRequestEncoder {
   }
 
   private writeTimeSeries(s: SeriesSlice): void {
-    this.useRecord(s.record);
     const record = s.record;
-    const cached = record.seriesIds !== undefined && this.labelCacheBytes > 0 ? this.cachedLabels(s) : -1;
+    // Series stored as received (relay path) are final when no external label joins them.
+    const raw = this.extCount === 0 ? record.rawSeries : undefined;
+    if (
+      raw?.intact &&
+      s.sampleStart === record.sampleOffsets[s.series] &&
+      s.sampleEnd === record.sampleOffsets[s.series + 1]
+    ) {
+      const start = raw.start[s.series];
+      const len = raw.end[s.series] - start;
+      const w = this.w;
+      w.ensure(delimitedSize(len));
+      w.byte(0x0a); // WriteRequest.timeseries = 1
+      w.varint32(len);
+      copyBytes(w, raw.bytes, start, len);
+      return;
+    }
+    this.useRecord(record);
+    const cached =
+      raw === undefined && record.seriesIds !== undefined && this.labelCacheBytes > 0 ? this.cachedLabels(s) : -1;
 
     // Pass 1: sizes.
     let body = 0;
-    if (cached >= 0) {
+    if (raw !== undefined) {
+      body = raw.labelsEnd[s.series] - raw.start[s.series];
+    } else if (cached >= 0) {
       body = cached % LEN_SPAN;
     } else {
       this.mergeLabels(s);
@@ -178,7 +197,10 @@ class WriteRequestEncoderV1 implements WriteRequestEncoder {
     w.byte(0x0a); // WriteRequest.timeseries = 1
     w.varint32(body);
     const table = exemplarCount > 0 ? this.stringTable() : EMPTY_TABLE;
-    if (cached >= 0) {
+    if (raw !== undefined) {
+      const start = raw.start[s.series];
+      copyBytes(w, raw.bytes, start, raw.labelsEnd[s.series] - start);
+    } else if (cached >= 0) {
       const len = cached % LEN_SPAN;
       copyBytes(w, this.labelCache.buf, (cached - len) / LEN_SPAN, len);
     } else {
@@ -508,9 +530,10 @@ function compareBytes(a: Uint8Array, as: number, al: number, b: Uint8Array, bs: 
   return al - bl;
 }
 
-/** Copies a cached label block; a byte loop avoids a subarray allocation per series. */
+/** Copies a block of bytes; `Buffer#copy` avoids the subarray object `set` would need per call. */
 function copyBytes(w: ScratchWriter, src: Uint8Array, start: number, len: number): void {
-  w.buf.set(src.subarray(start, start + len), w.pos);
+  if (Buffer.isBuffer(src)) src.copy(w.buf, w.pos, start, start + len);
+  else w.buf.set(src.subarray(start, start + len), w.pos);
   w.pos += len;
 }
 

@@ -32,6 +32,11 @@ export class FakeQueue implements ManagedQueue {
   onCommit: (() => void) | undefined;
   commitsStarted = 0;
 
+  /** Whether the receiver may store 1.0 requests as received (the relay fast path); off by default. */
+  storesRawRequests = false;
+  /** Records appended through {@link appendRecord}, in order. */
+  readonly records: { payload: Uint8Array; signals: number }[] = [];
+
   constructor(registry?: Registry) {
     this.registry = registry ?? new Registry();
   }
@@ -44,6 +49,15 @@ export class FakeQueue implements ManagedQueue {
       if (v === '') throw new TypeError(`empty value for label ${k}`);
     }
     return { labels: { ...labels } };
+  }
+
+  async appendRecord(payload: Uint8Array, signals: number): Promise<void> {
+    this.commitsStarted++;
+    this.onCommit?.();
+    if (this.commitGate) await this.commitGate;
+    if (this.commitError) throw this.commitError;
+    this.records.push({ payload, signals });
+    this.commits++;
   }
 
   appender(): Appender {

@@ -1,0 +1,248 @@
+import { isUtf8 } from 'node:buffer';
+
+/**
+ * What {@link scanWriteRequestV1} learnt about a remote-write 1.0 body it can pass through.
+ * `hashes` and `sampleCounts` view buffers reused by the next scan: copy them before scanning again.
+ */
+export interface RawWriteRequestScan {
+  series: number;
+  samples: number;
+  minTimestampMs: number;
+  maxTimestampMs: number;
+  /** Per series, the label hash of `hashLabelPairs` (same value the series registry computes). */
+  hashes: Uint32Array;
+  /** Per series, its samples. */
+  sampleCounts: Uint32Array;
+}
+
+/** Byte classes of label names: bit 1 may start a name, bit 2 may continue one; 4 and 8 likewise for `__name__` values. */
+const NAME_START = 1;
+const NAME_REST = 2;
+const METRIC_START = 4;
+const METRIC_REST = 8;
+const CLASS = new Uint8Array(256);
+for (let c = 0; c < 256; c++) {
+  const ch = String.fromCharCode(c);
+  const alpha = /[a-zA-Z_]/.test(ch);
+  const digit = /[0-9]/.test(ch);
+  if (alpha) CLASS[c] |= NAME_START | METRIC_START;
+  if (alpha || digit) CLASS[c] |= NAME_REST | METRIC_REST;
+  if (ch === ':') CLASS[c] |= METRIC_START | METRIC_REST;
+}
+
+/** `__name__` as bytes. */
+const METRIC_NAME_LABEL = [0x5f, 0x5f, 0x6e, 0x61, 0x6d, 0x65, 0x5f, 0x5f];
+
+const FNV_OFFSET = 0x811c9dc5;
+const FNV_PRIME = 0x01000193;
+
+let hashScratch = new Uint32Array(4096);
+let countScratch = new Uint32Array(4096);
+
+/**
+ * Checks whether a remote-write 1.0 body (uncompressed) can be stored and forwarded as it is,
+ * and gathers what the queue needs for that: per-series label hashes, sample count and the
+ * timestamp range. It can when every series is written the way Prometheus writes it and would
+ * pass the series registry's validation unchanged:
+ * - only `timeseries` fields at the top (no metadata), at least one;
+ * - each TimeSeries: its labels first, each exactly `{name, value}`, names valid, strictly
+ *   sorted by bytes, values non-empty and UTF-8, `__name__` present and a valid metric name;
+ *   then at least one sample and nothing else (no exemplar, histogram or unknown field);
+ * - each Sample: only `value` (fixed64) and `timestamp` (varint) fields.
+ * Returns undefined otherwise, without saying why: the caller then decodes the body in full,
+ * which accepts the other shapes and words the error for invalid ones. Never throws; every read
+ * is bounds-checked.
+ */
+export function scanWriteRequestV1(body: Uint8Array): RawWriteRequestScan | undefined {
+  const end = body.length;
+  let pos = 0;
+  let series = 0;
+  let samples = 0;
+  let minTs = Number.POSITIVE_INFINITY;
+  let maxTs = Number.NEGATIVE_INFINITY;
+  while (pos < end) {
+    if (body[pos] !== 0x0a) return undefined; // WriteRequest.timeseries = 1, length-delimited
+    pos++;
+    // Length of the TimeSeries (varint, at most 32 bits).
+    let len = 0;
+    for (let shift = 0; ; shift += 7) {
+      if (pos >= end || shift > 28) return undefined;
+      const b = body[pos++];
+      len += (b & 0x7f) * 2 ** shift;
+      if (b < 0x80) break;
+    }
+    const stop = pos + len;
+    if (stop > end) return undefined;
+
+    // Labels: `0x0a len 0x0a nameLen name 0x12 valueLen value`, as long as they come.
+    const labelsStart = pos;
+    let h = FNV_OFFSET;
+    let prevName = -1;
+    let prevNameLen = 0;
+    let hasMetricName = false;
+    let high = 0;
+    let labels = 0;
+    while (pos < stop && body[pos] === 0x0a) {
+      const labelLen = readLength(body, pos + 1, stop);
+      if (labelLen < 0) return undefined;
+      pos = lengthEnd;
+      const labelStop = pos + labelLen;
+      if (labelStop > stop || body[pos] !== 0x0a) return undefined;
+      const nameLen = body[pos + 1];
+      const nameStart = pos + 2;
+      if (nameLen === 0 || nameLen >= 0x80) return undefined;
+      let p = nameStart + nameLen;
+      if (p + 2 > labelStop || body[p] !== 0x12) return undefined;
+      const valueLen = readLength(body, p + 1, labelStop);
+      const valueStart = lengthEnd;
+      if (valueLen <= 0 || valueStart + valueLen !== labelStop) return undefined;
+      // Name: valid bytes, hashed.
+      if ((CLASS[body[nameStart]] & NAME_START) === 0) return undefined;
+      for (p = nameStart; p < nameStart + nameLen; p++) {
+        const b = body[p];
+        if ((CLASS[b] & NAME_REST) === 0) return undefined;
+        h = Math.imul(h ^ b, FNV_PRIME);
+      }
+      h = Math.imul(h ^ 0xff, FNV_PRIME);
+      for (p = valueStart; p < labelStop; p++) {
+        const b = body[p];
+        high |= b;
+        h = Math.imul(h ^ b, FNV_PRIME);
+      }
+      h = Math.imul(h ^ 0xff, FNV_PRIME);
+      // Strictly increasing names (byte order, as Go and the registry order them).
+      if (prevName >= 0) {
+        const n = Math.min(prevNameLen, nameLen);
+        let d = 0;
+        for (let i = 0; i < n && d === 0; i++) d = body[prevName + i] - body[nameStart + i];
+        if (d === 0) d = prevNameLen - nameLen;
+        if (d >= 0) return undefined;
+      }
+      if (nameLen === 8 && isMetricNameLabel(body, nameStart)) {
+        if (!isMetricName(body, valueStart, valueLen)) return undefined;
+        hasMetricName = true;
+      }
+      prevName = nameStart;
+      prevNameLen = nameLen;
+      labels++;
+      pos = labelStop;
+    }
+    if (!hasMetricName) return undefined;
+    if (high >= 0x80 && !walkLabelValuesUtf8(body, labelsStart, labels)) return undefined;
+
+    // Samples: `0x12 len [0x09 f64] [0x10 varint]`, and nothing else.
+    let seriesSamples = 0;
+    while (pos < stop) {
+      if (body[pos] !== 0x12) return undefined;
+      pos++;
+      if (pos >= stop) return undefined;
+      const sampleLen = body[pos++];
+      if (sampleLen >= 0x80) return undefined;
+      const sampleStop = pos + sampleLen;
+      if (sampleStop > stop) return undefined;
+      let ts = 0;
+      while (pos < sampleStop) {
+        const tag = body[pos++];
+        if (tag === 0x09) {
+          pos += 8;
+        } else if (tag === 0x10) {
+          // int64 varint, two's complement over 10 bytes for negatives.
+          let lo = 0;
+          let hi = 0;
+          let shift = 0;
+          for (;;) {
+            if (pos >= sampleStop || shift > 63) return undefined;
+            const b = body[pos++];
+            if (shift < 28) lo |= (b & 0x7f) << shift;
+            else if (shift === 28) {
+              lo |= (b & 0x0f) << 28;
+              hi |= (b & 0x7f) >> 4;
+            } else hi |= (b & 0x7f) << (shift - 32);
+            if (b < 0x80) break;
+            shift += 7;
+          }
+          ts = hi * 4294967296 + (lo >>> 0);
+        } else {
+          return undefined;
+        }
+      }
+      if (pos !== sampleStop) return undefined;
+      if (ts < minTs) minTs = ts;
+      if (ts > maxTs) maxTs = ts;
+      seriesSamples++;
+    }
+    if (seriesSamples === 0) return undefined;
+    h ^= h >>> 16;
+    h = Math.imul(h, 0x85ebca6b);
+    h ^= h >>> 13;
+    h = Math.imul(h, 0xc2b2ae35);
+    h ^= h >>> 16;
+    if (series === hashScratch.length) {
+      const grown = new Uint32Array(series * 2);
+      grown.set(hashScratch);
+      hashScratch = grown;
+      const grownCounts = new Uint32Array(series * 2);
+      grownCounts.set(countScratch);
+      countScratch = grownCounts;
+    }
+    countScratch[series] = seriesSamples;
+    hashScratch[series++] = h >>> 0;
+    samples += seriesSamples;
+  }
+  if (series === 0) return undefined;
+  return {
+    series,
+    samples,
+    minTimestampMs: minTs,
+    maxTimestampMs: maxTs,
+    hashes: hashScratch.subarray(0, series),
+    sampleCounts: countScratch.subarray(0, series),
+  };
+}
+
+function isMetricNameLabel(body: Uint8Array, start: number): boolean {
+  for (let i = 0; i < 8; i++) if (body[start + i] !== METRIC_NAME_LABEL[i]) return false;
+  return true;
+}
+
+function isMetricName(body: Uint8Array, start: number, len: number): boolean {
+  if ((CLASS[body[start]] & METRIC_START) === 0) return false;
+  for (let i = start + 1; i < start + len; i++) if ((CLASS[body[i]] & METRIC_REST) === 0) return false;
+  return true;
+}
+
+/**
+ * The slow path for series with non-ASCII bytes in their label values: each value must be
+ * well-formed UTF-8 (which also rules out encoded lone surrogates). The label fields starting
+ * at `start` were already checked to be `0x0a len 0x0a nameLen name 0x12 valueLen value`.
+ */
+function walkLabelValuesUtf8(body: Uint8Array, start: number, labels: number): boolean {
+  let p = start;
+  for (let i = 0; i < labels; i++) {
+    const labelLen = readLength(body, p + 1, body.length);
+    const labelStop = lengthEnd + labelLen;
+    const nameLen = body[lengthEnd + 1];
+    const valueLen = readLength(body, lengthEnd + 2 + nameLen + 1, labelStop);
+    if (!isUtf8(body.subarray(lengthEnd, lengthEnd + valueLen))) return false;
+    p = labelStop;
+  }
+  return true;
+}
+
+/** Where the varint read by the last {@link readLength} ended. */
+let lengthEnd = 0;
+
+/** A length varint (at most 28 bits) at `pos`, below `limit`; -1 if truncated or longer. */
+function readLength(body: Uint8Array, pos: number, limit: number): number {
+  let len = 0;
+  for (let shift = 0; shift <= 21; shift += 7) {
+    if (pos >= limit) return -1;
+    const b = body[pos++];
+    len |= (b & 0x7f) << shift;
+    if (b < 0x80) {
+      lengthEnd = pos;
+      return len;
+    }
+  }
+  return -1;
+}
