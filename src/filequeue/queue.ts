@@ -1,5 +1,5 @@
 import { closeSync, openSync, renameSync, unlinkSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, unlink } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { type Clock, systemClock, type TimerHandle } from '../clock.js';
 import { ClosedError, DiskFullError } from '../errors.js';
@@ -338,7 +338,26 @@ export class DiskQueue implements FileQueue {
   release(segmentId: number): void {
     const e = this.entries.get(segmentId);
     if (this.closed || !e || e.state !== 'sealed') return;
-    this.removeEntry(e);
+    // Off the event loop: deleting a segment frees its page cache, ~1 ms of kernel time per MB
+    // that the reader would otherwise spend blocked. Space freed by the cap must be freed now
+    // (removeEntry); a delivered segment's may follow a moment later.
+    this.forget(e);
+    const done = Promise.all([this.unlinkLater(e.path), this.unlinkLater(queueFilePath(this.dir, e.id, 'acks'))]).then(
+      () => (this.policy === 'never' ? undefined : this.dirSync()),
+    );
+    const tracked = done
+      .catch((err) => this.logger.error('directory fsync failed', { error: String(err) }))
+      .finally(() => this.unlinking.delete(tracked));
+    this.unlinking.add(tracked);
+  }
+
+  /** Deletions started by `release` and not finished; `close` waits for them. */
+  private readonly unlinking = new Set<Promise<void>>();
+
+  private unlinkLater(path: string): Promise<void> {
+    return unlink(path).catch((err: unknown) => {
+      if (!isNotFoundError(err)) this.logger.error('could not delete a queue file', { file: path, error: String(err) });
+    });
   }
 
   /** Deletes a sealed segment and its acks file and forgets it. */
@@ -564,6 +583,7 @@ export class DiskQueue implements FileQueue {
       // Not sealed: the next open recovers it and seals it.
       if (w) await w.finish(true);
       await this.sealChain;
+      await Promise.all(this.unlinking);
       await this.dirSync().catch((err) => this.logger.error('directory fsync failed', { error: String(err) }));
       this.wakeReaders();
     })();
