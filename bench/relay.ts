@@ -62,7 +62,10 @@ async function runOnce(kind: AgentKind): Promise<RelayRun> {
     dataDir,
     shards: args.shards,
     samplesPerSend: args['per-request'],
-    nodeFlags: [...(args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []), ...(process.env.PROMSPOOL_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean)],
+    nodeFlags: [
+      ...(args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []),
+      ...(process.env.PROMSPOOL_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean),
+    ],
   });
   try {
     const lgOpts: LoadgenOptions = {
