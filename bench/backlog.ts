@@ -75,6 +75,8 @@ async function runOnce(kind: AgentKind): Promise<BacklogRun> {
     shards: args.shards,
     samplesPerSend: args['per-request'],
     maxBackoff: '1s',
+    // PROMSPOOL_BENCH_NODE_FLAGS: extra node flags for promspool (e.g. `--cpu-prof --cpu-prof-dir=...`).
+    nodeFlags: (process.env.PROMSPOOL_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean),
   });
   let sink: Awaited<ReturnType<typeof startSink>> | undefined;
   try {
@@ -125,6 +127,21 @@ async function runOnce(kind: AgentKind): Promise<BacklogRun> {
     }
     const tEnd = performance.now();
     const drainCpu = processCpuSeconds(agent.pid) - cpu0;
+    if (delivered < ingest.acked) {
+      // A stalled drain is a finding in itself: show what the agent says about its queue.
+      const text = await fetch(`${agent.baseUrl}/metrics`).then(
+        (r) => r.text(),
+        (e: unknown) => String(e),
+      );
+      const wanted = /^(promspool_(remote_storage|queue|records|mailbox)|prometheus_remote_storage)/;
+      console.log(`backlog: drain stalled at ${delivered} of ${ingest.acked}; the agent's queue metrics:`);
+      for (const line of text.split('\n')) if (wanted.test(line) && !line.endsWith(' 0')) console.log(`  ${line}`);
+      const status = await fetch(`${agent.baseUrl}/`, { headers: { accept: 'application/json' } }).then(
+        (r) => r.text(),
+        (e: unknown) => String(e),
+      );
+      console.log(`backlog: the agent's status page:\n${status.slice(0, 4000)}`);
+    }
     return {
       agent: kind,
       backlog: ingest.acked,

@@ -237,6 +237,10 @@ class SegmentReader implements Endpoint {
   /** Resolves when fewer than `maxSegments` segments are alive (or on stop). */
   private waitForRoom(): Promise<void> {
     if (this.segments.size < this.maxSegments) return Promise.resolve();
+    // Nothing more can be read until these segments finish: a loop holding their last portions
+    // in a partial batch must send it now, not at its deadline, or the backlog drains at one
+    // pair of segments per batch_send_deadline.
+    this.network.flush();
     return new Promise((resolve) => {
       this.roomWaiter = () => {
         this.roomWaiter = undefined;

@@ -67,6 +67,8 @@ export interface NetworkManager {
   loopOf(vshard: number): number;
   /** Hands work to its loop; waits while that loop's mailbox is full (backpressure). Rejects with `ClosedError` once stopping. */
   send(work: SendWork): Promise<void>;
+  /** Every loop sends what it holds without waiting for its batch deadline (see `SendLoop.flush`). */
+  flush(): void;
   /**
    * Sends a metadata-only request (outside the SendLoops: metadata has no order to keep), retrying
    * like a SendLoop until delivered, refused, or the manager stops. Calls run one at a time, in
@@ -153,6 +155,10 @@ class ShardedNetwork implements NetworkManager {
 
   send(work: SendWork): Promise<void> {
     return this.loops[this.vshardToLoop[work.portion.vshard]].send(work);
+  }
+
+  flush(): void {
+    for (const l of this.loops) l.flush();
   }
 
   sendMetadata(entries: readonly MetadataEntry[]): Promise<MetadataSendResult> {

@@ -57,6 +57,12 @@ export interface SendLoop {
   send(work: SendWork): Promise<void>;
   /** Queues work if there is room now. Throws `ClosedError` once stopping. */
   trySend(work: SendWork): boolean;
+  /**
+   * Sends the batch being built as soon as the request in flight (if any) is done, without
+   * waiting for `batch_send_deadline`: the caller has nothing more to give until these portions
+   * finish. Once; later batches wait for their deadline again.
+   */
+  flush(): void;
   /** Calls `listener` on every lifecycle change (starting, running, backoff, draining, stopped). */
   onStateChange(listener: (state: ActorState) => void): () => void;
   /**
@@ -92,6 +98,10 @@ class SendLoopActor implements SendLoop {
   private receiving: Promise<void> | undefined;
   private inputEnded = false;
   private draining = false;
+  /** Set by flush(): the batch being built goes without waiting for its deadline. */
+  private flushRequested = false;
+  /** Ends a waitForInput early (flush). */
+  private wakeWait: (() => void) | undefined;
   private batchStartedAt: number | undefined;
   /** Signals of the work sent to the mailbox and not yet taken from it (including senders waiting). */
   private queuedSignals = 0;
@@ -149,6 +159,13 @@ class SendLoopActor implements SendLoop {
 
   onStateChange(listener: (state: ActorState) => void): () => void {
     return this.lifecycle.onChange(listener);
+  }
+
+  flush(): void {
+    // Nothing held: the next batch keeps its deadline.
+    if (this.batch.empty && this.mailbox.size === 0) return;
+    this.flushRequested = true;
+    this.wakeWait?.();
   }
 
   stop(opts: { timeoutMs: number }): Promise<SendLoopStopResult> {
@@ -216,11 +233,21 @@ class SendLoopActor implements SendLoop {
       const timer = this.clock.setTimeout(() => {
         if (settled) return;
         settled = true;
+        this.wakeWait = undefined;
         resolve(false);
       }, ms);
+      // flush(): the deadline comes now.
+      this.wakeWait = () => {
+        if (settled) return;
+        settled = true;
+        this.wakeWait = undefined;
+        this.clock.clearTimeout(timer);
+        resolve(false);
+      };
       void this.armReceive().then(() => {
         if (settled) return;
         settled = true;
+        this.wakeWait = undefined;
         this.clock.clearTimeout(timer);
         resolve(true);
       });
@@ -240,10 +267,11 @@ class SendLoopActor implements SendLoop {
           continue;
         }
         if (b.sliceCount > 0 && this.batchStartedAt === undefined) this.batchStartedAt = this.clock.now();
-        if (!b.full && !this.inputEnded && !this.draining && b.sliceCount > 0) {
+        if (!b.full && !this.inputEnded && !this.draining && !this.flushRequested && b.sliceCount > 0) {
           const left = (this.batchStartedAt ?? 0) + deadlineMs - this.clock.now();
           if (left > 0 && (await this.waitForInput(left))) continue;
         }
+        this.flushRequested = false;
         if (!(await this.sendBatch())) break;
         this.batchStartedAt = undefined;
       }

@@ -177,6 +177,27 @@ describe('Endpoint', () => {
     assert.equal(fq.pulled, 3);
   });
 
+  it('drains a backlog without waiting for batch deadlines when the segments in memory hold partial batches', async () => {
+    // 20 segments of 8 series (one per loop-vshard), 1 sample each: every loop's batch stays
+    // partial (max 100), so only a flush lets the segments in memory finish and the next be read.
+    const segs: Segment[] = [];
+    for (let i = 1; i <= 20; i++) {
+      const rec = buildRecord(
+        Array.from({ length: 8 }, (_, k) => ({ labels: { __name__: `s${k}` }, hash: k, samples: [[T0 + i, i]] })),
+      );
+      segs.push(segment(i, [tokens.token(rec)]));
+    }
+    const fq = new FakeFileQueue(segs);
+    const ep = start(
+      fq,
+      { batchSendDeadlineMs: 3_600_000, maxSamplesPerSend: 100, minShards: 8, maxShards: 8 },
+      { maxSegmentsInMemory: 2 },
+    );
+    await fq.waitForReleases(20);
+    assert.equal(clock.now(), T0, 'no deadline had to pass');
+    assert.equal(ep.stats().samples.sent, 160);
+  });
+
   it('keeps each series in order across 4 shards through retries', async () => {
     // Every third request fails with a 500 and is retried.
     receiver.replies = Array.from({ length: 500 }, (_, i) => (i % 3 === 1 ? { status: 500 } : { status: 204 }));

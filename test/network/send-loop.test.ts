@@ -304,6 +304,39 @@ describe('SendLoop', () => {
     await assert.rejects(l.send(workOf(rec, { segmentId: 4, record: 4, vshard: 0 })), { code: 'ERR_CLOSED' });
   });
 
+  it('flush() sends the partial batch at once; the batch after it waits for its deadline again', async () => {
+    const l = start({ maxSamplesPerSend: 100, batchSendDeadlineMs: 60_000 });
+    const rec = buildRecord([{ labels: { __name__: 'a' }, hash: 0, samples: samples(3) }]);
+    await l.send(workOf(rec, { segmentId: 1, record: 0, vshard: 0 }));
+    await clock.settle();
+    assert.equal(receiver.requests.length, 0);
+    assert.equal(clock.nextDeadline(), T0 + 60_000);
+    l.flush();
+    await done.waitFor(1);
+    assert.equal(clock.now(), T0, 'no time passed');
+    assert.equal(receiver.requests.length, 1);
+    assert.deepEqual(receiver.requests[0].body.series[0].samples, samples(3));
+
+    await l.send(workOf(rec, { segmentId: 1, record: 1, vshard: 0 }));
+    await clock.advanceAndSettle(59_999);
+    assert.equal(receiver.requests.length, 1, 'the next batch keeps its deadline');
+    clock.advance(1);
+    await done.waitFor(2);
+    assert.equal(receiver.requests.length, 2);
+  });
+
+  it('flush() with nothing held leaves the next batch its deadline', async () => {
+    const l = start({ maxSamplesPerSend: 100, batchSendDeadlineMs: 1000 });
+    l.flush();
+    const rec = buildRecord([{ labels: { __name__: 'a' }, hash: 0, samples: samples(2) }]);
+    await l.send(workOf(rec, { segmentId: 1, record: 0, vshard: 0 }));
+    await clock.advanceAndSettle(999);
+    assert.equal(receiver.requests.length, 0);
+    clock.advance(1);
+    await done.waitFor(1);
+    assert.equal(receiver.requests.length, 1);
+  });
+
   it('stop() flushes the partial batch without waiting for its deadline', async () => {
     const l = start({ batchSendDeadlineMs: 60_000 });
     const rec = buildRecord([{ labels: { __name__: 'a' }, hash: 0, samples: samples(3) }]);
