@@ -83,8 +83,8 @@ export interface ManagedQueue extends Queue {
    */
   appendRecord(payload: Uint8Array, signals: number): Promise<void>;
   /**
-   * Whether remote-write requests may be stored as received: only without external labels,
-   * which kind-2 records can carry only through the slow (decode and merge) path.
+   * Whether remote-write requests may be stored as received (kind-2 records). True today: the
+   * senders merge external labels into the stored label bytes.
    */
   readonly storesRawRequests: boolean;
 }

@@ -274,7 +274,9 @@ class SpoolQueue implements ManagedQueue {
   }
 
   get storesRawRequests(): boolean {
-    return Object.keys(this.config.externalLabels).length === 0;
+    // Every sender copes with kind-2 records (external labels are merged into their label bytes);
+    // a future label rewrite at ingest (relabeling) would have to say false here.
+    return true;
   }
 
   async flush(): Promise<void> {

@@ -35,8 +35,8 @@ export interface ReceiverOptions {
   maxConcurrentBodies: number;
   /**
    * The relay fast path: a 1.0 request that {@link scanWriteRequestV1} accepts is appended as
-   * the bytes it came in (a kind-2 record), without decoding it into an appender. Absent: every
-   * request is decoded.
+   * the bytes it came in (a kind-2 record), without decoding it into an appender, while the queue
+   * says `storesRawRequests`. Absent: every request is decoded.
    */
   rawRequests?: Pick<ManagedQueue, 'appendRecord' | 'storesRawRequests'>;
 }

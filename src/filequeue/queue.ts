@@ -354,6 +354,10 @@ export class DiskQueue implements FileQueue {
   /** Deletions started by `release` and not finished; `close` waits for them. */
   private readonly unlinking = new Set<Promise<void>>();
 
+  async deletions(): Promise<void> {
+    await Promise.all(this.unlinking);
+  }
+
   private unlinkLater(path: string): Promise<void> {
     return unlink(path).catch((err: unknown) => {
       if (!isNotFoundError(err)) this.logger.error('could not delete a queue file', { file: path, error: String(err) });

@@ -110,8 +110,13 @@ export interface FileQueue {
   next(signal?: AbortSignal): Promise<Segment | null>;
   /** Records that (segment, record, portion) was delivered or dropped; persisted to `<id>.acks`. */
   ack(segmentId: number, record: number, portion: number): void;
-  /** Every portion of the segment is done: delete it and its ack file. */
+  /**
+   * Every portion of the segment is done: forget it (stats drop it at once) and delete it and its
+   * ack file in the background (see {@link deletions}).
+   */
   release(segmentId: number): void;
+  /** Resolves once the files of every segment released so far are deleted. */
+  deletions(): Promise<void>;
   stats(): FileQueueStats;
   /** Seals nothing; fsyncs, closes files. Data stays for the next open. */
   close(): Promise<void>;

@@ -4,6 +4,7 @@ import {
   type MetadataEntry,
   type MetricType,
   type NativeHistogram,
+  type RawSeries,
 } from '../serialization/types.js';
 import {
   delimitedSize,
@@ -133,20 +134,15 @@ class WriteRequestEncoderV1 implements WriteRequestEncoder {
 
   private writeTimeSeries(s: SeriesSlice): void {
     const record = s.record;
-    // Series stored as received (relay path) are final when no external label joins them.
-    const raw = this.extCount === 0 ? record.rawSeries : undefined;
+    // Series stored as received (relay path): copied as they are, or with the external labels
+    // merged into their label fields and their samples copied, unless a cut changed the samples.
+    const raw = record.rawSeries;
     if (
       raw?.intact &&
       s.sampleStart === record.sampleOffsets[s.series] &&
       s.sampleEnd === record.sampleOffsets[s.series + 1]
     ) {
-      const start = raw.start[s.series];
-      const len = raw.end[s.series] - start;
-      const w = this.w;
-      w.ensure(delimitedSize(len));
-      w.byte(0x0a); // WriteRequest.timeseries = 1
-      w.varint32(len);
-      copyBytes(w, raw.bytes, start, len);
+      this.writeRawSeries(raw, s.series);
       return;
     }
     this.useRecord(record);
@@ -156,7 +152,12 @@ class WriteRequestEncoderV1 implements WriteRequestEncoder {
     // Pass 1: sizes.
     let body = 0;
     if (raw !== undefined) {
-      body = raw.labelsEnd[s.series] - raw.start[s.series];
+      if (this.extCount === 0) {
+        body = raw.labelsEnd[s.series] - raw.start[s.series];
+      } else {
+        this.mergeRawLabels(raw, s.series);
+        body = this.mergedLabelsSize();
+      }
     } else if (cached >= 0) {
       body = cached % LEN_SPAN;
     } else {
@@ -199,12 +200,13 @@ class WriteRequestEncoderV1 implements WriteRequestEncoder {
     const table = exemplarCount > 0 ? this.stringTable() : EMPTY_TABLE;
     if (raw !== undefined) {
       const start = raw.start[s.series];
-      copyBytes(w, raw.bytes, start, raw.labelsEnd[s.series] - start);
+      if (this.extCount === 0) copyBytes(w, raw.bytes, start, raw.labelsEnd[s.series] - start);
+      else this.writeMergedLabels(w, raw.bytes);
     } else if (cached >= 0) {
       const len = cached % LEN_SPAN;
       copyBytes(w, this.labelCache.buf, (cached - len) / LEN_SPAN, len);
     } else {
-      this.writeMergedLabels(w);
+      this.writeMergedLabels(w, this.table.bytes);
     }
     const vb = this.valueBytes;
     for (let i = s.sampleStart; i < s.sampleEnd; i++) {
@@ -256,9 +258,9 @@ class WriteRequestEncoderV1 implements WriteRequestEncoder {
     return size;
   }
 
-  private writeMergedLabels(w: ScratchWriter): void {
+  /** Writes the merged labels; `tb` holds the bytes the FROM_RECORD entries point into. */
+  private writeMergedLabels(w: ScratchWriter, tb: Uint8Array): void {
     const labels = this.labels;
-    const tb = this.table.bytes;
     const eb = this.ext.bytes;
     for (let i = 0, o = 0; i < this.labelCount; i++, o += LABEL_SLOTS) {
       writeLabel(w, labels[o] === FROM_RECORD ? tb : eb, labels[o + 1], labels[o + 2], labels[o + 3], labels[o + 4]);
@@ -292,7 +294,7 @@ class WriteRequestEncoderV1 implements WriteRequestEncoder {
     }
     arena.ensure(size);
     const start = arena.pos;
-    this.writeMergedLabels(arena);
+    this.writeMergedLabels(arena, this.table.bytes);
     const packed = start * LEN_SPAN + size;
     index.set(id, packed);
     return packed;
@@ -303,6 +305,75 @@ class WriteRequestEncoderV1 implements WriteRequestEncoder {
    * Record labels are sorted by contract; if a record breaks that, a slow path sorts instead of
    * sending an invalid request.
    */
+  /** A whole, unchanged series stored as received: its bytes, with the external labels merged in. */
+  private writeRawSeries(raw: RawSeries, series: number): void {
+    const w = this.w;
+    const start = raw.start[series];
+    const end = raw.end[series];
+    if (this.extCount === 0) {
+      w.ensure(delimitedSize(end - start));
+      w.byte(0x0a); // WriteRequest.timeseries = 1
+      w.varint32(end - start);
+      copyBytes(w, raw.bytes, start, end - start);
+      return;
+    }
+    const labelsEnd = raw.labelsEnd[series];
+    this.mergeRawLabels(raw, series);
+    const body = this.mergedLabelsSize() + (end - labelsEnd);
+    w.ensure(delimitedSize(body));
+    w.byte(0x0a); // WriteRequest.timeseries = 1
+    w.varint32(body);
+    this.writeMergedLabels(w, raw.bytes);
+    copyBytes(w, raw.bytes, labelsEnd, end - labelsEnd);
+  }
+
+  /**
+   * {@link mergeLabels} for a series stored as received: its label fields are read from the raw
+   * bytes, where the receiver's scan checked them to be `{name, value}` pairs, non-empty and
+   * strictly sorted by name bytes.
+   */
+  private mergeRawLabels(raw: RawSeries, series: number): void {
+    const b = raw.bytes;
+    const stop = raw.labelsEnd[series];
+    const extCount = this.extCount;
+    const { bytes: eb, offsets: eo } = this.ext;
+    let n = 0;
+    let k = 0;
+    for (let pos = raw.start[series]; pos < stop; ) {
+      // Label field: 0x0a len(varint) 0x0a nameLen name 0x12 valueLen(varint) value
+      const labelLen = readVarintAt(b, pos + 1);
+      const labelStart = varintEnd;
+      const labelStop = labelStart + labelLen;
+      const nl = b[labelStart + 1];
+      const ns = labelStart + 2;
+      readVarintAt(b, ns + nl + 1);
+      const vs = varintEnd;
+      if (this.labels.length < n + (extCount + 1) * LABEL_SLOTS) {
+        const grown = new Int32Array((n + (extCount + 1) * LABEL_SLOTS) * 2);
+        grown.set(this.labels);
+        this.labels = grown;
+      }
+      const labels = this.labels;
+      let cmp = 1;
+      while (k < extCount && (cmp = compareBytes(eb, eo[2 * k], eo[2 * k + 1] - eo[2 * k], b, ns, nl)) < 0) {
+        n = pushLabel(labels, n, FROM_EXTERNAL, eo[2 * k], eo[2 * k + 1] - eo[2 * k], eo[2 * k + 1], eo[2 * k + 2]);
+        k++;
+      }
+      if (k < extCount && cmp === 0) k++; // the series' own label wins
+      n = pushLabel(labels, n, FROM_RECORD, ns, nl, vs, labelStop);
+      pos = labelStop;
+    }
+    if (this.labels.length < n + extCount * LABEL_SLOTS) {
+      const grown = new Int32Array((n + extCount * LABEL_SLOTS) * 2);
+      grown.set(this.labels);
+      this.labels = grown;
+    }
+    for (; k < extCount; k++) {
+      n = pushLabel(this.labels, n, FROM_EXTERNAL, eo[2 * k], eo[2 * k + 1] - eo[2 * k], eo[2 * k + 1], eo[2 * k + 2]);
+    }
+    this.labelCount = n / LABEL_SLOTS;
+  }
+
   private mergeLabels(s: SeriesSlice): void {
     const record = s.record;
     const refs = record.labelRefs;
@@ -535,6 +606,23 @@ function copyBytes(w: ScratchWriter, src: Uint8Array, start: number, len: number
   if (Buffer.isBuffer(src)) src.copy(w.buf, w.pos, start, start + len);
   else w.buf.set(src.subarray(start, start + len), w.pos);
   w.pos += len;
+}
+
+/** Where the varint read by the last {@link readVarintAt} ended. */
+let varintEnd = 0;
+
+/** A varint of at most 32 bits at `pos` of bytes already validated (the relay scan's). */
+function readVarintAt(b: Uint8Array, pos: number): number {
+  let value = 0;
+  let shift = 0;
+  let c: number;
+  do {
+    c = b[pos++];
+    value += (c & 0x7f) * 2 ** shift;
+    shift += 7;
+  } while (c >= 0x80 && shift < 35);
+  varintEnd = pos;
+  return value;
 }
 
 function isPositiveZero(v: number): boolean {

@@ -124,7 +124,7 @@ describe('receiver relay fast path', () => {
     assert.equal(d.queue.records.length, records);
   });
 
-  test('with external labels (storesRawRequests false) every request is decoded', async () => {
+  test('when the queue does not take requests as received, every request is decoded', async () => {
     d.queue.storesRawRequests = false;
     try {
       const records = d.queue.records.length;

@@ -33,6 +33,8 @@ export class FakeFileQueue implements FileQueue {
     this.acks.push([segmentId, record, portion]);
   }
 
+  async deletions(): Promise<void> {}
+
   release(segmentId: number): void {
     this.releases.push(segmentId);
     this.releaseWaiters = this.releaseWaiters.filter((w) => {

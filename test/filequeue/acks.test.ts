@@ -75,6 +75,7 @@ describe('acks and release', () => {
     await settle();
     assert.deepEqual(readdirSync(dir.path).sort(), ['0000000000000001.acks', '0000000000000001.committed']);
     q.release(seg.id);
+    await q.deletions();
     assert.deepEqual(readdirSync(dir.path), []);
     assert.equal(q.stats().diskBytes, 0);
     assert.equal(q.stats().segments, 0);

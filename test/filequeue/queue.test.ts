@@ -153,6 +153,8 @@ describe('FileQueue append, seal, next', () => {
       fsyncs: 0,
       fsyncSeconds: 0,
     });
+    // A released segment's files are deleted off the event loop.
+    await q.deletions();
     assert.deepEqual(readdirSync(dir.path), []);
   });
 

@@ -35,6 +35,7 @@ export class FakeFileQueue implements FileQueue {
   }
   ack(): void {}
   release(): void {}
+  async deletions(): Promise<void> {}
   stats(): FileQueueStats {
     return {
       segments: 0,
