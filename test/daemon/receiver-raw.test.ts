@@ -9,29 +9,10 @@ import { DiskFullError } from '../../src/errors.js';
 import { decodeRecord } from '../../src/serialization/record-codec.js';
 import { FakeQueue } from './fake-queue.js';
 import { httpRequest, postWrite } from './http-client.js';
-import { type TestSeries, writeRequestV1 } from './rw-bodies.js';
+import { type TestSeries, TWO_SERIES, writeRequestV1 } from './rw-bodies.js';
 import { testConfig } from './test-config.js';
 
-const SERIES: TestSeries[] = [
-  {
-    labels: [
-      ['__name__', 'up'],
-      ['instance', 'a:9100'],
-      ['job', 'node'],
-    ],
-    samples: [
-      [1_700_000_000_000, 1],
-      [1_700_000_015_000, 0],
-    ],
-  },
-  {
-    labels: [
-      ['__name__', 'temp_celsius'],
-      ['room', 'lab'],
-    ],
-    samples: [[1_700_000_000_500, 21.5]],
-  },
-];
+const SERIES = TWO_SERIES;
 
 async function start(): Promise<{ daemon: Daemon; queue: FakeQueue; write: string }> {
   const queue = new FakeQueue();

@@ -5,29 +5,8 @@ import { type Daemon, startDaemon } from '../../src/daemon/daemon.js';
 import { DiskFullError } from '../../src/errors.js';
 import { FakeQueue } from './fake-queue.js';
 import { httpRequest, postWrite, RW1_HEADERS, RW2_HEADERS } from './http-client.js';
-import { type TestSeries, writeRequestV1, writeRequestV2 } from './rw-bodies.js';
+import { type TestSeries, TWO_SERIES, writeRequestV1, writeRequestV2 } from './rw-bodies.js';
 import { testConfig } from './test-config.js';
-
-const TWO_SERIES: TestSeries[] = [
-  {
-    labels: [
-      ['__name__', 'up'],
-      ['instance', 'a:9100'],
-      ['job', 'node'],
-    ],
-    samples: [
-      [1_700_000_000_000, 1],
-      [1_700_000_015_000, 0],
-    ],
-  },
-  {
-    labels: [
-      ['__name__', 'temp_celsius'],
-      ['room', 'lab'],
-    ],
-    samples: [[1_700_000_000_500, 21.5]],
-  },
-];
 
 const EXPECTED_SAMPLES = [
   { labels: { __name__: 'up', instance: 'a:9100', job: 'node' }, timestampMs: 1_700_000_000_000, value: 1 },

@@ -8,6 +8,28 @@ export interface TestSeries {
   samples: [timestampMs: number, value: number][];
 }
 
+/** Two series, three samples: the receiver tests' standard push. */
+export const TWO_SERIES: TestSeries[] = [
+  {
+    labels: [
+      ['__name__', 'up'],
+      ['instance', 'a:9100'],
+      ['job', 'node'],
+    ],
+    samples: [
+      [1_700_000_000_000, 1],
+      [1_700_000_015_000, 0],
+    ],
+  },
+  {
+    labels: [
+      ['__name__', 'temp_celsius'],
+      ['room', 'lab'],
+    ],
+    samples: [[1_700_000_000_500, 21.5]],
+  },
+];
+
 class Writer {
   private parts: number[] = [];
   varint(n: number): this {
