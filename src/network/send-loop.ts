@@ -230,27 +230,17 @@ class SendLoopActor implements SendLoop {
   private waitForInput(ms: number): Promise<boolean> {
     return new Promise<boolean>((resolve) => {
       let settled = false;
-      const timer = this.clock.setTimeout(() => {
-        if (settled) return;
-        settled = true;
-        this.wakeWait = undefined;
-        resolve(false);
-      }, ms);
-      // flush(): the deadline comes now.
-      this.wakeWait = () => {
+      const settle = (inputCame: boolean) => {
         if (settled) return;
         settled = true;
         this.wakeWait = undefined;
         this.clock.clearTimeout(timer);
-        resolve(false);
+        resolve(inputCame);
       };
-      void this.armReceive().then(() => {
-        if (settled) return;
-        settled = true;
-        this.wakeWait = undefined;
-        this.clock.clearTimeout(timer);
-        resolve(true);
-      });
+      const timer = this.clock.setTimeout(() => settle(false), ms);
+      // flush(): the deadline comes now.
+      this.wakeWait = () => settle(false);
+      void this.armReceive().then(() => settle(true));
     });
   }
 

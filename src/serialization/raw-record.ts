@@ -1,6 +1,7 @@
 import { PromspoolError } from '../errors.js';
 import type { RawWriteRequestScan } from '../wire/rw1-raw-scan.js';
 import { uncompressBlock } from '../wire/snappy.js';
+import { readInt64, readLength, varintCursor } from '../wire/varint-reader.js';
 import type { RawSeries, SignalRecord } from './types.js';
 
 /**
@@ -145,7 +146,7 @@ export function decodeRawRecord(payload: Uint8Array): SignalRecord {
     if (pos >= len || body[pos] !== 0x0a) throw corrupt(`series ${s}: expected a timeseries field at byte ${pos}`);
     const stop = readLen(body, pos + 1, len);
     if (stop < 0) throw corrupt(`series ${s}: bad length at byte ${pos}`);
-    start[s] = next;
+    start[s] = varintCursor.end;
     end[s] = stop;
     pos = stop;
   }
@@ -266,7 +267,7 @@ function decodeSamples(
     while (pos < stop && k < kEnd && body[pos] === 0x12) {
       const sampleStop = readLen(body, pos + 1, stop);
       if (sampleStop < 0) break;
-      pos = next;
+      pos = varintCursor.end;
       while (pos < sampleStop) {
         const tag = body[pos++];
         if (tag === 0x09 && pos + 8 <= sampleStop) {
@@ -275,9 +276,9 @@ function decodeSamples(
           pos += 8;
         } else if (tag === 0x10) {
           const ts = readInt64(body, pos, sampleStop);
-          if (next < 0) break;
+          if (varintCursor.end < 0) break;
           timestamps[k] = ts;
-          pos = next;
+          pos = varintCursor.end;
         } else {
           break;
         }
@@ -315,14 +316,14 @@ function decodeRawLabels(
     while (pos < stop) {
       const labelStop = readLen(b, pos + 1, stop);
       if (labelStop < 0) break;
-      pos = next;
+      pos = varintCursor.end;
       let name = '';
       let value = '';
       while (pos < labelStop) {
         const tag = b[pos];
         const fieldStop = readLen(b, pos + 1, labelStop);
         if (fieldStop < 0) break;
-        const text = b.toString('utf8', next, fieldStop);
+        const text = b.toString('utf8', varintCursor.end, fieldStop);
         if (tag === 0x0a) name = text;
         else if (tag === 0x12) value = text;
         pos = fieldStop;
@@ -335,44 +336,13 @@ function decodeRawLabels(
   return { strings, labelOffsets, labelRefs: Uint32Array.from(refs) };
 }
 
-/** Where the last {@link readLen} / {@link readInt64} stopped reading; -1 after a failed readInt64. */
-let next = 0;
-
 /**
- * Reads a length varint at `pos` and returns where the delimited field ends (`next` is where it
- * starts), or -1 when the varint is bad or the field passes `limit`.
+ * Reads a length varint at `pos` and returns where the delimited field ends (`varintCursor.end` is
+ * where it starts), or -1 when the varint is bad or the field passes `limit`.
  */
 function readLen(b: Uint8Array, pos: number, limit: number): number {
-  let len = 0;
-  for (let shift = 0; shift <= 28; shift += 7) {
-    if (pos >= limit) return -1;
-    const c = b[pos++];
-    len += (c & 0x7f) * 2 ** shift;
-    if (c < 0x80) {
-      next = pos;
-      return pos + len <= limit ? pos + len : -1;
-    }
-  }
-  return -1;
-}
-
-/** A two's-complement int64 varint at `pos` as a number; sets `next` (-1 on a bad varint). */
-function readInt64(b: Uint8Array, pos: number, limit: number): number {
-  let lo = 0;
-  let hi = 0;
-  for (let shift = 0; shift < 70; shift += 7) {
-    if (pos >= limit) break;
-    const c = b[pos++];
-    if (shift < 28) lo |= (c & 0x7f) << shift;
-    else if (shift === 28) {
-      lo |= (c & 0x0f) << 28;
-      hi |= (c & 0x7f) >> 4;
-    } else hi |= (c & 0x7f) << (shift - 32);
-    if (c < 0x80) {
-      next = pos;
-      return hi * 4294967296 + (lo >>> 0);
-    }
-  }
-  next = -1;
-  return 0;
+  const len = readLength(b, pos, limit);
+  if (len < 0) return -1;
+  const end = varintCursor.end + len;
+  return end <= limit ? end : -1;
 }

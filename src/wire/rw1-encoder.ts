@@ -18,6 +18,7 @@ import {
 import { SeriesIdIndex } from './series-id-index.js';
 import { type StringTableBytes, stringTableBytes } from './string-table-bytes.js';
 import type { SeriesSlice, WriteRequestEncoder } from './types.js';
+import { readLength, varintCursor } from './varint-reader.js';
 
 /** Options of {@link createWriteRequestEncoderV1}. */
 export interface WriteRequestEncoderV1Options {
@@ -337,23 +338,21 @@ class WriteRequestEncoderV1 implements WriteRequestEncoder {
     const stop = raw.labelsEnd[series];
     const extCount = this.extCount;
     const { bytes: eb, offsets: eo } = this.ext;
+    // A label field takes at least 6 bytes: room for every one of them and every external label.
+    const need = (Math.ceil((stop - raw.start[series]) / 6) + extCount) * LABEL_SLOTS;
+    if (this.labels.length < need) this.labels = new Int32Array(need * 2);
+    const labels = this.labels;
     let n = 0;
     let k = 0;
     for (let pos = raw.start[series]; pos < stop; ) {
       // Label field: 0x0a len(varint) 0x0a nameLen name 0x12 valueLen(varint) value
-      const labelLen = readVarintAt(b, pos + 1);
-      const labelStart = varintEnd;
+      const labelLen = readLength(b, pos + 1, stop);
+      const labelStart = varintCursor.end;
       const labelStop = labelStart + labelLen;
       const nl = b[labelStart + 1];
       const ns = labelStart + 2;
-      readVarintAt(b, ns + nl + 1);
-      const vs = varintEnd;
-      if (this.labels.length < n + (extCount + 1) * LABEL_SLOTS) {
-        const grown = new Int32Array((n + (extCount + 1) * LABEL_SLOTS) * 2);
-        grown.set(this.labels);
-        this.labels = grown;
-      }
-      const labels = this.labels;
+      readLength(b, ns + nl + 1, stop);
+      const vs = varintCursor.end;
       let cmp = 1;
       while (k < extCount && (cmp = compareBytes(eb, eo[2 * k], eo[2 * k + 1] - eo[2 * k], b, ns, nl)) < 0) {
         n = pushLabel(labels, n, FROM_EXTERNAL, eo[2 * k], eo[2 * k + 1] - eo[2 * k], eo[2 * k + 1], eo[2 * k + 2]);
@@ -363,13 +362,8 @@ class WriteRequestEncoderV1 implements WriteRequestEncoder {
       n = pushLabel(labels, n, FROM_RECORD, ns, nl, vs, labelStop);
       pos = labelStop;
     }
-    if (this.labels.length < n + extCount * LABEL_SLOTS) {
-      const grown = new Int32Array((n + extCount * LABEL_SLOTS) * 2);
-      grown.set(this.labels);
-      this.labels = grown;
-    }
     for (; k < extCount; k++) {
-      n = pushLabel(this.labels, n, FROM_EXTERNAL, eo[2 * k], eo[2 * k + 1] - eo[2 * k], eo[2 * k + 1], eo[2 * k + 2]);
+      n = pushLabel(labels, n, FROM_EXTERNAL, eo[2 * k], eo[2 * k + 1] - eo[2 * k], eo[2 * k + 1], eo[2 * k + 2]);
     }
     this.labelCount = n / LABEL_SLOTS;
   }
@@ -606,23 +600,6 @@ function copyBytes(w: ScratchWriter, src: Uint8Array, start: number, len: number
   if (Buffer.isBuffer(src)) src.copy(w.buf, w.pos, start, start + len);
   else w.buf.set(src.subarray(start, start + len), w.pos);
   w.pos += len;
-}
-
-/** Where the varint read by the last {@link readVarintAt} ended. */
-let varintEnd = 0;
-
-/** A varint of at most 32 bits at `pos` of bytes already validated (the relay scan's). */
-function readVarintAt(b: Uint8Array, pos: number): number {
-  let value = 0;
-  let shift = 0;
-  let c: number;
-  do {
-    c = b[pos++];
-    value += (c & 0x7f) * 2 ** shift;
-    shift += 7;
-  } while (c >= 0x80 && shift < 35);
-  varintEnd = pos;
-  return value;
 }
 
 function isPositiveZero(v: number): boolean {

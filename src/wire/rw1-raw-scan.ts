@@ -1,4 +1,5 @@
 import { isUtf8 } from 'node:buffer';
+import { readInt64, readLength, varintCursor } from './varint-reader.js';
 
 /**
  * What {@link scanWriteRequestV1} learnt about a remote-write 1.0 body it can pass through.
@@ -63,14 +64,9 @@ export function scanWriteRequestV1(body: Uint8Array): RawWriteRequestScan | unde
   while (pos < end) {
     if (body[pos] !== 0x0a) return undefined; // WriteRequest.timeseries = 1, length-delimited
     pos++;
-    // Length of the TimeSeries (varint, at most 32 bits).
-    let len = 0;
-    for (let shift = 0; ; shift += 7) {
-      if (pos >= end || shift > 28) return undefined;
-      const b = body[pos++];
-      len += (b & 0x7f) * 2 ** shift;
-      if (b < 0x80) break;
-    }
+    const len = readLength(body, pos, end);
+    if (len < 0) return undefined;
+    pos = varintCursor.end;
     const stop = pos + len;
     if (stop > end) return undefined;
 
@@ -85,7 +81,7 @@ export function scanWriteRequestV1(body: Uint8Array): RawWriteRequestScan | unde
     while (pos < stop && body[pos] === 0x0a) {
       const labelLen = readLength(body, pos + 1, stop);
       if (labelLen < 0) return undefined;
-      pos = lengthEnd;
+      pos = varintCursor.end;
       const labelStop = pos + labelLen;
       if (labelStop > stop || body[pos] !== 0x0a) return undefined;
       const nameLen = body[pos + 1];
@@ -94,7 +90,7 @@ export function scanWriteRequestV1(body: Uint8Array): RawWriteRequestScan | unde
       let p = nameStart + nameLen;
       if (p + 2 > labelStop || body[p] !== 0x12) return undefined;
       const valueLen = readLength(body, p + 1, labelStop);
-      const valueStart = lengthEnd;
+      const valueStart = varintCursor.end;
       if (valueLen <= 0 || valueStart + valueLen !== labelStop) return undefined;
       // Name: valid bytes, hashed.
       if ((CLASS[body[nameStart]] & NAME_START) === 0) return undefined;
@@ -146,22 +142,9 @@ export function scanWriteRequestV1(body: Uint8Array): RawWriteRequestScan | unde
         if (tag === 0x09) {
           pos += 8;
         } else if (tag === 0x10) {
-          // int64 varint, two's complement over 10 bytes for negatives.
-          let lo = 0;
-          let hi = 0;
-          let shift = 0;
-          for (;;) {
-            if (pos >= sampleStop || shift > 63) return undefined;
-            const b = body[pos++];
-            if (shift < 28) lo |= (b & 0x7f) << shift;
-            else if (shift === 28) {
-              lo |= (b & 0x0f) << 28;
-              hi |= (b & 0x7f) >> 4;
-            } else hi |= (b & 0x7f) << (shift - 32);
-            if (b < 0x80) break;
-            shift += 7;
-          }
-          ts = hi * 4294967296 + (lo >>> 0);
+          ts = readInt64(body, pos, sampleStop);
+          if (varintCursor.end < 0) return undefined;
+          pos = varintCursor.end;
         } else {
           return undefined;
         }
@@ -220,29 +203,11 @@ function walkLabelValuesUtf8(body: Uint8Array, start: number, labels: number): b
   let p = start;
   for (let i = 0; i < labels; i++) {
     const labelLen = readLength(body, p + 1, body.length);
-    const labelStop = lengthEnd + labelLen;
-    const nameLen = body[lengthEnd + 1];
-    const valueLen = readLength(body, lengthEnd + 2 + nameLen + 1, labelStop);
-    if (!isUtf8(body.subarray(lengthEnd, lengthEnd + valueLen))) return false;
+    const labelStop = varintCursor.end + labelLen;
+    const nameLen = body[varintCursor.end + 1];
+    const valueLen = readLength(body, varintCursor.end + 2 + nameLen + 1, labelStop);
+    if (!isUtf8(body.subarray(varintCursor.end, varintCursor.end + valueLen))) return false;
     p = labelStop;
   }
   return true;
-}
-
-/** Where the varint read by the last {@link readLength} ended. */
-let lengthEnd = 0;
-
-/** A length varint (at most 28 bits) at `pos`, below `limit`; -1 if truncated or longer. */
-function readLength(body: Uint8Array, pos: number, limit: number): number {
-  let len = 0;
-  for (let shift = 0; shift <= 21; shift += 7) {
-    if (pos >= limit) return -1;
-    const b = body[pos++];
-    len |= (b & 0x7f) << shift;
-    if (b < 0x80) {
-      lengthEnd = pos;
-      return len;
-    }
-  }
-  return -1;
 }
