@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { createQueue } from '../src/index.js';
 import type { SeriesRef } from '../src/queue-types.js';
 import { peakRssBytes, printTable, processCpuSeconds } from './lib/measure.js';
+import { benchSeriesLabels } from './lib/series-labels.js';
 import { startSink } from './lib/sink-client.js';
 
 const seriesCount = Number(process.argv[2] ?? 10_000);
@@ -33,20 +34,7 @@ try {
   });
   const handles: SeriesRef[] = [];
   for (let i = 0; i < seriesCount; i++) {
-    handles.push(
-      queue.series({
-        __name__: 'bench_metric_total',
-        instance: `host-${i % 500}:9100`,
-        job: 'node',
-        series: String(i),
-        region: 'eu-west-1',
-        zone: `eu-west-1${'abc'[i % 3]}`,
-        env: 'prod',
-        team: `team-${i % 20}`,
-        service: `svc-${i % 100}`,
-        pod: `pod-${i}`,
-      }),
-    );
+    handles.push(queue.series(benchSeriesLabels(i)));
   }
   const cpu0 = process.cpuUsage();
   const sinkCpu0 = processCpuSeconds(sink.process.pid ?? 0);

@@ -23,26 +23,14 @@ import { createWriteRequestEncoderV1 } from '../src/wire/rw1-encoder.js';
 import { compressBlock } from '../src/wire/snappy.js';
 import type { WriteRequestEncoder } from '../src/wire/types.js';
 import { printTable } from './lib/measure.js';
+import { benchSeriesLabels } from './lib/series-labels.js';
 
 const seriesCount = Number(process.argv[2] ?? 10_000);
 const recordCount = Number(process.argv[3] ?? 50);
 const SHARDS = 4;
 
 const registry = createSeriesRegistry();
-const handles = Array.from({ length: seriesCount }, (_x, i) =>
-  registry.resolve({
-    __name__: 'bench_metric_total',
-    instance: `host-${i % 500}:9100`,
-    job: 'node',
-    series: String(i),
-    region: 'eu-west-1',
-    zone: `eu-west-1${'abc'[i % 3]}`,
-    env: 'prod',
-    team: `team-${i % 20}`,
-    service: `svc-${i % 100}`,
-    pod: `pod-${i}`,
-  }),
-);
+const handles = Array.from({ length: seriesCount }, (_x, i) => registry.resolve(benchSeriesLabels(i)));
 
 // Payloads as the Serializer would write them: one record per commit.
 const builder = new RecordBuilder();
