@@ -2,7 +2,7 @@ import { PromspoolError } from '../errors.js';
 import type { RawWriteRequestScan } from '../wire/rw1-raw-scan.js';
 import { uncompressBlock } from '../wire/snappy.js';
 import { readInt64, readLength, varintCursor } from '../wire/varint-reader.js';
-import type { RawSeries, SignalRecord } from './types.js';
+import { MAX_RECORD_BYTES, type RawSeries, type SignalRecord } from './types.js';
 
 /**
  * Record kind 2: a remote-write 1.0 request stored as the snappy block it arrived in, for the
@@ -112,9 +112,6 @@ function readHeader(payload: Uint8Array): RawHeader {
   };
 }
 
-/** Largest uncompressed body a reader accepts: the same bound as a kind-1 record. */
-const MAX_BODY_BYTES = 512 * 1024 * 1024;
-
 /**
  * Decodes a kind-2 payload into a {@link SignalRecord} with {@link SignalRecord.rawSeries}: it
  * uncompresses the body and finds where each series is, nothing more. Throws `PromspoolError`
@@ -126,7 +123,7 @@ export function decodeRawRecord(payload: Uint8Array): SignalRecord {
   const view = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
   let body: Buffer;
   try {
-    body = uncompressBlock(payload.subarray(bodyStart), MAX_BODY_BYTES);
+    body = uncompressBlock(payload.subarray(bodyStart), MAX_RECORD_BYTES);
   } catch (err) {
     throw corrupt((err as Error).message, err);
   }

@@ -8,6 +8,7 @@ import {
   type ExemplarEntry,
   type HistogramEntry,
   isMetricType,
+  MAX_RECORD_BYTES,
   type MetadataEntry,
   type MetricType,
   type NativeHistogram,
@@ -38,9 +39,7 @@ import {
  * Readers must accept every older version; a new field gets a new key, a changed meaning a new version.
  */
 export const RECORD_FORMAT_VERSION = 1;
-
-/** Upper bound of one decompressed record; a length prefix above it is corruption, not a reason to allocate. */
-export const MAX_RECORD_BYTES = 512 * 1024 * 1024;
+export { MAX_RECORD_BYTES };
 
 const encoder = new Encoder({ initialBufferSize: 1 << 20 });
 // A length header larger than the record is refused before anything is allocated for it.

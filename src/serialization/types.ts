@@ -156,3 +156,6 @@ export interface RawSeries {
 export function recordSignalCount(r: SignalRecord): number {
   return r.timestamps.length + r.histograms.length + r.exemplars.length + r.metadata.length;
 }
+
+/** Upper bound of one decompressed record (either kind); a length prefix above it is corruption, not a reason to allocate. */
+export const MAX_RECORD_BYTES = 512 * 1024 * 1024;
