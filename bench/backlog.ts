@@ -7,7 +7,7 @@
  *
  * Usage: node dist/bench/backlog.js [--samples=20000000] [--series=100000] [--labels=10]
  *   [--per-request=2000] [--connections=4] [--shards=4] [--agents=promspool] [--ingest-budget-s=240]
- *   [--drain-timeout-s=300] [--no-append]        (BENCH_SCALE=0.1 scales --samples)
+ *   [--drain-timeout-s=300] [--no-append] [--show-metrics]        (BENCH_SCALE=0.1 scales --samples)
  */
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,6 +30,7 @@ const args = scenarioArgs({
   'ingest-budget-s': 240,
   'drain-timeout-s': 300,
   'no-append': false,
+  'show-metrics': false,
 });
 const totalSamples = Math.round(args.samples * benchScale());
 const MB = 2 ** 20;
@@ -127,15 +128,22 @@ async function runOnce(kind: AgentKind): Promise<BacklogRun> {
     }
     const tEnd = performance.now();
     const drainCpu = processCpuSeconds(agent.pid) - cpu0;
-    if (delivered < ingest.acked) {
+    const stalled = delivered < ingest.acked;
+    if (stalled || args['show-metrics']) {
       // A stalled drain is a finding in itself: show what the agent says about its queue.
       const text = await fetch(`${agent.baseUrl}/metrics`).then(
         (r) => r.text(),
         (e: unknown) => String(e),
       );
       const wanted = /^(promspool_(remote_storage|queue|records|mailbox)|prometheus_remote_storage)/;
-      console.log(`backlog: drain stalled at ${delivered} of ${ingest.acked}; the agent's queue metrics:`);
+      console.log(
+        stalled
+          ? `backlog: drain stalled at ${delivered} of ${ingest.acked}; the agent's queue metrics:`
+          : `backlog: ${kind}'s queue metrics after the drain:`,
+      );
       for (const line of text.split('\n')) if (wanted.test(line) && !line.endsWith(' 0')) console.log(`  ${line}`);
+    }
+    if (stalled) {
       const status = await fetch(`${agent.baseUrl}/`, { headers: { accept: 'application/json' } }).then(
         (r) => r.text(),
         (e: unknown) => String(e),

@@ -222,7 +222,10 @@ class SegmentReader implements Endpoint {
       while (!signal.aborted) {
         await this.waitForRoom();
         if (signal.aborted) break;
-        const seg = await this.opts.fileQueue.next(signal);
+        // Caught up with the disk: what the loops hold is all there is for now, so it goes at once
+        // rather than at batch_send_deadline (the data already waited up to batch_interval to be
+        // sealed; a drained backlog's last batches would otherwise idle for the whole deadline).
+        const seg = await this.opts.fileQueue.next(signal, this.flushNetwork);
         if (seg === null || signal.aborted) break;
         await this.dispatchSegment(seg);
       }
@@ -233,6 +236,8 @@ class SegmentReader implements Endpoint {
       }
     }
   }
+
+  private readonly flushNetwork = (): void => this.network.flush();
 
   /** Resolves when fewer than `maxSegments` segments are alive (or on stop). */
   private waitForRoom(): Promise<void> {

@@ -397,11 +397,12 @@ export class DiskQueue implements FileQueue {
 
   // ---- reading ----
 
-  async next(signal?: AbortSignal): Promise<Segment | null> {
+  async next(signal?: AbortSignal, onWait?: () => void): Promise<Segment | null> {
     for (;;) {
       if (this.closed || signal?.aborted) return null;
       const entry = this.ready.shift();
       if (!entry) {
+        onWait?.();
         await this.waitForReady(signal);
         continue;
       }

@@ -105,9 +105,10 @@ export interface FileQueue {
   flush(): Promise<void>;
   /**
    * The oldest sealed segment not yet handed out; waits until one exists. Resolves `null` once
-   * the queue is closed (or `signal` aborts).
+   * the queue is closed (or `signal` aborts). `onWait` is called when there is none yet, before
+   * waiting: the reader has caught up with the disk.
    */
-  next(signal?: AbortSignal): Promise<Segment | null>;
+  next(signal?: AbortSignal, onWait?: () => void): Promise<Segment | null>;
   /** Records that (segment, record, portion) was delivered or dropped; persisted to `<id>.acks`. */
   ack(segmentId: number, record: number, portion: number): void;
   /**

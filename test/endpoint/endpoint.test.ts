@@ -198,6 +198,19 @@ describe('Endpoint', () => {
     assert.equal(ep.stats().samples.sent, 160);
   });
 
+  it('sends the partial batches at once when it has read everything on disk, not at batch_send_deadline', async () => {
+    // One segment of 8 series over 8 loops: each loop holds a partial batch and nothing more comes.
+    const rec = buildRecord(
+      Array.from({ length: 8 }, (_, k) => ({ labels: { __name__: `s${k}` }, hash: k, samples: [[T0 + k, k]] })),
+    );
+    const fq = new FakeFileQueue([segment(1, [tokens.token(rec)])]);
+    const ep = start(fq, { batchSendDeadlineMs: 3_600_000, maxSamplesPerSend: 100, minShards: 8, maxShards: 8 });
+    await fq.waitForReleases(1);
+    assert.equal(clock.now(), T0, 'no deadline had to pass');
+    assert.equal(ep.stats().samples.sent, 8);
+    assert.equal(receiver.requests.length, 8);
+  });
+
   it('keeps each series in order across 4 shards through retries', async () => {
     // Every third request fails with a 500 and is retried.
     receiver.replies = Array.from({ length: 500 }, (_, i) => (i % 3 === 1 ? { status: 500 } : { status: 204 }));

@@ -17,13 +17,14 @@ export class FakeFileQueue implements FileQueue {
   async flush(): Promise<void> {}
   async close(): Promise<void> {}
 
-  next(signal?: AbortSignal): Promise<Segment | null> {
+  next(signal?: AbortSignal, onWait?: () => void): Promise<Segment | null> {
     const seg = this.pending.shift();
     if (seg !== undefined) {
       this.pulled++;
       return Promise.resolve(seg);
     }
     if (signal?.aborted) return Promise.resolve(null);
+    onWait?.();
     return new Promise((resolve) => {
       signal?.addEventListener('abort', () => resolve(null), { once: true });
     });

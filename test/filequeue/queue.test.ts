@@ -82,6 +82,23 @@ describe('FileQueue append, seal, next', () => {
     await assert.rejects(q.append(payload(2), 1), ClosedError);
   });
 
+  it('next() calls onWait only when it has to wait for a segment', async () => {
+    const q = await open();
+    await q.append(payload(1), 1);
+    await q.seal();
+    let waits = 0;
+    const onWait = () => waits++;
+    assert.equal((await q.next(undefined, onWait))?.id, 1);
+    assert.equal(waits, 0, 'a segment was ready');
+    const waiting = q.next(undefined, onWait);
+    assert.equal(waits, 1, 'called before waiting');
+    await q.append(payload(2), 1);
+    await q.seal();
+    assert.equal((await waiting)?.id, 2);
+    assert.equal(waits, 1);
+    await q.close();
+  });
+
   it('seal() with no record does nothing; empty payloads are refused', async () => {
     const q = await open();
     await q.seal();
