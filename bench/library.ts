@@ -68,6 +68,9 @@ try {
       delivered,
       fsync,
       shards,
+      // The host process' V8 flags matter here (docs/operations.md, "Running it").
+      'node flags':
+        process.execArgv.filter((f) => f.startsWith('--max-semi') || f.startsWith('--initial-old')).join(' ') || 'none',
       'append samples/s': Math.round(total / ((tAppended - t0) / 1000)),
       'delivered samples/s': Math.round(delivered / secs),
       'CPU s / 1M samples': (cpuSecs / total) * 1e6,

@@ -145,7 +145,7 @@ try {
   console.log(`target ${verdict}`);
   notes.unshift(
     `Backlog: the daemon ingested ${ingested.acked.toLocaleString('en-US')} samples (100,000 series x 10 labels) with its endpoint down, stopped, and its ${base.length} sealed segments (${(baseBytes / MB).toFixed(0)} MB) were hard-linked under new ids up to ${(total / GB).toFixed(2)} GB (~${(backlogSamples / 1e6).toFixed(0)}M samples). The endpoint stays down during the starts.`,
-    'start -> ready: spawn of `node bin/promspool.js` until GET /-/ready answered 200 (polled every 5 ms), Node start-up included; page cache warm (files just written). read before ready: rchar of /proc/<pid>/io (every byte read, config and JS modules included).',
+    'start -> ready: spawn of the daemon (`node` with the flags of `bin/promspool`, then `bin/promspool.js`) until GET /-/ready answered 200 (polled every 5 ms), Node start-up included; page cache warm (files just written). read before ready: rchar of /proc/<pid>/io (every byte read, config and JS modules included).',
   );
   if (benchScale() !== 1 || args.gb !== 10)
     notes.push(`Scaled run: ${(targetBytes / GB).toFixed(1)} GB instead of 10 GB.`);

@@ -5,7 +5,7 @@
  * samples per outgoing request).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { accessSync, constants, writeFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -87,6 +87,18 @@ export function promspoolConfigYaml(opts: AgentOptions, port: number): string {
 }
 
 const BIN_PROMSPOOL = fileURLToPath(new URL('../../../bin/promspool.js', import.meta.url));
+const LAUNCHER = fileURLToPath(new URL('../../../bin/promspool', import.meta.url));
+
+/**
+ * The node flags `bin/promspool` (what `npm start` and the installed `promspool` run) gives the
+ * daemon, read from its `exec node ...` line so the benchmark runs the daemon exactly as shipped
+ * while still accepting extra flags (`--cpu-prof`, `--trace-gc`) that NODE_OPTIONS refuses.
+ */
+export function daemonNodeFlags(): string[] {
+  const m = /^exec node (.*?) "\$here\/promspool\.js" "\$@"$/m.exec(readFileSync(LAUNCHER, 'utf8'));
+  if (!m) throw new Error(`no "exec node ... promspool.js" line in ${LAUNCHER}`);
+  return m[1].split(' ').filter(Boolean);
+}
 
 /** Starts promspool's daemon (config written to `<dataDir>.yaml`) and waits until `/-/ready`. */
 export async function startPromspool(opts: AgentOptions, readyTimeoutMs = 120_000): Promise<Agent> {
@@ -96,7 +108,7 @@ export async function startPromspool(opts: AgentOptions, readyTimeoutMs = 120_00
   const t0 = performance.now();
   const child = spawn(
     process.execPath,
-    [...(opts.nodeFlags ?? []), BIN_PROMSPOOL, '--config', configPath, '--log.level', 'warn'],
+    [...daemonNodeFlags(), ...(opts.nodeFlags ?? []), BIN_PROMSPOOL, '--config', configPath, '--log.level', 'warn'],
     { stdio: ['ignore', 'ignore', 'inherit'] },
   );
   const baseUrl = `http://127.0.0.1:${port}`;
