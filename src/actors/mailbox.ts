@@ -77,9 +77,13 @@ class RingMailbox<T> implements Mailbox<T> {
   }
 
   send(msg: T): Promise<void> {
+    return this.sendOrWait(msg) ?? RESOLVED;
+  }
+
+  sendOrWait(msg: T): Promise<void> | undefined {
     if (msg === undefined) return Promise.reject(new TypeError('a mailbox message cannot be undefined'));
     if (this.isClosed) return Promise.reject(new ClosedError(this.name));
-    if (this.offer(msg)) return RESOLVED;
+    if (this.offer(msg)) return undefined;
     this.fulls++;
     return new Promise<void>((resolve, reject) => {
       this.senders.push({ msg, resolve, reject });

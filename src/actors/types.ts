@@ -7,6 +7,11 @@ import type { Clock } from '../clock.js';
 export interface Mailbox<T> {
   /** Enqueues `msg`, waiting while the mailbox is full. Rejects with `ClosedError` if closed before it fits. */
   send(msg: T): Promise<void>;
+  /**
+   * {@link send} for hot paths: `undefined` when `msg` was enqueued at once (no promise made),
+   * else the promise `send` would have returned.
+   */
+  sendOrWait(msg: T): Promise<void> | undefined;
   /** Enqueues `msg` if there is room now; returns false (and counts a full event) otherwise. */
   trySend(msg: T): boolean;
   /** Dequeues the oldest message, waiting for one. Resolves `undefined` once closed and empty. */

@@ -12,7 +12,7 @@ import type {
   SignalTotals,
 } from '../metrics/remote-storage-metrics.js';
 import { createNetworkManager, type NetworkManager, type NetworkStats } from '../network/manager.js';
-import type { PortionOutcome, PortionRef, SendLoopStats, SignalCounters } from '../network/types.js';
+import type { PortionOutcome, PortionRef, SendLoopStats, SendWork, SignalCounters } from '../network/types.js';
 import type { MetadataEntry, SignalRecord } from '../serialization/types.js';
 import { createWriteRequestEncoderV1 } from '../wire/rw1-encoder.js';
 import type { WriteRequestEncoder } from '../wire/types.js';
@@ -322,13 +322,16 @@ class SegmentReader implements Endpoint {
     for (const w of works) {
       const g = grouped!;
       st.outstanding++;
+      const work: SendWork = {
+        record: rec,
+        series: g.order.subarray(g.start[w.vshard], g.start[w.vshard + 1]),
+        portion: { segmentId: seg.id, record: r, vshard: w.vshard },
+        signals: w.signals,
+      };
       try {
-        await this.network.send({
-          record: rec,
-          series: g.order.subarray(g.start[w.vshard], g.start[w.vshard + 1]),
-          portion: { segmentId: seg.id, record: r, vshard: w.vshard },
-          signals: w.signals,
-        });
+        // A promise (and a turn of the microtask queue) per portion only when a mailbox is full.
+        const wait = this.network.sendOrWait(work);
+        if (wait !== undefined) await wait;
       } catch (err) {
         st.outstanding--; // never reached the network: stays unacked on disk
         throw err;

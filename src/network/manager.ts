@@ -67,6 +67,8 @@ export interface NetworkManager {
   loopOf(vshard: number): number;
   /** Hands work to its loop; waits while that loop's mailbox is full (backpressure). Rejects with `ClosedError` once stopping. */
   send(work: SendWork): Promise<void>;
+  /** {@link send} without a promise when the loop's mailbox has room now (then `undefined`). */
+  sendOrWait(work: SendWork): Promise<void> | undefined;
   /** Every loop sends what it holds without waiting for its batch deadline (see `SendLoop.flush`). */
   flush(): void;
   /**
@@ -155,6 +157,10 @@ class ShardedNetwork implements NetworkManager {
 
   send(work: SendWork): Promise<void> {
     return this.loops[this.vshardToLoop[work.portion.vshard]].send(work);
+  }
+
+  sendOrWait(work: SendWork): Promise<void> | undefined {
+    return this.loops[this.vshardToLoop[work.portion.vshard]].sendOrWait(work);
   }
 
   flush(): void {

@@ -55,6 +55,8 @@ export interface SendLoop {
   readonly state: ActorState;
   /** Queues work; waits while the mailbox is full (backpressure). Rejects with `ClosedError` once stopping. */
   send(work: SendWork): Promise<void>;
+  /** {@link send} without a promise when the work fits at once (then `undefined`). */
+  sendOrWait(work: SendWork): Promise<void> | undefined;
   /** Queues work if there is room now. Throws `ClosedError` once stopping. */
   trySend(work: SendWork): boolean;
   /**
@@ -137,9 +139,13 @@ class SendLoopActor implements SendLoop {
   }
 
   send(work: SendWork): Promise<void> {
-    const p = this.mailbox.send(work);
+    return this.sendOrWait(work) ?? Promise.resolve();
+  }
+
+  sendOrWait(work: SendWork): Promise<void> | undefined {
+    const p = this.mailbox.sendOrWait(work);
     this.queuedSignals += work.signals;
-    return p.catch((err: unknown) => {
+    return p?.catch((err: unknown) => {
       this.queuedSignals -= work.signals;
       throw err;
     });

@@ -72,6 +72,22 @@ describe('createMailbox', () => {
     assert.equal(mb.size, 2);
   });
 
+  it('sendOrWait: undefined when the message fits at once, else a promise that waits; one full event each', async () => {
+    const mb = createMailbox<string>(1);
+    assert.equal(mb.sendOrWait('a'), undefined);
+    const b = mb.sendOrWait('b');
+    assert.ok(b instanceof Promise);
+    const tracked = track(b);
+    await turn();
+    assert.equal(tracked.settled(), false);
+    assert.equal(mb.fullCount, 1);
+    assert.equal(mb.tryReceive(), 'a');
+    await tracked.promise;
+    assert.equal(mb.tryReceive(), 'b');
+    mb.close();
+    await assert.rejects(mb.sendOrWait('c') as Promise<void>, ClosedError);
+  });
+
   it('a full mailbox blocks senders until a message is taken', async () => {
     const mb = createMailbox<string>(2);
     await mb.send('a');
