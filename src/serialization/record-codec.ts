@@ -1,5 +1,5 @@
 import { Decoder, Encoder } from '@msgpack/msgpack';
-import { compressSync, uncompressSync } from 'lz4-napi';
+import { compress, compressSync, uncompressSync } from 'lz4-napi';
 import { PromspoolError } from '../errors.js';
 import { countRawRecordSignals, decodeRawRecord, isRawRecord } from './raw-record.js';
 import { restoreStaleMarker } from './stale-marker.js';
@@ -80,6 +80,22 @@ function flattenSpans(spans: readonly BucketSpan[]): number[] {
  * over one record per step.
  */
 export function encodeRecord(r: SignalRecord): Uint8Array {
+  const msg = encodeRecordMessage(r);
+  return compressSync(Buffer.from(msg.buffer, msg.byteOffset, msg.byteLength));
+}
+
+/**
+ * {@link encodeRecord} with the lz4 step on the libuv pool: the msgpack encoding happens now (so
+ * `r`'s scratch columns may be reused as soon as this returns), the compression (~1.3 ms for a
+ * 10,000-series record, measured) off the event loop. Same bytes as `encodeRecord`.
+ */
+export function encodeRecordAsync(r: SignalRecord): Promise<Uint8Array> {
+  const msg = encodeRecordMessage(r);
+  // The encoder's buffer is shared with the next encode: the pool thread gets its own copy.
+  return compress(Buffer.from(msg));
+}
+
+function encodeRecordMessage(r: SignalRecord): Uint8Array {
   const hcount = r.histograms.length;
   const ht = new Float64Array(hcount);
   const hf = new Float64Array(hcount * 4);
@@ -127,7 +143,7 @@ export function encodeRecord(r: SignalRecord): Uint8Array {
     m[4 * i + 2] = e.help;
     m[4 * i + 3] = e.unit;
   }
-  const msg = encoder.encodeSharedRef({
+  return encoder.encodeSharedRef({
     v: RECORD_FORMAT_VERSION,
     n: r.timestamps.length + hcount + ecount + r.metadata.length,
     s: r.strings.join(''),
@@ -152,7 +168,6 @@ export function encodeRecord(r: SignalRecord): Uint8Array {
       ? {}
       : { si: bytesOf(r.seriesIds), sc: r.seriesIdScope }),
   });
-  return compressSync(Buffer.from(msg.buffer, msg.byteOffset, msg.byteLength));
 }
 
 let lengthScratch = new Uint32Array(4096);

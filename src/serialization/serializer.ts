@@ -4,7 +4,7 @@ import type { FileQueue } from '../filequeue/types.js';
 import { type Logger, silentLogger } from '../logger.js';
 import type { AppendBatch } from './append-batch.js';
 import { type BatchSlice, RecordBuilder } from './record-builder.js';
-import { encodeRecord } from './record-codec.js';
+import { encodeRecordAsync } from './record-codec.js';
 
 export interface SerializerOptions {
   fileQueue: FileQueue;
@@ -89,6 +89,7 @@ class GroupCommitSerializer implements Serializer {
   private readonly logger: Logger;
   private readonly builder = new RecordBuilder();
   private readonly pending = new Set<Promise<void>>();
+  private appendChain: Promise<unknown> = Promise.resolve();
   private readonly loop: Promise<void>;
   private carry: Job | undefined;
   private readonly cursor: Cursor = { sample: 0, histogram: 0, exemplar: 0, metadata: 0 };
@@ -201,9 +202,21 @@ class GroupCommitSerializer implements Serializer {
     try {
       const record = this.builder.build(slices);
       signals = record.timestamps.length + record.histograms.length + record.exemplars.length + record.metadata.length;
-      const payload = encodeRecord(record);
-      this.counters.bytes += payload.byteLength;
-      appended = this.fileQueue.append(payload, signals);
+      const payload = encodeRecordAsync(record);
+      // Handled now: the chain may reach it only after it settled.
+      payload.catch(() => undefined);
+      const n = signals;
+      // Records reach the FileQueue in build order (its order is the delivery order); only their
+      // compression overlaps. The chain waits for each append to be made, not to be durable, so
+      // appends still share fsyncs. The append's promise travels boxed so `then` does not adopt it.
+      const made = this.appendChain
+        .then(() => payload)
+        .then((p) => {
+          this.counters.bytes += p.byteLength;
+          return { durable: this.fileQueue.append(p, n) };
+        });
+      this.appendChain = made.catch(() => undefined);
+      appended = made.then((m) => m.durable);
     } catch (err) {
       appended = Promise.reject(err);
     }

@@ -155,6 +155,29 @@ describe('Serializer', () => {
     await serializer.stop();
   });
 
+  it('appends records in build order although a later, smaller record finishes compressing first', async () => {
+    const fq = new FakeFileQueue();
+    const big = 50_000;
+    const serializer = createSerializer({
+      fileQueue: fq,
+      mailboxCapacity: 4,
+      maxSignalsPerRecord: big,
+      maxPendingAppends: 4,
+    });
+    const registry = createSeriesRegistry();
+    const a = createAppender({ registry, submit: (b) => serializer.submit(b) });
+    const b = createAppender({ registry, submit: (x) => serializer.submit(x) });
+    for (let i = 0; i < big; i++) a.append({ __name__: 'big', instance: `host-${i}.example.org:9100` }, 1000, i);
+    b.append({ __name__: 'small' }, 2000, 1);
+    await Promise.all([a.commit(), b.commit()]);
+    assert.deepEqual(
+      fq.appended.map((x) => x.signals),
+      [big, 1],
+    );
+    assert.deepEqual(decodeRecord(fq.appended[1].payload).strings, ['__name__', 'small']);
+    await serializer.stop();
+  });
+
   it('splits batches over several records at maxSignalsPerRecord, keeping order', async () => {
     const fq = new FakeFileQueue();
     const serializer = createSerializer({ fileQueue: fq, mailboxCapacity: 4, maxSignalsPerRecord: 7 });
