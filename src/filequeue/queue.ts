@@ -299,11 +299,15 @@ export class DiskQueue implements FileQueue {
   // ---- dropping and releasing ----
 
   /** Deletes the oldest sealed segment to free space. False if there is none. */
+  /**
+   * Drops the oldest sealed segment not handed to the reader. A segment the reader holds is being
+   * delivered from memory: dropping it would count its samples dropped and then deliver them too.
+   */
   private async dropOldest(reason: keyof DiskDropReasons): Promise<boolean> {
-    let oldest = this.oldestSealed();
+    let oldest = this.oldestUnread();
     if (!oldest && [...this.entries.values()].some((e) => e.state === 'sealing')) {
       await this.sealChain;
-      oldest = this.oldestSealed();
+      oldest = this.oldestUnread();
     }
     if (!oldest) return false;
     const signals = oldest.signals ?? (await this.countSegmentSignals(oldest));
@@ -316,8 +320,8 @@ export class DiskQueue implements FileQueue {
     return true;
   }
 
-  private oldestSealed(): SegmentEntry | undefined {
-    for (const e of this.entries.values()) if (e.state === 'sealed') return e;
+  private oldestUnread(): SegmentEntry | undefined {
+    for (const e of this.ready) if (e.state === 'sealed') return e;
     return undefined;
   }
 

@@ -55,9 +55,7 @@ describe('disk cap and ENOSPC', () => {
     const q = await open({ maxDiskBytes: 700, onDiskFull: 'drop_oldest', maxSignalsPerSegment: 10 });
     for (let i = 0; i < 6; i++) await q.append(rec(i, 5), 5);
     assert.equal(q.stats().diskBytes, 696);
-    const handedOut = await q.next();
-    assert.equal(handedOut?.id, 1);
-    await q.append(rec(6, 5), 5); // needs 124 bytes: segment 1 (already handed out) is dropped
+    await q.append(rec(6, 5), 5); // needs 124 bytes: segment 1 is dropped
     assert.deepEqual(files(), ['0000000000000002.committed', '0000000000000003.committed', '0000000000000004.open']);
     assert.equal(q.stats().droppedSignals, 10);
     assert.deepEqual(q.stats().droppedSignalsByReason, { max_disk_bytes: 10, disk_full: 0 });
@@ -70,6 +68,23 @@ describe('disk cap and ENOSPC', () => {
     assert.equal(files().includes('0000000000000001.acks'), false);
     assert.equal((await q.next())?.id, 2);
     assert.equal(q.stats().rejectedAppends, 0);
+  });
+
+  it('drop_oldest keeps a segment the reader holds (it is being delivered) and drops the next oldest', async () => {
+    const q = await open({ maxDiskBytes: 700, onDiskFull: 'drop_oldest', maxSignalsPerSegment: 10 });
+    for (let i = 0; i < 6; i++) await q.append(rec(i, 5), 5);
+    const held = await q.next();
+    assert.equal(held?.id, 1);
+    await q.append(rec(6, 5), 5); // needs 124 bytes: segment 2 goes, not the held 1
+    assert.deepEqual(files(), ['0000000000000001.committed', '0000000000000003.committed', '0000000000000004.open']);
+    assert.equal(q.stats().droppedSignals, 10);
+    // The held segment finishes as usual once its portions are delivered.
+    q.ack(1, 0, 0);
+    q.release(1);
+    await q.deletions();
+    assert.deepEqual(files(), ['0000000000000003.committed', '0000000000000004.open']);
+    assert.equal(q.stats().pendingSignals, 15);
+    assert.equal((await q.next())?.id, 3);
   });
 
   it('drop_oldest counts signals of segments from an earlier run with countSignals', async () => {
