@@ -162,19 +162,21 @@ describe('Endpoint', () => {
     const ep = start(fq, {}, { maxSegmentsInMemory: 3, mailboxCapacity: 1 });
     await receiver.waitForRequests(1);
     await clock.settle(20);
-    assert.equal(fq.pulled, 3);
+    // 3 decoded, and the bytes of a 4th read ahead.
+    assert.equal(fq.pulled, 4);
     assert.equal(ep.stats().segmentsInMemory, 3);
     const result = await ep.stop({ timeoutMs: 0 });
     endpoint = undefined;
-    // 1 in flight, 2 in the mailbox (capacity 1); 3 was waiting for room and never reached the network.
+    // 1 in flight, 2 in the mailbox (capacity 1); 3 was waiting for room and never reached the
+    // network; 4 was read ahead and never dispatched.
     assert.deepEqual(
       result.abandonedPortions.map((p) => p.segmentId),
       [1, 2],
     );
-    assert.deepEqual(result.unreleasedSegments, [1, 2, 3]);
+    assert.deepEqual(result.unreleasedSegments, [1, 2, 3, 4]);
     assert.deepEqual(fq.acks, []);
     assert.deepEqual(fq.releases, []);
-    assert.equal(fq.pulled, 3);
+    assert.equal(fq.pulled, 4);
   });
 
   it('drains a backlog without waiting for batch deadlines when the segments in memory hold partial batches', async () => {

@@ -325,6 +325,30 @@ describe('SendLoop', () => {
     assert.equal(receiver.requests.length, 2);
   });
 
+  it('flush() covers everything held when it came, over several batches, behind a request in flight', async () => {
+    let release!: () => void;
+    receiver.replies = [{ status: 204, after: new Promise<void>((r) => (release = r)) }];
+    const l = start({ maxSamplesPerSend: 4, batchSendDeadlineMs: 60_000 });
+    const a = buildRecord([{ labels: { __name__: 'a' }, hash: 0, samples: samples(4) }]);
+    const b = buildRecord([{ labels: { __name__: 'b' }, hash: 0, samples: samples(6) }]);
+    await l.send(workOf(a, { segmentId: 1, record: 0, vshard: 0 })); // a full batch: sent, held by the receiver
+    await receiver.waitForRequests(1);
+    await l.send(workOf(b, { segmentId: 1, record: 1, vshard: 0 })); // then a full batch of 4 and a partial of 2
+    l.flush();
+    release();
+    // Real time, bounded: without the flush covering the partial batch it would wait 60 s of clock.
+    const finished = await Promise.race([
+      done.waitFor(2).then(() => true),
+      new Promise<boolean>((r) => setTimeout(() => r(false), 5_000).unref()),
+    ]);
+    assert.ok(finished, 'every portion held at flush time was sent');
+    assert.equal(clock.now(), T0, 'no deadline had to pass');
+    assert.deepEqual(
+      receiver.requests.map((r) => r.body.series.map((x) => x.samples.length)),
+      [[4], [4], [2]],
+    );
+  });
+
   it('flush() with nothing held leaves the next batch its deadline', async () => {
     const l = start({ maxSamplesPerSend: 100, batchSendDeadlineMs: 1000 });
     l.flush();

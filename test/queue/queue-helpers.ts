@@ -5,7 +5,7 @@
  * receiver appear on a port chosen before it started (to model a receiver that is down, then up).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { type AddressInfo, createConnection, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LibraryOptions } from '../../src/config/library.js';
@@ -126,14 +126,30 @@ export function metricValue(text: string, name: string, labels: Record<string, s
   return undefined;
 }
 
+/** A receiver's port held by the test, "down" until {@link ReceiverGate.open}. */
+export interface ReceiverGate {
+  readonly port: number;
+  /** From now on, connections are forwarded to `targetPort` (the receiver is "up"). */
+  open(targetPort: number): void;
+  close(): Promise<void>;
+}
+
 /**
- * Listens on 127.0.0.1:`port` and pipes every connection to 127.0.0.1:`targetPort`: a receiver
- * that "comes up" on a port the queue was pointed at while nothing listened there.
+ * A port that stands for a receiver which is down, then up. Until `open`, every connection is cut
+ * as soon as it is accepted, so each request fails with a network error (a reset, where a closed
+ * port gives ECONNREFUSED); after it, connections are forwarded to the real receiver. The port is
+ * held from the start: a free port left unbound was once taken by a receiver of a test file
+ * running in parallel, which then answered the "down" queue (samples sent while down, duplicates).
  */
-export async function startForwarder(port: number, targetPort: number): Promise<{ close(): Promise<void> }> {
+export async function startGate(): Promise<ReceiverGate> {
   const sockets = new Set<Socket>();
+  let target: number | undefined;
   const server: Server = createServer((client) => {
-    const upstream = createConnection({ host: '127.0.0.1', port: targetPort });
+    if (target === undefined) {
+      client.destroy();
+      return;
+    }
+    const upstream = createConnection({ host: '127.0.0.1', port: target });
     sockets.add(client);
     sockets.add(upstream);
     const end = () => {
@@ -149,9 +165,13 @@ export async function startForwarder(port: number, targetPort: number): Promise<
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen({ host: '127.0.0.1', port, exclusive: true }, () => resolve());
+    server.listen({ host: '127.0.0.1', port: 0, exclusive: true }, () => resolve());
   });
   return {
+    port: (server.address() as AddressInfo).port,
+    open: (targetPort) => {
+      target = targetPort;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();

@@ -9,8 +9,7 @@ import { type TestContext, test } from 'node:test';
 import { inspectQueueDir } from '../../src/filequeue/index.js';
 import { createQueue } from '../../src/queue.js';
 import { type FakeReceiver, seriesKey, startFakeReceiver } from '../helpers/fake-receiver.js';
-import { freePort } from '../integration/harness/ports.js';
-import { DataSet, fastOptions, startForwarder, tempDataDir } from './queue-helpers.js';
+import { DataSet, fastOptions, startGate, tempDataDir } from './queue-helpers.js';
 
 /**
  * One segment per commit: a segment is sealed once it holds `SERIES` signals and each commit is
@@ -75,8 +74,9 @@ async function withDir(t: TestContext, name: string): Promise<string> {
 
 test('stopped while the receiver is down, restarted with it up: everything arrives once, in order, and no segment is left', async (t) => {
   const dir = await withDir(t, 'restart-down');
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}/api/v1/write`;
+  const gate = await startGate();
+  t.after(() => gate.close());
+  const url = `http://127.0.0.1:${gate.port}/api/v1/write`;
   const data = new DataSet('restart_down', SERIES, TIMESTAMPS, 1_700_000_000_000, 1_000);
 
   const first = await createQueue(optionsFor(dir, url));
@@ -97,8 +97,7 @@ test('stopped while the receiver is down, restarted with it up: everything arriv
 
   const rx = await startFakeReceiver();
   t.after(() => rx.close());
-  const forwarder = await startForwarder(port, rx.port);
-  t.after(() => forwarder.close());
+  gate.open(rx.port);
   const second = await createQueue(optionsFor(dir, url));
   await rx.waitFor((r) => r.totalSamples >= data.total, 20_000);
   await second.stop();
