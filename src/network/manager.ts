@@ -65,9 +65,11 @@ export interface NetworkManager {
   readonly shards: number;
   /** Index of the loop that owns virtual shard `vshard`. */
   loopOf(vshard: number): number;
-  /** Hands work to its loop; waits while that loop's mailbox is full (backpressure). Rejects with `ClosedError` once stopping. */
-  send(work: SendWork): Promise<void>;
-  /** {@link send} without a promise when the loop's mailbox has room now (then `undefined`). */
+  /**
+   * Hands work to its loop: `undefined` when the loop's mailbox took it at once (no promise made),
+   * else a promise that waits while the mailbox is full (backpressure). Rejects with
+   * `ClosedError` once stopping.
+   */
   sendOrWait(work: SendWork): Promise<void> | undefined;
   /** Every loop sends what it holds without waiting for its batch deadline (see `SendLoop.flush`). */
   flush(): void;
@@ -153,10 +155,6 @@ class ShardedNetwork implements NetworkManager {
 
   loopOf(vshard: number): number {
     return this.vshardToLoop[virtualShardOf(vshard)];
-  }
-
-  send(work: SendWork): Promise<void> {
-    return this.loops[this.vshardToLoop[work.portion.vshard]].send(work);
   }
 
   sendOrWait(work: SendWork): Promise<void> | undefined {

@@ -57,8 +57,6 @@ export interface SendLoop {
   send(work: SendWork): Promise<void>;
   /** {@link send} without a promise when the work fits at once (then `undefined`). */
   sendOrWait(work: SendWork): Promise<void> | undefined;
-  /** Queues work if there is room now. Throws `ClosedError` once stopping. */
-  trySend(work: SendWork): boolean;
   /**
    * Sends what the loop holds (the batch being built, and the batches after it up to the first
    * that is not full) as soon as the request in flight (if any) is done, without waiting for
@@ -164,12 +162,6 @@ class SendLoopActor implements SendLoop {
       this.queuedSignals -= work.signals;
       throw err;
     });
-  }
-
-  trySend(work: SendWork): boolean {
-    const ok = this.mailbox.trySend(work);
-    if (ok) this.queuedSignals += work.signals;
-    return ok;
   }
 
   /** Every message leaves the mailbox through here. */
