@@ -342,6 +342,62 @@ function decodeHistograms(map: Record<string, unknown>, count: number): Histogra
   return out;
 }
 
+type DecodedColumns = Omit<SignalRecord, 'strings' | 'seriesIds' | 'seriesIdScope' | 'rawSeries'>;
+
+/**
+ * A decoded record. A class with every field set in the constructor, so all decoded records share
+ * one hidden class: the object literal with a `strings` accessor this replaced was created in
+ * dictionary mode, which turned every column read on the send path (per series, per slice) into a
+ * hash lookup. A reader whose per-series work is cached by series id never needs the strings:
+ * cutting them out (one string per label value per series) waits for the first access.
+ */
+class DecodedRecord implements SignalRecord {
+  seriesCount: number;
+  labelOffsets: Uint32Array;
+  labelRefs: Uint32Array;
+  seriesHash: Uint32Array;
+  sampleOffsets: Uint32Array;
+  timestamps: Float64Array;
+  values: Float64Array;
+  histogramOffsets: Uint32Array;
+  histograms: HistogramEntry[];
+  exemplarOffsets: Uint32Array;
+  exemplars: ExemplarEntry[];
+  metadata: MetadataEntry[];
+  seriesIds: Uint32Array | undefined = undefined;
+  seriesIdScope: number | undefined = undefined;
+  readonly rawSeries: undefined = undefined;
+  private cutStrings: string[] | undefined = undefined;
+
+  constructor(
+    private readonly joined: string,
+    private readonly lengths: Uint32Array,
+    c: DecodedColumns,
+  ) {
+    this.seriesCount = c.seriesCount;
+    this.labelOffsets = c.labelOffsets;
+    this.labelRefs = c.labelRefs;
+    this.seriesHash = c.seriesHash;
+    this.sampleOffsets = c.sampleOffsets;
+    this.timestamps = c.timestamps;
+    this.values = c.values;
+    this.histogramOffsets = c.histogramOffsets;
+    this.histograms = c.histograms;
+    this.exemplarOffsets = c.exemplarOffsets;
+    this.exemplars = c.exemplars;
+    this.metadata = c.metadata;
+  }
+
+  get strings(): string[] {
+    if (this.cutStrings === undefined) this.cutStrings = sliceStrings(this.joined, this.lengths);
+    return this.cutStrings;
+  }
+
+  set strings(value: string[]) {
+    this.cutStrings = value;
+  }
+}
+
 /**
  * Decodes a payload written by {@link encodeRecord} (any supported version) or, for the relay
  * path, by `encodeRawRecord` (see raw-record.ts). Every length, offset
@@ -406,17 +462,7 @@ export function decodeRecord(payload: Uint8Array): SignalRecord {
     }
     metadata[i] = { metricFamilyName, type: type as MetricType, help, unit };
   }
-  // A reader whose per-series work is cached by series id never needs the strings: cutting them
-  // out (one string per label value per series) is deferred to the first access.
-  let strings: string[] | undefined;
-  const record: SignalRecord = {
-    get strings(): string[] {
-      if (strings === undefined) strings = sliceStrings(joined, lengths);
-      return strings;
-    },
-    set strings(value: string[]) {
-      strings = value;
-    },
+  const record = new DecodedRecord(joined, lengths, {
     seriesCount,
     labelOffsets,
     labelRefs,
@@ -429,7 +475,7 @@ export function decodeRecord(payload: Uint8Array): SignalRecord {
     exemplarOffsets,
     exemplars,
     metadata,
-  };
+  });
   if (map.si !== undefined || map.sc !== undefined) {
     const seriesIds = u32(map, 'si');
     if (seriesIds.length !== seriesCount)

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { Encoder } from '@msgpack/msgpack';
@@ -135,6 +136,37 @@ describe('record codec', () => {
     const decoded = decodeRecord(encodeRecord(r));
     probe[0] = decoded.histograms[1].histogram.sum;
     assert.deepEqual([...new Uint32Array(probe.buffer)], [STALE_LO, STALE_HI]);
+  });
+
+  it('decodes every record into one fast-mode hidden class (column reads on the send path are not hash lookups)', () => {
+    // Needs V8 natives, so it runs in a child. A record in dictionary mode (as an object literal
+    // with a getter came out) made the send path ~40% slower: bench/read-side.ts.
+    const codec = new URL('../../src/serialization/record-codec.js', import.meta.url).href;
+    const script = `
+      const { decodeRecord, encodeRecord } = await import(${JSON.stringify(codec)});
+      const base = ${JSON.stringify({ ...sample(), strings: undefined })};
+      const cols = (r) => ({
+        ...r,
+        strings: ['__name__', 'up', 'job', 'a', 'b', 'trace_id', 'abc', 'lat'],
+        labelOffsets: new Uint32Array(Object.values(r.labelOffsets)),
+        labelRefs: new Uint32Array(Object.values(r.labelRefs)),
+        seriesHash: new Uint32Array(Object.values(r.seriesHash)),
+        sampleOffsets: new Uint32Array(Object.values(r.sampleOffsets)),
+        timestamps: new Float64Array(Object.values(r.timestamps)),
+        values: new Float64Array(Object.values(r.values)),
+        histogramOffsets: new Uint32Array(Object.values(r.histogramOffsets)),
+        exemplarOffsets: new Uint32Array(Object.values(r.exemplarOffsets)),
+        exemplars: r.exemplars.map((e) => ({ ...e, labelRefs: new Uint32Array(Object.values(e.labelRefs)) })),
+      });
+      const plain = decodeRecord(encodeRecord(cols(base)));
+      const withIds = decodeRecord(encodeRecord({ ...cols(base), seriesIds: new Uint32Array([0, 1, 2]), seriesIdScope: 7 }));
+      void plain.strings;
+      console.log(JSON.stringify([%HasFastProperties(plain), %HasFastProperties(withIds), %HaveSameMap(plain, withIds)]));
+    `;
+    const out = execFileSync(process.execPath, ['--allow-natives-syntax', '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+    });
+    assert.deepEqual(JSON.parse(out), [true, true, true]);
   });
 
   it('round-trips an empty record', () => {
