@@ -151,6 +151,28 @@ export function decodeRawRecord(payload: Uint8Array): SignalRecord {
   return new RawRecord(series, seriesHash, sampleOffsets, samples, body, start, end, header);
 }
 
+/**
+ * A class, not an object literal with a getter: such a literal is created in dictionary mode, and
+ * the send path reads these fields for every series it copies.
+ */
+class RawSeriesBytes implements RawSeries {
+  intact = true;
+  private foundLabelsEnd: Uint32Array | undefined = undefined;
+
+  constructor(
+    readonly bytes: Buffer,
+    readonly start: Uint32Array,
+    readonly end: Uint32Array,
+    readonly minTimestampMs: number,
+    readonly maxTimestampMs: number,
+  ) {}
+
+  get labelsEnd(): Uint32Array {
+    if (this.foundLabelsEnd === undefined) this.foundLabelsEnd = findLabelsEnd(this.bytes, this.start, this.end);
+    return this.foundLabelsEnd;
+  }
+}
+
 /** The columns and label strings of a kind-2 record, decoded from its bytes on first access. */
 class RawRecord implements SignalRecord {
   readonly histograms = [];
@@ -174,19 +196,7 @@ class RawRecord implements SignalRecord {
   ) {
     this.histogramOffsets = new Uint32Array(seriesCount + 1);
     this.exemplarOffsets = this.histogramOffsets;
-    let labelsEnd: Uint32Array | undefined;
-    this.rawSeries = {
-      bytes,
-      start,
-      end,
-      get labelsEnd(): Uint32Array {
-        if (labelsEnd === undefined) labelsEnd = findLabelsEnd(bytes, start, end);
-        return labelsEnd;
-      },
-      minTimestampMs: header.minTimestampMs,
-      maxTimestampMs: header.maxTimestampMs,
-      intact: true,
-    };
+    this.rawSeries = new RawSeriesBytes(bytes, start, end, header.minTimestampMs, header.maxTimestampMs);
   }
 
   get timestamps(): Float64Array {

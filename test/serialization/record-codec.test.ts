@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { Encoder } from '@msgpack/msgpack';
@@ -7,6 +6,7 @@ import { compressSync } from 'lz4-napi';
 import { PromspoolError } from '../../src/errors.js';
 import { countRecordSignals, decodeRecord, encodeRecord } from '../../src/serialization/record-codec.js';
 import type { SignalRecord } from '../../src/serialization/types.js';
+import { moduleUrl, runWithV8Natives } from '../helpers/v8-natives.js';
 
 const STALE_HI = 0x7ff00000;
 const STALE_LO = 0x00000002;
@@ -141,9 +141,9 @@ describe('record codec', () => {
   it('decodes every record into one fast-mode hidden class (column reads on the send path are not hash lookups)', () => {
     // Needs V8 natives, so it runs in a child. A record in dictionary mode (as an object literal
     // with a getter came out) made the send path ~40% slower: bench/read-side.ts.
-    const codec = new URL('../../src/serialization/record-codec.js', import.meta.url).href;
+    const codec = moduleUrl('../../src/serialization/record-codec.js', import.meta.url);
     const script = `
-      const { decodeRecord, encodeRecord } = await import(${JSON.stringify(codec)});
+      const { decodeRecord, encodeRecord } = await import(${codec});
       const base = ${JSON.stringify({ ...sample(), strings: undefined })};
       const cols = (r) => ({
         ...r,
@@ -163,10 +163,7 @@ describe('record codec', () => {
       void plain.strings;
       console.log(JSON.stringify([%HasFastProperties(plain), %HasFastProperties(withIds), %HaveSameMap(plain, withIds)]));
     `;
-    const out = execFileSync(process.execPath, ['--allow-natives-syntax', '--input-type=module', '-e', script], {
-      encoding: 'utf8',
-    });
-    assert.deepEqual(JSON.parse(out), [true, true, true]);
+    assert.deepEqual(runWithV8Natives(script), [true, true, true]);
   });
 
   it('round-trips an empty record', () => {
