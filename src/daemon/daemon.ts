@@ -4,7 +4,7 @@
  */
 
 import type { AddressInfo } from 'node:net';
-import { hostname as osHostname } from 'node:os';
+import { availableParallelism, hostname as osHostname } from 'node:os';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { type Clock, systemClock } from '../clock.js';
 import type { PromspoolConfig, ServerTlsConfig } from '../config/types.js';
@@ -24,6 +24,7 @@ import { createIngester, type RemoteWriteDecode } from './ingest.js';
 import { localUrl, parseListenAddress } from './listen-address.js';
 import { createRemoteWriteReceiver, type Uncompress } from './receiver.js';
 import { createDaemonMetrics } from './receiver-metrics.js';
+import { createRelayScanner } from './relay-scanner.js';
 import { type SelfMonitor, startSelfMonitoring } from './self-monitoring.js';
 import {
   createDaemonServer,
@@ -59,6 +60,12 @@ export interface StartDaemonOptions {
   uncompress?: Uncompress;
   /** Body decoders for the receiver; default src/wire's. */
   decoders?: Record<RemoteWriteVersion, RemoteWriteDecode>;
+  /**
+   * Worker threads that uncompress and scan relayed remote-write 1.0 bodies (see
+   * relay-scanner.ts). Default 1 when the machine has more than one CPU, else 0 (the event
+   * loop does it). Always 0 with a custom `uncompress`, which a worker cannot run.
+   */
+  relayScanWorkers?: number;
 }
 
 export interface Daemon {
@@ -81,6 +88,11 @@ export interface Daemon {
    */
   stop(): Promise<void>;
   readonly stopping: boolean;
+}
+
+/** One relay scan worker when there is a second CPU for it; on one CPU it would only add copies. */
+function defaultRelayScanWorkers(): number {
+  return availableParallelism() > 1 ? 1 : 0;
 }
 
 /** Starts the daemon with an already validated configuration. */
@@ -106,15 +118,23 @@ export async function startDaemon(config: PromspoolConfig, options: StartDaemonO
   metrics.reloadSuccessful.set(1);
   metrics.reloadSuccessTimestamp.set(startedAtMs / 1000);
 
+  const uncompress = options.uncompress ?? defaultUncompress;
+  const receiverLogger = logger.child({ component: 'receiver' });
+  const relayScanner = createRelayScanner({
+    workers: options.uncompress === undefined ? (options.relayScanWorkers ?? defaultRelayScanWorkers()) : 0,
+    uncompress,
+    logger: receiverLogger,
+  });
   const receiver = createRemoteWriteReceiver({
     config: config.receiver,
     queue,
     ingester: createIngester(queue, { decoders: options.decoders ?? defaultDecoders }),
-    uncompress: options.uncompress ?? defaultUncompress,
+    uncompress,
     metrics,
-    logger: logger.child({ component: 'receiver' }),
+    logger: receiverLogger,
     maxConcurrentBodies: limits.maxConcurrentBodies,
     rawRequests: queue,
+    relayScanner,
   });
 
   const server = createDaemonServer(
@@ -155,6 +175,7 @@ export async function startDaemon(config: PromspoolConfig, options: StartDaemonO
     });
   } catch (err) {
     logger.error('cannot listen', { address: config.server.listenAddress, err });
+    await relayScanner.close();
     await queue.stop();
     throw err;
   }
@@ -273,6 +294,7 @@ export async function startDaemon(config: PromspoolConfig, options: StartDaemonO
       }
       server.closeAllConnections();
       await closed;
+      await relayScanner.close();
       logger.info('shutdown complete');
     })();
     return stopPromise;

@@ -12,13 +12,12 @@ import type { ReceiverConfig } from '../config/types.js';
 import { PromspoolError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Appender, ManagedQueue, Queue } from '../queue-types.js';
-import { encodeRawRecord } from '../serialization/raw-record.js';
-import { scanWriteRequestV1 } from '../wire/rw1-raw-scan.js';
 import { ERR_BODY_TOO_LARGE, readCappedBody } from './body-reader.js';
 import { isSnappyEncoding, type RemoteWriteVersion, remoteWriteVersion } from './content-negotiation.js';
 import type { IngestCounts, Ingester } from './ingest.js';
 import { createReceiverAuth, type ReceiverAuth } from './receiver-auth.js';
 import type { DaemonMetrics } from './receiver-metrics.js';
+import { createRelayScanner, type RelayScanner } from './relay-scanner.js';
 import { createSemaphore, type Semaphore } from './semaphore.js';
 
 /** Decompresses a snappy block, refusing (ERR_BODY_TOO_LARGE) one that declares more than `maxBytes`. */
@@ -39,6 +38,8 @@ export interface ReceiverOptions {
    * says `storesRawRequests`. Absent: every request is decoded.
    */
   rawRequests?: Pick<ManagedQueue, 'appendRecord' | 'storesRawRequests'>;
+  /** Where the fast path's uncompress and scan run; default on the event loop, with `uncompress`. */
+  relayScanner?: RelayScanner;
 }
 
 export interface RemoteWriteReceiver {
@@ -66,11 +67,14 @@ class Receiver implements RemoteWriteReceiver {
   private readonly permits: Semaphore;
   // Appenders are reusable after commit/rollback; one per permit at most, so the pool stays small.
   private readonly freeAppenders: Appender[] = [];
+  private readonly relayScanner: RelayScanner;
 
   constructor(private readonly o: ReceiverOptions) {
     this.config = o.config;
     this.auth = createReceiverAuth(o.config);
     this.permits = createSemaphore(o.maxConcurrentBodies);
+    this.relayScanner =
+      o.relayScanner ?? createRelayScanner({ workers: 0, uncompress: o.uncompress, logger: o.logger });
   }
 
   get inFlight(): number {
@@ -127,19 +131,19 @@ class Receiver implements RemoteWriteReceiver {
       // Re-checked: shutdown may have begun while this request waited for a permit.
       if (this.refusing) return this.reply(res, 503, 'shutting down', true);
       let counts: IngestCounts;
-      let body: Uint8Array;
       let raw: Uint8Array;
+      const rawRequests = this.o.rawRequests;
       try {
-        body = await readCappedBody(req, config.maxBodyBytes);
-        raw = await this.o.uncompress(body, config.maxBodyBytes);
+        const body = await readCappedBody(req, config.maxBodyBytes);
+        if (version === '1.0' && rawRequests?.storesRawRequests) {
+          const scan = await this.relayScanner.scan(body, config.maxBodyBytes);
+          if (scan.kind === 'record') return this.appendAsReceived(res, rawRequests, scan.payload, scan.samples);
+          raw = scan.body;
+        } else {
+          raw = await this.o.uncompress(body, config.maxBodyBytes);
+        }
       } catch (err) {
         return this.replyDecodeError(res, err);
-      }
-      const rawRequests = this.o.rawRequests;
-      if (version === '1.0' && rawRequests?.storesRawRequests) {
-        const scan = scanWriteRequestV1(raw);
-        if (scan !== undefined)
-          return this.appendAsReceived(res, rawRequests, encodeRawRecord(body, scan), scan.samples);
       }
       const appender = this.freeAppenders.pop() ?? this.o.queue.appender();
       try {

@@ -1,0 +1,158 @@
+/**
+ * Runs the relay fast path's per-request CPU work (uncompress, scan, kind-2 record) off the event
+ * loop. On the relay benchmark that work was ~20% of the event loop, time the send loops need: a
+ * worker thread takes it, and the event loop only reads bodies, appends records and sends.
+ *
+ * Bodies are copied once into a buffer of their own and moved to the worker; its answer (the
+ * record, or the uncompressed body for a full decode) is moved back. If a worker dies, the
+ * requests it held are scanned on the event loop instead and so is every later one: a request
+ * is never lost to a worker failure, and a crashing worker is not restarted in a loop.
+ */
+import { Worker } from 'node:worker_threads';
+import { PromspoolError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { Uncompress } from './receiver.js';
+import { type RelayScan, scanRelayBody } from './relay-scan.js';
+
+export interface RelayScanner {
+  /**
+   * Uncompresses and scans a remote-write 1.0 body. Rejects with what the uncompress throws
+   * (PromspoolError ERR_BODY_TOO_LARGE or ERR_BAD_SNAPPY) for a bad body.
+   */
+  scan(compressed: Uint8Array, maxBytes: number): Promise<RelayScan>;
+  /** Stops the workers; scans still pending finish on the event loop. */
+  close(): Promise<void>;
+  /** Workers running now (0: every scan runs on the event loop). */
+  readonly workers: number;
+}
+
+export interface RelayScannerOptions {
+  /** Worker threads; 0 scans on the event loop. */
+  workers: number;
+  /** The event loop's uncompress (for 0 workers, and after a worker failure). */
+  uncompress: Uncompress;
+  logger: Logger;
+  /** For tests: the worker script (default relay-scan-worker.js beside this module). */
+  workerUrl?: URL;
+}
+
+/** @internal Message to a worker. */
+export interface ScanRequest {
+  id: number;
+  body: Uint8Array;
+  maxBytes: number;
+}
+
+/** @internal A worker's answer. */
+export type ScanReply =
+  | { id: number; kind: 'record' | 'decode'; bytes: Uint8Array; samples: number }
+  | { id: number; kind: 'error'; code: string | undefined; message: string };
+
+interface Pending {
+  compressed: Uint8Array;
+  maxBytes: number;
+  resolve: (scan: RelayScan) => void;
+  reject: (err: unknown) => void;
+}
+
+export function createRelayScanner(opts: RelayScannerOptions): RelayScanner {
+  return new ThreadedRelayScanner(opts);
+}
+
+class ThreadedRelayScanner implements RelayScanner {
+  private readonly live: Worker[] = [];
+  private readonly pending = new Map<number, Pending>();
+  /** Worker of each pending id, so a dying worker's requests can be found. */
+  private readonly owner = new Map<number, Worker>();
+  /** Scans pending per worker: a worker is ref'd only while it holds some. */
+  private readonly held = new Map<Worker, number>();
+  private nextId = 0;
+  private turn = 0;
+  private closing = false;
+
+  constructor(private readonly opts: RelayScannerOptions) {
+    const url = opts.workerUrl ?? new URL('./relay-scan-worker.js', import.meta.url);
+    for (let i = 0; i < opts.workers; i++) {
+      const w = new Worker(url);
+      w.on('message', (reply: ScanReply) => this.answer(reply));
+      w.on('error', (err) => this.lost(w, err));
+      w.on('exit', (code) => this.lost(w, new Error(`relay scan worker exited with code ${code}`)));
+      // An idle worker must not keep the process alive (a busy one does: see `held`). After the
+      // listeners: adding a 'message' listener refs the worker again.
+      w.unref();
+      this.live.push(w);
+    }
+  }
+
+  get workers(): number {
+    return this.live.length;
+  }
+
+  scan(compressed: Uint8Array, maxBytes: number): Promise<RelayScan> {
+    if (this.live.length === 0) return this.scanHere(compressed, maxBytes);
+    const w = this.live[this.turn++ % this.live.length];
+    const id = this.nextId++;
+    // A buffer of its own: the request's body may share a slab with other Buffers.
+    const body = new Uint8Array(compressed);
+    return new Promise<RelayScan>((resolve, reject) => {
+      this.pending.set(id, { compressed, maxBytes, resolve, reject });
+      this.owner.set(id, w);
+      this.hold(w, 1);
+      const msg: ScanRequest = { id, body, maxBytes };
+      w.postMessage(msg, [body.buffer]);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    await Promise.all(this.live.map((w) => w.terminate()));
+  }
+
+  private answer(reply: ScanReply): void {
+    const p = this.pending.get(reply.id);
+    if (p === undefined) return;
+    this.pending.delete(reply.id);
+    const w = this.owner.get(reply.id);
+    this.owner.delete(reply.id);
+    if (w !== undefined) this.hold(w, -1);
+    if (reply.kind === 'error') {
+      p.reject(reply.code === undefined ? new Error(reply.message) : new PromspoolError(reply.code, reply.message));
+    } else if (reply.kind === 'record') {
+      p.resolve({ kind: 'record', payload: reply.bytes, samples: reply.samples });
+    } else {
+      p.resolve({ kind: 'decode', body: reply.bytes });
+    }
+  }
+
+  /** A worker failed or exited: its pending scans run here, and it takes no more. */
+  private lost(w: Worker, err: Error): void {
+    const at = this.live.indexOf(w);
+    if (at < 0) return;
+    this.live.splice(at, 1);
+    this.held.delete(w);
+    if (!this.closing) {
+      this.opts.logger.error('relay scan worker failed; scanning on the event loop from now on', {
+        err: String(err),
+      });
+    }
+    for (const [id, owner] of this.owner) {
+      if (owner !== w) continue;
+      const p = this.pending.get(id);
+      this.owner.delete(id);
+      this.pending.delete(id);
+      if (p !== undefined) this.scanHere(p.compressed, p.maxBytes).then(p.resolve, p.reject);
+    }
+  }
+
+  private hold(w: Worker, delta: number): void {
+    const before = this.held.get(w) ?? 0;
+    const now = before + delta;
+    this.held.set(w, now);
+    if (before === 0 && now > 0) w.ref();
+    else if (before > 0 && now === 0) w.unref();
+  }
+
+  private async scanHere(compressed: Uint8Array, maxBytes: number): Promise<RelayScan> {
+    return scanRelayBody(compressed, await this.opts.uncompress(compressed, maxBytes));
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * The relay scanner: the same answers from a worker thread as from the event loop, the caller's
+ * buffer left intact, errors with their codes, and no request lost when a worker dies.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { pathToFileURL } from 'node:url';
+import { compressSync } from 'snappy';
+import type { RelayScan } from '../../src/daemon/relay-scan.js';
+import { createRelayScanner, type RelayScanner } from '../../src/daemon/relay-scanner.js';
+import { PromspoolError } from '../../src/errors.js';
+import type { Logger } from '../../src/logger.js';
+import { uncompressBlock } from '../../src/wire/snappy.js';
+import { type TestSeries, TWO_SERIES, writeRequestV1 } from './rw-bodies.js';
+
+const MAX = 32 * 1024 * 1024;
+
+/** A logger that keeps its error lines. */
+function recordingLogger(): Logger & { errors: string[] } {
+  const errors: string[] = [];
+  const log = {
+    errors,
+    error: (msg: string) => {
+      errors.push(msg);
+    },
+    warn: () => {},
+    info: () => {},
+    debug: () => {},
+    child: () => log,
+  };
+  return log as unknown as Logger & { errors: string[] };
+}
+
+function scanner(workers: number, workerUrl?: URL): RelayScanner & { log: ReturnType<typeof recordingLogger> } {
+  const log = recordingLogger();
+  const s = createRelayScanner({
+    workers,
+    uncompress: uncompressBlock,
+    logger: log,
+    ...(workerUrl ? { workerUrl } : {}),
+  });
+  return Object.assign(s, { log });
+}
+
+/** Series `i` of a body: its own metric name, so answers cannot be swapped unnoticed. */
+function body(i: number): Buffer {
+  const series: TestSeries[] = [
+    {
+      labels: [
+        ['__name__', `m_${i}`],
+        ['job', 'x'],
+      ],
+      samples: [[1000 + i, i]],
+    },
+  ];
+  return compressSync(writeRequestV1(series));
+}
+
+function plain(scan: RelayScan): { kind: string; bytes: number[]; samples?: number } {
+  return scan.kind === 'record'
+    ? { kind: scan.kind, bytes: [...scan.payload], samples: scan.samples }
+    : { kind: scan.kind, bytes: [...scan.body] };
+}
+
+describe('relay scanner', () => {
+  const open: RelayScanner[] = [];
+  const make = (workers: number, url?: URL) => {
+    const s = scanner(workers, url);
+    open.push(s);
+    return s;
+  };
+  after(() => Promise.all(open.map((s) => s.close())));
+
+  test('a worker answers exactly what the event loop does, and leaves the caller its buffer', async () => {
+    const here = make(0);
+    const threaded = make(1);
+    assert.equal(threaded.workers, 1);
+    const accepted = compressSync(writeRequestV1(TWO_SERIES));
+    const unsorted = compressSync(
+      writeRequestV1([
+        {
+          labels: [
+            ['job', 'x'],
+            ['__name__', 'up'],
+          ],
+          samples: [[1, 1]],
+        },
+      ]),
+    );
+    for (const b of [accepted, unsorted]) {
+      const copy = Buffer.from(b);
+      const want = plain(await here.scan(b, MAX));
+      const got = plain(await threaded.scan(b, MAX));
+      assert.deepEqual(got, want);
+      assert.deepEqual(b, copy, 'the caller still has its bytes');
+    }
+    assert.equal(plain(await threaded.scan(accepted, MAX)).kind, 'record');
+    const decoded = await threaded.scan(unsorted, MAX);
+    assert.equal(decoded.kind, 'decode');
+    assert.deepEqual(decoded.kind === 'decode' ? [...decoded.body] : [], [...uncompressBlock(unsorted, MAX)]);
+  });
+
+  test('bad bodies reject with the same PromspoolError codes as on the event loop', async () => {
+    for (const s of [make(0), make(1)]) {
+      await assert.rejects(s.scan(Buffer.from([0x0a, 0x01, 0xff]), MAX), (err: unknown) => {
+        assert.ok(err instanceof PromspoolError);
+        assert.equal(err.code, 'ERR_BAD_SNAPPY');
+        return true;
+      });
+      await assert.rejects(s.scan(Buffer.from([0x80, 0x80, 0x80, 0x80, 0x01, 0x00]), MAX), (err: unknown) => {
+        assert.ok(err instanceof PromspoolError);
+        assert.equal(err.code, 'ERR_BODY_TOO_LARGE');
+        return true;
+      });
+    }
+  });
+
+  test('200 scans in flight at once each get their own answer', async () => {
+    const s = make(1);
+    const here = make(0);
+    const bodies = Array.from({ length: 200 }, (_x, i) => body(i));
+    const got = await Promise.all(bodies.map((b) => s.scan(b, MAX)));
+    for (let i = 0; i < bodies.length; i++) assert.deepEqual(plain(got[i]), plain(await here.scan(bodies[i], MAX)));
+  });
+
+  test('when a worker dies, its pending scans finish on the event loop, and so do later ones', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'promspool-scan-worker-'));
+    try {
+      const crashing = join(dir, 'crash.mjs');
+      writeFileSync(
+        crashing,
+        "import { parentPort } from 'node:worker_threads';\nparentPort.on('message', () => process.exit(3));\n",
+      );
+      const s = make(1, pathToFileURL(crashing));
+      const here = make(0);
+      const bodies = Array.from({ length: 5 }, (_x, i) => body(i));
+      const got = await Promise.all(bodies.map((b) => s.scan(b, MAX)));
+      for (let i = 0; i < bodies.length; i++) assert.deepEqual(plain(got[i]), plain(await here.scan(bodies[i], MAX)));
+      assert.equal(s.workers, 0);
+      assert.equal(s.log.errors.length, 1, 'one error, not one per request');
+      assert.match(s.log.errors[0], /relay scan worker failed/);
+      assert.equal(plain(await s.scan(body(9), MAX)).kind, 'record');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('close stops the workers without an error; scans after it run on the event loop', async () => {
+    const s = make(1);
+    await s.close();
+    assert.equal(s.workers, 0);
+    assert.equal(s.log.errors.length, 0);
+    assert.equal(plain(await s.scan(body(1), MAX)).kind, 'record');
+  });
+});
