@@ -7,7 +7,8 @@
  *
  * Usage: node dist/bench/relay.js [--samples=10000000] [--series=100000] [--labels=10]
  *   [--per-request=2000] [--connections=4] [--shards=4] [--agents=promspool,vmagent]
- *   [--cpu-prof] (promspool profile under $TMPDIR/promspool-bench-profiles) [--no-append]        (BENCH_SCALE=0.1 scales --samples for a quick run)
+ *   [--cpu-prof] (promspool profile under $TMPDIR/promspool-bench-profiles) [--no-append]
+ *   [--rounds=1] (runs the agents in turn that many times; the verdicts use each agent's medians)        (BENCH_SCALE=0.1 scales --samples for a quick run)
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,6 +33,8 @@ const args = scenarioArgs({
   /** Per agent: after this the generator stops sending and the run reports what was sent. */
   'budget-s': 150,
   'timeout-s': 300,
+  /** Each agent runs this many times, alternating; rates on this shared machine move ±15% run to run. */
+  rounds: 1,
 });
 const totalSamples = Math.round(args.samples * benchScale());
 const agents = agentList(args.agents);
@@ -138,34 +141,89 @@ async function runOnce(kind: AgentKind): Promise<RelayRun> {
 if (args['cpu-prof'])
   console.log(`relay: promspool writes its CPU profile to ${join(tmpdir(), 'promspool-bench-profiles')}`);
 const runs: RelayRun[] = [];
-for (const kind of agents) {
-  console.log(`relay: ${kind}, ${totalSamples.toLocaleString('en-US')} samples ...`);
-  runs.push(await runOnce(kind));
+const rounds = Math.max(1, Math.round(args.rounds));
+for (let round = 1; round <= rounds; round++) {
+  for (const kind of agents) {
+    console.log(
+      `relay: ${kind}${rounds > 1 ? ` (round ${round}/${rounds})` : ''}, ${totalSamples.toLocaleString('en-US')} samples ...`,
+    );
+    runs.push(await runOnce(kind));
+  }
+}
+
+/** One agent's figures: of one run, or the medians of its rounds (peak RSS: the highest). */
+interface Figures {
+  label: string;
+  samples: string | number;
+  e2e: number;
+  ingest: number;
+  cpuPerM: number;
+  peakRss: number;
+  sinkPerM: number;
+  loadgenPerM: number;
+  retries: number | string;
+  load: string;
 }
 
 const perM = (cpu: number, r: RelayRun) => (cpu / r.delivered) * 1e6;
-const rows: Record<string, string | number>[] = runs.map((r) => ({
-  agent: r.agent,
+const figuresOf = (r: RelayRun, label: string): Figures => ({
+  label,
   samples: r.budgetHit ? `${r.delivered.toLocaleString('en-US')} (budget)` : r.delivered,
-  'samples/s e2e': Math.round(r.delivered / r.seconds),
-  'ingest samples/s': r.ingestSeconds ? Math.round(r.expected / r.ingestSeconds) : '-',
-  'agent CPU s / 1M': perM(r.agentCpu, r),
-  'peak RSS MB': Math.round(r.peakRss / 2 ** 20),
-  'sink CPU s / 1M': perM(r.sinkCpu, r),
-  'loadgen CPU s / 1M': perM(r.loadgenCpu, r),
+  e2e: r.delivered / r.seconds,
+  ingest: r.ingestSeconds ? r.expected / r.ingestSeconds : 0,
+  cpuPerM: perM(r.agentCpu, r),
+  peakRss: r.peakRss,
+  sinkPerM: perM(r.sinkCpu, r),
+  loadgenPerM: perM(r.loadgenCpu, r),
   retries: r.retries,
-  'load avg': r.load,
-}));
-const ps = runs.find((r) => r.agent === 'promspool');
-const vm = runs.find((r) => r.agent === 'vmagent');
+  load: r.load,
+});
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 === 1 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const mediansOf = (kind: AgentKind): Figures | undefined => {
+  const mine = runs.filter((r) => r.agent === kind).map((r) => figuresOf(r, kind));
+  if (mine.length === 0) return undefined;
+  if (mine.length === 1) return mine[0];
+  return {
+    label: `${kind} (median of ${mine.length})`,
+    samples: mine[0].samples,
+    e2e: median(mine.map((f) => f.e2e)),
+    ingest: median(mine.map((f) => f.ingest)),
+    cpuPerM: median(mine.map((f) => f.cpuPerM)),
+    peakRss: Math.max(...mine.map((f) => f.peakRss)),
+    sinkPerM: median(mine.map((f) => f.sinkPerM)),
+    loadgenPerM: median(mine.map((f) => f.loadgenPerM)),
+    retries: mine.reduce((a, f) => a + Number(f.retries), 0),
+    load: '',
+  };
+};
+const row = (f: Figures): Record<string, string | number> => ({
+  agent: f.label,
+  samples: f.samples,
+  'samples/s e2e': Math.round(f.e2e),
+  'ingest samples/s': f.ingest ? Math.round(f.ingest) : '-',
+  'agent CPU s / 1M': f.cpuPerM,
+  'peak RSS MB': Math.round(f.peakRss / 2 ** 20),
+  'sink CPU s / 1M': f.sinkPerM,
+  'loadgen CPU s / 1M': f.loadgenPerM,
+  retries: f.retries,
+  'load avg': f.load,
+});
+const rows: Record<string, string | number>[] = [];
+if (rounds > 1)
+  runs.forEach((r, i) => rows.push(row(figuresOf(r, `${r.agent} #${Math.floor(i / agents.length) + 1}`))));
+const ps = mediansOf('promspool');
+const vm = mediansOf('vmagent');
+for (const f of [ps, vm]) if (f !== undefined) rows.push(row(f));
 if (ps && vm) {
   rows.push({
     agent: 'promspool / vmagent',
     samples: '',
-    'samples/s e2e': `${(ps.delivered / ps.seconds / (vm.delivered / vm.seconds)).toFixed(2)}x`,
-    'ingest samples/s':
-      ps.ingestSeconds && vm.ingestSeconds ? `${(vm.ingestSeconds / ps.ingestSeconds).toFixed(2)}x` : '',
-    'agent CPU s / 1M': `${(perM(ps.agentCpu, ps) / perM(vm.agentCpu, vm)).toFixed(2)}x`,
+    'samples/s e2e': `${(ps.e2e / vm.e2e).toFixed(2)}x`,
+    'ingest samples/s': ps.ingest && vm.ingest ? `${(ps.ingest / vm.ingest).toFixed(2)}x` : '',
+    'agent CPU s / 1M': `${(ps.cpuPerM / vm.cpuPerM).toFixed(2)}x`,
     'peak RSS MB': `${(ps.peakRss / vm.peakRss).toFixed(2)}x`,
     'sink CPU s / 1M': '',
     'loadgen CPU s / 1M': '',
@@ -181,8 +239,8 @@ if (ps) {
     `peak RSS < 250 MB: ${ps.peakRss < 250 * 2 ** 20 ? 'met' : 'NOT met'} (${Math.round(ps.peakRss / 2 ** 20)} MB)`,
   );
   if (vm) {
-    const cpuRatio = perM(ps.agentCpu, ps) / perM(vm.agentCpu, vm);
-    const tputRatio = ps.delivered / ps.seconds / (vm.delivered / vm.seconds);
+    const cpuRatio = ps.cpuPerM / vm.cpuPerM;
+    const tputRatio = ps.e2e / vm.e2e;
     verdicts.push(`CPU/M <= 1.5x vmagent: ${cpuRatio <= 1.5 ? 'met' : 'NOT met'} (${cpuRatio.toFixed(2)}x)`);
     verdicts.push(`throughput >= vmagent: ${tputRatio >= 1 ? 'met' : 'NOT met'} (${tputRatio.toFixed(2)}x)`);
   }
@@ -194,6 +252,11 @@ for (const r of incomplete) console.error(`relay: ${r.agent} delivered ${r.deliv
 const notes = [
   `Workload: ${args.series.toLocaleString('en-US')} series x ${args.labels} labels, ${args['per-request']} series (1 sample each) per request, ${args.connections} connections, RW 1.0 pushed by bench/lib/loadgen (own process, bodies pre-built).`,
   `Agents: ${args.shards} senders each (promspool min_shards = max_shards, vmagent -remoteWrite.queues), ${args['per-request']} samples per outgoing request (promspool max_samples_per_send, vmagent -remoteWrite.maxRowsPerBlock), disk queue under /tmp, promspool fsync interval. promspool writes every sample to its disk queue; vmagent 1.79 writes to -remoteWrite.tmpDataPath only once its in-memory blocks are full (sending falls behind).`,
+  ...(rounds > 1
+    ? [
+        `Rounds: ${rounds}, the agents taking turns; rows #k are single runs. The median rows, the ratios and the verdicts use each agent's medians (peak RSS: its highest).`,
+      ]
+    : []),
   'samples/s e2e: first request sent until the sink counted the last sample. CPU from /proc/<pid>/stat of the agent only; peak RSS is VmHWM. loadgen, sink and agent share the 2 cores, so the sink/loadgen CPU columns say how much was left for the agent.',
   ...runs
     .filter((r) => r.budgetHit)
