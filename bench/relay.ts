@@ -212,8 +212,11 @@ const row = (f: Figures): Record<string, string | number> => ({
   'load avg': f.load,
 });
 const rows: Record<string, string | number>[] = [];
-if (rounds > 1)
-  runs.forEach((r, i) => rows.push(row(figuresOf(r, `${r.agent} #${Math.floor(i / agents.length) + 1}`))));
+if (rounds > 1) {
+  for (let i = 0; i < runs.length; i++) {
+    rows.push(row(figuresOf(runs[i], `${runs[i].agent} #${Math.floor(i / agents.length) + 1}`)));
+  }
+}
 const ps = mediansOf('promspool');
 const vm = mediansOf('vmagent');
 for (const f of [ps, vm]) if (f !== undefined) rows.push(row(f));
