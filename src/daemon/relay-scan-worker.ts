@@ -27,6 +27,7 @@ port.on('message', (req: ScanRequest) => {
       id: req.id,
       kind: 'error',
       code: err instanceof PromspoolError ? err.code : undefined,
+      name: e?.name ?? 'Error',
       message: e?.message ?? String(err),
     };
     port.postMessage(reply);

@@ -46,7 +46,7 @@ export interface ScanRequest {
 /** @internal A worker's answer. */
 export type ScanReply =
   | { id: number; kind: 'record' | 'decode'; bytes: Uint8Array; samples: number }
-  | { id: number; kind: 'error'; code: string | undefined; message: string };
+  | { id: number; kind: 'error'; code: string | undefined; name: string; message: string };
 
 interface Pending {
   compressed: Uint8Array;
@@ -116,7 +116,7 @@ class ThreadedRelayScanner implements RelayScanner {
     this.owner.delete(reply.id);
     if (w !== undefined) this.hold(w, -1);
     if (reply.kind === 'error') {
-      p.reject(reply.code === undefined ? new Error(reply.message) : new PromspoolError(reply.code, reply.message));
+      p.reject(errorFrom(reply));
     } else if (reply.kind === 'record') {
       p.resolve({ kind: 'record', payload: reply.bytes, samples: reply.samples });
     } else {
@@ -155,4 +155,12 @@ class ThreadedRelayScanner implements RelayScanner {
   private async scanHere(compressed: Uint8Array, maxBytes: number): Promise<RelayScan> {
     return scanRelayBody(compressed, await this.opts.uncompress(compressed, maxBytes));
   }
+}
+
+/** The worker's error as the event loop would have thrown it: the receiver maps classes to answers. */
+function errorFrom(reply: { code: string | undefined; name: string; message: string }): Error {
+  if (reply.code !== undefined) return new PromspoolError(reply.code, reply.message);
+  if (reply.name === 'TypeError') return new TypeError(reply.message);
+  if (reply.name === 'RangeError') return new RangeError(reply.message);
+  return new Error(reply.message);
 }
