@@ -79,6 +79,11 @@ class WriteRequestEncoderV1 implements WriteRequestEncoder {
   /** Series id -> `offset * LEN_SPAN + length` in `labelCache`. */
   private readonly labelIndex = new SeriesIdIndex();
   private labelCacheScope = -1;
+  /** Bumped whenever the label cache is emptied: entries looked up before then are void. */
+  private labelCacheGeneration = 0;
+  /** Per slice of the request being encoded, its label-cache entry looked up ahead (or -1). */
+  private lookedUp = new Float64Array(256);
+  private lookedUpGeneration = -1;
   private readonly labelCacheBytes: number;
   private exemplarSizes = new Int32Array(16);
 
@@ -107,7 +112,8 @@ class WriteRequestEncoderV1 implements WriteRequestEncoder {
   encode(slices: readonly SeriesSlice[], count: number, metadata: readonly MetadataEntry[]): Uint8Array {
     const w = this.w;
     w.reset();
-    for (let i = 0; i < count; i++) this.writeTimeSeries(slices[i]);
+    this.lookUpAhead(slices, count);
+    for (let i = 0; i < count; i++) this.writeTimeSeries(slices[i], i);
     for (let i = 0; i < metadata.length; i++) this.writeMetadata(metadata[i]);
     // Do not keep the last record alive between requests.
     this.record = undefined;
@@ -137,7 +143,26 @@ class WriteRequestEncoderV1 implements WriteRequestEncoder {
     return this.table;
   }
 
-  private writeTimeSeries(s: SeriesSlice): void {
+  /**
+   * Looks up every slice's label-cache entry before encoding any. Interleaved with the copies,
+   * each lookup stalled on a cache miss (perf: 75% of the lookup's time on the load of the entry,
+   * 15% on the series id); in a loop of nothing else the misses are independent loads that the
+   * CPU overlaps.
+   */
+  private lookUpAhead(slices: readonly SeriesSlice[], count: number): void {
+    if (this.lookedUp.length < count) this.lookedUp = new Float64Array(count * 2);
+    const out = this.lookedUp;
+    const index = this.labelIndex;
+    const scope = this.labelCacheScope;
+    for (let i = 0; i < count; i++) {
+      const s = slices[i];
+      const ids = s.record.seriesIds;
+      out[i] = ids !== undefined && s.record.seriesIdScope === scope ? index.get(ids[s.series]) : -1;
+    }
+    this.lookedUpGeneration = this.labelCacheGeneration;
+  }
+
+  private writeTimeSeries(s: SeriesSlice, slot: number): void {
     const record = s.record;
     // Series stored as received (relay path): copied as they are, or with the external labels
     // merged into their label fields and their samples copied, unless a cut changed the samples.
@@ -152,7 +177,9 @@ class WriteRequestEncoderV1 implements WriteRequestEncoder {
     }
     this.useRecord(record);
     const cached =
-      raw === undefined && record.seriesIds !== undefined && this.labelCacheBytes > 0 ? this.cachedLabels(s) : -1;
+      raw === undefined && record.seriesIds !== undefined && this.labelCacheBytes > 0
+        ? this.cachedLabels(s, this.lookedUpGeneration === this.labelCacheGeneration ? this.lookedUp[slot] : -1)
+        : -1;
 
     // Pass 1: sizes.
     let body = 0;
@@ -277,13 +304,15 @@ class WriteRequestEncoderV1 implements WriteRequestEncoder {
    * encoding them on a miss; `offset * LEN_SPAN + length` in `labelCache`, or -1 when too large to
    * cache. Entries are trusted by id within the record's id scope: ids never change meaning there.
    */
-  private cachedLabels(s: SeriesSlice): number {
+  private cachedLabels(s: SeriesSlice, lookedUp: number): number {
+    if (lookedUp >= 0) return lookedUp;
     const record = s.record;
     const index = this.labelIndex;
     const arena = this.labelCache;
     if (record.seriesIdScope !== this.labelCacheScope) {
       index.clear();
       arena.reset();
+      this.labelCacheGeneration++;
       this.labelCacheScope = record.seriesIdScope ?? -1;
     }
     const id = (record.seriesIds as Uint32Array)[s.series];
@@ -296,6 +325,7 @@ class WriteRequestEncoderV1 implements WriteRequestEncoder {
       // Simplest bound: start over. Live series come back on their next request.
       index.clear();
       arena.reset();
+      this.labelCacheGeneration++;
     }
     arena.ensure(size);
     const start = arena.pos;
