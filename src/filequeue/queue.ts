@@ -83,6 +83,8 @@ export class DiskQueue implements FileQueue {
   private sealChain: Promise<void> = Promise.resolve();
   private batchTimer: TimerHandle | undefined;
   private fsyncTimer: TimerHandle | undefined;
+  /** With `interval`: the shared directory fsync that covers renames and deletions since the last one. */
+  private dirSyncTimer: TimerHandle | undefined;
   private dirSyncRunning: Promise<void> | undefined;
   private dirSyncQueued: Promise<void> | undefined;
   private readonly dirtyAcks = new Set<SegmentEntry>();
@@ -278,6 +280,9 @@ export class DiskQueue implements FileQueue {
 
   private async finishSeal(w: SegmentWriter, entry: SegmentEntry): Promise<void> {
     const durable = this.policy !== 'never';
+    // The data is fdatasynced before the rename, so a committed file never holds garbage; with
+    // `interval` the name (old or new) is made durable by the deferred directory fsync.
+    if (this.policy === 'interval') w.leaveNameSyncToCaller();
     await w.finish(durable);
     try {
       renameSync(w.path, entry.path);
@@ -286,8 +291,10 @@ export class DiskQueue implements FileQueue {
       this.logger.error('could not rename a sealed segment', { file: w.path, error: String(err) });
       entry.path = w.path;
     }
-    if (durable) {
+    if (this.policy === 'always') {
       await this.dirSync().catch((err) => this.logger.error('directory fsync failed', { error: String(err) }));
+    } else if (durable) {
+      this.dirSyncWithinInterval();
     } else {
       entry.unsynced = true;
     }
@@ -347,7 +354,11 @@ export class DiskQueue implements FileQueue {
     // (removeEntry); a delivered segment's may follow a moment later.
     this.forget(e);
     const done = Promise.all([this.unlinkLater(e.path), this.unlinkLater(queueFilePath(this.dir, e.id, 'acks'))]).then(
-      () => (this.policy === 'never' ? undefined : this.dirSync()),
+      () => {
+        if (this.policy === 'always') return this.dirSync();
+        if (this.policy === 'interval') this.dirSyncWithinInterval();
+        return undefined;
+      },
     );
     const tracked = done
       .catch((err) => this.logger.error('directory fsync failed', { error: String(err) }))
@@ -577,6 +588,8 @@ export class DiskQueue implements FileQueue {
     this.closing = (async () => {
       this.clock.clearTimeout(this.batchTimer);
       this.clock.clearTimeout(this.fsyncTimer);
+      this.clock.clearTimeout(this.dirSyncTimer);
+      this.dirSyncTimer = undefined;
       this.batchTimer = undefined;
       this.fsyncTimer = undefined;
       this.wakeReaders();
@@ -624,6 +637,22 @@ export class DiskQueue implements FileQueue {
     } finally {
       closeSync(fd);
     }
+  }
+
+  /**
+   * With `interval`: makes the directory's renames and deletions durable within `fsync_interval`,
+   * with one fsync for all of them. A directory fsync commits the file system's journal, and one
+   * per sealed and per deleted segment (back to back when relaying: ~70 segments/s) cost the
+   * relay ~8% of its throughput. Until then a power loss can leave a sealed segment under its
+   * `.open` name (recovery seals it; its data was fdatasynced before the rename) or bring back a
+   * deleted one (sent again: at least once). A process crash loses neither.
+   */
+  private dirSyncWithinInterval(): void {
+    if (this.dirSyncTimer !== undefined || this.closed) return;
+    this.dirSyncTimer = this.clock.setTimeout(() => {
+      this.dirSyncTimer = undefined;
+      this.dirSync().catch((err) => this.logger.error('directory fsync failed', { error: String(err) }));
+    }, this.opts.fsyncIntervalMs);
   }
 
   /**

@@ -111,6 +111,14 @@ export class SegmentWriter {
     });
   }
 
+  /**
+   * Leaves the directory fsync for this file's name to the caller: at a seal with `interval`, the
+   * file is renamed next, and the queue's deferred directory fsync covers the new name.
+   */
+  leaveNameSyncToCaller(): void {
+    this.dirSynced = true;
+  }
+
   /** Syncs everything written so far. */
   syncAll(): Promise<void> {
     return this.syncTo(this.writtenSeq);

@@ -114,6 +114,56 @@ describe('fsync policies', () => {
     assert.equal(sync.counts.fdatasync, 2);
   });
 
+  it('interval: seals fdatasync their data at once; renames and deletions share one directory fsync per fsync_interval', async () => {
+    const clock = new ManualClock();
+    const sync = gatedSyncs(false);
+    const q = await open({
+      fsync: 'interval',
+      fsyncIntervalMs: 1000,
+      clock,
+      fileOps: sync.ops,
+      maxSignalsPerSegment: 1,
+    });
+    for (let i = 0; i < 3; i++) await q.append(payload(i), 1);
+    await q.seal();
+    assert.equal(sync.counts.fdatasync, 3, 'each sealed segment is fdatasynced before its rename');
+    assert.equal(sync.counts.fsyncDir, 0, 'no directory fsync per seal');
+    const segs = [];
+    for (let i = 0; i < 3; i++) {
+      const s = await q.next(new AbortController().signal);
+      assert.ok(s !== null);
+      segs.push(s);
+    }
+    for (const s of segs) q.release(s.id);
+    await q.deletions();
+    assert.equal(sync.counts.fsyncDir, 0, 'nor per deletion');
+    clock.advance(999);
+    await settle();
+    assert.equal(sync.counts.fsyncDir, 0);
+    clock.advance(1);
+    await settle();
+    assert.equal(sync.counts.fsyncDir, 1, 'one for the 3 renames and 3 deletions');
+    clock.advance(5000);
+    await settle();
+    assert.equal(sync.counts.fsyncDir, 1, 'nothing new: no timer, no fsync');
+    await q.close();
+    assert.equal(sync.counts.fsyncDir, 2, 'close fsyncs the directory');
+  });
+
+  it('always: every seal and every deletion fsyncs the directory before going on', async () => {
+    const sync = gatedSyncs(false);
+    const q = await open({ fsync: 'always', fileOps: sync.ops, maxSignalsPerSegment: 1 });
+    await q.append(payload(1), 1);
+    await q.seal();
+    // The new file's name with the append, the rename with the seal.
+    assert.equal(sync.counts.fsyncDir, 2);
+    const s = await q.next(new AbortController().signal);
+    assert.ok(s !== null);
+    q.release(s.id);
+    await q.deletions();
+    assert.equal(sync.counts.fsyncDir, 3);
+  });
+
   it('never: no fsync on append or seal; flush() fsyncs what was written', async () => {
     const sync = gatedSyncs(false);
     const q = await open({ fsync: 'never', fileOps: sync.ops, maxSignalsPerSegment: 2 });
