@@ -22,7 +22,7 @@ export interface RelayScanner {
   scan(compressed: Uint8Array, maxBytes: number): Promise<RelayScan>;
   /** Stops the workers; scans still pending finish on the event loop. */
   close(): Promise<void>;
-  /** Workers running now (0: every scan runs on the event loop). */
+  /** Workers running now (0 before the first scan, and when every scan runs on the event loop). */
   readonly workers: number;
 }
 
@@ -70,9 +70,15 @@ class ThreadedRelayScanner implements RelayScanner {
   private turn = 0;
   private closing = false;
 
-  constructor(private readonly opts: RelayScannerOptions) {
-    const url = opts.workerUrl ?? new URL('./relay-scan-worker.js', import.meta.url);
-    for (let i = 0; i < opts.workers; i++) {
+  /** Workers are started by the first scan: a daemon that never relays 1.0 never pays for them (~11 MB each). */
+  private started = false;
+
+  constructor(private readonly opts: RelayScannerOptions) {}
+
+  private start(): void {
+    this.started = true;
+    const url = this.opts.workerUrl ?? new URL('./relay-scan-worker.js', import.meta.url);
+    for (let i = 0; i < this.opts.workers; i++) {
       const w = new Worker(url);
       w.on('message', (reply: ScanReply) => this.answer(reply));
       w.on('error', (err) => this.lost(w, err));
@@ -89,6 +95,7 @@ class ThreadedRelayScanner implements RelayScanner {
   }
 
   scan(compressed: Uint8Array, maxBytes: number): Promise<RelayScan> {
+    if (!this.started && !this.closing) this.start();
     if (this.live.length === 0) return this.scanHere(compressed, maxBytes);
     const w = this.live[this.turn++ % this.live.length];
     const id = this.nextId++;

@@ -77,7 +77,7 @@ describe('relay scanner', () => {
   test('a worker answers exactly what the event loop does, and leaves the caller its buffer', async () => {
     const here = make(0);
     const threaded = make(1);
-    assert.equal(threaded.workers, 1);
+    assert.equal(threaded.workers, 0, 'no worker before the first scan');
     const accepted = compressSync(writeRequestV1(TWO_SERIES));
     const unsorted = compressSync(
       writeRequestV1([
@@ -98,6 +98,7 @@ describe('relay scanner', () => {
       assert.deepEqual(b, copy, 'the caller still has its bytes');
     }
     assert.equal(plain(await threaded.scan(accepted, MAX)).kind, 'record');
+    assert.equal(threaded.workers, 1);
     const decoded = await threaded.scan(unsorted, MAX);
     assert.equal(decoded.kind, 'decode');
     assert.deepEqual(decoded.kind === 'decode' ? [...decoded.body] : [], [...uncompressBlock(unsorted, MAX)]);
@@ -150,6 +151,8 @@ describe('relay scanner', () => {
 
   test('close stops the workers without an error; scans after it run on the event loop', async () => {
     const s = make(1);
+    await s.scan(body(0), MAX);
+    assert.equal(s.workers, 1);
     await s.close();
     assert.equal(s.workers, 0);
     assert.equal(s.log.errors.length, 0);
