@@ -49,6 +49,8 @@ export type ScanReply =
   | { id: number; kind: 'error'; code: string | undefined; name: string; message: string };
 
 interface Pending {
+  /** The worker holding the scan, so a dying worker's scans can be found. */
+  worker: Worker;
   compressed: Uint8Array;
   maxBytes: number;
   resolve: (scan: RelayScan) => void;
@@ -62,8 +64,6 @@ export function createRelayScanner(opts: RelayScannerOptions): RelayScanner {
 class ThreadedRelayScanner implements RelayScanner {
   private readonly live: Worker[] = [];
   private readonly pending = new Map<number, Pending>();
-  /** Worker of each pending id, so a dying worker's requests can be found. */
-  private readonly owner = new Map<number, Worker>();
   /** Scans pending per worker: a worker is ref'd only while it holds some. */
   private readonly held = new Map<Worker, number>();
   private nextId = 0;
@@ -102,8 +102,7 @@ class ThreadedRelayScanner implements RelayScanner {
     // A buffer of its own: the request's body may share a slab with other Buffers.
     const body = new Uint8Array(compressed);
     return new Promise<RelayScan>((resolve, reject) => {
-      this.pending.set(id, { compressed, maxBytes, resolve, reject });
-      this.owner.set(id, w);
+      this.pending.set(id, { worker: w, compressed, maxBytes, resolve, reject });
       this.hold(w, 1);
       const msg: ScanRequest = { id, body, maxBytes };
       w.postMessage(msg, [body.buffer]);
@@ -119,9 +118,7 @@ class ThreadedRelayScanner implements RelayScanner {
     const p = this.pending.get(reply.id);
     if (p === undefined) return;
     this.pending.delete(reply.id);
-    const w = this.owner.get(reply.id);
-    this.owner.delete(reply.id);
-    if (w !== undefined) this.hold(w, -1);
+    this.hold(p.worker, -1);
     if (reply.kind === 'error') {
       p.reject(errorFrom(reply));
     } else if (reply.kind === 'record') {
@@ -142,12 +139,10 @@ class ThreadedRelayScanner implements RelayScanner {
         err: String(err),
       });
     }
-    for (const [id, owner] of this.owner) {
-      if (owner !== w) continue;
-      const p = this.pending.get(id);
-      this.owner.delete(id);
+    for (const [id, p] of this.pending) {
+      if (p.worker !== w) continue;
       this.pending.delete(id);
-      if (p !== undefined) this.scanHere(p.compressed, p.maxBytes).then(p.resolve, p.reject);
+      this.scanHere(p.compressed, p.maxBytes).then(p.resolve, p.reject);
     }
   }
 
