@@ -1,9 +1,12 @@
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { type Clock, sleep, systemClock } from './clock.js';
 import { type LibraryOptions, resolveQueueOptions } from './config/index.js';
+import type { DeliveryThread } from './config/library.js';
 import type { EndpointConfig, PromspoolConfig } from './config/types.js';
-import { createEndpoint, type Endpoint } from './endpoint/endpoint.js';
+import { createEndpoint, type Endpoint, type EndpointOptions } from './endpoint/endpoint.js';
+import { createThreadedEndpoint } from './endpoint/threaded-endpoint.js';
 import { ClosedError } from './errors.js';
 import { type DirLock, lockQueueDir } from './filequeue/dir-lock.js';
 import { createFileQueue } from './filequeue/index.js';
@@ -33,6 +36,13 @@ export interface QueueDeps {
   clock?: Clock;
   /** promspool's version, for the User-Agent. */
   version?: string;
+  /** See `LibraryOptions.deliveryThread`; default {@link defaultDeliveryThread}. Always `event-loop` with a `clock`. */
+  deliveryThread?: DeliveryThread;
+}
+
+/** `worker` when the machine has more than one CPU: a worker on a single CPU only adds copying. */
+export function defaultDeliveryThread(): DeliveryThread {
+  return availableParallelism() > 1 ? 'worker' : 'event-loop';
 }
 
 /**
@@ -51,7 +61,11 @@ export interface QueueDeps {
  */
 export async function createQueue(options: LibraryOptions): Promise<Queue> {
   const config = resolveQueueOptions(options);
-  return createManagedQueue(config, { registry: options.registry, logger: options.logger });
+  return createManagedQueue(config, {
+    registry: options.registry,
+    logger: options.logger,
+    ...(options.deliveryThread === undefined ? {} : { deliveryThread: options.deliveryThread }),
+  });
 }
 
 /** Internal: the queue the daemon runs, with config reload. */
@@ -78,6 +92,7 @@ class EndpointRuntime {
     logger: Logger,
     clock: Clock,
     version: string,
+    deliveryThread: DeliveryThread,
   ): Promise<EndpointRuntime> {
     const log = logger.child({ endpoint: ep.name });
     const s = config.storage;
@@ -102,18 +117,19 @@ class EndpointRuntime {
       throw err;
     }
     const serializer = createSerializer({ fileQueue, mailboxCapacity: SERIALIZER_MAILBOX, logger: log });
-    const endpoint = createEndpoint({
-      config: ep,
-      fileQueue,
-      ttlMs: s.ttlMs,
-      externalLabels: config.externalLabels,
-      decodeRecord,
-      clock,
-      logger: log,
-      metrics: remoteStorageMetrics(registry),
-      version,
-    });
-    log.info('endpoint started', { url: redactUrl(ep.url), dir });
+    const common = { config: ep, fileQueue, ttlMs: s.ttlMs, externalLabels: config.externalLabels, version };
+    const inProcess: EndpointOptions = { ...common, decodeRecord, clock, logger: log };
+    const endpoint =
+      deliveryThread === 'worker'
+        ? createThreadedEndpoint({
+            ...common,
+            logger: log,
+            metrics: remoteStorageMetrics(registry),
+            fallback: (observeBatchDuration) =>
+              createEndpoint({ ...inProcess, ...(observeBatchDuration ? { observeBatchDuration } : {}) }),
+          })
+        : createEndpoint({ ...inProcess, metrics: remoteStorageMetrics(registry) });
+    log.info('endpoint started', { url: redactUrl(ep.url), dir, delivery_thread: deliveryThread });
     return new EndpointRuntime(ep, lock, fileQueue, serializer, endpoint);
   }
 
@@ -198,6 +214,7 @@ class SpoolQueue implements ManagedQueue {
   private readonly logger: Logger;
   private readonly clock: Clock;
   private readonly version: string;
+  private readonly deliveryThread: DeliveryThread;
   private readonly series_: SeriesRegistry = createSeriesRegistry();
   private config: PromspoolConfig;
   private runtimes = new Map<string, EndpointRuntime>();
@@ -218,6 +235,8 @@ class SpoolQueue implements ManagedQueue {
     this.logger = deps.logger ?? silentLogger;
     this.clock = deps.clock ?? systemClock;
     this.version = deps.version ?? '0.1.0';
+    // A worker cannot run on an injected clock: tests that pass one keep delivery here.
+    this.deliveryThread = deps.clock !== undefined ? 'event-loop' : (deps.deliveryThread ?? defaultDeliveryThread());
   }
 
   get ready(): boolean {
@@ -239,7 +258,7 @@ class SpoolQueue implements ManagedQueue {
   }
 
   private startRuntime(ep: EndpointConfig, config: PromspoolConfig): Promise<EndpointRuntime> {
-    return EndpointRuntime.start(ep, config, this.registry, this.logger, this.clock, this.version);
+    return EndpointRuntime.start(ep, config, this.registry, this.logger, this.clock, this.version, this.deliveryThread);
   }
 
   appender(): Appender {

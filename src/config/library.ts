@@ -170,10 +170,31 @@ export interface LibraryOptions {
   registry?: Registry;
   /** Where the queue logs; default: silent. */
   logger?: Logger;
+  /**
+   * Where each endpoint's delivery (record decode, request encode, compression, HTTP) runs:
+   * `worker`, a worker thread per endpoint, which keeps that work off your event loop and uses a
+   * second core; or `event-loop`. Default `worker` when the machine has more than one CPU, else
+   * `event-loop`. See docs/operations.md, "Threads".
+   */
+  deliveryThread?: DeliveryThread;
 }
 
+/** Values of {@link LibraryOptions.deliveryThread}. */
+export type DeliveryThread = 'worker' | 'event-loop';
+const DELIVERY_THREADS: readonly DeliveryThread[] = ['worker', 'event-loop'];
+
 const LIBRARY_SPEC: MapSpec = {
-  known: ['data_dir', 'endpoints', 'ttl', 'persistence', 'external_labels', 'shutdown_timeout', 'registry', 'logger'],
+  known: [
+    'data_dir',
+    'endpoints',
+    'ttl',
+    'persistence',
+    'external_labels',
+    'shutdown_timeout',
+    'registry',
+    'logger',
+    'delivery_thread',
+  ],
 };
 
 const PERSISTENCE_SPEC: MapSpec = { known: STORAGE_SPEC.known.filter((k) => k !== 'path' && k !== 'ttl') };
@@ -183,7 +204,7 @@ const PERSISTENCE_SPEC: MapSpec = { known: STORAGE_SPEC.known.filter((k) => k !=
  * YAML produces (receiver and self-monitoring off: those are daemon features). Relative file
  * paths are resolved against the working directory. Throws {@link InvalidConfigError} listing
  * every problem, e.g. `endpoints[0].queueConfig.maxShards: must be >= minShards (5)`.
- * `registry` and `logger` are not part of the result: the caller takes them from `options`.
+ * `registry`, `logger` and `deliveryThread` are not part of the result: the caller takes them from `options`.
  */
 export function resolveQueueOptions(options: LibraryOptions): PromspoolConfig {
   const result = checkQueueOptions(options);
@@ -213,6 +234,7 @@ export function checkQueueOptions(options: unknown): { config?: PromspoolConfig;
   const externalLabels = readExternalLabels(r, root, 'external_labels');
   checkMethods(r, root, 'registry', ['registerMetric', 'metrics']);
   checkMethods(r, root, 'logger', ['debug', 'info', 'warn', 'error', 'child']);
+  r.oneOf(root, 'delivery_thread', DELIVERY_THREADS, 'worker');
   const endpoints = r.required(root, 'endpoints')
     ? readEndpointList(r, root.values.get('endpoints'), r.at('', 'endpoints'), ctx)
     : undefined;

@@ -3,7 +3,7 @@ import type { ActorState } from '../actors/types.js';
 import { type Clock, systemClock, type TimerHandle } from '../clock.js';
 import type { EndpointConfig } from '../config/types.js';
 import { ClosedError, PromspoolError } from '../errors.js';
-import type { DiskDropReasons, FileQueue, Segment } from '../filequeue/types.js';
+import type { DiskDropReasons, FileQueue, FileQueueStats, Segment } from '../filequeue/types.js';
 import { type Logger, silentLogger } from '../logger.js';
 import type {
   EndpointMetrics,
@@ -44,6 +44,11 @@ export interface EndpointOptions {
   random?: () => number;
   /** promspool's version for the User-Agent. */
   version?: string;
+  /**
+   * Called with each delivered request's duration in seconds, when there is no `metrics` to
+   * observe it (a delivery worker forwards these to the registry on the event loop).
+   */
+  observeBatchDuration?: (seconds: number) => void;
 }
 
 export interface EndpointStopResult {
@@ -182,6 +187,8 @@ class SegmentReader implements Endpoint {
     const createEncoder =
       opts.createEncoder ?? (() => createWriteRequestEncoderV1({ externalLabels: opts.externalLabels }));
     const handle = this.metricsHandle;
+    const observeBatchDuration =
+      handle === undefined ? opts.observeBatchDuration : (sec: number) => handle.observeBatchDuration(sec);
     this.network = createNetworkManager({
       config,
       createEncoder,
@@ -189,7 +196,7 @@ class SegmentReader implements Endpoint {
       ...(opts.compress === undefined ? {} : { compress: opts.compress }),
       ...(opts.version === undefined ? {} : { version: opts.version }),
       ...(opts.mailboxCapacity === undefined ? {} : { mailboxCapacity: opts.mailboxCapacity }),
-      ...(handle === undefined ? {} : { observeBatchDuration: (s: number) => handle.observeBatchDuration(s) }),
+      ...(observeBatchDuration === undefined ? {} : { observeBatchDuration }),
       clock: this.clock,
       logger: opts.logger ?? silentLogger,
       ...(opts.random === undefined ? {} : { random: opts.random }),
@@ -465,30 +472,37 @@ class SegmentReader implements Endpoint {
   }
 
   metricsSnapshot(): RemoteStorageSnapshot {
-    const s = this.stats();
-    const fq = this.opts.fileQueue.stats();
-    const q = this.opts.config.queue;
-    return {
-      samples: withDiskDrops(s.samples, fq.droppedSignalsByReason),
-      histograms: s.histograms,
-      exemplars: s.exemplars,
-      pendingSignals: s.pendingSignals,
-      metadataSent: s.network.metadata.sent,
-      metadataFailed: s.network.metadata.failed,
-      bytes: s.bytes,
-      shards: s.network.shards,
-      shardsDesired: s.network.shards,
-      shardsMin: q.minShards,
-      shardsMax: q.maxShards,
-      highestTimestampMs: s.highestReadTimestampMs,
-      highestSentTimestampMs: s.highestSentTimestampMs,
-      queueSegments: fq.segments,
-      queuePendingBytes: fq.diskBytes,
-      oldestPendingTimestampMs: s.oldestPendingTimestampMs,
-      recordsCorrupt: s.corruptRecords,
-      mailboxes: s.network.loops.map((l) => ({ actor: l.name, depth: l.mailboxDepth, fullCount: l.mailboxFull })),
-    };
+    return endpointMetricsSnapshot(this.stats(), this.opts.fileQueue.stats(), this.opts.config);
   }
+}
+
+/** An endpoint's metric values from its delivery stats and its FileQueue's stats. */
+export function endpointMetricsSnapshot(
+  s: EndpointDeliveryStats,
+  fq: FileQueueStats,
+  config: EndpointConfig,
+): RemoteStorageSnapshot {
+  const q = config.queue;
+  return {
+    samples: withDiskDrops(s.samples, fq.droppedSignalsByReason),
+    histograms: s.histograms,
+    exemplars: s.exemplars,
+    pendingSignals: s.pendingSignals,
+    metadataSent: s.network.metadata.sent,
+    metadataFailed: s.network.metadata.failed,
+    bytes: s.bytes,
+    shards: s.network.shards,
+    shardsDesired: s.network.shards,
+    shardsMin: q.minShards,
+    shardsMax: q.maxShards,
+    highestTimestampMs: s.highestReadTimestampMs,
+    highestSentTimestampMs: s.highestSentTimestampMs,
+    queueSegments: fq.segments,
+    queuePendingBytes: fq.diskBytes,
+    oldestPendingTimestampMs: s.oldestPendingTimestampMs,
+    recordsCorrupt: s.corruptRecords,
+    mailboxes: s.network.loops.map((l) => ({ actor: l.name, depth: l.mailboxDepth, fullCount: l.mailboxFull })),
+  };
 }
 
 function totals(loops: SendLoopStats[], kind: 'samples' | 'histograms' | 'exemplars', ttl: number): DeliveryTotals {

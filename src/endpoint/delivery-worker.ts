@@ -1,0 +1,186 @@
+/**
+ * Worker thread of {@link createThreadedEndpoint}: one endpoint's read side and network (decode,
+ * shape, encode, snappy, HTTP), fed with segments by the event loop, which keeps the FileQueue.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import type { FileQueue, Segment } from '../filequeue/types.js';
+import type { Logger } from '../logger.js';
+import { decodeRecord } from '../serialization/record-codec.js';
+import type { DeliveryWorkerInit, FromWorker, ToWorker } from './delivery-protocol.js';
+import { createEndpoint, type Endpoint } from './endpoint.js';
+
+const port = parentPort;
+if (port === null) throw new Error('delivery-worker runs as a worker thread');
+const init = workerData as DeliveryWorkerInit;
+
+/** Stats ride along with progress at most this often, and are sent on their own this often when idle. */
+const STATS_EVERY_MS = 20;
+/**
+ * Acks and releases wait this long to share a message: each request's ack alone was a message
+ * (~1.5% of the worker's time in the library benchmark). Nothing waits on them but file deletion.
+ */
+const PROGRESS_DELAY_MS = 5;
+const IDLE_STATS_EVERY_MS = 200;
+
+function post(msg: FromWorker): void {
+  port!.postMessage(msg);
+}
+
+/**
+ * Logs through the event loop's logger. Before every line the stats go out, so what a line
+ * reports (a failed request, a lastError) is already in `stats()` when it is read. The endpoint
+ * and network only log failures and state changes, never per request, so this stays rare.
+ */
+class PortLogger implements Logger {
+  constructor(
+    private readonly fields: Record<string, unknown> | undefined,
+    private readonly beforeLine: () => void,
+  ) {}
+  private send(level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>): void {
+    this.beforeLine();
+    const all = this.fields === undefined ? fields : { ...this.fields, ...fields };
+    // Values that do not clone (errors, functions) are sent as text.
+    const safe: Record<string, unknown> | undefined = all === undefined ? undefined : {};
+    if (all !== undefined) {
+      for (const [k, v] of Object.entries(all)) safe![k] = typeof v === 'object' && v !== null ? String(v) : v;
+    }
+    post({ t: 'log', level, msg, fields: safe });
+  }
+  debug(msg: string, fields?: Record<string, unknown>): void {
+    this.send('debug', msg, fields);
+  }
+  info(msg: string, fields?: Record<string, unknown>): void {
+    this.send('info', msg, fields);
+  }
+  warn(msg: string, fields?: Record<string, unknown>): void {
+    this.send('warn', msg, fields);
+  }
+  error(msg: string, fields?: Record<string, unknown>): void {
+    this.send('error', msg, fields);
+  }
+  child(fields: Record<string, unknown>): Logger {
+    return new PortLogger(this.fields === undefined ? fields : { ...this.fields, ...fields }, this.beforeLine);
+  }
+}
+
+interface PendingNext {
+  resolve: (s: Segment | null) => void;
+  onWait: (() => void) | undefined;
+  signal: AbortSignal | undefined;
+  onAbort: () => void;
+}
+
+/**
+ * The FileQueue as the endpoint sees it: `next` asks the event loop; acks and releases are
+ * batched and posted every {@link PROGRESS_DELAY_MS}.
+ */
+class FileQueueProxy {
+  private nextReq = 0;
+  private readonly pending = new Map<number, PendingNext>();
+  private acks: number[] = [];
+  private releases: number[] = [];
+  private durations: number[] = [];
+  private flushScheduled = false;
+  private lastStatsAt = 0;
+  endpoint: Endpoint | undefined;
+
+  next(signal?: AbortSignal, onWait?: () => void): Promise<Segment | null> {
+    const req = this.nextReq++;
+    return new Promise((resolve) => {
+      const onAbort = () => post({ t: 'abortNext', req });
+      this.pending.set(req, { resolve, onWait, signal, onAbort });
+      post({ t: 'next', req });
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  answer(req: number, segment: Segment | null): void {
+    const p = this.pending.get(req);
+    if (p === undefined) return;
+    this.pending.delete(req);
+    p.signal?.removeEventListener('abort', p.onAbort);
+    p.resolve(segment);
+  }
+
+  waiting(req: number): void {
+    this.pending.get(req)?.onWait?.();
+  }
+
+  ack(segmentId: number, record: number, portion: number): void {
+    this.acks.push(segmentId, record, portion);
+    this.schedule();
+  }
+
+  release(segmentId: number): void {
+    this.releases.push(segmentId);
+    this.schedule();
+  }
+
+  observeBatchDuration(seconds: number): void {
+    this.durations.push(seconds);
+  }
+
+  stats(): never {
+    throw new Error('FileQueue stats are kept on the event loop');
+  }
+
+  private schedule(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setTimeout(() => this.flush(false), PROGRESS_DELAY_MS);
+  }
+
+  flush(forceStats: boolean): void {
+    this.flushScheduled = false;
+    const now = performance.now();
+    const withStats = forceStats || now - this.lastStatsAt >= STATS_EVERY_MS;
+    if (!withStats && this.acks.length === 0 && this.releases.length === 0) return;
+    if (withStats) this.lastStatsAt = now;
+    post({
+      t: 'progress',
+      acks: this.acks,
+      releases: this.releases,
+      batchDurations: this.durations,
+      stats: withStats ? this.endpoint?.stats() : undefined,
+    });
+    this.acks = [];
+    this.releases = [];
+    this.durations = [];
+  }
+}
+
+const fq = new FileQueueProxy();
+const endpoint = createEndpoint({
+  config: init.config,
+  fileQueue: fq as unknown as FileQueue,
+  ttlMs: init.ttlMs,
+  externalLabels: init.externalLabels,
+  decodeRecord,
+  logger: new PortLogger(undefined, () => fq.flush(true)),
+  observeBatchDuration: (s) => fq.observeBatchDuration(s),
+  ...(init.version === undefined ? {} : { version: init.version }),
+  ...(init.maxSegmentsInMemory === undefined ? {} : { maxSegmentsInMemory: init.maxSegmentsInMemory }),
+  ...(init.mailboxCapacity === undefined ? {} : { mailboxCapacity: init.mailboxCapacity }),
+});
+fq.endpoint = endpoint;
+
+// Retries, backoff and failures change the stats without any ack: keep the event loop's copy fresh.
+const idleStats = setInterval(() => fq.flush(true), IDLE_STATS_EVERY_MS);
+
+port.on('message', (msg: ToWorker) => {
+  switch (msg.t) {
+    case 'segment':
+      fq.answer(msg.req, msg.segment);
+      break;
+    case 'waiting':
+      fq.waiting(msg.req);
+      break;
+    case 'stop':
+      void endpoint.stop({ timeoutMs: msg.timeoutMs }).then((result) => {
+        clearInterval(idleStats);
+        fq.flush(false);
+        post({ t: 'stopped', result, stats: endpoint.stats() });
+      });
+      break;
+  }
+});
