@@ -3,7 +3,7 @@
  * N series x 10 labels, one sample per series per commit; reports samples/s delivered, this
  * process' CPU seconds per million samples and peak RSS.
  *
- * Usage: node dist/bench/library.js [series=10000] [commits=200] [shards=4] [fsync=interval]
+ * Usage: node dist/bench/library.js [series=10000] [commits=200] [shards=4] [fsync=interval] [deliveryThread=default]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,6 +18,8 @@ const seriesCount = Number(process.argv[2] ?? 10_000);
 const commits = Number(process.argv[3] ?? 200);
 const shards = Number(process.argv[4] ?? 4);
 const fsync = (process.argv[5] ?? 'interval') as 'always' | 'interval' | 'never';
+// Unset: the library's default (a worker when the machine has more than one CPU).
+const deliveryThread = process.argv[6] as 'worker' | 'event-loop' | undefined;
 const total = seriesCount * commits;
 
 // Structure counting: exact sample counts without decoding label strings, so the sink's own CPU
@@ -31,6 +33,7 @@ try {
       { name: 'sink', url: sink.url, queueConfig: { minShards: shards, maxShards: shards, batchSendDeadline: '50ms' } },
     ],
     persistence: { fsync, batchInterval: '100ms', maxSignalsToBatch: 50_000 },
+    ...(deliveryThread === undefined ? {} : { deliveryThread }),
   });
   const handles: SeriesRef[] = [];
   for (let i = 0; i < seriesCount; i++) {
@@ -68,6 +71,7 @@ try {
       delivered,
       fsync,
       shards,
+      delivery: deliveryThread ?? 'default',
       // The host process' V8 flags matter here (docs/operations.md, "Running it").
       'node flags':
         process.execArgv.filter((f) => f.startsWith('--max-semi') || f.startsWith('--initial-old')).join(' ') || 'none',

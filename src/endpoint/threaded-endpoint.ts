@@ -7,7 +7,7 @@
  * With the worker, the event loop only appends, writes and reads files, and applies acks.
  *
  * The FileQueue is not shared: the worker asks for each segment (`next`), which is read here and
- * copied to it; acks and releases come back batched (every 5 ms), in order.
+ * moved to it (its buffer is transferred, not copied); acks and releases come back batched (every 5 ms), in order.
  * Stats are pushed with them (at most every 20 ms) and every 200 ms while idle, so `stats()` is at
  * most that stale. If the worker dies, an endpoint on the event loop takes over; the segments the
  * worker held stay on disk unreleased and are sent again after the next start (at least once).
@@ -44,6 +44,23 @@ export interface ThreadedEndpointOptions {
   fallback: (observeBatchDuration: ((seconds: number) => void) | undefined) => Endpoint;
   /** For tests: the worker script (default delivery-worker.js beside this module). */
   workerUrl?: URL;
+}
+
+/**
+ * The one ArrayBuffer every record of a segment lies in, when it can be moved to the worker
+ * instead of copied: the FileQueue reads a segment into a buffer of its own and keeps no
+ * reference once it hands the segment out. A buffer no larger than `Buffer.poolSize` may be a
+ * pool slab shared with other Buffers, so it is copied.
+ */
+function movableBuffer(records: readonly (Uint8Array | null)[]): ArrayBuffer | undefined {
+  let ab: ArrayBufferLike | undefined;
+  for (const r of records) {
+    if (r === null) continue;
+    if (ab === undefined) ab = r.buffer;
+    else if (r.buffer !== ab) return undefined;
+  }
+  if (ab === undefined || !(ab instanceof ArrayBuffer) || ab.byteLength <= Buffer.poolSize) return undefined;
+  return ab;
 }
 
 /** Creates an endpoint delivering from a worker thread; see the module comment. */
@@ -208,7 +225,8 @@ class ThreadedEndpoint implements Endpoint {
             corruptRecords: seg.corruptRecords,
             ...(seg.compression === undefined ? {} : { compression: seg.compression }),
           };
-    this.post({ t: 'segment', req, segment });
+    const moved = segment === null ? undefined : movableBuffer(segment.records);
+    this.worker.postMessage({ t: 'segment', req, segment } satisfies ToWorker, moved === undefined ? [] : [moved]);
   }
 
   /** The worker failed or exited unasked: an endpoint on the event loop delivers from now on. */
