@@ -85,7 +85,7 @@ class WriteRequestEncoderV1 implements WriteRequestEncoder {
   private lookedUp = new Float64Array(256);
   private lookedUpGeneration = -1;
   /** Sum of the bytes read ahead by {@link lookUpAhead}: kept so the reads are not optimised away. */
-  private touched = 0;
+  touched = 0;
   private readonly labelCacheBytes: number;
   private exemplarSizes = new Int32Array(16);
 
