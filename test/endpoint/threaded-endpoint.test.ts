@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Registry } from 'prom-client';
@@ -12,7 +13,7 @@ import { createQueue } from '../../src/index.js';
 import type { Logger } from '../../src/logger.js';
 import { remoteStorageMetrics } from '../../src/metrics/remote-storage-metrics.js';
 import { countRecordSignals, decodeRecord, encodeRecord } from '../../src/serialization/record-codec.js';
-import { startFakeReceiver } from '../helpers/fake-receiver.js';
+import { seriesKey, startFakeReceiver } from '../helpers/fake-receiver.js';
 import { buildRecord } from '../network/record-builder.js';
 import { fastOptions, metricValue, tempDataDir } from '../queue/queue-helpers.js';
 
@@ -75,6 +76,37 @@ test('deliveryThread worker: every sample arrives once and in order; stats, metr
   );
   const started = lines.find((l) => l.msg === 'endpoint started');
   assert.equal(started?.fields?.delivery_thread, 'worker');
+});
+
+test('deliveryThread: event-loop is honoured, and the default is a worker on more than one CPU', async (t) => {
+  const rx = await startFakeReceiver();
+  const dir = await tempDataDir('threaded-default');
+  t.after(async () => {
+    await rx.close();
+    await dir.remove();
+  });
+  for (const [choice, expected] of [
+    ['event-loop', 'event-loop'],
+    [undefined, availableParallelism() > 1 ? 'worker' : 'event-loop'],
+  ] as const) {
+    const lines: { level: string; msg: string; fields?: Record<string, unknown> }[] = [];
+    const queue = await createQueue(
+      fastOptions(
+        dir.path,
+        rx.url,
+        {},
+        { logger: recordingLogger(lines), ...(choice ? { deliveryThread: choice } : {}) },
+      ),
+    );
+    const app = queue.appender();
+    app.append({ __name__: 'mode', choice: String(choice) }, 1_700_000_000_000, 1);
+    await app.commit();
+    await queue.flush();
+    const key = seriesKey({ __name__: 'mode', choice: String(choice) });
+    await rx.waitFor((r) => r.received.has(key), 10_000);
+    await queue.stop();
+    assert.equal(lines.find((l) => l.msg === 'endpoint started')?.fields?.delivery_thread, expected);
+  }
 });
 
 test('deliveryThread: a bad value is a config error naming the option', () => {
