@@ -90,7 +90,8 @@ function initialStats(config: EndpointConfig): EndpointDeliveryStats {
     highestSentTimestampMs: 0,
     oldestPendingTimestampMs: 0,
     metadataFamilies: 0,
-    network: { shards: 0, loops: [], metadata: { sent: 0, failed: 0, requests: 0 } },
+    // The network runs `min_shards` loops from its start (no dynamic resharding).
+    network: { shards: Math.max(1, config.queue.minShards), loops: [], metadata: { sent: 0, failed: 0, requests: 0 } },
   };
 }
 
