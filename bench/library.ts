@@ -3,7 +3,7 @@
  * N series x 10 labels, one sample per series per commit; reports samples/s delivered, this
  * process' CPU seconds per million samples and peak RSS.
  *
- * Usage: node dist/bench/library.js [series=10000] [commits=200] [shards=4] [fsync=interval] [deliveryThread=default]
+ * Usage: node dist/bench/library.js [series=10000] [commits=1000] [shards=4] [fsync=interval] [deliveryThread=default]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,7 +15,7 @@ import { benchSeriesLabels } from './lib/series-labels.js';
 import { startSink } from './lib/sink-client.js';
 
 const seriesCount = Number(process.argv[2] ?? 10_000);
-const commits = Number(process.argv[3] ?? 200);
+const commits = Number(process.argv[3] ?? 1000);
 const shards = Number(process.argv[4] ?? 4);
 const fsync = (process.argv[5] ?? 'interval') as 'always' | 'interval' | 'never';
 // Unset: the library's default (a worker when the machine has more than one CPU).
