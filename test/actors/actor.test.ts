@@ -5,7 +5,7 @@ import { startActor } from '../../src/actors/actor.js';
 import { SimulatedClock } from '../../src/actors/clock.js';
 import type { ActorState } from '../../src/actors/types.js';
 import { ClosedError } from '../../src/errors.js';
-import type { Logger } from '../../src/logger.js';
+import { type LoggedLine, recordingLogger } from '../helpers/recording-logger.js';
 
 interface Deferred {
   promise: Promise<void>;
@@ -24,17 +24,6 @@ function untilAborted(signal: AbortSignal): Promise<void> {
   return new Promise((_, reject) => {
     signal.addEventListener('abort', () => reject(signal.reason), { once: true });
   });
-}
-
-function recordingLogger(lines: { level: string; msg: string; fields: Record<string, unknown> }[]): Logger {
-  const make = (base: Record<string, unknown>): Logger => ({
-    debug: (msg, f) => lines.push({ level: 'debug', msg, fields: { ...base, ...f } }),
-    info: (msg, f) => lines.push({ level: 'info', msg, fields: { ...base, ...f } }),
-    warn: (msg, f) => lines.push({ level: 'warn', msg, fields: { ...base, ...f } }),
-    error: (msg, f) => lines.push({ level: 'error', msg, fields: { ...base, ...f } }),
-    child: (f) => make({ ...base, ...f }),
-  });
-  return make({});
 }
 
 describe('startActor', () => {
@@ -175,7 +164,7 @@ describe('startActor', () => {
   });
 
   it('logs a throwing handler and continues by default', async () => {
-    const lines: { level: string; msg: string; fields: Record<string, unknown> }[] = [];
+    const lines: LoggedLine[] = [];
     const handled: number[] = [];
     const ref = startActor<number>({
       name: 'flaky',
@@ -228,7 +217,7 @@ describe('startActor', () => {
   });
 
   it('a failing onStart stops the actor without handling or calling onStop', async () => {
-    const lines: { level: string; msg: string; fields: Record<string, unknown> }[] = [];
+    const lines: LoggedLine[] = [];
     const gate = deferred();
     const calls: string[] = [];
     const seen: ActorState[] = [];

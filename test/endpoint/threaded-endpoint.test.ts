@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import { Registry } from 'prom-client';
 import { InvalidConfigError } from '../../src/config/config-error.js';
 import { resolveQueueOptions } from '../../src/config/index.js';
@@ -10,35 +10,30 @@ import { createEndpoint } from '../../src/endpoint/endpoint.js';
 import { createThreadedEndpoint } from '../../src/endpoint/threaded-endpoint.js';
 import { createFileQueue } from '../../src/filequeue/index.js';
 import { createQueue } from '../../src/index.js';
-import type { Logger } from '../../src/logger.js';
 import { remoteStorageMetrics } from '../../src/metrics/remote-storage-metrics.js';
 import { countRecordSignals, decodeRecord, encodeRecord } from '../../src/serialization/record-codec.js';
 import { seriesKey, startFakeReceiver } from '../helpers/fake-receiver.js';
+import { type LoggedLine, recordingLogger } from '../helpers/recording-logger.js';
 import { buildRecord } from '../network/record-builder.js';
 import { fastOptions, metricValue, tempDataDir } from '../queue/queue-helpers.js';
 
 const SERIES = 50;
-const STEPS = 40;
 
-function recordingLogger(lines: { level: string; msg: string; fields?: Record<string, unknown> }[]): Logger {
-  const make = (base: Record<string, unknown>): Logger => ({
-    debug: (msg, fields) => lines.push({ level: 'debug', msg, fields: { ...base, ...fields } }),
-    info: (msg, fields) => lines.push({ level: 'info', msg, fields: { ...base, ...fields } }),
-    warn: (msg, fields) => lines.push({ level: 'warn', msg, fields: { ...base, ...fields } }),
-    error: (msg, fields) => lines.push({ level: 'error', msg, fields: { ...base, ...fields } }),
-    child: (fields) => make({ ...base, ...fields }),
-  });
-  return make({});
-}
-
-test('deliveryThread worker: every sample arrives once and in order; stats, metrics and the disk agree', async (t) => {
+/** A fake receiver and a data directory, both gone after the test. */
+async function receiverAndDir(t: TestContext, prefix: string) {
   const rx = await startFakeReceiver();
-  const dir = await tempDataDir('threaded');
+  const dir = await tempDataDir(prefix);
   t.after(async () => {
     await rx.close();
     await dir.remove();
   });
-  const lines: { level: string; msg: string; fields?: Record<string, unknown> }[] = [];
+  return { rx, dir };
+}
+const STEPS = 40;
+
+test('deliveryThread worker: every sample arrives once and in order; stats, metrics and the disk agree', async (t) => {
+  const { rx, dir } = await receiverAndDir(t, 'threaded');
+  const lines: LoggedLine[] = [];
   const queue = await createQueue(
     fastOptions(dir.path, rx.url, {}, { deliveryThread: 'worker', logger: recordingLogger(lines) }),
   );
@@ -79,17 +74,12 @@ test('deliveryThread worker: every sample arrives once and in order; stats, metr
 });
 
 test('deliveryThread: event-loop is honoured, and the default is a worker on more than one CPU', async (t) => {
-  const rx = await startFakeReceiver();
-  const dir = await tempDataDir('threaded-default');
-  t.after(async () => {
-    await rx.close();
-    await dir.remove();
-  });
+  const { rx, dir } = await receiverAndDir(t, 'threaded-default');
   for (const [choice, expected] of [
     ['event-loop', 'event-loop'],
     [undefined, availableParallelism() > 1 ? 'worker' : 'event-loop'],
   ] as const) {
-    const lines: { level: string; msg: string; fields?: Record<string, unknown> }[] = [];
+    const lines: LoggedLine[] = [];
     const queue = await createQueue(
       fastOptions(
         dir.path,
@@ -117,12 +107,7 @@ test('deliveryThread: a bad value is a config error naming the option', () => {
 });
 
 test('a delivery worker that dies: the error is logged and an endpoint on the event loop delivers everything', async (t) => {
-  const rx = await startFakeReceiver();
-  const dir = await tempDataDir('threaded-dies');
-  t.after(async () => {
-    await rx.close();
-    await dir.remove();
-  });
+  const { rx, dir } = await receiverAndDir(t, 'threaded-dies');
   const config = resolveQueueOptions(fastOptions(dir.path, rx.url));
   const ep = config.remoteWrite[0]!;
   const fileQueue = await createFileQueue({
@@ -135,7 +120,7 @@ test('a delivery worker that dies: the error is logged and an endpoint on the ev
     onDiskFull: 'drop_oldest',
     countSignals: countRecordSignals,
   });
-  const lines: { level: string; msg: string; fields?: Record<string, unknown> }[] = [];
+  const lines: LoggedLine[] = [];
   const logger = recordingLogger(lines);
   let fallbacks = 0;
   const registry = new Registry();
