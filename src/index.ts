@@ -7,6 +7,7 @@
 export type {
   AuthorizationOptions,
   BasicAuthOptions,
+  DeliveryThread,
   DurationOption,
   EndpointOptions,
   LibraryOptions,

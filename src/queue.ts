@@ -2,8 +2,8 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { type Clock, sleep, systemClock } from './clock.js';
-import { type LibraryOptions, resolveQueueOptions } from './config/index.js';
-import type { DeliveryThread } from './config/library.js';
+import { type DeliveryThread, type LibraryOptions, resolveQueueOptions } from './config/index.js';
+
 import type { EndpointConfig, PromspoolConfig } from './config/types.js';
 import { createEndpoint, type Endpoint, type EndpointOptions } from './endpoint/endpoint.js';
 import { createThreadedEndpoint } from './endpoint/threaded-endpoint.js';

@@ -17,6 +17,7 @@ export {
   type AuthorizationOptions,
   type BasicAuthOptions,
   checkQueueOptions,
+  type DeliveryThread,
   type DurationOption,
   type EndpointOptions,
   type LibraryOptions,

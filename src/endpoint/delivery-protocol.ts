@@ -16,7 +16,7 @@ export interface DeliveryWorkerInit {
   mailboxCapacity?: number;
 }
 
-/** A segment as it crosses to the worker (records are copied by the structured clone). */
+/** A segment as it crosses to the worker; its records' buffer is moved rather than copied when it can be. */
 export interface SegmentMessage {
   id: number;
   records: (Uint8Array | null)[];

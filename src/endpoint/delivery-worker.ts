@@ -3,11 +3,11 @@
  * shape, encode, snappy, HTTP), fed with segments by the event loop, which keeps the FileQueue.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { FileQueue, Segment } from '../filequeue/types.js';
+import type { FileQueueStats, Segment } from '../filequeue/types.js';
 import type { Logger } from '../logger.js';
 import { decodeRecord } from '../serialization/record-codec.js';
 import type { DeliveryWorkerInit, FromWorker, ToWorker } from './delivery-protocol.js';
-import { createEndpoint, type Endpoint } from './endpoint.js';
+import { createEndpoint, type Endpoint, type EndpointFileQueue } from './endpoint.js';
 
 const port = parentPort;
 if (port === null) throw new Error('delivery-worker runs as a worker thread');
@@ -74,7 +74,7 @@ interface PendingNext {
  * The FileQueue as the endpoint sees it: `next` asks the event loop; acks and releases are
  * batched and posted every {@link PROGRESS_DELAY_MS}.
  */
-class FileQueueProxy {
+class FileQueueProxy implements EndpointFileQueue {
   private nextReq = 0;
   private readonly pending = new Map<number, PendingNext>();
   private acks: number[] = [];
@@ -120,7 +120,8 @@ class FileQueueProxy {
     this.durations.push(seconds);
   }
 
-  stats(): never {
+  /** Only `metricsSnapshot` reads it, and the event loop computes that (it has the FileQueue). */
+  stats(): FileQueueStats {
     throw new Error('FileQueue stats are kept on the event loop');
   }
 
@@ -152,7 +153,7 @@ class FileQueueProxy {
 const fq = new FileQueueProxy();
 const endpoint = createEndpoint({
   config: init.config,
-  fileQueue: fq as unknown as FileQueue,
+  fileQueue: fq,
   ttlMs: init.ttlMs,
   externalLabels: init.externalLabels,
   decodeRecord,

@@ -18,9 +18,12 @@ import { createWriteRequestEncoderV1 } from '../wire/rw1-encoder.js';
 import type { WriteRequestEncoder } from '../wire/types.js';
 import { cutAndCount, groupByVshard, newestTimestamp, oldestTimestamp, VshardCounts } from './record-shaping.js';
 
+/** What an endpoint uses of its FileQueue (a delivery worker passes a proxy of these). */
+export type EndpointFileQueue = Pick<FileQueue, 'next' | 'ack' | 'release' | 'stats'>;
+
 export interface EndpointOptions {
   config: EndpointConfig;
-  fileQueue: FileQueue;
+  fileQueue: EndpointFileQueue;
   /** Samples older than this when read from disk are dropped (reason `ttl`); 0 = keep everything. */
   ttlMs: number;
   externalLabels: Record<string, string>;
