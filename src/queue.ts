@@ -36,13 +36,21 @@ export interface QueueDeps {
   clock?: Clock;
   /** promspool's version, for the User-Agent. */
   version?: string;
-  /** See `LibraryOptions.deliveryThread`; default {@link defaultDeliveryThread}. Always `event-loop` with a `clock`. */
+  /**
+   * See `LibraryOptions.deliveryThread`; unset, {@link defaultDeliveryWorkers} endpoints get a
+   * worker and the others deliver on the event loop. Always `event-loop` with a `clock`.
+   */
   deliveryThread?: DeliveryThread;
 }
 
-/** `worker` when the machine has more than one CPU: a worker on a single CPU only adds copying. */
-export function defaultDeliveryThread(): DeliveryThread {
-  return availableParallelism() > 1 ? 'worker' : 'event-loop';
+/**
+ * How many endpoints deliver from a worker when `deliveryThread` is not set: one CPU is left to
+ * the event loop, so on 2 CPUs one endpoint gets a worker, and on one CPU none (a worker there
+ * only adds copying). Each worker costs ~30 MB of RSS, which a dozen endpoints on a small
+ * machine should not pay for threads that cannot run at once.
+ */
+export function defaultDeliveryWorkers(): number {
+  return Math.max(0, availableParallelism() - 1);
 }
 
 /**
@@ -83,6 +91,7 @@ class EndpointRuntime {
     readonly fileQueue: FileQueue,
     readonly serializer: Serializer,
     readonly endpoint: Endpoint,
+    readonly deliveryThread: DeliveryThread,
   ) {}
 
   static async start(
@@ -130,7 +139,7 @@ class EndpointRuntime {
           })
         : createEndpoint({ ...inProcess, metrics: remoteStorageMetrics(registry) });
     log.info('endpoint started', { url: redactUrl(ep.url), dir, delivery_thread: deliveryThread });
-    return new EndpointRuntime(ep, lock, fileQueue, serializer, endpoint);
+    return new EndpointRuntime(ep, lock, fileQueue, serializer, endpoint, deliveryThread);
   }
 
   /**
@@ -214,7 +223,8 @@ class SpoolQueue implements ManagedQueue {
   private readonly logger: Logger;
   private readonly clock: Clock;
   private readonly version: string;
-  private readonly deliveryThread: DeliveryThread;
+  /** `deliveryThread` as asked; undefined: by {@link defaultDeliveryWorkers}. */
+  private readonly deliveryThread: DeliveryThread | undefined;
   private readonly series_: SeriesRegistry = createSeriesRegistry();
   private config: PromspoolConfig;
   private runtimes = new Map<string, EndpointRuntime>();
@@ -236,7 +246,7 @@ class SpoolQueue implements ManagedQueue {
     this.clock = deps.clock ?? systemClock;
     this.version = deps.version ?? '0.1.0';
     // A worker cannot run on an injected clock: tests that pass one keep delivery here.
-    this.deliveryThread = deps.clock !== undefined ? 'event-loop' : (deps.deliveryThread ?? defaultDeliveryThread());
+    this.deliveryThread = deps.clock !== undefined ? 'event-loop' : deps.deliveryThread;
   }
 
   get ready(): boolean {
@@ -258,7 +268,15 @@ class SpoolQueue implements ManagedQueue {
   }
 
   private startRuntime(ep: EndpointConfig, config: PromspoolConfig): Promise<EndpointRuntime> {
-    return EndpointRuntime.start(ep, config, this.registry, this.logger, this.clock, this.version, this.deliveryThread);
+    return EndpointRuntime.start(ep, config, this.registry, this.logger, this.clock, this.version, this.threadFor());
+  }
+
+  /** Where the next endpoint started delivers: as asked, or a worker while fewer than the default run. */
+  private threadFor(): DeliveryThread {
+    if (this.deliveryThread !== undefined) return this.deliveryThread;
+    let workers = 0;
+    for (const rt of this.runtimes.values()) if (rt.deliveryThread === 'worker') workers++;
+    return workers < defaultDeliveryWorkers() ? 'worker' : 'event-loop';
   }
 
   appender(): Appender {

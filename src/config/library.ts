@@ -172,9 +172,9 @@ export interface LibraryOptions {
   logger?: Logger;
   /**
    * Where each endpoint's delivery (record decode, request encode, compression, HTTP) runs:
-   * `worker`, a worker thread per endpoint, which keeps that work off your event loop and uses a
-   * second core; or `event-loop`. Default `worker` when the machine has more than one CPU, else
-   * `event-loop`. See docs/operations.md, "Threads".
+   * `worker`, a worker thread per endpoint, which keeps that work off your event loop and uses
+   * another core; or `event-loop`. Default: a worker for each of the first (CPUs - 1) endpoints,
+   * the event loop for the rest (so none on one CPU). See docs/operations.md, "Threads".
    */
   deliveryThread?: DeliveryThread;
 }

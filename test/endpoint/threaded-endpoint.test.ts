@@ -99,6 +99,33 @@ test('deliveryThread: event-loop is honoured, and the default is a worker on mor
   }
 });
 
+test('by default, endpoints beyond CPUs - 1 deliver on the event loop; all of them deliver everything', async (t) => {
+  const { rx, dir } = await receiverAndDir(t, 'threaded-cap');
+  const names = ['a', 'b', 'c'];
+  const base = fastOptions(dir.path, rx.url);
+  const lines: LoggedLine[] = [];
+  const queue = await createQueue({
+    ...base,
+    logger: recordingLogger(lines),
+    endpoints: names.map((name) => ({ ...base.endpoints[0]!, name, headers: { 'X-Endpoint': name } })),
+  });
+  const app = queue.appender();
+  for (let i = 0; i < SERIES; i++) app.append({ __name__: 'capped', i: String(i) }, 1_700_000_000_000, i);
+  await app.commit();
+  await queue.flush();
+  await rx.waitFor((r) => r.totalSamples >= names.length * SERIES, 10_000);
+  await queue.stop();
+  assert.equal(rx.totalSamples, names.length * SERIES, 'each endpoint delivered every sample once');
+  const threads = names.map(
+    (name) => lines.find((l) => l.msg === 'endpoint started' && l.fields.endpoint === name)?.fields.delivery_thread,
+  );
+  const workers = Math.min(names.length, availableParallelism() - 1);
+  assert.deepEqual(threads, [
+    ...Array<string>(workers).fill('worker'),
+    ...Array<string>(names.length - workers).fill('event-loop'),
+  ]);
+});
+
 test('deliveryThread: a bad value is a config error naming the option', () => {
   assert.throws(
     () => resolveQueueOptions({ ...fastOptions('/tmp/x', 'http://127.0.0.1:1/w'), deliveryThread: 'threads' as never }),
