@@ -7,9 +7,11 @@
  * With the worker, the event loop only appends, writes and reads files, and applies acks.
  *
  * The FileQueue is not shared: the worker asks for each segment (`next`), which is read here and
- * moved to it (its buffer is transferred, not copied); acks and releases come back batched (every 5 ms), in order.
- * Stats are pushed with them (at most every 20 ms) and every 200 ms while idle, so `stats()` is at
- * most that stale. If the worker dies, an endpoint on the event loop takes over; the segments the
+ * moved to it (its buffer is transferred, not copied); acks and releases come back batched per
+ * turn of the worker's loop, in order, with the stats as they are after them (and every 200 ms on
+ * their own, for retries and backoff). So `stats()` agrees with the FileQueue here and trails a
+ * delivery by one message: a caller who saw the receiver get a sample may read `stats()` a moment
+ * before it counts that sample as sent. If the worker dies, an endpoint on the event loop takes over; the segments the
  * worker held stay on disk unreleased and are sent again after the next start (at least once).
  */
 import { Worker } from 'node:worker_threads';

@@ -91,7 +91,12 @@ describe('createQueue delivers to a real Prometheus', { skip }, () => {
     }
     assert.equal(seen.size, data.series);
 
-    const st = queue.stats().endpoints[0]!;
+    // Stats trail the receiver by one message when delivery runs in a worker.
+    const st = await waitUntil(() => queue.stats().endpoints[0]!, {
+      until: (s) => s.samplesSent >= data.total,
+      timeoutMs: 5_000,
+      description: 'every sample counted as sent',
+    });
     assert.equal(st.samplesSent, data.total);
     assert.deepEqual(st.samplesDropped, { ttl: 0, too_old: 0, '4xx': 0, max_disk_bytes: 0, disk_full: 0 });
     console.log(
@@ -185,8 +190,12 @@ describe('createQueue delivers to a real Prometheus', { skip }, () => {
         exemplars: [{ labels: { trace_id: 'abc123', span_id: 's1' }, value: 0.25, timestampMs: t }],
       },
     ]);
-    const st = queue.stats().endpoints[0]!;
-    assert.equal(st.samplesSent, 1);
+    // Stats trail the receiver by one message when delivery runs in a worker.
+    await waitUntil(() => queue.stats().endpoints[0]!.samplesSent, {
+      until: (n) => n === 1,
+      timeoutMs: 5_000,
+      description: 'the float sample counted as sent',
+    });
   });
 
   it('a stale marker ends the series in Prometheus', async () => {
