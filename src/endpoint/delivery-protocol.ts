@@ -12,8 +12,6 @@ export interface DeliveryWorkerInit {
   ttlMs: number;
   externalLabels: Record<string, string>;
   version?: string;
-  maxSegmentsInMemory?: number;
-  mailboxCapacity?: number;
 }
 
 /** A segment as it crosses to the worker; its records' buffer is moved rather than copied when it can be. */

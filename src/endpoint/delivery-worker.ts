@@ -77,7 +77,7 @@ class FileQueueProxy implements EndpointFileQueue {
   private acks: number[] = [];
   private releases: number[] = [];
   private durations: number[] = [];
-  private flushScheduled = false;
+  private scheduled: NodeJS.Immediate | undefined;
   endpoint: Endpoint | undefined;
 
   next(signal?: AbortSignal, onWait?: () => void): Promise<Segment | null> {
@@ -122,13 +122,13 @@ class FileQueueProxy implements EndpointFileQueue {
   }
 
   private schedule(): void {
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    setImmediate(() => this.flush());
+    this.scheduled ??= setImmediate(() => this.flush());
   }
 
+  /** Posts what is batched, with the stats; called early (a log line, stop), it replaces the scheduled post. */
   flush(): void {
-    this.flushScheduled = false;
+    clearImmediate(this.scheduled);
+    this.scheduled = undefined;
     post({
       t: 'progress',
       acks: this.acks,
@@ -152,8 +152,6 @@ const endpoint = createEndpoint({
   logger: new PortLogger(undefined, () => fq.flush()),
   observeBatchDuration: (s) => fq.observeBatchDuration(s),
   ...(init.version === undefined ? {} : { version: init.version }),
-  ...(init.maxSegmentsInMemory === undefined ? {} : { maxSegmentsInMemory: init.maxSegmentsInMemory }),
-  ...(init.mailboxCapacity === undefined ? {} : { mailboxCapacity: init.mailboxCapacity }),
 });
 fq.endpoint = endpoint;
 

@@ -136,7 +136,8 @@ interface SegmentState {
   oldestTimestampMs: number;
 }
 
-function emptyTotals(): DeliveryTotals {
+/** Signal counters of one kind, all zero. */
+export function emptyTotals(): DeliveryTotals {
   return { sent: 0, failed: 0, retried: 0, dropped: { ttl: 0, too_old: 0, '4xx': 0 } };
 }
 

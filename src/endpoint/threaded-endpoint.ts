@@ -29,6 +29,7 @@ import {
   type Endpoint,
   type EndpointDeliveryStats,
   type EndpointStopResult,
+  emptyTotals,
   endpointMetricsSnapshot,
 } from './endpoint.js';
 
@@ -40,8 +41,6 @@ export interface ThreadedEndpointOptions {
   logger?: Logger;
   metrics?: RemoteStorageMetrics;
   version?: string;
-  maxSegmentsInMemory?: number;
-  mailboxCapacity?: number;
   /** The endpoint on the event loop that takes over if the worker dies (without `metrics`: they stay attached here). */
   fallback: (observeBatchDuration: ((seconds: number) => void) | undefined) => Endpoint;
   /** For tests: the worker script (default delivery-worker.js beside this module). */
@@ -71,7 +70,6 @@ export function createThreadedEndpoint(opts: ThreadedEndpointOptions): Endpoint 
 }
 
 function initialStats(config: EndpointConfig): EndpointDeliveryStats {
-  const totals = () => ({ sent: 0, failed: 0, retried: 0, dropped: { ttl: 0, too_old: 0, '4xx': 0 } });
   return {
     name: config.name,
     url: config.url,
@@ -83,9 +81,9 @@ function initialStats(config: EndpointConfig): EndpointDeliveryStats {
     portionsDropped: 0,
     portionsSkipped: 0,
     corruptRecords: 0,
-    samples: totals(),
-    histograms: totals(),
-    exemplars: totals(),
+    samples: emptyTotals(),
+    histograms: emptyTotals(),
+    exemplars: emptyTotals(),
     pendingSignals: 0,
     bytes: 0,
     highestReadTimestampMs: 0,
@@ -124,8 +122,6 @@ class ThreadedEndpoint implements Endpoint {
       ttlMs: opts.ttlMs,
       externalLabels: opts.externalLabels,
       ...(opts.version === undefined ? {} : { version: opts.version }),
-      ...(opts.maxSegmentsInMemory === undefined ? {} : { maxSegmentsInMemory: opts.maxSegmentsInMemory }),
-      ...(opts.mailboxCapacity === undefined ? {} : { mailboxCapacity: opts.mailboxCapacity }),
     };
     this.worker = new Worker(opts.workerUrl ?? new URL('./delivery-worker.js', import.meta.url), { workerData: init });
     this.worker.on('message', (msg: FromWorker) => this.onMessage(msg));
