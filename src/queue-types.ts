@@ -87,4 +87,17 @@ export interface ManagedQueue extends Queue {
    * senders merge external labels into the stored label bytes.
    */
   readonly storesRawRequests: boolean;
+  /**
+   * How many send-loop groups a kind-2 record is written in (see raw-record.ts): the least common
+   * multiple of the endpoints' shard counts, so that every endpoint's loops own whole groups and
+   * send them without recompressing; 1 when that passes {@link MAX_RAW_RECORD_GROUPS}.
+   */
+  readonly rawRecordGroups: number;
 }
+
+/**
+ * Most send-loop groups per kind-2 record. Each group is compressed on its own, so many groups
+ * of few series each cost compression ratio and calls; 64 still leaves ~30 series per group of a
+ * 2,000-series request.
+ */
+export const MAX_RAW_RECORD_GROUPS = 64;

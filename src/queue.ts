@@ -13,14 +13,22 @@ import { createFileQueue } from './filequeue/index.js';
 import type { FileQueue } from './filequeue/types.js';
 import { type Logger, silentLogger } from './logger.js';
 import { remoteStorageMetrics } from './metrics/remote-storage-metrics.js';
-import type { Appender, EndpointStats, ManagedQueue, Queue, QueueStats, SeriesRef } from './queue-types.js';
+import {
+  type Appender,
+  type EndpointStats,
+  MAX_RAW_RECORD_GROUPS,
+  type ManagedQueue,
+  type Queue,
+  type QueueStats,
+  type SeriesRef,
+} from './queue-types.js';
 import { redactUrl } from './redact.js';
 import type { AppendBatch } from './serialization/append-batch.js';
 import { createAppender } from './serialization/appender.js';
 import { countRecordSignals, decodeRecord } from './serialization/record-codec.js';
 import { createSerializer, type Serializer } from './serialization/serializer.js';
 import { createSeriesRegistry, type SeriesRegistry } from './serialization/series.js';
-import type { Labels } from './serialization/types.js';
+import type { Labels, SignalRecord } from './serialization/types.js';
 
 /**
  * Committed batches that may wait for one endpoint's Serializer. Each holds one appender's
@@ -127,7 +135,7 @@ class EndpointRuntime {
     }
     const serializer = createSerializer({ fileQueue, mailboxCapacity: SERIALIZER_MAILBOX, logger: log });
     const common = { config: ep, fileQueue, ttlMs: s.ttlMs, externalLabels: config.externalLabels, version };
-    const inProcess: EndpointOptions = { ...common, decodeRecord, clock, logger: log };
+    const inProcess: EndpointOptions = { ...common, decodeRecord: decodeDeferred, clock, logger: log };
     const endpoint =
       deliveryThread === 'worker'
         ? createThreadedEndpoint({
@@ -310,6 +318,16 @@ class SpoolQueue implements ManagedQueue {
     });
   }
 
+  get rawRecordGroups(): number {
+    let groups = 1;
+    for (const rt of this.runtimes.values()) {
+      const shards = Math.max(1, rt.config.queue.minShards);
+      groups = (groups / gcd(groups, shards)) * shards;
+      if (groups > MAX_RAW_RECORD_GROUPS) return 1;
+    }
+    return groups;
+  }
+
   get storesRawRequests(): boolean {
     // Every sender copes with kind-2 records (external labels are merged into their label bytes);
     // a future label rewrite at ingest (relabeling) would have to say false here.
@@ -378,4 +396,14 @@ class SpoolQueue implements ManagedQueue {
     }
     return this.stopping;
   }
+}
+
+function gcd(a: number, b: number): number {
+  while (b !== 0) [a, b] = [b, a % b];
+  return a;
+}
+
+/** The endpoint's decoder: a relayed record's body is uncompressed only if it is not sent as its groups. */
+function decodeDeferred(payload: Uint8Array): SignalRecord {
+  return decodeRecord(payload, { deferRawBody: true });
 }

@@ -37,7 +37,7 @@ export interface ReceiverOptions {
    * the bytes it came in (a kind-2 record), without decoding it into an appender, while the queue
    * says `storesRawRequests`. Absent: every request is decoded.
    */
-  rawRequests?: Pick<ManagedQueue, 'appendRecord' | 'storesRawRequests'>;
+  rawRequests?: Pick<ManagedQueue, 'appendRecord' | 'storesRawRequests' | 'rawRecordGroups'>;
   /** Where the fast path's uncompress and scan run; default on the event loop, with `uncompress`. */
   relayScanner?: RelayScanner;
 }
@@ -136,7 +136,7 @@ class Receiver implements RemoteWriteReceiver {
       try {
         const body = await readCappedBody(req, config.maxBodyBytes);
         if (version === '1.0' && rawRequests?.storesRawRequests) {
-          const scan = await this.relayScanner.scan(body, config.maxBodyBytes);
+          const scan = await this.relayScanner.scan(body, config.maxBodyBytes, rawRequests.rawRecordGroups);
           if (scan.kind === 'record') return this.appendAsReceived(res, rawRequests, scan.payload, scan.samples);
           raw = scan.body;
         } else {

@@ -14,7 +14,7 @@ if (port === null) throw new Error('relay-scan-worker runs as a worker thread');
 port.on('message', (req: ScanRequest) => {
   let reply: ScanReply;
   try {
-    const out = scanRelayBody(req.body, uncompressBlock(req.body, req.maxBytes));
+    const out = scanRelayBody(req.body, uncompressBlock(req.body, req.maxBytes), req.groups);
     const bytes = owned(out.kind === 'record' ? out.payload : out.body);
     reply =
       out.kind === 'record'

@@ -21,9 +21,9 @@ export interface RelayDecode {
 
 export type RelayScan = RelayRecord | RelayDecode;
 
-/** `body` is `compressed` uncompressed. */
-export function scanRelayBody(compressed: Uint8Array, body: Uint8Array): RelayScan {
+/** `body` is `compressed` uncompressed; `groups`: the record's send-loop groups (see raw-record.ts). */
+export function scanRelayBody(compressed: Uint8Array, body: Uint8Array, groups = 1): RelayScan {
   const scan = scanWriteRequestV1(body);
   if (scan === undefined) return { kind: 'decode', body };
-  return { kind: 'record', payload: encodeRawRecord(compressed, scan), samples: scan.samples };
+  return { kind: 'record', payload: encodeRawRecord(compressed, scan, { body, groups }), samples: scan.samples };
 }

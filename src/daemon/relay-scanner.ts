@@ -19,7 +19,7 @@ export interface RelayScanner {
    * Uncompresses and scans a remote-write 1.0 body. Rejects with what the uncompress throws
    * (PromspoolError ERR_BODY_TOO_LARGE or ERR_BAD_SNAPPY) for a bad body.
    */
-  scan(compressed: Uint8Array, maxBytes: number): Promise<RelayScan>;
+  scan(compressed: Uint8Array, maxBytes: number, groups?: number): Promise<RelayScan>;
   /** Stops the workers; scans still pending finish on the event loop. */
   close(): Promise<void>;
   /** Workers running now (0 before the first scan, and when every scan runs on the event loop). */
@@ -41,6 +41,8 @@ export interface ScanRequest {
   id: number;
   body: Uint8Array;
   maxBytes: number;
+  /** Send-loop groups of the record (see raw-record.ts). */
+  groups: number;
 }
 
 /** @internal A worker's answer. */
@@ -53,6 +55,7 @@ interface Pending {
   worker: Worker;
   compressed: Uint8Array;
   maxBytes: number;
+  groups: number;
   resolve: (scan: RelayScan) => void;
   reject: (err: unknown) => void;
 }
@@ -94,17 +97,17 @@ class ThreadedRelayScanner implements RelayScanner {
     return this.live.length;
   }
 
-  scan(compressed: Uint8Array, maxBytes: number): Promise<RelayScan> {
+  scan(compressed: Uint8Array, maxBytes: number, groups = 1): Promise<RelayScan> {
     if (!this.started && !this.closing) this.start();
-    if (this.live.length === 0) return this.scanHere(compressed, maxBytes);
+    if (this.live.length === 0) return this.scanHere(compressed, maxBytes, groups);
     const w = this.live[this.turn++ % this.live.length];
     const id = this.nextId++;
     // A buffer of its own: the request's body may share a slab with other Buffers.
     const body = new Uint8Array(compressed);
     return new Promise<RelayScan>((resolve, reject) => {
-      this.pending.set(id, { worker: w, compressed, maxBytes, resolve, reject });
+      this.pending.set(id, { worker: w, compressed, maxBytes, groups, resolve, reject });
       this.hold(w, 1);
-      const msg: ScanRequest = { id, body, maxBytes };
+      const msg: ScanRequest = { id, body, maxBytes, groups };
       w.postMessage(msg, [body.buffer]);
     });
   }
@@ -142,7 +145,7 @@ class ThreadedRelayScanner implements RelayScanner {
     for (const [id, p] of this.pending) {
       if (p.worker !== w) continue;
       this.pending.delete(id);
-      this.scanHere(p.compressed, p.maxBytes).then(p.resolve, p.reject);
+      this.scanHere(p.compressed, p.maxBytes, p.groups).then(p.resolve, p.reject);
     }
   }
 
@@ -154,8 +157,8 @@ class ThreadedRelayScanner implements RelayScanner {
     else if (before > 0 && now === 0) w.unref();
   }
 
-  private async scanHere(compressed: Uint8Array, maxBytes: number): Promise<RelayScan> {
-    return scanRelayBody(compressed, await this.opts.uncompress(compressed, maxBytes));
+  private async scanHere(compressed: Uint8Array, maxBytes: number, groups: number): Promise<RelayScan> {
+    return scanRelayBody(compressed, await this.opts.uncompress(compressed, maxBytes), groups);
   }
 }
 

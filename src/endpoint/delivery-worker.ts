@@ -148,7 +148,8 @@ const endpoint = createEndpoint({
   fileQueue: fq,
   ttlMs: init.ttlMs,
   externalLabels: init.externalLabels,
-  decodeRecord,
+  // A relayed record's body is uncompressed only if it is not sent as its groups.
+  decodeRecord: (payload) => decodeRecord(payload, { deferRawBody: true }),
   logger: new PortLogger(undefined, () => fq.flush()),
   observeBatchDuration: (s) => fq.observeBatchDuration(s),
   ...(init.version === undefined ? {} : { version: init.version }),

@@ -13,10 +13,18 @@ import type {
 } from '../metrics/remote-storage-metrics.js';
 import { createNetworkManager, type NetworkManager, type NetworkStats } from '../network/manager.js';
 import type { PortionOutcome, PortionRef, SendLoopStats, SendWork, SignalCounters } from '../network/types.js';
-import type { MetadataEntry, SignalRecord } from '../serialization/types.js';
+import { loadRawBody } from '../serialization/raw-record.js';
+import type { MetadataEntry, RawGroups, SignalRecord } from '../serialization/types.js';
 import { createWriteRequestEncoderV1 } from '../wire/rw1-encoder.js';
 import type { WriteRequestEncoder } from '../wire/types.js';
-import { cutAndCount, groupByVshard, newestTimestamp, oldestTimestamp, VshardCounts } from './record-shaping.js';
+import {
+  cutAndCount,
+  groupByVshard,
+  identityRange,
+  newestTimestamp,
+  oldestTimestamp,
+  VshardCounts,
+} from './record-shaping.js';
 
 /** What an endpoint uses of its FileQueue (a delivery worker passes a proxy of these). */
 export type EndpointFileQueue = Pick<FileQueue, 'next' | 'ack' | 'release' | 'stats'>;
@@ -149,6 +157,8 @@ class SegmentReader implements Endpoint {
   private readonly lifecycle: LifecycleTracker;
   private readonly network: NetworkManager;
   private readonly maxSegments: number;
+  /** Whether relayed records may go out as their groups' snappy elements (see `sendsWhole`). */
+  private readonly sendsElements: boolean;
   private readonly segments = new Map<number, SegmentState>();
   private readonly counts = new VshardCounts();
   private readonly stopPulling = new AbortController();
@@ -190,6 +200,12 @@ class SegmentReader implements Endpoint {
     );
     const createEncoder =
       opts.createEncoder ?? (() => createWriteRequestEncoderV1({ externalLabels: opts.externalLabels }));
+    // Snappy elements are what the 1.0 encoder writes for an unchanged relayed series: only without
+    // external labels to merge, a custom encoder, or an age cut at send time.
+    this.sendsElements =
+      opts.createEncoder === undefined &&
+      config.queue.sampleAgeLimitMs === 0 &&
+      !Object.entries(opts.externalLabels).some(([name, value]) => name !== '' && value !== '');
     const handle = this.metricsHandle;
     const observeBatchDuration =
       handle === undefined ? opts.observeBatchDuration : (sec: number) => handle.observeBatchDuration(sec);
@@ -318,9 +334,14 @@ class SegmentReader implements Endpoint {
           this.c.corruptRecords++;
           continue;
         }
+        const cutoff = ttlMs > 0 ? this.clock.now() - ttlMs : Number.NEGATIVE_INFINITY;
         let rec: SignalRecord;
+        let whole = false;
         try {
           rec = this.opts.decodeRecord(payload);
+          whole = this.sendsWhole(rec, seg.acked.get(r), cutoff);
+          // A relayed record not sent as its groups needs its body; a damaged one is counted here.
+          if (!whole) loadRawBody(rec);
         } catch (err) {
           if (!(err instanceof PromspoolError) || err.code !== 'ERR_CORRUPT_RECORD') throw err;
           this.c.corruptRecords++;
@@ -328,11 +349,11 @@ class SegmentReader implements Endpoint {
           continue;
         }
         for (const m of rec.metadata) this.metadata.set(m.metricFamilyName, m);
-        const cutoff = ttlMs > 0 ? this.clock.now() - ttlMs : Number.NEGATIVE_INFINITY;
         cutAndCount(rec, cutoff, this.counts);
         st.oldestTimestampMs = Math.min(st.oldestTimestampMs, oldestTimestamp(rec));
         this.c.highestReadTimestampMs = Math.max(this.c.highestReadTimestampMs, newestTimestamp(rec));
-        await this.dispatchRecord(seg, r, rec, st);
+        if (whole) await this.dispatchGroups(seg, r, rec, st);
+        else await this.dispatchRecord(seg, r, rec, st);
       }
       st.complete = !this.stopPulling.signal.aborted;
     } finally {
@@ -379,6 +400,59 @@ class SegmentReader implements Endpoint {
         if (wait !== undefined) await wait;
       } catch (err) {
         st.outstanding--; // never reached the network: stays unacked on disk
+        throw err;
+      }
+    }
+  }
+
+  /**
+   * Whether a relayed record goes out as its groups' snappy elements, untouched: its groups line
+   * up with the loops (each loop owns whole groups), nothing of it was acked before, nothing is
+   * cut (ttl now, sample age later), no external label is merged, and every group fits one request.
+   */
+  private sendsWhole(rec: SignalRecord, acked: ReadonlySet<number> | undefined, cutoffMs: number): boolean {
+    const groups = rec.rawGroups;
+    const raw = rec.rawSeries;
+    if (groups === undefined || raw === undefined || !this.sendsElements) return false;
+    if (groups.count % this.network.shards !== 0 || (acked !== undefined && acked.size > 0)) return false;
+    if (raw.minTimestampMs < cutoffMs) return false;
+    const max = this.opts.config.queue.maxSamplesPerSend;
+    for (let g = 0; g < groups.count; g++) if (groups.samples[g] > max) return false;
+    return true;
+  }
+
+  /** {@link dispatchRecord} for a record sent whole: one work per non-empty group, carrying all its portions. */
+  private async dispatchGroups(seg: Segment, r: number, rec: SignalRecord, st: SegmentState): Promise<void> {
+    const groups = rec.rawGroups as RawGroups;
+    const counts = this.counts;
+    const g = groups.count;
+    const works: SendWork[] = [];
+    let first = 0;
+    for (let k = 0; k < g; k++) {
+      const end = groups.seriesEnd[k];
+      if (end === first) continue;
+      const portions: PortionRef[] = [];
+      for (let v = k; v < counts.before.length; v += g) {
+        if (counts.before[v] > 0) portions.push({ segmentId: seg.id, record: r, vshard: v });
+      }
+      works.push({
+        record: rec,
+        series: identityRange(first, end),
+        portion: portions[0],
+        ...(portions.length > 1 ? { morePortions: portions.slice(1) } : {}),
+        signals: groups.samples[k],
+        elements: groups.elements[k],
+      });
+      first = end;
+    }
+    for (const work of works) {
+      const n = 1 + (work.morePortions?.length ?? 0);
+      st.outstanding += n;
+      try {
+        const wait = this.network.sendOrWait(work);
+        if (wait !== undefined) await wait;
+      } catch (err) {
+        st.outstanding -= n; // never reached the network: stays unacked on disk
         throw err;
       }
     }

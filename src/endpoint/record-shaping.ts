@@ -130,3 +130,15 @@ export function newestTimestamp(rec: SignalRecord): number {
   for (const h of rec.histograms) if (h.timestampMs > max) max = h.timestampMs;
   return max;
 }
+
+/** `0, 1, 2, ...`, shared: {@link identityRange} views it. */
+let identity = new Uint32Array(0);
+
+/** The series indices `[start, end)` as a read-only view (a group's series are contiguous). */
+export function identityRange(start: number, end: number): Uint32Array {
+  if (identity.length < end) {
+    identity = new Uint32Array(Math.max(end, 2 * identity.length, 4096));
+    for (let i = 0; i < identity.length; i++) identity[i] = i;
+  }
+  return identity.subarray(start, end);
+}

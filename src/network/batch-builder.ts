@@ -1,3 +1,4 @@
+import type { SnappyElements } from '../wire/snappy.js';
 import type { SeriesSlice } from '../wire/types.js';
 import type { SendWork } from './types.js';
 
@@ -22,6 +23,16 @@ export class BatchBuilder {
   /** Slices `[0, sliceCount)` form the current batch. */
   readonly slices: SeriesSlice[] = [];
   sliceCount = 0;
+  /**
+   * Or the batch is `elements[0, elementCount)`: works sent whole as their snappy elements
+   * ({@link SendWork.elements}). A batch holds one kind or the other, never both.
+   */
+  readonly elements: SnappyElements[] = [];
+  elementCount = 0;
+  /** Newest timestamp of the element works in the batch. */
+  private elementsNewestMs = 0;
+  /** Set when the next work cannot join the batch (other kind, or elements too many): it is full as it is. */
+  private closed = false;
   /** Signals per kind in the current batch (after any age cut). */
   samples = 0;
   histograms = 0;
@@ -39,10 +50,24 @@ export class BatchBuilder {
   private pending = 0;
   /** Whether the work at the cursor gave a slice to the current batch. */
   private touchedCurrent = false;
+  /** Whether the work at the cursor gave a slice to any batch (then it is sliced to its end). */
+  private workSliced = false;
 
-  constructor(readonly maxSignals: number) {
+  /**
+   * `sendElements`: take works that carry their snappy elements whole, as elements. Only for a
+   * loop that never cuts its batches by age: elements cannot be cut.
+   */
+  constructor(
+    readonly maxSignals: number,
+    private readonly sendElements = false,
+  ) {
     if (!Number.isInteger(maxSignals) || maxSignals < 1)
       throw new RangeError(`maxSignals must be >= 1, got ${maxSignals}`);
+  }
+
+  /** Slices or element runs in the batch being built. */
+  get units(): number {
+    return this.sliceCount + this.elementCount;
   }
 
   /** Signals of the batch being built. */
@@ -51,7 +76,7 @@ export class BatchBuilder {
   }
 
   get full(): boolean {
-    return this.taken >= this.maxSignals;
+    return this.taken >= this.maxSignals || this.closed;
   }
 
   /** True when the batch has neither slices nor works completing in it. */
@@ -78,12 +103,14 @@ export class BatchBuilder {
   /** Adds slices from the taken works until the batch holds `maxSignals` signals or the works run out. */
   fill(): void {
     const works = this.works;
-    while (this.taken < this.maxSignals && this.workIdx < works.length) {
+    while (!this.closed && this.taken < this.maxSignals && this.workIdx < works.length) {
       const w = works[this.workIdx];
       if (this.seriesIdx === w.series.length) {
         this.nextWork();
         continue;
       }
+      if (!this.workSliced && this.takeWhole(w)) continue;
+      if (this.closed) break;
       const rec = w.record;
       const s = w.series[this.seriesIdx];
       if (!this.entered) this.enterSeries(w);
@@ -114,6 +141,7 @@ export class BatchBuilder {
         this.exemplars += ne;
         this.taken += ns + nh + ne;
         this.touchedCurrent = true;
+        this.workSliced = true;
       }
       if (this.samplePos === sampleEnd && this.histogramPos === histogramEnd && this.exemplarPos === exemplarEnd) {
         this.seriesIdx++;
@@ -121,6 +149,31 @@ export class BatchBuilder {
       }
     }
     this.skipExhausted();
+  }
+
+  /**
+   * At the start of work `w`: takes it whole as elements when it can (true), or closes the batch
+   * when `w` cannot join it (a kind switch, or elements past `maxSignals`). A work whose elements
+   * alone pass `maxSignals` is sliced like any other.
+   */
+  private takeWhole(w: SendWork): boolean {
+    const asElements = this.sendElements && w.elements !== undefined && w.signals <= this.maxSignals;
+    if (asElements ? this.sliceCount > 0 : this.elementCount > 0) {
+      this.closed = true;
+      return false;
+    }
+    if (!asElements) return false;
+    if (this.taken + w.signals > this.maxSignals) {
+      this.closed = true;
+      return false;
+    }
+    this.elements[this.elementCount++] = w.elements as SnappyElements;
+    const raw = w.record.rawSeries;
+    if (raw !== undefined) this.elementsNewestMs = Math.max(this.elementsNewestMs, raw.maxTimestampMs);
+    this.samples += w.signals;
+    this.taken += w.signals;
+    this.nextWork();
+    return true;
   }
 
   /**
@@ -186,7 +239,7 @@ export class BatchBuilder {
 
   /** Newest timestamp in the batch, read from the last sample/histogram of each slice (append order). */
   highestTimestampMs(): number {
-    let max = 0;
+    let max = this.elementsNewestMs;
     for (let i = 0; i < this.sliceCount; i++) {
       const sl = this.slices[i];
       const raw = sl.record.rawSeries;
@@ -224,6 +277,7 @@ export class BatchBuilder {
   takeAll(): SendWork[] {
     const all = this.works.splice(0, this.works.length);
     this.workIdx = 0;
+    this.workSliced = false;
     this.seriesIdx = 0;
     this.entered = false;
     this.pending = 0;
@@ -235,6 +289,10 @@ export class BatchBuilder {
   private releaseSlices(): void {
     for (let i = 0; i < this.sliceCount; i++) this.slices[i].record = undefined as never;
     this.sliceCount = 0;
+    for (let i = 0; i < this.elementCount; i++) this.elements[i] = undefined as never;
+    this.elementCount = 0;
+    this.elementsNewestMs = 0;
+    this.closed = false;
     this.samples = 0;
     this.histograms = 0;
     this.exemplars = 0;
@@ -252,6 +310,7 @@ export class BatchBuilder {
 
   private nextWork(): void {
     this.workIdx++;
+    this.workSliced = false;
     this.seriesIdx = 0;
     this.entered = false;
     this.touchedCurrent = false;

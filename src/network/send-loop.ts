@@ -5,6 +5,7 @@ import { type Clock, sleep, systemClock, type TimerHandle } from '../clock.js';
 import type { QueueConfig } from '../config/types.js';
 import { ClosedError, RetryableError } from '../errors.js';
 import { type Logger, silentLogger } from '../logger.js';
+import { joinSnappyElements } from '../wire/snappy.js';
 import type { WriteRequestEncoder } from '../wire/types.js';
 import { type AgeCut, BatchBuilder } from './batch-builder.js';
 import type { PostResult, RemoteWriteClient } from './http-client.js';
@@ -14,6 +15,7 @@ import {
   type PortionDoneCallback,
   type PortionOutcome,
   type PortionRef,
+  portionsOf,
   SENT,
   type SendLoopStats,
   type SendWork,
@@ -143,7 +145,8 @@ class SendLoopActor implements SendLoop {
       `mailbox of ${opts.name}`,
     );
     this.lifecycle = createLifecycle();
-    this.batch = new BatchBuilder(opts.queue.maxSamplesPerSend);
+    // Works sent as their snappy elements cannot be cut by age: only loops that never cut take them so.
+    this.batch = new BatchBuilder(opts.queue.maxSamplesPerSend, opts.queue.sampleAgeLimitMs === 0);
     this.done = this.run();
   }
 
@@ -216,7 +219,7 @@ class SendLoopActor implements SendLoop {
     else timer = this.clock.setTimeout(() => this.abort(), timeoutMs);
     const left = await this.done;
     this.clock.clearTimeout(timer);
-    return { abandonedPortions: left.map((w) => w.portion) };
+    return { abandonedPortions: left.flatMap(portionsOf) };
   }
 
   private abort(): void {
@@ -269,8 +272,8 @@ class SendLoopActor implements SendLoop {
           await this.armReceive();
           continue;
         }
-        if (b.sliceCount > 0 && this.batchStartedAt === undefined) this.batchStartedAt = this.clock.now();
-        if (!b.full && !this.inputEnded && !this.draining && !this.flushRequested && b.sliceCount > 0) {
+        if (b.units > 0 && this.batchStartedAt === undefined) this.batchStartedAt = this.clock.now();
+        if (!b.full && !this.inputEnded && !this.draining && !this.flushRequested && b.units > 0) {
           const left = (this.batchStartedAt ?? 0) + deadlineMs - this.clock.now();
           if (left > 0 && (await this.waitForInput(left))) continue;
         }
@@ -315,6 +318,8 @@ class SendLoopActor implements SendLoop {
       (work) => {
         const o = refused.delete(work) ? DROPPED_4XX : outcome;
         this.opts.onPortionDone(work.portion, o);
+        const more = work.morePortions;
+        if (more !== undefined) for (let i = 0; i < more.length; i++) this.opts.onPortionDone(more[i], o);
       },
       outcome === SENT ? undefined : (work) => refused.add(work),
     );
@@ -326,7 +331,7 @@ class SendLoopActor implements SendLoop {
     const q = this.opts.queue;
     const c = this.counters;
     if (q.sampleAgeLimitMs > 0) this.countAgeCut(b.cutOlderThan(this.clock.now() - q.sampleAgeLimitMs));
-    if (b.sliceCount === 0) {
+    if (b.units === 0) {
       this.finishBatch(SENT);
       return true;
     }
@@ -401,6 +406,7 @@ class SendLoopActor implements SendLoop {
   private encode(): Uint8Array {
     const b = this.batch;
     // The encoder's output is only valid until its next call: compress copies it out at once.
+    if (b.elementCount > 0) return joinSnappyElements(b.elements, b.elementCount);
     return this.opts.compress(this.opts.encoder.encode(b.slices, b.sliceCount, NO_METADATA));
   }
 

@@ -1,5 +1,6 @@
 import type { ActorState } from '../actors/types.js';
 import type { SignalRecord } from '../serialization/types.js';
+import type { SnappyElements } from '../wire/snappy.js';
 
 /**
  * Number of virtual shards. A series belongs to virtual shard `seriesHash & (VIRTUAL_SHARDS - 1)`:
@@ -32,8 +33,25 @@ export interface SendWork {
   /** Indices of the record's series that hash to `portion.vshard`, in record order. */
   readonly series: Uint32Array;
   readonly portion: PortionRef;
+  /**
+   * Further portions this work carries besides `portion`, all done together with it: a group of
+   * a relayed record spans every virtual shard its loop owns (see `elements`).
+   */
+  readonly morePortions?: readonly PortionRef[];
   /** Samples + histograms + exemplars of those series. */
   readonly signals: number;
+  /**
+   * The same series (samples only, unchanged) as a run of snappy elements of 1.0 `TimeSeries`
+   * fields: a loop may put the whole work into one request as these bytes (`joinSnappyElements`)
+   * instead of encoding and compressing `series`. Set only where the bytes are what the encoder
+   * would write: no external labels, no cut.
+   */
+  readonly elements?: SnappyElements;
+}
+
+/** Every portion a work finishes, `portion` first. */
+export function portionsOf(work: SendWork): PortionRef[] {
+  return work.morePortions === undefined ? [work.portion] : [work.portion, ...work.morePortions];
 }
 
 /** Why signals were dropped instead of delivered; the `reason` label of `samples_dropped_total`. */

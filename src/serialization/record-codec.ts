@@ -411,10 +411,11 @@ class DecodedRecord implements SignalRecord {
  * Decodes a payload written by {@link encodeRecord} (any supported version) or, for the relay
  * path, by `encodeRawRecord` (see raw-record.ts). Every length, offset
  * and string ref is checked, so a damaged payload throws `PromspoolError` with code
- * `ERR_CORRUPT_RECORD`, never a crash or an out-of-range read later.
+ * `ERR_CORRUPT_RECORD`, never a crash or an out-of-range read later. `deferRawBody`: see
+ * `decodeRawRecord`'s `deferBody` (a reader that may send the groups as they are).
  */
-export function decodeRecord(payload: Uint8Array): SignalRecord {
-  if (isRawRecord(payload)) return decodeRawRecord(payload);
+export function decodeRecord(payload: Uint8Array, opts: { deferRawBody?: boolean } = {}): SignalRecord {
+  if (isRawRecord(payload)) return decodeRawRecord(payload, { deferBody: opts.deferRawBody === true });
   const map = decodeMap(payload);
   const { joined, lengths } = decodeStringTable(map);
   const stringCount = lengths.length;

@@ -1,3 +1,4 @@
+import type { SnappyElements } from '../wire/snappy.js';
 /**
  * The data model shared by every layer: what a user appends, and the columnar record the
  * Serializer writes and the Endpoint reads back. Nothing here allocates per sample.
@@ -132,6 +133,24 @@ export interface SignalRecord {
    * when something asks (external labels, a ttl or age cut, inspection).
    */
   rawSeries?: RawSeries;
+  /**
+   * Set on version-2 kind-2 records: the series in groups whose bytes are each a run of snappy
+   * elements, for senders whose loops own whole groups (see `raw-record.ts`).
+   */
+  rawGroups?: RawGroups;
+}
+
+/**
+ * The groups of a version-2 kind-2 record. Group `g` of `count` holds series
+ * `[seriesEnd[g - 1] ?? 0, seriesEnd[g])`: exactly those whose virtual shard `v` has
+ * `v % count === g`. `elements[g]` uncompresses to their `WriteRequest.timeseries` fields.
+ */
+export interface RawGroups {
+  readonly count: number;
+  readonly seriesEnd: Uint32Array;
+  /** Samples per group. */
+  readonly samples: Uint32Array;
+  readonly elements: readonly SnappyElements[];
 }
 
 /** See {@link SignalRecord.rawSeries}. */

@@ -14,6 +14,8 @@ export interface RawWriteRequestScan {
   hashes: Uint32Array;
   /** Per series, its samples. */
   sampleCounts: Uint32Array;
+  /** Series `i`'s field (tag included) is `body[fieldStarts[i], fieldStarts[i + 1])`; `series + 1` entries. */
+  fieldStarts: Uint32Array;
 }
 
 /** Byte classes of label names: bit 1 may start a name, bit 2 may continue one; 4 and 8 likewise for `__name__` values. */
@@ -39,6 +41,7 @@ const FNV_PRIME = 0x01000193;
 
 let hashScratch = new Uint32Array(4096);
 let countScratch = new Uint32Array(4096);
+let startScratch = new Uint32Array(4097);
 
 /**
  * Checks whether a remote-write 1.0 body (uncompressed) can be stored and forwarded as it is,
@@ -63,6 +66,7 @@ export function scanWriteRequestV1(body: Uint8Array): RawWriteRequestScan | unde
   let maxTs = Number.NEGATIVE_INFINITY;
   while (pos < end) {
     if (body[pos] !== 0x0a) return undefined; // WriteRequest.timeseries = 1, length-delimited
+    const fieldStart = pos;
     pos++;
     const len = readLength(body, pos, end);
     if (len < 0) return undefined;
@@ -167,12 +171,17 @@ export function scanWriteRequestV1(body: Uint8Array): RawWriteRequestScan | unde
       const grownCounts = new Uint32Array(series * 2);
       grownCounts.set(countScratch);
       countScratch = grownCounts;
+      const grownStarts = new Uint32Array(series * 2 + 1);
+      grownStarts.set(startScratch);
+      startScratch = grownStarts;
     }
+    startScratch[series] = fieldStart;
     countScratch[series] = seriesSamples;
     hashScratch[series++] = h >>> 0;
     samples += seriesSamples;
   }
   if (series === 0) return undefined;
+  startScratch[series] = end;
   return {
     series,
     samples,
@@ -180,6 +189,7 @@ export function scanWriteRequestV1(body: Uint8Array): RawWriteRequestScan | unde
     maxTimestampMs: maxTs,
     hashes: hashScratch.subarray(0, series),
     sampleCounts: countScratch.subarray(0, series),
+    fieldStarts: startScratch.subarray(0, series + 1),
   };
 }
 

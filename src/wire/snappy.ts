@@ -27,6 +27,13 @@ export function snappyUncompressedLength(buf: Uint8Array): number {
   return -1;
 }
 
+/** Bytes of a snappy block's varint header, or -1 when it is malformed. */
+export function snappyHeaderBytes(buf: Uint8Array): number {
+  for (let i = 0; i < 5 && i < buf.length; i++)
+    if (buf[i] < 0x80) return snappyUncompressedLength(buf) < 0 ? -1 : i + 1;
+  return -1;
+}
+
 /**
  * Uncompresses a snappy block of at most `maxBytes` uncompressed bytes. The claimed length is
  * read from the header and checked BEFORE anything is allocated, so a tiny hostile body cannot
@@ -61,6 +68,51 @@ export function uncompressBlock(buf: Uint8Array, maxBytes: number): Buffer {
       'ERR_BAD_SNAPPY',
       `snappy block uncompressed to ${out.length} bytes, header said ${claimed}`,
     );
+  }
+  return out;
+}
+
+/** A run of snappy elements: `bytes[start, end)` uncompresses to `rawLength` bytes on its own. */
+export interface SnappyElements {
+  readonly bytes: Uint8Array;
+  readonly start: number;
+  readonly end: number;
+  readonly rawLength: number;
+}
+
+/** Length in bytes of the varint header of a snappy block claiming `rawLength` bytes. */
+export function snappyHeaderLength(rawLength: number): number {
+  let n = 1;
+  for (let v = rawLength; v >= 0x80; v = Math.floor(v / 128)) n++;
+  return n;
+}
+
+/**
+ * One snappy block made of element runs that each uncompress on their own (a whole block minus its
+ * header, or a run the writer cut at such a boundary). Snappy copies only reach back into output
+ * already produced, and every run's copies stay inside its own output, so the runs written one
+ * after another under a header of their summed length form a valid block whose output is the
+ * runs' outputs concatenated. No byte is uncompressed or compressed again.
+ */
+export function joinSnappyElements(parts: readonly SnappyElements[], count = parts.length): Buffer {
+  let raw = 0;
+  let size = 0;
+  for (let i = 0; i < count; i++) {
+    raw += parts[i].rawLength;
+    size += parts[i].end - parts[i].start;
+  }
+  const out = Buffer.allocUnsafe(snappyHeaderLength(raw) + size);
+  let o = 0;
+  let v = raw;
+  while (v >= 0x80) {
+    out[o++] = (v & 0x7f) | 0x80;
+    v = Math.floor(v / 128);
+  }
+  out[o++] = v;
+  for (let i = 0; i < count; i++) {
+    const p = parts[i];
+    out.set(p.bytes.subarray(p.start, p.end), o);
+    o += p.end - p.start;
   }
   return out;
 }

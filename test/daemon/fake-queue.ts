@@ -34,6 +34,7 @@ export class FakeQueue implements ManagedQueue {
 
   /** Whether the receiver may store 1.0 requests as received (the relay fast path); off by default. */
   storesRawRequests = false;
+  rawRecordGroups = 1;
   /** Records appended through {@link appendRecord}, in order. */
   readonly records: { payload: Uint8Array; signals: number }[] = [];
 

@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { PromspoolError } from '../../src/errors.js';
-import { encodeRawRecord, isRawRecord, RAW_RECORD_VERSION } from '../../src/serialization/raw-record.js';
+import { encodeRawRecord, isRawRecord, loadRawBody, RAW_RECORD_VERSION } from '../../src/serialization/raw-record.js';
 import { countRecordSignals, decodeRecord, encodeRecord } from '../../src/serialization/record-codec.js';
 import { hashLabelPairs } from '../../src/serialization/series.js';
 import type { SignalRecord } from '../../src/serialization/types.js';
 import { type RawWriteRequestScan, scanWriteRequestV1 } from '../../src/wire/rw1-raw-scan.js';
-import { compressBlock } from '../../src/wire/snappy.js';
+import { compressBlock, joinSnappyElements, uncompressBlock } from '../../src/wire/snappy.js';
 import {
+  encodeWriteRequestV1,
   remoteWriteProtos,
   type SeriesInput,
   sortedLabelPairs,
@@ -92,7 +93,7 @@ function fieldHeaderLength(part: Uint8Array): number {
 }
 
 function copyScan(s: RawWriteRequestScan): RawWriteRequestScan {
-  return { ...s, hashes: s.hashes.slice(), sampleCounts: s.sampleCounts.slice() };
+  return { ...s, hashes: s.hashes.slice(), sampleCounts: s.sampleCounts.slice(), fieldStarts: s.fieldStarts.slice() };
 }
 
 function rawPayload(series: SeriesInput[] = SERIES): {
@@ -105,6 +106,13 @@ function rawPayload(series: SeriesInput[] = SERIES): {
   assert.ok(scan, 'the scan accepts the body');
   const snappy = compressBlock(body);
   return { payload: encodeRawRecord(snappy, scan), snappy, scan: copyScan(scan) };
+}
+
+/** Bytes of the varint at the start of `b` (a snappy block's uncompressed-length header). */
+function varintBytes(b: Uint8Array): number {
+  let i = 0;
+  while (b[i] >= 0x80) i++;
+  return i + 1;
 }
 
 function assertCorrupt(fn: () => unknown, what: string): void {
@@ -245,25 +253,40 @@ describe('raw record (kind 2): round trip', () => {
   });
 
   it('writes the documented header', () => {
-    const { payload, snappy } = rawPayload();
+    const { body } = buildBody(SERIES);
+    const { payload, snappy, scan } = rawPayload();
     const v = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
-    assert.deepEqual([...v.subarray(0, 8)], [0x50, 0x53, 0x52, 0xff, RAW_RECORD_VERSION, 0, 0, 0]);
+    assert.equal(RAW_RECORD_VERSION, 2);
+    assert.deepEqual([...v.subarray(0, 8)], [0x50, 0x53, 0x52, 0xff, 2, 0, 0, 0]);
     assert.equal(v.readUInt32LE(8), 4);
     assert.equal(v.readUInt32LE(12), 10);
     assert.equal(v.readDoubleLE(16), -5);
     assert.equal(v.readDoubleLE(24), 1_700_000_180_000);
     assert.equal(v.readUInt32LE(32), snappy.length);
+    // One group (the default): all series, all the block's elements, the whole body uncompressed.
+    assert.equal(v.readUInt32LE(36), 1);
+    assert.equal(varintBytes(snappy), 2);
     assert.deepEqual(
-      [0, 1, 2, 3].map((i) => v.readUInt32LE(36 + 16 + 4 * i)),
+      [0, 1, 2, 3].map((i) => v.readUInt32LE(40 + 4 * i)),
+      [4, varintBytes(snappy), snappy.length, body.length],
+    );
+    assert.deepEqual(
+      [0, 1, 2, 3].map((i) => v.readUInt32LE(56 + 4 * i)),
+      Array.from(scan.hashes),
+    );
+    assert.deepEqual(
+      [0, 1, 2, 3].map((i) => v.readUInt32LE(56 + 16 + 4 * i)),
       [3, 2, 1, 4],
     );
-    assert.deepEqual(Buffer.from(v.subarray(36 + 32)), Buffer.from(snappy));
+    assert.equal(payload.length, 56 + 32 + snappy.length);
+    assert.deepEqual(Buffer.from(v.subarray(56 + 32)), Buffer.from(snappy));
   });
 });
 
 describe('raw record (kind 2): damage', () => {
   const N = SERIES.length;
-  const HEADER = 36 + 8 * N;
+  /** Where the block starts in a one-group record: 40-byte header, one 16-byte group entry, hashes, counts. */
+  const HEADER = 40 + 16 + 8 * N;
 
   function damaged(edit: (p: Buffer) => Uint8Array | undefined): Uint8Array {
     const p = Buffer.from(rawPayload().payload);
@@ -280,7 +303,7 @@ describe('raw record (kind 2): damage', () => {
   });
 
   it('throws ERR_CORRUPT_RECORD for an unknown format version', () => {
-    for (const version of [0, 2, 0xff]) {
+    for (const version of [0, 3, 0xff]) {
       const p = damaged((b) => {
         b[4] = version;
         return undefined;
@@ -354,7 +377,7 @@ describe('raw record (kind 2): damage', () => {
   it('throws ERR_CORRUPT_RECORD when the per-series sample counts do not add up to the header', () => {
     for (const delta of [-1, 1]) {
       const p = damaged((b) => {
-        const at = 36 + 4 * N + 4; // the second series' count
+        const at = 56 + 4 * N + 4; // the second series' count
         b.writeUInt32LE(b.readUInt32LE(at) + delta, at);
         return undefined;
       });
@@ -366,4 +389,373 @@ describe('raw record (kind 2): damage', () => {
     });
     assertCorrupt(() => decodeFully(header), 'header sample count 11');
   });
+});
+
+/** The same request as `rawPayload()`, written by hand in the version-1 layout (no group table, hashes at 36). */
+function v1Payload(): { payload: Uint8Array; snappy: Uint8Array; scan: RawWriteRequestScan } {
+  const { snappy, scan } = rawPayload();
+  const n = scan.series;
+  const p = Buffer.alloc(36 + 8 * n + snappy.length);
+  p.set([0x50, 0x53, 0x52, 0xff, 1, 0, 0, 0], 0);
+  p.writeUInt32LE(n, 8);
+  p.writeUInt32LE(scan.samples, 12);
+  p.writeDoubleLE(scan.minTimestampMs, 16);
+  p.writeDoubleLE(scan.maxTimestampMs, 24);
+  p.writeUInt32LE(snappy.length, 32);
+  for (let i = 0; i < n; i++) {
+    p.writeUInt32LE(scan.hashes[i], 36 + 4 * i);
+    p.writeUInt32LE(scan.sampleCounts[i], 36 + 4 * n + 4 * i);
+  }
+  p.set(snappy, 36 + 8 * n);
+  return { payload: p, snappy, scan };
+}
+
+/** `count` series with distinct labels and 1 to 3 samples each; every timestamp is unique, so the columns show the order. */
+function generatedSeries(count: number): SeriesInput[] {
+  return Array.from({ length: count }, (_, i) => ({
+    labels: { __name__: `gen_metric_${i % 7}`, instance: `host-${i}:9100`, job: 'gen' },
+    samples: Array.from({ length: 1 + (i % 3) }, (_, k): [number, number] => [
+      1_700_000_000_000 + i * 1000 + k,
+      i + k / 8,
+    ]),
+  }));
+}
+
+const GENERATED = generatedSeries(40);
+
+interface Grouped {
+  payload: Uint8Array;
+  /** Each series' `0x0a len TimeSeries` field, in arrival order; concatenated they are the body. */
+  parts: Uint8Array[];
+  /** Each series' label hash, in arrival order, computed here (not by the scan). */
+  hashes: number[];
+  /** Arrival indexes of the series of each group, in arrival order. */
+  members: number[][];
+}
+
+function groupedPayload(series: SeriesInput[], groups: number): Grouped {
+  const parts = series.map((s) => encodeWriteRequestV1([s]));
+  const body = Buffer.concat(parts);
+  assert.deepEqual(body, Buffer.from(encodeWriteRequestV1(series)), 'repeated fields encode one after the other');
+  const scan = scanWriteRequestV1(body);
+  assert.ok(scan, 'the scan accepts the body');
+  const payload = encodeRawRecord(compressBlock(body), scan, { body, groups });
+  const hashes = series.map((s) => hashLabelPairs(sortedLabelPairs(s.labels).flat()));
+  const members: number[][] = Array.from({ length: groups }, () => []);
+  hashes.forEach((h, i) => {
+    members[(h & 0xff) % groups].push(i);
+  });
+  return { payload, parts, hashes, members };
+}
+
+describe('raw record (kind 2): version 1 and groups', () => {
+  it('still decodes a version-1 payload, like the same request written now', () => {
+    const v1 = v1Payload();
+    const v2 = decodeFully(rawPayload().payload);
+    const r = decodeFully(v1.payload);
+    assert.equal(r.rawGroups, undefined);
+    assert.ok(v2.rawGroups, 'a version-2 record has groups');
+    assert.equal(r.seriesCount, 4);
+    assert.equal(countRecordSignals(v1.payload), 10);
+    assert.deepEqual(Array.from(r.seriesHash), Array.from(v2.seriesHash));
+    assert.deepEqual(
+      Array.from(r.seriesHash),
+      SERIES.map((s) => hashLabelPairs(sortedLabelPairs(s.labels).flat())),
+    );
+    assert.deepEqual(Array.from(r.sampleOffsets), [0, 3, 5, 6, 10]);
+    const raw = r.rawSeries;
+    assert.ok(raw && v2.rawSeries);
+    assert.deepEqual(Buffer.from(raw.bytes), Buffer.from(buildBody(SERIES).body));
+    assert.deepEqual(Buffer.from(raw.bytes), Buffer.from(v2.rawSeries.bytes));
+    assert.deepEqual(Array.from(raw.start), Array.from(v2.rawSeries.start));
+    assert.deepEqual(Array.from(raw.end), Array.from(v2.rawSeries.end));
+    assert.equal(raw.minTimestampMs, -5);
+    assert.equal(raw.maxTimestampMs, 1_700_000_180_000);
+    assert.deepEqual(Array.from(r.timestamps), Array.from(v2.timestamps));
+    assert.deepEqual(words(r.values, STALE_SAMPLE), [STALE_LO, STALE_HI]);
+    // Deferred, the same.
+    const d = decodeRecord(v1.payload, { deferRawBody: true });
+    assert.equal(d.rawGroups, undefined);
+    loadRawBody(d);
+    assert.deepEqual(Buffer.from(d.rawSeries?.bytes ?? []), Buffer.from(raw.bytes));
+  });
+
+  it('throws ERR_CORRUPT_RECORD when the version byte does not match the layout', () => {
+    const v2as1 = Buffer.from(rawPayload().payload);
+    v2as1[4] = 1;
+    assertCorrupt(() => decodeFully(v2as1), 'a version-2 payload marked 1');
+    assertCorrupt(() => countRecordSignals(v2as1), 'count, a version-2 payload marked 1');
+    const v1as2 = Buffer.from(v1Payload().payload);
+    v1as2[4] = 2;
+    assertCorrupt(() => decodeFully(v1as2), 'a version-1 payload marked 2');
+  });
+
+  it('spreads the generated series over every group of 4', () => {
+    const { members } = groupedPayload(GENERATED, 4);
+    assert.deepEqual(
+      members.map((m) => m.length > 0),
+      [true, true, true, true],
+    );
+    assert.equal(members.flat().length, GENERATED.length);
+  });
+
+  for (const groups of [1, 3, 4, 256]) {
+    it(`writes ${groups} group(s): series grouped by hash, arrival order kept, each group its own snappy elements`, () => {
+      const { payload, parts, hashes, members } = groupedPayload(GENERATED, groups);
+      const order = members.flat();
+      const n = GENERATED.length;
+      const r = decodeFully(payload);
+      assert.equal(r.seriesCount, n);
+      const totalSamples = GENERATED.reduce((a, s) => a + (s.samples?.length ?? 0), 0);
+      assert.equal(countRecordSignals(payload), totalSamples);
+
+      // Series in group order, arrival order inside a group.
+      assert.deepEqual(
+        Array.from(r.seriesHash),
+        order.map((i) => hashes[i]),
+      );
+      const counts = order.map((i) => GENERATED[i].samples?.length ?? 0);
+      const offsets = [0];
+      for (const c of counts) offsets.push(offsets[offsets.length - 1] + c);
+      assert.deepEqual(Array.from(r.sampleOffsets), offsets);
+
+      const g = r.rawGroups;
+      assert.ok(g, 'a version-2 record has groups');
+      assert.equal(g.count, groups);
+      assert.equal(g.seriesEnd.length, groups);
+      assert.equal(g.samples.length, groups);
+      assert.equal(g.elements.length, groups);
+      let end = 0;
+      const seriesEnd: number[] = [];
+      for (const m of members) seriesEnd.push((end += m.length));
+      assert.deepEqual(Array.from(g.seriesEnd), seriesEnd);
+      assert.deepEqual(
+        Array.from(g.samples),
+        members.map((m) => m.reduce((a, i) => a + (GENERATED[i].samples?.length ?? 0), 0)),
+      );
+      for (let k = 0, first = 0; k < groups; first = g.seriesEnd[k++]) {
+        for (let j = first; j < g.seriesEnd[k]; j++) {
+          assert.equal((r.seriesHash[j] & 0xff) % groups, k, `series ${j} sits in group ${k}`);
+        }
+        // Each group alone is a snappy block once given a header: its series' fields, in arrival order.
+        const alone = uncompressBlock(joinSnappyElements([g.elements[k]]), 1 << 24);
+        assert.deepEqual(alone, Buffer.concat(members[k].map((i) => parts[i])), `group ${k} uncompresses alone`);
+        assert.equal(g.elements[k].rawLength, alone.length, `raw length of group ${k}`);
+      }
+
+      // All groups joined: the whole body, regrouped, which is also what rawSeries holds.
+      const reordered = Buffer.concat(order.map((i) => parts[i]));
+      const whole = uncompressBlock(joinSnappyElements(g.elements), 1 << 24);
+      assert.deepEqual(whole, reordered);
+      const raw = r.rawSeries;
+      assert.ok(raw);
+      assert.deepEqual(Buffer.from(raw.bytes), reordered);
+      for (let j = 0; j < n; j++) {
+        const part = parts[order[j]];
+        assert.deepEqual(
+          Buffer.from(raw.bytes.subarray(raw.start[j], raw.end[j])),
+          Buffer.from(part.subarray(fieldHeaderLength(part))),
+          `bytes of series ${j}`,
+        );
+      }
+
+      // The columns and labels follow the grouped order.
+      assert.deepEqual(
+        Array.from(r.timestamps),
+        order.flatMap((i) => (GENERATED[i].samples ?? []).map(([t]) => t)),
+      );
+      assert.deepEqual(
+        Array.from(r.values),
+        order.flatMap((i) => (GENERATED[i].samples ?? []).map(([, v]) => v)),
+      );
+      for (let j = 0; j < n; j++) {
+        const pairs: [string, string][] = [];
+        for (let k = r.labelOffsets[j]; k < r.labelOffsets[j + 1]; k++) {
+          pairs.push([r.strings[r.labelRefs[2 * k]], r.strings[r.labelRefs[2 * k + 1]]]);
+        }
+        assert.deepEqual(pairs, sortedLabelPairs(GENERATED[order[j]].labels), `labels of series ${j}`);
+      }
+      const allTimestamps = GENERATED.flatMap((s) => (s.samples ?? []).map(([t]) => t));
+      assert.equal(raw.minTimestampMs, Math.min(...allTimestamps));
+      assert.equal(raw.maxTimestampMs, Math.max(...allTimestamps));
+    });
+  }
+
+  it('refuses a group count out of 1..256, and grouping without the uncompressed body', () => {
+    const body = Buffer.concat(GENERATED.map((s) => encodeWriteRequestV1([s])));
+    const scan = scanWriteRequestV1(body);
+    assert.ok(scan);
+    const snappy = compressBlock(body);
+    for (const groups of [0, 257, 1.5, Number.NaN]) {
+      assert.throws(() => encodeRawRecord(snappy, scan, { body, groups }), RangeError, `groups ${groups}`);
+    }
+    assert.throws(() => encodeRawRecord(snappy, scan, { groups: 4 }), RangeError, 'no body');
+  });
+});
+
+describe('raw record (kind 2): damage of the group table', () => {
+  const G = 4;
+  const N = GENERATED.length;
+  const TABLE = 40;
+  const HASHES = TABLE + 16 * G;
+  const BLOCK = HASHES + 8 * N;
+  /** Byte offset of field `f` (0 series end, 1 element start, 2 element end, 3 raw length) of group `k`. */
+  const at = (k: number, f: number): number => TABLE + 16 * k + 4 * f;
+
+  function damaged(edit: (p: Buffer) => void): Buffer {
+    const p = Buffer.from(groupedPayload(GENERATED, G).payload);
+    edit(p);
+    return p;
+  }
+
+  /** Corrupt however it is read: eagerly, with the body deferred (the table is still checked), and counted where the header alone tells. */
+  function assertTableCorrupt(p: Uint8Array, what: string): void {
+    assertCorrupt(() => decodeFully(p), what);
+    assertCorrupt(() => decodeRecord(p, { deferRawBody: true }), `${what}, deferred`);
+  }
+
+  it('decodes the undamaged payload (the edits below are what breaks it)', () => {
+    const p = damaged(() => {});
+    const r = decodeFully(p);
+    assert.equal(r.rawGroups?.count, G);
+    assert.equal(p.readUInt32LE(36), G);
+    assert.equal(p.readUInt32LE(32), p.length - BLOCK);
+    assert.ok(p.readUInt32LE(at(0, 0)) >= 2, 'group 0 holds at least two series');
+  });
+
+  it('throws ERR_CORRUPT_RECORD for a group count of 0, above 256, or not the one written', () => {
+    for (const count of [0, 257, 0xffffffff, 1, 3, 5]) {
+      const p = damaged((b) => b.writeUInt32LE(count, 36));
+      assertTableCorrupt(p, `group count ${count}`);
+      assertCorrupt(() => countRecordSignals(p), `count, group count ${count}`);
+    }
+  });
+
+  it('throws ERR_CORRUPT_RECORD when a series end decreases, passes N or falls short of it', () => {
+    const decreasing = damaged((b) => b.writeUInt32LE(b.readUInt32LE(at(0, 0)) - 1, at(1, 0)));
+    assertTableCorrupt(decreasing, 'group 1 ends before group 0');
+    const zero = damaged((b) => b.writeUInt32LE(0, at(2, 0)));
+    assertTableCorrupt(zero, 'group 2 ends at 0');
+    for (const k of [0, 1, 3]) {
+      assertTableCorrupt(
+        damaged((b) => b.writeUInt32LE(N + 1, at(k, 0))),
+        `group ${k} ends past N`,
+      );
+    }
+    assertTableCorrupt(
+      damaged((b) => b.writeUInt32LE(N - 1, at(G - 1, 0))),
+      'the last group ends before N',
+    );
+  });
+
+  it('throws ERR_CORRUPT_RECORD when the element ranges are not contiguous or leave the block', () => {
+    const blockLength = (b: Buffer): number => b.readUInt32LE(32);
+    const edits: [string, (b: Buffer) => void][] = [
+      ['group 0 starts in the snappy header', (b) => b.writeUInt32LE(0, at(0, 1))],
+      ['group 0 starts a byte late', (b) => b.writeUInt32LE(b.readUInt32LE(at(0, 1)) + 1, at(0, 1))],
+      ['group 1 starts a byte late (a gap)', (b) => b.writeUInt32LE(b.readUInt32LE(at(1, 1)) + 1, at(1, 1))],
+      ['group 1 starts a byte early (an overlap)', (b) => b.writeUInt32LE(b.readUInt32LE(at(1, 1)) - 1, at(1, 1))],
+      ['group 2 ends a byte early', (b) => b.writeUInt32LE(b.readUInt32LE(at(2, 2)) - 1, at(2, 2))],
+      ['group 2 ends before it starts', (b) => b.writeUInt32LE(b.readUInt32LE(at(2, 1)) - 1, at(2, 2))],
+      ['the last group ends past the block', (b) => b.writeUInt32LE(blockLength(b) + 1, at(G - 1, 2))],
+      ['the last group ends far past the block', (b) => b.writeUInt32LE(0xffffffff, at(G - 1, 2))],
+      ['the last group ends before the block does', (b) => b.writeUInt32LE(blockLength(b) - 1, at(G - 1, 2))],
+      ['the last group starts past the block', (b) => b.writeUInt32LE(blockLength(b) + 1, at(G - 1, 1))],
+    ];
+    for (const [what, edit] of edits) assertTableCorrupt(damaged(edit), what);
+  });
+
+  it('throws ERR_CORRUPT_RECORD for a wrong uncompressed length', () => {
+    for (const k of [0, 2, G - 1]) {
+      for (const delta of [-1, 1, 1000]) {
+        assertTableCorrupt(
+          damaged((b) => b.writeUInt32LE(b.readUInt32LE(at(k, 3)) + delta, at(k, 3))),
+          `group ${k} length ${delta}`,
+        );
+      }
+      assertTableCorrupt(
+        damaged((b) => b.writeUInt32LE(0, at(k, 3))),
+        `group ${k} length 0`,
+      );
+    }
+  });
+
+  it('throws ERR_CORRUPT_RECORD when loading a body whose group lengths were swapped (their sum still right)', () => {
+    const p = damaged((b) => {
+      const a = b.readUInt32LE(at(0, 3));
+      b.writeUInt32LE(b.readUInt32LE(at(1, 3)), at(0, 3));
+      b.writeUInt32LE(a, at(1, 3));
+    });
+    assert.notEqual(p.readUInt32LE(at(0, 3)), p.readUInt32LE(at(1, 3)));
+    assertCorrupt(() => decodeFully(p), 'lengths of groups 0 and 1 swapped');
+    const deferred = decodeRecord(p, { deferRawBody: true });
+    assertCorrupt(() => loadRawBody(deferred), 'lengths swapped, loaded later');
+  });
+
+  it('throws ERR_CORRUPT_RECORD when a series sits in a group its hash does not map to', () => {
+    const p = damaged((b) => {
+      // Swap the hash of group 0's first series with that of group 1's first: both now sit in the wrong group.
+      const first1 = b.readUInt32LE(at(0, 0));
+      const h0 = b.readUInt32LE(HASHES);
+      const h1 = b.readUInt32LE(HASHES + 4 * first1);
+      assert.notEqual((h0 & 0xff) % G, (h1 & 0xff) % G);
+      b.writeUInt32LE(h1, HASHES);
+      b.writeUInt32LE(h0, HASHES + 4 * first1);
+    });
+    assertTableCorrupt(p, 'hashes swapped across groups');
+    // One hash changed by one (its virtual shard moves to the next group).
+    const bumped = damaged((b) => {
+      const last = HASHES + 4 * (N - 1);
+      const h = b.readUInt32LE(last);
+      b.writeUInt32LE((h & ~0xff) | (((h & 0xff) + 1) & 0xff), last);
+    });
+    assertTableCorrupt(bumped, 'last hash in the next group');
+  });
+});
+
+describe('raw record (kind 2): deferred body', () => {
+  it('decodes an intact payload deferred, and loads the same bytes on demand', () => {
+    const { payload } = groupedPayload(GENERATED, 4);
+    const eager = decodeFully(payload);
+    const d = decodeRecord(payload, { deferRawBody: true });
+    assert.deepEqual(Array.from(d.seriesHash), Array.from(eager.seriesHash));
+    assert.deepEqual(Array.from(d.sampleOffsets), Array.from(eager.sampleOffsets));
+    assert.deepEqual(Array.from(d.rawGroups?.seriesEnd ?? []), Array.from(eager.rawGroups?.seriesEnd ?? []));
+    loadRawBody(d);
+    loadRawBody(d);
+    assert.deepEqual(Buffer.from(d.rawSeries?.bytes ?? []), Buffer.from(eager.rawSeries?.bytes ?? []));
+    assert.deepEqual(Array.from(d.timestamps), Array.from(eager.timestamps));
+  });
+
+  for (const groups of [1, 4]) {
+    it(`with ${groups} group(s), a damaged block decodes deferred and throws ERR_CORRUPT_RECORD when loaded`, () => {
+      const { payload, hashes, members } = groupedPayload(GENERATED, groups);
+      const p = Buffer.from(payload);
+      const block = 40 + 16 * groups + 8 * GENERATED.length;
+      // From the middle of the elements on, every byte 0xff: a copy reaching 4 GiB back, or a literal running off the end.
+      p.fill(0xff, block + Math.floor((p.length - block) / 2));
+      const bodyFailure = (err: unknown): boolean => {
+        assert.ok(err instanceof PromspoolError, `not a PromspoolError: ${err}`);
+        assert.equal(err.code, 'ERR_CORRUPT_RECORD', err.message);
+        assert.ok(err.cause instanceof PromspoolError && err.cause.code === 'ERR_BAD_SNAPPY', `cause: ${err.cause}`);
+        return true;
+      };
+
+      assert.throws(() => decodeRecord(p), bodyFailure, 'eager decode');
+
+      const d = decodeRecord(p, { deferRawBody: true });
+      assert.deepEqual(
+        Array.from(d.seriesHash),
+        members.flat().map((i) => hashes[i]),
+      );
+      assert.equal(d.sampleOffsets[GENERATED.length], countRecordSignals(p));
+      assert.equal(d.rawGroups?.count, groups);
+      assert.throws(() => loadRawBody(d), bodyFailure, 'loadRawBody');
+      assert.throws(() => loadRawBody(d), bodyFailure, 'loadRawBody again');
+      const d2 = decodeRecord(p, { deferRawBody: true });
+      assert.throws(() => d2.rawSeries?.bytes, bodyFailure, 'rawSeries.bytes');
+      const d3 = decodeRecord(p, { deferRawBody: true });
+      assert.throws(() => d3.timestamps, bodyFailure, 'timestamps');
+    });
+  }
 });

@@ -1,0 +1,274 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { systemClock } from '../../src/clock.js';
+import type { QueueConfig } from '../../src/config/types.js';
+import { createEndpoint } from '../../src/endpoint/endpoint.js';
+import type { Segment } from '../../src/filequeue/types.js';
+import { encodeRawRecord } from '../../src/serialization/raw-record.js';
+import { decodeRecord, encodeRecord } from '../../src/serialization/record-codec.js';
+import { hashLabelPairs } from '../../src/serialization/series.js';
+import { scanWriteRequestV1 } from '../../src/wire/rw1-raw-scan.js';
+import { compressBlock } from '../../src/wire/snappy.js';
+import { startFakeReceiver } from '../helpers/fake-receiver.js';
+import { encodeWriteRequestV1, type SeriesInput, sortedLabelPairs } from '../helpers/remote-write-client.js';
+import { endpointConfig } from '../network/harness.js';
+import { buildRecord } from '../network/record-builder.js';
+import { FakeFileQueue, segment } from './fake-file-queue.js';
+
+const SERIES = 60;
+const SAMPLES_PER_SERIES = 2;
+
+/** One relayed request per step: every series with `SAMPLES_PER_SERIES` samples at `step`'s timestamps. */
+function relayedRecord(step: number, groups: number, baseMs: number, stepMs = 10): Uint8Array {
+  const series: SeriesInput[] = Array.from({ length: SERIES }, (_, k) => ({
+    labels: { __name__: 'relayed', k: String(k), job: 'j' },
+    samples: Array.from({ length: SAMPLES_PER_SERIES }, (_, i): [number, number] => [
+      baseMs + step * stepMs + i,
+      step * 10 + i,
+    ]),
+  }));
+  const body = encodeWriteRequestV1(series);
+  const scan = scanWriteRequestV1(body);
+  assert.ok(scan, 'the scan accepts the request');
+  return encodeRawRecord(compressBlock(body), scan, { body, groups });
+}
+
+interface Run {
+  compressCalls: number;
+  corrupt: number;
+  acks: [number, number, number][];
+}
+
+/** Sends `steps` relayed records (one per segment, `groups` groups each) through an endpoint of `queue`. */
+async function relay(
+  groups: number,
+  queue: Partial<QueueConfig>,
+  opts: {
+    steps?: number;
+    externalLabels?: Record<string, string>;
+    ttlMs?: number;
+    baseMs?: number;
+    stepMs?: number;
+  } = {},
+): Promise<Run & { receiver: Awaited<ReturnType<typeof startFakeReceiver>>; ttlDropped: number }> {
+  const steps = opts.steps ?? 4;
+  const baseMs = opts.baseMs ?? Date.now();
+  const receiver = await startFakeReceiver();
+  const segs: Segment[] = [];
+  for (let s = 0; s < steps; s++) segs.push(segment(s + 1, [relayedRecord(s, groups, baseMs, opts.stepMs)]));
+  const fq = new FakeFileQueue(segs);
+  let compressCalls = 0;
+  const ep = createEndpoint({
+    config: endpointConfig(receiver.url, { batchSendDeadlineMs: 0, maxSamplesPerSend: 2000, ...queue }),
+    fileQueue: fq,
+    ttlMs: opts.ttlMs ?? 0,
+    externalLabels: opts.externalLabels ?? {},
+    decodeRecord: (p) => decodeRecord(p, { deferRawBody: true }),
+    compress: (b) => {
+      compressCalls++;
+      return compressBlock(b);
+    },
+    clock: systemClock,
+  });
+  try {
+    await fq.waitForReleases(steps);
+    const stats = ep.stats();
+    return {
+      receiver,
+      compressCalls,
+      corrupt: stats.corruptRecords,
+      acks: fq.acks,
+      ttlDropped: stats.samples.dropped.ttl,
+    };
+  } finally {
+    await ep.stop({ timeoutMs: 0 });
+    await receiver.close();
+  }
+}
+
+/** Every series got the samples of steps `[firstStep, steps)`, in order, once. */
+function assertAllInOrder(r: Awaited<ReturnType<typeof relay>>, steps = 4, firstStep = 0): void {
+  const n = (steps - firstStep) * SAMPLES_PER_SERIES;
+  assert.equal(r.receiver.totalSamples, SERIES * n);
+  assert.equal(r.receiver.orderViolations, 0);
+  assert.equal(r.receiver.received.size, SERIES);
+  for (const [key, got] of r.receiver.received) {
+    assert.match(key, /__name__="relayed"/);
+    assert.deepEqual(
+      got.map((x) => x.value),
+      Array.from({ length: n }, (_, i) => (firstStep + Math.floor(i / SAMPLES_PER_SERIES)) * 10 + (i % 2)),
+      `samples of ${key}`,
+    );
+  }
+}
+
+/** Each (segment, record, virtual shard) holding series was acked exactly once. */
+function assertAckedOnce(acks: [number, number, number][], steps = 4): void {
+  const seen = new Set<string>();
+  for (const a of acks) {
+    const k = a.join('/');
+    assert.ok(!seen.has(k), `acked twice: ${k}`);
+    seen.add(k);
+  }
+  for (let s = 1; s <= steps; s++)
+    assert.ok(
+      acks.some((a) => a[0] === s),
+      `segment ${s} acked`,
+    );
+}
+
+describe('Endpoint: relayed records sent as their groups', () => {
+  it('sends the groups as they are when each loop owns whole groups: nothing compressed again', async () => {
+    for (const [groups, shards] of [
+      [4, 4],
+      [4, 2],
+      [1, 1],
+    ]) {
+      const r = await relay(groups, { minShards: shards, maxShards: shards });
+      assertAllInOrder(r);
+      assertAckedOnce(r.acks);
+      assert.equal(r.compressCalls, 0, `${groups} groups over ${shards} loops`);
+      assert.equal(r.corrupt, 0);
+    }
+  });
+
+  it('encodes the series again where the groups do not fit: loops, external labels, sample age, request size', async () => {
+    const cases: { name: string; groups: number; queue: Partial<QueueConfig>; ext?: Record<string, string> }[] = [
+      { name: '4 groups over 3 loops', groups: 4, queue: { minShards: 3, maxShards: 3 } },
+      { name: 'external labels', groups: 2, queue: { minShards: 2, maxShards: 2 }, ext: { cluster: 'c1' } },
+      { name: 'sample age limit', groups: 2, queue: { minShards: 2, maxShards: 2, sampleAgeLimitMs: 3_600_000 } },
+      { name: 'groups larger than a request', groups: 1, queue: { minShards: 1, maxShards: 1, maxSamplesPerSend: 50 } },
+    ];
+    for (const c of cases) {
+      const r = await relay(c.groups, c.queue, c.ext ? { externalLabels: c.ext } : {});
+      assertAllInOrder(r);
+      assertAckedOnce(r.acks);
+      assert.ok(r.compressCalls > 0, `${c.name}: encoded and compressed`);
+      if (c.ext) for (const key of r.receiver.received.keys()) assert.match(key, /cluster="c1"/);
+    }
+  });
+
+  it('acks a record the ttl cut whole without sending it; the younger ones go as their groups', async () => {
+    // Steps a minute apart, the first 150 s old: with a ttl of 100 s only it is dropped.
+    const r = await relay(
+      2,
+      { minShards: 2, maxShards: 2 },
+      { ttlMs: 100_000, baseMs: Date.now() - 150_000, stepMs: 60_000 },
+    );
+    assertAllInOrder(r, 4, 1);
+    assert.equal(r.ttlDropped, SERIES * SAMPLES_PER_SERIES);
+    assertAckedOnce(r.acks);
+    assert.equal(r.compressCalls, 0);
+  });
+
+  it('encodes the rest of a record the ttl cut in part', async () => {
+    const receiver = await startFakeReceiver();
+    const now = Date.now();
+    const series: SeriesInput[] = Array.from({ length: SERIES }, (_, k) => ({
+      labels: { __name__: 'mixed', k: String(k) },
+      // Odd series are 150 s old, even ones fresh.
+      samples: [[now - (k % 2) * 150_000, k]],
+    }));
+    const body = encodeWriteRequestV1(series);
+    const scan = scanWriteRequestV1(body);
+    assert.ok(scan);
+    const fq = new FakeFileQueue([segment(1, [encodeRawRecord(compressBlock(body), scan, { body, groups: 2 })])]);
+    let compressCalls = 0;
+    const ep = createEndpoint({
+      config: endpointConfig(receiver.url, { batchSendDeadlineMs: 0, minShards: 2, maxShards: 2 }),
+      fileQueue: fq,
+      ttlMs: 100_000,
+      externalLabels: {},
+      decodeRecord: (p) => decodeRecord(p, { deferRawBody: true }),
+      compress: (b) => {
+        compressCalls++;
+        return compressBlock(b);
+      },
+      clock: systemClock,
+    });
+    try {
+      await fq.waitForReleases(1);
+      assert.equal(receiver.totalSamples, SERIES / 2);
+      for (const key of receiver.received.keys()) assert.equal(Number(/k="(\d+)"/.exec(key)?.[1]) % 2, 0, key);
+      assert.equal(ep.stats().samples.dropped.ttl, SERIES / 2);
+      assert.ok(compressCalls > 0);
+    } finally {
+      await ep.stop({ timeoutMs: 0 });
+      await receiver.close();
+    }
+  });
+
+  it('keeps each series in order between decoded records and relayed ones in the same loops', async () => {
+    const receiver = await startFakeReceiver();
+    const base = Date.now();
+    // Steps 0 and 2 as kind-1 records of the same series (same hashes), 1 and 3 relayed.
+    const kind1 = (step: number): Uint8Array =>
+      encodeRecord(
+        buildRecord(
+          Array.from({ length: SERIES }, (_, k) => {
+            const labels = { __name__: 'relayed', k: String(k), job: 'j' };
+            return {
+              labels,
+              hash: hashLabelPairs(sortedLabelPairs(labels).flat()),
+              samples: Array.from({ length: SAMPLES_PER_SERIES }, (_, i): [number, number] => [
+                base + step * 10 + i,
+                step * 10 + i,
+              ]),
+            };
+          }),
+        ),
+      );
+    const fq = new FakeFileQueue([
+      segment(1, [kind1(0), relayedRecord(1, 4, base)]),
+      segment(2, [kind1(2), relayedRecord(3, 4, base)]),
+    ]);
+    const ep = createEndpoint({
+      // Requests of 100 samples: batches close where a decoded record meets a relayed one.
+      config: endpointConfig(receiver.url, {
+        batchSendDeadlineMs: 0,
+        minShards: 4,
+        maxShards: 4,
+        maxSamplesPerSend: 100,
+      }),
+      fileQueue: fq,
+      ttlMs: 0,
+      externalLabels: {},
+      decodeRecord: (p) => decodeRecord(p, { deferRawBody: true }),
+      clock: systemClock,
+    });
+    try {
+      await fq.waitForReleases(2);
+      assertAllInOrder({ receiver, compressCalls: 0, corrupt: 0, acks: [], ttlDropped: 0 });
+      assertAckedOnce(fq.acks, 2);
+    } finally {
+      await ep.stop({ timeoutMs: 0 });
+      await receiver.close();
+    }
+  });
+
+  it('counts a relayed record whose block is damaged as corrupt when it must be uncompressed', async () => {
+    const receiver = await startFakeReceiver();
+    const good = relayedRecord(0, 4, Date.now());
+    const bad = Buffer.from(relayedRecord(1, 4, Date.now()));
+    // Damage the elements (not the table): the block no longer uncompresses.
+    bad.fill(0xff, bad.length - 40, bad.length - 20);
+    const fq = new FakeFileQueue([segment(1, [good, bad])]);
+    const ep = createEndpoint({
+      // 3 loops do not own whole groups of 4: the records are uncompressed.
+      config: endpointConfig(receiver.url, { batchSendDeadlineMs: 0, minShards: 3, maxShards: 3 }),
+      fileQueue: fq,
+      ttlMs: 0,
+      externalLabels: {},
+      decodeRecord: (p) => decodeRecord(p, { deferRawBody: true }),
+      clock: systemClock,
+    });
+    try {
+      await fq.waitForReleases(1);
+      assert.equal(ep.stats().corruptRecords, 1);
+      assert.equal(receiver.totalSamples, SERIES * SAMPLES_PER_SERIES);
+    } finally {
+      await ep.stop({ timeoutMs: 0 });
+      await receiver.close();
+    }
+  });
+});
