@@ -119,10 +119,16 @@ export function encodeRawRecord(
   let first = 0;
   for (let k = 0; k < g; k++) {
     const groupStart = o;
-    for (let j = first; j < seriesEnd[k]; j++) {
-      const i = order[j];
-      const len = starts[i + 1] - starts[i];
-      reordered.set(body.subarray(starts[i], starts[i + 1]), o);
+    for (let j = first; j < seriesEnd[k]; ) {
+      // Series that arrived one after another in the same group are copied as one run.
+      const i = order[j++];
+      let next = i + 1;
+      while (j < seriesEnd[k] && order[j] === next) {
+        next++;
+        j++;
+      }
+      const len = starts[next] - starts[i];
+      reordered.set(new Uint8Array(body.buffer, body.byteOffset + starts[i], len), o);
       o += len;
     }
     first = seriesEnd[k];
@@ -187,8 +193,10 @@ function writeRecord(
   }
   const hashes = scan.hashes;
   const counts = scan.sampleCounts;
-  for (let i = 0; i < n; i++, o += 4) out.writeUInt32LE(hashes[seriesOrder[i]], o);
-  for (let i = 0; i < n; i++, o += 4) out.writeUInt32LE(counts[seriesOrder[i]], o);
+  // A DataView: Buffer's writeUInt32LE is a call with checks per value, 2 per series.
+  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  for (let i = 0; i < n; i++, o += 4) view.setUint32(o, hashes[seriesOrder[i]], true);
+  for (let i = 0; i < n; i++, o += 4) view.setUint32(o, counts[seriesOrder[i]], true);
   out.set(block, o);
   return out;
 }

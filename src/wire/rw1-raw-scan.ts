@@ -83,9 +83,14 @@ export function scanWriteRequestV1(body: Uint8Array): RawWriteRequestScan | unde
     let high = 0;
     let labels = 0;
     while (pos < stop && body[pos] === 0x0a) {
-      const labelLen = readLength(body, pos + 1, stop);
-      if (labelLen < 0) return undefined;
-      pos = varintCursor.end;
+      // Lengths under 128 (nearly all of them) are read inline; longer ones through readLength.
+      let labelLen = pos + 1 < stop ? body[pos + 1] : 0x80;
+      pos += 2;
+      if (labelLen >= 0x80) {
+        labelLen = readLength(body, pos - 1, stop);
+        if (labelLen < 0) return undefined;
+        pos = varintCursor.end;
+      }
       const labelStop = pos + labelLen;
       if (labelStop > stop || body[pos] !== 0x0a) return undefined;
       const nameLen = body[pos + 1];
@@ -93,8 +98,12 @@ export function scanWriteRequestV1(body: Uint8Array): RawWriteRequestScan | unde
       if (nameLen === 0 || nameLen >= 0x80) return undefined;
       let p = nameStart + nameLen;
       if (p + 2 > labelStop || body[p] !== 0x12) return undefined;
-      const valueLen = readLength(body, p + 1, labelStop);
-      const valueStart = varintCursor.end;
+      let valueLen = body[p + 1];
+      let valueStart = p + 2;
+      if (valueLen >= 0x80) {
+        valueLen = readLength(body, p + 1, labelStop);
+        valueStart = varintCursor.end;
+      }
       if (valueLen <= 0 || valueStart + valueLen !== labelStop) return undefined;
       // Name: valid bytes, hashed.
       if ((CLASS[body[nameStart]] & NAME_START) === 0) return undefined;
