@@ -90,8 +90,14 @@ export const DEFAULT_STORAGE_CONFIG: Readonly<StorageConfig> = {
    * samples much older than their head anyway (out-of-order window off by default). 0 = never expire.
    */
   ttlMs: 2 * HOUR,
-  /** 10000 signals = 5 requests at 2000 samples each: a segment seals before it gets large. */
-  maxSignalsToBatch: 10000,
+  /**
+   * 50000 signals = 25 requests of 2000 samples. Each segment costs a fixed ~1.5 ms of CPU (files
+   * created, renamed, read, deleted, an acks file, and partial requests where a segment ends),
+   * ~0.03 us per signal here against ~0.15 at Alloy's 10000 (relay bench: 1.12-1.18 -> 0.97-1.00 CPU
+   * s per 1M samples). The read side holds up to 3 segments: ~150000 signals, ~5 MB of relayed
+   * records or ~20 MB of decoded ones. A quiet queue still seals every batch_interval.
+   */
+  maxSignalsToBatch: 50000,
   /** 5s, the same as batch_send_deadline, so a quiet queue still seals a segment that often. */
   batchIntervalMs: 5 * SECOND,
   /** `interval`: at most fsync_interval of acknowledged data at risk on power loss, at a fraction of `always`'s cost. */

@@ -138,7 +138,7 @@ export interface EndpointOptions {
 
 /** The YAML `storage` keys other than `path` and `ttl` (which are top-level options here). */
 export interface PersistenceOptions {
-  /** Seal a segment once it holds this many signals. Default 10000. */
+  /** Seal a segment once it holds this many signals. Default 50000 (see DEFAULT_STORAGE_CONFIG). */
   maxSignalsToBatch?: number;
   /** Seal a segment once it is this old. Default 5s. */
   batchInterval?: DurationOption;

@@ -30,7 +30,7 @@ describe('parseConfig applies defaults', () => {
       storage: {
         path: './data',
         ttlMs: 7_200_000,
-        maxSignalsToBatch: 10_000,
+        maxSignalsToBatch: 50_000,
         batchIntervalMs: 5_000,
         fsync: 'interval',
         fsyncIntervalMs: 1_000,
