@@ -9,6 +9,7 @@ import {
   uncompressBlock,
 } from '../wire/snappy.js';
 import { readInt64, readLength, varintCursor } from '../wire/varint-reader.js';
+import { hashRecordSeries } from './series.js';
 import { MAX_RECORD_BYTES, type RawGroups, type RawSeries, type SignalRecord } from './types.js';
 
 /**
@@ -25,7 +26,8 @@ import { MAX_RECORD_BYTES, type RawGroups, type RawSeries, type SignalRecord } f
  * where `N` divides `G` sends each group as it is: loop `v % N` owns the whole group, and
  * {@link joinSnappyElements} puts several groups into one request body without uncompressing or
  * compressing anything. With `G = 1` the block is the request's body as received. Version 1 (one
- * block as received, no group table) is still read.
+ * block as received, no group table, label hash version 1) is still read: its hashes are
+ * recomputed from its labels, so its series shard like today's.
  *
  * Layout (little-endian):
  *
@@ -276,8 +278,12 @@ export function decodeRawRecord(payload: Uint8Array, opts: { deferBody?: boolean
   const block = payload.subarray(bodyStart);
   const groups = header.groupCount > 0 ? readGroups(view, header, block, seriesHash, sampleOffsets) : undefined;
   const raw = new RawSeriesBytes(block, series, header.minTimestampMs, header.maxTimestampMs, groups);
-  if (opts.deferBody !== true) raw.load();
-  return new RawRecord(series, seriesHash, sampleOffsets, samples, raw, groups);
+  // Version 1 carries label hash version 1: the hashes are recomputed from the labels (see hashLabelPairs).
+  const rehash = header.groupCount === 0;
+  if (opts.deferBody !== true || rehash) raw.load();
+  const rec = new RawRecord(series, seriesHash, sampleOffsets, samples, raw, groups);
+  if (rehash) hashRecordSeries(rec.strings, rec.labelOffsets, rec.labelRefs, seriesHash);
+  return rec;
 }
 
 /** Uncompresses a deferred raw body now (see {@link decodeRawRecord}); throws `ERR_CORRUPT_RECORD`. */

@@ -2,6 +2,7 @@ import { Decoder, Encoder } from '@msgpack/msgpack';
 import { compress, compressSync, uncompressSync } from 'lz4-napi';
 import { PromspoolError } from '../errors.js';
 import { countRawRecordSignals, decodeRawRecord, isRawRecord } from './raw-record.js';
+import { hashRecordSeries } from './series.js';
 import { restoreStaleMarker } from './stale-marker.js';
 import {
   type BucketSpan,
@@ -21,7 +22,7 @@ import {
  *
  * | key | content |
  * |-----|---------|
- * | `v` | format version (1); always the first key |
+ * | `v` | format version (2; 1 is read too); always the first key. Version 2: `sh` holds label hash version 2 (see `hashLabelPairs`); a version-1 record's hashes are recomputed from its labels when read |
  * | `n` | signal count (samples + histograms + exemplars + metadata); always the second key |
  * | `s` `sl` | string table: all strings concatenated into one msgpack string (one UTF-8 encode instead of one per string), and their lengths in UTF-16 code units as u32 bytes |
  * | `lo` `lr` `sh` `so` | labelOffsets, labelRefs, seriesHash, sampleOffsets: u32 LE raw bytes |
@@ -38,7 +39,7 @@ import {
  *
  * Readers must accept every older version; a new field gets a new key, a changed meaning a new version.
  */
-export const RECORD_FORMAT_VERSION = 1;
+export const RECORD_FORMAT_VERSION = 2;
 export { MAX_RECORD_BYTES };
 
 const encoder = new Encoder({ initialBufferSize: 1 << 20 });
@@ -233,7 +234,7 @@ function decodeMap(payload: Uint8Array): Record<string, unknown> {
     throw corrupt('top level is not a map');
   }
   const map = value as Record<string, unknown>;
-  if (map.v !== RECORD_FORMAT_VERSION) throw corrupt(`unsupported format version ${String(map.v)}`);
+  if (map.v !== RECORD_FORMAT_VERSION && map.v !== 1) throw corrupt(`unsupported format version ${String(map.v)}`);
   return map;
 }
 
@@ -499,6 +500,8 @@ export function decodeRecord(payload: Uint8Array, opts: { deferRawBody?: boolean
   if (map.n !== timestamps.length + histograms.length + ecount + metadata.length) {
     throw corrupt(`signal count ${String(map.n)} disagrees with the columns`);
   }
+  // Hash version 1: sharded by today's hash instead, so each series keeps one virtual shard.
+  if (map.v === 1) hashRecordSeries(record.strings, labelOffsets, labelRefs, seriesHash);
   return record;
 }
 
@@ -514,7 +517,7 @@ function readSignalCountHead(b: Uint8Array): number {
   } else if (head === 0xde) p += 2;
   else if (head === 0xdf) p += 4;
   else return -1;
-  if (b[p] !== 0xa1 || b[p + 1] !== 0x76 || b[p + 2] !== RECORD_FORMAT_VERSION) return -1; // "v": 1
+  if (b[p] !== 0xa1 || b[p + 1] !== 0x76 || (b[p + 2] !== RECORD_FORMAT_VERSION && b[p + 2] !== 1)) return -1; // "v": 2 or 1
   p += 3;
   if (b[p] !== 0xa1 || b[p + 1] !== 0x6e) return -1; // "n"
   p += 2;

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { PromspoolError } from '../../src/errors.js';
 import { encodeRawRecord, isRawRecord, loadRawBody, RAW_RECORD_VERSION } from '../../src/serialization/raw-record.js';
 import { countRecordSignals, decodeRecord, encodeRecord } from '../../src/serialization/record-codec.js';
-import { hashLabelPairs } from '../../src/serialization/series.js';
+import { hashLabelPairs, hashLabelPairsV1 } from '../../src/serialization/series.js';
 import type { SignalRecord } from '../../src/serialization/types.js';
 import { type RawWriteRequestScan, scanWriteRequestV1 } from '../../src/wire/rw1-raw-scan.js';
 import { compressBlock, joinSnappyElements, uncompressBlock } from '../../src/wire/snappy.js';
@@ -391,7 +392,10 @@ describe('raw record (kind 2): damage', () => {
   });
 });
 
-/** The same request as `rawPayload()`, written by hand in the version-1 layout (no group table, hashes at 36). */
+/**
+ * The same request as `rawPayload()`, written by hand in the version-1 layout (no group table,
+ * hashes at 36), with label hash version 1 as version-1 writers stored it.
+ */
 function v1Payload(): { payload: Uint8Array; snappy: Uint8Array; scan: RawWriteRequestScan } {
   const { snappy, scan } = rawPayload();
   const n = scan.series;
@@ -403,7 +407,7 @@ function v1Payload(): { payload: Uint8Array; snappy: Uint8Array; scan: RawWriteR
   p.writeDoubleLE(scan.maxTimestampMs, 24);
   p.writeUInt32LE(snappy.length, 32);
   for (let i = 0; i < n; i++) {
-    p.writeUInt32LE(scan.hashes[i], 36 + 4 * i);
+    p.writeUInt32LE(hashLabelPairsV1(sortedLabelPairs(SERIES[i].labels).flat()), 36 + 4 * i);
     p.writeUInt32LE(scan.sampleCounts[i], 36 + 4 * n + 4 * i);
   }
   p.set(snappy, 36 + 8 * n);
@@ -449,6 +453,32 @@ function groupedPayload(series: SeriesInput[], groups: number): Grouped {
 }
 
 describe('raw record (kind 2): version 1 and groups', () => {
+  it('reads the version-2 golden record of 2 groups (hashes from an independent implementation)', () => {
+    const payload = readFileSync(new URL('../../../test/fixtures/segments/raw-record-v2-g2.bin', import.meta.url));
+    const r = decodeFully(payload);
+    // Series k has instance host-k; group 0 holds the even low hash bytes, in arrival order.
+    const order = [0, 2, 5, 7, 1, 3, 4, 6];
+    const hashes = [0xede12206, 0x47682993, 0xf81ab6e4, 0x8ec2c89f, 0xfcbc8c3b, 0x4dbf04a8, 0xe39f9b8f, 0xe223377c];
+    assert.deepEqual(
+      Array.from(r.seriesHash),
+      order.map((k) => hashes[k]),
+    );
+    assert.deepEqual(
+      Array.from(r.timestamps),
+      order.map((k) => 1_700_000_000_000 + k),
+    );
+    assert.equal(r.rawGroups?.count, 2);
+    assert.deepEqual(Array.from(r.rawGroups?.seriesEnd ?? []), [4, 8]);
+    assert.deepEqual(Array.from(r.rawGroups?.samples ?? []), [4, 4]);
+    for (let g = 0; g < 2; g++) {
+      const part = r.rawGroups?.elements[g];
+      assert.ok(part);
+      const bytes = uncompressBlock(joinSnappyElements([part]), 1 << 20);
+      const instances = [...bytes.toString('latin1').matchAll(/host-(\d)/g)].map((m) => Number(m[1]));
+      assert.deepEqual(instances, order.slice(4 * g, 4 * g + 4), `group ${g}`);
+    }
+  });
+
   it('still decodes a version-1 payload, like the same request written now', () => {
     const v1 = v1Payload();
     const v2 = decodeFully(rawPayload().payload);
@@ -457,6 +487,11 @@ describe('raw record (kind 2): version 1 and groups', () => {
     assert.ok(v2.rawGroups, 'a version-2 record has groups');
     assert.equal(r.seriesCount, 4);
     assert.equal(countRecordSignals(v1.payload), 10);
+    // Its stored hashes are version 1; read, they are today's, like a record written now.
+    assert.notDeepEqual(
+      SERIES.map((s) => hashLabelPairsV1(sortedLabelPairs(s.labels).flat())),
+      SERIES.map((s) => hashLabelPairs(sortedLabelPairs(s.labels).flat())),
+    );
     assert.deepEqual(Array.from(r.seriesHash), Array.from(v2.seriesHash));
     assert.deepEqual(
       Array.from(r.seriesHash),
@@ -476,6 +511,7 @@ describe('raw record (kind 2): version 1 and groups', () => {
     // Deferred, the same.
     const d = decodeRecord(v1.payload, { deferRawBody: true });
     assert.equal(d.rawGroups, undefined);
+    assert.deepEqual(Array.from(d.seriesHash), Array.from(v2.seriesHash));
     loadRawBody(d);
     assert.deepEqual(Buffer.from(d.rawSeries?.bytes ?? []), Buffer.from(raw.bytes));
   });
@@ -707,7 +743,7 @@ describe('raw record (kind 2): damage of the group table', () => {
     const bumped = damaged((b) => {
       const last = HASHES + 4 * (N - 1);
       const h = b.readUInt32LE(last);
-      b.writeUInt32LE((h & ~0xff) | (((h & 0xff) + 1) & 0xff), last);
+      b.writeUInt32LE(((h & ~0xff) | (((h & 0xff) + 1) & 0xff)) >>> 0, last);
     });
     assertTableCorrupt(bumped, 'last hash in the next group');
   });

@@ -5,6 +5,7 @@ import { Encoder } from '@msgpack/msgpack';
 import { compressSync } from 'lz4-napi';
 import { PromspoolError } from '../../src/errors.js';
 import { countRecordSignals, decodeRecord, encodeRecord } from '../../src/serialization/record-codec.js';
+import { hashLabelPairs } from '../../src/serialization/series.js';
 import type { SignalRecord } from '../../src/serialization/types.js';
 import { moduleUrl, runWithV8Natives } from '../helpers/v8-natives.js';
 
@@ -235,8 +236,8 @@ describe('record codec', () => {
   }
 
   it('rejects a wrong version and a non-map', () => {
-    assertCorrupt(() => decodeRecord(payloadOf({ v: 2, n: 0 })), /unsupported format version 2/);
-    assertCorrupt(() => countRecordSignals(payloadOf({ v: 2, n: 0 })), /unsupported format version 2/);
+    assertCorrupt(() => decodeRecord(payloadOf({ v: 3, n: 0 })), /unsupported format version 3/);
+    assertCorrupt(() => countRecordSignals(payloadOf({ v: 3, n: 0 })), /unsupported format version 3/);
     assertCorrupt(() => decodeRecord(payloadOf([1, 2, 3] as unknown as Record<string, unknown>)), /not a map/);
   });
 
@@ -279,6 +280,17 @@ describe('record codec', () => {
     assert.equal(without.seriesIdScope, undefined);
   });
 
+  it('reads the version-2 golden record: label hash version 2 as stored (values from an independent implementation)', () => {
+    const payload = readFileSync(new URL('../../../test/fixtures/segments/record-v2.bin', import.meta.url));
+    const d = decodeRecord(payload);
+    assert.deepEqual(d.strings, ['__name__', 'http_requests_total', 'instance', 'host-1:9100', 'host-2:9100']);
+    assert.deepEqual([...d.seriesHash], [0xd234b792, 0x18c97bea]);
+    assert.deepEqual([...d.sampleOffsets], [0, 2, 3]);
+    assert.deepEqual([...d.timestamps], [1000, 2000, 3000]);
+    assert.deepEqual([...d.values], [1, 2, 3]);
+    assert.equal(countRecordSignals(payload), 3);
+  });
+
   it('reads a record written before series ids existed (fixture from that version)', () => {
     const payload = readFileSync(
       new URL('../../../test/fixtures/segments/record-v1-no-series-ids.bin', import.meta.url),
@@ -287,7 +299,12 @@ describe('record codec', () => {
     assert.deepEqual(d.strings, ['__name__', 'up', 'job', 'a', 'b', 'trace_id', 'abc']);
     assert.equal(d.seriesCount, 2);
     assert.deepEqual([...d.labelRefs], [0, 1, 2, 3, 0, 1, 2, 4]);
-    assert.deepEqual([...d.seriesHash], [1, 0xffffffff]);
+    // Written with label hash version 1 (the fixture's hashes were 1 and 0xffffffff): read with
+    // today's hash of each series' labels, so the series shard as newly written records do.
+    assert.deepEqual(
+      [...d.seriesHash],
+      [hashLabelPairs(['__name__', 'up', 'job', 'a']), hashLabelPairs(['__name__', 'up', 'job', 'b'])],
+    );
     assert.deepEqual([...d.sampleOffsets], [0, 2, 3]);
     assert.deepEqual([...d.timestamps], [1000, 2000, 3000]);
     const bits = new Uint32Array(d.values.buffer, d.values.byteOffset, 6);

@@ -2,7 +2,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { createSeriesRegistry, hashLabelPairs, validateLabels } from '../../src/serialization/series.js';
+import {
+  createSeriesRegistry,
+  hashLabelPairs,
+  hashLabelPairsV1,
+  validateLabels,
+} from '../../src/serialization/series.js';
 
 describe('validateLabels', () => {
   it('sorts names and interleaves values', () => {
@@ -46,16 +51,26 @@ describe('validateLabels', () => {
 });
 
 describe('hashLabelPairs', () => {
-  it('is FNV-1a over UTF-8 name 0xff value 0xff ... then fmix32 (values pinned: part of the disk format)', () => {
+  it('is FNV-1a over UTF-8 name 0xff value 0xff ..., values as 32-bit LE words then their last bytes, then fmix32 (values pinned: part of the disk format)', () => {
     // Computed with an independent implementation (Python, over str.encode('utf-8')).
     assert.equal(hashLabelPairs([]), 0xab3e7c0b);
     assert.equal(hashLabelPairs(['__name__', 'up']), 0x08c2b9cf);
-    assert.equal(hashLabelPairs(['__name__', 'up', 'job', 'node', 'instance', 'h:9100']), 0x833b4393);
-    assert.equal(hashLabelPairs(['__name__', 'x', 'city', 'Zürich', 'emoji', '😀', 'cjk', '日本']), 0x62cf1025);
+    assert.equal(hashLabelPairs(['__name__', 'up', 'job', 'node', 'instance', 'h:9100']), 0xda5133ae);
+    assert.equal(hashLabelPairs(['__name__', 'x', 'city', 'Zürich', 'emoji', '😀', 'cjk', '日本']), 0x51899b47);
+    assert.equal(hashLabelPairs(['__name__', 'abcdefgh', 'v', 'abcdefghi']), 0x5c1ab1c0);
+  });
+
+  it('keeps version 1 (every byte alone) for records written before, pinned the same way', () => {
+    assert.equal(hashLabelPairsV1([]), 0xab3e7c0b);
+    assert.equal(hashLabelPairsV1(['__name__', 'up']), 0x08c2b9cf);
+    assert.equal(hashLabelPairsV1(['__name__', 'up', 'job', 'node', 'instance', 'h:9100']), 0x833b4393);
+    assert.equal(hashLabelPairsV1(['__name__', 'x', 'city', 'Zürich', 'emoji', '😀', 'cjk', '日本']), 0x62cf1025);
+    assert.equal(hashLabelPairsV1(['__name__', 'abcdefgh', 'v', 'abcdefghi']), 0xa28ad7ca);
   });
 
   it('separates name and value boundaries', () => {
     assert.notEqual(hashLabelPairs(['a', 'bc']), hashLabelPairs(['ab', 'c']));
+    assert.notEqual(hashLabelPairs(['a', 'bcdef']), hashLabelPairs(['ab', 'cdef']));
   });
 });
 

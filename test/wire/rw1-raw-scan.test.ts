@@ -82,6 +82,37 @@ const TEN_LABELS = (i: number): Labels => ({
 });
 
 describe('scanWriteRequestV1: accepted requests', () => {
+  it('hashes like the registry for values of every length mod 4, multi-byte characters across word boundaries included', () => {
+    const values = [
+      'a',
+      'ab',
+      'abc',
+      'abcd',
+      'abcde',
+      'abcdef',
+      'abcdefg',
+      'abcdefgh',
+      'é',
+      'aé',
+      'abé',
+      'abcé',
+      'x😀y',
+      '日本語のラベル',
+      'Zürich-1',
+      '😀😀',
+    ];
+    const series: SeriesInput[] = values.map((v, i) => ({
+      labels: { __name__: 'm', k: String(i), v },
+      samples: [[1, 1]],
+    }));
+    const got = scan(encodeV1(series));
+    assert.ok(got, 'the scan accepts the body');
+    assert.deepEqual(
+      got.hashes,
+      series.map((x) => expectedHash(x.labels)),
+    );
+  });
+
   it('counts series and samples, finds the timestamp range and hashes each series like the registry', () => {
     const series: SeriesInput[] = [
       {
