@@ -117,6 +117,9 @@ export function encodeRawRecord(
   for (let i = 0; i < n; i++) order[cursor[(hashes[i] & VSHARD_MASK) % g]++] = i;
   if (reordered.length < body.length) reordered = Buffer.allocUnsafe(body.length * 2);
   const parts: SnappyElements[] = [];
+  // Read once: inside the loop each read was a generic property load (perf: LoadIC).
+  const src = body.buffer;
+  const srcStart = body.byteOffset;
   let o = 0;
   let first = 0;
   for (let k = 0; k < g; k++) {
@@ -130,7 +133,7 @@ export function encodeRawRecord(
         j++;
       }
       const len = starts[next] - starts[i];
-      reordered.set(new Uint8Array(body.buffer, body.byteOffset + starts[i], len), o);
+      reordered.set(new Uint8Array(src, srcStart + starts[i], len), o);
       o += len;
     }
     first = seriesEnd[k];
@@ -267,12 +270,14 @@ export function decodeRawRecord(payload: Uint8Array, opts: { deferBody?: boolean
   const header = readHeader(payload);
   const { series, samples, hashStart, bodyStart } = header;
   const view = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
-  // Copied out: the payload's offset need not be 4-aligned for a Uint32Array view.
+  // Copied out: the payload's offset need not be 4-aligned for a Uint32Array view. A DataView:
+  // Buffer's readUInt32LE per value was a generic call (perf: LoadIC), 2 per series.
+  const dv = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
   const seriesHash = new Uint32Array(series);
   const sampleOffsets = new Uint32Array(series + 1);
   let o = hashStart;
-  for (let i = 0; i < series; i++, o += 4) seriesHash[i] = view.readUInt32LE(o);
-  for (let i = 0; i < series; i++, o += 4) sampleOffsets[i + 1] = sampleOffsets[i] + view.readUInt32LE(o);
+  for (let i = 0; i < series; i++, o += 4) seriesHash[i] = dv.getUint32(o, true);
+  for (let i = 0; i < series; i++, o += 4) sampleOffsets[i + 1] = sampleOffsets[i] + dv.getUint32(o, true);
   if (sampleOffsets[series] !== samples)
     throw corrupt(`series sample counts add up to ${sampleOffsets[series]}, header says ${samples}`);
   const block = payload.subarray(bodyStart);
