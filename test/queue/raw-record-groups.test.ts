@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parseConfig } from '../../src/config/parse.js';
+import { createManagedQueue } from '../../src/queue.js';
+import { tempDataDir } from './queue-helpers.js';
+
+/** A daemon config with one endpoint per entry of `shards` (an entry `[n, ageLimit]` sets sample_age_limit too). */
+function config(
+  dir: string,
+  shards: (number | [number, string])[],
+  extra = '',
+): ReturnType<typeof parseConfig>['config'] {
+  const endpoints = shards
+    .map((s, i) => {
+      const [n, age] = Array.isArray(s) ? s : [s, '0s'];
+      return `  - name: ep${i}
+    url: http://127.0.0.1:1/api/v1/write
+    queue_config: { min_shards: ${n}, max_shards: ${n}, sample_age_limit: ${age} }
+`;
+    })
+    .join('');
+  const { config: c, errors } = parseConfig(
+    `storage:\n  path: ${dir}\n  fsync: never\n${extra}remote_write:\n${endpoints}`,
+  );
+  assert.ok(c, JSON.stringify(errors));
+  return c;
+}
+
+describe('ManagedQueue.rawRecordGroups', () => {
+  it('is the least common multiple of the shard counts of the endpoints that send groups as they are', async () => {
+    const cases: { shards: (number | [number, string])[]; extra?: string; groups: number; why: string }[] = [
+      { shards: [1], groups: 1, why: 'one loop: the body as received' },
+      { shards: [4], groups: 4, why: 'one endpoint of 4' },
+      { shards: [2, 3], groups: 6, why: 'lcm(2, 3)' },
+      { shards: [4, 6], groups: 12, why: 'lcm(4, 6)' },
+      { shards: [4, [3, '10m']], groups: 4, why: 'an age-cut endpoint re-encodes anyway' },
+      { shards: [7, 11], groups: 1, why: 'lcm 77 passes 64' },
+      {
+        shards: [4],
+        extra: 'global:\n  external_labels: { cluster: c1 }\n',
+        groups: 1,
+        why: 'external labels are merged',
+      },
+    ];
+    for (const c of cases) {
+      const dir = await tempDataDir('groups');
+      const q = await createManagedQueue(
+        config(dir.path, c.shards, c.extra ?? '') as NonNullable<ReturnType<typeof parseConfig>['config']>,
+      );
+      try {
+        assert.equal(q.rawRecordGroups, c.groups, c.why);
+      } finally {
+        await q.stop();
+        await dir.remove();
+      }
+    }
+  });
+});
