@@ -162,33 +162,14 @@ function fmix32(h: number): number {
 }
 
 /** FNV-1a steps over the UTF-8 bytes of `s`, one byte at a time. */
-function hashNameUtf8(h: number, s: string): number {
-  for (let i = 0; i < s.length; i++) {
-    let c = s.charCodeAt(i);
-    if (c < 0x80) {
-      h = Math.imul(h ^ c, FNV_PRIME);
-      continue;
-    }
-    if (c < 0x800) {
-      h = Math.imul(h ^ (0xc0 | (c >> 6)), FNV_PRIME);
-    } else {
-      if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
-        const lo = s.charCodeAt(i + 1);
-        if (lo >= 0xdc00 && lo <= 0xdfff) {
-          i++;
-          c = 0x10000 + ((c - 0xd800) << 10) + (lo - 0xdc00);
-          h = Math.imul(h ^ (0xf0 | (c >> 18)), FNV_PRIME);
-          h = Math.imul(h ^ (0x80 | ((c >> 12) & 0x3f)), FNV_PRIME);
-          h = Math.imul(h ^ (0x80 | ((c >> 6) & 0x3f)), FNV_PRIME);
-          h = Math.imul(h ^ (0x80 | (c & 0x3f)), FNV_PRIME);
-          continue;
-        }
-      }
-      // Lone surrogates are rejected by validation before hashing; encoded as-is here.
-      h = Math.imul(h ^ (0xe0 | (c >> 12)), FNV_PRIME);
-      h = Math.imul(h ^ (0x80 | ((c >> 6) & 0x3f)), FNV_PRIME);
-    }
-    h = Math.imul(h ^ (0x80 | (c & 0x3f)), FNV_PRIME);
+function hashNameUtf8(h0: number, s: string): number {
+  let h = h0;
+  const n = s.length;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    // Not ASCII: start again over its UTF-8 bytes.
+    if (c >= 0x80) return hashBytes(h0, s, false);
+    h = Math.imul(h ^ c, FNV_PRIME);
   }
   return h;
 }
@@ -215,17 +196,24 @@ function hashValueUtf8(h: number, s: string): number {
     for (; i < n; i++) h = Math.imul(h ^ s.charCodeAt(i), FNV_PRIME);
     return h;
   }
-  if (utf8Scratch.length < 3 * n) utf8Scratch = new Uint8Array(3 * n * 2);
+  return hashBytes(h, s, true);
+}
+
+/** FNV-1a steps over the UTF-8 bytes of a non-ASCII `s`: as words then bytes (`words`), or bytes alone. */
+function hashBytes(h: number, s: string, words: boolean): number {
+  if (utf8Scratch.length < 3 * s.length) utf8Scratch = new Uint8Array(3 * s.length * 2);
   const b = utf8Scratch;
   const len = encodeUtf8As(s, b);
   let i = 0;
-  for (; i + 4 <= len; i += 4)
-    h = Math.imul(h ^ (b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24)), FNV_PRIME);
+  if (words) {
+    for (; i + 4 <= len; i += 4)
+      h = Math.imul(h ^ (b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24)), FNV_PRIME);
+  }
   for (; i < len; i++) h = Math.imul(h ^ b[i], FNV_PRIME);
   return h;
 }
 
-/** The UTF-8 bytes {@link hashNameUtf8} walks (lone surrogates as 3 bytes), into `out`; returns their count. */
+/** The UTF-8 bytes of `s` (a lone surrogate as its 3-byte form), into `out`; returns their count. */
 function encodeUtf8As(s: string, out: Uint8Array): number {
   let o = 0;
   for (let i = 0; i < s.length; i++) {

@@ -3,13 +3,12 @@ import { describe, it } from 'node:test';
 import { systemClock } from '../../src/clock.js';
 import type { QueueConfig } from '../../src/config/types.js';
 import { createEndpoint } from '../../src/endpoint/endpoint.js';
-import type { Segment } from '../../src/filequeue/types.js';
 import { encodeRawRecord } from '../../src/serialization/raw-record.js';
 import { decodeRecord, encodeRecord } from '../../src/serialization/record-codec.js';
 import { hashLabelPairs } from '../../src/serialization/series.js';
 import { scanWriteRequestV1 } from '../../src/wire/rw1-raw-scan.js';
 import { compressBlock } from '../../src/wire/snappy.js';
-import { startFakeReceiver } from '../helpers/fake-receiver.js';
+import { type FakeReceiver, startFakeReceiver } from '../helpers/fake-receiver.js';
 import { encodeWriteRequestV1, type SeriesInput, sortedLabelPairs } from '../helpers/remote-write-client.js';
 import { endpointConfig } from '../network/harness.js';
 import { buildRecord } from '../network/record-builder.js';
@@ -34,29 +33,21 @@ function relayedRecord(step: number, groups: number, baseMs: number, stepMs = 10
 }
 
 interface Run {
+  receiver: FakeReceiver;
   compressCalls: number;
   corrupt: number;
   acks: [number, number, number][];
+  ttlDropped: number;
 }
 
-/** Sends `steps` relayed records (one per segment, `groups` groups each) through an endpoint of `queue`. */
-async function relay(
-  groups: number,
+/** Delivers `segments` (payloads per segment) through an endpoint of `queue`, counting compress calls. */
+async function deliver(
+  segments: Uint8Array[][],
   queue: Partial<QueueConfig>,
-  opts: {
-    steps?: number;
-    externalLabels?: Record<string, string>;
-    ttlMs?: number;
-    baseMs?: number;
-    stepMs?: number;
-  } = {},
-): Promise<Run & { receiver: Awaited<ReturnType<typeof startFakeReceiver>>; ttlDropped: number }> {
-  const steps = opts.steps ?? 4;
-  const baseMs = opts.baseMs ?? Date.now();
+  opts: { externalLabels?: Record<string, string>; ttlMs?: number } = {},
+): Promise<Run> {
   const receiver = await startFakeReceiver();
-  const segs: Segment[] = [];
-  for (let s = 0; s < steps; s++) segs.push(segment(s + 1, [relayedRecord(s, groups, baseMs, opts.stepMs)]));
-  const fq = new FakeFileQueue(segs);
+  const fq = new FakeFileQueue(segments.map((records, i) => segment(i + 1, records)));
   let compressCalls = 0;
   const ep = createEndpoint({
     config: endpointConfig(receiver.url, { batchSendDeadlineMs: 0, maxSamplesPerSend: 2000, ...queue }),
@@ -71,7 +62,7 @@ async function relay(
     clock: systemClock,
   });
   try {
-    await fq.waitForReleases(steps);
+    await fq.waitForReleases(segments.length);
     const stats = ep.stats();
     return {
       receiver,
@@ -86,8 +77,25 @@ async function relay(
   }
 }
 
+/** Sends `steps` relayed records (one per segment, `groups` groups each) through an endpoint of `queue`. */
+function relay(
+  groups: number,
+  queue: Partial<QueueConfig>,
+  opts: {
+    steps?: number;
+    externalLabels?: Record<string, string>;
+    ttlMs?: number;
+    baseMs?: number;
+    stepMs?: number;
+  } = {},
+): Promise<Run> {
+  const baseMs = opts.baseMs ?? Date.now();
+  const segments = Array.from({ length: opts.steps ?? 4 }, (_, s) => [relayedRecord(s, groups, baseMs, opts.stepMs)]);
+  return deliver(segments, queue, opts);
+}
+
 /** Every series got the samples of steps `[firstStep, steps)`, in order, once. */
-function assertAllInOrder(r: Awaited<ReturnType<typeof relay>>, steps = 4, firstStep = 0): void {
+function assertAllInOrder(r: Run, steps = 4, firstStep = 0): void {
   const n = (steps - firstStep) * SAMPLES_PER_SERIES;
   assert.equal(r.receiver.totalSamples, SERIES * n);
   assert.equal(r.receiver.orderViolations, 0);
@@ -162,7 +170,6 @@ describe('Endpoint: relayed records sent as their groups', () => {
   });
 
   it('encodes the rest of a record the ttl cut in part', async () => {
-    const receiver = await startFakeReceiver();
     const now = Date.now();
     const series: SeriesInput[] = Array.from({ length: SERIES }, (_, k) => ({
       labels: { __name__: 'mixed', k: String(k) },
@@ -172,34 +179,18 @@ describe('Endpoint: relayed records sent as their groups', () => {
     const body = encodeWriteRequestV1(series);
     const scan = scanWriteRequestV1(body);
     assert.ok(scan);
-    const fq = new FakeFileQueue([segment(1, [encodeRawRecord(compressBlock(body), scan, { body, groups: 2 })])]);
-    let compressCalls = 0;
-    const ep = createEndpoint({
-      config: endpointConfig(receiver.url, { batchSendDeadlineMs: 0, minShards: 2, maxShards: 2 }),
-      fileQueue: fq,
-      ttlMs: 100_000,
-      externalLabels: {},
-      decodeRecord: (p) => decodeRecord(p, { deferRawBody: true }),
-      compress: (b) => {
-        compressCalls++;
-        return compressBlock(b);
-      },
-      clock: systemClock,
-    });
-    try {
-      await fq.waitForReleases(1);
-      assert.equal(receiver.totalSamples, SERIES / 2);
-      for (const key of receiver.received.keys()) assert.equal(Number(/k="(\d+)"/.exec(key)?.[1]) % 2, 0, key);
-      assert.equal(ep.stats().samples.dropped.ttl, SERIES / 2);
-      assert.ok(compressCalls > 0);
-    } finally {
-      await ep.stop({ timeoutMs: 0 });
-      await receiver.close();
-    }
+    const r = await deliver(
+      [[encodeRawRecord(compressBlock(body), scan, { body, groups: 2 })]],
+      { minShards: 2, maxShards: 2 },
+      { ttlMs: 100_000 },
+    );
+    assert.equal(r.receiver.totalSamples, SERIES / 2);
+    for (const key of r.receiver.received.keys()) assert.equal(Number(/k="(\d+)"/.exec(key)?.[1]) % 2, 0, key);
+    assert.equal(r.ttlDropped, SERIES / 2);
+    assert.ok(r.compressCalls > 0);
   });
 
   it('keeps each series in order between decoded records and relayed ones in the same loops', async () => {
-    const receiver = await startFakeReceiver();
     const base = Date.now();
     // Steps 0 and 2 as kind-1 records of the same series (same hashes), 1 and 3 relayed.
     const kind1 = (step: number): Uint8Array =>
@@ -218,57 +209,26 @@ describe('Endpoint: relayed records sent as their groups', () => {
           }),
         ),
       );
-    const fq = new FakeFileQueue([
-      segment(1, [kind1(0), relayedRecord(1, 4, base)]),
-      segment(2, [kind1(2), relayedRecord(3, 4, base)]),
-    ]);
-    const ep = createEndpoint({
-      // Requests of 100 samples: batches close where a decoded record meets a relayed one.
-      config: endpointConfig(receiver.url, {
-        batchSendDeadlineMs: 0,
-        minShards: 4,
-        maxShards: 4,
-        maxSamplesPerSend: 100,
-      }),
-      fileQueue: fq,
-      ttlMs: 0,
-      externalLabels: {},
-      decodeRecord: (p) => decodeRecord(p, { deferRawBody: true }),
-      clock: systemClock,
-    });
-    try {
-      await fq.waitForReleases(2);
-      assertAllInOrder({ receiver, compressCalls: 0, corrupt: 0, acks: [], ttlDropped: 0 });
-      assertAckedOnce(fq.acks, 2);
-    } finally {
-      await ep.stop({ timeoutMs: 0 });
-      await receiver.close();
-    }
+    // Requests of 100 samples: batches close where a decoded record meets a relayed one.
+    const r = await deliver(
+      [
+        [kind1(0), relayedRecord(1, 4, base)],
+        [kind1(2), relayedRecord(3, 4, base)],
+      ],
+      { minShards: 4, maxShards: 4, maxSamplesPerSend: 100 },
+    );
+    assertAllInOrder(r);
+    assertAckedOnce(r.acks, 2);
   });
 
   it('counts a relayed record whose block is damaged as corrupt when it must be uncompressed', async () => {
-    const receiver = await startFakeReceiver();
     const good = relayedRecord(0, 4, Date.now());
     const bad = Buffer.from(relayedRecord(1, 4, Date.now()));
     // Damage the elements (not the table): the block no longer uncompresses.
     bad.fill(0xff, bad.length - 40, bad.length - 20);
-    const fq = new FakeFileQueue([segment(1, [good, bad])]);
-    const ep = createEndpoint({
-      // 3 loops do not own whole groups of 4: the records are uncompressed.
-      config: endpointConfig(receiver.url, { batchSendDeadlineMs: 0, minShards: 3, maxShards: 3 }),
-      fileQueue: fq,
-      ttlMs: 0,
-      externalLabels: {},
-      decodeRecord: (p) => decodeRecord(p, { deferRawBody: true }),
-      clock: systemClock,
-    });
-    try {
-      await fq.waitForReleases(1);
-      assert.equal(ep.stats().corruptRecords, 1);
-      assert.equal(receiver.totalSamples, SERIES * SAMPLES_PER_SERIES);
-    } finally {
-      await ep.stop({ timeoutMs: 0 });
-      await receiver.close();
-    }
+    // 3 loops do not own whole groups of 4: the records are uncompressed.
+    const r = await deliver([[good, bad]], { minShards: 3, maxShards: 3 });
+    assert.equal(r.corrupt, 1);
+    assert.equal(r.receiver.totalSamples, SERIES * SAMPLES_PER_SERIES);
   });
 });
