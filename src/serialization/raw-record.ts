@@ -2,7 +2,8 @@ import { PromspoolError } from '../errors.js';
 import type { RawWriteRequestScan } from '../wire/rw1-raw-scan.js';
 import {
   compressBlock,
-  joinSnappyElements,
+  joinedSnappyLength,
+  joinSnappyElementsInto,
   type SnappyElements,
   snappyHeaderBytes,
   snappyUncompressedLength,
@@ -101,7 +102,7 @@ export function encodeRawRecord(
     const start = snappyHeaderBytes(snappyBody);
     if (rawLength < 0 || start < 0) throw new RangeError('encodeRawRecord: malformed snappy header');
     const parts: SnappyElements[] = [{ bytes: snappyBody, start, end: snappyBody.length, rawLength }];
-    return writeRecord(scan, identityOrder(n), new Uint32Array([n]), parts, snappyBody, start);
+    return writeRecord(scan, identityOrder(n), new Uint32Array([n]), parts, snappyBody);
   }
   const body = opts.body;
   if (body === undefined) throw new RangeError('encodeRawRecord: grouping needs the uncompressed body');
@@ -145,8 +146,8 @@ export function encodeRawRecord(
     const block = compressBlock(reordered.subarray(groupStart, o));
     parts.push({ bytes: block, start: snappyHeaderBytes(block), end: block.length, rawLength });
   }
-  const joined = joinSnappyElements(parts);
-  return writeRecord(scan, order.subarray(0, n), seriesEnd, parts, joined, snappyHeaderBytes(joined));
+  // The groups are joined straight into the record: no block of their own to allocate and copy.
+  return writeRecord(scan, order.subarray(0, n), seriesEnd, parts, undefined);
 }
 
 const EMPTY = new Uint8Array(0);
@@ -157,20 +158,23 @@ function identityOrder(n: number): Uint32Array {
   return order.subarray(0, n);
 }
 
-/** The payload: header, group table, hashes and counts in `seriesOrder`, then `block`. */
+/**
+ * The payload: header, group table, hashes and counts in `seriesOrder`, then `block` (one
+ * group's whole snappy block) or, when undefined, the groups' element runs joined under one header.
+ */
 function writeRecord(
   scan: RawWriteRequestScan,
   seriesOrder: Uint32Array,
   seriesEnd: Uint32Array,
   parts: readonly SnappyElements[],
-  block: Uint8Array,
-  firstElement: number,
+  block: Uint8Array | undefined,
 ): Uint8Array {
   const n = scan.series;
   const g = parts.length;
   const tableStart = V2_HEADER_BYTES;
   const hashStart = tableStart + GROUP_ENTRY_BYTES * g;
-  const out = Buffer.allocUnsafe(hashStart + 8 * n + block.length);
+  const blockLength = block === undefined ? joinedSnappyLength(parts) : block.length;
+  const out = Buffer.allocUnsafe(hashStart + 8 * n + blockLength);
   out[0] = RAW_RECORD_MAGIC[0];
   out[1] = RAW_RECORD_MAGIC[1];
   out[2] = RAW_RECORD_MAGIC[2];
@@ -183,10 +187,11 @@ function writeRecord(
   out.writeUInt32LE(scan.samples, 12);
   out.writeDoubleLE(scan.minTimestampMs, 16);
   out.writeDoubleLE(scan.maxTimestampMs, 24);
-  out.writeUInt32LE(block.length, 32);
+  out.writeUInt32LE(blockLength, 32);
   out.writeUInt32LE(g, 36);
+  const blockStart = hashStart + 8 * n;
   // Element offsets are positions in the block: after its header, group after group.
-  let e = firstElement;
+  let e = block === undefined ? joinSnappyElementsInto(parts, g, out, blockStart) : parts[0].start;
   let o = tableStart;
   for (let k = 0; k < g; k++, o += GROUP_ENTRY_BYTES) {
     const size = parts[k].end - parts[k].start;
@@ -202,7 +207,7 @@ function writeRecord(
   const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
   for (let i = 0; i < n; i++, o += 4) view.setUint32(o, hashes[seriesOrder[i]], true);
   for (let i = 0; i < n; i++, o += 4) view.setUint32(o, counts[seriesOrder[i]], true);
-  out.set(block, o);
+  if (block !== undefined) out.set(block, o);
   return out;
 }
 

@@ -95,24 +95,43 @@ export function snappyHeaderLength(rawLength: number): number {
  * runs' outputs concatenated. No byte is uncompressed or compressed again.
  */
 export function joinSnappyElements(parts: readonly SnappyElements[], count = parts.length): Buffer {
+  const out = Buffer.allocUnsafe(joinedSnappyLength(parts, count));
+  joinSnappyElementsInto(parts, count, out, 0);
+  return out;
+}
+
+/** Bytes of {@link joinSnappyElements}' block. */
+export function joinedSnappyLength(parts: readonly SnappyElements[], count = parts.length): number {
   let raw = 0;
   let size = 0;
   for (let i = 0; i < count; i++) {
     raw += parts[i].rawLength;
     size += parts[i].end - parts[i].start;
   }
-  const out = Buffer.allocUnsafe(snappyHeaderLength(raw) + size);
-  let o = 0;
+  return snappyHeaderLength(raw) + size;
+}
+
+/** {@link joinSnappyElements} written into `out` at `at`; returns where the block's elements start. */
+export function joinSnappyElementsInto(
+  parts: readonly SnappyElements[],
+  count: number,
+  out: Uint8Array,
+  at: number,
+): number {
+  let raw = 0;
+  for (let i = 0; i < count; i++) raw += parts[i].rawLength;
+  let o = at;
   let v = raw;
   while (v >= 0x80) {
     out[o++] = (v & 0x7f) | 0x80;
     v = Math.floor(v / 128);
   }
   out[o++] = v;
+  const first = o - at;
   for (let i = 0; i < count; i++) {
     const p = parts[i];
     out.set(p.bytes.subarray(p.start, p.end), o);
     o += p.end - p.start;
   }
-  return out;
+  return first;
 }
