@@ -321,7 +321,7 @@ class SpoolQueue implements ManagedQueue {
   get rawRecordGroups(): number {
     // Groups are sent as they are only without external labels to merge and without an age cut
     // at send time (see Endpoint.sendsWhole); otherwise grouping would cost the writer for nothing.
-    if (Object.entries(this.config.externalLabels).some(([name, value]) => name !== '' && value !== '')) return 1;
+    if (Object.keys(this.config.externalLabels).length > 0) return 1;
     let groups = 1;
     for (const rt of this.runtimes.values()) {
       if (rt.config.queue.sampleAgeLimitMs > 0) continue;

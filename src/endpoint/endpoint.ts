@@ -205,7 +205,7 @@ class SegmentReader implements Endpoint {
     this.sendsElements =
       opts.createEncoder === undefined &&
       config.queue.sampleAgeLimitMs === 0 &&
-      !Object.entries(opts.externalLabels).some(([name, value]) => name !== '' && value !== '');
+      Object.keys(opts.externalLabels).length === 0;
     const handle = this.metricsHandle;
     const observeBatchDuration =
       handle === undefined ? opts.observeBatchDuration : (sec: number) => handle.observeBatchDuration(sec);

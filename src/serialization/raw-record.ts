@@ -102,7 +102,7 @@ export function encodeRawRecord(
     const start = snappyHeaderBytes(snappyBody);
     if (rawLength < 0 || start < 0) throw new RangeError('encodeRawRecord: malformed snappy header');
     const parts: SnappyElements[] = [{ bytes: snappyBody, start, end: snappyBody.length, rawLength }];
-    return writeRecord(scan, identityOrder(n), new Uint32Array([n]), parts, snappyBody);
+    return writeRecord(scan, undefined, new Uint32Array([n]), parts, snappyBody);
   }
   const body = opts.body;
   if (body === undefined) throw new RangeError('encodeRawRecord: grouping needs the uncompressed body');
@@ -152,19 +152,14 @@ export function encodeRawRecord(
 
 const EMPTY = new Uint8Array(0);
 
-function identityOrder(n: number): Uint32Array {
-  if (order.length < n) order = new Uint32Array(n * 2);
-  for (let i = 0; i < n; i++) order[i] = i;
-  return order.subarray(0, n);
-}
-
 /**
- * The payload: header, group table, hashes and counts in `seriesOrder`, then `block` (one
- * group's whole snappy block) or, when undefined, the groups' element runs joined under one header.
+ * The payload: header, group table, hashes and counts in `seriesOrder` (undefined: as they
+ * arrived), then `block` (one group's whole snappy block) or, when undefined, the groups' element
+ * runs joined under one header.
  */
 function writeRecord(
   scan: RawWriteRequestScan,
-  seriesOrder: Uint32Array,
+  seriesOrder: Uint32Array | undefined,
   seriesEnd: Uint32Array,
   parts: readonly SnappyElements[],
   block: Uint8Array | undefined,
@@ -205,8 +200,13 @@ function writeRecord(
   const counts = scan.sampleCounts;
   // A DataView: Buffer's writeUInt32LE is a call with checks per value, 2 per series.
   const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
-  for (let i = 0; i < n; i++, o += 4) view.setUint32(o, hashes[seriesOrder[i]], true);
-  for (let i = 0; i < n; i++, o += 4) view.setUint32(o, counts[seriesOrder[i]], true);
+  if (seriesOrder === undefined) {
+    for (let i = 0; i < n; i++, o += 4) view.setUint32(o, hashes[i], true);
+    for (let i = 0; i < n; i++, o += 4) view.setUint32(o, counts[i], true);
+  } else {
+    for (let i = 0; i < n; i++, o += 4) view.setUint32(o, hashes[seriesOrder[i]], true);
+    for (let i = 0; i < n; i++, o += 4) view.setUint32(o, counts[seriesOrder[i]], true);
+  }
   if (block !== undefined) out.set(block, o);
   return out;
 }
@@ -274,7 +274,6 @@ function readHeader(payload: Uint8Array): RawHeader {
 export function decodeRawRecord(payload: Uint8Array, opts: { deferBody?: boolean } = {}): SignalRecord {
   const header = readHeader(payload);
   const { series, samples, hashStart, bodyStart } = header;
-  const view = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
   // Copied out: the payload's offset need not be 4-aligned for a Uint32Array view. A DataView:
   // Buffer's readUInt32LE per value was a generic call (perf: LoadIC), 2 per series.
   const dv = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
@@ -286,7 +285,7 @@ export function decodeRawRecord(payload: Uint8Array, opts: { deferBody?: boolean
   if (sampleOffsets[series] !== samples)
     throw corrupt(`series sample counts add up to ${sampleOffsets[series]}, header says ${samples}`);
   const block = payload.subarray(bodyStart);
-  const groups = header.groupCount > 0 ? readGroups(view, header, block, seriesHash, sampleOffsets) : undefined;
+  const groups = header.groupCount > 0 ? readGroups(dv, header, block, seriesHash, sampleOffsets) : undefined;
   const raw = new RawSeriesBytes(block, series, header.minTimestampMs, header.maxTimestampMs, groups);
   // Version 1 carries label hash version 1: the hashes are recomputed from the labels (see hashLabelPairs).
   const rehash = header.groupCount === 0;
@@ -303,7 +302,7 @@ export function loadRawBody(rec: SignalRecord): void {
 
 /** The group table of a version-2 record, checked against the block and the series' hashes. */
 function readGroups(
-  view: Buffer,
+  view: DataView,
   header: RawHeader,
   block: Uint8Array,
   seriesHash: Uint32Array,
@@ -320,10 +319,10 @@ function readGroups(
   let rawTotal = 0;
   let o = header.tableStart;
   for (let k = 0; k < g; k++, o += GROUP_ENTRY_BYTES) {
-    const end = view.readUInt32LE(o);
-    const es = view.readUInt32LE(o + 4);
-    const ee = view.readUInt32LE(o + 8);
-    const rawLength = view.readUInt32LE(o + 12);
+    const end = view.getUint32(o, true);
+    const es = view.getUint32(o + 4, true);
+    const ee = view.getUint32(o + 8, true);
+    const rawLength = view.getUint32(o + 12, true);
     if (end < prevSeries || end > header.series)
       throw corrupt(`group ${k} ends at series ${end}, after ${prevSeries} of ${header.series}`);
     if (es !== prevElement || ee < es || ee > block.length)

@@ -177,26 +177,25 @@ function hashNameUtf8(h0: number, s: string): number {
 let utf8Scratch = new Uint8Array(256);
 
 /** FNV-1a steps over the UTF-8 bytes of `s` as little-endian words, then its last 0-3 bytes. */
-function hashValueUtf8(h: number, s: string): number {
+function hashValueUtf8(h0: number, s: string): number {
+  let h = h0;
   const n = s.length;
-  let ascii = true;
-  for (let i = 0; i < n; i++) {
-    if (s.charCodeAt(i) >= 0x80) {
-      ascii = false;
-      break;
-    }
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const a = s.charCodeAt(i);
+    const b = s.charCodeAt(i + 1);
+    const c = s.charCodeAt(i + 2);
+    const d = s.charCodeAt(i + 3);
+    // Not ASCII: start again over its UTF-8 bytes.
+    if ((a | b | c | d) >= 0x80) return hashBytes(h0, s, true);
+    h = Math.imul(h ^ (a | (b << 8) | (c << 16) | (d << 24)), FNV_PRIME);
   }
-  if (ascii) {
-    let i = 0;
-    for (; i + 4 <= n; i += 4) {
-      const w =
-        s.charCodeAt(i) | (s.charCodeAt(i + 1) << 8) | (s.charCodeAt(i + 2) << 16) | (s.charCodeAt(i + 3) << 24);
-      h = Math.imul(h ^ w, FNV_PRIME);
-    }
-    for (; i < n; i++) h = Math.imul(h ^ s.charCodeAt(i), FNV_PRIME);
-    return h;
+  for (; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80) return hashBytes(h0, s, true);
+    h = Math.imul(h ^ c, FNV_PRIME);
   }
-  return hashBytes(h, s, true);
+  return h;
 }
 
 /** FNV-1a steps over the UTF-8 bytes of a non-ASCII `s`: as words then bytes (`words`), or bytes alone. */
