@@ -8,7 +8,8 @@
  * Usage: node dist/bench/relay.js [--samples=10000000] [--series=100000] [--labels=10]
  *   [--per-request=2000] [--connections=4] [--shards=4] [--agents=promspool,vmagent]
  *   [--cpu-prof] (promspool profile under $TMPDIR/promspool-bench-profiles) [--no-append]
- *   [--rounds=1] (runs the agents in turn that many times; the verdicts use each agent's medians)        (BENCH_SCALE=0.1 scales --samples for a quick run)
+ *   [--rounds=1] (runs the agents in turn that many times; the verdicts use each agent's medians)
+ *   [--warmup-samples=2000000] (relayed and delivered before measuring; 0 = measure from cold)        (BENCH_SCALE=0.1 scales --samples for a quick run)
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -35,8 +36,15 @@ const args = scenarioArgs({
   'timeout-s': 300,
   /** Each agent runs this many times, alternating; rates on this shared machine move ±15% run to run. */
   rounds: 1,
+  /**
+   * Sent to each agent (and delivered) before the measured run, outside every figure but the
+   * warm-up columns: a relay runs for weeks, and V8 compiling promspool's hot code in three
+   * threads took ~10% of a cold 10M-sample run's CPU. 0 measures from cold, as before.
+   */
+  'warmup-samples': 2_000_000,
 });
 const totalSamples = Math.round(args.samples * benchScale());
+const warmupSamples = Math.round(args['warmup-samples'] * benchScale());
 const agents = agentList(args.agents);
 
 interface RelayRun {
@@ -52,6 +60,19 @@ interface RelayRun {
   retries: number;
   load: string;
   budgetHit: boolean;
+  /** Agent CPU seconds and samples of the warm-up (0 without one). */
+  warmupCpu: number;
+  warmupSamples: number;
+}
+
+/** Polls the sink until it counted `samples` (or the deadline passed); returns its count. */
+async function sinkReaches(sink: Awaited<ReturnType<typeof startSink>>, samples: number, deadline: number) {
+  let counted = (await sink.stats()).samples;
+  while (counted < samples && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 20));
+    counted = (await sink.stats()).samples;
+  }
+  return counted;
 }
 
 async function runOnce(kind: AgentKind): Promise<RelayRun> {
@@ -79,6 +100,20 @@ async function runOnce(kind: AgentKind): Promise<RelayRun> {
       connections: args.connections,
       totalSamples,
     };
+    let warmupCpu = 0;
+    let warmed = 0;
+    if (warmupSamples > 0) {
+      const wl = await startLoadgen({ ...lgOpts, totalSamples: warmupSamples });
+      const wc0 = processCpuSeconds(agent.pid);
+      try {
+        const wr = await wl.go();
+        warmed = await sinkReaches(sink, wr.acked, Date.now() + args['timeout-s'] * 1000);
+        if (warmed < wr.acked) throw new Error(`relay: ${kind} delivered ${warmed} of ${wr.acked} warm-up samples`);
+      } finally {
+        wl.kill();
+      }
+      warmupCpu = processCpuSeconds(agent.pid) - wc0;
+    }
     let expected = plannedSamples(lgOpts);
     const lg = await startLoadgen(lgOpts);
     const sinkPid = sink.process.pid ?? 0;
@@ -105,7 +140,7 @@ async function runOnce(kind: AgentKind): Promise<RelayRun> {
     const deadline = Date.now() + (args['budget-s'] + args['timeout-s']) * 1000;
     while (delivered < expected && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 20));
-      delivered = (await sink.stats()).samples;
+      delivered = (await sink.stats()).samples - warmed;
     }
     const seconds = (performance.now() - t0) / 1000;
     const agentCpu = processCpuSeconds(agent.pid) - cpu0;
@@ -130,6 +165,8 @@ async function runOnce(kind: AgentKind): Promise<RelayRun> {
       retries,
       load,
       budgetHit,
+      warmupCpu,
+      warmupSamples: warmed,
     };
   } finally {
     await agent.stop();
@@ -163,6 +200,8 @@ interface Figures {
   loadgenPerM: number;
   retries: number | string;
   load: string;
+  /** Agent CPU seconds per 1M samples of the warm-up; NaN without one. */
+  warmupPerM: number;
 }
 
 const perM = (cpu: number, r: RelayRun) => (cpu / r.delivered) * 1e6;
@@ -177,6 +216,7 @@ const figuresOf = (r: RelayRun, label: string): Figures => ({
   loadgenPerM: perM(r.loadgenCpu, r),
   retries: r.retries,
   load: r.load,
+  warmupPerM: r.warmupSamples > 0 ? (r.warmupCpu / r.warmupSamples) * 1e6 : Number.NaN,
 });
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -197,6 +237,7 @@ const mediansOf = (kind: AgentKind): Figures | undefined => {
     loadgenPerM: median(mine.map((f) => f.loadgenPerM)),
     retries: mine.reduce((a, f) => a + Number(f.retries), 0),
     load: '',
+    warmupPerM: median(mine.map((f) => f.warmupPerM)),
   };
 };
 const row = (f: Figures): Record<string, string | number> => ({
@@ -205,6 +246,7 @@ const row = (f: Figures): Record<string, string | number> => ({
   'samples/s e2e': Math.round(f.e2e),
   'ingest samples/s': f.ingest ? Math.round(f.ingest) : '-',
   'agent CPU s / 1M': f.cpuPerM,
+  'warm-up CPU s / 1M': Number.isNaN(f.warmupPerM) ? '-' : f.warmupPerM,
   'peak RSS MB': Math.round(f.peakRss / 2 ** 20),
   'sink CPU s / 1M': f.sinkPerM,
   'loadgen CPU s / 1M': f.loadgenPerM,
@@ -227,6 +269,7 @@ if (ps && vm) {
     'samples/s e2e': `${(ps.e2e / vm.e2e).toFixed(2)}x`,
     'ingest samples/s': ps.ingest && vm.ingest ? `${(ps.ingest / vm.ingest).toFixed(2)}x` : '',
     'agent CPU s / 1M': `${(ps.cpuPerM / vm.cpuPerM).toFixed(2)}x`,
+    'warm-up CPU s / 1M': Number.isNaN(ps.warmupPerM) ? '' : `${(ps.warmupPerM / vm.warmupPerM).toFixed(2)}x`,
     'peak RSS MB': `${(ps.peakRss / vm.peakRss).toFixed(2)}x`,
     'sink CPU s / 1M': '',
     'loadgen CPU s / 1M': '',
@@ -260,6 +303,9 @@ const notes = [
         `Rounds: ${rounds}, the agents taking turns; rows #k are single runs. The median rows, the ratios and the verdicts use each agent's medians (peak RSS: its highest).`,
       ]
     : []),
+  warmupSamples > 0
+    ? `Warm-up: each agent first relays ${warmupSamples.toLocaleString('en-US')} samples (same workload) and delivers them all; every figure but the warm-up column is measured after it (peak RSS: the whole life). --warmup-samples=0 measures from cold.`
+    : 'No warm-up (--warmup-samples=0): the figures include the agents starting cold (V8 compiling promspool hot code).',
   'samples/s e2e: first request sent until the sink counted the last sample. CPU from /proc/<pid>/stat of the agent only; peak RSS is VmHWM. loadgen, sink and agent share the 2 cores, so the sink/loadgen CPU columns say how much was left for the agent.',
   ...runs
     .filter((r) => r.budgetHit)
