@@ -4,6 +4,8 @@
  * process' CPU seconds per million samples and peak RSS.
  *
  * Usage: node dist/bench/library.js [series=10000] [commits=1000] [shards=4] [fsync=interval] [deliveryThread=default]
+ *   [warmup=200] (commits appended and delivered before measuring, outside every figure but the
+ *   warm-up column: V8 compiles the hot path in two threads meanwhile; 0 measures from cold)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,7 +21,8 @@ const commits = Number(process.argv[3] ?? 1000);
 const shards = Number(process.argv[4] ?? 4);
 const fsync = (process.argv[5] ?? 'interval') as 'always' | 'interval' | 'never';
 // Unset: the library's default (a worker when the machine has more than one CPU).
-const deliveryThread = process.argv[6] as 'worker' | 'event-loop' | undefined;
+const deliveryThread = (process.argv[6] || undefined) as 'worker' | 'event-loop' | 'default' | undefined;
+const warmupCommits = Number(process.argv[7] ?? 200);
 const total = seriesCount * commits;
 
 // Structure counting: exact sample counts without decoding label strings, so the sink's own CPU
@@ -33,17 +36,30 @@ try {
       { name: 'sink', url: sink.url, queueConfig: { minShards: shards, maxShards: shards, batchSendDeadline: '50ms' } },
     ],
     persistence: { fsync, batchInterval: '100ms', maxSignalsToBatch: 50_000 },
-    ...(deliveryThread === undefined ? {} : { deliveryThread }),
+    ...(deliveryThread === undefined || deliveryThread === 'default' ? {} : { deliveryThread }),
   });
   const handles: SeriesRef[] = [];
   for (let i = 0; i < seriesCount; i++) {
     handles.push(queue.series(benchSeriesLabels(i)));
   }
+  const app = queue.appender();
+  const ts0 = Date.now() - commits * 1000;
+  // Warm-up: older timestamps than the measured commits, so each series stays in order.
+  const warmCpu0 = process.cpuUsage();
+  for (let c = 0; c < warmupCommits; c++) {
+    const ts = ts0 - (warmupCommits - c) * 1000;
+    for (let i = 0; i < seriesCount; i++) app.append(handles[i]!, ts, c + i);
+    await app.commit();
+  }
+  const warmed = warmupCommits * seriesCount;
+  const warmDeadline = Date.now() + 600_000;
+  while ((await sink.stats()).samples < warmed && Date.now() < warmDeadline) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const warmCpu = process.cpuUsage(warmCpu0);
   const cpu0 = process.cpuUsage();
   const sinkCpu0 = processCpuSeconds(sink.process.pid ?? 0);
   const t0 = performance.now();
-  const app = queue.appender();
-  const ts0 = Date.now() - commits * 1000;
   for (let c = 0; c < commits; c++) {
     const ts = ts0 + c * 1000;
     for (let i = 0; i < seriesCount; i++) app.append(handles[i]!, ts, c + i);
@@ -54,7 +70,7 @@ try {
   const deadline = Date.now() + 600_000;
   while (delivered < total && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 20));
-    delivered = (await sink.stats()).samples;
+    delivered = (await sink.stats()).samples - warmed;
   }
   const t1 = performance.now();
   const cpu = process.cpuUsage(cpu0);
@@ -78,6 +94,7 @@ try {
       'append samples/s': Math.round(total / ((tAppended - t0) / 1000)),
       'delivered samples/s': Math.round(delivered / secs),
       'CPU s / 1M samples': (cpuSecs / total) * 1e6,
+      'warm-up CPU s / 1M': warmed > 0 ? ((warmCpu.user + warmCpu.system) / 1e6 / warmed) * 1e6 : '-',
       'sink CPU s / 1M': (sinkCpuSecs / total) * 1e6,
       'peak RSS MB': Math.round(peakRssBytes(process.pid) / 1048576),
     },
