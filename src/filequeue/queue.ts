@@ -17,6 +17,7 @@ import {
   SEGMENT_HEADER_BYTES,
 } from './format.js';
 import { recoverOpenSegment, safeCount, scanQueueDir } from './recovery.js';
+import { SegmentMirror } from './segment-mirror.js';
 import { SegmentWriter } from './segment-writer.js';
 import type {
   DiskDropReasons,
@@ -42,7 +43,18 @@ interface SegmentEntry {
   acks: AckLog | undefined;
   /** Sealed under `fsync: never`: `flush()` still owes it an fsync. */
   unsynced: boolean;
+  /** Its records as written by this process, until handed out (see SegmentMirror). */
+  mirror: SegmentMirror | undefined;
 }
+
+/**
+ * Default bound on the record bytes kept in memory for the reader, over the open segment and the
+ * sealed ones not handed out yet. Two relay segments of 50,000 samples take ~5 MB; a reader
+ * further behind than the bound reads from the files, as after a restart.
+ */
+export const DEFAULT_MAX_MIRRORED_BYTES = 16 * 1024 * 1024;
+/** First size of a segment's mirror; it doubles as records come. */
+const MIRROR_INITIAL_BYTES = 256 * 1024;
 
 interface WriteTicket {
   writer: SegmentWriter;
@@ -59,12 +71,18 @@ export class DiskQueue implements FileQueue {
   private readonly onDiskFull: OnDiskFull;
   private readonly maxDiskBytes: number;
   private readonly segmentHeader: Buffer;
+  private readonly compression: number;
 
   /** Sealing and sealed segments, in id order (Map keeps insertion order and ids only grow). */
   private readonly entries = new Map<number, SegmentEntry>();
   /** Sealed segments not handed out by `next()` yet, oldest first. */
   private readonly ready: SegmentEntry[] = [];
   private open: SegmentWriter | undefined;
+  /** The open segment's records in memory, or undefined when it will be read from its file. */
+  private openMirror: SegmentMirror | undefined;
+  /** Bytes in the mirrors of sealed segments not handed out yet. */
+  private mirroredBytes = 0;
+  private readonly maxMirroredBytes: number;
   private nextId = 1;
 
   private sealedBytes = 0;
@@ -102,7 +120,9 @@ export class DiskQueue implements FileQueue {
     this.policy = opts.fsync;
     this.onDiskFull = opts.onDiskFull;
     this.maxDiskBytes = opts.maxDiskBytes;
-    this.segmentHeader = encodeSegmentHeader(opts.compression ?? COMPRESSION_LZ4_BLOCK);
+    this.compression = opts.compression ?? COMPRESSION_LZ4_BLOCK;
+    this.segmentHeader = encodeSegmentHeader(this.compression);
+    this.maxMirroredBytes = opts.maxMirroredBytes ?? DEFAULT_MAX_MIRRORED_BYTES;
   }
 
   async start(): Promise<void> {
@@ -194,6 +214,7 @@ export class DiskQueue implements FileQueue {
       try {
         const writer = this.open ?? this.openSegment();
         const seq = writer.write(payload, signals);
+        if (this.openMirror !== undefined && !this.openMirror.add(payload)) this.openMirror = undefined;
         this.afterWrite(writer);
         return { writer, seq };
       } catch (err) {
@@ -241,6 +262,8 @@ export class DiskQueue implements FileQueue {
     const id = this.nextId++;
     const timed = (op: () => Promise<void>) => this.timedSync(op);
     this.open = SegmentWriter.create(this.dir, id, this.segmentHeader, this.ops, timed, this.logger);
+    const room = this.maxMirroredBytes - this.mirroredBytes;
+    this.openMirror = room > 0 ? new SegmentMirror(MIRROR_INITIAL_BYTES, room) : undefined;
     return this.open;
   }
 
@@ -272,6 +295,12 @@ export class DiskQueue implements FileQueue {
     this.batchTimer = undefined;
     const entry = this.newEntry(w.id, w.size, w.signals);
     entry.state = 'sealing';
+    const mirror = this.openMirror;
+    this.openMirror = undefined;
+    if (mirror !== undefined && mirror.bytes > 0 && this.mirroredBytes + mirror.bytes <= this.maxMirroredBytes) {
+      entry.mirror = mirror;
+      this.mirroredBytes += mirror.bytes;
+    }
     this.entries.set(w.id, entry);
     this.sealedBytes += entry.bytes;
     this.sealedSignals += w.signals;
@@ -391,6 +420,7 @@ export class DiskQueue implements FileQueue {
 
   /** Stops tracking a segment (its files stay as they are). */
   private forget(e: SegmentEntry): void {
+    this.dropMirror(e);
     e.state = 'gone';
     this.entries.delete(e.id);
     const i = this.ready.indexOf(e);
@@ -453,8 +483,25 @@ export class DiskQueue implements FileQueue {
     for (const w of waiters) w();
   }
 
+  private dropMirror(e: SegmentEntry): SegmentMirror | undefined {
+    const m = e.mirror;
+    if (m !== undefined) {
+      this.mirroredBytes -= m.bytes;
+      e.mirror = undefined;
+    }
+    return m;
+  }
+
   /** Reads and checks a whole segment; `null` (logged, counted) when it cannot be offered. */
   private async readSegment(entry: SegmentEntry): Promise<Segment | null> {
+    const mirror = this.dropMirror(entry);
+    if (mirror !== undefined) {
+      // Written by this process and not handed out before: nothing can have acked it yet unless
+      // an ack log exists (a reader that gave it back).
+      const acked = entry.acks !== undefined || entry.ackBytes > 0 ? await this.readAcks(entry) : new Map();
+      if (entry.state === 'gone') return null;
+      return { id: entry.id, records: mirror.records(), acked, corruptRecords: 0, compression: this.compression };
+    }
     let buf: Buffer;
     try {
       buf = await readFile(entry.path);
@@ -690,6 +737,7 @@ export class DiskQueue implements FileQueue {
       ackBytes: 0,
       acks: undefined,
       unsynced: false,
+      mirror: undefined,
     };
   }
 }

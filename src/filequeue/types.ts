@@ -30,6 +30,12 @@ export interface FileQueueOptions {
    */
   compression?: number;
   /**
+   * Record bytes kept in memory for the reader (the open segment's and those of sealed segments
+   * not handed out yet), so a reader that keeps up never reads back what was just written.
+   * Default 16 MiB; 0 reads every segment from its file.
+   */
+  maxMirroredBytes?: number;
+  /**
    * Internal, for tests: replaces some of the file operations (e.g. a `writev` that throws ENOSPC
    * on the Nth call, or an `fdatasync` that counts). Unset members use the real `node:fs` ones.
    */

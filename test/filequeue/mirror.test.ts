@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { SegmentMirror } from '../../src/filequeue/segment-mirror.js';
+import { bytes, payload, useQueueDir } from './helpers.js';
+
+/** Flips one byte of every record payload in a committed segment file (header 16, frame 8). */
+function damageFile(path: string): void {
+  const buf = readFileSync(path);
+  let at = 16;
+  while (at + 8 <= buf.length) {
+    const len = buf.readUInt32LE(at);
+    buf[at + 8] ^= 0xff;
+    at += 8 + len;
+  }
+  writeFileSync(path, buf);
+}
+
+const committed = (dir: string, id: number) => join(dir, `${String(id).padStart(16, '0')}.committed`);
+
+describe('FileQueue: segments handed to the reader from memory', () => {
+  const dir = useQueueDir();
+
+  it('a segment this process wrote comes back as appended without reading its file', async () => {
+    const q = await dir.open({ maxSignalsPerSegment: 10 });
+    const reused = payload(1, 300);
+    await q.append(reused, 5);
+    // The caller reuses its buffer: the queue must have copied the record.
+    reused.fill(0);
+    await q.append(payload(2, 70_000), 5); // sealed; the mirror grows past its first size
+    damageFile(committed(dir.path, 1));
+    const s = await q.next();
+    assert.deepEqual(s?.records.map(bytes), [bytes(payload(1, 300)), bytes(payload(2, 70_000))]);
+    assert.equal(s?.corruptRecords, 0);
+    assert.equal(q.stats().corruptRecords, 0);
+    // One buffer of its own for all records, so a delivery worker can take it without a copy.
+    assert.equal(s?.records[0]?.buffer, s?.records[1]?.buffer);
+    assert.ok((s?.records[0]?.buffer.byteLength ?? 0) > Buffer.poolSize);
+  });
+
+  it('maxMirroredBytes 0 reads every segment from its file (a damaged file shows)', async () => {
+    const q = await dir.open({ maxSignalsPerSegment: 10, maxMirroredBytes: 0 });
+    await q.append(payload(1), 10);
+    damageFile(committed(dir.path, 1));
+    const s = await q.next();
+    assert.deepEqual(s?.records, [null]);
+    assert.equal(s?.corruptRecords, 1);
+  });
+
+  it('past the bound, later segments are read from their files; handing one out frees its room', async () => {
+    // Room for one 100-byte segment in memory.
+    const q = await dir.open({ maxSignalsPerSegment: 1, maxMirroredBytes: 150 });
+    await q.append(payload(1, 100), 1); // segment 1: in memory
+    await q.append(payload(2, 100), 1); // segment 2: over the bound, file only
+    damageFile(committed(dir.path, 1));
+    damageFile(committed(dir.path, 2));
+    const s1 = await q.next();
+    const s2 = await q.next();
+    assert.deepEqual(s1?.records.map(bytes), [bytes(payload(1, 100))]);
+    assert.deepEqual(s2?.records, [null]);
+    assert.equal(q.stats().corruptRecords, 1);
+    // Segment 1 was handed out: segment 3 fits in memory again.
+    await q.append(payload(3, 100), 1);
+    damageFile(committed(dir.path, 3));
+    const s3 = await q.next();
+    assert.deepEqual(s3?.records.map(bytes), [bytes(payload(3, 100))]);
+  });
+});
+
+describe('SegmentMirror', () => {
+  it('refuses a record past its bound and keeps the ones before', () => {
+    const m = new SegmentMirror(4, 10);
+    assert.equal(m.add(Uint8Array.of(1, 2, 3)), true);
+    assert.equal(m.add(Uint8Array.of(4, 5, 6, 7, 8)), true);
+    assert.equal(m.add(Uint8Array.of(9, 9, 9)), false);
+    assert.equal(m.bytes, 8);
+    assert.deepEqual(m.records().map(bytes), [
+      [1, 2, 3],
+      [4, 5, 6, 7, 8],
+    ]);
+  });
+});
