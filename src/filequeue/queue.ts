@@ -82,6 +82,8 @@ export class DiskQueue implements FileQueue {
   private openMirror: SegmentMirror | undefined;
   /** Bytes in the mirrors of sealed segments not handed out yet. */
   private mirroredBytes = 0;
+  /** Record bytes of the last segment mirrored: the next mirror's first size. */
+  private lastMirrorBytes = 0;
   private readonly maxMirroredBytes: number;
   private nextId = 1;
 
@@ -263,7 +265,9 @@ export class DiskQueue implements FileQueue {
     const timed = (op: () => Promise<void>) => this.timedSync(op);
     this.open = SegmentWriter.create(this.dir, id, this.segmentHeader, this.ops, timed, this.logger);
     const room = this.maxMirroredBytes - this.mirroredBytes;
-    this.openMirror = room > 0 ? new SegmentMirror(MIRROR_INITIAL_BYTES, room) : undefined;
+    // Sized for a segment like the last one: growing by doubling would copy it and leave up to half unused.
+    const hint = Math.max(MIRROR_INITIAL_BYTES, Math.ceil(this.lastMirrorBytes * 1.125));
+    this.openMirror = room > 0 ? new SegmentMirror(hint, room) : undefined;
     return this.open;
   }
 
@@ -297,6 +301,7 @@ export class DiskQueue implements FileQueue {
     entry.state = 'sealing';
     const mirror = this.openMirror;
     this.openMirror = undefined;
+    if (mirror !== undefined) this.lastMirrorBytes = mirror.bytes;
     if (mirror !== undefined && mirror.bytes > 0 && this.mirroredBytes + mirror.bytes <= this.maxMirroredBytes) {
       entry.mirror = mirror;
       this.mirroredBytes += mirror.bytes;
