@@ -111,6 +111,7 @@ export class BatchBuilder {
       }
       if (!this.workSliced && this.takeWhole(w)) continue;
       if (this.closed) break;
+      if (!this.entered && this.takeWholeSeries(w)) continue;
       const rec = w.record;
       const s = w.series[this.seriesIdx];
       if (!this.entered) this.enterSeries(w);
@@ -149,6 +150,62 @@ export class BatchBuilder {
       }
     }
     this.skipExhausted();
+  }
+
+  /**
+   * The common case of {@link fill} in one tight loop: from the cursor, each series of `w` that has
+   * only samples and fits the batch whole becomes one slice, with the cursor state kept in locals
+   * (through `this`, building a slice cost ~115 ns per series in the library benchmark). Stops at
+   * the first series that must be split or has histograms or exemplars, for the general path.
+   * True when it took at least one series.
+   */
+  private takeWholeSeries(w: SendWork): boolean {
+    const rec = w.record;
+    const series = w.series;
+    const so = rec.sampleOffsets;
+    const ho = rec.histogramOffsets;
+    const eo = rec.exemplarOffsets;
+    const slices = this.slices;
+    const max = this.maxSignals;
+    const first = this.seriesIdx;
+    let idx = first;
+    let taken = this.taken;
+    let count = this.sliceCount;
+    let sliced = false;
+    while (idx < series.length) {
+      const s = series[idx];
+      const h = ho[s];
+      const e = eo[s];
+      if (ho[s + 1] !== h || eo[s + 1] !== e) break;
+      const start = so[s];
+      const n = so[s + 1] - start;
+      if (taken + n > max) break;
+      if (n > 0) {
+        if (count === slices.length) slices.push(emptySlice());
+        const slice = slices[count++];
+        slice.record = rec;
+        slice.series = s;
+        slice.sampleStart = start;
+        slice.sampleEnd = start + n;
+        slice.histogramStart = h;
+        slice.histogramEnd = h;
+        slice.exemplarStart = e;
+        slice.exemplarEnd = e;
+        taken += n;
+        sliced = true;
+      }
+      idx++;
+    }
+    if (idx === first) return false;
+    this.samples += taken - this.taken;
+    this.taken = taken;
+    this.sliceCount = count;
+    this.seriesIdx = idx;
+    if (sliced) {
+      this.touchedCurrent = true;
+      this.workSliced = true;
+    }
+    return true;
   }
 
   /**
@@ -340,18 +397,20 @@ export class BatchBuilder {
   }
 
   private nextSlice(): SeriesSlice {
-    if (this.sliceCount === this.slices.length) {
-      this.slices.push({
-        record: undefined as never,
-        series: 0,
-        sampleStart: 0,
-        sampleEnd: 0,
-        histogramStart: 0,
-        histogramEnd: 0,
-        exemplarStart: 0,
-        exemplarEnd: 0,
-      });
-    }
+    if (this.sliceCount === this.slices.length) this.slices.push(emptySlice());
     return this.slices[this.sliceCount++];
   }
+}
+
+function emptySlice(): SeriesSlice {
+  return {
+    record: undefined as never,
+    series: 0,
+    sampleStart: 0,
+    sampleEnd: 0,
+    histogramStart: 0,
+    histogramEnd: 0,
+    exemplarStart: 0,
+    exemplarEnd: 0,
+  };
 }
