@@ -23,14 +23,14 @@ export function varint32Size(v: number): number {
 export function int64Size(v: number): number {
   if (v < 0) return 10;
   if (v < 0x10000000) return varint32Size(v);
-  // 7 bits per byte above 28 bits.
-  let n = 4;
-  let hi = Math.floor(v / 0x10000000);
-  while (hi > 0) {
-    n++;
-    hi = Math.floor(hi / 128);
-  }
-  return n;
+  // 7 bits per byte: n bytes hold values below 2^(7n). Comparisons, not divisions: a millisecond
+  // timestamp (2^40) is encoded for every sample sent.
+  if (v < 0x800000000) return 5; // 2^35
+  if (v < 0x40000000000) return 6; // 2^42
+  if (v < 0x2000000000000) return 7; // 2^49
+  if (v < 72057594037927936) return 8; // 2^56
+  if (v < 9223372036854775808) return 9; // 2^63
+  return 10;
 }
 
 /** Bytes the zigzag varint of the sint64 `v` takes. */
