@@ -31,8 +31,9 @@ export interface FileQueueOptions {
   compression?: number;
   /**
    * Record bytes kept in memory for the reader (the open segment's and those of sealed segments
-   * not handed out yet), so a reader that keeps up never reads back what was just written.
-   * Default 16 MiB; 0 reads every segment from its file.
+   * not handed out yet), so a reader that keeps up never reads back what was just written. A
+   * segment opened while sealed ones wait for the reader is not kept. Default 8 MiB; 0 reads every
+   * segment from its file.
    */
   maxMirroredBytes?: number;
   /**

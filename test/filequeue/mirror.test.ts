@@ -48,11 +48,10 @@ describe('FileQueue: segments handed to the reader from memory', () => {
     assert.equal(s?.corruptRecords, 1);
   });
 
-  it('past the bound, later segments are read from their files; handing one out frees its room', async () => {
-    // Room for one 100-byte segment in memory.
-    const q = await dir.open({ maxSignalsPerSegment: 1, maxMirroredBytes: 150 });
-    await q.append(payload(1, 100), 1); // segment 1: in memory
-    await q.append(payload(2, 100), 1); // segment 2: over the bound, file only
+  it('a segment opened while sealed ones wait for the reader is read from its file', async () => {
+    const q = await dir.open({ maxSignalsPerSegment: 1 });
+    await q.append(payload(1, 100), 1); // segment 1: the reader keeps up (nothing waiting)
+    await q.append(payload(2, 100), 1); // segment 2: opened while segment 1 waits
     damageFile(committed(dir.path, 1));
     damageFile(committed(dir.path, 2));
     const s1 = await q.next();
@@ -60,11 +59,20 @@ describe('FileQueue: segments handed to the reader from memory', () => {
     assert.deepEqual(s1?.records.map(bytes), [bytes(payload(1, 100))]);
     assert.deepEqual(s2?.records, [null]);
     assert.equal(q.stats().corruptRecords, 1);
-    // Segment 1 was handed out: segment 3 fits in memory again.
+    // Caught up again: segment 3 is kept in memory.
     await q.append(payload(3, 100), 1);
     damageFile(committed(dir.path, 3));
     const s3 = await q.next();
     assert.deepEqual(s3?.records.map(bytes), [bytes(payload(3, 100))]);
+  });
+
+  it('a segment larger than maxMirroredBytes is read from its file', async () => {
+    const q = await dir.open({ maxSignalsPerSegment: 2, maxMirroredBytes: 150 });
+    await q.append(payload(1, 100), 1);
+    await q.append(payload(2, 100), 1); // 200 bytes: past the bound, sealed
+    damageFile(committed(dir.path, 1));
+    const s = await q.next();
+    assert.deepEqual(s?.records, [null, null]);
   });
 });
 
