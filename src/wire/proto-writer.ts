@@ -6,6 +6,8 @@
  */
 
 const TWO_32 = 4294967296;
+const TWO_56 = 2 ** 56;
+const TWO_63 = 2 ** 63;
 
 /** Bytes a varint of the unsigned 32-bit value `v` takes. */
 export function varint32Size(v: number): number {
@@ -28,8 +30,8 @@ export function int64Size(v: number): number {
   if (v < 0x800000000) return 5; // 2^35
   if (v < 0x40000000000) return 6; // 2^42
   if (v < 0x2000000000000) return 7; // 2^49
-  if (v < 72057594037927936) return 8; // 2^56
-  if (v < 9223372036854775808) return 9; // 2^63
+  if (v < TWO_56) return 8;
+  if (v < TWO_63) return 9;
   return 10;
 }
 
