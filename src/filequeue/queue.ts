@@ -504,11 +504,15 @@ export class DiskQueue implements FileQueue {
   private async readSegment(entry: SegmentEntry): Promise<Segment | null> {
     const mirror = this.dropMirror(entry);
     if (mirror !== undefined) {
-      // Written by this process and not handed out before: nothing can have acked it yet unless
-      // an ack log exists (a reader that gave it back).
-      const acked = entry.acks !== undefined || entry.ackBytes > 0 ? await this.readAcks(entry) : new Map();
-      if (entry.state === 'gone') return null;
-      return { id: entry.id, records: mirror.records(), acked, corruptRecords: 0, compression: this.compression };
+      // Written by this process and handed out for the first time (the mirror goes with it): no
+      // reader can have acked any of it yet.
+      return {
+        id: entry.id,
+        records: mirror.records(),
+        acked: new Map(),
+        corruptRecords: 0,
+        compression: this.compression,
+      };
     }
     let buf: Buffer;
     try {
