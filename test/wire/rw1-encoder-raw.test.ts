@@ -99,6 +99,20 @@ describe('1.0 encoder on raw (kind 2) records', () => {
     assert.deepEqual(encode([slices[2], slices[0], slices[3]]), Buffer.concat([parts[2], parts[0], parts[3]]));
   });
 
+  it("writes whole unchanged series without decoding the record's columns, with or without external labels", () => {
+    const r = rawRecord();
+    // Reading the columns of a relayed record decodes its whole body: nothing here may ask for them.
+    const guarded = new Proxy(r, {
+      get(target, key) {
+        if (key === 'timestamps' || key === 'values') throw new Error(`record.${key} read`);
+        return Reflect.get(target, key, target);
+      },
+    });
+    assert.deepEqual(encode(wholeSlices(guarded)), Buffer.from(originalBody()));
+    const ext = { cluster: 'a' };
+    assert.deepEqual(encode(wholeSlices(guarded), ext), encode(wholeSlices(normalRecord()), ext));
+  });
+
   it('with external labels, writes what it writes for the same series in a kind-1 record', () => {
     const ext = { cluster: 'a', zone: 'z1', A_first: 'x', job: 'ignored' };
     const raw = encode(wholeSlices(rawRecord()), ext);
