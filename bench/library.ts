@@ -14,7 +14,7 @@ import { createQueue } from '../src/index.js';
 import type { SeriesRef } from '../src/queue-types.js';
 import { peakRssBytes, printTable, processCpuSeconds } from './lib/measure.js';
 import { benchSeriesLabels } from './lib/series-labels.js';
-import { startSink } from './lib/sink-client.js';
+import { sinkReaches, startSink } from './lib/sink-client.js';
 
 const seriesCount = Number(process.argv[2] ?? 10_000);
 const commits = Number(process.argv[3] ?? 1000);
@@ -52,10 +52,7 @@ try {
     await app.commit();
   }
   const warmed = warmupCommits * seriesCount;
-  const warmDeadline = Date.now() + 600_000;
-  while ((await sink.stats()).samples < warmed && Date.now() < warmDeadline) {
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  await sinkReaches(sink, warmed, Date.now() + 600_000);
   const warmCpu = process.cpuUsage(warmCpu0);
   const cpu0 = process.cpuUsage();
   const sinkCpu0 = processCpuSeconds(sink.process.pid ?? 0);
@@ -66,12 +63,7 @@ try {
     await app.commit();
   }
   const tAppended = performance.now();
-  let delivered = 0;
-  const deadline = Date.now() + 600_000;
-  while (delivered < total && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 20));
-    delivered = (await sink.stats()).samples - warmed;
-  }
+  const delivered = (await sinkReaches(sink, warmed + total, Date.now() + 600_000)) - warmed;
   const t1 = performance.now();
   const cpu = process.cpuUsage(cpu0);
   // The sink shares the machine's cores: when it saturates one, it caps what can be delivered.

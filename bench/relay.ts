@@ -19,7 +19,7 @@ import { type LoadgenOptions, plannedSamples, startLoadgen } from './lib/loadgen
 import { peakRssBytes, printTable, processCpuSeconds } from './lib/measure.js';
 import { appendResults, loadAverage } from './lib/results.js';
 import { agentList, benchScale, scenarioArgs } from './lib/scenario-args.js';
-import { startSink } from './lib/sink-client.js';
+import { sinkReaches, startSink } from './lib/sink-client.js';
 
 const args = scenarioArgs({
   samples: 10_000_000,
@@ -63,16 +63,6 @@ interface RelayRun {
   /** Agent CPU seconds and samples of the warm-up (0 without one). */
   warmupCpu: number;
   warmupSamples: number;
-}
-
-/** Polls the sink until it counted `samples` (or the deadline passed); returns its count. */
-async function sinkReaches(sink: Awaited<ReturnType<typeof startSink>>, samples: number, deadline: number) {
-  let counted = (await sink.stats()).samples;
-  while (counted < samples && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 20));
-    counted = (await sink.stats()).samples;
-  }
-  return counted;
 }
 
 async function runOnce(kind: AgentKind): Promise<RelayRun> {

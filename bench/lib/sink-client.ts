@@ -24,6 +24,16 @@ export interface SinkOptions {
   counting?: 'decode' | 'structure';
 }
 
+/** Polls the sink until it counted `samples` or `deadline` (epoch ms) passed; returns its count. */
+export async function sinkReaches(sink: Sink, samples: number, deadline: number): Promise<number> {
+  let counted = (await sink.stats()).samples;
+  while (counted < samples && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 20));
+    counted = (await sink.stats()).samples;
+  }
+  return counted;
+}
+
 /** Starts bench/lib/sink.js as a child process on `port` (0 = any free port). */
 export async function startSink(port = 0, options: SinkOptions = {}): Promise<Sink> {
   const child = fork(
