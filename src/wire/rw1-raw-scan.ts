@@ -1,4 +1,5 @@
 import { isUtf8 } from 'node:buffer';
+import { createWasmRawScan, MAX_WASM_SCAN_BODY_BYTES } from './rw1-raw-scan-wasm.js';
 import { readInt64, readLength, varintCursor } from './varint-reader.js';
 
 /**
@@ -43,7 +44,24 @@ let hashScratch = new Uint32Array(4096);
 let countScratch = new Uint32Array(4096);
 let startScratch = new Uint32Array(4097);
 
+const wasmScan = createWasmRawScan();
+
 /**
+ * Checks whether a remote-write 1.0 body (uncompressed) can be stored and forwarded as it is: in
+ * WebAssembly (rw1-raw-scan.c) where it runs, bodies up to {@link MAX_WASM_SCAN_BODY_BYTES};
+ * otherwise {@link scanWriteRequestV1Js}. Both give the same answer. The result's arrays view
+ * buffers reused (or detached) by the next scan: copy them before scanning again.
+ */
+export function scanWriteRequestV1(body: Uint8Array): RawWriteRequestScan | undefined {
+  return wasmScan !== undefined && body.length <= MAX_WASM_SCAN_BODY_BYTES
+    ? wasmScan(body)
+    : scanWriteRequestV1Js(body);
+}
+
+/**
+ * The scan in JavaScript: the reference for rw1-raw-scan.c, and the scan where WebAssembly is
+ * not available or the body is large.
+ *
  * Checks whether a remote-write 1.0 body (uncompressed) can be stored and forwarded as it is,
  * and gathers what the queue needs for that: per-series label hashes, sample count and the
  * timestamp range. It can when every series is written the way Prometheus writes it and would
@@ -57,7 +75,7 @@ let startScratch = new Uint32Array(4097);
  * which accepts the other shapes and words the error for invalid ones. Never throws; every read
  * is bounds-checked.
  */
-export function scanWriteRequestV1(body: Uint8Array): RawWriteRequestScan | undefined {
+export function scanWriteRequestV1Js(body: Uint8Array): RawWriteRequestScan | undefined {
   const end = body.length;
   // One load per value word instead of four byte loads and shifts: ~4% of the scan.
   const words = new DataView(body.buffer, body.byteOffset, body.byteLength);

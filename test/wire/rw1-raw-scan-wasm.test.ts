@@ -1,0 +1,172 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { type RawWriteRequestScan, scanWriteRequestV1, scanWriteRequestV1Js } from '../../src/wire/rw1-raw-scan.js';
+import { createWasmRawScan, MAX_WASM_SCAN_BODY_BYTES } from '../../src/wire/rw1-raw-scan-wasm.js';
+import { RW1_RAW_SCAN_C_SHA256 } from '../../src/wire/rw1-raw-scan-wasm-binary.js';
+
+const wasmScan = createWasmRawScan();
+if (wasmScan === undefined) throw new Error('WebAssembly is not available: these tests need it');
+
+/** A plain copy of a scan's answer (its arrays view buffers the next scan reuses). */
+function plain(s: RawWriteRequestScan | undefined) {
+  if (s === undefined) return undefined;
+  return {
+    series: s.series,
+    samples: s.samples,
+    minTimestampMs: s.minTimestampMs,
+    maxTimestampMs: s.maxTimestampMs,
+    hashes: Array.from(s.hashes),
+    sampleCounts: Array.from(s.sampleCounts),
+    fieldStarts: Array.from(s.fieldStarts),
+  };
+}
+
+/** Deterministic PRNG (mulberry32), so a failure names a seed that reproduces it. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function varint(n: bigint): number[] {
+  let v = BigInt.asUintN(64, n);
+  const out: number[] = [];
+  while (v >= 0x80n) {
+    out.push(Number(v & 0x7fn) | 0x80);
+    v >>= 7n;
+  }
+  out.push(Number(v));
+  return out;
+}
+function delimited(field: number, payload: number[]): number[] {
+  return [(field << 3) | 2, ...varint(BigInt(payload.length)), ...payload];
+}
+
+const NAME_CHARS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_0123456789';
+const VALUE_PIECES = ['a', 'Z', '9', '-', ' ', 'é', '€', '😀', 'ü', '/', ':', '\u{10ffff}'];
+
+/** A random valid series the relay passes through, as TimeSeries field bytes. */
+function randomSeries(rnd: () => number): number[] {
+  const names = new Set<string>(['__name__']);
+  const labelCount = Math.floor(rnd() * 12);
+  while (names.size < labelCount + 1) {
+    const len = 1 + Math.floor(rnd() * (rnd() < 0.1 ? 120 : 12));
+    let n = NAME_CHARS[Math.floor(rnd() * 53)]; // letters or '_' first
+    for (let i = 1; i < len; i++) n += NAME_CHARS[Math.floor(rnd() * NAME_CHARS.length)];
+    names.add(n);
+  }
+  const sorted = [...names].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+  const fields: number[] = [];
+  for (const name of sorted) {
+    let value = '';
+    if (name === '__name__') {
+      value = `m${Math.floor(rnd() * 1000)}:x_${'y'.repeat(Math.floor(rnd() * 5))}`;
+    } else {
+      const pieces = 1 + Math.floor(rnd() * (rnd() < 0.1 ? 200 : 20));
+      for (let i = 0; i < pieces; i++) value += VALUE_PIECES[Math.floor(rnd() * VALUE_PIECES.length)];
+    }
+    fields.push(...delimited(1, [...delimited(1, [...Buffer.from(name)]), ...delimited(2, [...Buffer.from(value)])]));
+  }
+  const samples = 1 + Math.floor(rnd() * 4);
+  for (let i = 0; i < samples; i++) {
+    const sample: number[] = [];
+    if (rnd() < 0.9) sample.push(0x09, ...Array.from({ length: 8 }, () => Math.floor(rnd() * 256)));
+    if (rnd() < 0.9) {
+      const r = rnd();
+      const ts =
+        r < 0.6
+          ? BigInt(1_700_000_000_000 + Math.floor(rnd() * 1e6))
+          : r < 0.8
+            ? -BigInt(Math.floor(rnd() * 1e15))
+            : BigInt.asIntN(64, BigInt(Math.floor(rnd() * 2 ** 32)) * BigInt(Math.floor(rnd() * 2 ** 32)));
+      sample.push(0x10, ...varint(ts));
+    }
+    fields.push(...delimited(2, sample));
+  }
+  return fields;
+}
+
+function randomBody(rnd: () => number, maxSeries: number): Uint8Array {
+  const out: number[] = [];
+  const n = 1 + Math.floor(rnd() * maxSeries);
+  for (let i = 0; i < n; i++) out.push(...delimited(1, randomSeries(rnd)));
+  return Uint8Array.from(out);
+}
+
+function assertSameAnswer(body: Uint8Array, what: string): boolean {
+  const expected = plain(scanWriteRequestV1Js(body));
+  const actual = plain(wasmScan?.(body));
+  assert.deepEqual(actual, expected, what);
+  return expected !== undefined;
+}
+
+describe('scanWriteRequestV1 in WebAssembly', () => {
+  it('was built from the rw1-raw-scan.c in this tree (else run node scripts/build-wasm.mjs)', () => {
+    const source = readFileSync(new URL('../../../src/wire/rw1-raw-scan.c', import.meta.url));
+    assert.equal(createHash('sha256').update(source).digest('hex'), RW1_RAW_SCAN_C_SHA256);
+  });
+
+  it('answers exactly as the JavaScript scan on 400 random valid bodies', () => {
+    for (let seed = 1; seed <= 400; seed++) {
+      const body = randomBody(prng(seed), 20);
+      assert.ok(assertSameAnswer(body, `seed ${seed}`), `seed ${seed}: the generator makes valid bodies`);
+    }
+  });
+
+  it('answers exactly as the JavaScript scan on damaged bodies: changed, inserted and removed bytes, prefixes', () => {
+    let accepted = 0;
+    let rejected = 0;
+    for (let seed = 1000; seed < 1150; seed++) {
+      const rnd = prng(seed);
+      const body = randomBody(rnd, 4);
+      const tally = (ok: boolean) => (ok ? accepted++ : rejected++);
+      for (let k = 0; k < 40; k++) {
+        const at = Math.floor(rnd() * body.length);
+        const b = Math.floor(rnd() * 256);
+        const changed = Uint8Array.from(body);
+        changed[at] = rnd() < 0.5 ? b : changed[at] ^ (1 << Math.floor(rnd() * 8));
+        tally(assertSameAnswer(changed, `seed ${seed}: byte ${at} changed to ${changed[at]}`));
+        const inserted = Uint8Array.from([...body.subarray(0, at), b, ...body.subarray(at)]);
+        tally(assertSameAnswer(inserted, `seed ${seed}: byte ${b} inserted at ${at}`));
+        const removed = Uint8Array.from([...body.subarray(0, at), ...body.subarray(at + 1)]);
+        tally(assertSameAnswer(removed, `seed ${seed}: byte ${at} removed`));
+        tally(assertSameAnswer(body.subarray(0, at), `seed ${seed}: first ${at} bytes`));
+      }
+    }
+    // Both outcomes were exercised, so the comparison covered accepting and refusing.
+    assert.ok(accepted > 1000, `accepted ${accepted}`);
+    assert.ok(rejected > 10_000, `rejected ${rejected}`);
+  });
+
+  it('scans a smaller body correctly after a larger one grew its memory, and results of the earlier scan were copied', () => {
+    const big = randomBody(prng(7), 2000);
+    const small = randomBody(prng(8), 3);
+    const bigAnswer = plain(wasmScan(big));
+    assert.deepEqual(plain(wasmScan(small)), plain(scanWriteRequestV1Js(small)));
+    assert.deepEqual(bigAnswer, plain(scanWriteRequestV1Js(big)));
+  });
+
+  it(`leaves bodies over ${MAX_WASM_SCAN_BODY_BYTES} bytes to the JavaScript scan, with the same answer`, () => {
+    const parts: Uint8Array[] = [];
+    let bytes = 0;
+    for (let seed = 1; bytes <= MAX_WASM_SCAN_BODY_BYTES; seed++) {
+      const b = randomBody(prng(seed), 200);
+      parts.push(b);
+      bytes += b.length;
+    }
+    const body = Buffer.concat(parts);
+    const answer = plain(scanWriteRequestV1(body));
+    assert.ok(answer !== undefined);
+    assert.deepEqual(answer, plain(scanWriteRequestV1Js(body)));
+    // The dispatcher used the JavaScript scan: its arrays are the JavaScript scan's scratch.
+    const viaDispatcher = scanWriteRequestV1(body)?.hashes.buffer;
+    assert.equal(viaDispatcher, scanWriteRequestV1Js(parts[0])?.hashes.buffer);
+  });
+});
