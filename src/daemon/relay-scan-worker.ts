@@ -1,11 +1,10 @@
 /**
- * Worker thread of {@link createRelayScanner}: runs {@link scanRelayBody} for the event loop and
+ * Worker thread of {@link createRelayScanner}: runs {@link scanRelayRequest} for the event loop and
  * posts back the record (or the uncompressed body), moving its buffer instead of copying it.
  */
 import { parentPort } from 'node:worker_threads';
 import { PromspoolError } from '../errors.js';
-import { uncompressBlock } from '../wire/snappy.js';
-import { scanRelayBody } from './relay-scan.js';
+import { scanRelayRequest } from './relay-scan.js';
 import type { ScanReply, ScanRequest } from './relay-scanner.js';
 
 const port = parentPort;
@@ -14,7 +13,7 @@ if (port === null) throw new Error('relay-scan-worker runs as a worker thread');
 port.on('message', (req: ScanRequest) => {
   let reply: ScanReply;
   try {
-    const out = scanRelayBody(req.body, uncompressBlock(req.body, req.maxBytes), req.groups);
+    const out = scanRelayRequest(req.body, req.maxBytes, req.groups);
     const bytes = owned(out.kind === 'record' ? out.payload : out.body);
     reply =
       out.kind === 'record'

@@ -3,8 +3,10 @@
  * (`scanWriteRequestV1`) and, when it can be stored as received, build its kind-2 record. Pure,
  * so the same code runs on the event loop or in a worker thread (see relay-scanner.ts).
  */
-import { encodeRawRecord } from '../serialization/raw-record.js';
+import { encodeGatheredRawRecord, encodeRawRecord } from '../serialization/raw-record.js';
 import { scanWriteRequestV1 } from '../wire/rw1-raw-scan.js';
+import { createWasmRelayScan, MAX_WASM_SCAN_BODY_BYTES } from '../wire/rw1-raw-scan-wasm.js';
+import { checkedUncompressedLength, uncompressBlock } from '../wire/snappy.js';
 
 /** A body the scan accepted: its kind-2 record, ready to append. */
 export interface RelayRecord {
@@ -26,4 +28,29 @@ export function scanRelayBody(compressed: Uint8Array, body: Uint8Array, groups =
   const scan = scanWriteRequestV1(body);
   if (scan === undefined) return { kind: 'decode', body };
   return { kind: 'record', payload: encodeRawRecord(compressed, scan, { body, groups }), samples: scan.samples };
+}
+
+const wasm = createWasmRelayScan();
+
+/**
+ * {@link scanRelayBody} from the compressed body: uncompress (throwing uncompressBlock's
+ * PromspoolError for a bad or too large body), scan, record. In WebAssembly where it can, from
+ * the compressed bytes to the gathered groups without a copy of the body in JavaScript; the
+ * record is the same either way.
+ */
+export function scanRelayRequest(compressed: Uint8Array, maxBytes: number, groups = 1): RelayScan {
+  const claimed = checkedUncompressedLength(compressed, maxBytes);
+  if (wasm !== undefined && claimed <= MAX_WASM_SCAN_BODY_BYTES && compressed.length <= MAX_WASM_SCAN_BODY_BYTES) {
+    const out = wasm.uncompressAndScan(compressed, claimed);
+    // Undefined: a malformed block, which the native uncompress below rejects with its words.
+    if (out !== undefined) {
+      const { body, scan } = out;
+      // The body lives in linear memory, which the next call reuses: the decode path gets a copy.
+      if (scan === undefined) return { kind: 'decode', body: Uint8Array.prototype.slice.call(body) };
+      const payload =
+        groups === 1 ? encodeRawRecord(compressed, scan) : encodeGatheredRawRecord(scan, wasm.gather(scan, groups));
+      return { kind: 'record', payload, samples: scan.samples };
+    }
+  }
+  return scanRelayBody(compressed, uncompressBlock(compressed, maxBytes), groups);
 }

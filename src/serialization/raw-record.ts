@@ -117,14 +117,13 @@ export function encodeRawRecord(
   for (let k = 1; k < g; k++) cursor[k] = seriesEnd[k - 1];
   for (let i = 0; i < n; i++) order[cursor[(hashes[i] & VSHARD_MASK) % g]++] = i;
   if (reordered.length < body.length) reordered = Buffer.allocUnsafe(body.length * 2);
-  const parts: SnappyElements[] = [];
+  const byteEnd = new Uint32Array(g);
   // Read once: inside the loop each read was a generic property load (perf: LoadIC).
   const src = body.buffer;
   const srcStart = body.byteOffset;
   let o = 0;
   let first = 0;
   for (let k = 0; k < g; k++) {
-    const groupStart = o;
     for (let j = first; j < seriesEnd[k]; ) {
       // Series that arrived one after another in the same group are copied as one run.
       const i = order[j++];
@@ -138,16 +137,36 @@ export function encodeRawRecord(
       o += len;
     }
     first = seriesEnd[k];
-    const rawLength = o - groupStart;
+    byteEnd[k] = o;
+  }
+  return encodeGatheredRawRecord(scan, { order: order.subarray(0, n), seriesEnd, byteEnd, bytes: reordered });
+}
+
+/**
+ * {@link encodeRawRecord} for series already gathered by group (`gathered`, as the relay scan's
+ * WebAssembly module writes them, or encodeRawRecord itself): each group is compressed on its own.
+ */
+export function encodeGatheredRawRecord(
+  scan: RawWriteRequestScan,
+  gathered: { order: Uint32Array; seriesEnd: Uint32Array; byteEnd: Uint32Array; bytes: Uint8Array },
+): Uint8Array {
+  const g = gathered.seriesEnd.length;
+  if (g < 1 || g > MAX_RAW_GROUPS) throw new RangeError(`groups must be 1..${MAX_RAW_GROUPS}, got ${g}`);
+  const parts: SnappyElements[] = [];
+  let groupStart = 0;
+  for (let k = 0; k < g; k++) {
+    const groupEnd = gathered.byteEnd[k];
+    const rawLength = groupEnd - groupStart;
     if (rawLength === 0) {
       parts.push({ bytes: EMPTY, start: 0, end: 0, rawLength: 0 });
       continue;
     }
-    const block = compressBlock(reordered.subarray(groupStart, o));
+    const block = compressBlock(gathered.bytes.subarray(groupStart, groupEnd));
     parts.push({ bytes: block, start: snappyHeaderBytes(block), end: block.length, rawLength });
+    groupStart = groupEnd;
   }
   // The groups are joined straight into the record: no block of their own to allocate and copy.
-  return writeRecord(scan, order.subarray(0, n), seriesEnd, parts, undefined);
+  return writeRecord(scan, gathered.order, gathered.seriesEnd, parts, undefined);
 }
 
 const EMPTY = new Uint8Array(0);

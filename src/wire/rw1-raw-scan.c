@@ -265,3 +265,47 @@ __attribute__((export_name("scan"))) u32 scan(const u8 *body, u32 len, u32 *hash
   ts[2] = samples;
   return series;
 }
+
+static inline void copy_words(u8 *dst, const u8 *src, u32 len) {
+  /* May write up to 7 bytes past dst + len: the caller leaves that room. Regions do not overlap. */
+  for (u32 i = 0; i < len; i += 8) {
+    uint64_t w;
+    __builtin_memcpy(&w, src + i, 8);
+    __builtin_memcpy(dst + i, &w, 8);
+  }
+}
+
+/*
+ * Gathers the n series a scan accepted into g groups, as raw-record.ts's encodeRawRecord does:
+ * series i goes to group (hashes[i] & 0xff) % g, each group keeps the order of arrival, and the
+ * groups' bytes are written one after another to out (which needs the body's length + 8 bytes).
+ * order[j]: the series at position j; series_end[k], byte_end[k]: where group k ends, in series
+ * and in bytes of out; cursor: g entries of scratch.
+ */
+__attribute__((export_name("gather_groups"))) void gather_groups(const u8 *body, const u32 *starts, const u32 *hashes,
+                                                                u32 n, u32 g, u32 *order, u32 *series_end,
+                                                                u32 *byte_end, u32 *cursor, u8 *out) {
+  for (u32 k = 0; k < g; k++) series_end[k] = 0;
+  for (u32 i = 0; i < n; i++) series_end[(hashes[i] & 0xff) % g]++;
+  for (u32 k = 1; k < g; k++) series_end[k] += series_end[k - 1];
+  cursor[0] = 0;
+  for (u32 k = 1; k < g; k++) cursor[k] = series_end[k - 1];
+  for (u32 i = 0; i < n; i++) order[cursor[(hashes[i] & 0xff) % g]++] = i;
+  u32 o = 0;
+  u32 j = 0;
+  for (u32 k = 0; k < g; k++) {
+    while (j < series_end[k]) {
+      /* Series that arrived one after another in the same group are copied as one run. */
+      u32 i = order[j++];
+      u32 next = i + 1;
+      while (j < series_end[k] && order[j] == next) {
+        next++;
+        j++;
+      }
+      u32 len = starts[next] - starts[i];
+      copy_words(out + o, body + starts[i], len);
+      o += len;
+    }
+    byte_end[k] = o;
+  }
+}

@@ -1,5 +1,5 @@
 import { isUtf8 } from 'node:buffer';
-import { createWasmRawScan, MAX_WASM_SCAN_BODY_BYTES } from './rw1-raw-scan-wasm.js';
+import { createWasmRelayScan, MAX_WASM_SCAN_BODY_BYTES } from './rw1-raw-scan-wasm.js';
 import { readInt64, readLength, varintCursor } from './varint-reader.js';
 
 /**
@@ -44,7 +44,7 @@ let hashScratch = new Uint32Array(4096);
 let countScratch = new Uint32Array(4096);
 let startScratch = new Uint32Array(4097);
 
-const wasmScan = createWasmRawScan();
+const wasm = createWasmRelayScan();
 
 /**
  * Checks whether a remote-write 1.0 body (uncompressed) can be stored and forwarded as it is: in
@@ -53,9 +53,7 @@ const wasmScan = createWasmRawScan();
  * buffers reused (or detached) by the next scan: copy them before scanning again.
  */
 export function scanWriteRequestV1(body: Uint8Array): RawWriteRequestScan | undefined {
-  return wasmScan !== undefined && body.length <= MAX_WASM_SCAN_BODY_BYTES
-    ? wasmScan(body)
-    : scanWriteRequestV1Js(body);
+  return wasm !== undefined && body.length <= MAX_WASM_SCAN_BODY_BYTES ? wasm.scan(body) : scanWriteRequestV1Js(body);
 }
 
 /**

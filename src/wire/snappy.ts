@@ -35,12 +35,10 @@ export function snappyHeaderBytes(buf: Uint8Array): number {
 }
 
 /**
- * Uncompresses a snappy block of at most `maxBytes` uncompressed bytes. The claimed length is
- * read from the header and checked BEFORE anything is allocated, so a tiny hostile body cannot
- * make us allocate gigabytes. Throws PromspoolError 'ERR_BODY_TOO_LARGE' (answer 413) or
- * 'ERR_BAD_SNAPPY' (answer 400); never crashes on malformed input.
+ * The uncompressed length a snappy block claims, once it is known that {@link uncompressBlock}
+ * may go on to uncompress it: throws its ERR_BODY_TOO_LARGE or ERR_BAD_SNAPPY otherwise.
  */
-export function uncompressBlock(buf: Uint8Array, maxBytes: number): Buffer {
+export function checkedUncompressedLength(buf: Uint8Array, maxBytes: number): number {
   const claimed = snappyUncompressedLength(buf);
   if (claimed < 0) throw new PromspoolError('ERR_BAD_SNAPPY', 'malformed snappy block: bad length header');
   if (claimed > maxBytes) {
@@ -57,6 +55,17 @@ export function uncompressBlock(buf: Uint8Array, maxBytes: number): Buffer {
       `malformed snappy block: ${buf.length} bytes cannot uncompress to the ${claimed} its header claims`,
     );
   }
+  return claimed;
+}
+
+/**
+ * Uncompresses a snappy block of at most `maxBytes` uncompressed bytes. The claimed length is
+ * read from the header and checked BEFORE anything is allocated, so a tiny hostile body cannot
+ * make us allocate gigabytes. Throws PromspoolError 'ERR_BODY_TOO_LARGE' (answer 413) or
+ * 'ERR_BAD_SNAPPY' (answer 400); never crashes on malformed input.
+ */
+export function uncompressBlock(buf: Uint8Array, maxBytes: number): Buffer {
+  const claimed = checkedUncompressedLength(buf, maxBytes);
   let out: Buffer;
   try {
     out = uncompressSync(buf, { asBuffer: true, copyOutputData: true }) as Buffer;

@@ -2,12 +2,17 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import { scanRelayBody, scanRelayRequest } from '../../src/daemon/relay-scan.js';
+import { encodeRawRecord } from '../../src/serialization/raw-record.js';
 import { type RawWriteRequestScan, scanWriteRequestV1, scanWriteRequestV1Js } from '../../src/wire/rw1-raw-scan.js';
-import { createWasmRawScan, MAX_WASM_SCAN_BODY_BYTES } from '../../src/wire/rw1-raw-scan-wasm.js';
-import { RW1_RAW_SCAN_C_SHA256 } from '../../src/wire/rw1-raw-scan-wasm-binary.js';
+import { createWasmRelayScan, MAX_WASM_SCAN_BODY_BYTES } from '../../src/wire/rw1-raw-scan-wasm.js';
+import { RW1_RAW_SCAN_SOURCES, RW1_RAW_SCAN_SOURCES_SHA256 } from '../../src/wire/rw1-raw-scan-wasm-binary.js';
+import { compressBlock, uncompressBlock } from '../../src/wire/snappy.js';
 
-const wasmScan = createWasmRawScan();
-if (wasmScan === undefined) throw new Error('WebAssembly is not available: these tests need it');
+const maybeWasm = createWasmRelayScan();
+if (maybeWasm === undefined) throw new Error('WebAssembly is not available: these tests need it');
+const wasm = maybeWasm;
+const wasmScan = (body: Uint8Array) => wasm.scan(body);
 
 /** A plain copy of a scan's answer (its arrays view buffers the next scan reuses). */
 function plain(s: RawWriteRequestScan | undefined) {
@@ -102,15 +107,17 @@ function randomBody(rnd: () => number, maxSeries: number): Uint8Array {
 
 function assertSameAnswer(body: Uint8Array, what: string): boolean {
   const expected = plain(scanWriteRequestV1Js(body));
-  const actual = plain(wasmScan?.(body));
+  const actual = plain(wasmScan(body));
   assert.deepEqual(actual, expected, what);
   return expected !== undefined;
 }
 
 describe('scanWriteRequestV1 in WebAssembly', () => {
-  it('was built from the rw1-raw-scan.c in this tree (else run node scripts/build-wasm.mjs)', () => {
-    const source = readFileSync(new URL('../../../src/wire/rw1-raw-scan.c', import.meta.url));
-    assert.equal(createHash('sha256').update(source).digest('hex'), RW1_RAW_SCAN_C_SHA256);
+  it('was built from the C sources in this tree (else run node scripts/build-wasm.mjs)', () => {
+    const hash = createHash('sha256');
+    for (const f of RW1_RAW_SCAN_SOURCES)
+      hash.update(`${f}\n`).update(readFileSync(new URL(`../../../${f}`, import.meta.url)));
+    assert.equal(hash.digest('hex'), RW1_RAW_SCAN_SOURCES_SHA256);
   });
 
   it('answers exactly as the JavaScript scan on 400 random valid bodies', () => {
@@ -170,3 +177,133 @@ describe('scanWriteRequestV1 in WebAssembly', () => {
     assert.equal(viaDispatcher, scanWriteRequestV1Js(parts[0])?.hashes.buffer);
   });
 });
+
+/** What the native uncompress makes of a block: its bytes, or the error code it throws. */
+function nativeUncompress(block: Uint8Array): Buffer | string {
+  try {
+    return uncompressBlock(block, 1 << 30);
+  } catch (err) {
+    return (err as { code: string }).code;
+  }
+}
+
+/** A record or body as bytes, or an error's code and message, for comparing the two relay paths. */
+function relayOutcome(run: () => ReturnType<typeof scanRelayBody>) {
+  try {
+    const r = run();
+    return r.kind === 'record'
+      ? { kind: r.kind, bytes: Buffer.from(r.payload).toString('hex'), samples: r.samples }
+      : { kind: r.kind, bytes: Buffer.from(r.body).toString('hex') };
+  } catch (err) {
+    return { error: (err as { code?: string }).code, message: (err as Error).message };
+  }
+}
+
+describe('relay bodies uncompressed and gathered in WebAssembly', () => {
+  it('uncompresses 300 random bodies to the bytes the native uncompress gives, and scans them as the JavaScript scan', () => {
+    for (let seed = 1; seed <= 300; seed++) {
+      const body = randomBody(prng(seed), 30);
+      const block = compressBlock(body);
+      const out = wasm.uncompressAndScan(block, body.length);
+      assert.ok(out !== undefined, `seed ${seed}`);
+      assert.ok(Buffer.from(out.body).equals(body), `seed ${seed}`);
+      assert.deepEqual(plain(out.scan), plain(scanWriteRequestV1Js(body)), `seed ${seed}`);
+    }
+  });
+
+  it('rejects exactly the damaged blocks the native uncompress rejects, and agrees on the others byte for byte', () => {
+    let rejected = 0;
+    let accepted = 0;
+    for (let seed = 500; seed < 560; seed++) {
+      const rnd = prng(seed);
+      const block = compressBlock(randomBody(rnd, 6));
+      for (let k = 0; k < 60; k++) {
+        const damaged = Uint8Array.from(block);
+        const at = Math.floor(rnd() * block.length);
+        damaged[at] = rnd() < 0.5 ? Math.floor(rnd() * 256) : damaged[at] ^ (1 << Math.floor(rnd() * 8));
+        const cut = rnd() < 0.2 ? damaged.subarray(0, Math.floor(rnd() * damaged.length)) : damaged;
+        const native = nativeUncompress(cut);
+        // The header's claim is checked before either uncompress runs (checkedUncompressedLength).
+        if (native === 'ERR_BODY_TOO_LARGE') continue;
+        const claim = typeof native === 'string' ? headerClaim(cut) : native.length;
+        if (claim < 0 || claim > 1 << 20) continue;
+        const out = wasm.uncompressAndScan(cut, claim);
+        if (typeof native === 'string') {
+          assert.equal(out, undefined, `seed ${seed}, byte ${at}: native says ${native}`);
+          rejected++;
+        } else {
+          assert.ok(out !== undefined && Buffer.from(out.body).equals(native), `seed ${seed}, byte ${at}`);
+          accepted++;
+        }
+      }
+    }
+    assert.ok(rejected > 300 && accepted > 300, `rejected ${rejected}, accepted ${accepted}`);
+  });
+
+  it('gathers groups into the very record encodeRawRecord builds, for 1 to 8, 16 and 256 groups', () => {
+    for (let seed = 1; seed <= 60; seed++) {
+      const body = randomBody(prng(seed), 40);
+      const block = compressBlock(body);
+      for (const groups of [1, 2, 3, 4, 5, 6, 7, 8, 16, 256]) {
+        const expected = relayOutcome(() => scanRelayBody(block, body, groups));
+        assert.equal(expected.kind, 'record');
+        assert.deepEqual(
+          relayOutcome(() => scanRelayRequest(block, 1 << 30, groups)),
+          expected,
+          `seed ${seed}, ${groups} groups`,
+        );
+      }
+    }
+    // And encodeRawRecord through the dispatcher's scan, as the event loop's path does.
+    const body = randomBody(prng(99), 50);
+    const scan = scanWriteRequestV1(body);
+    assert.ok(scan !== undefined);
+    const viaJs = encodeRawRecord(compressBlock(body), scan, { body, groups: 4 });
+    assert.deepEqual(
+      relayOutcome(() => scanRelayRequest(compressBlock(body), 1 << 30, 4)),
+      {
+        kind: 'record',
+        bytes: Buffer.from(viaJs).toString('hex'),
+        samples: scan.samples,
+      },
+    );
+  });
+
+  it('answers as the native path for bodies to decode in full and for bad blocks: same body, same error code and message', () => {
+    const valid = randomBody(prng(5), 10);
+    const block = compressBlock(valid);
+    const unsorted = Uint8Array.from(valid);
+    unsorted[4] = 0xff; // somewhere in the first label: no longer a body the relay passes through
+    const cases: [string, Uint8Array, number][] = [
+      ['a body to decode in full', compressBlock(unsorted), 1 << 30],
+      ['a truncated block', block.subarray(0, block.length - 3), 1 << 30],
+      ['a block over the limit', block, valid.length - 1],
+      ['a lying header', Uint8Array.from([0xff, 0xff, 0xff, 0x0f, 0x00]), 1 << 30],
+      ['a copy reaching before the start', Uint8Array.from([0x08, 0x0c, 0x61, 0x62, 0x63, 0x64, 0x01, 0x05]), 1 << 30],
+      // 4 literal bytes then a copy of 4 at offset 0, which would repeat whatever lies there.
+      ['a copy at offset 0', Uint8Array.from([0x08, 0x0c, 0x61, 0x62, 0x63, 0x64, 0x01, 0x00]), 1 << 30],
+    ];
+    for (const [name, compressed, maxBytes] of cases) {
+      const expected = relayOutcome(() => {
+        return scanRelayBody(compressed, uncompressBlock(compressed, maxBytes), 4);
+      });
+      const actual = relayOutcome(() => scanRelayRequest(compressed, maxBytes, 4));
+      assert.deepEqual(actual, expected, name);
+      if (name !== 'a body to decode in full') assert.ok('error' in actual, `${name}: ${JSON.stringify(actual)}`);
+    }
+    // The decode path's body is a copy: the next call reuses linear memory.
+    const first = scanRelayRequest(compressBlock(unsorted), 1 << 30, 4);
+    scanRelayRequest(block, 1 << 30, 4);
+    assert.ok(first.kind === 'decode' && Buffer.from(first.body).equals(unsorted));
+  });
+});
+
+/** A snappy block's claimed length, or -1. */
+function headerClaim(block: Uint8Array): number {
+  let v = 0;
+  for (let i = 0; i < 5 && i < block.length; i++) {
+    v += (block[i] & 0x7f) * 2 ** (7 * i);
+    if (block[i] < 0x80) return v;
+  }
+  return -1;
+}

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { createSeriesRegistry, hashLabelPairs } from '../../src/serialization/series.js';
 import type { HistogramEntry, Labels } from '../../src/serialization/types.js';
 import { type RawWriteRequestScan, scanWriteRequestV1Js } from '../../src/wire/rw1-raw-scan.js';
-import { createWasmRawScan } from '../../src/wire/rw1-raw-scan-wasm.js';
+import { createWasmRelayScan } from '../../src/wire/rw1-raw-scan-wasm.js';
 import {
   remoteWriteProtos,
   type SeriesInput,
@@ -77,13 +77,13 @@ const TEN_LABELS = (i: number): Labels => ({
 
 type ScanFn = (body: Uint8Array) => RawWriteRequestScan | undefined;
 
-const wasmScan = createWasmRawScan();
-if (wasmScan === undefined) throw new Error('WebAssembly is not available: the scan tests need it');
+const wasm = createWasmRelayScan();
+if (wasm === undefined) throw new Error('WebAssembly is not available: the scan tests need it');
 
 // Both scans answer every case below: the WebAssembly one (what the relay runs) and the
 // JavaScript reference (for large bodies and where WebAssembly is unavailable).
 const IMPLEMENTATIONS: [string, ScanFn][] = [
-  ['WebAssembly', wasmScan],
+  ['WebAssembly', (body) => wasm.scan(body)],
   ['JavaScript', scanWriteRequestV1Js],
 ];
 
