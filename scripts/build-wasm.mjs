@@ -57,7 +57,7 @@ try {
     '/** The C sources this module was built from, relative to the package root. */',
     `export const RW1_RAW_SCAN_SOURCES = ${JSON.stringify(sources).replaceAll('"', "'").replaceAll(',', ', ')};`,
     '',
-    '/** SHA-256 over those sources: each one\'s path, a newline, then its bytes, in order. */',
+    "/** SHA-256 over those sources: each one's path, a newline, then its bytes, in order. */",
     `export const RW1_RAW_SCAN_SOURCES_SHA256 = '${digest}';`,
     '',
     `/** The module (${wasm.length} bytes), base64. */`,
