@@ -12,14 +12,16 @@ if (port === null) throw new Error('relay-scan-worker runs as a worker thread');
 
 port.on('message', (req: ScanRequest) => {
   let reply: ScanReply;
+  // The body's buffer goes back with the answer, for the next request (relay-scanner.ts's pool).
+  const returned = req.body.buffer as ArrayBuffer;
   try {
     const out = scanRelayRequest(req.body, req.maxBytes, req.groups);
-    const bytes = owned(out.kind === 'record' ? out.payload : out.body);
+    const bytes = owned(out.kind === 'record' ? out.payload : out.body, returned);
     reply =
       out.kind === 'record'
-        ? { id: req.id, kind: 'record', bytes, samples: out.samples }
-        : { id: req.id, kind: 'decode', bytes, samples: 0 };
-    port.postMessage(reply, [bytes.buffer as ArrayBuffer]);
+        ? { id: req.id, kind: 'record', bytes, samples: out.samples, returned }
+        : { id: req.id, kind: 'decode', bytes, samples: 0, returned };
+    port.postMessage(reply, [bytes.buffer as ArrayBuffer, returned]);
   } catch (err) {
     const e = err as Error;
     reply = {
@@ -28,13 +30,23 @@ port.on('message', (req: ScanRequest) => {
       code: err instanceof PromspoolError ? err.code : undefined,
       name: e?.name ?? 'Error',
       message: e?.message ?? String(err),
+      returned,
     };
-    port.postMessage(reply);
+    port.postMessage(reply, [returned]);
   }
 });
 
-/** The bytes in an ArrayBuffer of their own: a pooled Buffer's slab cannot be moved. */
-function owned(b: Uint8Array): Uint8Array {
-  if (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && !(b.buffer instanceof SharedArrayBuffer)) return b;
+/**
+ * The bytes in an ArrayBuffer of their own: a pooled Buffer's slab cannot be moved, nor can the
+ * request's buffer (`returned`) be moved twice.
+ */
+function owned(b: Uint8Array, returned: ArrayBuffer): Uint8Array {
+  if (
+    b.byteOffset === 0 &&
+    b.byteLength === b.buffer.byteLength &&
+    b.buffer !== returned &&
+    !(b.buffer instanceof SharedArrayBuffer)
+  )
+    return b;
   return new Uint8Array(b);
 }

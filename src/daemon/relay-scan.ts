@@ -5,7 +5,7 @@
  */
 import { encodeGatheredRawRecord, encodeRawRecord } from '../serialization/raw-record.js';
 import { scanWriteRequestV1 } from '../wire/rw1-raw-scan.js';
-import { createWasmRelayScan, MAX_WASM_SCAN_BODY_BYTES } from '../wire/rw1-raw-scan-wasm.js';
+import { MAX_WASM_SCAN_BODY_BYTES, wasmRelayScan } from '../wire/rw1-raw-scan-wasm.js';
 import { checkedUncompressedLength, uncompressBlock } from '../wire/snappy.js';
 
 /** A body the scan accepted: its kind-2 record, ready to append. */
@@ -30,8 +30,6 @@ export function scanRelayBody(compressed: Uint8Array, body: Uint8Array, groups =
   return { kind: 'record', payload: encodeRawRecord(compressed, scan, { body, groups }), samples: scan.samples };
 }
 
-const wasm = createWasmRelayScan();
-
 /**
  * {@link scanRelayBody} from the compressed body: uncompress (throwing uncompressBlock's
  * PromspoolError for a bad or too large body), scan, record. In WebAssembly where it can, from
@@ -40,7 +38,9 @@ const wasm = createWasmRelayScan();
  */
 export function scanRelayRequest(compressed: Uint8Array, maxBytes: number, groups = 1): RelayScan {
   const claimed = checkedUncompressedLength(compressed, maxBytes);
-  if (wasm !== undefined && claimed <= MAX_WASM_SCAN_BODY_BYTES && compressed.length <= MAX_WASM_SCAN_BODY_BYTES) {
+  const fits = claimed <= MAX_WASM_SCAN_BODY_BYTES && compressed.length <= MAX_WASM_SCAN_BODY_BYTES;
+  const wasm = fits ? wasmRelayScan() : undefined;
+  if (wasm !== undefined) {
     const out = wasm.uncompressAndScan(compressed, claimed);
     // Undefined: a malformed block, which the native uncompress below rejects with its words.
     if (out !== undefined) {

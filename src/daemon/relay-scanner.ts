@@ -39,6 +39,7 @@ export interface RelayScannerOptions {
 /** @internal Message to a worker. */
 export interface ScanRequest {
   id: number;
+  /** The compressed body, in a buffer of its own that the worker moves back with its answer. */
   body: Uint8Array;
   maxBytes: number;
   /** Send-loop groups of the record (see raw-record.ts). */
@@ -46,9 +47,13 @@ export interface ScanRequest {
 }
 
 /** @internal A worker's answer. */
-export type ScanReply =
+export type ScanReply = (
   | { id: number; kind: 'record' | 'decode'; bytes: Uint8Array; samples: number }
-  | { id: number; kind: 'error'; code: string | undefined; name: string; message: string };
+  | { id: number; kind: 'error'; code: string | undefined; name: string; message: string }
+) & {
+  /** The request's body buffer, moved back for the next request (see BodyBufferPool). */
+  returned?: ArrayBuffer;
+};
 
 interface Pending {
   /** The worker holding the scan, so a dying worker's scans can be found. */
@@ -71,6 +76,7 @@ class ThreadedRelayScanner implements RelayScanner {
   private readonly held = new Map<Worker, number>();
   private nextId = 0;
   private turn = 0;
+  private readonly buffers = new BodyBufferPool();
   private closing = false;
 
   /** Workers are started by the first scan: a daemon that never relays 1.0 never pays for them (~11 MB each). */
@@ -103,12 +109,13 @@ class ThreadedRelayScanner implements RelayScanner {
     const w = this.live[this.turn++ % this.live.length];
     const id = this.nextId++;
     // A buffer of its own: the request's body may share a slab with other Buffers.
-    const body = new Uint8Array(compressed);
+    const body = this.buffers.take(compressed.length);
+    body.set(compressed);
     return new Promise<RelayScan>((resolve, reject) => {
       this.pending.set(id, { worker: w, compressed, maxBytes, groups, resolve, reject });
       this.hold(w, 1);
       const msg: ScanRequest = { id, body, maxBytes, groups };
-      w.postMessage(msg, [body.buffer]);
+      w.postMessage(msg, [body.buffer as ArrayBuffer]);
     });
   }
 
@@ -118,6 +125,7 @@ class ThreadedRelayScanner implements RelayScanner {
   }
 
   private answer(reply: ScanReply): void {
+    if (reply.returned !== undefined) this.buffers.give(reply.returned);
     const p = this.pending.get(reply.id);
     if (p === undefined) return;
     this.pending.delete(reply.id);
@@ -159,6 +167,41 @@ class ThreadedRelayScanner implements RelayScanner {
 
   private async scanHere(compressed: Uint8Array, maxBytes: number, groups: number): Promise<RelayScan> {
     return scanRelayBody(compressed, await this.opts.uncompress(compressed, maxBytes), groups);
+  }
+}
+
+/**
+ * Buffers for the bodies moved to the workers, which move them back with their answers. Without
+ * the round trip every request left a buffer behind in a worker, freed only at that worker's
+ * next GC; a worker that allocates little collects seldom, and those buffers (the main thread's
+ * malloc memory) piled up to ~18 MB of RSS on bench/relay.
+ */
+class BodyBufferPool {
+  /** Kept buffers: a few, as many as requests in flight at once need. */
+  private readonly free: ArrayBuffer[] = [];
+  private static readonly MAX_KEPT = 8;
+  /** Larger buffers are not kept: a rare large request must not pin its size. */
+  private static readonly MAX_KEPT_BYTES = 1024 * 1024;
+  private static readonly MIN_BYTES = 64 * 1024;
+
+  /** A view of `length` bytes on a buffer of its own. */
+  take(length: number): Uint8Array {
+    for (let i = this.free.length - 1; i >= 0; i--) {
+      const b = this.free[i];
+      if (b.byteLength >= length) {
+        this.free.splice(i, 1);
+        return new Uint8Array(b, 0, length);
+      }
+    }
+    // Powers of two from 64 KiB, so a buffer fits the next bodies of about the same size.
+    let size = BodyBufferPool.MIN_BYTES;
+    while (size < length) size *= 2;
+    return new Uint8Array(new ArrayBuffer(size > BodyBufferPool.MAX_KEPT_BYTES ? length : size), 0, length);
+  }
+
+  give(buffer: ArrayBuffer): void {
+    if (buffer.byteLength > BodyBufferPool.MAX_KEPT_BYTES || this.free.length >= BodyBufferPool.MAX_KEPT) return;
+    this.free.push(buffer);
   }
 }
 

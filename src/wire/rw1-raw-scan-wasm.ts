@@ -75,6 +75,18 @@ interface ModuleExports {
   ): void;
 }
 
+let shared: WasmRelayScan | undefined | null = null;
+
+/**
+ * This thread's instance, created on first use (a thread that never scans never pays the ~4 MB a
+ * compiled instance costs), or undefined where WebAssembly is unavailable. Callers share it: every
+ * call finishes with its views before another starts, as all of them are synchronous.
+ */
+export function wasmRelayScan(): WasmRelayScan | undefined {
+  if (shared === null) shared = createWasmRelayScan();
+  return shared;
+}
+
 /** A module instance of its own, or undefined where WebAssembly is unavailable (`--jitless`). */
 export function createWasmRelayScan(): WasmRelayScan | undefined {
   if (typeof WebAssembly !== 'object') return undefined;

@@ -1,5 +1,5 @@
 import { isUtf8 } from 'node:buffer';
-import { createWasmRelayScan, MAX_WASM_SCAN_BODY_BYTES } from './rw1-raw-scan-wasm.js';
+import { MAX_WASM_SCAN_BODY_BYTES, wasmRelayScan } from './rw1-raw-scan-wasm.js';
 import { readInt64, readLength, varintCursor } from './varint-reader.js';
 
 /**
@@ -44,8 +44,6 @@ let hashScratch = new Uint32Array(4096);
 let countScratch = new Uint32Array(4096);
 let startScratch = new Uint32Array(4097);
 
-const wasm = createWasmRelayScan();
-
 /**
  * Checks whether a remote-write 1.0 body (uncompressed) can be stored and forwarded as it is: in
  * WebAssembly (rw1-raw-scan.c) where it runs, bodies up to {@link MAX_WASM_SCAN_BODY_BYTES};
@@ -53,7 +51,8 @@ const wasm = createWasmRelayScan();
  * buffers reused (or detached) by the next scan: copy them before scanning again.
  */
 export function scanWriteRequestV1(body: Uint8Array): RawWriteRequestScan | undefined {
-  return wasm !== undefined && body.length <= MAX_WASM_SCAN_BODY_BYTES ? wasm.scan(body) : scanWriteRequestV1Js(body);
+  const wasm = body.length <= MAX_WASM_SCAN_BODY_BYTES ? wasmRelayScan() : undefined;
+  return wasm !== undefined ? wasm.scan(body) : scanWriteRequestV1Js(body);
 }
 
 /**

@@ -127,6 +127,33 @@ describe('relay scanner', () => {
     for (let i = 0; i < bodies.length; i++) assert.deepEqual(plain(got[i]), plain(await here.scan(bodies[i], MAX)));
   });
 
+  test('bodies of every size one after another, through the buffers the worker hands back, answer as on the event loop', async () => {
+    const s = make(1);
+    const here = make(0);
+    // Hard-to-compress values, so compressed sizes run from ~60 bytes past the 1 MiB the pool keeps.
+    const sized = (series: number, seed: number) => {
+      let x = seed;
+      const noise = () => {
+        x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+        return x.toString(36);
+      };
+      const all: TestSeries[] = [];
+      for (let i = 0; i < series; i++) {
+        all.push({
+          labels: [
+            ['__name__', `m_${seed}`],
+            ['id', `${noise()}${noise()}${noise()}${noise()}${noise()}${noise()}`],
+          ],
+          samples: [[i, i]],
+        });
+      }
+      return compressSync(writeRequestV1(all));
+    };
+    const bodies = [1, 500, 1, 30_000, 20, 5, 30_000, 2_000, 1].map((n, k) => sized(n, k + 1));
+    assert.ok(bodies.some((b) => b.length > 1024 * 1024));
+    for (const b of bodies) assert.deepEqual(plain(await s.scan(b, MAX)), plain(await here.scan(b, MAX)));
+  });
+
   test('when a worker dies, its pending scans finish on the event loop, and so do later ones', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'promspool-scan-worker-'));
     try {
