@@ -3,7 +3,9 @@
  * agent measured. It pre-builds one round of bodies covering every series (bench/lib/rw-bodies),
  * then sends `totalSamples` over `connections` keep-alive connections (undici Pool), one request
  * in flight per connection, each round with timestamps one `stepMs` later than the previous.
- * A non-2xx answer or network error is retried (after `retryDelayMs`) until the body is accepted.
+ * A non-2xx answer or network error is retried (after `retryDelayMs`) until the body is accepted,
+ * for at most `giveUpAfterMs` without any success: an agent that answers only errors (a 500 on
+ * every request, say) ends the run with an error naming the answers, instead of a hang.
  *
  * Parent side: {@link startLoadgen}. Child side: this file run as a script.
  */
@@ -24,6 +26,8 @@ export interface LoadgenOptions {
   /** Timestamp step between rounds (default 1000 ms); the last round ends near "now". */
   stepMs?: number;
   retryDelayMs?: number;
+  /** Gives up once no request has succeeded for this long while one keeps failing (default 60 s). */
+  giveUpAfterMs?: number;
   /** Acked-sample counts at which the child reports a `milestone` (e.g. backlog sizes). */
   milestones?: number[];
 }
@@ -176,6 +180,7 @@ async function runChild(opts: LoadgenOptions): Promise<void> {
   let next = 0;
   const cpu0 = process.cpuUsage();
   const start = performance.now();
+  let lastSuccessMs = start;
 
   const take = (): { body: PrebuiltBody; index: number; owned: boolean } | undefined => {
     if (stopped || next >= totalRequests) return undefined;
@@ -208,10 +213,18 @@ async function runChild(opts: LoadgenOptions): Promise<void> {
         } catch {
           status = 0;
         }
-        if (status >= 200 && status < 300) break;
+        if (status >= 200 && status < 300) {
+          lastSuccessMs = performance.now();
+          break;
+        }
         const key = status === 0 ? 'net' : String(status);
         result.failures[key] = (result.failures[key] ?? 0) + 1;
         result.retries++;
+        if (performance.now() - lastSuccessMs > (opts.giveUpAfterMs ?? 60_000)) {
+          throw new Error(
+            `no request accepted for ${Math.round((performance.now() - lastSuccessMs) / 1000)} s; failures so far: ${JSON.stringify(result.failures)}`,
+          );
+        }
         await new Promise((r) => setTimeout(r, opts.retryDelayMs ?? 50));
       }
       if (job.owned) busy[job.index] = 0;
@@ -234,7 +247,9 @@ async function runChild(opts: LoadgenOptions): Promise<void> {
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   runChild(JSON.parse(process.argv[2] ?? '{}') as LoadgenOptions).catch((err: Error) => {
-    process.send?.({ type: 'error', message: err.stack ?? String(err) } satisfies ChildMessage);
-    process.exitCode = 1;
+    // Exit once the message is out: the other connections' loops would otherwise keep retrying.
+    const message: ChildMessage = { type: 'error', message: err.stack ?? String(err) };
+    if (process.send) process.send(message, () => process.exit(1));
+    else process.exit(1);
   });
 }
