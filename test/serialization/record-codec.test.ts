@@ -116,6 +116,22 @@ describe('record codec', () => {
     assert.deepEqual(decoded.metadata, r.metadata);
   });
 
+  it('encodes each record with its own string table, the same table twice, a changed one, and one changed in place', () => {
+    const stringsOf = (payload: Uint8Array) => {
+      const d = decodeRecord(payload);
+      return Array.from(d.labelRefs, (ref) => d.strings[ref]);
+    };
+    const other = { ...sample(), strings: ['__name__', 'down', 'job', 'c', 'd', 'trace_id', 'xyz', 'lat'] };
+    assert.deepEqual(stringsOf(encodeRecord(other))[1], 'down');
+    const r = sample();
+    const first = stringsOf(encodeRecord(r));
+    assert.deepEqual(first[1], 'up', 'a table of the same size, other strings');
+    assert.deepEqual(stringsOf(encodeRecord(r)), first, 'the same table again');
+    r.strings[1] = 'changed';
+    assert.deepEqual(stringsOf(encodeRecord(r))[1], 'changed', 'the same array, changed in place since');
+    assert.deepEqual(stringsOf(encodeRecord(sample())), first, 'and back');
+  });
+
   it('keeps the stale marker NaN bits 0x7ff0000000000002 in values and histogram sums', () => {
     const decoded = decodeRecord(encodeRecord(sample()));
     const bits = new Uint32Array(decoded.values.buffer, decoded.values.byteOffset + 24, 2);
