@@ -89,6 +89,14 @@ export class RecordBuilder {
   private exemplarOffsets = new Uint32Array(1025);
   private timestamps = new Float64Array(1024);
   private values = new Float64Array(1024);
+  /**
+   * The series of the last build, in slot order, and its string table and label ref count,
+   * while its labels may be reused: see `sameSeriesAsLast`. `lastCount` -1: nothing to reuse.
+   */
+  private lastSeries: SeriesHandle[] = [];
+  private lastCount = -1;
+  private lastStrings: string[] = [];
+  private lastRefs = 0;
 
   build(slices: readonly BatchSlice[]): SignalRecord {
     const epoch = nextRecordEpoch();
@@ -144,7 +152,6 @@ export class RecordBuilder {
     }
 
     // Labels, hashes and the string table, in series order.
-    const strings: string[] = [];
     this.labelOffsets = growU32(this.labelOffsets, n + 1);
     this.seriesHash = growU32(this.seriesHash, n);
     this.seriesIds = growU32(this.seriesIds, n);
@@ -153,6 +160,14 @@ export class RecordBuilder {
     const ids = this.seriesIds;
     seriesIdSpace.reserve(n);
     let refs = this.labelRefs;
+    if (exemplarTotal === 0 && this.sameSeriesAsLast(n)) {
+      // The same series in the same order as the last build: its string table, label offsets,
+      // refs and hashes (still in the scratch columns) are this record's too. Only ids are redone:
+      // their scope may have rolled.
+      for (let k = 0; k < n; k++) ids[k] = seriesIdSpace.idOf(series[k]);
+      return this.finish(slices, epoch, n, samples, histogramTotal, exemplarTotal, this.lastStrings, this.lastRefs);
+    }
+    const strings: string[] = [];
     let r = 0;
     lo[0] = 0;
     for (let k = 0; k < n; k++) {
@@ -175,6 +190,52 @@ export class RecordBuilder {
       sh[k] = h.hash;
       ids[k] = seriesIdSpace.idOf(h);
     }
+    // Exemplar strings join the table below: such a table is not reused.
+    this.remember(exemplarTotal === 0 ? n : -1, strings, r);
+    return this.finish(slices, epoch, n, samples, histogramTotal, exemplarTotal, strings, r);
+  }
+
+  /** True when series[0, n) are the last build's series, in the same slots. */
+  private sameSeriesAsLast(n: number): boolean {
+    if (n !== this.lastCount) return false;
+    const series = this.series;
+    const last = this.lastSeries;
+    for (let k = 0; k < n; k++) if (series[k] !== last[k]) return false;
+    return true;
+  }
+
+  private remember(count: number, strings: string[], refs: number): void {
+    this.lastCount = count;
+    this.lastStrings = strings;
+    this.lastRefs = refs;
+    if (count < 0) return;
+    const last = this.lastSeries;
+    const series = this.series;
+    if (last.length < count) last.length = count;
+    for (let k = 0; k < count; k++) last[k] = series[k];
+  }
+
+  /** Scatters the samples, histograms and exemplars and returns the record. */
+  private finish(
+    slices: readonly BatchSlice[],
+    epoch: number,
+    n: number,
+    samples: number,
+    histogramTotal: number,
+    exemplarTotal: number,
+    strings: string[],
+    r: number,
+  ): SignalRecord {
+    const so = this.sampleOffsets;
+    const ho = this.histogramOffsets;
+    const eo = this.exemplarOffsets;
+    const sc = this.sampleCounts;
+    const hc = this.histogramCounts;
+    const ec = this.exemplarCounts;
+    const lo = this.labelOffsets;
+    const sh = this.seriesHash;
+    const ids = this.seriesIds;
+    const refs = this.labelRefs;
 
     // Scatter samples. Values move as raw 32-bit halves so NaN payloads (the stale marker)
     // cannot be canonicalized on the way.
