@@ -13,6 +13,7 @@ import {
   type SeriesInput,
   writeRequestV1Object,
 } from '../helpers/remote-write-client.js';
+import { mulberry32 as prng } from '../reliability/fuzz-random.js';
 import { buildRecord, floatFromBits, STALE_NAN_BITS, wholeSlices } from './record-builder.js';
 import { nullVisitor, recordingVisitor } from './visitor-recorder.js';
 
@@ -351,18 +352,6 @@ describe('decodeWriteRequestV2', () => {
     );
   });
 });
-
-/** Deterministic PRNG (mulberry32) so a failing case can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('decoders under fuzzing', () => {
   it('never throw anything but ERR_BAD_REQUEST and always terminate', () => {

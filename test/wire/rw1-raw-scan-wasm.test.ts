@@ -8,6 +8,7 @@ import { type RawWriteRequestScan, scanWriteRequestV1, scanWriteRequestV1Js } fr
 import { createWasmRelayScan, MAX_WASM_SCAN_BODY_BYTES } from '../../src/wire/rw1-raw-scan-wasm.js';
 import { RW1_RAW_SCAN_SOURCES, RW1_RAW_SCAN_SOURCES_SHA256 } from '../../src/wire/rw1-raw-scan-wasm-binary.js';
 import { compressBlock, uncompressBlock } from '../../src/wire/snappy.js';
+import { mulberry32 as prng } from '../reliability/fuzz-random.js';
 
 const maybeWasm = createWasmRelayScan();
 if (maybeWasm === undefined) throw new Error('WebAssembly is not available: these tests need it');
@@ -25,18 +26,6 @@ function plain(s: RawWriteRequestScan | undefined) {
     hashes: Array.from(s.hashes),
     sampleCounts: Array.from(s.sampleCounts),
     fieldStarts: Array.from(s.fieldStarts),
-  };
-}
-
-/** Deterministic PRNG (mulberry32), so a failure names a seed that reproduces it. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
 
