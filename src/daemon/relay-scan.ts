@@ -46,7 +46,7 @@ export function scanRelayRequest(compressed: Uint8Array, maxBytes: number, group
     if (out !== undefined) {
       const { body, scan } = out;
       // The body lives in linear memory, which the next call reuses: the decode path gets a copy.
-      if (scan === undefined) return { kind: 'decode', body: Uint8Array.prototype.slice.call(body) };
+      if (scan === undefined) return { kind: 'decode', body: body.slice() };
       const payload =
         groups === 1 ? encodeRawRecord(compressed, scan) : encodeGatheredRawRecord(scan, wasm.gather(scan, groups));
       return { kind: 'record', payload, samples: scan.samples };

@@ -90,17 +90,15 @@ export class RecordBuilder {
   private timestamps = new Float64Array(1024);
   private values = new Float64Array(1024);
   /**
-   * The series of the last build, in slot order, and its string table and label ref count,
-   * while its labels may be reused: see `sameSeriesAsLast`. `lastCount` -1: nothing to reuse.
+   * The series of the last build, in slot order, and its string table, while its labels may be
+   * reused (see `labels`). `lastCount` -1: nothing to reuse.
    */
   private lastSeries: SeriesHandle[] = [];
   private lastCount = -1;
   private lastStrings: string[] = [];
-  private lastRefs = 0;
 
   build(slices: readonly BatchSlice[]): SignalRecord {
     const epoch = nextRecordEpoch();
-    const series = this.series;
     let n = 0;
     let samples = 0;
     let histogramTotal = 0;
@@ -152,90 +150,12 @@ export class RecordBuilder {
     }
 
     // Labels, hashes and the string table, in series order.
-    this.labelOffsets = growU32(this.labelOffsets, n + 1);
-    this.seriesHash = growU32(this.seriesHash, n);
-    this.seriesIds = growU32(this.seriesIds, n);
-    const lo = this.labelOffsets;
-    const sh = this.seriesHash;
-    const ids = this.seriesIds;
-    seriesIdSpace.reserve(n);
-    let refs = this.labelRefs;
-    if (exemplarTotal === 0 && this.sameSeriesAsLast(n)) {
-      // The same series in the same order as the last build: its string table, label offsets,
-      // refs and hashes (still in the scratch columns) are this record's too. Only ids are redone:
-      // their scope may have rolled.
-      for (let k = 0; k < n; k++) ids[k] = seriesIdSpace.idOf(series[k]);
-      return this.finish(slices, epoch, n, samples, histogramTotal, exemplarTotal, this.lastStrings, this.lastRefs);
-    }
-    const strings: string[] = [];
-    let r = 0;
-    lo[0] = 0;
-    for (let k = 0; k < n; k++) {
-      const h = series[k];
-      const pairs = h.pairs;
-      if (r + pairs.length > refs.length) {
-        refs = growU32(refs, r + pairs.length);
-        this.labelRefs = refs;
-      }
-      for (let j = 0; j < pairs.length; j++) {
-        const p = pairs[j];
-        if (p.epoch !== epoch) {
-          p.epoch = epoch;
-          p.id = strings.length;
-          strings.push(p.str);
-        }
-        refs[r++] = p.id;
-      }
-      lo[k + 1] = r >>> 1;
-      sh[k] = h.hash;
-      ids[k] = seriesIdSpace.idOf(h);
-    }
-    // Exemplar strings join the table below: such a table is not reused.
-    this.remember(exemplarTotal === 0 ? n : -1, strings, r);
-    return this.finish(slices, epoch, n, samples, histogramTotal, exemplarTotal, strings, r);
-  }
-
-  /** True when series[0, n) are the last build's series, in the same slots. */
-  private sameSeriesAsLast(n: number): boolean {
-    if (n !== this.lastCount) return false;
-    const series = this.series;
-    const last = this.lastSeries;
-    for (let k = 0; k < n; k++) if (series[k] !== last[k]) return false;
-    return true;
-  }
-
-  private remember(count: number, strings: string[], refs: number): void {
-    this.lastCount = count;
-    this.lastStrings = strings;
-    this.lastRefs = refs;
-    if (count < 0) return;
-    const last = this.lastSeries;
-    const series = this.series;
-    if (last.length < count) last.length = count;
-    for (let k = 0; k < count; k++) last[k] = series[k];
-  }
-
-  /** Scatters the samples, histograms and exemplars and returns the record. */
-  private finish(
-    slices: readonly BatchSlice[],
-    epoch: number,
-    n: number,
-    samples: number,
-    histogramTotal: number,
-    exemplarTotal: number,
-    strings: string[],
-    r: number,
-  ): SignalRecord {
-    const so = this.sampleOffsets;
-    const ho = this.histogramOffsets;
-    const eo = this.exemplarOffsets;
-    const sc = this.sampleCounts;
-    const hc = this.histogramCounts;
-    const ec = this.exemplarCounts;
+    const strings = this.labels(n, epoch, exemplarTotal === 0);
     const lo = this.labelOffsets;
     const sh = this.seriesHash;
     const ids = this.seriesIds;
     const refs = this.labelRefs;
+    const r = 2 * lo[n];
 
     // Scatter samples. Values move as raw 32-bit halves so NaN payloads (the stale marker)
     // cannot be canonicalized on the way.
@@ -301,6 +221,72 @@ export class RecordBuilder {
       seriesIds: ids.subarray(0, n),
       seriesIdScope: seriesIdSpace.scope,
     };
+  }
+
+  /**
+   * Fills the label offsets, refs, hashes and ids of series[0, n) and returns the string table.
+   * A build with the same series in the same order as the last one reuses that build's table,
+   * offsets, refs and hashes, still in the scratch columns; only the ids are redone (their scope
+   * may have rolled). Not with exemplars (`reusable` false): their strings join the table later.
+   */
+  private labels(n: number, epoch: number, reusable: boolean): string[] {
+    this.labelOffsets = growU32(this.labelOffsets, n + 1);
+    this.seriesHash = growU32(this.seriesHash, n);
+    this.seriesIds = growU32(this.seriesIds, n);
+    const series = this.series;
+    const lo = this.labelOffsets;
+    const sh = this.seriesHash;
+    const ids = this.seriesIds;
+    seriesIdSpace.reserve(n);
+    if (reusable && this.sameSeriesAsLast(n)) {
+      for (let k = 0; k < n; k++) ids[k] = seriesIdSpace.idOf(series[k]);
+      return this.lastStrings;
+    }
+    const strings: string[] = [];
+    let refs = this.labelRefs;
+    let r = 0;
+    lo[0] = 0;
+    for (let k = 0; k < n; k++) {
+      const h = series[k];
+      const pairs = h.pairs;
+      if (r + pairs.length > refs.length) {
+        refs = growU32(refs, r + pairs.length);
+        this.labelRefs = refs;
+      }
+      for (let j = 0; j < pairs.length; j++) {
+        const p = pairs[j];
+        if (p.epoch !== epoch) {
+          p.epoch = epoch;
+          p.id = strings.length;
+          strings.push(p.str);
+        }
+        refs[r++] = p.id;
+      }
+      lo[k + 1] = r >>> 1;
+      sh[k] = h.hash;
+      ids[k] = seriesIdSpace.idOf(h);
+    }
+    this.remember(reusable ? n : -1, strings);
+    return strings;
+  }
+
+  /** True when series[0, n) are the last build's series, in the same slots. */
+  private sameSeriesAsLast(n: number): boolean {
+    if (n !== this.lastCount) return false;
+    const series = this.series;
+    const last = this.lastSeries;
+    for (let k = 0; k < n; k++) if (series[k] !== last[k]) return false;
+    return true;
+  }
+
+  private remember(count: number, strings: string[]): void {
+    this.lastCount = count;
+    this.lastStrings = strings;
+    if (count < 0) return;
+    const last = this.lastSeries;
+    const series = this.series;
+    if (last.length < count) last.length = count;
+    for (let k = 0; k < count; k++) last[k] = series[k];
   }
 
   private addSeries(h: SeriesHandle, epoch: number, n: number): number {

@@ -102,6 +102,9 @@ class WasmRelayScanModule implements WasmRelayScan {
   private bodyAt = 0;
   private startAt = 0;
   private hashAt = 0;
+  private countAt = 0;
+  /** Series the output columns hold: every accepted series takes more than 16 bytes (rw1-raw-scan.c). */
+  private capacity = 0;
   private orderAt = 0;
   private seriesEndAt = 0;
   private byteEndAt = 0;
@@ -153,17 +156,13 @@ class WasmRelayScanModule implements WasmRelayScan {
     };
   }
 
-  /** Every accepted series takes more than 16 bytes (see rw1-raw-scan.c): this many always fit. */
-  private static capacity(len: number): number {
-    return (len >>> 4) + 1;
-  }
-
   private layout(compressedLength: number, len: number): void {
-    const capacity = WasmRelayScanModule.capacity(len);
+    const capacity = (len >>> 4) + 1;
+    this.capacity = capacity;
     this.bodyAt = align(this.tsAt + 24 + compressedLength, 8);
     this.hashAt = align(this.bodyAt + len + WRITE_SLACK, 8);
-    const countAt = this.hashAt + 4 * capacity;
-    this.startAt = countAt + 4 * capacity;
+    this.countAt = this.hashAt + 4 * capacity;
+    this.startAt = this.countAt + 4 * capacity;
     this.orderAt = this.startAt + 4 * (capacity + 1);
     this.seriesEndAt = this.orderAt + 4 * capacity;
     this.byteEndAt = this.seriesEndAt + 4 * MAX_GROUPS;
@@ -174,10 +173,9 @@ class WasmRelayScanModule implements WasmRelayScan {
     if (needed > have) this.m.memory.grow(Math.ceil((needed - have) / PAGE_BYTES));
   }
 
+  /** Scans the body the last `layout` placed. */
   private scanInPlace(len: number): RawWriteRequestScan | undefined {
-    const capacity = WasmRelayScanModule.capacity(len);
-    const countAt = this.hashAt + 4 * capacity;
-    const series = this.m.scan(this.bodyAt, len, this.hashAt, countAt, this.startAt, capacity, this.tsAt);
+    const series = this.m.scan(this.bodyAt, len, this.hashAt, this.countAt, this.startAt, this.capacity, this.tsAt);
     if (series === 0) return undefined;
     const buffer = this.m.memory.buffer;
     const ts = new Float64Array(buffer, this.tsAt, 3);
@@ -187,7 +185,7 @@ class WasmRelayScanModule implements WasmRelayScan {
       minTimestampMs: ts[0],
       maxTimestampMs: ts[1],
       hashes: new Uint32Array(buffer, this.hashAt, series),
-      sampleCounts: new Uint32Array(buffer, countAt, series),
+      sampleCounts: new Uint32Array(buffer, this.countAt, series),
       fieldStarts: new Uint32Array(buffer, this.startAt, series + 1),
     };
   }

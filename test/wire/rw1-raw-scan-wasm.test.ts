@@ -7,7 +7,7 @@ import { encodeRawRecord } from '../../src/serialization/raw-record.js';
 import { type RawWriteRequestScan, scanWriteRequestV1, scanWriteRequestV1Js } from '../../src/wire/rw1-raw-scan.js';
 import { createWasmRelayScan, MAX_WASM_SCAN_BODY_BYTES } from '../../src/wire/rw1-raw-scan-wasm.js';
 import { RW1_RAW_SCAN_SOURCES, RW1_RAW_SCAN_SOURCES_SHA256 } from '../../src/wire/rw1-raw-scan-wasm-binary.js';
-import { compressBlock, uncompressBlock } from '../../src/wire/snappy.js';
+import { compressBlock, snappyUncompressedLength, uncompressBlock } from '../../src/wire/snappy.js';
 import { mulberry32 as prng } from '../reliability/fuzz-random.js';
 
 const maybeWasm = createWasmRelayScan();
@@ -214,7 +214,7 @@ describe('relay bodies uncompressed and gathered in WebAssembly', () => {
         const native = nativeUncompress(cut);
         // The header's claim is checked before either uncompress runs (checkedUncompressedLength).
         if (native === 'ERR_BODY_TOO_LARGE') continue;
-        const claim = typeof native === 'string' ? headerClaim(cut) : native.length;
+        const claim = typeof native === 'string' ? snappyUncompressedLength(cut) : native.length;
         if (claim < 0 || claim > 1 << 20) continue;
         const out = wasm.uncompressAndScan(cut, claim);
         if (typeof native === 'string') {
@@ -286,13 +286,3 @@ describe('relay bodies uncompressed and gathered in WebAssembly', () => {
     assert.ok(first.kind === 'decode' && Buffer.from(first.body).equals(unsorted));
   });
 });
-
-/** A snappy block's claimed length, or -1. */
-function headerClaim(block: Uint8Array): number {
-  let v = 0;
-  for (let i = 0; i < 5 && i < block.length; i++) {
-    v += (block[i] & 0x7f) * 2 ** (7 * i);
-    if (block[i] < 0x80) return v;
-  }
-  return -1;
-}
