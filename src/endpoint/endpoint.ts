@@ -18,13 +18,27 @@ import type { MetadataEntry, RawGroups, SignalRecord } from '../serialization/ty
 import { createWriteRequestEncoderV1 } from '../wire/rw1-encoder.js';
 import type { WriteRequestEncoder } from '../wire/types.js';
 import {
+  coalesceSamples,
   cutAndCount,
   groupByVshard,
+  holdsSamplesOnly,
   identityRange,
   newestTimestamp,
   oldestTimestamp,
+  sameSeries,
   VshardCounts,
 } from './record-shaping.js';
+
+/**
+ * Records joined into one by {@link coalesceSamples} at most. Only records of one segment are
+ * joined, so the segment bounds the memory anyway; this bounds one series' samples per work.
+ */
+const MAX_COALESCED_RECORDS = 64;
+
+function hasAcks(seg: Segment, r: number): boolean {
+  const acked = seg.acked.get(r);
+  return acked !== undefined && acked.size > 0;
+}
 
 /** What an endpoint uses of its FileQueue (a delivery worker passes a proxy of these). */
 export type EndpointFileQueue = Pick<FileQueue, 'next' | 'ack' | 'release' | 'stats'>;
@@ -327,18 +341,22 @@ class SegmentReader implements Endpoint {
     this.c.segmentsRead++;
     const ttlMs = this.opts.ttlMs;
     try {
-      for (let r = 0; r < seg.records.length; r++) {
+      // A record decoded while looking for records to coalesce with, and not joined.
+      let ahead: { r: number; rec: SignalRecord } | undefined;
+      for (let r = 0; r < seg.records.length; ) {
         if (this.stopPulling.signal.aborted) return;
         const payload = seg.records[r];
         if (payload === null) {
           this.c.corruptRecords++;
+          r++;
           continue;
         }
         const cutoff = ttlMs > 0 ? this.clock.now() - ttlMs : Number.NEGATIVE_INFINITY;
         let rec: SignalRecord;
         let whole = false;
         try {
-          rec = this.opts.decodeRecord(payload);
+          rec = ahead?.r === r ? ahead.rec : this.opts.decodeRecord(payload);
+          ahead = undefined;
           whole = this.sendsWhole(rec, seg.acked.get(r), cutoff);
           // A relayed record not sent as its groups needs its body; a damaged one is counted here.
           if (!whole) loadRawBody(rec);
@@ -346,14 +364,23 @@ class SegmentReader implements Endpoint {
           if (!(err instanceof PromspoolError) || err.code !== 'ERR_CORRUPT_RECORD') throw err;
           this.c.corruptRecords++;
           this.log.warn('skipping a corrupt record', { segment: seg.id, record: r, err: err.message });
+          r++;
           continue;
         }
         for (const m of rec.metadata) this.metadata.set(m.metricFamilyName, m);
+        let records = 1;
+        if (!whole && holdsSamplesOnly(rec) && !hasAcks(seg, r)) {
+          const run = this.coalescible(seg, r, rec);
+          records = run.records.length;
+          if (records > 1) coalesceSamples(run.records);
+          if (run.next !== undefined) ahead = { r: r + records, rec: run.next };
+        }
         cutAndCount(rec, cutoff, this.counts);
         st.oldestTimestampMs = Math.min(st.oldestTimestampMs, oldestTimestamp(rec));
         this.c.highestReadTimestampMs = Math.max(this.c.highestReadTimestampMs, newestTimestamp(rec));
         if (whole) await this.dispatchGroups(seg, r, rec, st);
-        else await this.dispatchRecord(seg, r, rec, st);
+        else await this.dispatchRecord(seg, r, rec, st, records);
+        r += records;
       }
       st.complete = !this.stopPulling.signal.aborted;
     } finally {
@@ -362,7 +389,46 @@ class SegmentReader implements Endpoint {
     }
   }
 
-  private async dispatchRecord(seg: Segment, r: number, rec: SignalRecord, st: SegmentState): Promise<void> {
+  /**
+   * `rec` (record `r` of `seg`) and the records after it that can be coalesced with it
+   * ({@link coalesceSamples}): the same series, samples only, nothing acked in an earlier run.
+   * `next` is a record decoded here and not joined, for the caller to dispatch next. A record that
+   * does not decode ends the run; the caller decodes it again and counts it.
+   */
+  private coalescible(
+    seg: Segment,
+    r: number,
+    rec: SignalRecord,
+  ): { records: SignalRecord[]; next: SignalRecord | undefined } {
+    const records = [rec];
+    for (let q = r + 1; q < seg.records.length && records.length < MAX_COALESCED_RECORDS; q++) {
+      const payload = seg.records[q];
+      if (payload === null || hasAcks(seg, q)) break;
+      let next: SignalRecord;
+      try {
+        next = this.opts.decodeRecord(payload);
+      } catch {
+        break;
+      }
+      if (!holdsSamplesOnly(next) || !sameSeries(rec, next)) return { records, next };
+      for (const m of next.metadata) this.metadata.set(m.metricFamilyName, m);
+      records.push(next);
+    }
+    return { records, next: undefined };
+  }
+
+  /**
+   * Hands `rec` to the network as one work per virtual shard. `records` > 1: `rec` holds the
+   * samples of records `r .. r + records - 1` (coalesced, none acked before), and each work
+   * carries that shard's portion of every one of them.
+   */
+  private async dispatchRecord(
+    seg: Segment,
+    r: number,
+    rec: SignalRecord,
+    st: SegmentState,
+    records: number,
+  ): Promise<void> {
     const counts = this.counts;
     const acked = seg.acked.get(r);
     let grouped: { order: Uint32Array; start: Uint32Array } | undefined;
@@ -379,7 +445,7 @@ class SegmentReader implements Endpoint {
       this.c.ttlExemplars += counts.cutExemplars[v];
       if (counts.after[v] === 0) {
         // Everything in it expired: done, with its drop counted.
-        this.opts.fileQueue.ack(seg.id, r, v);
+        for (let k = 0; k < records; k++) this.opts.fileQueue.ack(seg.id, r + k, v);
         continue;
       }
       works.push({ vshard: v, signals: counts.after[v] });
@@ -387,11 +453,17 @@ class SegmentReader implements Endpoint {
     if (works.length > 0) grouped = groupByVshard(rec, counts);
     for (const w of works) {
       const g = grouped!;
-      st.outstanding++;
+      st.outstanding += records;
+      let more: PortionRef[] | undefined;
+      if (records > 1) {
+        more = new Array<PortionRef>(records - 1);
+        for (let k = 1; k < records; k++) more[k - 1] = { segmentId: seg.id, record: r + k, vshard: w.vshard };
+      }
       const work: SendWork = {
         record: rec,
         series: g.order.subarray(g.start[w.vshard], g.start[w.vshard + 1]),
         portion: { segmentId: seg.id, record: r, vshard: w.vshard },
+        ...(more === undefined ? {} : { morePortions: more }),
         signals: w.signals,
       };
       try {
@@ -399,7 +471,7 @@ class SegmentReader implements Endpoint {
         const wait = this.network.sendOrWait(work);
         if (wait !== undefined) await wait;
       } catch (err) {
-        st.outstanding--; // never reached the network: stays unacked on disk
+        st.outstanding -= records; // never reached the network: stays unacked on disk
         throw err;
       }
     }
