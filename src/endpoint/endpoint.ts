@@ -105,6 +105,8 @@ export interface EndpointDeliveryStats {
   portionsSkipped: number;
   /** Records skipped because their CRC failed (given as null) or they could not be decoded. */
   corruptRecords: number;
+  /** Records sent joined to the record before them (see `coalesceSamples`). */
+  recordsCoalesced: number;
   samples: DeliveryTotals;
   histograms: DeliveryTotals;
   exemplars: DeliveryTotals;
@@ -194,6 +196,7 @@ class SegmentReader implements Endpoint {
     portionsDropped: 0,
     portionsSkipped: 0,
     corruptRecords: 0,
+    recordsCoalesced: 0,
     ttlSamples: 0,
     ttlHistograms: 0,
     ttlExemplars: 0,
@@ -372,7 +375,10 @@ class SegmentReader implements Endpoint {
         if (!whole && holdsSamplesOnly(rec) && !hasAcks(seg, r)) {
           const run = this.coalescible(seg, r, rec);
           records = run.records.length;
-          if (records > 1) coalesceSamples(run.records);
+          if (records > 1) {
+            coalesceSamples(run.records);
+            this.c.recordsCoalesced += records - 1;
+          }
           if (run.next !== undefined) ahead = { r: r + records, rec: run.next };
         }
         cutAndCount(rec, cutoff, this.counts);
@@ -607,6 +613,7 @@ class SegmentReader implements Endpoint {
       portionsDropped: c.portionsDropped,
       portionsSkipped: c.portionsSkipped,
       corruptRecords: c.corruptRecords,
+      recordsCoalesced: c.recordsCoalesced,
       samples,
       histograms,
       exemplars,

@@ -81,6 +81,7 @@ function initialStats(config: EndpointConfig): EndpointDeliveryStats {
     portionsDropped: 0,
     portionsSkipped: 0,
     corruptRecords: 0,
+    recordsCoalesced: 0,
     samples: emptyTotals(),
     histograms: emptyTotals(),
     exemplars: emptyTotals(),

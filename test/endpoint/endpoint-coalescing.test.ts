@@ -80,6 +80,7 @@ describe('Endpoint coalescing records of the same series', () => {
     const s = endpoint!.stats();
     assert.equal(s.samples.sent, 100);
     assert.equal(s.portionsSent, 100);
+    assert.equal(s.recordsCoalesced, 4);
     assert.equal(s.pendingSignals, 0);
   });
 
@@ -130,6 +131,7 @@ describe('Endpoint coalescing records of the same series', () => {
     const s = endpoint!.stats();
     assert.equal(s.corruptRecords, 2);
     assert.equal(s.portionsSkipped, 1);
+    assert.equal(s.recordsCoalesced, 2, 'r1 and r3');
     assert.equal(s.samples.sent, 2 * 20 + 5 * 20 - 1 + 20);
     assert.equal(s.histograms.sent, 1);
     const acked = new Set(fq.acks.map((a) => a.join('/')));
@@ -153,6 +155,7 @@ describe('Endpoint coalescing records of the same series', () => {
     const s = endpoint!.stats();
     assert.equal(s.samples.dropped.ttl, 40);
     assert.equal(s.samples.sent, 20);
+    assert.equal(s.recordsCoalesced, 2);
     assert.equal(fq.acks.length, 60);
     assert.equal(new Set(fq.acks.map((a) => a.join('/'))).size, 60);
   });
