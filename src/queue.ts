@@ -49,6 +49,11 @@ export interface QueueDeps {
    * worker and the others deliver on the event loop. Always `event-loop` with a `clock`.
    */
   deliveryThread?: DeliveryThread;
+  /**
+   * How many endpoints deliver from a worker when `deliveryThread` is unset (default
+   * {@link defaultDeliveryWorkers}): the daemon leaves out the CPU its relay scan worker takes.
+   */
+  deliveryWorkers?: number;
 }
 
 /**
@@ -231,8 +236,9 @@ class SpoolQueue implements ManagedQueue {
   private readonly logger: Logger;
   private readonly clock: Clock;
   private readonly version: string;
-  /** `deliveryThread` as asked; undefined: by {@link defaultDeliveryWorkers}. */
+  /** `deliveryThread` as asked; undefined: the first `deliveryWorkers` endpoints get a worker. */
   private readonly deliveryThread: DeliveryThread | undefined;
+  private readonly deliveryWorkers: number;
   private readonly series_: SeriesRegistry = createSeriesRegistry();
   private config: PromspoolConfig;
   private runtimes = new Map<string, EndpointRuntime>();
@@ -255,6 +261,7 @@ class SpoolQueue implements ManagedQueue {
     this.version = deps.version ?? '0.1.0';
     // A worker cannot run on an injected clock: tests that pass one keep delivery here.
     this.deliveryThread = deps.clock !== undefined ? 'event-loop' : deps.deliveryThread;
+    this.deliveryWorkers = deps.deliveryWorkers ?? defaultDeliveryWorkers();
   }
 
   get ready(): boolean {
@@ -284,7 +291,7 @@ class SpoolQueue implements ManagedQueue {
     if (this.deliveryThread !== undefined) return this.deliveryThread;
     let workers = 0;
     for (const rt of this.runtimes.values()) if (rt.deliveryThread === 'worker') workers++;
-    return workers < defaultDeliveryWorkers() ? 'worker' : 'event-loop';
+    return workers < this.deliveryWorkers ? 'worker' : 'event-loop';
   }
 
   appender(): Appender {

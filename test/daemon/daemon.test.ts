@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type Daemon, startDaemon } from '../../src/daemon/daemon.js';
@@ -173,5 +173,28 @@ test('a listen address in use makes startDaemon reject and stops the queue', asy
     assert.equal(queue.stopCalls, 1);
   } finally {
     await first.stop();
+  }
+});
+
+test('delivery workers: the CPUs left after the event loop and the relay scan workers, unless given', async () => {
+  const cpus = availableParallelism();
+  const cases: { opts: { relayScanWorkers?: number; deliveryWorkers?: number }; want: number }[] = [
+    { opts: { relayScanWorkers: 1 }, want: Math.max(0, cpus - 2) },
+    { opts: { relayScanWorkers: 0 }, want: Math.max(0, cpus - 1) },
+    { opts: {}, want: Math.max(0, cpus - 1 - (cpus > 1 ? 1 : 0)) },
+    { opts: { relayScanWorkers: 1, deliveryWorkers: 3 }, want: 3 },
+  ];
+  for (const { opts, want } of cases) {
+    let asked: number | undefined;
+    const daemon = await startDaemon(testConfig(), {
+      queueFactory: async (_config, deps) => {
+        asked = deps.deliveryWorkers;
+        return new FakeQueue();
+      },
+      collectDefaultMetrics: false,
+      ...opts,
+    });
+    await daemon.stop();
+    assert.equal(asked, want, JSON.stringify(opts));
   }
 });

@@ -11,6 +11,7 @@ import { createThreadedEndpoint } from '../../src/endpoint/threaded-endpoint.js'
 import { createFileQueue } from '../../src/filequeue/index.js';
 import { createQueue } from '../../src/index.js';
 import { remoteStorageMetrics } from '../../src/metrics/remote-storage-metrics.js';
+import { createManagedQueue } from '../../src/queue.js';
 import { countRecordSignals, decodeRecord, encodeRecord } from '../../src/serialization/record-codec.js';
 import { seriesKey, startFakeReceiver } from '../helpers/fake-receiver.js';
 import { type LoggedLine, recordingLogger } from '../helpers/recording-logger.js';
@@ -193,4 +194,32 @@ test('a delivery worker that dies: the error is logged and an endpoint on the ev
   assert.equal(endpoint.stats().samples.sent, 5 * SERIES, 'stats come from the endpoint that took over');
   const text = await registry.metrics();
   assert.equal(metricValue(text, 'prometheus_remote_storage_samples_total', { remote_name: 'ep' }), 5 * SERIES);
+});
+
+test('deliveryWorkers (the daemon leaves out its scan worker CPU): only the first N endpoints get a worker', async (t) => {
+  const { rx, dir } = await receiverAndDir(t, 'threaded-count');
+  const names = ['a', 'b'];
+  const base = fastOptions(dir.path, rx.url);
+  for (const n of [0, 1]) {
+    const lines: LoggedLine[] = [];
+    const config = resolveQueueOptions({
+      ...base,
+      dataDir: `${dir.path}/${n}`,
+      endpoints: names.map((name) => ({ ...base.endpoints[0]!, name })),
+    });
+    const queue = await createManagedQueue(config, { logger: recordingLogger(lines), deliveryWorkers: n });
+    const app = queue.appender();
+    app.append({ __name__: 'counted', n: String(n) }, 1_700_000_000_000, n);
+    await app.commit();
+    await rx.waitFor((r) => r.received.has(seriesKey({ __name__: 'counted', n: String(n) })), 10_000);
+    await queue.stop();
+    const threads = names.map(
+      (name) => lines.find((l) => l.msg === 'endpoint started' && l.fields.endpoint === name)?.fields.delivery_thread,
+    );
+    assert.deepEqual(
+      threads,
+      n === 0 ? ['event-loop', 'event-loop'] : ['worker', 'event-loop'],
+      `deliveryWorkers ${n}`,
+    );
+  }
 });
