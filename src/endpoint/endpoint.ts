@@ -344,8 +344,8 @@ class SegmentReader implements Endpoint {
     this.c.segmentsRead++;
     const ttlMs = this.opts.ttlMs;
     try {
-      // A record decoded while looking for records to coalesce with, and not joined.
-      let ahead: { r: number; rec: SignalRecord } | undefined;
+      // Record `r`, when the search for records to coalesce with already decoded it.
+      let ahead: SignalRecord | undefined;
       for (let r = 0; r < seg.records.length; ) {
         if (this.stopPulling.signal.aborted) return;
         const payload = seg.records[r];
@@ -358,7 +358,7 @@ class SegmentReader implements Endpoint {
         let rec: SignalRecord;
         let whole = false;
         try {
-          rec = ahead?.r === r ? ahead.rec : this.opts.decodeRecord(payload);
+          rec = ahead ?? this.opts.decodeRecord(payload);
           ahead = undefined;
           whole = this.sendsWhole(rec, seg.acked.get(r), cutoff);
           // A relayed record not sent as its groups needs its body; a damaged one is counted here.
@@ -370,16 +370,17 @@ class SegmentReader implements Endpoint {
           r++;
           continue;
         }
-        for (const m of rec.metadata) this.metadata.set(m.metricFamilyName, m);
-        let records = 1;
+        let run: SignalRecord[] = [rec];
         if (!whole && holdsSamplesOnly(rec) && !hasAcks(seg, r)) {
-          const run = this.coalescible(seg, r, rec);
-          records = run.records.length;
-          if (records > 1) {
-            coalesceSamples(run.records);
-            this.c.recordsCoalesced += records - 1;
-          }
-          if (run.next !== undefined) ahead = { r: r + records, rec: run.next };
+          const found = this.coalescible(seg, r, rec);
+          run = found.records;
+          ahead = found.next;
+        }
+        for (const x of run) for (const m of x.metadata) this.metadata.set(m.metricFamilyName, m);
+        const records = run.length;
+        if (records > 1) {
+          coalesceSamples(run);
+          this.c.recordsCoalesced += records - 1;
         }
         cutAndCount(rec, cutoff, this.counts);
         st.oldestTimestampMs = Math.min(st.oldestTimestampMs, oldestTimestamp(rec));
@@ -398,8 +399,8 @@ class SegmentReader implements Endpoint {
   /**
    * `rec` (record `r` of `seg`) and the records after it that can be coalesced with it
    * ({@link coalesceSamples}): the same series, samples only, nothing acked in an earlier run.
-   * `next` is a record decoded here and not joined, for the caller to dispatch next. A record that
-   * does not decode ends the run; the caller decodes it again and counts it.
+   * `next` is the record after them when it was decoded here and not joined: the caller's next.
+   * A record that does not decode ends the run; the caller decodes it again and counts it.
    */
   private coalescible(
     seg: Segment,
@@ -417,7 +418,6 @@ class SegmentReader implements Endpoint {
         break;
       }
       if (!holdsSamplesOnly(next) || !sameSeries(rec, next)) return { records, next };
-      for (const m of next.metadata) this.metadata.set(m.metricFamilyName, m);
       records.push(next);
     }
     return { records, next: undefined };

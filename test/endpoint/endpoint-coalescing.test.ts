@@ -8,7 +8,7 @@ import { VIRTUAL_SHARDS } from '../../src/network/types.js';
 import type { SignalRecord } from '../../src/serialization/types.js';
 import { type FakeReceiver, startFakeReceiver } from '../helpers/fake-receiver.js';
 import { endpointConfig } from '../network/harness.js';
-import { buildRecord } from '../wire/record-builder.js';
+import { buildRecord, zeroBucketHistogram } from '../wire/record-builder.js';
 import { FakeFileQueue } from './fake-file-queue.js';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
@@ -68,7 +68,12 @@ describe('Endpoint coalescing records of the same series', () => {
   }
 
   it('sends the records of one segment holding the same series as one TimeSeries per series, samples in order', async () => {
-    const recs = [0, 1, 2, 3, 4].map((k) => record(A, 1000 + k));
+    // Metadata in a record joined to an earlier one still reaches the endpoint's metadata.
+    const recs = [0, 1, 2, 3, 4].map((k) =>
+      record(A, 1000 + k, (rec) => {
+        if (k === 2) rec.metadata.push({ metricFamilyName: 'm', type: 'counter', help: 'h', unit: '' });
+      }),
+    );
     const { fq, series } = await deliver([seg(1, recs)]);
     assert.equal(series.length, 20, 'one TimeSeries per series');
     for (const [, ts] of series) assert.deepEqual(ts, [1000, 1001, 1002, 1003, 1004]);
@@ -81,24 +86,13 @@ describe('Endpoint coalescing records of the same series', () => {
     assert.equal(s.samples.sent, 100);
     assert.equal(s.portionsSent, 100);
     assert.equal(s.recordsCoalesced, 4);
+    assert.equal(s.metadataFamilies, 1);
     assert.equal(s.pendingSignals, 0);
   });
 
   it('ends a run at other series, a histogram, a damaged record, or a record acked in an earlier run', async () => {
     const withHistogram = (rec: SignalRecord) => {
-      rec.histograms.push({
-        timestampMs: 1010,
-        histogram: {
-          isFloat: true,
-          count: 1,
-          sum: 1,
-          schema: 0,
-          zeroThreshold: 0,
-          zeroCount: 1,
-          positiveSpans: [],
-          negativeSpans: [],
-        },
-      });
+      rec.histograms.push(zeroBucketHistogram(1010));
       rec.histogramOffsets.fill(1, 1);
     };
     const segs = [
@@ -113,8 +107,9 @@ describe('Endpoint coalescing records of the same series', () => {
           record(B, 1005), // r5 alone: r6 does not decode
           'corrupt', // r6
           record(B, 1007), // r7 alone: r8 was acked in an earlier run
-          record(B, 1008), // r8 alone (acked before: shard 3), r9 has a histogram
-          record(B, 1010, withHistogram), // r9
+          record(B, 1008), // r8 alone: acked before (shard 3), so it starts no run either
+          record(B, 1009), // r9 alone: r10 has a histogram
+          record(B, 1010, withHistogram), // r10
         ],
         [[8, [3]]],
       ),
@@ -125,23 +120,25 @@ describe('Endpoint coalescing records of the same series', () => {
     for (const id of A) assert.deepEqual(byId.get(String(id)), [[1000, 1001]], `series ${id}`);
     for (const id of B) {
       const want =
-        id % 20 === 3 ? [[1002, 1003], [1005], [1007], [1010]] : [[1002, 1003], [1005], [1007], [1008], [1010]];
+        id % 20 === 3
+          ? [[1002, 1003], [1005], [1007], [1009], [1010]]
+          : [[1002, 1003], [1005], [1007], [1008], [1009], [1010]];
       assert.deepEqual(byId.get(String(id)), want, `series ${id}`);
     }
     const s = endpoint!.stats();
     assert.equal(s.corruptRecords, 2);
     assert.equal(s.portionsSkipped, 1);
     assert.equal(s.recordsCoalesced, 2, 'r1 and r3');
-    assert.equal(s.samples.sent, 2 * 20 + 5 * 20 - 1 + 20);
+    assert.equal(s.samples.sent, 2 * 20 + 7 * 20 - 1);
     assert.equal(s.histograms.sent, 1);
     const acked = new Set(fq.acks.map((a) => a.join('/')));
     assert.equal(acked.size, fq.acks.length, 'each portion acked once');
-    for (const r of [0, 1, 2, 3, 5, 7, 8, 9]) {
+    for (const r of [0, 1, 2, 3, 5, 7, 8, 9, 10]) {
       for (let v = 0; v < 20; v++) {
         assert.equal(acked.has(`1/${r}/${v}`), !(r === 8 && v === 3), `record ${r} shard ${v}`);
       }
     }
-    assert.equal(fq.acks.length, 8 * 20 - 1);
+    assert.equal(fq.acks.length, 9 * 20 - 1);
   });
 
   it('cuts expired samples from a coalesced run and acks the portions of every record in it', async () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { coalesceSamples, holdsSamplesOnly, sameSeries } from '../../src/endpoint/record-shaping.js';
 import type { SignalRecord } from '../../src/serialization/types.js';
-import { buildRecord } from '../wire/record-builder.js';
+import { buildRecord, zeroBucketHistogram } from '../wire/record-builder.js';
 
 /** A record of series `k` = ids[i] with the given samples per series, carrying series ids. */
 function withIds(ids: number[], samplesOf: (id: number) => [number, number][], scope = 7): SignalRecord {
@@ -56,19 +56,7 @@ describe('record coalescing', () => {
     const noIds = buildRecord([{ labels: { __name__: 'm' }, samples: one() }]);
     assert.equal(holdsSamplesOnly(noIds), false);
     const hist = withIds([1], one);
-    hist.histograms.push({
-      timestampMs: 1,
-      histogram: {
-        isFloat: false,
-        count: 0,
-        sum: 0,
-        schema: 0,
-        zeroThreshold: 0,
-        zeroCount: 0,
-        positiveSpans: [],
-        negativeSpans: [],
-      },
-    });
+    hist.histograms.push(zeroBucketHistogram(1));
     assert.equal(holdsSamplesOnly(hist), false);
     const ex = withIds([1], one);
     ex.exemplars.push({ labelRefs: new Uint32Array(0), value: 1, timestampMs: 1 });

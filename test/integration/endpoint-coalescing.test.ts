@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { systemClock } from '../../src/clock.js';
-import { createEndpoint, type Endpoint } from '../../src/endpoint/endpoint.js';
+import { createEndpoint } from '../../src/endpoint/endpoint.js';
 import type { Segment } from '../../src/filequeue/types.js';
 import type { SignalRecord } from '../../src/serialization/types.js';
 import { FakeFileQueue } from '../endpoint/fake-file-queue.js';
@@ -43,8 +43,18 @@ function coalescibleSegment(metric: string, t0: number): { seg: Segment; decode:
   };
 }
 
-/** Sends the segment through a real endpoint (1.0 encoder, snappy, 2 shards); resolves once it is released. */
-async function deliver(url: string, metric: string, t0: number): Promise<Endpoint> {
+/** One series as a receiver returns it: its labels and its [timestamp, value] points in order. */
+interface ReadSeries {
+  labels: Record<string, string>;
+  points: [number, number][];
+}
+
+/**
+ * Sends the segment through a real endpoint (1.0 encoder, snappy, 2 shards, an external label) to
+ * `url`, then reads `metric` back with `read` until every sample is there and checks each series.
+ */
+async function deliverAndReadBack(url: string, metric: string, read: () => Promise<ReadSeries[]>): Promise<void> {
+  const t0 = Math.floor((Date.now() - 10 * 60_000) / 1000) * 1000;
   const { seg, decode } = coalescibleSegment(metric, t0);
   const fq = new FakeFileQueue([seg]);
   const ep = createEndpoint({
@@ -55,13 +65,34 @@ async function deliver(url: string, metric: string, t0: number): Promise<Endpoin
     decodeRecord: decode,
     clock: systemClock,
   });
-  await fq.waitForReleases(1);
-  return ep;
+  try {
+    await fq.waitForReleases(1);
+    const s = ep.stats();
+    assert.equal(s.recordsCoalesced, RECORDS - 1);
+    assert.equal(s.samples.sent, SERIES * RECORDS);
+    assert.equal(s.samples.failed, 0);
+    const got = await waitUntil(read, {
+      until: (r) => r.reduce((n, x) => n + x.points.length, 0) >= SERIES * RECORDS,
+      timeoutMs: 20_000,
+      intervalMs: 250,
+      description: `${SERIES * RECORDS} samples readable`,
+    });
+    assert.equal(got.length, SERIES);
+    for (const x of got) {
+      const i = Number(x.labels.i);
+      assert.deepEqual(x.labels, { __name__: metric, i: String(i), job: 'coalesce', cluster: 'eu1' });
+      assert.deepEqual(
+        x.points,
+        Array.from({ length: RECORDS }, (_, k) => [t0 + k * STEP_MS, i * 1000 + k]),
+        `samples of series ${i}`,
+      );
+    }
+  } finally {
+    await ep.stop({ timeoutMs: 0 });
+  }
 }
 
-function expectedTimestamps(t0: number): number[] {
-  return Array.from({ length: RECORDS }, (_, k) => t0 + k * STEP_MS);
-}
+const TITLE = `${SERIES} series x ${RECORDS} joined records: every sample, in order, external labels merged`;
 
 describe('records joined by the endpoint reach a real Prometheus', { skip: receiversSkipReason('prometheus') }, () => {
   let prom: PrometheusInstance;
@@ -72,34 +103,14 @@ describe('records joined by the endpoint reach a real Prometheus', { skip: recei
     await prom?.stop();
   });
 
-  it(`${SERIES} series x ${RECORDS} joined records: every sample, in order, external labels merged`, async () => {
-    const t0 = Math.floor((Date.now() - 10 * 60_000) / 1000) * 1000;
-    const ep = await deliver(prom.writeUrl, 'coalesce_prom', t0);
-    try {
-      const s = ep.stats();
-      assert.equal(s.recordsCoalesced, RECORDS - 1);
-      assert.equal(s.samples.sent, SERIES * RECORDS);
-      assert.equal(s.samples.failed, 0);
-      const raw = await waitUntil(() => prom.query('coalesce_prom[1h]'), {
-        until: (r) => r.reduce((n, x) => n + x.samples.length, 0) >= SERIES * RECORDS,
-        timeoutMs: 20_000,
-        intervalMs: 200,
-        description: `${SERIES * RECORDS} samples queryable`,
-      });
-      assert.equal(raw.length, SERIES);
-      for (const x of raw) {
-        const i = Number(x.metric.i);
-        assert.deepEqual(x.metric, { __name__: 'coalesce_prom', i: String(i), job: 'coalesce', cluster: 'eu1' });
-        assert.deepEqual(
-          x.samples.map((p) => [p.timestampMs, p.value]),
-          expectedTimestamps(t0).map((t, k) => [t, i * 1000 + k]),
-          `samples of series ${i}`,
-        );
-      }
-    } finally {
-      await ep.stop({ timeoutMs: 0 });
-    }
-  });
+  it(TITLE, () =>
+    deliverAndReadBack(prom.writeUrl, 'coalesce_prom', async () =>
+      (await prom.query('coalesce_prom[1h]')).map((x) => ({
+        labels: x.metric,
+        points: x.samples.map((p): [number, number] => [p.timestampMs, p.value]),
+      })),
+    ),
+  );
 });
 
 describe('records joined by the endpoint reach a real VictoriaMetrics', {
@@ -113,30 +124,12 @@ describe('records joined by the endpoint reach a real VictoriaMetrics', {
     await vm?.stop();
   });
 
-  it(`${SERIES} series x ${RECORDS} joined records: every sample, in order, external labels merged`, async () => {
-    const t0 = Math.floor((Date.now() - 10 * 60_000) / 1000) * 1000;
-    const ep = await deliver(vm.writeUrl, 'coalesce_vm', t0);
-    try {
-      assert.equal(ep.stats().recordsCoalesced, RECORDS - 1);
-      const exported = await waitUntil(() => vm.exportSeries('{__name__="coalesce_vm"}'), {
-        until: (r) => r.reduce((n, x) => n + x.values.length, 0) >= SERIES * RECORDS,
-        timeoutMs: 20_000,
-        intervalMs: 250,
-        description: `${SERIES * RECORDS} samples exported`,
-      });
-      assert.equal(exported.length, SERIES);
-      for (const x of exported) {
-        const i = Number(x.metric.i);
-        assert.deepEqual(x.metric, { __name__: 'coalesce_vm', i: String(i), job: 'coalesce', cluster: 'eu1' });
-        assert.deepEqual(x.timestamps, expectedTimestamps(t0), `timestamps of series ${i}`);
-        assert.deepEqual(
-          x.values,
-          expectedTimestamps(t0).map((_, k) => i * 1000 + k),
-          `values of series ${i}`,
-        );
-      }
-    } finally {
-      await ep.stop({ timeoutMs: 0 });
-    }
-  });
+  it(TITLE, () =>
+    deliverAndReadBack(vm.writeUrl, 'coalesce_vm', async () =>
+      (await vm.exportSeries('{__name__="coalesce_vm"}')).map((x) => ({
+        labels: x.metric,
+        points: x.timestamps.map((t, k): [number, number] => [t, x.values[k]!]),
+      })),
+    ),
+  );
 });

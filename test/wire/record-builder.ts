@@ -90,3 +90,20 @@ export function floatFromBits(bits: bigint): number {
 }
 
 export const STALE_NAN_BITS = 0x7ff0000000000002n;
+
+/** A float histogram with one observation in the zero bucket and no spans: the smallest valid one. */
+export function zeroBucketHistogram(timestampMs: number): HistogramEntry {
+  return {
+    timestampMs,
+    histogram: {
+      isFloat: true,
+      count: 1,
+      sum: 0,
+      schema: 0,
+      zeroThreshold: 0,
+      zeroCount: 1,
+      positiveSpans: [],
+      negativeSpans: [],
+    },
+  };
+}
