@@ -1,0 +1,54 @@
+/**
+ * Metric and label name rules, one place for every layer (library appends, receiver, relabel
+ * targets, config). Prometheus 3 accepts any valid UTF-8 name by default (`utf8`); `legacy`
+ * (`global.metric_name_validation_scheme: legacy`) restores the classic character sets.
+ */
+
+/** Prometheus' `metric_name_validation_scheme`. */
+export type NameValidationScheme = 'utf8' | 'legacy';
+
+/** Prometheus 3's default. */
+export const DEFAULT_NAME_VALIDATION_SCHEME: NameValidationScheme = 'utf8';
+
+const LEGACY_LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+const LEGACY_METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+
+/** Human-readable rule for error messages. */
+export function labelNameRule(scheme: NameValidationScheme): string {
+  return scheme === 'legacy' ? 'must match [a-zA-Z_][a-zA-Z0-9_]*' : 'must be non-empty valid UTF-8';
+}
+
+/** Human-readable rule for error messages. */
+export function metricNameRule(scheme: NameValidationScheme): string {
+  return scheme === 'legacy' ? 'must match [a-zA-Z_:][a-zA-Z0-9_:]*' : 'must be non-empty valid UTF-8';
+}
+
+/** True when `name` is a valid label name under `scheme`. */
+export function isValidLabelNameFor(name: string, scheme: NameValidationScheme): boolean {
+  if (scheme === 'legacy') return LEGACY_LABEL_NAME.test(name);
+  return name.length > 0 && isWellFormedString(name);
+}
+
+/** True when `name` is a valid metric name under `scheme`. */
+export function isValidMetricNameFor(name: string, scheme: NameValidationScheme): boolean {
+  if (scheme === 'legacy') return LEGACY_METRIC_NAME.test(name);
+  return name.length > 0 && isWellFormedString(name);
+}
+
+/** No lone surrogates: the string encodes to UTF-8 and back unchanged. */
+export function isWellFormedString(s: string): boolean {
+  // String.prototype.isWellFormed is in Node >= 20; scan by hand only if a runtime lacks it.
+  const f = (s as { isWellFormed?: () => boolean }).isWellFormed;
+  if (f !== undefined) return f.call(s);
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff) {
+      const d = s.charCodeAt(i + 1);
+      if (!(d >= 0xdc00 && d <= 0xdfff)) return false;
+      i++;
+    } else if (c >= 0xdc00 && c <= 0xdfff) {
+      return false;
+    }
+  }
+  return true;
+}
