@@ -133,3 +133,23 @@ export interface PromspoolConfig {
   selfMonitoring: SelfMonitoringConfig;
   remoteWrite: EndpointConfig[];
 }
+
+/**
+ * `sigv4` of a `remote_write` entry: AWS Signature Version 4 request signing (Amazon Managed
+ * Service for Prometheus). Prometheus' keys (prometheus/sigv4 `SigV4Config`). Without
+ * `accessKey`/`secretKey`, credentials come from the default AWS chain (environment, shared
+ * config and credentials files with `profile`, web identity, container and instance roles);
+ * with `roleArn`, those credentials assume the role through STS.
+ */
+export interface SigV4Config {
+  /** Default: the AWS region of the environment or profile (`AWS_REGION`, `AWS_DEFAULT_REGION`). */
+  region?: string;
+  accessKey?: string;
+  secretKey?: string;
+  profile?: string;
+  roleArn?: string;
+  externalId?: string;
+  useFipsStsEndpoint: boolean;
+  /** Default `aps` (Amazon Managed Service for Prometheus). */
+  serviceName: string;
+}
