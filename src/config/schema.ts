@@ -20,9 +20,17 @@ import {
 } from './defaults.js';
 import { formatDuration } from './duration.js';
 import { deriveEndpointName, ENDPOINT_NAME_RE, ENDPOINT_NAME_RULE } from './endpoint-name.js';
-import { type CheckedMap, type FieldReader, indexPath, joinPath, type MapSpec } from './field-reader.js';
+import {
+  type CheckedMap,
+  describe,
+  type FieldReader,
+  indexPath,
+  isPlainObject,
+  joinPath,
+  type MapSpec,
+} from './field-reader.js';
 import { describeFileError } from './file-error.js';
-import { headerProblem } from './http-headers.js';
+import { headerProblem, RESERVED_HEADERS } from './http-headers.js';
 import { parseListenAddress } from './listen-address.js';
 import { certificatesProblem, keyPairProblem } from './tls-material.js';
 import type {
@@ -30,13 +38,17 @@ import type {
   BasicAuth,
   ClientAuthType,
   EndpointConfig,
+  HttpHeaderValues,
   MetadataConfig,
+  OAuth2Config,
   PromspoolConfig,
+  ProxySettings,
   QueueConfig,
   ReceiverConfig,
   SelfMonitoringConfig,
   ServerConfig,
   ServerTlsConfig,
+  SigV4Config,
   StorageConfig,
   TlsConfig,
   TlsVersion,
@@ -101,6 +113,24 @@ export const GLOBAL_SPEC: MapSpec = {
 export const RECEIVER_SPEC: MapSpec = { known: ['enabled', 'path', 'max_body_bytes', 'authorization', 'basic_auth'] };
 export const SELF_MONITORING_SPEC: MapSpec = { known: ['enabled', 'interval'] };
 
+/** `remote_write` keys of the HTTP client and its authentication, read by {@link readEndpointHttp}. */
+const ENDPOINT_HTTP_KEYS = [
+  'bearer_token',
+  'bearer_token_file',
+  'http_headers',
+  'follow_redirects',
+  'enable_http2',
+  'no_proxy',
+  'proxy_from_environment',
+  'proxy_connect_header',
+  'round_robin_dns',
+  'oauth2',
+  'sigv4',
+  // Known so that they get their own message (readEndpointHttp), not "not supported yet".
+  'azuread',
+  'google_iam',
+] as const;
+
 /** Prometheus' `<remote_write>` keys (config.go RemoteWriteConfig + the inlined HTTPClientConfig). */
 export const ENDPOINT_SPEC: MapSpec = {
   known: [
@@ -115,25 +145,10 @@ export const ENDPOINT_SPEC: MapSpec = {
     'proxy_url',
     'queue_config',
     'metadata_config',
+    // The endpoint's HTTP client (Prometheus' inlined HTTPClientConfig, sigv4, azuread, google_iam).
+    ...ENDPOINT_HTTP_KEYS,
   ],
-  unsupported: [
-    'write_relabel_configs',
-    'send_exemplars',
-    'send_native_histograms',
-    'round_robin_dns',
-    'sigv4',
-    'azuread',
-    'google_iam',
-    'oauth2',
-    'bearer_token',
-    'bearer_token_file',
-    'follow_redirects',
-    'enable_http2',
-    'no_proxy',
-    'proxy_from_environment',
-    'proxy_connect_header',
-    'http_headers',
-  ],
+  unsupported: ['write_relabel_configs', 'send_exemplars', 'send_native_histograms'],
 };
 export const QUEUE_SPEC: MapSpec = {
   known: [
@@ -174,6 +189,50 @@ export const TLS_SPEC: MapSpec = {
   unsupported: ['ca_ref', 'cert_ref', 'key_ref', 'next_protos'],
 };
 
+/** One `http_headers` entry (Prometheus common config `Header`). */
+export const HTTP_HEADER_SPEC: MapSpec = { known: ['values', 'secrets', 'files'] };
+/** `sigv4` (prometheus/sigv4 `SigV4Config`). */
+export const SIGV4_SPEC: MapSpec = {
+  known: [
+    'region',
+    'access_key',
+    'secret_key',
+    'profile',
+    'role_arn',
+    'external_id',
+    'use_fips_sts_endpoint',
+    'service_name',
+  ],
+};
+/** `oauth2` (prometheus/common `OAuth2`), the client credentials grant. */
+export const OAUTH2_SPEC: MapSpec = {
+  known: [
+    'client_id',
+    'client_secret',
+    'client_secret_file',
+    'scopes',
+    'token_url',
+    'endpoint_params',
+    'tls_config',
+    'proxy_url',
+    'no_proxy',
+    'proxy_from_environment',
+    'proxy_connect_header',
+    'grant_type',
+  ],
+  // The JWT bearer grant (RFC 7523) and secret managers.
+  unsupported: [
+    'client_secret_ref',
+    'client_certificate_key_id',
+    'client_certificate_key',
+    'client_certificate_key_file',
+    'client_certificate_key_ref',
+    'signature_algorithm',
+    'iss',
+    'audience',
+    'claims',
+  ],
+};
 /** Every mapping of the YAML schema, by the path of its first occurrence (for docs and tests). */
 export const YAML_SPECS: Readonly<Record<string, MapSpec>> = {
   '': ROOT_SPEC,
@@ -189,6 +248,10 @@ export const YAML_SPECS: Readonly<Record<string, MapSpec>> = {
   'remote_write[].basic_auth': BASIC_AUTH_SPEC,
   'remote_write[].authorization': AUTHORIZATION_SPEC,
   'remote_write[].tls_config': TLS_SPEC,
+  'remote_write[].http_headers.<name>': HTTP_HEADER_SPEC,
+  'remote_write[].oauth2': OAUTH2_SPEC,
+  'remote_write[].oauth2.tls_config': TLS_SPEC,
+  'remote_write[].sigv4': SIGV4_SPEC,
   'remote_write[].queue_config': QUEUE_SPEC,
   'remote_write[].metadata_config': METADATA_SPEC,
 };
@@ -475,11 +538,9 @@ export function readEndpoint(
   const authorization = r.has(m, 'authorization')
     ? readAuthorization(r, child(r, m, 'authorization', AUTHORIZATION_SPEC), ctx)
     : undefined;
-  if (r.has(m, 'basic_auth') && r.has(m, 'authorization')) {
-    r.error(path, `at most one of ${r.name('basic_auth')} and ${r.name('authorization')} may be set`);
-  }
   const tlsConfig = r.has(m, 'tls_config') ? readTls(r, child(r, m, 'tls_config', TLS_SPEC), ctx) : undefined;
-  const proxyUrl = r.has(m, 'proxy_url') ? readHttpUrl(r, m, 'proxy_url') : undefined;
+  // Also the proxy keys and the other authentication settings (at most one of them all).
+  const http = readEndpointHttp(r, m, ctx);
   const queue = readQueue(r, child(r, m, 'queue_config', QUEUE_SPEC));
   const metadata = readMetadata(r, child(r, m, 'metadata_config', METADATA_SPEC));
   if (r.errors.length > before) return undefined;
@@ -494,10 +555,10 @@ export function readEndpoint(
   };
   if (basicAuth) out.basicAuth = basicAuth;
   if (authorization) out.authorization = authorization;
+  Object.assign(out, http);
   // As Go's client (so Prometheus) does: URL credentials are basic auth unless the config sets auth.
-  if (!basicAuth && !authorization && split!.credentials) out.basicAuth = split!.credentials;
+  if (!AUTH_KEYS.some((k) => r.has(m, k)) && split!.credentials) out.basicAuth = split!.credentials;
   if (tlsConfig) out.tlsConfig = tlsConfig;
-  if (proxyUrl !== undefined) out.proxyUrl = proxyUrl;
   return out;
 }
 
@@ -819,4 +880,375 @@ function readMetadata(r: FieldReader, m: CheckedMap | undefined): MetadataConfig
   const maxSamplesPerSend = r.integer(m, 'max_samples_per_send', d.maxSamplesPerSend, { min: 1 });
   if (send === undefined || sendIntervalMs === undefined || maxSamplesPerSend === undefined) return undefined;
   return { send, sendIntervalMs, maxSamplesPerSend };
+}
+
+// --- The endpoint's HTTP client: authentication, headers, redirects, HTTP/2, proxies, DNS ---
+
+const OAUTH2_GRANT_TYPES = ['client_credentials'] as const;
+/** Default `sigv4.service_name`: Amazon Managed Service for Prometheus. */
+export const DEFAULT_SIGV4_SERVICE_NAME = 'aps';
+
+/** Prometheus' remote-write authentication settings, at most one of which may be set. */
+const AUTH_KEYS = [
+  'basic_auth',
+  'authorization',
+  'bearer_token',
+  'bearer_token_file',
+  'oauth2',
+  'sigv4',
+  'azuread',
+  'google_iam',
+] as const;
+
+/** Why `azuread` and `google_iam` are refused (checked by name in readEndpointHttp). */
+const CLOUD_IDENTITY_REFUSAL: Readonly<Record<string, string>> = {
+  azuread:
+    'is not supported: it gets tokens from Azure AD (managed identity, workload identity or the Azure SDK), which promspool can neither reach nor test here; use oauth2 with the Azure AD token URL and a client secret instead',
+  google_iam:
+    'is not supported: it gets tokens from Google Cloud credentials (the metadata server or a service account through the Google SDK), which promspool can neither reach nor test here; use oauth2 or authorization with a token you refresh instead',
+};
+
+/** The HTTP-client parts of an endpoint, merged into its {@link EndpointConfig}. */
+export type EndpointHttpParts = Pick<
+  EndpointConfig,
+  | 'authorization'
+  | 'httpHeaders'
+  | 'followRedirects'
+  | 'enableHttp2'
+  | 'roundRobinDns'
+  | 'proxyUrl'
+  | 'noProxy'
+  | 'proxyFromEnvironment'
+  | 'proxyConnectHeader'
+  | 'oauth2'
+  | 'sigv4'
+>;
+
+/**
+ * The endpoint's HTTP-client keys beyond `basic_auth`, `authorization`, `headers` and
+ * `tls_config`: `bearer_token(_file)` (as `authorization` of type Bearer), `http_headers`,
+ * `follow_redirects`, `enable_http2`, `round_robin_dns`, the proxy keys, `oauth2` and `sigv4`;
+ * `azuread` and `google_iam` are refused. At most one authentication setting, as in Prometheus'
+ * `validateAuthConfigs`. Keys left at their default are left out of the result.
+ */
+export function readEndpointHttp(r: FieldReader, m: CheckedMap, ctx: SchemaContext): EndpointHttpParts | undefined {
+  const before = r.errors.length;
+  const out: EndpointHttpParts = {};
+  const setAuth = AUTH_KEYS.filter((k) => r.has(m, k));
+  if (setAuth.length > 1) {
+    const all = AUTH_KEYS.map((k) => r.name(k));
+    r.error(
+      m.path,
+      `at most one of ${all.slice(0, -1).join(', ')} or ${all.at(-1)} may be set, got ${setAuth.map((k) => r.name(k)).join(' and ')}`,
+    );
+  }
+  for (const key of ['azuread', 'google_iam']) {
+    if (r.has(m, key)) r.error(r.at(m.path, key), CLOUD_IDENTITY_REFUSAL[key]);
+  }
+  // Prometheus' older spellings of `authorization: { credentials(_file) }` with type Bearer.
+  if (r.has(m, 'bearer_token') || r.has(m, 'bearer_token_file')) {
+    const token = readSecret(r, m, 'bearer_token', 'bearer_token_file', ctx, true);
+    if (token !== undefined) out.authorization = { type: 'Bearer', credentials: token };
+  }
+  const httpHeaders = readHttpHeaders(r, m, ctx);
+  if (httpHeaders !== undefined && Object.keys(httpHeaders).length > 0) out.httpHeaders = httpHeaders;
+  for (const [key, field] of [
+    ['follow_redirects', 'followRedirects'],
+    ['enable_http2', 'enableHttp2'],
+    ['round_robin_dns', 'roundRobinDns'],
+  ] as const) {
+    if (r.has(m, key)) out[field] = r.boolean(m, key, false);
+  }
+  Object.assign(out, readProxySettings(r, m));
+  if (r.has(m, 'oauth2')) out.oauth2 = readOAuth2(r, child(r, m, 'oauth2', OAUTH2_SPEC), ctx);
+  if (r.has(m, 'sigv4')) out.sigv4 = readSigV4(r, child(r, m, 'sigv4', SIGV4_SPEC));
+  return r.errors.length > before ? undefined : out;
+}
+
+/**
+ * `proxy_url`, `no_proxy`, `proxy_from_environment` and `proxy_connect_header` with Prometheus'
+ * rules (`ProxyConfig.Validate`): `no_proxy` needs `proxy_url`; `proxy_from_environment` excludes
+ * both; `proxy_connect_header` needs a proxy. Unset keys are left out.
+ */
+function readProxySettings(r: FieldReader, m: CheckedMap): ProxySettings {
+  const out: ProxySettings = {};
+  const proxyUrl = r.has(m, 'proxy_url') ? readHttpUrl(r, m, 'proxy_url') : undefined;
+  if (proxyUrl !== undefined) out.proxyUrl = proxyUrl;
+  const noProxy = r.string(m, 'no_proxy');
+  if (noProxy !== undefined && noProxy.trim() !== '') out.noProxy = noProxy;
+  const fromEnv = r.boolean(m, 'proxy_from_environment', false);
+  if (fromEnv) out.proxyFromEnvironment = true;
+  if (fromEnv && r.has(m, 'proxy_url')) {
+    r.error(
+      r.at(m.path, 'proxy_from_environment'),
+      `cannot be used with ${r.name('proxy_url')}: the environment names the proxy`,
+    );
+  }
+  if (fromEnv && r.has(m, 'no_proxy')) {
+    r.error(r.at(m.path, 'no_proxy'), `cannot be used with ${r.name('proxy_from_environment')}: set NO_PROXY instead`);
+  } else if (r.has(m, 'no_proxy') && !r.has(m, 'proxy_url')) {
+    r.error(r.at(m.path, 'no_proxy'), `needs ${r.name('proxy_url')}: without a proxy everything is reached directly`);
+  }
+  if (r.has(m, 'proxy_connect_header')) {
+    const headers = readProxyConnectHeader(r, m);
+    if (!r.has(m, 'proxy_url') && !fromEnv) {
+      r.error(
+        r.at(m.path, 'proxy_connect_header'),
+        `needs ${r.name('proxy_url')} or ${r.name('proxy_from_environment')}: it is sent to the proxy`,
+      );
+    } else if (headers !== undefined && Object.keys(headers).length > 0) {
+      out.proxyConnectHeader = headers;
+    }
+  }
+  return out;
+}
+
+/** `proxy_connect_header`: header name -> list of values, all secrets (Prometheus' `ProxyHeader`). */
+function readProxyConnectHeader(r: FieldReader, m: CheckedMap): Record<string, string[]> | undefined {
+  const path = r.at(m.path, 'proxy_connect_header');
+  const value = m.values.get('proxy_connect_header');
+  if (!isPlainObject(value)) {
+    r.error(path, `expected a mapping of header names to lists of values, got ${describe(value)}`);
+    return undefined;
+  }
+  const out: Record<string, string[]> = {};
+  let ok = true;
+  for (const [name, values] of Object.entries(value)) {
+    const at = joinPath(path, name);
+    const list = readStringList(r, values, at, true);
+    if (list === undefined) {
+      ok = false;
+      continue;
+    }
+    const problem = headerNameProblem(name) ?? list.map(headerValueProblem).find((p) => p !== undefined);
+    if (problem !== undefined) {
+      r.error(at, problem);
+      ok = false;
+    }
+    out[name] = list;
+  }
+  return ok ? out : undefined;
+}
+
+/**
+ * `http_headers`: header name -> `{ values, secrets, files }`. Files are read now (trimmed, as
+ * Prometheus does when it sends them), so a missing file fails the load, or the reload while the
+ * running config keeps going. Reserved headers are Prometheus' `ReservedHeaders`.
+ */
+function readHttpHeaders(
+  r: FieldReader,
+  m: CheckedMap,
+  ctx: SchemaContext,
+): Record<string, HttpHeaderValues> | undefined {
+  if (!r.has(m, 'http_headers')) return undefined;
+  const path = r.at(m.path, 'http_headers');
+  const value = m.values.get('http_headers');
+  if (!isPlainObject(value)) {
+    r.error(path, `expected a mapping of header names to { values, secrets, files }, got ${describe(value)}`);
+    return undefined;
+  }
+  const out: Record<string, HttpHeaderValues> = {};
+  const seen = new Map<string, string>();
+  let ok = true;
+  for (const [name, spec] of Object.entries(value)) {
+    const at = joinPath(path, name);
+    const problem = headerNameProblem(name) ?? reservedHeaderProblem(r, name);
+    const first = seen.get(name.toLowerCase());
+    seen.set(name.toLowerCase(), name);
+    if (problem !== undefined || first !== undefined) {
+      r.error(at, problem ?? `duplicate header (header names ignore case; also set as ${first})`);
+      ok = false;
+      continue;
+    }
+    const h = r.map(spec, at, HTTP_HEADER_SPEC);
+    if (h === undefined) {
+      ok = false;
+      continue;
+    }
+    const values = r.has(h, 'values') ? readStringList(r, h.values.get('values'), r.at(at, 'values'), false) : [];
+    const secrets = r.has(h, 'secrets') ? readStringList(r, h.values.get('secrets'), r.at(at, 'secrets'), true) : [];
+    const files = r.has(h, 'files') ? readStringList(r, h.values.get('files'), r.at(at, 'files'), false) : [];
+    if (values === undefined || secrets === undefined || files === undefined) {
+      ok = false;
+      continue;
+    }
+    for (const [key, list] of [
+      ['values', values],
+      ['secrets', secrets],
+    ] as const) {
+      list.forEach((v, i) => {
+        const valueProblem = headerValueProblem(v);
+        if (valueProblem === undefined) return;
+        r.error(indexPath(r.at(at, key), i), valueProblem);
+        ok = false;
+      });
+    }
+    const absolute: string[] = [];
+    files.forEach((file, i) => {
+      const filePath = indexPath(r.at(at, 'files'), i);
+      const content = readFileAt(r, filePath, file, ctx);
+      if (content === undefined) {
+        ok = false;
+        return;
+      }
+      const trimmed = content.trim();
+      const valueProblem = headerValueProblem(trimmed);
+      if (valueProblem !== undefined) {
+        r.error(filePath, `${JSON.stringify(resolve(ctx.baseDir, file))}: ${valueProblem}`);
+        ok = false;
+        return;
+      }
+      absolute.push(resolve(ctx.baseDir, file));
+      secrets.push(trimmed);
+    });
+    if (values.length + secrets.length === 0) {
+      r.error(at, `sets no value: give ${r.name('values')}, ${r.name('secrets')} or ${r.name('files')}`);
+      ok = false;
+    }
+    out[name] = { values, secrets, files: absolute };
+  }
+  return ok ? out : undefined;
+}
+
+/** Prometheus refuses these in `http_headers`; each has its own setting or is promspool's. */
+function reservedHeaderProblem(r: FieldReader, name: string): string | undefined {
+  const lower = name.toLowerCase();
+  if (lower === 'authorization') {
+    const keys = ['basic_auth', 'authorization', 'oauth2', 'sigv4'].map((k) => r.name(k)).join(', ');
+    return `set Authorization with one of ${keys}, not ${r.name('http_headers')}`;
+  }
+  if (RESERVED_HEADERS.has(lower) || lower === 'x-prometheus-scrape-timeout-seconds') {
+    return `${name} is a reserved header and cannot be set`;
+  }
+  return undefined;
+}
+
+function headerNameProblem(name: string): string | undefined {
+  return /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name) ? undefined : 'invalid header name';
+}
+
+function headerValueProblem(value: string): string | undefined {
+  return /[\r\n\0]/.test(value) ? 'header values cannot contain CR, LF or NUL' : undefined;
+}
+
+/**
+ * A list of strings at `path`. YAML numbers and booleans are taken as their text; a `secret`
+ * list never echoes a wrong-typed value. A single string is refused: Prometheus wants a list.
+ */
+function readStringList(r: FieldReader, value: unknown, path: string, secret: boolean): string[] | undefined {
+  if (!Array.isArray(value)) {
+    const got = secret ? describe(value).replace(/ \(.*\)$/s, '') : describe(value);
+    r.error(path, `expected a list of strings, got ${got}`);
+    return undefined;
+  }
+  const out: string[] = [];
+  let ok = true;
+  value.forEach((item, i) => {
+    if (typeof item === 'string') out.push(item);
+    else if (typeof item === 'number' || typeof item === 'boolean') out.push(String(item));
+    else {
+      const got = secret ? describe(item).replace(/ \(.*\)$/s, '') : describe(item);
+      r.error(indexPath(path, i), `expected a string, got ${got}`);
+      ok = false;
+    }
+  });
+  return ok ? out : undefined;
+}
+
+/** Reads `file` (relative to the config's directory) named at `path`; errors name the file. */
+function readFileAt(r: FieldReader, path: string, file: string, ctx: SchemaContext): string | undefined {
+  if (file === '') {
+    r.error(path, 'must not be empty');
+    return undefined;
+  }
+  const absolute = resolve(ctx.baseDir, file);
+  try {
+    return readFileSync(absolute, 'utf8');
+  } catch (e) {
+    r.error(path, `cannot read ${JSON.stringify(absolute)}: ${describeFileError(e)}`);
+    return undefined;
+  }
+}
+
+/**
+ * `oauth2`: `client_id` and `token_url` required, `client_secret` xor `client_secret_file` (the
+ * file read now, trimmed), `scopes`, `endpoint_params`, its own `tls_config` and proxy keys for
+ * the token requests. Only the client credentials grant.
+ */
+function readOAuth2(r: FieldReader, m: CheckedMap | undefined, ctx: SchemaContext): OAuth2Config | undefined {
+  if (m === undefined) return undefined;
+  const before = r.errors.length;
+  const clientId = r.required(m, 'client_id') ? r.string(m, 'client_id') : undefined;
+  if (clientId === '') r.error(r.at(m.path, 'client_id'), 'must not be empty');
+  const tokenUrl = r.required(m, 'token_url') ? readHttpUrl(r, m, 'token_url') : undefined;
+  const grantType = r.string(m, 'grant_type');
+  if (grantType !== undefined && grantType !== '' && !(OAUTH2_GRANT_TYPES as readonly string[]).includes(grantType)) {
+    r.error(
+      r.at(m.path, 'grant_type'),
+      `must be "client_credentials", got ${JSON.stringify(grantType)} (the JWT bearer grant is not supported)`,
+    );
+  }
+  // Optional, as in Prometheus: some token servers take public clients with only an id.
+  const clientSecret = readSecret(r, m, 'client_secret', 'client_secret_file', ctx, false);
+  const scopes = r.has(m, 'scopes') ? readStringList(r, m.values.get('scopes'), r.at(m.path, 'scopes'), false) : [];
+  const params = r.stringMap(m, 'endpoint_params');
+  const tlsConfig = r.has(m, 'tls_config') ? readTls(r, child(r, m, 'tls_config', TLS_SPEC), ctx) : undefined;
+  const proxy = readProxySettings(r, m);
+  if (r.errors.length > before) return undefined;
+  const out: OAuth2Config = {
+    clientId: clientId!,
+    clientSecret: clientSecret ?? '',
+    scopes: scopes!,
+    tokenUrl: tokenUrl!,
+    endpointParams: Object.fromEntries(params!),
+    ...proxy,
+  };
+  if (r.has(m, 'client_secret_file')) {
+    out.clientSecretFile = resolve(ctx.baseDir, String(m.values.get('client_secret_file')));
+  }
+  if (tlsConfig) out.tlsConfig = tlsConfig;
+  return out;
+}
+
+/**
+ * `sigv4`, prometheus/sigv4's rules: `access_key` and `secret_key` both or neither (neither: the
+ * default AWS credential chain), `external_id` only with `role_arn`.
+ */
+function readSigV4(r: FieldReader, m: CheckedMap | undefined): SigV4Config | undefined {
+  if (m === undefined) return undefined;
+  const before = r.errors.length;
+  const strings: Partial<Record<'region' | 'accessKey' | 'profile' | 'roleArn' | 'externalId', string>> = {};
+  for (const [key, field] of [
+    ['region', 'region'],
+    ['access_key', 'accessKey'],
+    ['profile', 'profile'],
+    ['role_arn', 'roleArn'],
+    ['external_id', 'externalId'],
+  ] as const) {
+    const v = r.string(m, key);
+    if (v !== undefined && v !== '') strings[field] = v;
+  }
+  const secretKey = r.secret(m, 'secret_key');
+  const serviceName = r.string(m, 'service_name', DEFAULT_SIGV4_SERVICE_NAME);
+  const useFipsStsEndpoint = r.boolean(m, 'use_fips_sts_endpoint', false);
+  const hasSecret = secretKey !== undefined && secretKey !== '';
+  if ((strings.accessKey !== undefined) !== hasSecret) {
+    r.error(
+      m.path,
+      strings.accessKey === undefined
+        ? `${r.name('secret_key')} needs ${r.name('access_key')}: give both, or neither to use the default AWS credential chain`
+        : `${r.name('access_key')} needs ${r.name('secret_key')}: give both, or neither to use the default AWS credential chain`,
+    );
+  }
+  if (strings.externalId !== undefined && strings.roleArn === undefined) {
+    r.error(r.at(m.path, 'external_id'), `can only be used with ${r.name('role_arn')}`);
+  }
+  if (r.errors.length > before) return undefined;
+  const out: SigV4Config = {
+    ...strings,
+    useFipsStsEndpoint: useFipsStsEndpoint!,
+    serviceName: serviceName === '' ? DEFAULT_SIGV4_SERVICE_NAME : serviceName!,
+  };
+  if (hasSecret) out.secretKey = secretKey;
+  return out;
 }

@@ -72,8 +72,58 @@ export interface EndpointConfig {
   authorization?: Authorization;
   tlsConfig?: TlsConfig;
   proxyUrl?: string;
+  /** Prometheus' `no_proxy` (with `proxy_url`): comma-separated hosts, domains, IPs and CIDRs reached directly. */
+  noProxy?: string;
+  /** `proxy_from_environment`: HTTP_PROXY / HTTPS_PROXY / NO_PROXY decide, as Go's client does. Absent: false. */
+  proxyFromEnvironment?: boolean;
+  /** `proxy_connect_header`: sent to the proxy with CONNECT. Values are secrets. */
+  proxyConnectHeader?: Record<string, string[]>;
+  /** `http_headers`: added to every request (several values: several header lines). */
+  httpHeaders?: Record<string, HttpHeaderValues>;
+  /** `follow_redirects`. Absent: true (Prometheus' default). */
+  followRedirects?: boolean;
+  /** `enable_http2`: offer h2 in TLS ALPN. Absent: true (Prometheus' default). */
+  enableHttp2?: boolean;
+  /** `round_robin_dns`: spread new connections over every address the host resolves to. Absent: false. */
+  roundRobinDns?: boolean;
+  oauth2?: OAuth2Config;
+  sigv4?: SigV4Config;
   queue: QueueConfig;
   metadata: MetadataConfig;
+}
+
+/**
+ * One header of `http_headers`. `values` are plain; `secrets` hold both the inline `secrets` and
+ * the trimmed contents of `files` (read at load and on reload), which are never shown.
+ */
+export interface HttpHeaderValues {
+  values: string[];
+  secrets: string[];
+  /** Absolute paths of the `files`, for messages; their contents are in `secrets`. */
+  files: string[];
+}
+
+/** The proxy settings shared by an endpoint and its `oauth2` token requests (Prometheus' ProxyConfig). */
+export interface ProxySettings {
+  proxyUrl?: string;
+  noProxy?: string;
+  proxyFromEnvironment?: boolean;
+  proxyConnectHeader?: Record<string, string[]>;
+}
+
+/**
+ * `oauth2` of a `remote_write` entry: OAuth 2.0 client credentials grant (RFC 6749 section 4.4),
+ * Prometheus' `OAuth2` keys. The token is sent as `Authorization: Bearer <token>`.
+ */
+export interface OAuth2Config extends ProxySettings {
+  clientId: string;
+  /** From `client_secret` or the trimmed contents of `client_secret_file` (read at load and reload). */
+  clientSecret: string;
+  clientSecretFile?: string;
+  scopes: string[];
+  tokenUrl: string;
+  endpointParams: Record<string, string>;
+  tlsConfig?: TlsConfig;
 }
 
 export interface StorageConfig {

@@ -203,14 +203,16 @@ const INVALID: [string, string, string[]][] = [
     ['remote_write[0].write_relabel_configs: write_relabel_configs is not supported yet (line 3)'],
   ],
   [
-    'unsupported Prometheus key sigv4',
-    `${RW}    sigv4:\n      region: eu-west-1\n`,
-    ['remote_write[0].sigv4: sigv4 is not supported yet (line 3)'],
+    'sigv4 access_key without secret_key',
+    `${RW}    sigv4:\n      region: eu-west-1\n      access_key: AKIA\n`,
+    [
+      'remote_write[0].sigv4: access_key needs secret_key: give both, or neither to use the default AWS credential chain (line 3)',
+    ],
   ],
   [
-    'unsupported Prometheus key bearer_token_file',
-    `${RW}    bearer_token_file: /tmp/t\n`,
-    ['remote_write[0].bearer_token_file: bearer_token_file is not supported yet (line 3)'],
+    'bearer_token_file that cannot be read',
+    `${RW}    bearer_token_file: /nonexistent-promspool-dir/t\n`,
+    ['remote_write[0].bearer_token_file: cannot read "/nonexistent-promspool-dir/t": no such file (line 3)'],
   ],
   [
     'unsupported top-level scrape_configs',
@@ -279,7 +281,9 @@ const INVALID: [string, string, string[]][] = [
   [
     'basic_auth and authorization both',
     `${RW}    basic_auth: { username: u, password: p }\n    authorization: { credentials: x }\n`,
-    ['remote_write[0]: at most one of basic_auth and authorization may be set (line 2)'],
+    [
+      'remote_write[0]: at most one of basic_auth, authorization, bearer_token, bearer_token_file, oauth2, sigv4, azuread or google_iam may be set, got basic_auth and authorization (line 2)',
+    ],
   ],
   [
     'receiver basic_auth without a password',
