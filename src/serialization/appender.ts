@@ -69,7 +69,7 @@ class ColumnarAppender implements Appender {
   appendHistogram(labels: Labels | SeriesRef, timestampMs: number, histogram: NativeHistogram): void {
     const series = this.registry.resolve(labels);
     checkTimestamp('timestampMs', timestampMs);
-    this.batch.addHistogram(series, timestampMs, validateHistogram(histogram));
+    this.batch.addHistogram(series, timestampMs, validateHistogram(histogram, series.labels));
   }
 
   appendExemplar(labels: Labels | SeriesRef, exemplar: Exemplar): void {

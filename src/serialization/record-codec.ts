@@ -1,6 +1,7 @@
 import { Decoder, Encoder } from '@msgpack/msgpack';
 import { compress, compressSync, uncompressSync } from 'lz4-napi';
 import { PromspoolError } from '../errors.js';
+import { CUSTOM_BUCKETS_SCHEMA } from './histogram-validation.js';
 import { countRawRecordSignals, decodeRawRecord, isRawRecord } from './raw-record.js';
 import { hashRecordSeries } from './series.js';
 import { restoreStaleMarker } from './stale-marker.js';
@@ -36,10 +37,18 @@ import {
  * | `er` `et` `ev` | exemplar label refs (u32), timestamps (f64), values (f64) |
  * | `m` | metadata, flat `[familyName, type, help, unit, ...]` |
  * | `si` `sc` | optional (added within version 1; older readers ignore them): seriesIds as u32 bytes and their scope, a number below 2^48 |
+ * | `hco` `hcv` | version 3, only in records holding custom-bucket histograms (schema -53): per histogram the start of its custom values (u32 bytes, histograms + 1 offsets) and the values (f64 bytes) |
  *
  * Readers must accept every older version; a new field gets a new key, a changed meaning a new version.
+ * A record holding custom-bucket histograms is written as version 3 (the keys `hco` `hcv` added):
+ * a reader that predates them would send those histograms without their bounds, so it must count
+ * the record as corrupt (it refuses versions it does not know) instead. Every other record is
+ * still written as version 2, which such a reader reads as before.
  */
-export const RECORD_FORMAT_VERSION = 2;
+export const RECORD_FORMAT_VERSION = 3;
+/** Written for records without custom-bucket histograms: see {@link RECORD_FORMAT_VERSION}. */
+const RECORD_FORMAT_VERSION_WITHOUT_CUSTOM_BUCKETS = 2;
+
 export { MAX_RECORD_BYTES };
 
 const encoder = new Encoder({ initialBufferSize: 1 << 20 });
@@ -102,6 +111,7 @@ function encodeRecordMessage(r: SignalRecord): Uint8Array {
   const hf = new Float64Array(hcount * 4);
   const hfBits = new Uint32Array(hf.buffer);
   const h = new Array<unknown[]>(hcount);
+  let customTotal = -1;
   for (let i = 0; i < hcount; i++) {
     const e = r.histograms[i];
     const hist = e.histogram;
@@ -119,7 +129,11 @@ function encodeRecordMessage(r: SignalRecord): Uint8Array {
       (hist.isFloat ? hist.positiveCounts : hist.positiveDeltas) ?? [],
       (hist.isFloat ? hist.negativeCounts : hist.negativeDeltas) ?? [],
     ];
+    if (hist.schema === CUSTOM_BUCKETS_SCHEMA || (hist.customValues?.length ?? 0) > 0) {
+      customTotal = Math.max(customTotal, 0) + (hist.customValues?.length ?? 0);
+    }
   }
+  const custom = customTotal < 0 ? undefined : customValueColumns(r.histograms, customTotal);
   const ecount = r.exemplars.length;
   const el = new Uint32Array(ecount + 1);
   const et = new Float64Array(ecount);
@@ -145,7 +159,7 @@ function encodeRecordMessage(r: SignalRecord): Uint8Array {
     m[4 * i + 3] = e.unit;
   }
   return encoder.encodeSharedRef({
-    v: RECORD_FORMAT_VERSION,
+    v: custom === undefined ? RECORD_FORMAT_VERSION_WITHOUT_CUSTOM_BUCKETS : RECORD_FORMAT_VERSION,
     n: r.timestamps.length + hcount + ecount + r.metadata.length,
     s: joinedStrings(r.strings),
     sl: bytesOf(stringLengths(r.strings)),
@@ -168,7 +182,24 @@ function encodeRecordMessage(r: SignalRecord): Uint8Array {
     ...(r.seriesIds === undefined || r.seriesIdScope === undefined
       ? {}
       : { si: bytesOf(r.seriesIds), sc: r.seriesIdScope }),
+    ...(custom === undefined ? {} : { hco: bytesOf(custom.offsets), hcv: bytesOf(custom.values) }),
   });
+}
+
+/** The `hco` and `hcv` columns: every histogram's custom values (none for exponential ones), back to back. */
+function customValueColumns(
+  histograms: readonly HistogramEntry[],
+  total: number,
+): { offsets: Uint32Array; values: Float64Array } {
+  const offsets = new Uint32Array(histograms.length + 1);
+  const values = new Float64Array(total);
+  let n = 0;
+  for (let i = 0; i < histograms.length; i++) {
+    const cv = histograms[i].histogram.customValues;
+    if (cv !== undefined) for (let j = 0; j < cv.length; j++) values[n++] = cv[j];
+    offsets[i + 1] = n;
+  }
+  return { offsets, values };
 }
 
 /** The last string table joined, and the result: see {@link joinedStrings}. */
@@ -257,7 +288,8 @@ function decodeMap(payload: Uint8Array): Record<string, unknown> {
     throw corrupt('top level is not a map');
   }
   const map = value as Record<string, unknown>;
-  if (map.v !== RECORD_FORMAT_VERSION && map.v !== 1) throw corrupt(`unsupported format version ${String(map.v)}`);
+  if (map.v !== RECORD_FORMAT_VERSION && map.v !== 2 && map.v !== 1)
+    throw corrupt(`unsupported format version ${String(map.v)}`);
   return map;
 }
 
@@ -372,7 +404,21 @@ function decodeHistograms(map: Record<string, unknown>, count: number): Histogra
     }
     out[i] = { timestampMs: ht[i], histogram: hist };
   }
+  if (map.hco !== undefined || map.hcv !== undefined) decodeCustomValues(map, out);
   return out;
+}
+
+/** Reads `hco`/`hcv` into the histograms: custom-bucket ones get theirs (possibly none), others only if they have some. */
+function decodeCustomValues(map: Record<string, unknown>, histograms: HistogramEntry[]): void {
+  const offsets = u32(map, 'hco');
+  const values = f64(map, 'hcv');
+  checkOffsets('hco', offsets, histograms.length, values.length);
+  for (let i = 0; i < histograms.length; i++) {
+    const h = histograms[i].histogram;
+    if (h.schema === CUSTOM_BUCKETS_SCHEMA || offsets[i + 1] > offsets[i]) {
+      h.customValues = Array.from(values.subarray(offsets[i], offsets[i + 1]));
+    }
+  }
 }
 
 type DecodedColumns = Omit<SignalRecord, 'strings' | 'seriesIds' | 'seriesIdScope' | 'rawSeries'>;
@@ -540,7 +586,7 @@ function readSignalCountHead(b: Uint8Array): number {
   } else if (head === 0xde) p += 2;
   else if (head === 0xdf) p += 4;
   else return -1;
-  if (b[p] !== 0xa1 || b[p + 1] !== 0x76 || (b[p + 2] !== RECORD_FORMAT_VERSION && b[p + 2] !== 1)) return -1; // "v": 2 or 1
+  if (b[p] !== 0xa1 || b[p + 1] !== 0x76 || b[p + 2] < 1 || b[p + 2] > RECORD_FORMAT_VERSION) return -1; // "v": 1 to 3
   p += 3;
   if (b[p] !== 0xa1 || b[p + 1] !== 0x6e) return -1; // "n"
   p += 2;

@@ -18,6 +18,10 @@ export interface BucketSpan {
  * Integer histogram: `positiveDeltas`/`negativeDeltas` hold delta-encoded bucket counts and
  * `count`/`zeroCount` are integers. Float histogram: `positiveCounts`/`negativeCounts` hold
  * absolute bucket counts. A histogram is a float histogram iff `isFloat` is true.
+ *
+ * Schema -4..8 is exponential; schema -53 has custom buckets (Prometheus' NHCB): the bucket at
+ * index `i` of the positive spans has upper bound `customValues[i]` (inclusive), the one at index
+ * `customValues.length` is the +Inf bucket, and there is no zero bucket and no negative side.
  */
 export interface NativeHistogram {
   isFloat: boolean;
@@ -34,6 +38,11 @@ export interface NativeHistogram {
   negativeCounts?: number[];
   /** 0 unknown, 1 yes, 2 no, 3 gauge (protobuf enum values). */
   resetHint?: 0 | 1 | 2 | 3;
+  /**
+   * Schema -53 only (protobuf field 16 in 1.0 and 2.0): the custom buckets' upper bounds,
+   * strictly increasing, without the implicit +Inf. Absent or empty for exponential schemas.
+   */
+  customValues?: number[];
 }
 
 export interface Exemplar {

@@ -12,10 +12,12 @@ const COUNT_INT = 1;
 const COUNT_FLOAT = 2;
 
 /**
- * Reads a native Histogram message (same field numbers in 1.0 and 2.0) ending at `stop`, and
- * validates it: one kind (int or float) for count, zero count and buckets; exponential schema;
- * span lengths matching the bucket count. Custom-bucket histograms (schema -53) are rejected:
- * the stored model has no custom bounds.
+ * Reads a native Histogram message (same field numbers in 1.0 and 2.0, `custom_values` = 16
+ * included) ending at `stop`, checking what only the wire can tell: one kind (int or float) for
+ * count, zero count and buckets, and a reset hint of the enum. The rules of Prometheus'
+ * `Histogram.Validate` (schema, spans against buckets, counts, custom bounds) are checked where
+ * the histogram is appended, by `validateHistogram`, which names the series by its labels: the
+ * same check for the library's appends and for both decoders.
  */
 export function readHistogram(r: ProtoReader, stop: number): ReadHistogram {
   const outerEnd = r.end;
@@ -35,6 +37,7 @@ export function readHistogram(r: ProtoReader, stop: number): ReadHistogram {
   const positiveDeltas: number[] = [];
   const negativeCounts: number[] = [];
   const positiveCounts: number[] = [];
+  const customValues: number[] = [];
   while (r.pos < stop) {
     const key = r.tag();
     switch (key >>> 3) {
@@ -100,7 +103,7 @@ export function readHistogram(r: ProtoReader, stop: number): ReadHistogram {
         timestampMs = r.int64();
         break;
       case 16:
-        r.fail('custom-bucket histograms (custom_values, schema -53) are not supported');
+        readDoubles(r, key, customValues, 'histogram custom_values');
         break;
       default:
         r.skip(key & 7);
@@ -108,7 +111,6 @@ export function readHistogram(r: ProtoReader, stop: number): ReadHistogram {
   }
   r.end = outerEnd;
 
-  if (schema < -4 || schema > 8) r.fail(`histogram schema ${schema} is not in -4..8`);
   if (zeroKind !== COUNT_NONE && countKind !== COUNT_NONE && zeroKind !== countKind) {
     r.fail('histogram mixes integer and float counts');
   }
@@ -119,15 +121,6 @@ export function readHistogram(r: ProtoReader, stop: number): ReadHistogram {
   if (!isFloat && (negativeCounts.length > 0 || positiveCounts.length > 0)) {
     r.fail('integer histogram carries float bucket counts');
   }
-  const negBuckets = isFloat ? negativeCounts.length : negativeDeltas.length;
-  const posBuckets = isFloat ? positiveCounts.length : positiveDeltas.length;
-  if (spanBuckets(negativeSpans) !== negBuckets) {
-    r.fail(`histogram negative spans cover ${spanBuckets(negativeSpans)} buckets but ${negBuckets} are given`);
-  }
-  if (spanBuckets(positiveSpans) !== posBuckets) {
-    r.fail(`histogram positive spans cover ${spanBuckets(positiveSpans)} buckets but ${posBuckets} are given`);
-  }
-
   const histogram: NativeHistogram = {
     isFloat,
     count,
@@ -146,13 +139,9 @@ export function readHistogram(r: ProtoReader, stop: number): ReadHistogram {
     histogram.positiveDeltas = positiveDeltas;
     histogram.negativeDeltas = negativeDeltas;
   }
+  // As Prometheus' decoder: an absent or empty field is no custom values.
+  if (customValues.length > 0) histogram.customValues = customValues;
   return { histogram, timestampMs };
-}
-
-function spanBuckets(spans: BucketSpan[]): number {
-  let n = 0;
-  for (const s of spans) n += s.length;
-  return n;
 }
 
 function readSpan(r: ProtoReader): BucketSpan {

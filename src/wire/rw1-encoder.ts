@@ -544,6 +544,8 @@ class WriteRequestEncoderV1 implements WriteRequestEncoder {
     }
     if (h.resetHint) size += 2;
     if (e.timestampMs !== 0) size += 1 + int64Size(e.timestampMs);
+    // custom_values = 16: a two-byte key.
+    if (h.customValues !== undefined && h.customValues.length > 0) size += 1 + delimitedSize(h.customValues.length * 8);
     const sizes = this.histSizes;
     sizes[slot] = size;
     sizes[slot + 1] = negDeltas;
@@ -602,6 +604,10 @@ class WriteRequestEncoderV1 implements WriteRequestEncoder {
     if (e.timestampMs !== 0) {
       w.byte(0x78); // timestamp = 15
       w.int64(e.timestampMs);
+    }
+    if (h.customValues !== undefined && h.customValues.length > 0) {
+      w.byte(0x82); // custom_values = 16, packed: key (16 << 3 | 2) as a two-byte varint
+      writePackedDoubles(w, 0x01, h.customValues);
     }
   }
 

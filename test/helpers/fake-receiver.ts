@@ -134,6 +134,8 @@ function toHistogram(h: Msg): { ts: number; histogram: NativeHistogram } {
     histogram.positiveDeltas = (h.positiveDeltas ?? []).map(num);
     histogram.negativeDeltas = (h.negativeDeltas ?? []).map(num);
   }
+  // `arrays: true` makes an absent field an empty array; promspool's model leaves it out.
+  if (h.customValues?.length) histogram.customValues = h.customValues;
   return { ts: num(h.timestamp), histogram };
 }
 

@@ -103,6 +103,7 @@ export function histogramToProto(h: NativeHistogram, timestampMs: number): Recor
   } else if (h.positiveDeltas?.length) m.positiveDeltas = h.positiveDeltas;
   if (h.resetHint) m.resetHint = h.resetHint;
   if (timestampMs !== 0) m.timestamp = timestampMs;
+  if (h.customValues?.length) m.customValues = h.customValues;
   return m;
 }
 

@@ -152,20 +152,31 @@ describe('Appender', () => {
 
   it('validates histograms, naming the field', () => {
     const { app } = setup();
+    // Prometheus' own rules (and words) are in histogram-validation.test.ts; here the appender's use of them.
     const cases: [Partial<NativeHistogram>, RegExp][] = [
-      [{ schema: 9 }, /schema=9 must be an integer in -4..8/],
-      [{ schema: -5 }, /schema=-5/],
-      [{ positiveDeltas: [2] }, /positiveDeltas.length=1 must equal the spans' total length 2/],
-      [{ positiveDeltas: [2, -3] }, /positiveDeltas\[1\]=-3 makes bucket count -1 negative/],
+      [{ schema: 9 }, /got schema 9$/],
+      [{ schema: 1.5 }, /schema=1.5 must be an integer/],
+      [{ positiveDeltas: [2] }, /positive side: spans need 2 buckets, have 1 buckets/],
+      [{ positiveDeltas: [2, -3] }, /positive side: bucket number 2 has observation count of -1/],
       [{ count: -1 }, /count=-1 must be a non-negative integer/],
-      [{ count: 3 }, /count=3 is less than zeroCount \+ bucket counts \(6\)/],
-      [{ zeroThreshold: -1 }, /zeroThreshold=-1/],
+      [{ count: 3 }, /6 observations found in buckets, but the Count field is 3/],
+      [{ count: 7 }, /6 observations found in buckets, but the Count field is 7/],
+      [{ zeroThreshold: 'x' as unknown as number }, /zeroThreshold="x" must be a number/],
       [{ positiveSpans: [{ offset: 0, length: -2 }] }, /positiveSpans\[0\].length=-2/],
       [{ isFloat: true }, /positiveCounts=undefined must be an array \(float histogram\)/],
       [{ resetHint: 7 as 0 }, /resetHint=7/],
+      [{ customValues: [1, 2] }, /histogram with exponential schema must not have custom bounds/],
     ];
     for (const [patch, message] of cases) {
-      assert.throws(() => app.appendHistogram({ __name__: 'h' }, 1, { ...intHistogram(), ...patch }), message);
+      assert.throws(
+        () => app.appendHistogram({ __name__: 'h', job: 'x' }, 1, { ...intHistogram(), ...patch }),
+        (err: unknown) => {
+          assert.ok(err instanceof TypeError);
+          assert.ok(err.message.startsWith('invalid histogram for series {__name__="h", job="x"}: '), err.message);
+          assert.match(err.message, message);
+          return true;
+        },
+      );
     }
     assert.throws(
       () =>
@@ -176,7 +187,7 @@ describe('Appender', () => {
           negativeCounts: [],
           positiveDeltas: undefined,
         }),
-      /positiveCounts\[1\]=-0.5 must be a finite non-negative number/,
+      /positive side: bucket number 2 has observation count of -0.5/,
     );
     assert.throws(() => app.appendHistogram({ __name__: 'h' }, 0.5, intHistogram()), /timestampMs/);
   });

@@ -252,8 +252,8 @@ describe('record codec', () => {
   }
 
   it('rejects a wrong version and a non-map', () => {
-    assertCorrupt(() => decodeRecord(payloadOf({ v: 3, n: 0 })), /unsupported format version 3/);
-    assertCorrupt(() => countRecordSignals(payloadOf({ v: 3, n: 0 })), /unsupported format version 3/);
+    assertCorrupt(() => decodeRecord(payloadOf({ v: 4, n: 0 })), /unsupported format version 4/);
+    assertCorrupt(() => countRecordSignals(payloadOf({ v: 4, n: 0 })), /unsupported format version 4/);
     assertCorrupt(() => decodeRecord(payloadOf([1, 2, 3] as unknown as Record<string, unknown>)), /not a map/);
   });
 
