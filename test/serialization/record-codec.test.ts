@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { Encoder } from '@msgpack/msgpack';
-import { compressSync } from 'lz4-napi';
+import { Decoder, Encoder } from '@msgpack/msgpack';
+import { compressSync, uncompressSync } from 'lz4-napi';
 import { PromspoolError } from '../../src/errors.js';
 import { countRecordSignals, decodeRecord, encodeRecord } from '../../src/serialization/record-codec.js';
 import { hashLabelPairs } from '../../src/serialization/series.js';
@@ -307,6 +307,99 @@ describe('record codec', () => {
     assert.equal(countRecordSignals(payload), 3);
   });
 
+  it('round-trips custom-bucket histograms (version 3, keys hco/hcv); records without them stay version 2', () => {
+    const versionOf = (payload: Uint8Array) =>
+      (new Decoder().decode(uncompressSync(Buffer.from(payload))) as { v: number }).v;
+    const plain = sample();
+    assert.equal(versionOf(encodeRecord(plain)), 2);
+    const r = sample();
+    const custom = {
+      isFloat: false,
+      count: 4,
+      sum: 0.75,
+      schema: -53,
+      zeroThreshold: 0,
+      zeroCount: 0,
+      positiveSpans: [{ offset: 1, length: 2 }],
+      negativeSpans: [],
+      positiveDeltas: [1, 2],
+      negativeDeltas: [],
+      resetHint: 0 as const,
+      customValues: [0.005, 0.1, 2.5e10],
+    };
+    // Only the +Inf bucket: custom values present and empty.
+    const onlyInf = {
+      ...custom,
+      count: 1,
+      positiveSpans: [{ offset: 0, length: 1 }],
+      positiveDeltas: [1],
+      customValues: [],
+    };
+    r.histograms.push({ timestampMs: 9, histogram: custom }, { timestampMs: 10, histogram: onlyInf });
+    r.histogramOffsets = new Uint32Array([0, 0, 0, 4]);
+    const payload = encodeRecord(r);
+    assert.equal(versionOf(payload), 3);
+    const d = decodeRecord(payload);
+    assert.deepEqual(d.histograms[0], r.histograms[0], 'an exponential histogram gets no custom values');
+    assert.equal(d.histograms[1].histogram.customValues, undefined);
+    assert.deepEqual(d.histograms[2], r.histograms[2]);
+    assert.deepEqual(d.histograms[3], r.histograms[3]);
+    assert.equal(countRecordSignals(payload), 4 + 4 + 1 + 1);
+  });
+
+  it('rejects custom value columns that disagree with the histograms', () => {
+    const lz = (map: Record<string, unknown>) => {
+      const msg = new Encoder().encode(map);
+      return compressSync(Buffer.from(msg.buffer, msg.byteOffset, msg.byteLength));
+    };
+    const r = sample();
+    r.histograms[0].histogram = { ...r.histograms[0].histogram, schema: -53, customValues: [1, 2] };
+    const map = new Decoder().decode(uncompressSync(Buffer.from(encodeRecord(r)))) as Record<string, unknown>;
+    const u32 = (xs: number[]) => new Uint8Array(new Uint32Array(xs).buffer);
+    assertCorrupt(() => decodeRecord(lz({ ...map, hco: u32([0, 2]) })), /field hco has 2 offsets for 2 entries/);
+    assertCorrupt(() => decodeRecord(lz({ ...map, hco: u32([0, 3, 3]) })), /field hco ends at 3, expected 2/);
+    assertCorrupt(() => decodeRecord(lz({ ...map, hcv: new Uint8Array(12) })), /field hcv has 12 bytes/);
+    assertCorrupt(() => decodeRecord(lz({ ...map, hcv: undefined })), /field hcv is missing/);
+  });
+
+  it('reads the version-3 golden record: custom-bucket histograms beside an exponential one', () => {
+    const payload = readFileSync(
+      new URL('../../../test/fixtures/segments/record-v3-custom-buckets.bin', import.meta.url),
+    );
+    const d = decodeRecord(payload);
+    assert.deepEqual(d.strings, ['__name__', 'rpc_seconds', 'job', 'api', 'up']);
+    assert.deepEqual([...d.histogramOffsets], [0, 3, 3]);
+    assert.deepEqual(
+      d.histograms.map((e) => [e.timestampMs, e.histogram.schema, e.histogram.customValues]),
+      [
+        [1000, -53, [0.1, 0.5, 1, 5]],
+        [1500, 2, undefined],
+        [2000, -53, [-1, 0.25]],
+      ],
+    );
+    assert.deepEqual(d.histograms[0].histogram, {
+      isFloat: false,
+      count: 6,
+      sum: 2.5,
+      schema: -53,
+      zeroThreshold: 0,
+      zeroCount: 0,
+      positiveSpans: [
+        { offset: 0, length: 2 },
+        { offset: 1, length: 1 },
+      ],
+      negativeSpans: [],
+      positiveDeltas: [1, 2, -1],
+      negativeDeltas: [],
+      resetHint: 2,
+      customValues: [0.1, 0.5, 1, 5],
+    });
+    assert.deepEqual(d.histograms[2].histogram.positiveCounts, [2.5, 5]);
+    assert.equal(d.histograms[2].histogram.isFloat, true);
+    assert.deepEqual([...d.values], [1]);
+    assert.equal(countRecordSignals(payload), 4);
+  });
+
   it('reads a record written before series ids existed (fixture from that version)', () => {
     const payload = readFileSync(
       new URL('../../../test/fixtures/segments/record-v1-no-series-ids.bin', import.meta.url),
@@ -329,6 +422,7 @@ describe('record codec', () => {
     assert.deepEqual([bits[5], bits[4]], [STALE_HI, STALE_LO]);
     assert.equal(d.histograms.length, 1);
     assert.deepEqual(d.histograms[0].histogram.positiveDeltas, [3, -1]);
+    assert.equal(d.histograms[0].histogram.customValues, undefined, 'written before custom buckets existed');
     assert.equal(d.exemplars[0].timestampMs, 999);
     assert.deepEqual(d.metadata, [{ metricFamilyName: 'up', type: 'gauge', help: 'Is it up?', unit: '' }]);
     assert.equal(d.seriesIds, undefined);
