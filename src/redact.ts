@@ -45,3 +45,16 @@ export function redactValue(key: string, value: unknown): unknown {
   if (typeof value === 'string' && value.includes('://')) return redactUrl(value);
   return value;
 }
+
+/**
+ * `text` with every occurrence of each of `secrets` replaced by {@link REDACTED}, for messages
+ * that quote another party (a token server echoing the client secret in its error). Secrets
+ * shorter than 4 characters are left alone: replacing them would garble the text, not protect.
+ */
+export function redactSecrets(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const secret of secrets) {
+    if (secret.length >= 4) out = out.split(secret).join(REDACTED);
+  }
+  return out;
+}

@@ -1,7 +1,15 @@
-import { buildConnector, type Dispatcher, Pool, ProxyAgent } from 'undici';
+import type { Clock } from '../clock.js';
 import type { EndpointConfig } from '../config/types.js';
+import { RetryableError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { redactUrl } from '../redact.js';
 import { remoteWriteHeaders } from '../wire/headers.js';
-import { clientTlsOptions, describeTlsFailure, surfaceTlsAlerts } from './tls.js';
+import { type HostResolver, roundRobinLookup } from './dns.js';
+import { createOAuth2TokenSource } from './oauth2.js';
+import { oauth2Auth, type RequestAuth, sigv4Auth } from './request-auth.js';
+import { createSigV4Signer, type RequestSigner, type SigV4SignerDeps } from './sigv4.js';
+import { describeTlsFailure } from './tls.js';
+import { createTransport } from './transport.js';
 
 /** What one POST came back with. Only the first {@link ERROR_BODY_LIMIT} bytes of a non-2xx body are kept. */
 export interface PostResult {
@@ -28,6 +36,18 @@ export interface RemoteWriteClientOptions {
   connections: number;
   /** promspool's version, for `User-Agent: promspool/<version>`. */
   version: string;
+  /** Token expiry and timeouts of `oauth2`. Default the system clock. */
+  clock?: Clock;
+  /** Where `oauth2` and `sigv4` failures are logged. */
+  logger?: Logger;
+  /** Bound on one `oauth2` token request. Default {@link OAUTH2_TOKEN_TIMEOUT_MS}, at most half of `remote_timeout`. */
+  oauth2TimeoutMs?: number;
+  /** Host resolution for `round_robin_dns`. Default the system resolver. */
+  resolver?: HostResolver;
+  /** Environment for `proxy_from_environment`. Default `process.env`. */
+  env?: NodeJS.ProcessEnv;
+  /** The SigV4 signer's clock, credentials and environment (tests). */
+  sigv4?: SigV4SignerDeps;
 }
 
 /** Bytes of a refused request's body kept for the log line. */
@@ -35,16 +55,28 @@ export const ERROR_BODY_LIMIT = 1024;
 
 /**
  * The request headers of an endpoint: the wire's protocol headers (user headers can never override
- * them) plus the credentials from `basic_auth` or `authorization`, or else from the URL's
- * `user:password@` (as Go's HTTP client, and so Prometheus, sends them).
+ * them), `http_headers` (added to a `headers` entry of the same name, as Prometheus adds them; a
+ * header with several values is sent as several lines), plus the credentials from `basic_auth` or
+ * `authorization` (`bearer_token`), or else from the URL's `user:password@` (as Go's HTTP client,
+ * and so Prometheus, sends them). OAuth 2.0 and SigV4 credentials are added per request.
  */
-export function buildRequestHeaders(config: EndpointConfig, version: string): Record<string, string> {
-  const headers = remoteWriteHeaders(config.protobufMessage, config.headers, version);
+export function buildRequestHeaders(config: EndpointConfig, version: string): Record<string, string | string[]> {
+  const headers: Record<string, string | string[]> = remoteWriteHeaders(
+    config.protobufMessage,
+    config.headers,
+    version,
+  );
+  for (const [name, h] of Object.entries(config.httpHeaders ?? {})) {
+    const values = [...h.values, ...h.secrets];
+    const existing = Object.keys(headers).find((k) => k.toLowerCase() === name.toLowerCase());
+    if (existing === undefined) headers[name] = values.length === 1 ? values[0] : values;
+    else headers[existing] = [...[headers[existing]].flat(), ...values];
+  }
   if (config.basicAuth !== undefined) {
     headers.Authorization = basicCredentials(config.basicAuth.username, config.basicAuth.password);
   } else if (config.authorization !== undefined) {
     headers.Authorization = `${config.authorization.type} ${config.authorization.credentials}`;
-  } else {
+  } else if (config.oauth2 === undefined && config.sigv4 === undefined) {
     const url = new URL(config.url);
     if (url.username !== '' || url.password !== '') {
       headers.Authorization = basicCredentials(decodeURIComponent(url.username), decodeURIComponent(url.password));
@@ -57,82 +89,196 @@ function basicCredentials(username: string, password: string): string {
   return `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
 }
 
+/** Redirects followed for one request before giving up, as Go's client. */
+export const MAX_REDIRECTS = 10;
+/** Upper bound on one OAuth 2.0 token request (half of `remote_timeout` when that is shorter). */
+export const OAUTH2_TOKEN_TIMEOUT_MS = 10_000;
+/** Headers not sent on after a redirect to another host (Go's `makeHeadersCopier`, Prometheus' list). */
+const SENSITIVE_ON_REDIRECT = [
+  'authorization',
+  'www-authenticate',
+  'cookie',
+  'cookie2',
+  'proxy-authorization',
+  'proxy-authenticate',
+];
+
 /**
- * Creates the client of one endpoint: an undici `Pool` (or a `ProxyAgent` building such pools when
- * `proxy_url` is set) with `pipelining: 1` (POSTs are never pipelined) and header/body timeouts
- * equal to `remote_timeout`, so a stalled receiver cannot hold a connection for undici's 300 s default.
- * TLS failures reject with a retryable `ERR_TLS` error naming the setting to fix (see {@link describeTlsFailure}).
+ * Creates the client of one endpoint over a {@link Transport} (direct pools, or proxies chosen
+ * per URL), with header/body timeouts equal to `remote_timeout`, so a stalled receiver cannot
+ * hold a connection for undici's 300 s default. TLS failures reject with a retryable `ERR_TLS`
+ * error naming the setting to fix (see {@link describeTlsFailure}); OAuth 2.0 and SigV4 add their
+ * headers per request ({@link RequestAuth}), and their failures reject retryably too.
+ *
+ * Redirects (`follow_redirects`, default true), as Go's client does them for a POST with a
+ * replayable body: 307 and 308 are followed with the same body, at most {@link MAX_REDIRECTS};
+ * after a hop to another host (not a subdomain of the first), credentials and cookies are no
+ * longer sent. 301, 302 and 303 are not followed: Go would turn the POST into a GET without the
+ * body, which would report samples as sent that were not; they reject with a retryable
+ * `ERR_REDIRECT` naming the new location, so the data waits until `url` is corrected.
  */
 export function createRemoteWriteClient(opts: RemoteWriteClientOptions): RemoteWriteClient {
   const { config } = opts;
-  const url = new URL(config.url);
-  // `origin` never carries the URL's credentials: safe to put in error messages.
-  const { origin } = url;
-  const path = `${url.pathname}${url.search}`;
+  const endpointUrl = new URL(config.url);
   const headers = buildRequestHeaders(config, opts.version);
   const tls = config.tlsConfig;
-  const tlsOptions = tls === undefined ? undefined : clientTlsOptions(tls);
-  const poolOptions: Pool.Options = {
-    connections: Math.max(1, opts.connections),
-    pipelining: 1,
-    headersTimeout: config.remoteTimeoutMs,
-    bodyTimeout: config.remoteTimeoutMs,
-  };
-  let dispatcher: Dispatcher;
-  if (config.proxyUrl === undefined) {
-    dispatcher = new Pool(origin, { ...poolOptions, connect: surfaceTlsAlerts(buildConnector(tlsOptions ?? {})) });
-  } else {
-    // The pool options reach the per-origin pools through the ProxyAgent's inner Agent; its
-    // connect function (which opens the tunnel) is kept, only wrapped. `proxyTunnel: false`:
-    // http:// receivers get plain forwarded requests, as from Go's client (many proxies allow
-    // CONNECT only to port 443); https:// ones always go through CONNECT.
-    dispatcher = new ProxyAgent({
-      ...poolOptions,
-      uri: config.proxyUrl,
-      proxyTunnel: false,
-      ...(tlsOptions === undefined ? {} : { requestTls: tlsOptions }),
-      factory: (poolOrigin, agentOptions) => {
-        const { connect } = agentOptions as Pool.Options;
-        return new Pool(poolOrigin, {
-          ...agentOptions,
-          connect: surfaceTlsAlerts(typeof connect === 'function' ? connect : buildConnector(connect ?? {})),
-        });
-      },
-    });
+  const followRedirects = config.followRedirects ?? true;
+  const transport = createTransport({
+    ...(tls === undefined ? {} : { tls }),
+    proxy: config,
+    enableHttp2: config.enableHttp2 ?? true,
+    ...(config.roundRobinDns ? { lookup: roundRobinLookup(opts.resolver) } : {}),
+    connections: opts.connections,
+    timeoutMs: config.remoteTimeoutMs,
+    ...(opts.env === undefined ? {} : { env: opts.env }),
+  });
+  const auth = createRequestAuth(opts);
+
+  async function send(url: URL, sent: Record<string, string | string[]>, body: Uint8Array, signal: AbortSignal) {
+    try {
+      return await transport.dispatcherFor(url).request({
+        origin: url.origin,
+        path: `${url.pathname}${url.search}`,
+        method: 'POST',
+        headers: sent,
+        body,
+        signal,
+        headersTimeout: config.remoteTimeoutMs,
+        bodyTimeout: config.remoteTimeoutMs,
+      });
+    } catch (err) {
+      // An abort keeps its own reason: the caller tells its timeout from a stop by it.
+      if (signal.aborted) throw err;
+      throw describeTlsFailure(err, url.origin, tls) ?? err;
+    }
   }
 
   return {
     async post(body, signal) {
-      let res: Dispatcher.ResponseData;
-      try {
-        res = await dispatcher.request({
-          origin,
-          path,
-          method: 'POST',
-          headers,
-          body,
-          signal,
-          headersTimeout: config.remoteTimeoutMs,
-          bodyTimeout: config.remoteTimeoutMs,
-        });
-      } catch (err) {
-        // An abort keeps its own reason: the caller tells its timeout from a stop by it.
-        if (signal.aborted) throw err;
-        throw describeTlsFailure(err, origin, tls) ?? err;
+      let url = endpointUrl;
+      let crossHost = false;
+      let retriedUnauthorized = false;
+      for (let redirects = 0; ; ) {
+        const sent: Record<string, string | string[]> = { ...headers };
+        if (crossHost) {
+          for (const name of Object.keys(sent))
+            if (SENSITIVE_ON_REDIRECT.includes(name.toLowerCase())) delete sent[name];
+        }
+        let added: Record<string, string> = {};
+        if (auth !== undefined && !crossHost) {
+          added = await auth.headers({ method: 'POST', url, headers: flatten(sent), body }, signal);
+          Object.assign(sent, added);
+        }
+        const res = await send(url, sent, body, signal);
+        const status = res.statusCode;
+        if (status === 401 && auth !== undefined && !crossHost && !retriedUnauthorized && auth.rejected(added)) {
+          // A token the receiver no longer takes (revoked, rotated): one more try with a new one.
+          retriedUnauthorized = true;
+          await res.body.dump();
+          continue;
+        }
+        const location = header(res.headers, 'location');
+        if (REDIRECTS.has(status) && location !== undefined && followRedirects) {
+          await res.body.dump();
+          const next = resolveLocation(location, url);
+          if (status === 307 || status === 308) {
+            if (++redirects > MAX_REDIRECTS) {
+              throw new RetryableError(
+                'ERR_REDIRECT',
+                `${endpointUrl.origin}: stopped after ${MAX_REDIRECTS} redirects (last to ${redactUrl(next.href)})`,
+              );
+            }
+            crossHost ||= !isDomainOrSubdomain(next.hostname.toLowerCase(), endpointUrl.hostname.toLowerCase());
+            url = next;
+            continue;
+          }
+          throw new RetryableError(
+            'ERR_REDIRECT',
+            `${url.origin} answered ${status} redirecting to ${redactUrl(next.href)}: not followed, a ${status} would turn the POST into a GET without the samples (only 307 and 308 are followed); set url to the new location`,
+          );
+        }
+        const retryAfter = header(res.headers, 'retry-after');
+        if (status >= 200 && status < 300) {
+          // Always consume the body, or the connection is never returned to the pool.
+          await res.body.dump();
+          return { status, retryAfter, message: '' };
+        }
+        let message = await readPrefix(res.body, ERROR_BODY_LIMIT);
+        if (REDIRECTS.has(status) && location !== undefined) {
+          message = `redirect to ${redactUrl(resolveLocation(location, url).href)} not followed (follow_redirects is false)${message === '' ? '' : `: ${message}`}`;
+        }
+        return { status, retryAfter, message };
       }
-      const status = res.statusCode;
-      const retryAfterHeader = res.headers['retry-after'];
-      const retryAfter = Array.isArray(retryAfterHeader) ? retryAfterHeader[0] : retryAfterHeader;
-      if (status >= 200 && status < 300) {
-        // Always consume the body, or the connection is never returned to the pool.
-        await res.body.dump();
-        return { status, retryAfter, message: '' };
-      }
-      return { status, retryAfter, message: await readPrefix(res.body, ERROR_BODY_LIMIT) };
     },
-    close: () => dispatcher.close(),
-    destroy: () => dispatcher.destroy(),
+    close: async () => {
+      await Promise.all([transport.close(), auth?.close()]);
+    },
+    destroy: async () => {
+      await Promise.all([transport.destroy(), auth?.close()]);
+    },
   };
+}
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+
+/** The per-request authentication of the endpoint, if its credentials are not fixed headers. */
+function createRequestAuth(opts: RemoteWriteClientOptions): RequestAuth | undefined {
+  const { config } = opts;
+  if (config.oauth2 !== undefined) {
+    return oauth2Auth(
+      createOAuth2TokenSource({
+        config: config.oauth2,
+        timeoutMs:
+          opts.oauth2TimeoutMs ??
+          Math.max(1, Math.min(OAUTH2_TOKEN_TIMEOUT_MS, Math.floor(config.remoteTimeoutMs / 2))),
+        version: opts.version,
+        ...(opts.clock === undefined ? {} : { clock: opts.clock }),
+        ...(opts.logger === undefined ? {} : { logger: opts.logger }),
+        ...(opts.env === undefined ? {} : { env: opts.env }),
+      }),
+    );
+  }
+  if (config.sigv4 !== undefined) {
+    let signer: RequestSigner | Error;
+    try {
+      signer = createSigV4Signer(config.sigv4, opts.sigv4 ?? {});
+    } catch (err) {
+      signer = err instanceof Error ? err : new Error(String(err));
+      opts.logger?.error('sigv4 signing is not possible; requests wait until the configuration is fixed', { err });
+    }
+    return sigv4Auth(signer);
+  }
+  return undefined;
+}
+
+/** One value per header, multi-valued ones joined with ", " (what a receiver sees them as, and signs). */
+function flatten(headers: Record<string, string | string[]>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers)) out[k] = Array.isArray(v) ? v.join(',') : v;
+  return out;
+}
+
+function header(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
+  const v = headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function resolveLocation(location: string, base: URL): URL {
+  try {
+    return new URL(location, base);
+  } catch {
+    throw new RetryableError(
+      'ERR_REDIRECT',
+      `${base.origin} redirected to an invalid location ${JSON.stringify(location.slice(0, 200))}`,
+    );
+  }
+}
+
+/** Go's `isDomainOrSubdomain`: `sub` is `parent` or a name under it (never for IPv6 literals). */
+function isDomainOrSubdomain(sub: string, parent: string): boolean {
+  if (sub === parent) return true;
+  if (/[:%[]/.test(sub)) return false;
+  return sub.endsWith(parent) && sub[sub.length - parent.length - 1] === '.';
 }
 
 async function readPrefix(body: AsyncIterable<Buffer>, limit: number): Promise<string> {

@@ -126,6 +126,8 @@ class ShardedNetwork implements NetworkManager {
       config,
       connections: Math.max(shards, config.queue.maxShards) + 1, // +1: the metadata request
       version: opts.version ?? DEFAULT_VERSION,
+      clock: this.clock,
+      logger: this.log,
     });
     for (let i = 0; i < shards; i++) {
       this.loops.push(
