@@ -1,16 +1,8 @@
-import { Hash } from '@smithy/hash-node';
-import { SignatureV4 } from '@smithy/signature-v4';
-import type { HttpRequest } from '@smithy/types';
+import type { SignatureV4 } from '@smithy/signature-v4';
+import type { AwsCredentialIdentityProvider, HttpRequest } from '@smithy/types';
 import type { SigV4Config } from '../config/types.js';
 import { PromspoolError, RetryableError } from '../errors.js';
-import {
-  type AwsCredentialIdentityProvider,
-  assumeRoleOptions,
-  assumeRoleProvider,
-  cachedCredentials,
-  defaultCredentialChain,
-} from './aws-credentials.js';
-import { awsSharedFiles, resolveAwsRegion } from './aws-region.js';
+import { type AwsSharedFiles, awsSharedFiles, resolveAwsRegion } from './aws-region.js';
 
 /** A request as the HTTP client sends it; `headers` are the ones it sets itself (any case). */
 export interface SignableRequest {
@@ -64,9 +56,9 @@ const ADDED_HEADERS: ReadonlyArray<[string, string]> = [
  * - region: `sigv4.region`, else `AWS_REGION` / `AWS_DEFAULT_REGION`, else the profile's region in
  *   the shared config file; none throws `ERR_SIGV4_REGION` here, at creation;
  * - credentials: `access_key`/`secret_key`, else the default chain
- *   ({@link defaultCredentialChain}: environment, shared files with `profile`, web identity,
+ *   (`defaultCredentialChain` of aws-credentials.ts: environment, shared files with `profile`, web identity,
  *   container, instance metadata); with `role_arn`, STS AssumeRole over those (`external_id`,
- *   `use_fips_sts_endpoint`). Cached and refreshed before expiry ({@link cachedCredentials});
+ *   `use_fips_sts_endpoint`). Cached and refreshed before expiry (`cachedCredentials`);
  * - signed: host (from the URL, as the HTTP client sends it), content-length when the body is not
  *   empty (as Go's signer does), x-amz-date, x-amz-security-token, and every request header but
  *   the unsignable ones. The payload hash is in the signature, not sent as `X-Amz-Content-Sha256`
@@ -74,7 +66,7 @@ const ADDED_HEADERS: ReadonlyArray<[string, string]> = [
  *   double-encoded for the signature as AWS services expect.
  *
  * The HTTP client must send the request exactly as given to `sign` plus the returned headers, and
- * a `Uint8Array` body (undici sends its content-length).
+ * a `Uint8Array` body (undici sends its content-length). The AWS SDK is loaded on the first `sign`.
  */
 export function createSigV4Signer(config: SigV4Config, deps: SigV4SignerDeps = {}): RequestSigner {
   const env = deps.env ?? process.env;
@@ -88,6 +80,38 @@ export function createSigV4Signer(config: SigV4Config, deps: SigV4SignerDeps = {
     );
   }
   const { region } = resolved;
+  let ready: Promise<SignatureV4> | undefined;
+  const signer = (): Promise<SignatureV4> => {
+    ready ??= buildSigner(config, deps, files, region, env, now).catch((err: unknown) => {
+      ready = undefined;
+      throw err;
+    });
+    return ready;
+  };
+  return {
+    async sign(req) {
+      return signedHeaders(await signer(), toHttpRequest(req), new Date(now()));
+    },
+  };
+}
+
+/**
+ * AWS' signer over the configured credentials. Loaded on the first request: the AWS SDK modules
+ * take ~160 ms and ~15 MB to import (Node 20.20), which a promspool without `sigv4` never pays.
+ */
+async function buildSigner(
+  config: SigV4Config,
+  deps: SigV4SignerDeps,
+  files: AwsSharedFiles,
+  region: string,
+  env: NodeJS.ProcessEnv,
+  now: () => number,
+): Promise<SignatureV4> {
+  const [{ SignatureV4 }, { Hash }, aws] = await Promise.all([
+    import('@smithy/signature-v4'),
+    import('@smithy/hash-node'),
+    import('./aws-credentials.js'),
+  ]);
   let source: AwsCredentialIdentityProvider;
   if (deps.credentials !== undefined) {
     source = deps.credentials;
@@ -95,27 +119,22 @@ export function createSigV4Signer(config: SigV4Config, deps: SigV4SignerDeps = {
     const identity = { accessKeyId: config.accessKey, secretAccessKey: config.secretKey };
     source = async () => identity;
   } else {
-    source = cachedCredentials(defaultCredentialChain(files, region, env), now);
+    source = aws.cachedCredentials(aws.defaultCredentialChain(files, region, env), now);
   }
   const credentials =
     config.roleArn === undefined || config.roleArn === ''
       ? source
-      : cachedCredentials(
-          assumeRoleProvider(assumeRoleOptions({ ...config, roleArn: config.roleArn }, region, source, env)),
+      : aws.cachedCredentials(
+          aws.assumeRoleProvider(aws.assumeRoleOptions({ ...config, roleArn: config.roleArn }, region, source, env)),
           now,
         );
-  const signer = new SignatureV4({
+  return new SignatureV4({
     service: config.serviceName || DEFAULT_SIGV4_SERVICE,
     region,
     credentials,
     sha256: Hash.bind(null, 'sha256'),
     applyChecksum: false,
   });
-  return {
-    async sign(req) {
-      return signedHeaders(signer, toHttpRequest(req), new Date(now()));
-    },
-  };
 }
 
 /**
