@@ -21,6 +21,7 @@ export { ClosedError, DiskFullError, PromspoolError, RetryableError } from './er
 export type { Logger } from './logger.js';
 export { createQueue } from './queue.js';
 export type { Appender, EndpointStats, Queue, QueueStats, SeriesRef } from './queue-types.js';
+export type { NameValidationScheme } from './serialization/name-validation.js';
 export type {
   BucketSpan,
   Exemplar,

@@ -239,7 +239,8 @@ class SpoolQueue implements ManagedQueue {
   /** `deliveryThread` as asked; undefined: the first `deliveryWorkers` endpoints get a worker. */
   private readonly deliveryThread: DeliveryThread | undefined;
   private readonly deliveryWorkers: number;
-  private readonly series_: SeriesRegistry = createSeriesRegistry();
+  /** Names are validated by the scheme the queue started with (cached handles were validated by it). */
+  private readonly series_: SeriesRegistry;
   private config: PromspoolConfig;
   private runtimes = new Map<string, EndpointRuntime>();
   private stopping: Promise<void> | undefined;
@@ -255,6 +256,7 @@ class SpoolQueue implements ManagedQueue {
 
   constructor(config: PromspoolConfig, deps: QueueDeps) {
     this.config = config;
+    this.series_ = createSeriesRegistry({ nameValidationScheme: config.nameValidationScheme });
     this.registry = deps.registry ?? new Registry();
     this.logger = deps.logger ?? silentLogger;
     this.clock = deps.clock ?? systemClock;

@@ -5,6 +5,7 @@
  */
 import type { Registry } from 'prom-client';
 import type { Logger } from '../logger.js';
+import type { NameValidationScheme } from '../serialization/name-validation.js';
 import type { ProtobufMessage } from '../wire/types.js';
 import { type ConfigError, InvalidConfigError } from './config-error.js';
 import {
@@ -14,7 +15,14 @@ import {
   DEFAULT_STORAGE_CONFIG,
 } from './defaults.js';
 import { FieldReader, type MapSpec } from './field-reader.js';
-import { child, readEndpointList, readExternalLabels, readStorage, STORAGE_SPEC } from './schema.js';
+import {
+  child,
+  readEndpointList,
+  readExternalLabels,
+  readNameValidationScheme,
+  readStorage,
+  STORAGE_SPEC,
+} from './schema.js';
 import type { PromspoolConfig } from './types.js';
 
 /** Milliseconds, or a Prometheus duration string such as `"30s"` or `"1h30m"`. */
@@ -177,6 +185,13 @@ export interface LibraryOptions {
    * the event loop for the rest (so none on one CPU). See docs/operations.md, "Threads".
    */
   deliveryThread?: DeliveryThread;
+  /**
+   * Which metric and label names appends accept (Prometheus' `metric_name_validation_scheme`):
+   * `utf8` (default, Prometheus 3's), any non-empty valid UTF-8 such as `http.status_code`; or
+   * `legacy`, `[a-zA-Z_][a-zA-Z0-9_]*` for label names and `[a-zA-Z_:][a-zA-Z0-9_:]*` for metric
+   * names. External labels are checked by the same rule.
+   */
+  nameValidationScheme?: NameValidationScheme;
 }
 
 /** Values of {@link LibraryOptions.deliveryThread}. */
@@ -194,6 +209,7 @@ const LIBRARY_SPEC: MapSpec = {
     'registry',
     'logger',
     'delivery_thread',
+    'name_validation_scheme',
   ],
 };
 
@@ -231,7 +247,8 @@ export function checkQueueOptions(options: unknown): { config?: PromspoolConfig;
   const persistence = child(r, root, 'persistence', PERSISTENCE_SPEC);
   // An invalid dataDir or ttl was reported above; the defaults only keep readStorage from reporting it twice.
   const storage = readStorage(r, persistence, { path: dataDir || undefined, ttlMs });
-  const externalLabels = readExternalLabels(r, root, 'external_labels');
+  const nameValidationScheme = readNameValidationScheme(r, root, 'name_validation_scheme');
+  const externalLabels = readExternalLabels(r, root, 'external_labels', nameValidationScheme);
   checkMethods(r, root, 'registry', ['registerMetric', 'metrics']);
   checkMethods(r, root, 'logger', ['debug', 'info', 'warn', 'error', 'child']);
   r.oneOf(root, 'delivery_thread', DELIVERY_THREADS, 'worker');
@@ -247,6 +264,7 @@ export function checkQueueOptions(options: unknown): { config?: PromspoolConfig;
       receiver: { ...DEFAULT_RECEIVER_CONFIG, enabled: false },
       selfMonitoring: { ...DEFAULT_SELF_MONITORING_CONFIG, enabled: false },
       remoteWrite: endpoints!,
+      nameValidationScheme: nameValidationScheme!,
     },
     errors: [],
   };

@@ -5,6 +5,14 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import {
+  DEFAULT_NAME_VALIDATION_SCHEME,
+  isValidLabelNameFor,
+  isWellFormedString,
+  labelNameRule,
+  NAME_VALIDATION_SCHEMES,
+  type NameValidationScheme,
+} from '../serialization/name-validation.js';
 import type { ProtobufMessage } from '../wire/types.js';
 import {
   DEFAULT_AUTHORIZATION_TYPE,
@@ -107,7 +115,7 @@ export const STORAGE_SPEC: MapSpec = {
   ],
 };
 export const GLOBAL_SPEC: MapSpec = {
-  known: ['external_labels'],
+  known: ['external_labels', 'metric_name_validation_scheme'],
   unsupported: ['scrape_interval', 'scrape_timeout', 'scrape_protocols'],
 };
 export const RECEIVER_SPEC: MapSpec = { known: ['enabled', 'path', 'max_body_bytes', 'authorization', 'basic_auth'] };
@@ -264,7 +272,8 @@ export function readConfig(r: FieldReader, value: unknown, ctx: SchemaContext): 
   const server = readServer(r, child(r, root, 'server', SERVER_SPEC), ctx);
   const storage = readStorage(r, child(r, root, 'storage', STORAGE_SPEC));
   const global = child(r, root, 'global', GLOBAL_SPEC);
-  const externalLabels = global && readExternalLabels(r, global, 'external_labels');
+  const nameValidationScheme = global && readNameValidationScheme(r, global, 'metric_name_validation_scheme');
+  const externalLabels = global && readExternalLabels(r, global, 'external_labels', nameValidationScheme);
   const receiver = readReceiver(r, child(r, root, 'receiver', RECEIVER_SPEC), ctx);
   const selfMonitoring = readSelfMonitoring(r, child(r, root, 'self_monitoring', SELF_MONITORING_SPEC));
   let remoteWrite: EndpointConfig[] | undefined;
@@ -281,6 +290,7 @@ export function readConfig(r: FieldReader, value: unknown, ctx: SchemaContext): 
     receiver: receiver!,
     selfMonitoring: selfMonitoring!,
     remoteWrite: remoteWrite!,
+    nameValidationScheme: nameValidationScheme!,
   };
 }
 
@@ -400,13 +410,26 @@ export function readStorage(
   };
 }
 
-const LABEL_NAME_RE = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+/**
+ * `metric_name_validation_scheme`: `utf8` (Prometheus 3's default) or `legacy`; anything else is
+ * an error (Prometheus silently falls back to `utf8`, which would hide a typo in a pasted config).
+ */
+export function readNameValidationScheme(r: FieldReader, m: CheckedMap, key: string): NameValidationScheme | undefined {
+  return r.oneOf(m, key, NAME_VALIDATION_SCHEMES, DEFAULT_NAME_VALIDATION_SCHEME);
+}
 
 /**
- * External labels: names in the classic `[a-zA-Z_][a-zA-Z0-9_]*` form (every receiver accepts it),
- * not `__`-prefixed (reserved), values non-empty (remote write forbids empty label values).
+ * External labels: names valid under `scheme` (default `utf8`: any non-empty UTF-8; `legacy`:
+ * `[a-zA-Z_][a-zA-Z0-9_]*`), not `__`-prefixed (reserved for labels promspool and Prometheus
+ * mean internally), values non-empty (remote write forbids empty label values). With an invalid
+ * `scheme` (undefined: already reported) names are checked under the default.
  */
-export function readExternalLabels(r: FieldReader, m: CheckedMap, key: string): Record<string, string> | undefined {
+export function readExternalLabels(
+  r: FieldReader,
+  m: CheckedMap,
+  key: string,
+  scheme: NameValidationScheme = DEFAULT_NAME_VALIDATION_SCHEME,
+): Record<string, string> | undefined {
   const labels = r.stringMap(m, key);
   if (labels === undefined) return undefined;
   const path = r.at(m.path, key);
@@ -414,14 +437,17 @@ export function readExternalLabels(r: FieldReader, m: CheckedMap, key: string): 
   let ok = true;
   for (const [name, value] of labels) {
     const at = joinPath(path, name);
-    if (!LABEL_NAME_RE.test(name)) {
-      r.error(at, 'invalid label name, must match [a-zA-Z_][a-zA-Z0-9_]*');
+    if (!isValidLabelNameFor(name, scheme)) {
+      r.error(at, `invalid label name, ${labelNameRule(scheme)}`);
       ok = false;
     } else if (name.startsWith('__')) {
       r.error(at, 'label names starting with "__" are reserved');
       ok = false;
     } else if (value === '') {
       r.error(at, 'label value must not be empty');
+      ok = false;
+    } else if (!isWellFormedString(value)) {
+      r.error(at, 'label value must be valid UTF-8 (it holds a lone surrogate)');
       ok = false;
     }
     out[name] = value;

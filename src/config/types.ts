@@ -3,6 +3,7 @@
  * The daemon's YAML and the library's options both resolve to these shapes.
  */
 import type { FsyncPolicy, OnDiskFull } from '../filequeue/types.js';
+import type { NameValidationScheme } from '../serialization/name-validation.js';
 import type { ProtobufMessage } from '../wire/types.js';
 
 export interface QueueConfig {
@@ -182,6 +183,11 @@ export interface PromspoolConfig {
   receiver: ReceiverConfig;
   selfMonitoring: SelfMonitoringConfig;
   remoteWrite: EndpointConfig[];
+  /**
+   * `global.metric_name_validation_scheme`: which metric and label names appends, the receiver
+   * and external labels accept. `utf8` (Prometheus 3's default) or `legacy`.
+   */
+  nameValidationScheme: NameValidationScheme;
 }
 
 /**

@@ -145,6 +145,8 @@ export async function startDaemon(config: PromspoolConfig, options: StartDaemonO
     workers: scanWorkers,
     uncompress,
     logger: receiverLogger,
+    // Fixed for the daemon's life, like the queue's series registry (see the reload below).
+    nameValidationScheme: config.nameValidationScheme,
   });
   const receiver = createRemoteWriteReceiver({
     config: config.receiver,
@@ -237,6 +239,14 @@ export async function startDaemon(config: PromspoolConfig, options: StartDaemonO
       logger.warn('server.listen_address changed; it takes effect only after a restart', {
         running: current.server.listenAddress,
         configured: next.server.listenAddress,
+      });
+    }
+    if (next.nameValidationScheme !== config.nameValidationScheme) {
+      // Series already validated (the queue's registry, the receiver's series cache) were judged
+      // by the rule the daemon started with: a new rule applies to all of them only after a restart.
+      logger.warn('global.metric_name_validation_scheme changed; it takes effect only after a restart', {
+        running: config.nameValidationScheme,
+        configured: next.nameValidationScheme,
       });
     }
     // Compared with what the listener was started with, not the last config: that may hold a TLS

@@ -7,6 +7,7 @@
  */
 
 import type { Appender, Queue, SeriesRef } from '../queue-types.js';
+import { formatLabelPairs } from '../serialization/name-validation.js';
 import type { Labels, MetadataEntry, NativeHistogram } from '../serialization/types.js';
 import type { RemoteWriteVisitor } from '../wire/types.js';
 import type { RemoteWriteVersion } from './content-negotiation.js';
@@ -80,8 +81,14 @@ export function createIngester(queue: Pick<Queue, 'series'>, options: IngesterOp
     series(labels) {
       const obj: Labels = {};
       for (let i = 0; i + 1 < labels.length; i += 2) obj[labels[i]] = labels[i + 1];
-      // Throws TypeError for labels the decoder cannot judge (names, __name__): nothing is cached then.
-      current = queue.series(obj);
+      // Throws TypeError for labels the decoder cannot judge (names under the scheme, __name__):
+      // nothing is cached then, and the answer names the series.
+      try {
+        current = queue.series(obj);
+      } catch (err) {
+        if (err instanceof TypeError) throw new TypeError(`${err.message}, in series ${formatLabelPairs(labels)}`);
+        throw err;
+      }
       if (missKey !== undefined) {
         cache.setAfterMiss(missKey, missStart, missEnd, current);
         missKey = undefined;

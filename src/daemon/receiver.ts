@@ -109,12 +109,15 @@ class Receiver implements RemoteWriteReceiver {
 
   private async process(req: IncomingMessage, res: ServerResponse): Promise<number> {
     const config = this.config;
+    const version = remoteWriteVersion(req.headers['content-type']);
+    // Every 2.0 answer says what was written (the spec's X-Prometheus-Remote-Write-*-Written):
+    // nothing, unless the request is committed below. A refused request is rolled back whole.
+    if (version === '2.0') writtenHeaders(res, NOTHING_WRITTEN);
     if (this.refusing) return this.reply(res, 503, 'shutting down', true);
     if (!this.auth.check(req.headers.authorization)) {
       res.setHeader('WWW-Authenticate', config.basicAuth ? 'Basic realm="promspool"' : 'Bearer');
       return this.reply(res, 401, 'unauthorized', true);
     }
-    const version = remoteWriteVersion(req.headers['content-type']);
     if (version === undefined) {
       return this.reply(res, 415, `unsupported content type ${JSON.stringify(req.headers['content-type'])}`, true);
     }
@@ -230,6 +233,8 @@ class Receiver implements RemoteWriteReceiver {
     return status;
   }
 }
+
+const NOTHING_WRITTEN: IngestCounts = { samples: 0, histograms: 0, exemplars: 0, metadata: 0 };
 
 function writtenHeaders(res: ServerResponse, c: IngestCounts): void {
   res.setHeader('X-Prometheus-Remote-Write-Samples-Written', String(c.samples));

@@ -15,7 +15,7 @@ port.on('message', (req: ScanRequest) => {
   // The body's buffer goes back with the answer, for the next request (relay-scanner.ts's pool).
   const returned = req.body.buffer as ArrayBuffer;
   try {
-    const out = scanRelayRequest(req.body, req.maxBytes, req.groups);
+    const out = scanRelayRequest(req.body, req.maxBytes, req.groups, req.scheme);
     const bytes = owned(out.kind === 'record' ? out.payload : out.body, returned);
     reply =
       out.kind === 'record'

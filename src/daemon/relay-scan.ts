@@ -3,6 +3,7 @@
  * (`scanWriteRequestV1`) and, when it can be stored as received, build its kind-2 record. Pure,
  * so the same code runs on the event loop or in a worker thread (see relay-scanner.ts).
  */
+import { DEFAULT_NAME_VALIDATION_SCHEME, type NameValidationScheme } from '../serialization/name-validation.js';
 import { encodeGatheredRawRecord, encodeRawRecord } from '../serialization/raw-record.js';
 import { scanWriteRequestV1 } from '../wire/rw1-raw-scan.js';
 import { MAX_WASM_SCAN_BODY_BYTES, wasmRelayScan } from '../wire/rw1-raw-scan-wasm.js';
@@ -23,9 +24,17 @@ export interface RelayDecode {
 
 export type RelayScan = RelayRecord | RelayDecode;
 
-/** `body` is `compressed` uncompressed; `groups`: the record's send-loop groups (see raw-record.ts). */
-export function scanRelayBody(compressed: Uint8Array, body: Uint8Array, groups = 1): RelayScan {
-  const scan = scanWriteRequestV1(body);
+/**
+ * `body` is `compressed` uncompressed; `groups`: the record's send-loop groups (see raw-record.ts);
+ * `scheme`: the names the scan passes through (others are left to the decode path, which refuses them).
+ */
+export function scanRelayBody(
+  compressed: Uint8Array,
+  body: Uint8Array,
+  groups = 1,
+  scheme: NameValidationScheme = DEFAULT_NAME_VALIDATION_SCHEME,
+): RelayScan {
+  const scan = scanWriteRequestV1(body, scheme);
   if (scan === undefined) return { kind: 'decode', body };
   return { kind: 'record', payload: encodeRawRecord(compressed, scan, { body, groups }), samples: scan.samples };
 }
@@ -36,12 +45,17 @@ export function scanRelayBody(compressed: Uint8Array, body: Uint8Array, groups =
  * the compressed bytes to the gathered groups without a copy of the body in JavaScript; the
  * record is the same either way.
  */
-export function scanRelayRequest(compressed: Uint8Array, maxBytes: number, groups = 1): RelayScan {
+export function scanRelayRequest(
+  compressed: Uint8Array,
+  maxBytes: number,
+  groups = 1,
+  scheme: NameValidationScheme = DEFAULT_NAME_VALIDATION_SCHEME,
+): RelayScan {
   const claimed = checkedUncompressedLength(compressed, maxBytes);
   const fits = claimed <= MAX_WASM_SCAN_BODY_BYTES && compressed.length <= MAX_WASM_SCAN_BODY_BYTES;
   const wasm = fits ? wasmRelayScan() : undefined;
   if (wasm !== undefined) {
-    const out = wasm.uncompressAndScan(compressed, claimed);
+    const out = wasm.uncompressAndScan(compressed, claimed, scheme);
     // Undefined: a malformed block, which the native uncompress below rejects with its words.
     if (out !== undefined) {
       const { body, scan } = out;
@@ -52,5 +66,5 @@ export function scanRelayRequest(compressed: Uint8Array, maxBytes: number, group
       return { kind: 'record', payload, samples: scan.samples };
     }
   }
-  return scanRelayBody(compressed, uncompressBlock(compressed, maxBytes), groups);
+  return scanRelayBody(compressed, uncompressBlock(compressed, maxBytes), groups, scheme);
 }

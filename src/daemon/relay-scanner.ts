@@ -11,6 +11,7 @@
 import { Worker } from 'node:worker_threads';
 import { PromspoolError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { DEFAULT_NAME_VALIDATION_SCHEME, type NameValidationScheme } from '../serialization/name-validation.js';
 import type { Uncompress } from './receiver.js';
 import { type RelayScan, scanRelayBody } from './relay-scan.js';
 
@@ -32,6 +33,11 @@ export interface RelayScannerOptions {
   /** The event loop's uncompress (for 0 workers, and after a worker failure). */
   uncompress: Uncompress;
   logger: Logger;
+  /**
+   * Names the scan passes through as received (default `utf8`); a body with others is decoded
+   * in full, which refuses it. The daemon's `global.metric_name_validation_scheme`.
+   */
+  nameValidationScheme?: NameValidationScheme;
   /** For tests: the worker script (default relay-scan-worker.js beside this module). */
   workerUrl?: URL;
 }
@@ -44,6 +50,7 @@ export interface ScanRequest {
   maxBytes: number;
   /** Send-loop groups of the record (see raw-record.ts). */
   groups: number;
+  scheme: NameValidationScheme;
 }
 
 /** @internal A worker's answer. */
@@ -82,7 +89,11 @@ class ThreadedRelayScanner implements RelayScanner {
   /** Workers are started by the first scan: a daemon that never relays 1.0 never pays for them (~11 MB each). */
   private started = false;
 
-  constructor(private readonly opts: RelayScannerOptions) {}
+  private readonly scheme: NameValidationScheme;
+
+  constructor(private readonly opts: RelayScannerOptions) {
+    this.scheme = opts.nameValidationScheme ?? DEFAULT_NAME_VALIDATION_SCHEME;
+  }
 
   private start(): void {
     this.started = true;
@@ -114,7 +125,7 @@ class ThreadedRelayScanner implements RelayScanner {
     return new Promise<RelayScan>((resolve, reject) => {
       this.pending.set(id, { worker: w, compressed, maxBytes, groups, resolve, reject });
       this.hold(w, 1);
-      const msg: ScanRequest = { id, body, maxBytes, groups };
+      const msg: ScanRequest = { id, body, maxBytes, groups, scheme: this.scheme };
       w.postMessage(msg, [body.buffer as ArrayBuffer]);
     });
   }
@@ -166,7 +177,7 @@ class ThreadedRelayScanner implements RelayScanner {
   }
 
   private async scanHere(compressed: Uint8Array, maxBytes: number, groups: number): Promise<RelayScan> {
-    return scanRelayBody(compressed, await this.opts.uncompress(compressed, maxBytes), groups);
+    return scanRelayBody(compressed, await this.opts.uncompress(compressed, maxBytes), groups, this.scheme);
   }
 }
 

@@ -1,6 +1,7 @@
 import type { Appender, SeriesRef } from '../queue-types.js';
 import { AppendBatch } from './append-batch.js';
 import { validateHistogram } from './histogram-validation.js';
+import { metricNameRule } from './name-validation.js';
 import { isValidMetricName, type SeriesRegistry } from './series.js';
 import { type Exemplar, isMetricType, type Labels, type Metadata, type NativeHistogram } from './types.js';
 
@@ -88,10 +89,9 @@ class ColumnarAppender implements Appender {
   }
 
   updateMetadata(metricFamilyName: string, metadata: Metadata): void {
-    if (typeof metricFamilyName !== 'string' || !isValidMetricName(metricFamilyName)) {
-      throw new TypeError(
-        `invalid metricFamilyName ${JSON.stringify(metricFamilyName)}: must match [a-zA-Z_:][a-zA-Z0-9_:]*`,
-      );
+    const scheme = this.registry.nameValidationScheme;
+    if (typeof metricFamilyName !== 'string' || !isValidMetricName(metricFamilyName, scheme)) {
+      throw new TypeError(`invalid metricFamilyName ${JSON.stringify(metricFamilyName)}: ${metricNameRule(scheme)}`);
     }
     if (metadata === null || typeof metadata !== 'object') throw new TypeError('metadata must be an object');
     const { type, help, unit } = metadata;

@@ -7,6 +7,9 @@
 /** Prometheus' `metric_name_validation_scheme`. */
 export type NameValidationScheme = 'utf8' | 'legacy';
 
+/** Every value of {@link NameValidationScheme}, as `metric_name_validation_scheme` spells them. */
+export const NAME_VALIDATION_SCHEMES: readonly NameValidationScheme[] = ['utf8', 'legacy'];
+
 /** Prometheus 3's default. */
 export const DEFAULT_NAME_VALIDATION_SCHEME: NameValidationScheme = 'utf8';
 
@@ -51,4 +54,18 @@ export function isWellFormedString(s: string): boolean {
     }
   }
   return true;
+}
+
+/**
+ * A label set as Prometheus prints one (`labels.Labels.String()`), for error messages:
+ * `{__name__="up", "http.status_code"="200"}`, a name quoted unless it is a legacy label name.
+ * `pairs` holds names and values interleaved.
+ */
+export function formatLabelPairs(pairs: readonly string[]): string {
+  const parts: string[] = [];
+  for (let k = 0; k + 1 < pairs.length; k += 2) {
+    const name = pairs[k];
+    parts.push(`${LEGACY_LABEL_NAME.test(name) ? name : JSON.stringify(name)}=${JSON.stringify(pairs[k + 1])}`);
+  }
+  return `{${parts.join(', ')}}`;
 }

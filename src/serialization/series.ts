@@ -1,4 +1,12 @@
 import type { SeriesRef } from '../queue-types.js';
+import {
+  DEFAULT_NAME_VALIDATION_SCHEME,
+  isValidLabelNameFor,
+  isValidMetricNameFor,
+  labelNameRule,
+  metricNameRule,
+  type NameValidationScheme,
+} from './name-validation.js';
 import type { Labels } from './types.js';
 
 /**
@@ -82,17 +90,23 @@ export function nextRecordEpoch(): number {
   return lastEpoch;
 }
 
-const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
-const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
-
-/** True when `name` is a valid Prometheus metric name (`[a-zA-Z_:][a-zA-Z0-9_:]*`). */
-export function isValidMetricName(name: string): boolean {
-  return METRIC_NAME.test(name);
+/**
+ * True when `name` is a valid Prometheus metric name under `scheme`: by default (`utf8`,
+ * Prometheus 3's) any non-empty well-formed string; `legacy`: `[a-zA-Z_:][a-zA-Z0-9_:]*`.
+ */
+export function isValidMetricName(
+  name: string,
+  scheme: NameValidationScheme = DEFAULT_NAME_VALIDATION_SCHEME,
+): boolean {
+  return isValidMetricNameFor(name, scheme);
 }
 
-/** True when `name` is a valid Prometheus label name (`[a-zA-Z_][a-zA-Z0-9_]*`). */
-export function isValidLabelName(name: string): boolean {
-  return LABEL_NAME.test(name);
+/**
+ * True when `name` is a valid Prometheus label name under `scheme`: by default (`utf8`,
+ * Prometheus 3's) any non-empty well-formed string; `legacy`: `[a-zA-Z_][a-zA-Z0-9_]*`.
+ */
+export function isValidLabelName(name: string, scheme: NameValidationScheme = DEFAULT_NAME_VALIDATION_SCHEME): boolean {
+  return isValidLabelNameFor(name, scheme);
 }
 
 const FNV_OFFSET = 0x811c9dc5;
@@ -254,13 +268,20 @@ function describe(v: unknown): string {
 
 /**
  * Validates a label set and returns its names and values interleaved, sorted by name.
- * Rules (Prometheus' own): names match `[a-zA-Z_][a-zA-Z0-9_]*`; `__name__` is required (unless
- * `requireName` is false, for exemplar labels) and matches `[a-zA-Z_:][a-zA-Z0-9_:]*`; values are
- * non-empty, well-formed strings. An empty value means "no such label" in Prometheus; it is
- * rejected rather than silently dropped so that two spellings of one series cannot exist.
- * Throws `TypeError` naming the offending label and value.
+ * Rules (Prometheus' own, see name-validation.ts): names are valid label names under `scheme`
+ * (`utf8`: any non-empty well-formed string, `__` prefix included, as Prometheus 3's receiver
+ * takes them; `legacy`: `[a-zA-Z_][a-zA-Z0-9_]*`); `__name__` is required (unless `requireName`
+ * is false, for exemplar labels) and a valid metric name under `scheme`; values are non-empty,
+ * well-formed strings. An empty value means "no such label" in Prometheus; it is rejected rather
+ * than silently dropped so that two spellings of one series cannot exist.
+ * Throws `TypeError` naming the offending label and value, and the rule it breaks.
  */
-export function validateLabels(labels: Labels, requireName: boolean, what = 'label'): string[] {
+export function validateLabels(
+  labels: Labels,
+  requireName: boolean,
+  what = 'label',
+  scheme: NameValidationScheme = DEFAULT_NAME_VALIDATION_SCHEME,
+): string[] {
   if (labels === null || typeof labels !== 'object') {
     throw new TypeError(`${what}s must be an object of string values, got ${describe(labels)}`);
   }
@@ -270,8 +291,8 @@ export function validateLabels(labels: Labels, requireName: boolean, what = 'lab
   for (let k = 0; k < names.length; k++) {
     const name = names[k];
     const value: unknown = labels[name];
-    if (!LABEL_NAME.test(name)) {
-      throw new TypeError(`invalid ${what} name ${JSON.stringify(name)}: must match [a-zA-Z_][a-zA-Z0-9_]*`);
+    if (!isValidLabelNameFor(name, scheme)) {
+      throw new TypeError(`invalid ${what} name ${JSON.stringify(name)}: ${labelNameRule(scheme)}`);
     }
     if (typeof value !== 'string') {
       throw new TypeError(`${what} ${name} must be a string, got ${describe(value)}`);
@@ -288,10 +309,8 @@ export function validateLabels(labels: Labels, requireName: boolean, what = 'lab
   const metricName = labels.__name__;
   if (metricName === undefined) {
     if (requireName) throw new TypeError(`${what}s must include __name__ (the metric name)`);
-  } else if (!METRIC_NAME.test(metricName)) {
-    throw new TypeError(
-      `invalid metric name __name__=${JSON.stringify(metricName)}: must match [a-zA-Z_:][a-zA-Z0-9_:]*`,
-    );
+  } else if (!isValidMetricNameFor(metricName, scheme)) {
+    throw new TypeError(`invalid metric name __name__=${JSON.stringify(metricName)}: ${metricNameRule(scheme)}`);
   }
   return out;
 }
@@ -367,6 +386,8 @@ export interface SeriesRegistryOptions {
   maxCachedSeries?: number;
   /** Bound of the string intern table; it is cleared when full (correctness does not depend on it). Default 1,000,000. */
   maxInternedStrings?: number;
+  /** Which metric and label names are valid (see name-validation.ts). Default `utf8`, Prometheus 3's. */
+  nameValidationScheme?: NameValidationScheme;
 }
 
 export interface SeriesRegistryStats {
@@ -404,12 +425,18 @@ export interface SeriesRegistry {
   resolve(labelsOrRef: Labels | SeriesRef): SeriesHandle;
   /** Validated exemplar labels as sorted interleaved pairs (exemplar labels need no `__name__`). */
   exemplarPairs(labels: Labels): InternedString[];
+  /** The rule names are validated by (fixed for the registry's life: cached handles were validated by it). */
+  readonly nameValidationScheme: NameValidationScheme;
   stats(): SeriesRegistryStats;
 }
 
 /** Creates a {@link SeriesRegistry}. */
 export function createSeriesRegistry(options: SeriesRegistryOptions = {}): SeriesRegistry {
-  return new Registry(options.maxCachedSeries ?? 100_000, options.maxInternedStrings ?? 1_000_000);
+  return new Registry(
+    options.maxCachedSeries ?? 100_000,
+    options.maxInternedStrings ?? 1_000_000,
+    options.nameValidationScheme ?? DEFAULT_NAME_VALIDATION_SCHEME,
+  );
 }
 
 class Registry implements SeriesRegistry {
@@ -424,6 +451,7 @@ class Registry implements SeriesRegistry {
   constructor(
     private readonly maxCachedSeries: number,
     private readonly maxInternedStrings: number,
+    readonly nameValidationScheme: NameValidationScheme,
   ) {
     if (!Number.isInteger(maxCachedSeries) || maxCachedSeries < 1) {
       throw new RangeError(`maxCachedSeries must be a positive integer, got ${maxCachedSeries}`);
@@ -447,7 +475,7 @@ class Registry implements SeriesRegistry {
     const digest = contentDigest(labels, names);
     let handle = this.lookup(digest, labels, names);
     if (handle === undefined) {
-      const pairs = validateLabels(labels, true);
+      const pairs = validateLabels(labels, true, 'label', this.nameValidationScheme);
       handle = this.create(pairs, digest);
     } else if (++handle.contentHits > IDENTITY_CACHE_AFTER_CONTENT_HITS) {
       // The caller builds a new object per append for this series: remembering each one by
@@ -545,7 +573,7 @@ class Registry implements SeriesRegistry {
   }
 
   exemplarPairs(labels: Labels): InternedString[] {
-    const pairs = validateLabels(labels, false, 'exemplar label');
+    const pairs = validateLabels(labels, false, 'exemplar label', this.nameValidationScheme);
     const out = new Array<InternedString>(pairs.length);
     for (let k = 0; k < pairs.length; k += 2) {
       out[k] = this.intern(pairs[k]);

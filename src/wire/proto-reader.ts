@@ -154,8 +154,15 @@ export class ProtoReader {
   strStart = 0;
   strLen = 0;
 
-  /** A string field's bytes as a string; rejects invalid UTF-8. */
-  string(): string {
+  /** Set by a lenient {@link string} or {@link stringBytes} that met invalid UTF-8 (the caller resets it). */
+  badUtf8 = false;
+
+  /**
+   * A string field's bytes as a string; rejects invalid UTF-8, unless `lenient`: then the string
+   * has U+FFFD in place of the bad bytes and {@link badUtf8} is set, so the caller can name what
+   * they belong to (a label of which series) before refusing it.
+   */
+  string(lenient = false): string {
     const stop = this.delimited();
     const start = this.pos;
     this.strStart = start;
@@ -170,6 +177,10 @@ export class ProtoReader {
     const s = this.buf.toString('utf8', start, stop);
     // Invalid sequences decode to U+FFFD; only then is the slower exact check needed.
     if (s.includes('\uFFFD') && !isUtf8(this.buf.subarray(start, stop))) {
+      if (lenient) {
+        this.badUtf8 = true;
+        return s;
+      }
       this.pos = start;
       this.fail('string is not valid UTF-8');
     }
@@ -179,9 +190,9 @@ export class ProtoReader {
   /**
    * A string field's bytes, checked to be valid UTF-8 (failing exactly as {@link string} does)
    * but not decoded: they are at {@link strStart}/{@link strLen}; {@link stringAt} decodes them
-   * later if they are needed at all.
+   * later if they are needed at all. `lenient`: invalid UTF-8 returns false instead of failing.
    */
-  stringBytes(): void {
+  stringBytes(lenient = false): boolean {
     const stop = this.delimited();
     const start = this.pos;
     this.strStart = start;
@@ -191,12 +202,14 @@ export class ProtoReader {
     let or = 0;
     for (let i = start; i < stop; i++) or |= buf[i];
     if (or >= 0x80 && !isUtf8(buf.subarray(start, stop))) {
+      if (lenient) return false;
       this.pos = start;
       this.fail('string is not valid UTF-8');
     }
+    return true;
   }
 
-  /** The string of bytes already checked by {@link stringBytes}. */
+  /** The string of bytes already checked by {@link stringBytes} (invalid bytes, if let through, as U+FFFD). */
   stringAt(start: number, len: number): string {
     if (len === 0) return '';
     if (len <= INTERN_MAX_BYTES) {

@@ -1,3 +1,4 @@
+import { formatLabelPairs } from '../serialization/name-validation.js';
 import { METRIC_TYPES } from '../serialization/types.js';
 import { readHistogram } from './histogram-reader.js';
 import { compareRanges, ProtoReader, WT_I64, WT_LEN, WT_VARINT } from './proto-reader.js';
@@ -115,11 +116,16 @@ function readTimeSeries(
   r.end = outerEnd;
 }
 
-/** Reads and validates every Label field from `r.pos` to `r.end` into `labels` (other fields skipped). */
+/**
+ * Reads and validates every Label field from `r.pos` to `r.end` into `labels` (other fields
+ * skipped). A name or value that is not valid UTF-8 is refused once all labels are read, naming
+ * the series (its bad bytes shown as U+FFFD) and the label.
+ */
 function readLabels(r: ProtoReader, labels: string[]): void {
   labels.length = 0;
   let prevStart = -1;
   let prevLen = 0;
+  let badUtf8 = '';
   while (r.pos < r.end) {
     const key = r.tag();
     if (key >>> 3 !== 1) {
@@ -128,6 +134,10 @@ function readLabels(r: ProtoReader, labels: string[]): void {
     }
     r.expect(key, WT_LEN, 'label');
     readLabel(r, r.delimited(), labels, true);
+    if (badUtf8 === '' && (labelName.badUtf8 || labelName.badValueUtf8)) {
+      const name = JSON.stringify(labels[labels.length - 2]);
+      badUtf8 = labelName.badUtf8 ? `label name ${name}` : `value of label ${name}`;
+    }
     const nameStart = labelName.start;
     const nameLen = labelName.len;
     if (prevStart >= 0) {
@@ -139,11 +149,15 @@ function readLabels(r: ProtoReader, labels: string[]): void {
     prevStart = nameStart;
     prevLen = nameLen;
   }
+  if (badUtf8 !== '') r.fail(`${badUtf8} is not valid UTF-8, in series ${formatLabelPairs(labels)}`);
   if (labels.length === 0) r.fail('series has no labels');
 }
 
-/** Where the name bytes of the last {@link readLabel} are, for ordering checks on bytes, not JS strings. */
-const labelName = { start: 0, len: 0 };
+/**
+ * Where the name bytes of the last {@link readLabel} are, for ordering checks on bytes, not JS
+ * strings; and whether its name or value was not valid UTF-8 (series labels are read leniently).
+ */
+const labelName = { start: 0, len: 0, badUtf8: false, badValueUtf8: false };
 
 /** Reads a Label message and appends its name and value to `out`. */
 function readLabel(r: ProtoReader, stop: number, out: string[], series: boolean): void {
@@ -152,18 +166,25 @@ function readLabel(r: ProtoReader, stop: number, out: string[], series: boolean)
   let name = '';
   let value = '';
   labelName.len = 0;
+  labelName.badUtf8 = false;
+  labelName.badValueUtf8 = false;
   while (r.pos < stop) {
     const key = r.tag();
     switch (key >>> 3) {
       case 1:
         r.expect(key, WT_LEN, 'label name');
-        name = r.string();
+        // Series labels leniently: readLabels names the series when one is not valid UTF-8.
+        r.badUtf8 = false;
+        name = r.string(series);
         labelName.start = r.strStart;
         labelName.len = r.strLen;
+        labelName.badUtf8 = r.badUtf8;
         break;
       case 2:
         r.expect(key, WT_LEN, 'label value');
-        value = r.string();
+        r.badUtf8 = false;
+        value = r.string(series);
+        labelName.badValueUtf8 = r.badUtf8;
         break;
       default:
         r.skip(key & 7);
@@ -171,7 +192,8 @@ function readLabel(r: ProtoReader, stop: number, out: string[], series: boolean)
   }
   r.end = outerEnd;
   if (name === '') r.fail('empty label name');
-  if (series && value === '') r.fail(`empty value for label "${name}"`);
+  // Bad UTF-8 is reported first, naming the series (readLabels).
+  if (series && value === '' && !labelName.badUtf8) r.fail(`empty value for label "${name}"`);
   out.push(name, value);
 }
 

@@ -14,6 +14,7 @@
  * request must not pin tens of MB in every thread that scans.
  */
 
+import type { NameValidationScheme } from '../serialization/name-validation.js';
 import type { RawWriteRequestScan } from './rw1-raw-scan.js';
 import { RW1_RAW_SCAN_WASM_BASE64 } from './rw1-raw-scan-wasm-binary.js';
 
@@ -42,15 +43,17 @@ export interface GatheredGroups {
  */
 export interface WasmRelayScan {
   /** {@link scanWriteRequestV1Js} on `body` (copied in); at most {@link MAX_WASM_SCAN_BODY_BYTES}. */
-  scan(body: Uint8Array): RawWriteRequestScan | undefined;
+  scan(body: Uint8Array, scheme: NameValidationScheme): RawWriteRequestScan | undefined;
   /**
    * Uncompresses a snappy block whose header claims `claimed` bytes (at most
    * {@link MAX_WASM_SCAN_BODY_BYTES}) and scans it. Undefined when the block is malformed (the
-   * caller's native uncompress then words the error); otherwise the body and its scan.
+   * caller's native uncompress then words the error); otherwise the body and its scan, names
+   * checked under `scheme`.
    */
   uncompressAndScan(
     compressed: Uint8Array,
     claimed: number,
+    scheme: NameValidationScheme,
   ): { body: Uint8Array; scan: RawWriteRequestScan | undefined } | undefined;
   /** Groups the series of the last `uncompressAndScan` for `groups` send loops (its scan accepted the body). */
   gather(scan: RawWriteRequestScan, groups: number): GatheredGroups;
@@ -59,7 +62,16 @@ export interface WasmRelayScan {
 interface ModuleExports {
   memory: WebAssembly.Memory;
   __heap_base: WebAssembly.Global;
-  scan(body: number, len: number, hashes: number, counts: number, starts: number, capacity: number, ts: number): number;
+  scan(
+    body: number,
+    len: number,
+    hashes: number,
+    counts: number,
+    starts: number,
+    capacity: number,
+    ts: number,
+    legacy: number,
+  ): number;
   snappy_uncompress(src: number, srcLen: number, dst: number, dstLen: number): number;
   gather_groups(
     body: number,
@@ -115,18 +127,18 @@ class WasmRelayScanModule implements WasmRelayScan {
     this.tsAt = align(Number(m.__heap_base.value), 8);
   }
 
-  scan(body: Uint8Array): RawWriteRequestScan | undefined {
+  scan(body: Uint8Array, scheme: NameValidationScheme): RawWriteRequestScan | undefined {
     this.layout(0, body.length);
     new Uint8Array(this.m.memory.buffer, this.bodyAt, body.length).set(body);
-    return this.scanInPlace(body.length);
+    return this.scanInPlace(body.length, scheme);
   }
 
-  uncompressAndScan(compressed: Uint8Array, claimed: number) {
+  uncompressAndScan(compressed: Uint8Array, claimed: number, scheme: NameValidationScheme) {
     const compressedAt = this.tsAt + 24;
     this.layout(compressed.length, claimed);
     new Uint8Array(this.m.memory.buffer, compressedAt, compressed.length).set(compressed);
     if (this.m.snappy_uncompress(compressedAt, compressed.length, this.bodyAt, claimed) !== 1) return undefined;
-    const scan = this.scanInPlace(claimed);
+    const scan = this.scanInPlace(claimed, scheme);
     return { body: new Uint8Array(this.m.memory.buffer, this.bodyAt, claimed), scan };
   }
 
@@ -174,8 +186,18 @@ class WasmRelayScanModule implements WasmRelayScan {
   }
 
   /** Scans the body the last `layout` placed. */
-  private scanInPlace(len: number): RawWriteRequestScan | undefined {
-    const series = this.m.scan(this.bodyAt, len, this.hashAt, this.countAt, this.startAt, this.capacity, this.tsAt);
+  private scanInPlace(len: number, scheme: NameValidationScheme): RawWriteRequestScan | undefined {
+    const legacy = scheme === 'legacy' ? 1 : 0;
+    const series = this.m.scan(
+      this.bodyAt,
+      len,
+      this.hashAt,
+      this.countAt,
+      this.startAt,
+      this.capacity,
+      this.tsAt,
+      legacy,
+    );
     if (series === 0) return undefined;
     const buffer = this.m.memory.buffer;
     const ts = new Float64Array(buffer, this.tsAt, 3);

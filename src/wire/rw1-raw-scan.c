@@ -115,10 +115,15 @@ static const u8 METRIC_NAME_LABEL[8] = {'_', '_', 'n', 'a', 'm', 'e', '_', '_'};
  * or 0 when the body is not one the relay passes through (the JavaScript scan's undefined).
  * `capacity` entries must fit in hashes and counts, `capacity + 1` in starts; a body needs at
  * most len / 16 + 1 (an accepted series takes more than 16 bytes): more series answer 0.
+ * `legacy`: names must match the legacy character sets; otherwise (the utf8 scheme) any
+ * non-empty valid UTF-8 name is taken.
  */
 __attribute__((export_name("scan"))) u32 scan(const u8 *body, u32 len, u32 *hashes, u32 *counts, u32 *starts,
-                                              u32 capacity, double *ts) {
+                                              u32 capacity, double *ts, u32 legacy) {
   if (!classes_ready) init_classes();
+  /* Class bits a name's bytes must have: none under utf8 (any byte; UTF-8 checked after). */
+  const u32 start_mask = legacy ? NAME_START : 0;
+  const u32 rest_mask = legacy ? NAME_REST : 0;
   const u8 *end = body + len;
   const u8 *pos = body;
   u32 series = 0;
@@ -141,6 +146,7 @@ __attribute__((export_name("scan"))) u32 scan(const u8 *body, u32 len, u32 *hash
     u32 prev_name_len = 0;
     int has_metric_name = 0;
     u32 high = 0;
+    u32 name_high = 0;
     while (pos < stop && *pos == 0x0a) {
       u32 label_len;
       if (pos + 1 < stop && pos[1] < 0x80) {
@@ -168,10 +174,11 @@ __attribute__((export_name("scan"))) u32 scan(const u8 *body, u32 len, u32 *hash
         value = next;
       }
       if (value_len == 0 || value > label_stop || value_len != (u32)(label_stop - value)) return 0;
-      if ((class_of[name[0]] & NAME_START) == 0) return 0;
+      if ((class_of[name[0]] & start_mask) != start_mask) return 0;
       for (u32 i = 0; i < name_len; i++) {
         u32 b = name[i];
-        if ((class_of[b] & NAME_REST) == 0) return 0;
+        if ((class_of[b] & rest_mask) != rest_mask) return 0;
+        name_high |= b;
         h = (h ^ b) * FNV_PRIME;
       }
       h = (h ^ 0xff) * FNV_PRIME;
@@ -195,9 +202,12 @@ __attribute__((export_name("scan"))) u32 scan(const u8 *body, u32 len, u32 *hash
         if (d >= 0) return 0;
       }
       if (name_len == 8 && __builtin_memcmp(name, METRIC_NAME_LABEL, 8) == 0) {
-        if ((class_of[value[0]] & METRIC_START) == 0) return 0;
-        for (u32 i = 1; i < value_len; i++)
-          if ((class_of[value[i]] & METRIC_REST) == 0) return 0;
+        /* Under utf8 any non-empty UTF-8 value is a metric name (UTF-8 is checked with the values). */
+        if (legacy) {
+          if ((class_of[value[0]] & METRIC_START) == 0) return 0;
+          for (u32 i = 1; i < value_len; i++)
+            if ((class_of[value[i]] & METRIC_REST) == 0) return 0;
+        }
         has_metric_name = 1;
       }
       prev_name = name;
@@ -205,13 +215,16 @@ __attribute__((export_name("scan"))) u32 scan(const u8 *body, u32 len, u32 *hash
       pos = label_stop;
     }
     if (!has_metric_name) return 0;
-    if ((high & 0x80808080u) != 0) {
-      /* Values with non-ASCII bytes: each must be well-formed UTF-8. */
+    if (((high & 0x80808080u) | (name_high & 0x80u)) != 0) {
+      /* Names or values with non-ASCII bytes: each must be well-formed UTF-8. */
       const u8 *l = labels_start;
       while (l < pos) {
         u32 ll = read_length(l + 1, pos, &next);
         const u8 *ls = next + ll;
-        const u8 *vp = next + 2 + next[1] + 1;
+        const u8 *np = next + 2;
+        u32 nl = next[1];
+        if (!valid_utf8(np, np + nl)) return 0;
+        const u8 *vp = np + nl + 1;
         u32 vl = read_length(vp, ls, &next);
         if (!valid_utf8(next, next + vl)) return 0;
         l = ls;

@@ -1,4 +1,5 @@
 import { isUtf8 } from 'node:buffer';
+import { DEFAULT_NAME_VALIDATION_SCHEME, type NameValidationScheme } from '../serialization/name-validation.js';
 import { MAX_WASM_SCAN_BODY_BYTES, wasmRelayScan } from './rw1-raw-scan-wasm.js';
 import { readInt64, readLength, varintCursor } from './varint-reader.js';
 
@@ -19,7 +20,11 @@ export interface RawWriteRequestScan {
   fieldStarts: Uint32Array;
 }
 
-/** Byte classes of label names: bit 1 may start a name, bit 2 may continue one; 4 and 8 likewise for `__name__` values. */
+/**
+ * Byte classes of legacy label names: bit 1 may start a name, bit 2 may continue one; 4 and 8
+ * likewise for `__name__` values. Under the `utf8` scheme every byte may (the name must then be
+ * valid UTF-8, checked apart).
+ */
 const NAME_START = 1;
 const NAME_REST = 2;
 const METRIC_START = 4;
@@ -50,9 +55,12 @@ let startScratch = new Uint32Array(4097);
  * otherwise {@link scanWriteRequestV1Js}. Both give the same answer. The result's arrays view
  * buffers reused (or detached) by the next scan: copy them before scanning again.
  */
-export function scanWriteRequestV1(body: Uint8Array): RawWriteRequestScan | undefined {
+export function scanWriteRequestV1(
+  body: Uint8Array,
+  scheme: NameValidationScheme = DEFAULT_NAME_VALIDATION_SCHEME,
+): RawWriteRequestScan | undefined {
   const wasm = body.length <= MAX_WASM_SCAN_BODY_BYTES ? wasmRelayScan() : undefined;
-  return wasm !== undefined ? wasm.scan(body) : scanWriteRequestV1Js(body);
+  return wasm !== undefined ? wasm.scan(body, scheme) : scanWriteRequestV1Js(body, scheme);
 }
 
 /**
@@ -64,16 +72,24 @@ export function scanWriteRequestV1(body: Uint8Array): RawWriteRequestScan | unde
  * timestamp range. It can when every series is written the way Prometheus writes it and would
  * pass the series registry's validation unchanged:
  * - only `timeseries` fields at the top (no metadata), at least one;
- * - each TimeSeries: its labels first, each exactly `{name, value}`, names valid, strictly
- *   sorted by bytes, values non-empty and UTF-8, `__name__` present and a valid metric name;
+ * - each TimeSeries: its labels first, each exactly `{name, value}`, names valid under `scheme`
+ *   (`utf8`: valid UTF-8; `legacy`: `[a-zA-Z_][a-zA-Z0-9_]*`), strictly sorted by bytes, values
+ *   non-empty and UTF-8, `__name__` present and a valid metric name under `scheme`;
  *   then at least one sample and nothing else (no exemplar, histogram or unknown field);
  * - each Sample: only `value` (fixed64) and `timestamp` (varint) fields.
  * Returns undefined otherwise, without saying why: the caller then decodes the body in full,
  * which accepts the other shapes and words the error for invalid ones. Never throws; every read
  * is bounds-checked.
  */
-export function scanWriteRequestV1Js(body: Uint8Array): RawWriteRequestScan | undefined {
+export function scanWriteRequestV1Js(
+  body: Uint8Array,
+  scheme: NameValidationScheme = DEFAULT_NAME_VALIDATION_SCHEME,
+): RawWriteRequestScan | undefined {
   const end = body.length;
+  const legacy = scheme === 'legacy';
+  // Class bits a name's bytes must have: none under utf8 (any byte; UTF-8 checked after).
+  const startMask = legacy ? NAME_START : 0;
+  const restMask = legacy ? NAME_REST : 0;
   // One load per value word instead of four byte loads and shifts: ~4% of the scan.
   const words = new DataView(body.buffer, body.byteOffset, body.byteLength);
   let pos = 0;
@@ -98,6 +114,7 @@ export function scanWriteRequestV1Js(body: Uint8Array): RawWriteRequestScan | un
     let prevNameLen = 0;
     let hasMetricName = false;
     let high = 0;
+    let nameHigh = 0;
     let labels = 0;
     while (pos < stop && body[pos] === 0x0a) {
       // Lengths under 128 (nearly all of them) are read inline; longer ones through readLength.
@@ -123,10 +140,11 @@ export function scanWriteRequestV1Js(body: Uint8Array): RawWriteRequestScan | un
       }
       if (valueLen <= 0 || valueStart + valueLen !== labelStop) return undefined;
       // Name: valid bytes, hashed.
-      if ((CLASS[body[nameStart]] & NAME_START) === 0) return undefined;
+      if ((CLASS[body[nameStart]] & startMask) !== startMask) return undefined;
       for (p = nameStart; p < nameStart + nameLen; p++) {
         const b = body[p];
-        if ((CLASS[b] & NAME_REST) === 0) return undefined;
+        if ((CLASS[b] & restMask) !== restMask) return undefined;
+        nameHigh |= b;
         h = Math.imul(h ^ b, FNV_PRIME);
       }
       h = Math.imul(h ^ 0xff, FNV_PRIME);
@@ -151,7 +169,8 @@ export function scanWriteRequestV1Js(body: Uint8Array): RawWriteRequestScan | un
         if (d >= 0) return undefined;
       }
       if (nameLen === 8 && isMetricNameLabel(body, nameStart)) {
-        if (!isMetricName(body, valueStart, valueLen)) return undefined;
+        // Under utf8 any non-empty UTF-8 value is a metric name (UTF-8 is checked with the values).
+        if (legacy && !isMetricName(body, valueStart, valueLen)) return undefined;
         hasMetricName = true;
       }
       prevName = nameStart;
@@ -160,7 +179,7 @@ export function scanWriteRequestV1Js(body: Uint8Array): RawWriteRequestScan | un
       pos = labelStop;
     }
     if (!hasMetricName) return undefined;
-    if ((high & 0x80808080) !== 0 && !walkLabelValuesUtf8(body, labelsStart, labels)) return undefined;
+    if (((high & 0x80808080) | (nameHigh & 0x80)) !== 0 && !walkLabelsUtf8(body, labelsStart, labels)) return undefined;
 
     // Samples: `0x12 len [0x09 f64] [0x10 varint]`, and nothing else.
     let seriesSamples = 0;
@@ -237,17 +256,19 @@ function isMetricName(body: Uint8Array, start: number, len: number): boolean {
 }
 
 /**
- * The slow path for series with non-ASCII bytes in their label values: each value must be
+ * The slow path for series with non-ASCII bytes in their label names or values: each must be
  * well-formed UTF-8 (which also rules out encoded lone surrogates). The label fields starting
  * at `start` were already checked to be `0x0a len 0x0a nameLen name 0x12 valueLen value`.
  */
-function walkLabelValuesUtf8(body: Uint8Array, start: number, labels: number): boolean {
+function walkLabelsUtf8(body: Uint8Array, start: number, labels: number): boolean {
   let p = start;
   for (let i = 0; i < labels; i++) {
     const labelLen = readLength(body, p + 1, body.length);
     const labelStop = varintCursor.end + labelLen;
+    const nameStart = varintCursor.end + 2;
     const nameLen = body[varintCursor.end + 1];
-    const valueLen = readLength(body, varintCursor.end + 2 + nameLen + 1, labelStop);
+    if (!isUtf8(body.subarray(nameStart, nameStart + nameLen))) return false;
+    const valueLen = readLength(body, nameStart + nameLen + 1, labelStop);
     if (!isUtf8(body.subarray(varintCursor.end, varintCursor.end + valueLen))) return false;
     p = labelStop;
   }

@@ -1,3 +1,4 @@
+import { formatLabelPairs } from '../serialization/name-validation.js';
 import { METRIC_TYPES } from '../serialization/types.js';
 import { readHistogram } from './histogram-reader.js';
 import { compareRanges, ProtoReader, WT_I64, WT_LEN, WT_VARINT } from './proto-reader.js';
@@ -22,13 +23,27 @@ interface Symbols {
   strings: (string | undefined)[];
   start: number[];
   len: number[];
+  /**
+   * Symbols that are not valid UTF-8, if any. They are refused where they are used, as
+   * Prometheus does (its decoder takes any bytes, its label check then refuses the series), so a
+   * refusal can name the series; an unused one is no error.
+   */
+  badUtf8: Set<number> | undefined;
 }
 
-/** Symbol `i` as a string (decoded on first use). */
-function sym(r: ProtoReader, symbols: Symbols, i: number): string {
+/** Symbol `i` as a string (decoded on first use); fails for one that is not valid UTF-8. */
+function sym(r: ProtoReader, symbols: Symbols, i: number, what = 'symbol'): string {
+  if (symbols.badUtf8?.has(i)) r.fail(`${what} (symbol ${i}) is not valid UTF-8`);
+  return symText(r, symbols, i);
+}
+
+/** Symbol `i` as a string, bytes that are not valid UTF-8 as U+FFFD: for error messages. */
+function symText(r: ProtoReader, symbols: Symbols, i: number): string {
   let s = symbols.strings[i];
   if (s === undefined) {
     s = r.stringAt(symbols.start[i], symbols.len[i]);
+    // Not cached when bad: sym() must keep failing for it.
+    if (symbols.badUtf8?.has(i)) return s;
     symbols.strings[i] = s;
   }
   return s;
@@ -45,13 +60,13 @@ const NAME_LABEL = Buffer.from('__name__');
  */
 export function decodeWriteRequestV2(body: Uint8Array, visitor: RemoteWriteVisitor): DecodedCounts {
   const r = new ProtoReader(body);
-  const symbols: Symbols = { strings: [], start: [], len: [] };
+  const symbols: Symbols = { strings: [], start: [], len: [], badUtf8: undefined };
   // Pass 1: symbols, and a structural check of the top level.
   while (r.pos < r.end) {
     const key = r.tag();
     if (key >>> 3 === 4) {
       r.expect(key, WT_LEN, 'symbols');
-      r.stringBytes();
+      if (!r.stringBytes(true)) (symbols.badUtf8 ??= new Set()).add(symbols.strings.length);
       symbols.strings.push(undefined);
       symbols.start.push(r.strStart);
       symbols.len.push(r.strLen);
@@ -169,8 +184,8 @@ function readTimeSeries(
     visitor.metadata({
       metricFamilyName: metricName(r, symbols, refs),
       type: METRIC_TYPES[metadataType] ?? 'unknown',
-      help: sym(r, symbols, helpRef),
-      unit: sym(r, symbols, unitRef),
+      help: sym(r, symbols, helpRef, 'metadata help'),
+      unit: sym(r, symbols, unitRef, 'metadata unit'),
     });
     counts.metadata++;
   }
@@ -292,23 +307,67 @@ function readRefs(r: ProtoReader, key: number, symbols: Symbols, out: number[], 
   r.end = outerEnd;
 }
 
-/** Checks label refs held in `refs`: pairs, names non-empty, sorted and unique by bytes, values non-empty. */
+/**
+ * Checks label refs held in `refs`: pairs, names and values non-empty and valid UTF-8, names
+ * unique. Refs not sorted by name bytes are sorted here, in place, as Prometheus sorts them on
+ * receipt (the 2.0 spec asks senders to sort, receivers take either).
+ */
 function validateLabels(r: ProtoReader, symbols: Symbols, refs: number[]): void {
   const n = refs.length;
   if (n === 0) r.fail('series has no labels');
   if (n % 2 !== 0) r.fail(`labels_refs has odd length ${n}`);
+  // Bad UTF-8 first: the series is named by its labels, which the other messages print.
+  if (symbols.badUtf8 !== undefined) checkLabelsUtf8(r, symbols, refs);
   const { start, len } = symbols;
+  let sorted = true;
   for (let i = 0; i < n; i += 2) {
     const name = refs[i];
     const value = refs[i + 1];
     if (len[name] === 0) r.fail('empty label name');
-    if (len[value] === 0) r.fail(`empty value for label "${sym(r, symbols, name)}"`);
-    if (i > 0) {
+    if (len[value] === 0) r.fail(`empty value for label "${symText(r, symbols, name)}"`);
+    if (sorted && i > 0) {
       const prev = refs[i - 2];
-      const cmp = compareRanges(r.buf, start[prev], len[prev], start[name], len[name]);
-      if (cmp === 0) r.fail(`duplicate label name "${sym(r, symbols, name)}"`);
-      if (cmp > 0) r.fail(`label names not sorted: "${sym(r, symbols, prev)}" before "${sym(r, symbols, name)}"`);
+      if (compareRanges(r.buf, start[prev], len[prev], start[name], len[name]) >= 0) sorted = false;
     }
+  }
+  if (sorted) return;
+  sortLabelRefs(r.buf, symbols, refs);
+  for (let i = 2; i < n; i += 2) {
+    const prev = refs[i - 2];
+    const name = refs[i];
+    if (compareRanges(r.buf, start[prev], len[prev], start[name], len[name]) === 0)
+      r.fail(`duplicate label name "${symText(r, symbols, name)}" in series ${describeSeries(r, symbols, refs)}`);
+  }
+}
+
+/** Fails for the first label whose name or value is a symbol that is not valid UTF-8, naming the series. */
+function checkLabelsUtf8(r: ProtoReader, symbols: Symbols, refs: number[]): void {
+  const bad = symbols.badUtf8!;
+  for (let i = 0; i < refs.length; i += 2) {
+    const name = JSON.stringify(symText(r, symbols, refs[i]));
+    let what: string | undefined;
+    if (bad.has(refs[i])) what = `label name ${name} (symbol ${refs[i]})`;
+    else if (bad.has(refs[i + 1])) what = `value of label ${name} (symbol ${refs[i + 1]})`;
+    if (what !== undefined) r.fail(`${what} is not valid UTF-8, in series ${describeSeries(r, symbols, refs)}`);
+  }
+}
+
+/** The series of `refs` as Prometheus prints labels, for error messages. */
+function describeSeries(r: ProtoReader, symbols: Symbols, refs: number[]): string {
+  const pairs: string[] = [];
+  for (let i = 0; i < refs.length; i++) pairs.push(symText(r, symbols, refs[i]));
+  return formatLabelPairs(pairs);
+}
+
+/** Sorts the (name, value) ref pairs of `refs` by name bytes, stably (duplicates stay in wire order). */
+function sortLabelRefs(buf: Uint8Array, symbols: Symbols, refs: number[]): void {
+  const { start, len } = symbols;
+  const pairs: [number, number][] = [];
+  for (let i = 0; i < refs.length; i += 2) pairs.push([refs[i], refs[i + 1]]);
+  pairs.sort((a, b) => compareRanges(buf, start[a[0]], len[a[0]], start[b[0]], len[b[0]]));
+  for (let k = 0; k < pairs.length; k++) {
+    refs[2 * k] = pairs[k][0];
+    refs[2 * k + 1] = pairs[k][1];
   }
 }
 
@@ -348,7 +407,7 @@ function readExemplar(
   labels.length = 0;
   for (let i = 0; i < refs.length; i++) {
     if (i % 2 === 0 && symbols.len[refs[i]] === 0) r.fail('empty exemplar label name');
-    labels.push(sym(r, symbols, refs[i]));
+    labels.push(sym(r, symbols, refs[i], i % 2 === 0 ? 'exemplar label name' : 'exemplar label value'));
   }
   visitor.exemplar(labels, value, ts);
 }

@@ -29,6 +29,22 @@ describe('resolveQueueOptions', () => {
     assert.equal(config.selfMonitoring.enabled, false);
     assert.equal(config.server.shutdownTimeoutMs, 30_000);
     assert.deepEqual(config.externalLabels, {});
+    assert.equal(config.nameValidationScheme, 'utf8');
+  });
+
+  it('takes nameValidationScheme, and checks external labels by it', () => {
+    const base = { dataDir: '/tmp/q', endpoints: [{ url: 'http://127.0.0.1:9090/w' }] };
+    const utf8 = resolveQueueOptions({ ...base, externalLabels: { 'k8s.cluster': 'eu1', 地域: '東京' } });
+    assert.equal(utf8.nameValidationScheme, 'utf8');
+    assert.deepEqual(utf8.externalLabels, { 'k8s.cluster': 'eu1', 地域: '東京' });
+    assert.equal(resolveQueueOptions({ ...base, nameValidationScheme: 'legacy' }).nameValidationScheme, 'legacy');
+    assert.deepEqual(
+      checkQueueOptions({ ...base, nameValidationScheme: 'legacy', externalLabels: { 'k8s.cluster': 'eu1' } }).errors,
+      [{ path: 'externalLabels.k8s.cluster', message: 'invalid label name, must match [a-zA-Z_][a-zA-Z0-9_]*' }],
+    );
+    assert.deepEqual(checkQueueOptions({ ...base, nameValidationScheme: 'UTF8' }).errors, [
+      { path: 'nameValidationScheme', message: 'must be one of "utf8", "legacy", got "UTF8" (did you mean "utf8"?)' },
+    ]);
   });
 
   it('takes camelCase keys, durations as ms or strings, sizes as bytes or strings', () => {

@@ -356,9 +356,26 @@ const INVALID: [string, string, string[]][] = [
     ['receiver.path: must be a URL path starting with "/", got "api/v1/write" (line 2)'],
   ],
   [
-    'external label with an invalid name',
-    `global:\n  external_labels:\n    foo-bar: x\n${RW}`,
-    ['global.external_labels.foo-bar: invalid label name, must match [a-zA-Z_][a-zA-Z0-9_]* (line 3)'],
+    'external label with an empty name',
+    `global:\n  external_labels:\n    "": x\n${RW}`,
+    ['global.external_labels.: invalid label name, must be non-empty valid UTF-8 (line 3)'],
+  ],
+  [
+    'external label with a UTF-8 name under the legacy scheme',
+    `global:\n  metric_name_validation_scheme: legacy\n  external_labels:\n    foo-bar: x\n${RW}`,
+    ['global.external_labels.foo-bar: invalid label name, must match [a-zA-Z_][a-zA-Z0-9_]* (line 4)'],
+  ],
+  [
+    'an unknown metric_name_validation_scheme',
+    `global:\n  metric_name_validation_scheme: utf-8\n${RW}`,
+    [
+      'global.metric_name_validation_scheme: must be one of "utf8", "legacy", got "utf-8" (did you mean "utf8"?) (line 2)',
+    ],
+  ],
+  [
+    'a metric_name_validation_scheme that is not a string',
+    `global:\n  metric_name_validation_scheme: 8\n${RW}`,
+    ['global.metric_name_validation_scheme: must be one of "utf8", "legacy", got a number (8) (line 2)'],
   ],
   [
     'external label with a reserved name',

@@ -40,6 +40,7 @@ describe('parseConfig applies defaults', () => {
       externalLabels: {},
       receiver: { enabled: true, path: '/api/v1/write', maxBodyBytes: 32 * 1024 ** 2 },
       selfMonitoring: { enabled: true, intervalMs: 15_000 },
+      nameValidationScheme: 'utf8',
       remoteWrite: [
         {
           name: deriveEndpointName('http://127.0.0.1:9090/api/v1/write'),
@@ -99,6 +100,7 @@ storage:
   on_disk_full: reject
 global:
   external_labels: { cluster: eu1, replica: 1 }
+  metric_name_validation_scheme: legacy
 receiver:
   enabled: false
   path: /receive
@@ -162,6 +164,7 @@ remote_write:
         basicAuth: { username: 'alice', password: 's3cret' },
       },
       selfMonitoring: { enabled: false, intervalMs: 90_000 },
+      nameValidationScheme: 'legacy',
       remoteWrite: [
         {
           name: 'primary',

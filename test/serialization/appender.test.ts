@@ -2,11 +2,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { AppendBatch } from '../../src/serialization/append-batch.js';
 import { createAppender } from '../../src/serialization/appender.js';
+import type { NameValidationScheme } from '../../src/serialization/name-validation.js';
 import { createSeriesRegistry } from '../../src/serialization/series.js';
 import type { NativeHistogram } from '../../src/serialization/types.js';
 
-function setup(submit?: (b: AppendBatch) => Promise<void>) {
-  const registry = createSeriesRegistry();
+function setup(submit?: (b: AppendBatch) => Promise<void>, nameValidationScheme?: NameValidationScheme) {
+  const registry = createSeriesRegistry({ nameValidationScheme });
   const submitted: { samples: number; ts: number[]; values: number[]; series: string[]; metadata: number }[] = [];
   const app = createAppender({
     registry,
@@ -217,16 +218,56 @@ describe('Appender', () => {
       /more than 128/,
     );
     assert.throws(
-      () => app.appendExemplar({ __name__: 'm' }, { labels: { 'a.b': 'x' }, value: 1, timestampMs: 1 }),
-      /invalid exemplar label name "a.b"/,
+      () => app.appendExemplar({ __name__: 'm' }, { labels: { '': 'x' }, value: 1, timestampMs: 1 }),
+      /invalid exemplar label name "": must be non-empty valid UTF-8/,
     );
     assert.throws(
-      () => app.updateMetadata('bad name', { type: 'gauge', help: '', unit: '' }),
-      /metricFamilyName "bad name"/,
+      () => app.updateMetadata('', { type: 'gauge', help: '', unit: '' }),
+      /invalid metricFamilyName "": must be non-empty valid UTF-8/,
     );
     assert.throws(
       () => app.updateMetadata('m', { type: 'bogus' as 'gauge', help: '', unit: '' }),
       /metadata.type "bogus"/,
     );
+  });
+
+  it('takes UTF-8 names (Prometheus 3) in series, exemplars and metadata by default', async () => {
+    const { app, submitted } = setup();
+    const names: Record<string, string>[] = [
+      { __name__: 'resource.cpu.usage', 'service.name': 'api', job: 'a' },
+      { __name__: 'http.server.duration', 'http.status_code': '200', job: 'b' },
+      { __name__: 'запросы_всего', 名前: '値', job: 'c' },
+      { __name__: '😀_total', '🔥': 'hot', job: 'd' },
+    ];
+    for (const labels of names) app.append(labels, 1, 1);
+    app.appendExemplar(names[0], { labels: { 'trace.id': 'abc' }, value: 1, timestampMs: 1 });
+    app.updateMetadata('resource.cpu.usage', { type: 'gauge', help: 'h', unit: 's' });
+    await app.commit();
+    assert.equal(submitted.length, 1);
+    assert.equal(submitted[0].samples, 4);
+    assert.deepEqual(submitted[0].series, ['a', 'b', 'c', 'd']);
+    assert.equal(submitted[0].metadata, 1);
+  });
+
+  it('refuses UTF-8 names under legacy, saying the rule, and changes nothing', async () => {
+    const { app, submitted } = setup(undefined, 'legacy');
+    assert.throws(
+      () => app.append({ __name__: 'up', 'http.status_code': '200' }, 1, 1),
+      /invalid label name "http.status_code": must match \[a-zA-Z_\]\[a-zA-Z0-9_\]\*/,
+    );
+    assert.throws(
+      () => app.append({ __name__: 'resource.cpu.usage' }, 1, 1),
+      /invalid metric name __name__="resource.cpu.usage": must match \[a-zA-Z_:\]\[a-zA-Z0-9_:\]\*/,
+    );
+    assert.throws(
+      () => app.appendExemplar({ __name__: 'm' }, { labels: { 'trace.id': 'x' }, value: 1, timestampMs: 1 }),
+      /invalid exemplar label name "trace.id": must match/,
+    );
+    assert.throws(
+      () => app.updateMetadata('bad name', { type: 'gauge', help: '', unit: '' }),
+      /invalid metricFamilyName "bad name": must match \[a-zA-Z_:\]\[a-zA-Z0-9_:\]\*/,
+    );
+    await app.commit();
+    assert.equal(submitted.length, 0);
   });
 });

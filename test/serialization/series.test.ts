@@ -21,32 +21,78 @@ describe('validateLabels', () => {
     ]);
   });
 
+  // Refused under both schemes.
   const cases: [string, Record<string, unknown>, RegExp][] = [
-    ['bad label name', { __name__: 'up', 'bad-name': 'x' }, /invalid label name "bad-name"/],
-    ['name starting with a digit', { __name__: 'up', '1x': 'x' }, /invalid label name "1x"/],
     ['empty value', { __name__: 'up', job: '' }, /label job has an empty value/],
     ['missing __name__', { job: 'a' }, /must include __name__/],
-    ['bad metric name', { __name__: 'up-time' }, /invalid metric name __name__="up-time"/],
     ['non-string value', { __name__: 'up', job: 5 }, /label job must be a string, got 5/],
     ['lone surrogate', { __name__: 'up', job: 'a\ud800' }, /label job value .* not well-formed/],
     ['empty metric name', { __name__: '' }, /label __name__ has an empty value/],
+    ['empty label name', { __name__: 'up', '': 'x' }, /invalid label name "":/],
+    [
+      'label name with a lone surrogate',
+      { __name__: 'up', 'a\udc00': 'x' },
+      /invalid label name "a\\udc00": (must be non-empty valid UTF-8|must match)/,
+    ],
   ];
-  for (const [what, labels, message] of cases) {
-    it(`rejects ${what} with a TypeError naming it`, () => {
+  for (const scheme of ['utf8', 'legacy'] as const) {
+    for (const [what, labels, message] of cases) {
+      it(`rejects ${what} with a TypeError naming it (${scheme})`, () => {
+        assert.throws(
+          () => validateLabels(labels as Record<string, string>, true, 'label', scheme),
+          (err: unknown) => {
+            assert.ok(err instanceof TypeError);
+            assert.match(err.message, message);
+            return true;
+          },
+        );
+      });
+    }
+  }
+
+  // Prometheus 3's names (utf8, the default): any non-empty valid UTF-8, `__` prefix included
+  // (Prometheus' receiver takes `__`-prefixed names too). Legacy refuses them, saying the rule.
+  const utf8Only: [string, Record<string, string>, RegExp][] = [
+    ['a dotted metric name', { __name__: 'resource.cpu.usage' }, /invalid metric name __name__="resource.cpu.usage"/],
+    ['a dotted label name', { __name__: 'up', 'http.status_code': '200' }, /invalid label name "http.status_code"/],
+    ['a dashed label name', { __name__: 'up', 'bad-name': 'x' }, /invalid label name "bad-name"/],
+    ['a label name starting with a digit', { __name__: 'up', '1x': 'x' }, /invalid label name "1x"/],
+    ['a dashed metric name', { __name__: 'up-time' }, /invalid metric name __name__="up-time"/],
+    ['a colon in a label name', { __name__: 'x', 'a:b': 'c' }, /invalid label name "a:b"/],
+    ['non-Latin names', { __name__: 'запросы_всего', 名前: 'x' }, /invalid (metric|label) name/],
+    ['emoji names', { __name__: 'up', '🔥': 'x' }, /invalid label name "🔥"/],
+  ];
+  for (const [what, labels, message] of utf8Only) {
+    it(`accepts ${what} under utf8 (the default), refuses it under legacy with the rule`, () => {
+      const pairs = validateLabels(labels, true);
+      assert.deepEqual(pairs, validateLabels(labels, true, 'label', 'utf8'));
+      assert.deepEqual(
+        Object.fromEntries(pairs.flatMap((_, k) => (k % 2 === 0 ? [[pairs[k], pairs[k + 1]]] : []))),
+        labels,
+      );
       assert.throws(
-        () => validateLabels(labels as Record<string, string>, true),
+        () => validateLabels(labels, true, 'label', 'legacy'),
         (err: unknown) => {
           assert.ok(err instanceof TypeError);
           assert.match(err.message, message);
+          assert.match(err.message, /: must match \[a-zA-Z_:?\]\[a-zA-Z0-9_:?\]\*$/);
           return true;
         },
       );
     });
   }
 
-  it('accepts colons in the metric name only', () => {
-    assert.doesNotThrow(() => validateLabels({ __name__: 'job:rate5m' }, true));
-    assert.throws(() => validateLabels({ __name__: 'x', 'a:b': 'c' }, true), /invalid label name "a:b"/);
+  it('accepts colons in the metric name only, under legacy', () => {
+    assert.doesNotThrow(() => validateLabels({ __name__: 'job:rate5m' }, true, 'label', 'legacy'));
+    assert.throws(
+      () => validateLabels({ __name__: 'x', 'a:b': 'c' }, true, 'label', 'legacy'),
+      /invalid label name "a:b": must match \[a-zA-Z_\]\[a-zA-Z0-9_\]\*/,
+    );
+  });
+
+  it('accepts __-prefixed label names under both schemes, as Prometheus 3 receives them', () => {
+    for (const scheme of ['utf8', 'legacy'] as const)
+      assert.doesNotThrow(() => validateLabels({ __name__: 'up', __tenant__: 'a' }, true, 'label', scheme));
   });
 });
 
@@ -202,6 +248,26 @@ describe('SeriesRegistry', () => {
       pairs.map((p) => p.str),
       ['span_id', 'def', 'trace_id', 'abc'],
     );
-    assert.throws(() => reg.exemplarPairs({ 'trace-id': 'x' }), /invalid exemplar label name "trace-id"/);
+    assert.throws(() => reg.exemplarPairs({ '': 'x' }), /invalid exemplar label name ""/);
+    assert.equal(reg.exemplarPairs({ 'trace.id': 'x' })[0].str, 'trace.id');
+    const legacy = createSeriesRegistry({ nameValidationScheme: 'legacy' });
+    assert.throws(() => legacy.exemplarPairs({ 'trace-id': 'x' }), /invalid exemplar label name "trace-id"/);
+  });
+
+  it('validates series by its nameValidationScheme: utf8 by default, legacy when asked', () => {
+    const labels = { __name__: 'resource.cpu.usage', 'service.name': 'api' };
+    const reg = createSeriesRegistry();
+    assert.equal(reg.nameValidationScheme, 'utf8');
+    assert.deepEqual(reg.resolve({ ...labels }).labels, labels);
+    const legacy = createSeriesRegistry({ nameValidationScheme: 'legacy' });
+    assert.equal(legacy.nameValidationScheme, 'legacy');
+    assert.throws(
+      () => legacy.resolve({ ...labels }),
+      /invalid label name "service.name": must match \[a-zA-Z_\]\[a-zA-Z0-9_\]\*/,
+    );
+    assert.throws(
+      () => legacy.resolve({ __name__: 'resource.cpu.usage' }),
+      /invalid metric name __name__="resource.cpu.usage": must match \[a-zA-Z_:\]\[a-zA-Z0-9_:\]\*/,
+    );
   });
 });

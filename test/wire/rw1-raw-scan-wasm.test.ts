@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { scanRelayBody, scanRelayRequest } from '../../src/daemon/relay-scan.js';
+import type { NameValidationScheme } from '../../src/serialization/name-validation.js';
 import { encodeRawRecord } from '../../src/serialization/raw-record.js';
 import { type RawWriteRequestScan, scanWriteRequestV1, scanWriteRequestV1Js } from '../../src/wire/rw1-raw-scan.js';
 import { createWasmRelayScan, MAX_WASM_SCAN_BODY_BYTES } from '../../src/wire/rw1-raw-scan-wasm.js';
@@ -13,7 +14,7 @@ import { mulberry32 as prng } from '../reliability/fuzz-random.js';
 const maybeWasm = createWasmRelayScan();
 if (maybeWasm === undefined) throw new Error('WebAssembly is not available: these tests need it');
 const wasm = maybeWasm;
-const wasmScan = (body: Uint8Array) => wasm.scan(body);
+const wasmScan = (body: Uint8Array, scheme: NameValidationScheme = 'utf8') => wasm.scan(body, scheme);
 
 /** A plain copy of a scan's answer (its arrays view buffers the next scan reuses). */
 function plain(s: RawWriteRequestScan | undefined) {
@@ -45,12 +46,29 @@ function delimited(field: number, payload: number[]): number[] {
 
 const NAME_CHARS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_0123456789';
 const VALUE_PIECES = ['a', 'Z', '9', '-', ' ', 'é', '€', '😀', 'ü', '/', ':', '\u{10ffff}'];
+/** Pieces of UTF-8 names (Prometheus 3): OpenTelemetry dots, non-Latin letters, emoji, digits first. */
+const UTF8_NAME_PIECES = ['.', 'resource', 'cpu', 'http', '_', '-', '9', 'é', 'ж', '名', '😀', ' ', ':'];
 
-/** A random valid series the relay passes through, as TimeSeries field bytes. */
-function randomSeries(rnd: () => number): number[] {
+/** A random name of `pieces` from UTF8_NAME_PIECES (at most 127 bytes: the scan's name length). */
+function utf8Name(rnd: () => number): string {
+  let n = '';
+  const pieces = 1 + Math.floor(rnd() * 8);
+  for (let i = 0; i < pieces; i++) n += UTF8_NAME_PIECES[Math.floor(rnd() * UTF8_NAME_PIECES.length)];
+  return n;
+}
+
+/**
+ * A random valid series the relay passes through, as TimeSeries field bytes. `utf8Names`: some
+ * label names and metric names are UTF-8 names only the utf8 scheme takes.
+ */
+function randomSeries(rnd: () => number, utf8Names = false): number[] {
   const names = new Set<string>(['__name__']);
   const labelCount = Math.floor(rnd() * 12);
   while (names.size < labelCount + 1) {
+    if (utf8Names && rnd() < 0.3) {
+      names.add(utf8Name(rnd));
+      continue;
+    }
     const len = 1 + Math.floor(rnd() * (rnd() < 0.1 ? 120 : 12));
     let n = NAME_CHARS[Math.floor(rnd() * 53)]; // letters or '_' first
     for (let i = 1; i < len; i++) n += NAME_CHARS[Math.floor(rnd() * NAME_CHARS.length)];
@@ -61,7 +79,10 @@ function randomSeries(rnd: () => number): number[] {
   for (const name of sorted) {
     let value = '';
     if (name === '__name__') {
-      value = `m${Math.floor(rnd() * 1000)}:x_${'y'.repeat(Math.floor(rnd() * 5))}`;
+      value =
+        utf8Names && rnd() < 0.3
+          ? utf8Name(rnd)
+          : `m${Math.floor(rnd() * 1000)}:x_${'y'.repeat(Math.floor(rnd() * 5))}`;
     } else {
       const pieces = 1 + Math.floor(rnd() * (rnd() < 0.1 ? 200 : 20));
       for (let i = 0; i < pieces; i++) value += VALUE_PIECES[Math.floor(rnd() * VALUE_PIECES.length)];
@@ -87,17 +108,17 @@ function randomSeries(rnd: () => number): number[] {
   return fields;
 }
 
-function randomBody(rnd: () => number, maxSeries: number): Uint8Array {
+function randomBody(rnd: () => number, maxSeries: number, utf8Names = false): Uint8Array {
   const out: number[] = [];
   const n = 1 + Math.floor(rnd() * maxSeries);
-  for (let i = 0; i < n; i++) out.push(...delimited(1, randomSeries(rnd)));
+  for (let i = 0; i < n; i++) out.push(...delimited(1, randomSeries(rnd, utf8Names)));
   return Uint8Array.from(out);
 }
 
-function assertSameAnswer(body: Uint8Array, what: string): boolean {
-  const expected = plain(scanWriteRequestV1Js(body));
-  const actual = plain(wasmScan(body));
-  assert.deepEqual(actual, expected, what);
+function assertSameAnswer(body: Uint8Array, what: string, scheme: NameValidationScheme = 'utf8'): boolean {
+  const expected = plain(scanWriteRequestV1Js(body, scheme));
+  const actual = plain(wasmScan(body, scheme));
+  assert.deepEqual(actual, expected, `${what} (${scheme})`);
   return expected !== undefined;
 }
 
@@ -109,11 +130,23 @@ describe('scanWriteRequestV1 in WebAssembly', () => {
     assert.equal(hash.digest('hex'), RW1_RAW_SCAN_SOURCES_SHA256);
   });
 
-  it('answers exactly as the JavaScript scan on 400 random valid bodies', () => {
+  it('answers exactly as the JavaScript scan on 400 random valid bodies, under both name schemes', () => {
     for (let seed = 1; seed <= 400; seed++) {
       const body = randomBody(prng(seed), 20);
       assert.ok(assertSameAnswer(body, `seed ${seed}`), `seed ${seed}: the generator makes valid bodies`);
+      assert.ok(assertSameAnswer(body, `seed ${seed}`, 'legacy'), `seed ${seed}: legacy names pass either scheme`);
     }
+  });
+
+  it('passes bodies with UTF-8 names through under utf8 and leaves them to the decoder under legacy, as the JavaScript scan', () => {
+    let legacyRefused = 0;
+    for (let seed = 1; seed <= 300; seed++) {
+      const body = randomBody(prng(seed), 20, true);
+      assert.ok(assertSameAnswer(body, `seed ${seed}`), `seed ${seed}: UTF-8 names pass under utf8`);
+      if (!assertSameAnswer(body, `seed ${seed}`, 'legacy')) legacyRefused++;
+    }
+    // Nearly every body holds a UTF-8 name (30% of names): legacy must have refused most.
+    assert.ok(legacyRefused > 250, `legacy refused ${legacyRefused} of 300`);
   });
 
   it('answers exactly as the JavaScript scan on damaged bodies: changed, inserted and removed bytes, prefixes', () => {
@@ -121,19 +154,21 @@ describe('scanWriteRequestV1 in WebAssembly', () => {
     let rejected = 0;
     for (let seed = 1000; seed < 1150; seed++) {
       const rnd = prng(seed);
-      const body = randomBody(rnd, 4);
+      // Every other body with UTF-8 names: damage inside a name must be judged alike too.
+      const body = randomBody(rnd, 4, seed % 2 === 0);
       const tally = (ok: boolean) => (ok ? accepted++ : rejected++);
       for (let k = 0; k < 40; k++) {
         const at = Math.floor(rnd() * body.length);
         const b = Math.floor(rnd() * 256);
+        const scheme: NameValidationScheme = k % 4 === 3 ? 'legacy' : 'utf8';
         const changed = Uint8Array.from(body);
         changed[at] = rnd() < 0.5 ? b : changed[at] ^ (1 << Math.floor(rnd() * 8));
-        tally(assertSameAnswer(changed, `seed ${seed}: byte ${at} changed to ${changed[at]}`));
+        tally(assertSameAnswer(changed, `seed ${seed}: byte ${at} changed to ${changed[at]}`, scheme));
         const inserted = Uint8Array.from([...body.subarray(0, at), b, ...body.subarray(at)]);
-        tally(assertSameAnswer(inserted, `seed ${seed}: byte ${b} inserted at ${at}`));
+        tally(assertSameAnswer(inserted, `seed ${seed}: byte ${b} inserted at ${at}`, scheme));
         const removed = Uint8Array.from([...body.subarray(0, at), ...body.subarray(at + 1)]);
-        tally(assertSameAnswer(removed, `seed ${seed}: byte ${at} removed`));
-        tally(assertSameAnswer(body.subarray(0, at), `seed ${seed}: first ${at} bytes`));
+        tally(assertSameAnswer(removed, `seed ${seed}: byte ${at} removed`, scheme));
+        tally(assertSameAnswer(body.subarray(0, at), `seed ${seed}: first ${at} bytes`, scheme));
       }
     }
     // Both outcomes were exercised, so the comparison covered accepting and refusing.
@@ -193,7 +228,7 @@ describe('relay bodies uncompressed and gathered in WebAssembly', () => {
     for (let seed = 1; seed <= 300; seed++) {
       const body = randomBody(prng(seed), 30);
       const block = compressBlock(body);
-      const out = wasm.uncompressAndScan(block, body.length);
+      const out = wasm.uncompressAndScan(block, body.length, 'utf8');
       assert.ok(out !== undefined, `seed ${seed}`);
       assert.ok(Buffer.from(out.body).equals(body), `seed ${seed}`);
       assert.deepEqual(plain(out.scan), plain(scanWriteRequestV1Js(body)), `seed ${seed}`);
@@ -216,7 +251,7 @@ describe('relay bodies uncompressed and gathered in WebAssembly', () => {
         if (native === 'ERR_BODY_TOO_LARGE') continue;
         const claim = typeof native === 'string' ? snappyUncompressedLength(cut) : native.length;
         if (claim < 0 || claim > 1 << 20) continue;
-        const out = wasm.uncompressAndScan(cut, claim);
+        const out = wasm.uncompressAndScan(cut, claim, 'utf8');
         if (typeof native === 'string') {
           assert.equal(out, undefined, `seed ${seed}, byte ${at}: native says ${native}`);
           rejected++;

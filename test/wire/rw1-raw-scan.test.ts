@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { NameValidationScheme } from '../../src/serialization/name-validation.js';
 import { createSeriesRegistry, hashLabelPairs } from '../../src/serialization/series.js';
 import type { HistogramEntry, Labels } from '../../src/serialization/types.js';
 import { type RawWriteRequestScan, scanWriteRequestV1Js } from '../../src/wire/rw1-raw-scan.js';
@@ -75,7 +76,7 @@ const TEN_LABELS = (i: number): Labels => ({
   region: 'eu',
 });
 
-type ScanFn = (body: Uint8Array) => RawWriteRequestScan | undefined;
+type ScanFn = (body: Uint8Array, scheme?: NameValidationScheme) => RawWriteRequestScan | undefined;
 
 const wasm = createWasmRelayScan();
 if (wasm === undefined) throw new Error('WebAssembly is not available: the scan tests need it');
@@ -83,7 +84,7 @@ if (wasm === undefined) throw new Error('WebAssembly is not available: the scan 
 // Both scans answer every case below: the WebAssembly one (what the relay runs) and the
 // JavaScript reference (for large bodies and where WebAssembly is unavailable).
 const IMPLEMENTATIONS: [string, ScanFn][] = [
-  ['WebAssembly', (body) => wasm.scan(body)],
+  ['WebAssembly', (body, scheme = 'utf8') => wasm.scan(body, scheme)],
   ['JavaScript', scanWriteRequestV1Js],
 ];
 
@@ -91,8 +92,9 @@ for (const [impl, scanWriteRequestV1] of IMPLEMENTATIONS) {
   /** A copy of the scan's result: its arrays view scratch buffers reused by the next scan. */
   const scan = (
     body: Uint8Array,
+    scheme?: NameValidationScheme,
   ): { scan: RawWriteRequestScan; hashes: number[]; sampleCounts: number[] } | undefined => {
-    const s = scanWriteRequestV1(body);
+    const s = scanWriteRequestV1(body, scheme);
     if (s === undefined) return undefined;
     return { scan: s, hashes: Array.from(s.hashes), sampleCounts: Array.from(s.sampleCounts) };
   };
@@ -272,6 +274,43 @@ for (const [impl, scanWriteRequestV1] of IMPLEMENTATIONS) {
     });
   });
 
+  describe(`scanWriteRequestV1 (${impl}): UTF-8 names (Prometheus 3)`, () => {
+    // Names only the utf8 scheme takes: the scan passes them through under utf8 (the default)
+    // with the registry's hash, and leaves them to the decoder (which refuses them) under legacy.
+    const utf8Only: [string, Labels][] = [
+      ['an OpenTelemetry metric name', { __name__: 'resource.cpu.usage', job: 'a' }],
+      ['a label name with dots', { __name__: 'http_requests_total', 'http.status_code': '200' }],
+      ['a label name starting with a digit', { __name__: 'up', '1a': 'x' }],
+      ['a label name with a dash', { __name__: 'up', 'a-b': 'x' }],
+      ['a label name with a colon', { __name__: 'up', 'a:b': 'x' }],
+      ['non-Latin names', { __name__: 'запросы', ünï: 'x', 名前: '値' }],
+      ['emoji names', { __name__: '😀_total', '🔥': 'hot' }],
+      ['a metric name with a dash', { __name__: 'a-b' }],
+      ['a metric name starting with a digit', { __name__: '1abc' }],
+      ['a name with a space', { __name__: 'up', 'a b': 'c' }],
+    ];
+    for (const [what, labels] of utf8Only) {
+      it(`passes ${what} through under utf8 and not under legacy`, () => {
+        const b = encodeV1([{ labels, samples: [[1, 1]] }]);
+        const got = scan(b);
+        assert.ok(got, 'utf8 takes it');
+        assert.deepEqual(got.hashes, [expectedHash(labels)]);
+        assert.deepEqual(got.hashes, [createSeriesRegistry().resolve({ ...labels }).hash]);
+        assert.equal(scan(b, 'legacy'), undefined);
+      });
+    }
+
+    it('keeps names sorted by bytes, UTF-8 names included (a dot sorts before letters, é after them)', () => {
+      const lbl = (name: string, value: string) => ({ name, value });
+      const labels: Labels = { __name__: 'm', 'a.b': '1', ab: '2', é: '3', z: '4' };
+      assert.ok(scan(encodeV1([{ labels, samples: [[1, 1]] }])));
+      const unsorted = rawV1([
+        { labels: [lbl('__name__', 'm'), lbl('é', '3'), lbl('z', '4')], samples: [{ value: 1, timestamp: 1 }] },
+      ]);
+      assert.equal(scan(unsorted), undefined);
+    });
+  });
+
   describe(`scanWriteRequestV1 (${impl}): shapes it leaves to the full decoder`, () => {
     const ok: SeriesInput = { labels: { __name__: 'up', job: 'a' }, samples: [[1, 1]] };
     const histogram: HistogramEntry = {
@@ -321,16 +360,20 @@ for (const [impl, scanWriteRequestV1] of IMPLEMENTATIONS) {
         'duplicate label names',
         () => rawV1([{ labels: [lbl('__name__', 'up'), lbl('a', '1'), lbl('a', '2')], samples: [sample] }]),
       ],
-      [
-        'a label name starting with a digit',
-        () => encodeV1([{ labels: { __name__: 'up', '1a': 'x' }, samples: [[1, 1]] }]),
-      ],
-      ['a label name with a dash', () => encodeV1([{ labels: { __name__: 'up', 'a-b': 'x' }, samples: [[1, 1]] }])],
-      ['a label name with a colon', () => encodeV1([{ labels: { __name__: 'up', 'a:b': 'x' }, samples: [[1, 1]] }])],
-      ['a non-ASCII label name', () => encodeV1([{ labels: { __name__: 'up', ünï: 'x' }, samples: [[1, 1]] }])],
       ['no __name__', () => encodeV1([ok, { labels: { job: 'a' }, samples: [[1, 1]] }])],
-      ['an invalid metric name', () => encodeV1([{ labels: { __name__: '1abc' }, samples: [[1, 1]] }])],
-      ['a metric name with a dash', () => encodeV1([{ labels: { __name__: 'a-b' }, samples: [[1, 1]] }])],
+      [
+        'a label name with byte 0xff',
+        () => body([...labelField('__name__', 'up'), ...labelField([0x61, 0xff], 'x'), ...sampleField(1)]),
+      ],
+      [
+        'a label name with an encoded lone surrogate',
+        () => body([...labelField('__name__', 'up'), ...labelField([0xed, 0xa0, 0x80], 'x'), ...sampleField(1)]),
+      ],
+      [
+        'a label name with a truncated UTF-8 sequence',
+        () => body([...labelField('__name__', 'up'), ...labelField([...utf8('é'), 0xc3], 'x'), ...sampleField(1)]),
+      ],
+      ['a metric name with byte 0xfe', () => body([...labelField('__name__', [0x75, 0x70, 0xfe]), ...sampleField(1)])],
       ['an empty label value', () => rawV1([{ labels: [lbl('__name__', 'up'), lbl('a', '')], samples: [sample] }])],
       ['an empty label name', () => rawV1([{ labels: [lbl('', 'x'), lbl('__name__', 'up')], samples: [sample] }])],
       [
@@ -387,8 +430,9 @@ for (const [impl, scanWriteRequestV1] of IMPLEMENTATIONS) {
     ];
 
     for (const [name, build] of cases) {
-      it(`returns undefined for ${name}`, () => {
+      it(`returns undefined for ${name}, under either name scheme`, () => {
         assert.equal(scanWriteRequestV1(build()), undefined);
+        assert.equal(scanWriteRequestV1(build(), 'legacy'), undefined);
       });
     }
 
