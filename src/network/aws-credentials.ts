@@ -46,6 +46,10 @@ export function defaultCredentialChain(
   region: string,
   env: NodeJS.ProcessEnv,
 ): AwsCredentialIdentityProvider {
+  // STS for profiles with role_arn and for web identity: the signing region, and the SDKs'
+  // endpoint override variables of this environment.
+  const stsEndpoint = env.AWS_ENDPOINT_URL_STS || env.AWS_ENDPOINT_URL;
+  const clientConfig = { region, ...(stsEndpoint ? { endpoint: stsEndpoint } : {}) };
   const links: ChainLink[] = [
     files.profileChosen
       ? { name: 'environment', skipped: `profile "${files.profile}" is chosen` }
@@ -58,7 +62,7 @@ export function defaultCredentialChain(
         configFilepath: files.configFile,
         // Re-read the files on every refresh: a sidecar may rotate them.
         ignoreCache: true,
-        clientConfig: { region },
+        clientConfig,
       }),
     },
     env.AWS_WEB_IDENTITY_TOKEN_FILE && env.AWS_ROLE_ARN
@@ -68,7 +72,7 @@ export function defaultCredentialChain(
             webIdentityTokenFile: env.AWS_WEB_IDENTITY_TOKEN_FILE,
             roleArn: env.AWS_ROLE_ARN,
             roleSessionName: env.AWS_ROLE_SESSION_NAME,
-            clientConfig: { region },
+            clientConfig,
           }),
         }
       : { name: 'web identity', skipped: 'AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN are not both set' },

@@ -2,6 +2,7 @@
 import { Registry } from 'prom-client';
 import type { PromspoolConfig } from '../../src/config/types.js';
 import type { Appender, ManagedQueue, QueueStats, SeriesRef } from '../../src/queue-types.js';
+import { validateHistogram } from '../../src/serialization/histogram-validation.js';
 import type { Labels, Metadata, NativeHistogram } from '../../src/serialization/types.js';
 
 export interface RecordedSample {
@@ -72,7 +73,9 @@ export class FakeQueue implements ManagedQueue {
         pending.push(() => this.samples.push({ labels: labelsOf(l), timestampMs, value }));
       },
       appendHistogram: (l, timestampMs, histogram) => {
-        pending.push(() => this.histograms.push({ labels: labelsOf(l), timestampMs, histogram }));
+        // As the real appender: validated (Prometheus' rules, the series named) and copied at append time.
+        const valid = validateHistogram(histogram, labelsOf(l));
+        pending.push(() => this.histograms.push({ labels: labelsOf(l), timestampMs, histogram: valid }));
       },
       appendExemplar: (l, exemplar) => {
         pending.push(() => this.exemplars.push({ labels: labelsOf(l), exemplar }));

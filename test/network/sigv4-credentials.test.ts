@@ -314,8 +314,12 @@ describe('sigv4 role_arn (STS AssumeRole)', () => {
           { region: STS_REGION, service: 'sts', secrets: new Map([['AKIDSOURCE', 'source/secret']]) },
         );
         const params = new URLSearchParams(body.toString('utf8'));
-        calls.push({ params, verdict: verdict.ok ? 'ok' : verdict.reason });
-        if (!verdict.ok) {
+        const action = params.get('Action');
+        // AssumeRoleWithWebIdentity is not signed: the web identity token is the proof.
+        const accepted =
+          action === 'AssumeRoleWithWebIdentity' ? params.get('WebIdentityToken') === 'oidc-token' : verdict.ok;
+        calls.push({ params, verdict: accepted ? 'ok' : verdict.ok ? 'bad web identity token' : verdict.reason });
+        if (!accepted) {
           res.writeHead(403, { 'content-type': 'text/xml' });
           res.end(
             '<ErrorResponse><Error><Type>Sender</Type><Code>SignatureDoesNotMatch</Code><Message>bad signature</Message></Error><RequestId>r1</RequestId></ErrorResponse>',
@@ -325,11 +329,11 @@ describe('sigv4 role_arn (STS AssumeRole)', () => {
         const n = calls.length;
         res.writeHead(200, { 'content-type': 'text/xml' });
         res.end(
-          `<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult>
+          `<${action}Response xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><${action}Result>
 <Credentials><AccessKeyId>ASIAROLE${n}</AccessKeyId><SecretAccessKey>role/secret/${n}</SecretAccessKey>
 <SessionToken>role-session-token-${n}</SessionToken><Expiration>${new Date(NOW + 60 * 60_000).toISOString()}</Expiration></Credentials>
 <AssumedRoleUser><AssumedRoleId>AROA:s</AssumedRoleId><Arn>${params.get('RoleArn')}/s</Arn></AssumedRoleUser>
-</AssumeRoleResult><ResponseMetadata><RequestId>r${n}</RequestId></ResponseMetadata></AssumeRoleResponse>`,
+</${action}Result><ResponseMetadata><RequestId>r${n}</RequestId></ResponseMetadata></${action}Response>`,
         );
       });
     });
@@ -430,5 +434,68 @@ describe('sigv4 role_arn (STS AssumeRole)', () => {
       },
     );
     assert.match(calls[0].verdict, /^signature mismatch/);
+  });
+
+  test('web identity (AWS_WEB_IDENTITY_TOKEN_FILE, AWS_ROLE_ARN) from the injected env', async () => {
+    calls.length = 0;
+    const dir = mkdtempSync(join(tmpdir(), 'sigv4-webid-'));
+    try {
+      const tokenFile = join(dir, 'token');
+      writeFileSync(tokenFile, 'oidc-token');
+      const signer = createSigV4Signer(baseConfig({ region: STS_REGION }), {
+        env: emptyEnv(dir, {
+          AWS_WEB_IDENTITY_TOKEN_FILE: tokenFile,
+          AWS_ROLE_ARN: 'arn:aws:iam::123456789012:role/eks-writer',
+          AWS_ROLE_SESSION_NAME: 'pod-1',
+          AWS_ENDPOINT_URL_STS: stsUrl,
+        }),
+        now: () => NOW,
+      });
+      const { accessKey, signed } = await signAndVerify(signer, STS_REGION, { ASIAROLE1: 'role/secret/1' });
+      assert.equal(accessKey, 'ASIAROLE1');
+      assert.equal(signed['X-Amz-Security-Token'], 'role-session-token-1');
+      assert.equal(calls.length, 1);
+      assert.equal(calls[0].params.get('Action'), 'AssumeRoleWithWebIdentity');
+      assert.equal(calls[0].params.get('RoleArn'), 'arn:aws:iam::123456789012:role/eks-writer');
+      assert.equal(calls[0].params.get('RoleSessionName'), 'pod-1');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('sigv4 container credentials endpoint', () => {
+  test('AWS_CONTAINER_CREDENTIALS_FULL_URI and its authorization token, from the injected env', async () => {
+    const seen: Array<{ url: string; authorization: string | undefined }> = [];
+    const server = createServer((req, res) => {
+      seen.push({ url: req.url ?? '', authorization: req.headers.authorization });
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({
+          AccessKeyId: 'ASIACONTAINER',
+          SecretAccessKey: 'container/secret',
+          Token: 'container-token',
+          Expiration: new Date(Date.now() + 60 * 60_000).toISOString(),
+        }),
+      );
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const dir = mkdtempSync(join(tmpdir(), 'sigv4-container-'));
+    try {
+      const port = (server.address() as AddressInfo).port;
+      const signer = createSigV4Signer(baseConfig({ region: 'eu-west-1' }), {
+        env: emptyEnv(dir, {
+          AWS_CONTAINER_CREDENTIALS_FULL_URI: `http://127.0.0.1:${port}/v2/credentials/task`,
+          AWS_CONTAINER_AUTHORIZATION_TOKEN: 'container-auth',
+        }),
+      });
+      const { accessKey, signed } = await signAndVerify(signer, 'eu-west-1', { ASIACONTAINER: 'container/secret' });
+      assert.equal(accessKey, 'ASIACONTAINER');
+      assert.equal(signed['X-Amz-Security-Token'], 'container-token');
+      assert.deepEqual(seen, [{ url: '/v2/credentials/task', authorization: 'container-auth' }]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 });
