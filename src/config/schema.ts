@@ -1127,7 +1127,7 @@ function readHttpHeaders(
       absolute.push(resolve(ctx.baseDir, file));
       secrets.push(trimmed);
     });
-    if (values.length + secrets.length === 0) {
+    if (values.length + secrets.length + files.length === 0) {
       r.error(at, `sets no value: give ${r.name('values')}, ${r.name('secrets')} or ${r.name('files')}`);
       ok = false;
     }

@@ -63,7 +63,12 @@ export function createOAuth2TokenSource(opts: OAuth2TokenSourceOptions): OAuth2T
   const log = (opts.logger ?? silentLogger).child({ component: 'oauth2' });
   const tokenUrl = new URL(config.tokenUrl);
   const shownUrl = redactUrl(config.tokenUrl);
-  const secrets = [config.clientSecret];
+  // As sent (form and Basic spellings) too: a token server may echo the request in its error.
+  const secrets = [
+    config.clientSecret,
+    new URLSearchParams({ s: config.clientSecret }).toString().slice(2),
+    queryEscape(config.clientSecret),
+  ];
   // Go's token transport: its own TLS and proxy settings, HTTP/1.1.
   const transport: Transport = createTransport({
     ...(config.tlsConfig === undefined ? {} : { tls: config.tlsConfig }),
