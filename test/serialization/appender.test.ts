@@ -193,6 +193,35 @@ describe('Appender', () => {
     assert.throws(() => app.appendHistogram({ __name__: 'h' }, 0.5, intHistogram()), /timestampMs/);
   });
 
+  it('takes custom-bucket histograms (schema -53) and copies their bounds', async () => {
+    let seen: NativeHistogram | undefined;
+    const { app } = setup(async (b) => {
+      seen = b.histograms[0];
+    });
+    const bounds = [0.1, 1, 10];
+    const h: NativeHistogram = {
+      isFloat: false,
+      count: 5,
+      sum: 12,
+      schema: -53,
+      zeroThreshold: 0,
+      zeroCount: 0,
+      positiveSpans: [{ offset: 1, length: 3 }],
+      negativeSpans: [],
+      positiveDeltas: [1, 1, 0],
+      negativeDeltas: [],
+      customValues: bounds,
+    };
+    app.appendHistogram({ __name__: 'h' }, 1, h);
+    bounds[0] = 0.5;
+    await app.commit();
+    assert.deepEqual(seen?.customValues, [0.1, 1, 10]);
+    assert.throws(
+      () => app.appendHistogram({ __name__: 'h' }, 1, { ...h, customValues: [0.1, 1] }),
+      /custom buckets: only 2 custom bounds defined which is insufficient to cover total span length of 4/,
+    );
+  });
+
   it('copies histograms so later caller changes do not leak in', async () => {
     let seen: NativeHistogram | undefined;
     const { app } = setup(async (b) => {
