@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type Daemon, startDaemon } from '../../src/daemon/daemon.js';
 import type { HistogramEntry, NativeHistogram } from '../../src/serialization/types.js';
-import { scanWriteRequestV1Js } from '../../src/wire/rw1-raw-scan.js';
+import { scanWriteRequestV1, scanWriteRequestV1Js } from '../../src/wire/rw1-raw-scan.js';
+import { wasmRelayScan } from '../../src/wire/rw1-raw-scan-wasm.js';
 import { encodeWriteRequestV1, encodeWriteRequestV2, type SeriesInput } from '../helpers/remote-write-client.js';
 import { floatCustom, intCustom } from '../wire/custom-bucket-histograms.js';
 import { FakeQueue } from './fake-queue.js';
@@ -150,16 +151,12 @@ for (const [path, relay, workers] of [
   });
 }
 
-test('the relay scan passes every body with a histogram to the decoding path (so it is checked there)', () => {
-  assert.notEqual(
-    scanWriteRequestV1Js(encodeWriteRequestV1([OK_SERIES])),
-    undefined,
-    'a sample series is stored as received',
-  );
-  for (const h of [intCustom, floatCustom]) {
-    assert.equal(
-      scanWriteRequestV1Js(encodeWriteRequestV1([OK_SERIES, { labels: LABELS, histograms: [h] }])),
-      undefined,
-    );
+test('the relay scan (JavaScript and WebAssembly) passes every body with a histogram to the decoding path, where it is checked', () => {
+  assert.notEqual(wasmRelayScan(), undefined, 'scanWriteRequestV1 runs the WebAssembly scan');
+  for (const scan of [scanWriteRequestV1Js, scanWriteRequestV1]) {
+    assert.notEqual(scan(encodeWriteRequestV1([OK_SERIES])), undefined, 'a sample series is stored as received');
+    for (const h of [intCustom, floatCustom]) {
+      assert.equal(scan(encodeWriteRequestV1([OK_SERIES, { labels: LABELS, histograms: [h] }])), undefined);
+    }
   }
 });
