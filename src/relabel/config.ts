@@ -13,7 +13,7 @@ import { type FieldReader, indexPath, isPlainObject } from '../config/field-read
 import type { NameValidationScheme } from '../serialization/name-validation.js';
 import { isValidLabelNameFor } from '../serialization/name-validation.js';
 import { hasTemplateVariable } from './expand.js';
-import { compileRelabelRegex, RelabelRegexError } from './regex.js';
+import { relabelRegexProblem } from './regex.js';
 import { RELABEL_ACTIONS, RELABEL_DEFAULTS, type RelabelAction, type RelabelRule } from './types.js';
 
 const KEYS = ['source_labels', 'separator', 'regex', 'modulus', 'target_label', 'replacement', 'action'] as const;
@@ -108,14 +108,8 @@ function readRule(r: FieldReader, item: unknown, path: string, scheme: NameValid
       );
     }
   }
-  if (regex !== undefined) {
-    try {
-      compileRelabelRegex(regex);
-    } catch (e) {
-      if (!(e instanceof RelabelRegexError)) throw e;
-      r.error(r.at(path, 'regex'), e.message);
-    }
-  }
+  const regexProblem = regex === undefined ? undefined : relabelRegexProblem(regex);
+  if (regexProblem !== undefined) r.error(r.at(path, 'regex'), regexProblem);
   if (r.errors.length !== errorsBefore) return undefined;
   if (action === '') {
     r.error(r.at(path, 'action'), 'relabel action cannot be empty');

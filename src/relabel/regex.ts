@@ -18,7 +18,7 @@
  * relabel rule slow.
  */
 import { createRequire } from 'node:module';
-import { scanRe2 } from './regex-scan.js';
+import { type Re2Scan, scanRe2 } from './regex-scan.js';
 import { translateToJs } from './regex-translate.js';
 
 /** Which engine runs a pattern (for tests and diagnostics). */
@@ -44,6 +44,11 @@ export interface RelabelRegex {
   test(s: string): boolean;
   /** The groups of a whole-string match (index 0 = `s`; undefined = group did not take part), or null. */
   exec(s: string): readonly (string | undefined)[] | null;
+  /**
+   * Frees the RE2 copy now instead of at garbage collection (see RE2_HEAP_NOTE); the regex stays
+   * usable and compiles RE2 again if it needs it.
+   */
+  dispose(): void;
 }
 
 /** A regex that RE2 (or Go) refuses. */
@@ -76,6 +81,11 @@ const { WrappedRE2 } = createRequire(import.meta.url)('re2-wasm/build/wasm/re2.j
   WrappedRE2: WrappedRE2Constructor;
 };
 
+// RE2_HEAP_NOTE: re2-wasm's heap is a fixed 16 MiB that cannot grow, and running out aborts the
+// module for the life of the process. Measured: ~2.2 KB per compiled typical relabel regex (7,138
+// fit), but a pattern whose DFA explodes (`(?:a|b)*a(?:a|b){12}x`) takes ~550 KB once used (27
+// fit). So RE2 copies are kept only where needed (patterns not translated, inputs beyond the JS
+// budget), freed by dispose() on a config reload, and by garbage collection as a backstop.
 // WebAssembly memory is not garbage collected: free an RE2 when its regex object goes.
 const re2Finalizer = new FinalizationRegistry<WrappedRE2>((w) => w.delete());
 
@@ -103,6 +113,32 @@ function re2GroupCount(re2Source: string): number {
  * @throws RelabelRegexError when the pattern is invalid.
  */
 export function compileRelabelRegex(source: string): RelabelRegex {
+  const { scan, anchored, re2, groups } = compileOnRe2(source);
+  const js = jsEquivalent(scan.re2Source, groups);
+  if (js !== undefined) {
+    // RE2 is only needed again for inputs longer than the JS budget: free its memory until then
+    // (see RE2_HEAP_NOTE).
+    re2.delete();
+    return new CompiledRegex(source, scan.names, anchored, undefined, js);
+  }
+  return new CompiledRegex(source, scan.names, anchored, re2, undefined);
+}
+
+/**
+ * Checks `source` without keeping anything compiled: the RE2 error, or undefined when valid.
+ * The config reader uses this so that validation leaves nothing in RE2's heap.
+ */
+export function relabelRegexProblem(source: string): string | undefined {
+  try {
+    compileOnRe2(source).re2.delete();
+    return undefined;
+  } catch (e) {
+    if (e instanceof RelabelRegexError) return e.message;
+    throw e;
+  }
+}
+
+function compileOnRe2(source: string): { scan: Re2Scan; anchored: string; re2: WrappedRE2; groups: number } {
   const scan = scanRe2(source);
   if (scan.error !== undefined) throw new RelabelRegexError(source, scan.error);
   const anchored = `^(?s:${scan.re2Source})$`;
@@ -116,9 +152,7 @@ export function compileRelabelRegex(source: string): RelabelRegex {
     re2.delete();
     throw new Error(`relabel regex ${JSON.stringify(source)}: ${groups} groups in RE2, ${scan.names.length - 1} found`);
   }
-  const regex = new CompiledRegex(source, scan.names, re2, jsEquivalent(scan.re2Source, groups));
-  re2Finalizer.register(regex, re2);
-  return regex;
+  return { scan, anchored, re2, groups };
 }
 
 /** The JavaScript RegExp and its longest input, when the pattern translates within budget. */
@@ -142,34 +176,55 @@ class CompiledRegex implements RelabelRegex {
   readonly engine: RegexEngine;
   readonly jsMaxInput: number;
   private readonly js: RegExp | undefined;
+  private re2: WrappedRE2 | undefined;
 
   constructor(
     readonly source: string,
     readonly subexpNames: readonly string[],
-    private readonly re2: WrappedRE2,
+    private readonly anchored: string,
+    re2: WrappedRE2 | undefined,
     js: { re: RegExp; maxInput: number } | undefined,
   ) {
     this.engine = js === undefined ? 're2' : 'js';
     this.js = js?.re;
     this.jsMaxInput = js?.maxInput ?? 0;
+    if (re2 !== undefined) this.adoptRe2(re2);
   }
 
   test(s: string): boolean {
     if (this.js !== undefined && s.length <= this.jsMaxInput) return this.js.test(s);
-    return this.re2.match(s, 0, false).index >= 0;
+    return this.onRe2().match(s, 0, false).index >= 0;
   }
 
   exec(s: string): readonly (string | undefined)[] | null {
     if (this.js !== undefined && s.length <= this.jsMaxInput) return this.js.exec(s);
-    const m = this.re2.match(s, 0, true);
-    if (m.index < 0) return null;
-    return [s, ...m.groups];
+    return this.execRe2(s);
+  }
+
+  dispose(): void {
+    if (this.re2 === undefined) return;
+    re2Finalizer.unregister(this);
+    this.re2.delete();
+    this.re2 = undefined;
   }
 
   /** Runs on RE2 whatever the input (for the differential test and benchmarks). */
   execRe2(s: string): readonly (string | undefined)[] | null {
-    const m = this.re2.match(s, 0, true);
+    const m = this.onRe2().match(s, 0, true);
     return m.index < 0 ? null : [s, ...m.groups];
+  }
+
+  private onRe2(): WrappedRE2 {
+    if (this.re2 !== undefined) return this.re2;
+    const re2 = compileRe2(this.anchored);
+    if (typeof re2 === 'string') throw new Error(`RE2 refused a pattern it had accepted: ${re2}`);
+    return this.adoptRe2(re2);
+  }
+
+  private adoptRe2(re2: WrappedRE2): WrappedRE2 {
+    this.re2 = re2;
+    re2Finalizer.register(this, re2, this);
+    return re2;
   }
 }
 

@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: Go templates (`${1}`) are data here, not JavaScript.
 /**
  * Prometheus' relabel test tables as data (prometheus/prometheus model/relabel/relabel_test.go,
  * config/config_test.go and its testdata/*.bad.yml). Each Go `Config` literal is written as the
