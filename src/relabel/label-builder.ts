@@ -81,18 +81,24 @@ export class LabelBuilder {
     const base = this.base;
     const add = this.add;
     const del = this.del;
-    const pairs: [string, string][] = [];
+    // Added labels sorted by name, then merged with the (sorted) base labels that remain.
+    const added: number[] = [];
+    for (let i = 0; i < add.length; i += 2) added.push(i);
+    if (added.length > 1) added.sort((x, y) => compareUtf8(add[x], add[y]));
+    const out: string[] = [];
+    let k = 0;
     for (let i = 0; i < base.length; i += 2) {
       const name = base[i];
       if (del.includes(name) || flatHasName(add, name)) continue;
-      pairs.push([name, base[i + 1]]);
+      while (k < added.length && compareUtf8(add[added[k]], name) < 0) {
+        out.push(add[added[k]], add[added[k] + 1]);
+        k++;
+      }
+      out.push(name, base[i + 1]);
     }
-    for (let i = 0; i < add.length; i += 2) pairs.push([add[i], add[i + 1]]);
-    if (add.length > 0) pairs.sort((a, b) => compareUtf8(a[0], b[0]));
-    if (pairs.length * 2 === base.length && pairs.every(([n, v], k) => base[2 * k] === n && base[2 * k + 1] === v)) {
-      return base;
-    }
-    return pairs.flat();
+    for (; k < added.length; k++) out.push(add[added[k]], add[added[k] + 1]);
+    if (out.length === base.length && out.every((x, i) => x === base[i])) return base;
+    return out;
   }
 }
 
