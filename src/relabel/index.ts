@@ -12,5 +12,6 @@ export {
   type RegexEngine,
   type RelabelRegex,
   RelabelRegexError,
+  relabelRegexProblem,
 } from './regex.js';
 export { RELABEL_ACTIONS, RELABEL_DEFAULTS, type RelabelAction, type RelabelRule } from './types.js';
