@@ -9,13 +9,15 @@
  *   [--per-request=2000] [--connections=4] [--shards=4] [--agents=promspool,vmagent]
  *   [--cpu-prof] (promspool profile under $TMPDIR/promspool-bench-profiles) [--no-append]
  *   [--rounds=1] (runs the agents in turn that many times; the verdicts use each agent's medians)
- *   [--warmup-samples=2000000] (relayed and delivered before measuring; 0 = measure from cold)        (BENCH_SCALE=0.1 scales --samples for a quick run)
+ *   [--warmup-samples=2000000] (relayed and delivered before measuring; 0 = measure from cold)
+ *   [--relabel] (both agents apply BENCH_RELABEL_RULES: 10% of series dropped, a labeldrop, a label
+ *   added; CPU per million is then per sample received)        (BENCH_SCALE=0.1 scales --samples for a quick run)
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type AgentKind, startAgent } from './lib/agents.js';
-import { type LoadgenOptions, plannedSamples, startLoadgen } from './lib/loadgen.js';
+import { type AgentKind, BENCH_RELABEL_RULES, keptByBenchRelabel, startAgent } from './lib/agents.js';
+import { type LoadgenOptions, plannedSamples, plannedSeries, startLoadgen } from './lib/loadgen.js';
 import { peakRssBytes, printTable, processCpuSeconds } from './lib/measure.js';
 import { appendResults, loadAverage } from './lib/results.js';
 import { agentList, benchScale, scenarioArgs } from './lib/scenario-args.js';
@@ -42,14 +44,27 @@ const args = scenarioArgs({
    * threads took ~10% of a cold 10M-sample run's CPU. 0 measures from cold, as before.
    */
   'warmup-samples': 2_000_000,
+  relabel: false,
 });
 const totalSamples = Math.round(args.samples * benchScale());
 const warmupSamples = Math.round(args['warmup-samples'] * benchScale());
 const agents = agentList(args.agents);
 
+/**
+ * Samples the sink should count for `acked` samples sent with `opts`: all of them, or with
+ * `--relabel` those of the series the rules keep (every body holds whole series, so the share of
+ * each request kept is exact).
+ */
+function deliverable(acked: number, opts: LoadgenOptions): number {
+  if (!args.relabel) return acked;
+  return Math.round((acked * plannedSeries(opts, keptByBenchRelabel)) / plannedSamples(opts));
+}
+
 interface RelayRun {
   agent: AgentKind;
   delivered: number;
+  /** Samples the agent accepted from the generator (= delivered, unless relabeling drops some). */
+  received: number;
   expected: number;
   seconds: number;
   ingestSeconds: number;
@@ -76,6 +91,7 @@ async function runOnce(kind: AgentKind): Promise<RelayRun> {
     dataDir,
     shards: args.shards,
     samplesPerSend: args['per-request'],
+    ...(args.relabel ? { writeRelabelConfigs: BENCH_RELABEL_RULES } : {}),
     nodeFlags: [
       ...(args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []),
       ...(process.env.PROMSPOOL_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean),
@@ -97,14 +113,16 @@ async function runOnce(kind: AgentKind): Promise<RelayRun> {
       const wc0 = processCpuSeconds(agent.pid);
       try {
         const wr = await wl.go();
-        warmed = await sinkReaches(sink, wr.acked, Date.now() + args['timeout-s'] * 1000);
-        if (warmed < wr.acked) throw new Error(`relay: ${kind} delivered ${warmed} of ${wr.acked} warm-up samples`);
+        const want = deliverable(wr.acked, { ...lgOpts, totalSamples: warmupSamples });
+        warmed = await sinkReaches(sink, want, Date.now() + args['timeout-s'] * 1000);
+        if (warmed < want) throw new Error(`relay: ${kind} delivered ${warmed} of ${want} warm-up samples`);
       } finally {
         wl.kill();
       }
       warmupCpu = processCpuSeconds(agent.pid) - wc0;
     }
-    let expected = plannedSamples(lgOpts);
+    let received = plannedSamples(lgOpts);
+    let expected = deliverable(received, lgOpts);
     const lg = await startLoadgen(lgOpts);
     const sinkPid = sink.process.pid ?? 0;
     const cpu0 = processCpuSeconds(agent.pid);
@@ -124,7 +142,8 @@ async function runOnce(kind: AgentKind): Promise<RelayRun> {
       ingestSeconds = r.elapsedMs / 1000;
       loadgenCpu = r.cpuSeconds;
       retries = r.retries;
-      expected = r.acked;
+      received = r.acked;
+      expected = deliverable(r.acked, lgOpts);
     });
     let delivered = 0;
     const deadline = Date.now() + (args['budget-s'] + args['timeout-s']) * 1000;
@@ -145,6 +164,7 @@ async function runOnce(kind: AgentKind): Promise<RelayRun> {
     return {
       agent: kind,
       delivered,
+      received,
       expected,
       seconds,
       ingestSeconds,
@@ -194,11 +214,11 @@ interface Figures {
   warmupPerM: number;
 }
 
-const perM = (cpu: number, r: RelayRun) => (cpu / r.delivered) * 1e6;
+const perM = (cpu: number, r: RelayRun) => (cpu / r.received) * 1e6;
 const figuresOf = (r: RelayRun, label: string): Figures => ({
   label,
   samples: r.budgetHit ? `${r.delivered.toLocaleString('en-US')} (budget)` : r.delivered,
-  e2e: r.delivered / r.seconds,
+  e2e: r.received / r.seconds,
   ingest: r.ingestSeconds ? r.expected / r.ingestSeconds : 0,
   cpuPerM: perM(r.agentCpu, r),
   peakRss: r.peakRss,
@@ -305,5 +325,5 @@ const notes = [
     ),
   ...verdicts.map((v) => `Target ${v}.`),
 ].join('\n');
-if (!args['no-append']) appendResults('relay', table, notes);
+if (!args['no-append']) appendResults(args.relabel ? 'relay (write relabel: 3 rules)' : 'relay', table, notes);
 if (incomplete.length > 0) process.exitCode = 1;

@@ -29,6 +29,27 @@ export interface AgentOptions {
   nodeFlags?: string[];
   /** Extra command line flags for vmagent. */
   vmagentFlags?: string[];
+  /**
+   * Relabel rules both agents apply to what they forward, in Prometheus' syntax (promspool
+   * `write_relabel_configs`, vmagent `-remoteWrite.urlRelabelConfig`): the same work for each.
+   */
+  writeRelabelConfigs?: Record<string, unknown>[];
+}
+
+/**
+ * The issue's relabel workload on bench/lib/rw-bodies series: a drop by a name regex matching
+ * 10% of series (`bench_metric_[0-4]_total` of names `bench_metric_{i % 50}_total`), a
+ * `labeldrop`, and a `replace` adding a label.
+ */
+export const BENCH_RELABEL_RULES: Record<string, unknown>[] = [
+  { source_labels: ['__name__'], regex: 'bench_metric_[0-4]_total', action: 'drop' },
+  { regex: 'team', action: 'labeldrop' },
+  { target_label: 'relayed_by', replacement: 'agent' },
+];
+
+/** Whether bench/lib/rw-bodies series `i` survives {@link BENCH_RELABEL_RULES}. */
+export function keptByBenchRelabel(i: number): boolean {
+  return i % 50 >= 5;
 }
 
 /** A running agent. */
@@ -82,6 +103,9 @@ export function promspoolConfigYaml(opts: AgentOptions, port: number): string {
     `    url: '${opts.sinkUrl}'`,
     '    metadata_config: { send: false }',
     `    queue_config: { min_shards: ${opts.shards}, max_shards: ${opts.shards}, max_samples_per_send: ${opts.samplesPerSend}, min_backoff: 30ms, max_backoff: ${opts.maxBackoff ?? '1s'} }`,
+    ...(opts.writeRelabelConfigs === undefined
+      ? []
+      : [`    write_relabel_configs: ${JSON.stringify(opts.writeRelabelConfigs)}`]),
     '',
   ].join('\n');
 }
@@ -121,10 +145,17 @@ export async function startVmagent(opts: AgentOptions, readyTimeoutMs = 60_000):
   const bin = vmagentPath();
   if (!bin) throw new Error('vmagent is not installed');
   const port = await freePort();
+  const relabelFlags: string[] = [];
+  if (opts.writeRelabelConfigs !== undefined) {
+    const file = `${opts.dataDir}-relabel.yaml`;
+    writeFileSync(file, JSON.stringify(opts.writeRelabelConfigs));
+    relabelFlags.push(`-remoteWrite.urlRelabelConfig=${file}`);
+  }
   const t0 = performance.now();
   const child = spawn(
     bin,
     [
+      ...relabelFlags,
       `-httpListenAddr=127.0.0.1:${port}`,
       `-remoteWrite.url=${opts.sinkUrl}`,
       `-remoteWrite.tmpDataPath=${join(opts.dataDir)}`,

@@ -57,6 +57,20 @@ export interface LoadgenReady {
   prebuildMs: number;
 }
 
+/**
+ * Of the samples {@link plannedSamples} counts, those of series `i` for which `keep(i)` holds
+ * (each request carries one sample of each series of its body).
+ */
+export function plannedSeries(opts: LoadgenOptions, keep: (series: number) => boolean): number {
+  const bodiesPerRound = Math.ceil(opts.series / opts.seriesPerRequest);
+  const totalRequests = Math.ceil(opts.totalSamples / opts.seriesPerRequest);
+  const keptPerBody = new Array<number>(bodiesPerRound).fill(0);
+  for (let i = 0; i < opts.series; i++) if (keep(i)) keptPerBody[Math.floor(i / opts.seriesPerRequest)]++;
+  let total = 0;
+  for (let n = 0; n < totalRequests; n++) total += keptPerBody[n % bodiesPerRound];
+  return total;
+}
+
 /** A running load generator child, bodies built, waiting for {@link Loadgen.go}. */
 export interface Loadgen {
   readonly process: ChildProcess;

@@ -37,6 +37,13 @@ export interface MapSpec {
   readonly known: readonly string[];
   /** Keys Prometheus accepts here that promspool does not implement yet: rejected with a clear message. */
   readonly unsupported?: readonly string[];
+  /**
+   * Keys Prometheus accepts here that promspool accepts and does not use (yet), so a pasted
+   * `prometheus.yml` loads: each one present gets a warning saying so, never an error.
+   */
+  readonly ignored?: readonly string[];
+  /** Why the `ignored` keys are not used, for the warning (`not used: <reason>`). */
+  readonly ignoredReason?: string;
 }
 
 /** A mapping whose keys were checked against a {@link MapSpec}; values are looked up by snake_case key. */
@@ -55,6 +62,8 @@ export interface NumberBounds {
 
 export class FieldReader {
   readonly errors: ConfigError[] = [];
+  /** Keys accepted and not used ({@link MapSpec.ignored}): the config loads, and says so. */
+  readonly warnings: ConfigError[] = [];
 
   constructor(
     readonly style: KeyStyle,
@@ -71,13 +80,22 @@ export class FieldReader {
   }
 
   error(path: string, message: string): void {
+    this.errors.push(this.located(path, message));
+  }
+
+  /** A problem that does not stop the configuration from loading. */
+  warn(path: string, message: string): void {
+    this.warnings.push(this.located(path, message));
+  }
+
+  private located(path: string, message: string): ConfigError {
     let line: number | undefined;
     // A missing key has no line of its own: point at the nearest enclosing key that has one.
     for (let p = path; line === undefined; p = parentPath(p)) {
       line = this.lineOf(p);
       if (p === '') break;
     }
-    this.errors.push(line === undefined ? { path, message } : { path, line, message });
+    return line === undefined ? { path, message } : { path, line, message };
   }
 
   /**
@@ -93,6 +111,7 @@ export class FieldReader {
     }
     const bySpelling = new Map(spec.known.map((k) => [this.name(k), k]));
     const unsupported = new Set((spec.unsupported ?? []).map((k) => this.name(k)));
+    const ignored = new Set((spec.ignored ?? []).map((k) => this.name(k)));
     for (const [key, v] of Object.entries(value)) {
       const snake = bySpelling.get(key);
       if (snake !== undefined) {
@@ -100,6 +119,10 @@ export class FieldReader {
         continue;
       }
       const keyPath = joinPath(path, key);
+      if (ignored.has(key)) {
+        this.warn(keyPath, `accepted and not used${spec.ignoredReason === undefined ? '' : `: ${spec.ignoredReason}`}`);
+        continue;
+      }
       if (unsupported.has(key)) {
         this.error(keyPath, `${key} is not supported yet`);
         continue;

@@ -253,7 +253,7 @@ export function checkQueueOptions(options: unknown): { config?: PromspoolConfig;
   checkMethods(r, root, 'logger', ['debug', 'info', 'warn', 'error', 'child']);
   r.oneOf(root, 'delivery_thread', DELIVERY_THREADS, 'worker');
   const endpoints = r.required(root, 'endpoints')
-    ? readEndpointList(r, root.values.get('endpoints'), r.at('', 'endpoints'), ctx)
+    ? readEndpointList(r, root.values.get('endpoints'), r.at('', 'endpoints'), { ...ctx, nameValidationScheme })
     : undefined;
   if (r.errors.length > 0) return { errors: r.errors };
   return {

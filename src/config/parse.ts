@@ -14,6 +14,8 @@ export interface ParseConfigResult {
   config?: PromspoolConfig;
   /** Every problem found, in document order of discovery. */
   errors: ConfigError[];
+  /** Keys accepted and not used (a pasted prometheus.yml's `global.scrape_interval`, ...). */
+  warnings?: ConfigError[];
 }
 
 /**
@@ -56,8 +58,9 @@ export function parseConfig(text: string, source?: string): ParseConfigResult {
   const reader = new FieldReader('snake', (path) => lines.get(path));
   const baseDir = source === undefined ? process.cwd() : dirname(resolve(source));
   const config = readConfig(reader, value, { baseDir });
-  if (reader.errors.length > 0 || config === undefined) return { errors: sortByLine(reader.errors) };
-  return { config, errors: [] };
+  const warnings = sortByLine(reader.warnings);
+  if (reader.errors.length > 0 || config === undefined) return { errors: sortByLine(reader.errors), warnings };
+  return { config, errors: [], warnings };
 }
 
 /** Records the line of every key and list item under `path`, using the same path spelling as the schema. */

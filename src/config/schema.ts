@@ -28,6 +28,7 @@ import {
 } from './defaults.js';
 import { formatDuration } from './duration.js';
 import { deriveEndpointName, ENDPOINT_NAME_RE, ENDPOINT_NAME_RULE } from './endpoint-name.js';
+import { readEndpointSelection } from './endpoint-selection.js';
 import {
   type CheckedMap,
   describe,
@@ -65,6 +66,8 @@ import type {
 export interface SchemaContext {
   /** Directory that relative `*_file` paths are resolved against (Prometheus: the config file's directory). */
   baseDir: string;
+  /** `global.metric_name_validation_scheme` (default utf8): what relabel rules may name. */
+  nameValidationScheme?: NameValidationScheme;
 }
 
 export const PROTOBUF_MESSAGES: readonly ProtobufMessage[] = [
@@ -87,6 +90,10 @@ export const ROOT_SPEC: MapSpec = {
   known: ['server', 'storage', 'global', 'receiver', 'self_monitoring', 'remote_write'],
   // Scraping is planned (DESIGN.md section 1); say so rather than "unknown key".
   unsupported: ['scrape_configs', 'scrape_config_files'],
+  // The rest of a full prometheus.yml: a pasted one loads, and says what is not used.
+  ignored: ['rule_files', 'alerting', 'remote_read', 'tracing', 'runtime', 'otlp'],
+  ignoredReason:
+    'promspool is a remote-write agent: it does not evaluate rules, send alerts, serve remote reads or trace',
 };
 export const SERVER_SPEC: MapSpec = { known: ['listen_address', 'shutdown_timeout', 'tls_config'] };
 export const CLIENT_AUTH_TYPES: readonly ClientAuthType[] = ['NoClientCert', 'RequireAndVerifyClientCert'];
@@ -116,7 +123,29 @@ export const STORAGE_SPEC: MapSpec = {
 };
 export const GLOBAL_SPEC: MapSpec = {
   known: ['external_labels', 'metric_name_validation_scheme'],
-  unsupported: ['scrape_interval', 'scrape_timeout', 'scrape_protocols'],
+  // Prometheus' other `global` keys (config.go GlobalConfig): a pasted prometheus.yml loads.
+  ignored: [
+    'scrape_interval',
+    'scrape_timeout',
+    'scrape_protocols',
+    'scrape_failure_log_file',
+    'evaluation_interval',
+    'rule_query_offset',
+    'query_log_file',
+    'body_size_limit',
+    'sample_limit',
+    'target_limit',
+    'label_limit',
+    'label_name_length_limit',
+    'label_value_length_limit',
+    'keep_dropped_targets',
+    'metric_name_escaping_scheme',
+    'always_scrape_classic_histograms',
+    'convert_classic_histograms_to_nhcb',
+    'scrape_native_histograms',
+    'extra_scrape_metrics',
+  ],
+  ignoredReason: 'promspool does not scrape or evaluate rules yet',
 };
 export const RECEIVER_SPEC: MapSpec = { known: ['enabled', 'path', 'max_body_bytes', 'authorization', 'basic_auth'] };
 export const SELF_MONITORING_SPEC: MapSpec = { known: ['enabled', 'interval'] };
@@ -155,8 +184,11 @@ export const ENDPOINT_SPEC: MapSpec = {
     'metadata_config',
     // The endpoint's HTTP client (Prometheus' inlined HTTPClientConfig, sigv4, azuread, google_iam).
     ...ENDPOINT_HTTP_KEYS,
+    // What the endpoint sends of what it was given: read by readEndpointSelection.
+    'write_relabel_configs',
+    'send_exemplars',
+    'send_native_histograms',
   ],
-  unsupported: ['write_relabel_configs', 'send_exemplars', 'send_native_histograms'],
 };
 export const QUEUE_SPEC: MapSpec = {
   known: [
@@ -280,7 +312,9 @@ export function readConfig(r: FieldReader, value: unknown, ctx: SchemaContext): 
   if (!r.has(root, 'remote_write')) {
     r.error(r.at('', 'remote_write'), 'is required: list at least one endpoint to send to');
   } else {
-    remoteWrite = readEndpointList(r, root.values.get('remote_write'), r.at('', 'remote_write'), ctx);
+    // Relabel targets are names too: the endpoints are read under the scheme `global` set.
+    const endpointCtx = { ...ctx, nameValidationScheme: nameValidationScheme ?? ctx.nameValidationScheme };
+    remoteWrite = readEndpointList(r, root.values.get('remote_write'), r.at('', 'remote_write'), endpointCtx);
   }
   if (r.errors.length > before) return undefined;
   return {
@@ -569,6 +603,7 @@ export function readEndpoint(
   const http = readEndpointHttp(r, m, ctx);
   const queue = readQueue(r, child(r, m, 'queue_config', QUEUE_SPEC));
   const metadata = readMetadata(r, child(r, m, 'metadata_config', METADATA_SPEC));
+  const selection = readEndpointSelection(r, m, ctx.nameValidationScheme ?? DEFAULT_NAME_VALIDATION_SCHEME);
   if (r.errors.length > before) return undefined;
   const out: EndpointConfig = {
     name: name!,
@@ -578,6 +613,7 @@ export function readEndpoint(
     headers: headers!,
     queue: queue!,
     metadata: metadata!,
+    ...selection,
   };
   if (basicAuth) out.basicAuth = basicAuth;
   if (authorization) out.authorization = authorization;

@@ -3,6 +3,7 @@
  * The daemon's YAML and the library's options both resolve to these shapes.
  */
 import type { FsyncPolicy, OnDiskFull } from '../filequeue/types.js';
+import type { RelabelRule } from '../relabel/types.js';
 import type { NameValidationScheme } from '../serialization/name-validation.js';
 import type { ProtobufMessage } from '../wire/types.js';
 
@@ -59,7 +60,19 @@ export interface Authorization {
   credentials: string;
 }
 
-export interface EndpointConfig {
+/** What an endpoint sends of what it was given (see `endpoint-selection.ts`). */
+export interface EndpointSelection {
+  /** `write_relabel_configs`, applied to each series' labels merged with the external labels. Default none. */
+  writeRelabelConfigs: RelabelRule[];
+  /** `send_exemplars`: default true (forward what was given; Prometheus' own default is false). */
+  sendExemplars: boolean;
+  /** `send_native_histograms`: default true (as `sendExemplars`). */
+  sendNativeHistograms: boolean;
+  /** `global.metric_name_validation_scheme`: which label names relabel targets may produce. */
+  nameValidationScheme: NameValidationScheme;
+}
+
+export interface EndpointConfig extends EndpointSelection {
   name: string;
   /**
    * Never holds `user:password@`: the loader moves URL credentials into `basicAuth` (unless

@@ -154,10 +154,13 @@ async function checkConfig(files: string[], io: CliIo): Promise<number> {
   let failed = false;
   for (const file of files) {
     const load = await loadConfigFromFile(file);
+    const warned = load.warnings.length;
     if (load.config) {
-      io.stdout(`${file}: OK\n`);
+      io.stdout(`${file}: OK${warned > 0 ? ` (${warned} warning${warned === 1 ? '' : 's'})` : ''}\n`);
+      for (const w of load.warnings) io.stdout(`  warning: ${w}\n`);
       continue;
     }
+    for (const w of load.warnings) io.stderr(`  warning: ${w}\n`);
     failed = true;
     io.stderr(`${file}: ${load.errors.length} error${load.errors.length === 1 ? '' : 's'}\n`);
     for (const e of load.errors) io.stderr(`  ${e}\n`);
@@ -261,6 +264,7 @@ async function chooseConfig(
     logger.info('no --config given and no ./promspool.yaml: running the built-in default configuration');
     load = builtInConfig();
   }
+  for (const w of load.warnings) logger.warn('configuration key not used', { warning: w });
   if (!load.config) {
     for (const e of load.errors) logger.error('invalid configuration', { error: e });
     return undefined;

@@ -6,19 +6,23 @@ import { readFile } from 'node:fs/promises';
 import { DEFAULT_CONFIG_YAML, formatConfigError, parseConfig } from '../config/index.js';
 import type { PromspoolConfig } from '../config/types.js';
 
-export type ConfigLoad = { config: PromspoolConfig; errors: [] } | { config?: undefined; errors: string[] };
+/** `warnings`: keys accepted and not used, formatted like errors; the daemon logs them at warn. */
+export type ConfigLoad =
+  | { config: PromspoolConfig; errors: []; warnings: string[] }
+  | { config?: undefined; errors: string[]; warnings: string[] };
 
 /** What the status page and logs call the built-in configuration. */
 export const BUILT_IN_SOURCE = 'built-in default';
 
 /** Parses YAML text; `source` is the file it came from (relative paths inside resolve against its directory). */
 export function parseConfigText(text: string, source: string | undefined): ConfigLoad {
-  const { config, errors } = parseConfig(text, source);
+  const { config, errors, warnings: found = [] } = parseConfig(text, source);
+  const warnings = found.map(formatConfigError);
   if (errors.length > 0 || !config) {
     const formatted = errors.map(formatConfigError);
-    return { errors: formatted.length > 0 ? formatted : ['configuration is empty'] };
+    return { errors: formatted.length > 0 ? formatted : ['configuration is empty'], warnings };
   }
-  return { config, errors: [] };
+  return { config, errors: [], warnings };
 }
 
 /** Reads and parses a configuration file; an unreadable file is one error. */
@@ -27,7 +31,7 @@ export async function loadConfigFromFile(path: string): Promise<ConfigLoad> {
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    return { errors: [`${path}: cannot read: ${(err as Error).message}`] };
+    return { errors: [`${path}: cannot read: ${(err as Error).message}`], warnings: [] };
   }
   return parseConfigText(text, path);
 }

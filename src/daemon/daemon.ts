@@ -229,6 +229,7 @@ export async function startDaemon(config: PromspoolConfig, options: StartDaemonO
   });
 
   const applyLoad = async (load: ConfigLoad): Promise<ReloadResult> => {
+    for (const w of load.warnings) logger.warn('configuration key not used', { warning: w });
     if (!load.config) {
       for (const e of load.errors) logger.error('invalid configuration, keeping the running one', { error: e });
       metrics.reloadSuccessful.set(0);

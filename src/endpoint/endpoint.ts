@@ -13,6 +13,7 @@ import type {
 } from '../metrics/remote-storage-metrics.js';
 import { createNetworkManager, type NetworkManager, type NetworkStats } from '../network/manager.js';
 import type { PortionOutcome, PortionRef, SendLoopStats, SendWork, SignalCounters } from '../network/types.js';
+import { compileRelabeling } from '../relabel/index.js';
 import { loadRawBody } from '../serialization/raw-record.js';
 import type { MetadataEntry, RawGroups, SignalRecord } from '../serialization/types.js';
 import { createWriteRequestEncoderV1 } from '../wire/rw1-encoder.js';
@@ -20,14 +21,17 @@ import type { WriteRequestEncoder } from '../wire/types.js';
 import {
   coalesceSamples,
   cutAndCount,
+  dropSeries,
   groupByVshard,
   holdsSamplesOnly,
   identityRange,
+  leaveOutKinds,
   newestTimestamp,
   oldestTimestamp,
   sameSeries,
   VshardCounts,
 } from './record-shaping.js';
+import { type RelabelStats, WriteRelabeler } from './write-relabel.js';
 
 /**
  * Records joined into one by {@link coalesceSamples} at most. Only records of one segment are
@@ -88,7 +92,12 @@ export interface DeliveryTotals {
   sent: number;
   failed: number;
   retried: number;
-  dropped: { ttl: number; too_old: number; '4xx': number };
+  /**
+   * `dropped_series` (series dropped by write relabeling) is there only when the endpoint has
+   * rules; `disabled_by_config` (left out by `send_exemplars`/`send_native_histograms: false`)
+   * only for the kind switched off.
+   */
+  dropped: { ttl: number; too_old: number; '4xx': number; dropped_series?: number; disabled_by_config?: number };
 }
 
 export interface EndpointDeliveryStats {
@@ -107,6 +116,8 @@ export interface EndpointDeliveryStats {
   corruptRecords: number;
   /** Records sent joined to the record before them (see `coalesceSamples`). */
   recordsCoalesced: number;
+  /** Write relabeling's counters; undefined without `write_relabel_configs`. */
+  relabel?: RelabelStats;
   samples: DeliveryTotals;
   histograms: DeliveryTotals;
   exemplars: DeliveryTotals;
@@ -175,6 +186,10 @@ class SegmentReader implements Endpoint {
   private readonly maxSegments: number;
   /** Whether relayed records may go out as their groups' snappy elements (see `sendsWhole`). */
   private readonly sendsElements: boolean;
+  /** The endpoint's `write_relabel_configs` with its per-series cache; undefined without rules. */
+  private readonly relabeler: WriteRelabeler | undefined;
+  /** What `send_native_histograms`/`send_exemplars` keep. */
+  private readonly keepKinds: { histograms: boolean; exemplars: boolean };
   private readonly segments = new Map<number, SegmentState>();
   private readonly counts = new VshardCounts();
   private readonly stopPulling = new AbortController();
@@ -200,6 +215,11 @@ class SegmentReader implements Endpoint {
     ttlSamples: 0,
     ttlHistograms: 0,
     ttlExemplars: 0,
+    relabelSamples: 0,
+    relabelHistograms: 0,
+    relabelExemplars: 0,
+    unsentHistograms: 0,
+    unsentExemplars: 0,
     highestReadTimestampMs: 0,
     lastError: undefined as { message: string; atMs: number } | undefined,
   };
@@ -217,10 +237,19 @@ class SegmentReader implements Endpoint {
     );
     const createEncoder =
       opts.createEncoder ?? (() => createWriteRequestEncoderV1({ externalLabels: opts.externalLabels }));
+    this.relabeler =
+      config.writeRelabelConfigs.length === 0
+        ? undefined
+        : new WriteRelabeler(
+            compileRelabeling(config.writeRelabelConfigs, config.nameValidationScheme),
+            opts.externalLabels,
+          );
+    this.keepKinds = { histograms: config.sendNativeHistograms, exemplars: config.sendExemplars };
     // Snappy elements are what the 1.0 encoder writes for an unchanged relayed series: only without
-    // external labels to merge, a custom encoder, or an age cut at send time.
+    // external labels to merge, relabel rules, a custom encoder, or an age cut at send time.
     this.sendsElements =
       opts.createEncoder === undefined &&
+      this.relabeler === undefined &&
       config.queue.sampleAgeLimitMs === 0 &&
       Object.keys(opts.externalLabels).length === 0;
     const handle = this.metricsHandle;
@@ -259,6 +288,7 @@ class SegmentReader implements Endpoint {
     // Stopping the network closes the loops' mailboxes, which also frees a dispatch waiting on one.
     const net = await this.network.stop({ timeoutMs });
     await this.done;
+    this.relabeler?.dispose();
     this.metricsHandle?.detach();
     this.lifecycle.send({ type: 'STOPPED' });
     const unreleased = [...this.segments.keys()];
@@ -382,11 +412,17 @@ class SegmentReader implements Endpoint {
           coalesceSamples(run);
           this.c.recordsCoalesced += records - 1;
         }
+        // Write relabeling decides each series (once per series, then from its cache) before the cut:
+        // dropped series are left out of the record's portions and counted, changed ones carry
+        // their new labels to the encoder.
+        const dropped = this.relabeler?.apply(rec).dropped;
         cutAndCount(rec, cutoff, this.counts);
+        if (dropped !== undefined) dropSeries(rec, dropped, this.counts);
+        leaveOutKinds(rec, this.keepKinds, dropped, this.counts);
         st.oldestTimestampMs = Math.min(st.oldestTimestampMs, oldestTimestamp(rec));
         this.c.highestReadTimestampMs = Math.max(this.c.highestReadTimestampMs, newestTimestamp(rec));
         if (whole) await this.dispatchGroups(seg, r, rec, st);
-        else await this.dispatchRecord(seg, r, rec, st, records);
+        else await this.dispatchRecord(seg, r, rec, st, records, dropped);
         r += records;
       }
       st.complete = !this.stopPulling.signal.aborted;
@@ -434,6 +470,7 @@ class SegmentReader implements Endpoint {
     rec: SignalRecord,
     st: SegmentState,
     records: number,
+    dropped: Uint8Array | undefined,
   ): Promise<void> {
     const counts = this.counts;
     const acked = seg.acked.get(r);
@@ -449,14 +486,19 @@ class SegmentReader implements Endpoint {
       this.c.ttlSamples += counts.cutSamples[v];
       this.c.ttlHistograms += counts.cutHistograms[v];
       this.c.ttlExemplars += counts.cutExemplars[v];
+      this.c.relabelSamples += counts.relabelSamples[v];
+      this.c.relabelHistograms += counts.relabelHistograms[v];
+      this.c.relabelExemplars += counts.relabelExemplars[v];
+      this.c.unsentHistograms += counts.unsentHistograms[v];
+      this.c.unsentExemplars += counts.unsentExemplars[v];
       if (counts.after[v] === 0) {
-        // Everything in it expired: done, with its drop counted.
+        // Everything in it expired or was dropped: done, with its drop counted.
         for (let k = 0; k < records; k++) this.opts.fileQueue.ack(seg.id, r + k, v);
         continue;
       }
       works.push({ vshard: v, signals: counts.after[v] });
     }
-    if (works.length > 0) grouped = groupByVshard(rec, counts);
+    if (works.length > 0) grouped = groupByVshard(rec, counts, dropped);
     for (const w of works) {
       const g = grouped!;
       st.outstanding += records;
@@ -588,6 +630,13 @@ class SegmentReader implements Endpoint {
     const samples = totals(net.loops, 'samples', c.ttlSamples);
     const histograms = totals(net.loops, 'histograms', c.ttlHistograms);
     const exemplars = totals(net.loops, 'exemplars', c.ttlExemplars);
+    if (this.relabeler !== undefined) {
+      samples.dropped.dropped_series = c.relabelSamples;
+      histograms.dropped.dropped_series = c.relabelHistograms;
+      exemplars.dropped.dropped_series = c.relabelExemplars;
+    }
+    if (!this.keepKinds.histograms) histograms.dropped.disabled_by_config = c.unsentHistograms;
+    if (!this.keepKinds.exemplars) exemplars.dropped.disabled_by_config = c.unsentExemplars;
     let pending = 0;
     let bytes = 0;
     let highestSent = 0;
@@ -614,6 +663,7 @@ class SegmentReader implements Endpoint {
       portionsSkipped: c.portionsSkipped,
       corruptRecords: c.corruptRecords,
       recordsCoalesced: c.recordsCoalesced,
+      ...(this.relabeler === undefined ? {} : { relabel: { ...this.relabeler.stats } }),
       samples,
       histograms,
       exemplars,
@@ -658,6 +708,7 @@ export function endpointMetricsSnapshot(
     queuePendingBytes: fq.diskBytes,
     oldestPendingTimestampMs: s.oldestPendingTimestampMs,
     recordsCorrupt: s.corruptRecords,
+    ...(s.relabel === undefined ? {} : { relabelSeriesDropped: s.relabel.seriesDropped }),
     mailboxes: s.network.loops.map((l) => ({ actor: l.name, depth: l.mailboxDepth, fullCount: l.mailboxFull })),
   };
 }

@@ -13,6 +13,13 @@ export class VshardCounts {
   readonly cutSamples = new Uint32Array(VIRTUAL_SHARDS);
   readonly cutHistograms = new Uint32Array(VIRTUAL_SHARDS);
   readonly cutExemplars = new Uint32Array(VIRTUAL_SHARDS);
+  /** Signals of series dropped by write relabeling, per kind, per vshard ({@link dropSeries}). */
+  readonly relabelSamples = new Uint32Array(VIRTUAL_SHARDS);
+  readonly relabelHistograms = new Uint32Array(VIRTUAL_SHARDS);
+  readonly relabelExemplars = new Uint32Array(VIRTUAL_SHARDS);
+  /** Histograms and exemplars left out by `send_native_histograms`/`send_exemplars` ({@link leaveOutKinds}). */
+  readonly unsentHistograms = new Uint32Array(VIRTUAL_SHARDS);
+  readonly unsentExemplars = new Uint32Array(VIRTUAL_SHARDS);
 
   reset(): void {
     this.before.fill(0);
@@ -21,6 +28,11 @@ export class VshardCounts {
     this.cutSamples.fill(0);
     this.cutHistograms.fill(0);
     this.cutExemplars.fill(0);
+    this.relabelSamples.fill(0);
+    this.relabelHistograms.fill(0);
+    this.relabelExemplars.fill(0);
+    this.unsentHistograms.fill(0);
+    this.unsentExemplars.fill(0);
   }
 }
 
@@ -97,15 +109,94 @@ export function cutAndCount(rec: SignalRecord, cutoffMs: number, counts: VshardC
 }
 
 /**
- * Series indices grouped by virtual shard (a counting sort): `order[start[v] .. start[v+1])` are
- * the series of shard `v`, in record order. One allocation per record.
+ * Leaves out the series write relabeling dropped (`dropped[i]` = 1), after {@link cutAndCount}:
+ * their signals left after the cut move from `after` to the `relabel*` counts, and they no longer
+ * count as series of their shard, so {@link groupByVshard} (given the same mask) skips them. The
+ * record's columns are not touched: a relayed record keeps its bytes for the series that stay.
  */
-export function groupByVshard(rec: SignalRecord, counts: VshardCounts): { order: Uint32Array; start: Uint32Array } {
+export function dropSeries(rec: SignalRecord, dropped: Uint8Array, counts: VshardCounts): void {
+  const so = rec.sampleOffsets;
+  const ho = rec.histogramOffsets;
+  const eo = rec.exemplarOffsets;
+  for (let i = 0; i < rec.seriesCount; i++) {
+    if (dropped[i] === 0) continue;
+    const v = virtualShardOf(rec.seriesHash[i]);
+    const s = so[i + 1] - so[i];
+    const h = ho[i + 1] - ho[i];
+    const e = eo[i + 1] - eo[i];
+    counts.relabelSamples[v] += s;
+    counts.relabelHistograms[v] += h;
+    counts.relabelExemplars[v] += e;
+    counts.after[v] -= s + h + e;
+    counts.series[v]--;
+  }
+}
+
+/**
+ * Leaves out every histogram (`histograms` false) and/or exemplar (`exemplars` false) of the
+ * series kept, counting them per shard in `unsent*` and taking them from `after`: what an
+ * endpoint's `send_native_histograms: false` or `send_exemplars: false` does. The record's offsets
+ * are replaced by empty ranges. Series dropped by relabeling (`dropped`) are already counted.
+ */
+export function leaveOutKinds(
+  rec: SignalRecord,
+  keep: { histograms: boolean; exemplars: boolean },
+  dropped: Uint8Array | undefined,
+  counts: VshardCounts,
+): void {
+  const n = rec.seriesCount;
+  const outH = !keep.histograms && rec.histograms.length > 0;
+  const outE = !keep.exemplars && rec.exemplars.length > 0;
+  if (!outH && !outE) return;
+  const ho = rec.histogramOffsets;
+  const eo = rec.exemplarOffsets;
+  for (let i = 0; i < n; i++) {
+    if (dropped !== undefined && dropped[i] === 1) continue;
+    const v = virtualShardOf(rec.seriesHash[i]);
+    if (outH) {
+      const h = ho[i + 1] - ho[i];
+      counts.unsentHistograms[v] += h;
+      counts.after[v] -= h;
+    }
+    if (outE) {
+      const e = eo[i + 1] - eo[i];
+      counts.unsentExemplars[v] += e;
+      counts.after[v] -= e;
+    }
+  }
+  if (outH) {
+    rec.histogramOffsets = new Uint32Array(n + 1);
+    rec.histograms.length = 0;
+  }
+  if (outE) {
+    rec.exemplarOffsets = new Uint32Array(n + 1);
+    rec.exemplars.length = 0;
+  }
+  // A relayed record's bytes would carry them: its series are encoded from the columns instead.
+  if (rec.rawSeries !== undefined) rec.rawSeries.intact = false;
+}
+
+/**
+ * Series indices grouped by virtual shard (a counting sort): `order[start[v] .. start[v+1])` are
+ * the series of shard `v`, in record order, without those `dropped` marks (see {@link dropSeries}).
+ * One allocation per record.
+ */
+export function groupByVshard(
+  rec: SignalRecord,
+  counts: VshardCounts,
+  dropped?: Uint8Array,
+): { order: Uint32Array; start: Uint32Array } {
   const start = new Uint32Array(VIRTUAL_SHARDS + 1);
   for (let v = 0; v < VIRTUAL_SHARDS; v++) start[v + 1] = start[v] + counts.series[v];
   const fill = start.slice(0, VIRTUAL_SHARDS);
-  const order = new Uint32Array(rec.seriesCount);
-  for (let i = 0; i < rec.seriesCount; i++) order[fill[virtualShardOf(rec.seriesHash[i])]++] = i;
+  const order = new Uint32Array(start[VIRTUAL_SHARDS]);
+  if (dropped === undefined) {
+    for (let i = 0; i < rec.seriesCount; i++) order[fill[virtualShardOf(rec.seriesHash[i])]++] = i;
+  } else {
+    for (let i = 0; i < rec.seriesCount; i++) {
+      if (dropped[i] === 0) order[fill[virtualShardOf(rec.seriesHash[i])]++] = i;
+    }
+  }
   return { order, start };
 }
 

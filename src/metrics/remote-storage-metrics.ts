@@ -36,6 +36,8 @@ export interface RemoteStorageSnapshot {
   /** Oldest timestamp of the segments being delivered, ms (0 if none). */
   oldestPendingTimestampMs: number;
   recordsCorrupt: number;
+  /** Series dropped by the endpoint's write relabeling (undefined without rules). */
+  relabelSeriesDropped?: number;
   mailboxes: readonly { actor: string; depth: number; fullCount: number }[];
 }
 
@@ -167,6 +169,12 @@ const COUNTERS: CounterSpec[] = [
     help: 'Records that could not be read (CRC mismatch or undecodable) and were skipped.',
     extra: [],
     values: (s) => [[NONE, s.recordsCorrupt]],
+  },
+  {
+    name: 'promspool_write_relabel_series_dropped_total',
+    help: 'Series dropped by the endpoint\'s write_relabel_configs, counted when decided (once per series while its outcome stays cached). Their samples count in prometheus_remote_storage_samples_dropped_total{reason="dropped_series"}.',
+    extra: [],
+    values: (s) => (s.relabelSeriesDropped === undefined ? [] : [[NONE, s.relabelSeriesDropped]]),
   },
   {
     name: 'promspool_mailbox_full_total',

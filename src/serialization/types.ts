@@ -147,6 +147,12 @@ export interface SignalRecord {
    * elements, for senders whose loops own whole groups (see `raw-record.ts`).
    */
   rawGroups?: RawGroups;
+  /**
+   * Set by an endpoint's write relabeling (never stored): per series, its labels after the rules
+   * when they changed them (undefined: unchanged). Encoders write these instead of the series'
+   * own labels merged with the external ones.
+   */
+  relabeled?: readonly (RelabeledSeries | undefined)[] | undefined;
 }
 
 /**
@@ -154,6 +160,14 @@ export interface SignalRecord {
  * `[seriesEnd[g - 1] ?? 0, seriesEnd[g])`: exactly those whose virtual shard `v` has
  * `v % count === g`. `elements[g]` uncompresses to their `WriteRequest.timeseries` fields.
  */
+/** A series' labels after an endpoint's write relabeling changed them. */
+export interface RelabeledSeries {
+  /** `[name, value, ...]`, sorted by name, external labels included. */
+  readonly labels: readonly string[];
+  /** The same labels as remote-write 1.0 `Label` fields, ready to copy into a `TimeSeries`. */
+  readonly rw1Labels: Uint8Array;
+}
+
 export interface RawGroups {
   readonly count: number;
   readonly seriesEnd: Uint32Array;

@@ -186,23 +186,27 @@ class WriteRequestEncoderV1 implements WriteRequestEncoder {
     // Series stored as received (relay path): copied as they are, or with the external labels
     // merged into their label fields and their samples copied, unless a cut changed the samples.
     const raw = record.rawSeries;
+    // Labels an endpoint's write relabeling gave this series: they replace its own and the external ones.
+    const relabeled = record.relabeled?.[s.series]?.rw1Labels;
     if (
       raw?.intact &&
       s.sampleStart === record.sampleOffsets[s.series] &&
       s.sampleEnd === record.sampleOffsets[s.series + 1]
     ) {
-      this.writeRawSeries(raw, s.series);
+      this.writeRawSeries(raw, s.series, relabeled);
       return;
     }
     this.useRecord(record);
     const cached =
-      raw === undefined && record.seriesIds !== undefined && this.labelCacheBytes > 0
+      relabeled === undefined && raw === undefined && record.seriesIds !== undefined && this.labelCacheBytes > 0
         ? this.cachedLabels(s, this.lookedUpGeneration === this.labelCacheGeneration ? this.lookedUp[slot] : -1)
         : -1;
 
     // Pass 1: sizes.
     let body = 0;
-    if (raw !== undefined) {
+    if (relabeled !== undefined) {
+      body = relabeled.length;
+    } else if (raw !== undefined) {
       if (this.extCount === 0) {
         body = raw.labelsEnd[s.series] - raw.start[s.series];
       } else {
@@ -249,7 +253,9 @@ class WriteRequestEncoderV1 implements WriteRequestEncoder {
     w.byte(0x0a); // WriteRequest.timeseries = 1
     w.varint32(body);
     const table = exemplarCount > 0 ? this.stringTable() : EMPTY_TABLE;
-    if (raw !== undefined) {
+    if (relabeled !== undefined) {
+      copyBytes(w, relabeled, 0, relabeled.length);
+    } else if (raw !== undefined) {
       const start = raw.start[s.series];
       if (this.extCount === 0) copyBytes(w, raw.bytes, start, raw.labelsEnd[s.series] - start);
       else this.writeMergedLabels(w, raw.bytes);
@@ -360,10 +366,20 @@ class WriteRequestEncoderV1 implements WriteRequestEncoder {
    * sending an invalid request.
    */
   /** A whole, unchanged series stored as received: its bytes, with the external labels merged in. */
-  private writeRawSeries(raw: RawSeries, series: number): void {
+  private writeRawSeries(raw: RawSeries, series: number, relabeled: Uint8Array | undefined): void {
     const w = this.w;
     const start = raw.start[series];
     const end = raw.end[series];
+    if (relabeled !== undefined) {
+      const labelsEnd = raw.labelsEnd[series];
+      const body = relabeled.length + (end - labelsEnd);
+      w.ensure(delimitedSize(body));
+      w.byte(0x0a); // WriteRequest.timeseries = 1
+      w.varint32(body);
+      copyBytes(w, relabeled, 0, relabeled.length);
+      copyBytes(w, raw.bytes, labelsEnd, end - labelsEnd);
+      return;
+    }
     if (this.extCount === 0) {
       w.ensure(delimitedSize(end - start));
       w.byte(0x0a); // WriteRequest.timeseries = 1

@@ -153,9 +153,12 @@ describe('checkQueueOptions rejects', () => {
       ],
     ],
     [
-      'unsupported Prometheus keys in camelCase',
-      { dataDir: 'd', endpoints: [{ url: 'http://h/w', writeRelabelConfigs: [] }] },
-      ['endpoints[0].writeRelabelConfigs: writeRelabelConfigs is not supported yet'],
+      'a relabel rule in camelCase, checked as Prometheus does',
+      {
+        dataDir: 'd',
+        endpoints: [{ url: 'http://h/w', writeRelabelConfigs: [{ action: 'hashmod', sourceLabels: ['a'], targetLabel: 'b' }] }],
+      },
+      ['endpoints[0].writeRelabelConfigs[0].modulus: relabel configuration for hashmod requires non-zero modulus'],
     ],
     [
       'fractional and negative numbers',

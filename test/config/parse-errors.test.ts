@@ -198,9 +198,9 @@ const INVALID: [string, string, string[]][] = [
     [`remote_write[0].name: ${NAME_RULE}, got "../etc" (line 2)`],
   ],
   [
-    'unsupported Prometheus key write_relabel_configs',
-    `${RW}    write_relabel_configs:\n      - action: drop\n`,
-    ['remote_write[0].write_relabel_configs: write_relabel_configs is not supported yet (line 3)'],
+    'a relabel action that does not exist',
+    `${RW}    write_relabel_configs:\n      - action: dorp\n`,
+    ['remote_write[0].write_relabel_configs[0].action: unknown relabel action "dorp" (did you mean "drop"?) (line 4)'],
   ],
   [
     'sigv4 access_key without secret_key',
@@ -449,6 +449,7 @@ describe('parseConfig reports every error at once', () => {
     const result = parseConfig(`${RW}    queue_config:\n      max_shards: 0\n`);
     assert.deepEqual(result, {
       errors: [{ path: 'remote_write[0].queue_config.max_shards', line: 4, message: 'must be >= min_shards (1)' }],
+      warnings: [],
     });
   });
 

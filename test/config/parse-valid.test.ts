@@ -61,6 +61,10 @@ describe('parseConfig applies defaults', () => {
             maxRetryAfterMs: 300_000,
           },
           metadata: { send: true, sendIntervalMs: 60_000, maxSamplesPerSend: 2000 },
+          writeRelabelConfigs: [],
+          sendExemplars: true,
+          sendNativeHistograms: true,
+          nameValidationScheme: 'utf8',
         },
       ],
     });
@@ -199,6 +203,10 @@ remote_write:
             maxRetryAfterMs: 60_000,
           },
           metadata: { send: false, sendIntervalMs: 300_000, maxSamplesPerSend: 100 },
+          writeRelabelConfigs: [],
+          sendExemplars: true,
+          sendNativeHistograms: true,
+          nameValidationScheme: 'legacy',
         },
         {
           name: deriveEndpointName('http://127.0.0.1:8428/api/v1/write'),
@@ -220,6 +228,10 @@ remote_write:
             maxRetryAfterMs: 300_000,
           },
           metadata: { send: true, sendIntervalMs: 60_000, maxSamplesPerSend: 2000 },
+          writeRelabelConfigs: [],
+          sendExemplars: true,
+          sendNativeHistograms: true,
+          nameValidationScheme: 'legacy',
         },
       ],
     });

@@ -38,6 +38,8 @@ export interface TestEndpoint {
   url: string;
   protobufMessage?: 'prometheus.WriteRequest' | 'io.prometheus.write.v2.Request';
   queueConfig?: Record<string, string | number>;
+  /** `write_relabel_configs`, written as YAML flow (JSON) as given. */
+  writeRelabelConfigs?: Record<string, unknown>[];
 }
 
 export interface DaemonConfigOptions {
@@ -85,6 +87,7 @@ export function daemonConfigYaml(port: number, o: DaemonConfigOptions): string {
   for (const ep of o.endpoints) {
     lines.push(`  - name: ${ep.name}`, `    url: ${ep.url}`);
     if (ep.protobufMessage) lines.push(`    protobuf_message: ${ep.protobufMessage}`);
+    if (ep.writeRelabelConfigs) lines.push(`    write_relabel_configs: ${JSON.stringify(ep.writeRelabelConfigs)}`);
     lines.push('    queue_config:');
     for (const [k, v] of Object.entries({ ...FAST_QUEUE_CONFIG, ...ep.queueConfig })) lines.push(`      ${k}: ${v}`);
   }

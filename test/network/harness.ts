@@ -34,8 +34,12 @@ export function endpointConfig(
     headers: {},
     queue: queueConfig(queue),
     metadata: { send: false, sendIntervalMs: 60_000, maxSamplesPerSend: 500 },
+    writeRelabelConfigs: [],
+    sendExemplars: true,
+    sendNativeHistograms: true,
+    nameValidationScheme: 'utf8',
     ...rest,
-  };
+  } as EndpointConfig;
 }
 
 export const compress = (b: Uint8Array): Uint8Array => compressSync(b, { copyOutputData: true });
