@@ -156,7 +156,9 @@ describe('checkQueueOptions rejects', () => {
       'a relabel rule in camelCase, checked as Prometheus does',
       {
         dataDir: 'd',
-        endpoints: [{ url: 'http://h/w', writeRelabelConfigs: [{ action: 'hashmod', sourceLabels: ['a'], targetLabel: 'b' }] }],
+        endpoints: [
+          { url: 'http://h/w', writeRelabelConfigs: [{ action: 'hashmod', sourceLabels: ['a'], targetLabel: 'b' }] },
+        ],
       },
       ['endpoints[0].writeRelabelConfigs[0].modulus: relabel configuration for hashmod requires non-zero modulus'],
     ],
