@@ -228,7 +228,12 @@ class EndpointRuntime {
 
 /** Same endpoint, same settings: a reload leaves it running untouched. */
 function sameEndpoint(a: EndpointConfig, b: EndpointConfig): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
+  return JSON.stringify(a, withBigInts) === JSON.stringify(b, withBigInts);
+}
+
+/** A hashmod rule's `modulus` is a bigint, which JSON.stringify refuses by default. */
+function withBigInts(_key: string, value: unknown): unknown {
+  return typeof value === 'bigint' ? `${value}n` : value;
 }
 
 class SpoolQueue implements ManagedQueue {

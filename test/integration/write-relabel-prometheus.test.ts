@@ -3,6 +3,7 @@
 // and read back from a real Prometheus: exactly the kept series, with their new labels, every
 // sample; the dropped ones counted in the daemon's own metrics.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { buildWriteRequestV1, buildWriteRequestV2, type SeriesInput } from '../helpers/remote-write-client.js';
 import {
@@ -109,5 +110,41 @@ describe('write_relabel_configs through the CLI to a real Prometheus', { skip },
       ),
       2 * (SERIES - kept.length),
     );
+  });
+
+  it('reloads to new rules (a hashmod among them) without losing what it had', async () => {
+    const { writeFile } = await import('node:fs/promises');
+    const hashmodRules = [...RULES, { source_labels: ['i'], modulus: 4, target_label: 'shard', action: 'hashmod' }];
+    await writeFile(
+      daemon.configPath,
+      daemonConfigYaml(daemon.port, {
+        dataDir: `${dir.path}/data`,
+        externalLabels: { relay: 'promspool' },
+        endpoints: [{ name: 'prometheus', url: prom.writeUrl, writeRelabelConfigs: hashmodRules }],
+      }),
+    );
+    const reloaded = await fetch(`${daemon.url}/-/reload`, { method: 'POST' });
+    assert.equal(reloaded.status, 200, await reloaded.text());
+    const t0 = Date.now() - 60_000;
+    const series: SeriesInput[] = Array.from({ length: 12 }, (_, i) => ({
+      labels: { __name__: 'relabel_after_reload', i: String(i) },
+      samples: [[t0, i]],
+    }));
+    const pushed = await postWrite(daemon.writeUrl, buildWriteRequestV1(series), '1.0');
+    assert.equal(pushed.status, 204, pushed.body.toString());
+    const got = await waitUntil(() => prom.query('relabel_after_reload[10m]'), {
+      until: (r) => r.length >= 12,
+      timeoutMs: 30_000,
+      intervalMs: 250,
+      description: '12 series of relabel_after_reload in Prometheus',
+    });
+    assert.equal(got.length, 12);
+    for (const s of got) {
+      // Prometheus' hashmod: MD5 of the value, its last 8 bytes big-endian, modulo the modulus.
+      const digest = createHash('md5').update(s.metric.i).digest();
+      const want = String(digest.readBigUInt64BE(8) % 4n);
+      assert.equal(s.metric.shard, want, `series i=${s.metric.i}`);
+      assert.equal(s.metric.via, 'relay-promspool');
+    }
   });
 });
