@@ -16,7 +16,7 @@ import { compressBlock } from '../../src/wire/snappy.js';
 import { startFakeReceiver } from '../helpers/fake-receiver.js';
 import { remoteWriteProtos, type SeriesInput, writeRequestV1Object } from '../helpers/remote-write-client.js';
 import { endpointConfig } from '../network/harness.js';
-import { buildRecord } from '../wire/record-builder.js';
+import { buildRecord, zeroBucketHistogram } from '../wire/record-builder.js';
 import { FakeFileQueue, RecordTokens, segment } from './fake-file-queue.js';
 
 /** The three rules of the issue's benchmark: drop by name, a labeldrop, a replace adding a label. */
@@ -58,7 +58,13 @@ function rawRecord(series: SeriesInput[]): SignalRecord {
 
 async function deliver(
   build: (seg: number) => SignalRecord,
-  opts: { externalLabels?: Record<string, string>; relabel?: RelabelRule[]; segments?: number } = {},
+  opts: {
+    externalLabels?: Record<string, string>;
+    relabel?: RelabelRule[];
+    segments?: number;
+    sendExemplars?: boolean;
+    sendNativeHistograms?: boolean;
+  } = {},
 ) {
   const receiver = await startFakeReceiver();
   const tokens = new RecordTokens<SignalRecord>();
@@ -70,7 +76,11 @@ async function deliver(
     config: endpointConfig(
       receiver.url,
       { minShards: 2, maxSamplesPerSend: 17, batchSendDeadlineMs: 0 },
-      { writeRelabelConfigs: opts.relabel ?? rules() },
+      {
+        writeRelabelConfigs: opts.relabel ?? rules(),
+        sendExemplars: opts.sendExemplars ?? true,
+        sendNativeHistograms: opts.sendNativeHistograms ?? true,
+      },
     ),
     fileQueue: fq,
     ttlMs: 0,
@@ -206,5 +216,50 @@ describe('WriteRelabeler cache', () => {
     again.seriesHash.fill(42);
     assert.deepEqual([...(relabeler.apply(again).dropped ?? [])], [0, 1, 0]);
     assert.equal(relabeler.stats.decisions, 3);
+  });
+});
+
+describe('send_exemplars and send_native_histograms', () => {
+  /** 6 series: each 2 samples, 1 exemplar and (the even ones) 1 histogram; series 0 and 3 are named drop_me. */
+  const build = () =>
+    buildRecord(
+      Array.from({ length: 6 }, (_, k) => ({
+        labels: { __name__: k % 3 === 0 ? 'drop_me' : 'keep_me', k: String(k) },
+        hash: Math.imul(k + 3, 2654435761) >>> 0,
+        samples: [
+          [100, k],
+          [200, k],
+        ] as [number, number][],
+        exemplars: [{ labels: { trace_id: `t${k}` }, value: k, timestampMs: 150 }],
+        ...(k % 2 === 0 ? { histograms: [zeroBucketHistogram(300)] } : {}),
+      })),
+    );
+
+  it('false leaves them out and counts them as disabled_by_config; dropped series count only as dropped_series', async () => {
+    const { receiver, stats, snapshot } = await deliver(build, {
+      segments: 1,
+      sendExemplars: false,
+      sendNativeHistograms: false,
+      relabel: rules([{ source_labels: ['__name__'], regex: 'drop_me', action: 'drop' }]),
+    });
+    assert.equal(receiver.totalSamples, 8);
+    assert.equal(receiver.totalExemplars, 0);
+    assert.equal(receiver.totalHistograms, 0);
+    assert.equal(stats.samples.sent, 8);
+    assert.equal(stats.samples.dropped.dropped_series, 4);
+    // Of the 4 kept series: 4 exemplars and 2 histograms (series 2 and 4) left out by the switches.
+    assert.equal(stats.exemplars.dropped.disabled_by_config, 4);
+    assert.equal(stats.histograms.dropped.disabled_by_config, 2);
+    assert.equal(stats.exemplars.dropped.dropped_series, 2);
+    assert.equal(stats.histograms.dropped.dropped_series, 1);
+    assert.equal(snapshot.exemplars.dropped.disabled_by_config, 4);
+  });
+
+  it('true (the default) forwards them', async () => {
+    const { receiver, stats } = await deliver(build, { segments: 1, relabel: [] });
+    assert.equal(receiver.totalSamples, 12);
+    assert.equal(receiver.totalExemplars, 6);
+    assert.equal(receiver.totalHistograms, 3);
+    assert.equal(stats.exemplars.dropped.disabled_by_config, undefined);
   });
 });
