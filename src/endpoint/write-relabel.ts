@@ -317,10 +317,10 @@ export function encodeLabelFields(labels: readonly string[]): Uint8Array {
     p = putVarint(out, p, 1 + varintLen(n) + n + 1 + varintLen(v) + v);
     out[p++] = 0x0a;
     p = putVarint(out, p, n);
-    p += out.write(labels[i], p, n, "utf8");
+    p += out.write(labels[i], p, n, 'utf8');
     out[p++] = 0x12;
     p = putVarint(out, p, v);
-    p += out.write(labels[i + 1], p, v, "utf8");
+    p += out.write(labels[i + 1], p, v, 'utf8');
   }
   return new Uint8Array(out.buffer, 0, size);
 }
