@@ -7,7 +7,7 @@
  * Series are found again by what identifies them in their record:
  * - a series id within its id scope (library appends: one number compare);
  * - the bytes of its label fields (relayed remote-write bodies stored as received), found by the
- *   series' label hash and then compared byte for byte, so no string is built per series;
+ *   FNV-1a hash of those bytes and then compared byte for byte, so no string is built per series;
  * - otherwise its label strings joined (decoded records without ids).
  *
  * A series whose labels do not change keeps no override: the encoder writes it as it would without
@@ -134,7 +134,9 @@ export class WriteRelabeler {
     const b = raw.bytes;
     const start = raw.start[i];
     const end = raw.labelsEnd[i];
-    const hash = rec.seriesHash[i];
+    // Not the record's seriesHash: a relayed record's may say only the series' shard, which would
+    // put hundreds of series in one slot (bench/relay --relabel: 18 CPU s per 1M samples).
+    const hash = fnv1a(b, start, end);
     const slot = this.byHash.get(hash);
     if (slot !== undefined) {
       if (Array.isArray(slot)) {
@@ -251,6 +253,13 @@ function rawLabels(b: Uint8Array, start: number, end: number): string[] {
     pos = labelStop;
   }
   return out;
+}
+
+/** FNV-1a over `b[start..end)`: ~0.2 us for a 10-label series. */
+function fnv1a(b: Uint8Array, start: number, end: number): number {
+  let h = 0x811c9dc5;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ b[i], 0x01000193);
+  return h >>> 0;
 }
 
 function sameBytes(key: Uint8Array, b: Uint8Array, start: number, end: number): boolean {
