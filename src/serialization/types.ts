@@ -148,11 +148,10 @@ export interface SignalRecord {
    */
   rawGroups?: RawGroups;
   /**
-   * Set by an endpoint's write relabeling (never stored): per series, its labels after the rules
-   * when they changed them (undefined: unchanged). Encoders write these instead of the series'
-   * own labels merged with the external ones.
+   * Set by an endpoint's write relabeling (never stored): the labels of the series the rules
+   * changed. Encoders write these instead of the series' own labels merged with the external ones.
    */
-  relabeled?: readonly (RelabeledSeries | undefined)[] | undefined;
+  relabeled?: RelabeledLabels | undefined;
 }
 
 /**
@@ -160,12 +159,15 @@ export interface SignalRecord {
  * `[seriesEnd[g - 1] ?? 0, seriesEnd[g])`: exactly those whose virtual shard `v` has
  * `v % count === g`. `elements[g]` uncompresses to their `WriteRequest.timeseries` fields.
  */
-/** A series' labels after an endpoint's write relabeling changed them. */
-export interface RelabeledSeries {
-  /** `[name, value, ...]`, sorted by name, external labels included. */
-  readonly labels: readonly string[];
-  /** The same labels as remote-write 1.0 `Label` fields, ready to copy into a `TimeSeries`. */
-  readonly rw1Labels: Uint8Array;
+/**
+ * Labels an endpoint's write relabeling gave the series of one record. Series `i` changed when
+ * `start[i] >= 0`: its labels, external labels included, sorted by name, are the remote-write 1.0
+ * `Label` fields `bytes[start[i] .. start[i] + length[i])`, ready to copy into a `TimeSeries`.
+ */
+export interface RelabeledLabels {
+  readonly bytes: Uint8Array;
+  readonly start: Int32Array;
+  readonly length: Int32Array;
 }
 
 export interface RawGroups {

@@ -5,6 +5,7 @@ import {
   type MetricType,
   type NativeHistogram,
   type RawSeries,
+  type RelabeledLabels,
 } from '../serialization/types.js';
 import {
   delimitedSize,
@@ -187,25 +188,27 @@ class WriteRequestEncoderV1 implements WriteRequestEncoder {
     // merged into their label fields and their samples copied, unless a cut changed the samples.
     const raw = record.rawSeries;
     // Labels an endpoint's write relabeling gave this series: they replace its own and the external ones.
-    const relabeled = record.relabeled?.[s.series]?.rw1Labels;
+    const rl = record.relabeled;
+    const relabeledAt = rl === undefined ? -1 : rl.start[s.series];
     if (
       raw?.intact &&
       s.sampleStart === record.sampleOffsets[s.series] &&
       s.sampleEnd === record.sampleOffsets[s.series + 1]
     ) {
-      this.writeRawSeries(raw, s.series, relabeled);
+      this.writeRawSeries(raw, s.series, rl, relabeledAt);
       return;
     }
+    const relabeled = relabeledAt >= 0;
     this.useRecord(record);
     const cached =
-      relabeled === undefined && raw === undefined && record.seriesIds !== undefined && this.labelCacheBytes > 0
+      !relabeled && raw === undefined && record.seriesIds !== undefined && this.labelCacheBytes > 0
         ? this.cachedLabels(s, this.lookedUpGeneration === this.labelCacheGeneration ? this.lookedUp[slot] : -1)
         : -1;
 
     // Pass 1: sizes.
     let body = 0;
-    if (relabeled !== undefined) {
-      body = relabeled.length;
+    if (relabeled) {
+      body = (rl as RelabeledLabels).length[s.series];
     } else if (raw !== undefined) {
       if (this.extCount === 0) {
         body = raw.labelsEnd[s.series] - raw.start[s.series];
@@ -253,8 +256,9 @@ class WriteRequestEncoderV1 implements WriteRequestEncoder {
     w.byte(0x0a); // WriteRequest.timeseries = 1
     w.varint32(body);
     const table = exemplarCount > 0 ? this.stringTable() : EMPTY_TABLE;
-    if (relabeled !== undefined) {
-      copyBytes(w, relabeled, 0, relabeled.length);
+    if (relabeled) {
+      const r = rl as RelabeledLabels;
+      copyBytes(w, r.bytes, relabeledAt, r.length[s.series]);
     } else if (raw !== undefined) {
       const start = raw.start[s.series];
       if (this.extCount === 0) copyBytes(w, raw.bytes, start, raw.labelsEnd[s.series] - start);
@@ -366,17 +370,19 @@ class WriteRequestEncoderV1 implements WriteRequestEncoder {
    * sending an invalid request.
    */
   /** A whole, unchanged series stored as received: its bytes, with the external labels merged in. */
-  private writeRawSeries(raw: RawSeries, series: number, relabeled: Uint8Array | undefined): void {
+  private writeRawSeries(raw: RawSeries, series: number, rl: RelabeledLabels | undefined, relabeledAt: number): void {
     const w = this.w;
     const start = raw.start[series];
     const end = raw.end[series];
-    if (relabeled !== undefined) {
+    if (relabeledAt >= 0) {
+      const r = rl as RelabeledLabels;
+      const len = r.length[series];
       const labelsEnd = raw.labelsEnd[series];
-      const body = relabeled.length + (end - labelsEnd);
+      const body = len + (end - labelsEnd);
       w.ensure(delimitedSize(body));
       w.byte(0x0a); // WriteRequest.timeseries = 1
       w.varint32(body);
-      copyBytes(w, relabeled, 0, relabeled.length);
+      copyBytes(w, r.bytes, relabeledAt, len);
       copyBytes(w, raw.bytes, labelsEnd, end - labelsEnd);
       return;
     }

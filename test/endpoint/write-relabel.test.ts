@@ -189,18 +189,29 @@ describe('write_relabel_configs on an endpoint', () => {
 });
 
 describe('WriteRelabeler cache', () => {
-  it('empties itself when over its byte bound and decides series again', () => {
+  it('empties itself between records when over its byte bound, never under a record still to be sent', () => {
     const relabeler = new WriteRelabeler(compileRelabeling(rules(), 'utf8'), {}, 2_000);
-    const rec = buildRecord(seriesSet(1, 0));
-    relabeler.apply(rec);
-    const first = relabeler.stats.decisions;
-    assert.equal(first, 30);
+    const first = buildRecord(seriesSet(1, 0));
+    relabeler.apply(first);
+    assert.equal(relabeler.stats.decisions, 30);
+    assert.ok(relabeler.stats.cacheBytes > 2_000, `${relabeler.stats.cacheBytes} bytes cached`);
+    const rl = first.relabeled;
+    assert.ok(rl !== undefined);
+    const before = Buffer.from(rl.bytes).toString('hex');
+    // Over the bound: the next record starts from an empty cache and decides its series again.
     relabeler.apply(buildRecord(seriesSet(1, 0)));
-    assert.ok(relabeler.stats.decisions > first, 'a bound of 2,000 bytes cannot hold 30 series');
-    assert.ok(relabeler.stats.cachedSeries < 30);
+    assert.equal(relabeler.stats.decisions, 60);
+    assert.equal(relabeler.stats.cachedSeries, 30);
+    // The first record's new labels are where they were: the cache got a new arena.
+    assert.equal(Buffer.from(rl.bytes).toString('hex'), before);
+    // Under a larger bound, the same series are found again.
+    const roomy = new WriteRelabeler(compileRelabeling(rules(), 'utf8'), {});
+    roomy.apply(buildRecord(seriesSet(1, 0)));
+    roomy.apply(buildRecord(seriesSet(1, 0)));
+    assert.equal(roomy.stats.decisions, 30);
   });
 
-  it('tells apart relayed series whatever their stored hashes say (all 42 here)', () => {
+  it('tells apart relayed series whose label hashes collide', () => {
     const relabeler = new WriteRelabeler(
       compileRelabeling(rules([{ source_labels: ['k'], regex: '1', action: 'drop' }]), 'utf8'),
       {},
