@@ -13,6 +13,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { RelabelConfigOptions } from '../src/config/library.js';
 import { createQueue } from '../src/index.js';
 import type { SeriesRef } from '../src/queue-types.js';
 import { peakRssBytes, printTable, processCpuSeconds } from './lib/measure.js';
@@ -32,7 +33,7 @@ const total = seriesCount * commits;
 const kept = (i: number) => !relabel || i % 10 !== 0;
 let keptSeries = 0;
 for (let i = 0; i < seriesCount; i++) if (kept(i)) keptSeries++;
-const RELABEL_RULES = [
+const RELABEL_RULES: RelabelConfigOptions[] = [
   { sourceLabels: ['__name__', 'series'], regex: 'bench_metric_total;\\d*0', action: 'drop' },
   { regex: 'team', action: 'labeldrop' },
   { targetLabel: 'relayed_by', replacement: 'library' },

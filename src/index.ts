@@ -14,6 +14,7 @@ export type {
   MetadataOptions,
   PersistenceOptions,
   QueueOptions,
+  RelabelConfigOptions,
   SizeOption,
   TlsOptions,
 } from './config/library.js';

@@ -142,6 +142,82 @@ export interface EndpointOptions {
   queueConfig?: QueueOptions;
   /** Metric metadata sending. */
   metadataConfig?: MetadataOptions;
+  /**
+   * Prometheus' `write_relabel_configs`, keys in camelCase (`sourceLabels`, `targetLabel`, ...),
+   * applied to each series' labels after `externalLabels` are merged, decided once per series.
+   */
+  writeRelabelConfigs?: RelabelConfigOptions[];
+  /** Send exemplars. Default true (Prometheus: false); what false leaves out is counted. */
+  sendExemplars?: boolean;
+  /** Send native histograms. Default true (Prometheus: false); what false leaves out is counted. */
+  sendNativeHistograms?: boolean;
+  /** Older spelling of `authorization: { credentials }` with type Bearer. */
+  bearerToken?: string;
+  /** Older spelling of `authorization: { credentialsFile }`. */
+  bearerTokenFile?: string;
+  /** Headers with several values, secret values or values read from files. */
+  httpHeaders?: Record<string, { values?: string[]; secrets?: string[]; files?: string[] }>;
+  /** Follow 307/308 redirects (301/302/303 are refused: they would turn the POST into a GET). Default true. */
+  followRedirects?: boolean;
+  /** Negotiate HTTP/2 over TLS. Default true. */
+  enableHttp2?: boolean;
+  /** Hosts not sent through `proxyUrl` (Go's NO_PROXY syntax). */
+  noProxy?: string;
+  /** Use HTTP_PROXY / HTTPS_PROXY / NO_PROXY from the environment. */
+  proxyFromEnvironment?: boolean;
+  /** Headers sent to the proxy on CONNECT. */
+  proxyConnectHeader?: Record<string, string[]>;
+  /** Spread connections over every address the host resolves to. */
+  roundRobinDns?: boolean;
+  /** OAuth 2.0 client credentials. */
+  oauth2?: {
+    clientId: string;
+    clientSecret?: string;
+    clientSecretFile?: string;
+    scopes?: string[];
+    tokenUrl: string;
+    endpointParams?: Record<string, string>;
+    tlsConfig?: TlsOptions;
+    proxyUrl?: string;
+  };
+  /** AWS Signature Version 4 (Amazon Managed Service for Prometheus). */
+  sigv4?: {
+    region?: string;
+    accessKey?: string;
+    secretKey?: string;
+    profile?: string;
+    roleArn?: string;
+    externalId?: string;
+    useFipsStsEndpoint?: boolean;
+    serviceName?: string;
+  };
+}
+
+/** One `write_relabel_configs` rule (Prometheus' `relabel_config`, keys in camelCase). */
+export interface RelabelConfigOptions {
+  sourceLabels?: string[];
+  /** Default `;`. */
+  separator?: string;
+  /** RE2 syntax, fully anchored. Default `(.*)`. */
+  regex?: string;
+  /** Required for `hashmod`. */
+  modulus?: number | bigint;
+  targetLabel?: string;
+  /** Default `$1`. */
+  replacement?: string;
+  /** Default `replace`; case-insensitive. */
+  action?:
+    | 'replace'
+    | 'keep'
+    | 'drop'
+    | 'keepequal'
+    | 'dropequal'
+    | 'hashmod'
+    | 'labelmap'
+    | 'labeldrop'
+    | 'labelkeep'
+    | 'lowercase'
+    | 'uppercase';
 }
 
 /** The YAML `storage` keys other than `path` and `ttl` (which are top-level options here). */
