@@ -706,6 +706,7 @@ export function endpointMetricsSnapshot(
     highestSentTimestampMs: s.highestSentTimestampMs,
     queueSegments: fq.segments,
     queuePendingBytes: fq.diskBytes,
+    ...(fq.maxDiskBytes === undefined ? {} : { queueMaxDiskBytes: fq.maxDiskBytes }),
     oldestPendingTimestampMs: s.oldestPendingTimestampMs,
     recordsCorrupt: s.corruptRecords,
     ...(s.relabel === undefined ? {} : { relabelSeriesDropped: s.relabel.seriesDropped }),

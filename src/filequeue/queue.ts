@@ -630,6 +630,7 @@ export class DiskQueue implements FileQueue {
     return {
       segments: this.entries.size + (openHasRecords ? 1 : 0),
       diskBytes: this.diskBytes(),
+      maxDiskBytes: this.maxDiskBytes,
       pendingSignals: this.sealedSignals + (open?.signals ?? 0),
       corruptRecords: this.corruptRecords,
       truncatedTails: this.truncatedTails,

@@ -81,6 +81,8 @@ export interface FileQueueStats {
   segments: number;
   /** Bytes on disk of this queue's segments and ack files. */
   diskBytes: number;
+  /** The cap `maxDiskBytes` it enforces (0 = unlimited); optional so stand-in queues may omit it. */
+  maxDiskBytes?: number;
   /** Signals appended in this process that are in segments not yet released (recovered segments count once read). */
   pendingSignals: number;
   /** Records whose CRC failed, since start. */

@@ -33,6 +33,8 @@ export interface RemoteStorageSnapshot {
   highestSentTimestampMs: number;
   queueSegments: number;
   queuePendingBytes: number;
+  /** The queue's `storage.max_disk_bytes` (0 = unlimited); undefined when the queue does not say. */
+  queueMaxDiskBytes?: number;
   /** Oldest timestamp of the segments being delivered, ms (0 if none). */
   oldestPendingTimestampMs: number;
   recordsCorrupt: number;
@@ -230,6 +232,14 @@ const GAUGES: GaugeSpec[] = [
     help: 'Bytes on disk of segments and ack files not yet released.',
     extra: [],
     values: (s) => [[NONE, s.queuePendingBytes]],
+  },
+  {
+    // Exposed so an alert can compare promspool_queue_pending_bytes with the budget without
+    // repeating the config in the rule.
+    name: 'promspool_queue_max_disk_bytes',
+    help: 'The disk budget of this endpoint\'s queue (storage.max_disk_bytes), in bytes; 0 = unlimited.',
+    extra: [],
+    values: (s) => (s.queueMaxDiskBytes === undefined ? [] : [[NONE, s.queueMaxDiskBytes]]),
   },
   {
     name: 'promspool_queue_oldest_pending_timestamp_seconds',
