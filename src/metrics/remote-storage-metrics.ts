@@ -237,7 +237,7 @@ const GAUGES: GaugeSpec[] = [
     // Exposed so an alert can compare promspool_queue_pending_bytes with the budget without
     // repeating the config in the rule.
     name: 'promspool_queue_max_disk_bytes',
-    help: 'The disk budget of this endpoint\'s queue (storage.max_disk_bytes), in bytes; 0 = unlimited.',
+    help: "The disk budget of this endpoint's queue (storage.max_disk_bytes), in bytes; 0 = unlimited.",
     extra: [],
     values: (s) => (s.queueMaxDiskBytes === undefined ? [] : [[NONE, s.queueMaxDiskBytes]]),
   },
