@@ -1254,6 +1254,14 @@ function readOAuth2(r: FieldReader, m: CheckedMap | undefined, ctx: SchemaContex
   const clientSecret = readSecret(r, m, 'client_secret', 'client_secret_file', ctx, false);
   const scopes = r.has(m, 'scopes') ? readStringList(r, m.values.get('scopes'), r.at(m.path, 'scopes'), false) : [];
   const params = r.stringMap(m, 'endpoint_params');
+  // Go's clientcredentials refuses an endpoint parameter that overwrites one it set: `scope`,
+  // when `scopes` is given (grant_type may be overridden).
+  if ((scopes?.length ?? 0) > 0 && params?.has('scope')) {
+    r.error(
+      `${r.at(m.path, 'endpoint_params')}.scope`,
+      `cannot overwrite the "scope" parameter, which ${r.name('scopes')} sets: give the scopes in one place`,
+    );
+  }
   const tlsConfig = r.has(m, 'tls_config') ? readTls(r, child(r, m, 'tls_config', TLS_SPEC), ctx) : undefined;
   const proxy = readProxySettings(r, m);
   if (r.errors.length > before) return undefined;

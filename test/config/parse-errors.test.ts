@@ -198,6 +198,13 @@ const INVALID: [string, string, string[]][] = [
     [`remote_write[0].name: ${NAME_RULE}, got "../etc" (line 2)`],
   ],
   [
+    'oauth2 endpoint_params overwriting scope',
+    `${RW}    oauth2:\n      client_id: c\n      token_url: https://auth.example/t\n      scopes: [a]\n      endpoint_params:\n        scope: b\n`,
+    [
+      'remote_write[0].oauth2.endpoint_params.scope: cannot overwrite the "scope" parameter, which scopes sets: give the scopes in one place (line 8)',
+    ],
+  ],
+  [
     'a relabel action that does not exist',
     `${RW}    write_relabel_configs:\n      - action: dorp\n`,
     ['remote_write[0].write_relabel_configs[0].action: unknown relabel action "dorp" (did you mean "drop"?) (line 4)'],
