@@ -771,18 +771,7 @@ function readSecret(
 function readTextFile(r: FieldReader, m: CheckedMap, key: string, ctx: SchemaContext): string | undefined {
   const file = r.string(m, key);
   if (file === undefined) return undefined;
-  const path = r.at(m.path, key);
-  if (file === '') {
-    r.error(path, 'must not be empty');
-    return undefined;
-  }
-  const absolute = resolve(ctx.baseDir, file);
-  try {
-    return readFileSync(absolute, 'utf8');
-  } catch (e) {
-    r.error(path, `cannot read ${JSON.stringify(absolute)}: ${describeFileError(e)}`);
-    return undefined;
-  }
+  return readFileAt(r, r.at(m.path, key), file, ctx);
 }
 
 function readTls(r: FieldReader, m: CheckedMap | undefined, ctx: SchemaContext): TlsConfig | undefined {
