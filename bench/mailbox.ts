@@ -1,11 +1,12 @@
 /**
  * Mailbox throughput: `node dist/bench/mailbox.js [messages]`.
  *
- * Rows: a producer awaiting `send` into an actor (sync handler that only counts) at capacities
- * 1, 64 and 1024, and a `trySend` + `tryReceive` tight loop with no promises at all. CPU is
+ * Rows: a producer awaiting `send` into a consumer loop that only counts, at capacities 1, 64 and
+ * 1024, and a `trySend` + `tryReceive` tight loop with no promises at all. The consumer is built
+ * by hand as every real actor's is (SendLoop, serializer): take what is queued without a promise,
+ * await `receive()` only when the mailbox is empty. CPU is
  * user+system from `process.cpuUsage()`; peak RSS is the process-wide high-water mark so far.
  */
-import { startActor } from '../src/actors/actor.js';
 import { createMailbox } from '../src/actors/mailbox.js';
 
 interface Row {
@@ -24,17 +25,22 @@ async function measure(name: string, messages: number, body: () => Promise<void>
   return { name, messages, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
 }
 
-async function throughActor(capacity: number, messages: number): Promise<void> {
+async function throughLoop(capacity: number, messages: number): Promise<void> {
+  const mb = createMailbox<number>(capacity);
   let handled = 0;
-  const ref = startActor<number>({
-    name: `bench-${capacity}`,
-    capacity,
-    handle() {
+  const consumer = (async () => {
+    for (;;) {
+      let msg = mb.tryReceive();
+      if (msg === undefined) {
+        msg = await mb.receive();
+        if (msg === undefined) return; // closed and empty
+      }
       handled++;
-    },
-  });
-  for (let i = 0; i < messages; i++) await ref.send(i);
-  await ref.stop();
+    }
+  })();
+  for (let i = 0; i < messages; i++) await mb.send(i);
+  mb.close();
+  await consumer;
   if (handled !== messages) throw new Error(`handled ${handled} of ${messages}`);
 }
 
@@ -51,12 +57,12 @@ function tightLoop(messages: number): void {
 async function main(): Promise<void> {
   const messages = Number(process.argv[2] ?? 1_000_000);
   // Warm up so the first row does not pay for JIT compilation.
-  for (const c of [1, 64, 1024]) await throughActor(c, 50_000);
+  for (const c of [1, 64, 1024]) await throughLoop(c, 50_000);
   tightLoop(500_000);
 
   const rows: { row: Row; maxRssMb: number }[] = [];
   for (const capacity of [1, 64, 1024]) {
-    const row = await measure(`send->actor cap=${capacity}`, messages, () => throughActor(capacity, messages));
+    const row = await measure(`send->loop cap=${capacity}`, messages, () => throughLoop(capacity, messages));
     rows.push({ row, maxRssMb: process.resourceUsage().maxRSS / 1024 });
   }
   const tight = messages * 10;

@@ -1,6 +1,6 @@
 /**
  * Every timer in promspool goes through a Clock so tests can drive time by hand
- * (see `SimulatedClock` in src/actors/clock.ts) and assert exact deadlines instead of sleeping.
+ * (see `SimulatedClock` in test/helpers/simulated-clock.ts) and assert exact deadlines instead of sleeping.
  */
 export interface TimerHandle {
   readonly __timer: unique symbol;

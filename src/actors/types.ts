@@ -1,5 +1,3 @@
-import type { Clock } from '../clock.js';
-
 /**
  * A bounded FIFO mailbox: the only way actors talk. A full mailbox makes `send` wait; that wait
  * is promspool's backpressure. Never exported from src/index.ts.
@@ -39,35 +37,3 @@ export type LifecycleEvent =
   | { type: 'RESUME' }
   | { type: 'DRAIN' }
   | { type: 'STOPPED' };
-
-/** What a stop left behind. */
-export interface StopResult {
-  /** Queued messages never given to the handler (hard stop at the drain deadline, a failed start, or an `onError` stop). */
-  readonly abandoned: number;
-  /** True if the drain deadline passed and the in-flight handler's signal was aborted. */
-  readonly timedOut: boolean;
-}
-
-/** A running actor as its owner sees it. */
-export interface ActorRef<M> {
-  readonly name: string;
-  /** Waits while the mailbox is full; rejects with `ClosedError` once the actor is stopping. */
-  send(msg: M): Promise<void>;
-  /** False if the mailbox is full now; throws `ClosedError` once the actor is stopping. */
-  trySend(msg: M): boolean;
-  readonly state: ActorState;
-  readonly mailbox: Mailbox<M>;
-  /**
-   * Two-phase shutdown. Soft: closes the mailbox (waiting senders get `ClosedError`) and handles
-   * every queued message. Hard, once `drainTimeoutMs` has passed on `clock`: aborts the in-flight
-   * handler's signal and abandons the rest of the queue. Resolves after the in-flight handler has
-   * returned and `onStop` ran. Later calls return the first call's result.
-   */
-  stop(opts?: { drainTimeoutMs?: number; clock?: Clock }): Promise<StopResult>;
-  /** Resolves once the actor reached `stopped`, whoever stopped it. Never rejects. */
-  readonly whenStopped: Promise<void>;
-  /** For a retrying actor: enter (`true`) or leave (`false`) the `backoff` state. Ignored unless running / in backoff. */
-  setBackoff(active: boolean): void;
-  /** Calls `listener` with each new state, in order; returns an unsubscribe function. */
-  onStateChange(listener: (state: ActorState) => void): () => void;
-}

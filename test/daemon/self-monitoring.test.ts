@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { SimulatedClock } from '../../src/actors/clock.js';
 import { startSelfMonitoring } from '../../src/daemon/self-monitoring.js';
 import { silentLogger } from '../../src/logger.js';
+import { SimulatedClock } from '../helpers/simulated-clock.js';
 import { FakeQueue } from './fake-queue.js';
 
 function registryWithMetrics(): Registry {

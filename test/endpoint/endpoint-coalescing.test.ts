@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
-import { SimulatedClock } from '../../src/actors/clock.js';
 import { createEndpoint, type Endpoint } from '../../src/endpoint/endpoint.js';
 import { PromspoolError } from '../../src/errors.js';
 import type { Segment } from '../../src/filequeue/types.js';
 import { VIRTUAL_SHARDS } from '../../src/network/types.js';
 import type { SignalRecord } from '../../src/serialization/types.js';
 import { type FakeReceiver, startFakeReceiver } from '../helpers/fake-receiver.js';
+import { SimulatedClock } from '../helpers/simulated-clock.js';
 import { endpointConfig } from '../network/harness.js';
 import { buildRecord, zeroBucketHistogram } from '../wire/record-builder.js';
 import { FakeFileQueue } from './fake-file-queue.js';

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { Registry } from 'prom-client';
-import { SimulatedClock } from '../../src/actors/clock.js';
 import { systemClock } from '../../src/clock.js';
 import type { QueueConfig } from '../../src/config/types.js';
 import { createEndpoint, type Endpoint, type EndpointOptions } from '../../src/endpoint/endpoint.js';
@@ -9,6 +8,7 @@ import { PromspoolError } from '../../src/errors.js';
 import type { Segment } from '../../src/filequeue/types.js';
 import { remoteStorageMetrics } from '../../src/metrics/remote-storage-metrics.js';
 import type { SignalRecord } from '../../src/serialization/types.js';
+import { SimulatedClock } from '../helpers/simulated-clock.js';
 import { compress, endpointConfig } from '../network/harness.js';
 import { createJsonEncoder } from '../network/json-encoder.js';
 import { buildRecord, samples } from '../network/record-builder.js';

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { FileOps } from '../../src/filequeue/index.js';
-import { ManualClock, payload, settle, useQueueDir } from './helpers.js';
+import { SimulatedClock } from '../helpers/simulated-clock.js';
+import { payload, settle, useQueueDir } from './helpers.js';
 
 /** fdatasync that waits until the test lets it finish; fsyncDir that finishes at once. Both counted. */
 function gatedSyncs(gated: boolean) {
@@ -94,7 +95,7 @@ describe('fsync policies', () => {
   });
 
   it('interval: appends resolve at once; fdatasync at most every fsyncIntervalMs', async () => {
-    const clock = new ManualClock();
+    const clock = new SimulatedClock();
     const sync = gatedSyncs(false);
     const q = await open({ fsync: 'interval', fsyncIntervalMs: 1000, clock, fileOps: sync.ops });
     for (let i = 0; i < 5; i++) await q.append(payload(i), 1);
@@ -115,7 +116,7 @@ describe('fsync policies', () => {
   });
 
   it('interval: seals fdatasync their data at once; renames and deletions share one directory fsync per fsync_interval', async () => {
-    const clock = new ManualClock();
+    const clock = new SimulatedClock();
     const sync = gatedSyncs(false);
     const q = await open({
       fsync: 'interval',

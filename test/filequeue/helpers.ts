@@ -2,52 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach } from 'node:test';
-import type { Clock, TimerHandle } from '../../src/clock.js';
 import { createFileQueue, type FileQueue, type FileQueueOptions } from '../../src/filequeue/index.js';
-
-interface ManualTimer {
-  at: number;
-  fn: () => void;
-  cancelled: boolean;
-}
-
-/** A Clock that moves only when the test says so. */
-export class ManualClock implements Clock {
-  private time = 0;
-  private timers: ManualTimer[] = [];
-
-  now(): number {
-    return this.time;
-  }
-
-  setTimeout(fn: () => void, ms: number): TimerHandle {
-    const t: ManualTimer = { at: this.time + ms, fn, cancelled: false };
-    this.timers.push(t);
-    return t as unknown as TimerHandle;
-  }
-
-  clearTimeout(handle: TimerHandle | undefined): void {
-    if (handle) (handle as unknown as ManualTimer).cancelled = true;
-  }
-
-  get pending(): number {
-    return this.timers.filter((t) => !t.cancelled).length;
-  }
-
-  /** Moves time forward, firing due timers in deadline order. */
-  advance(ms: number): void {
-    const target = this.time + ms;
-    for (;;) {
-      const due = this.timers.filter((t) => !t.cancelled && t.at <= target).sort((a, b) => a.at - b.at)[0];
-      if (!due) break;
-      due.cancelled = true;
-      this.time = due.at;
-      due.fn();
-    }
-    this.time = target;
-    this.timers = this.timers.filter((t) => !t.cancelled);
-  }
-}
+import { SimulatedClock } from '../helpers/simulated-clock.js';
 
 /** A fresh directory under the OS temp dir; `remove()` deletes it. */
 export function tempDir(): { path: string; remove: () => void } {
@@ -64,7 +20,7 @@ export function options(dir: string, overrides: Partial<FileQueueOptions> = {}):
     fsyncIntervalMs: 1000,
     maxDiskBytes: 0,
     onDiskFull: 'reject',
-    clock: new ManualClock(),
+    clock: new SimulatedClock(),
     ...overrides,
   };
 }

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ClosedError } from '../../src/errors.js';
 import { createFileQueue } from '../../src/filequeue/index.js';
-import { bytes, ManualClock, options, payload, settle, useQueueDir } from './helpers.js';
+import { SimulatedClock } from '../helpers/simulated-clock.js';
+import { bytes, options, payload, settle, useQueueDir } from './helpers.js';
 
 describe('FileQueue append, seal, next', () => {
   const dir = useQueueDir();
@@ -43,7 +44,7 @@ describe('FileQueue append, seal, next', () => {
   });
 
   it('seals batchIntervalMs after the first record, on the injected clock', async () => {
-    const clock = new ManualClock();
+    const clock = new SimulatedClock();
     const q = await open({ clock, batchIntervalMs: 5000 });
     await q.append(payload(1), 1);
     clock.advance(3000);

@@ -12,6 +12,7 @@ import type { EndpointConfig, OAuth2Config } from '../../src/config/types.js';
 import { RetryableError } from '../../src/errors.js';
 import { createRemoteWriteClient } from '../../src/network/http-client.js';
 import { parseTokenResponse } from '../../src/network/oauth2.js';
+import { SimulatedClock } from '../helpers/simulated-clock.js';
 import { endpointConfig } from './harness.js';
 
 interface Seen {
@@ -49,19 +50,6 @@ async function startServer(): Promise<LocalServer> {
 
 function json(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(body));
-}
-
-/** A clock whose `now` the test sets; timers are real (they bound waits, nothing sleeps on them). */
-function manualClock(): Clock & { nowMs: number } {
-  const c = {
-    nowMs: 1_700_000_000_000,
-    now: () => c.nowMs,
-    setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms) as unknown as ReturnType<Clock['setTimeout']>,
-    clearTimeout: (h: ReturnType<Clock['setTimeout']> | undefined) => {
-      if (h !== undefined) clearTimeout(h as unknown as NodeJS.Timeout);
-    },
-  };
-  return c;
 }
 
 const BODY = new Uint8Array([1, 2, 3]);
@@ -137,14 +125,14 @@ describe('oauth2 client credentials', () => {
   });
 
   it('keeps the token until 10 s before expires_in, then fetches a new one', async () => {
-    const clock = manualClock();
+    const clock = new SimulatedClock(1_700_000_000_000);
     const c = client({}, { clock });
     try {
       await c.post(BODY, signal());
-      clock.nowMs += 49_999;
+      clock.advance(49_999);
       await c.post(BODY, signal());
       assert.equal(tokens.seen.length, 1);
-      clock.nowMs += 1;
+      clock.advance(1);
       await c.post(BODY, signal());
       assert.equal(tokens.seen.length, 2);
       assert.deepEqual(
@@ -192,11 +180,11 @@ describe('oauth2 client credentials', () => {
       req.headers.authorization === undefined
         ? json(res, 200, { access_token: `t${++issued}`, expires_in: 1 })
         : json(res, 400, {});
-    const clock = manualClock();
+    const clock = new SimulatedClock(1_700_000_000_000);
     const c = client({}, { clock });
     try {
       await c.post(BODY, signal());
-      clock.nowMs += 1000;
+      clock.advance(1000);
       await c.post(BODY, signal());
       // Basic, form; then the form at once.
       assert.deepEqual(

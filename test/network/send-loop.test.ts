@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { SimulatedClock } from '../../src/actors/clock.js';
 import type { QueueConfig } from '../../src/config/types.js';
 import { createRemoteWriteClient, type RemoteWriteClient } from '../../src/network/http-client.js';
 import { type SendLoop, startSendLoop } from '../../src/network/send-loop.js';
+import { SimulatedClock } from '../helpers/simulated-clock.js';
 import {
   compress,
   DoneRecorder,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { SimulatedClock } from '../../src/actors/clock.js';
 import { sleep } from '../../src/clock.js';
+import { SimulatedClock } from './simulated-clock.js';
 
 describe('SimulatedClock', () => {
   it('starts at the given time and moves only on advance', () => {
