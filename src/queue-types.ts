@@ -1,5 +1,7 @@
 import type { Registry } from 'prom-client';
 import type { PromspoolConfig } from './config/types.js';
+import type { EndpointDeliveryStats } from './endpoint/endpoint.js';
+import type { FileQueueStats } from './filequeue/types.js';
 import type { Labels, Metadata, NativeHistogram } from './serialization/types.js';
 
 /**
@@ -49,6 +51,13 @@ export interface QueueStats {
   endpoints: EndpointStats[];
 }
 
+/** Internal: one endpoint's delivery and disk counters in full (the daemon's status API reads them). */
+export interface EndpointDetails {
+  name: string;
+  delivery: EndpointDeliveryStats;
+  disk: FileQueueStats;
+}
+
 export interface Queue {
   /** A new appender. Many may exist at once. */
   appender(): Appender;
@@ -93,6 +102,11 @@ export interface ManagedQueue extends Queue {
    * send them without recompressing; 1 when that passes {@link MAX_RAW_RECORD_GROUPS}.
    */
   readonly rawRecordGroups: number;
+  /**
+   * Every endpoint's full counters, in the order of {@link Queue.stats}. Optional so that test
+   * doubles may leave it out; the status API then shows what `stats()` has.
+   */
+  endpointDetails?(): EndpointDetails[];
 }
 
 /**

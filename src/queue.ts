@@ -15,6 +15,7 @@ import { type Logger, silentLogger } from './logger.js';
 import { remoteStorageMetrics } from './metrics/remote-storage-metrics.js';
 import {
   type Appender,
+  type EndpointDetails,
   type EndpointStats,
   MAX_RAW_RECORD_GROUPS,
   type ManagedQueue,
@@ -203,6 +204,10 @@ class EndpointRuntime {
     return { failedAttempts, backoff };
   }
 
+  details(): EndpointDetails {
+    return { name: this.config.name, delivery: this.endpoint.stats(), disk: this.fileQueue.stats() };
+  }
+
   stats(): EndpointStats {
     const d = this.endpoint.stats();
     const fq = this.fileQueue.stats();
@@ -358,6 +363,10 @@ class SpoolQueue implements ManagedQueue {
 
   stats(): QueueStats {
     return { endpoints: [...this.runtimes.values()].map((r) => r.stats()) };
+  }
+
+  endpointDetails(): EndpointDetails[] {
+    return [...this.runtimes.values()].map((r) => r.details());
   }
 
   applyConfig(next: PromspoolConfig): Promise<void> {

@@ -33,7 +33,9 @@ import {
   type ServerLimits,
   serverSecureContextOptions,
 } from './server.js';
-import { renderStatusPage, SendRateTracker } from './status-page.js';
+import { loadStatusAssets } from './status-assets.js';
+import { readReceiverCounts, StatusCollector } from './status-collector.js';
+import { renderStatusPage } from './status-page.js';
 import { PROMSPOOL_VERSION } from './version.js';
 import { defaultDecoders, defaultUncompress } from './wire-bindings.js';
 
@@ -135,7 +137,6 @@ export async function startDaemon(config: PromspoolConfig, options: StartDaemonO
   let reloadChain: Promise<unknown> = Promise.resolve();
   let selfMonitor: SelfMonitor | undefined;
   const startedAtMs = clock.now();
-  const rates = new SendRateTracker();
   metrics.reloadSuccessful.set(1);
   metrics.reloadSuccessTimestamp.set(startedAtMs / 1000);
 
@@ -160,6 +161,18 @@ export async function startDaemon(config: PromspoolConfig, options: StartDaemonO
     relayScanner,
   });
 
+  // Sampled from the start, so rates and charts have history by the time anyone looks.
+  const statusCollector = new StatusCollector({
+    clock,
+    queue,
+    config: () => current,
+    receiverCounts: () => readReceiverCounts(metrics),
+    version: PROMSPOOL_VERSION,
+    configSource: options.configPath ?? BUILT_IN_SOURCE,
+    startedAtMs,
+  });
+  const statusAssets = loadStatusAssets(logger.child({ component: 'http' }));
+
   const server = createDaemonServer(
     {
       receiverPath: () => (current.receiver.enabled ? current.receiver.path : undefined),
@@ -168,20 +181,9 @@ export async function startDaemon(config: PromspoolConfig, options: StartDaemonO
       isReady: () => queue.ready,
       isStopping: () => stopping,
       reload: () => reload(),
-      statusPage: () => {
-        const now = clock.now();
-        const stats = queue.stats();
-        return renderStatusPage({
-          version: PROMSPOOL_VERSION,
-          config: current,
-          configSource: options.configPath ?? BUILT_IN_SOURCE,
-          stats,
-          ready: queue.ready,
-          nowMs: now,
-          startedAtMs,
-          sendRates: rates.update(stats, now),
-        });
-      },
+      statusPage: async () => renderStatusPage({ status: await statusCollector.status(), config: current }),
+      status: () => statusCollector.status(),
+      staticAsset: (path) => statusAssets.get(path),
       logger: logger.child({ component: 'http' }),
     },
     limits,
@@ -220,6 +222,7 @@ export async function startDaemon(config: PromspoolConfig, options: StartDaemonO
     });
   };
   selfMonitor = startSelf(config);
+  statusCollector.start();
   logger.info('listening', {
     address: config.server.listenAddress,
     url,
@@ -313,6 +316,7 @@ export async function startDaemon(config: PromspoolConfig, options: StartDaemonO
       receiver.refuse();
       await selfMonitor?.stop();
       selfMonitor = undefined;
+      statusCollector.stop();
       const finished = await waitAtMost(receiver.idle(), timeoutMs, clock);
       if (!finished) logger.warn('writes still in flight at the shutdown timeout', { in_flight: receiver.inFlight });
       logger.info('shutting down: closing the listener');

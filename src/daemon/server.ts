@@ -10,6 +10,8 @@ import type { Registry } from 'prom-client';
 import type { ServerTlsConfig } from '../config/types.js';
 import type { Logger } from '../logger.js';
 import type { RemoteWriteReceiver } from './receiver.js';
+import type { StaticAsset } from './status-assets.js';
+import type { StatusResponse } from './status-types.js';
 
 /** Limits of the HTTP server that are not (yet) config keys. */
 export interface ServerLimits {
@@ -44,7 +46,12 @@ export interface DaemonRoutes {
   isReady(): boolean;
   isStopping(): boolean;
   reload(): Promise<ReloadResult>;
-  statusPage(): string;
+  /** The HTML of `GET /`. */
+  statusPage(): Promise<string>;
+  /** What `GET /api/v1/status` answers. */
+  status(): Promise<StatusResponse>;
+  /** A file under `/static/` (the status page's script, uPlot), or undefined for 404. */
+  staticAsset(path: string): StaticAsset | undefined;
   logger: Logger;
 }
 
@@ -141,14 +148,33 @@ async function route(r: DaemonRoutes, req: IncomingMessage, res: ServerResponse)
       if (result.ok) return text(res, 200, 'configuration reloaded');
       return text(res, result.status, `configuration not reloaded:\n${result.errors.join('\n')}`);
     }
-    case '/':
+    case '/': {
       if (method !== 'GET' && method !== 'HEAD') return methodNotAllowed(res, 'GET');
+      const page = await r.statusPage();
+      // The numbers are of this moment: a cached copy would show a stale backlog as current.
       res
-        .writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' })
-        .end(method === 'HEAD' ? undefined : r.statusPage());
+        .writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' })
+        .end(method === 'HEAD' ? undefined : page);
       return;
-    default:
-      return text(res, 404, 'not found');
+    }
+    case '/api/v1/status': {
+      if (method !== 'GET' && method !== 'HEAD') return methodNotAllowed(res, 'GET');
+      const body = JSON.stringify(await r.status());
+      res
+        .writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' })
+        .end(method === 'HEAD' ? undefined : body);
+      return;
+    }
+    default: {
+      const asset = path.startsWith('/static/') ? r.staticAsset(path) : undefined;
+      if (asset === undefined) return text(res, 404, 'not found');
+      if (method !== 'GET' && method !== 'HEAD') return methodNotAllowed(res, 'GET');
+      // Fixed for the life of the process; a restart may bring a new version, so not forever.
+      res
+        .writeHead(200, { 'Content-Type': asset.contentType, 'Cache-Control': 'max-age=300' })
+        .end(method === 'HEAD' ? undefined : asset.body);
+      return;
+    }
   }
 }
 
