@@ -4,6 +4,16 @@
  * The public API is {@link createQueue} and the types it uses; everything else is internal.
  * @packageDocumentation
  */
+export {
+  DEFAULT_SNAPSHOT_INTERVAL_MS,
+  pushRegistryOnce,
+  type RegistryBridge,
+  type RegistryPushOptions,
+  type RegistrySnapshotOptions,
+  type SnapshotResult,
+  snapshotRegistry,
+} from './bridges/prom-client.js';
+export { type ConfigError, InvalidConfigError } from './config/config-error.js';
 export type {
   AuthorizationOptions,
   BasicAuthOptions,
@@ -18,7 +28,13 @@ export type {
   SizeOption,
   TlsOptions,
 } from './config/library.js';
-export { ClosedError, DiskFullError, PromspoolError, RetryableError } from './errors.js';
+export {
+  ClosedError,
+  DiskFullError,
+  PromspoolError,
+  type PromspoolErrorCode,
+  RetryableError,
+} from './errors.js';
 export type { Logger } from './logger.js';
 export { createQueue } from './queue.js';
 export type { Appender, EndpointStats, Queue, QueueStats, SeriesRef } from './queue-types.js';

@@ -9,7 +9,7 @@
  * is never lost to a worker failure, and a crashing worker is not restarted in a loop.
  */
 import { Worker } from 'node:worker_threads';
-import { PromspoolError } from '../errors.js';
+import { PromspoolError, type PromspoolErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { DEFAULT_NAME_VALIDATION_SCHEME, type NameValidationScheme } from '../serialization/name-validation.js';
 import type { Uncompress } from './receiver.js';
@@ -56,7 +56,7 @@ export interface ScanRequest {
 /** @internal A worker's answer. */
 export type ScanReply = (
   | { id: number; kind: 'record' | 'decode'; bytes: Uint8Array; samples: number }
-  | { id: number; kind: 'error'; code: string | undefined; name: string; message: string }
+  | { id: number; kind: 'error'; code: PromspoolErrorCode | undefined; name: string; message: string }
 ) & {
   /** The request's body buffer, moved back for the next request (see BodyBufferPool). */
   returned?: ArrayBuffer;
@@ -217,7 +217,7 @@ class BodyBufferPool {
 }
 
 /** The worker's error as the event loop would have thrown it: the receiver maps classes to answers. */
-function errorFrom(reply: { code: string | undefined; name: string; message: string }): Error {
+function errorFrom(reply: { code: PromspoolErrorCode | undefined; name: string; message: string }): Error {
   if (reply.code !== undefined) return new PromspoolError(reply.code, reply.message);
   if (reply.name === 'TypeError') return new TypeError(reply.message);
   if (reply.name === 'RangeError') return new RangeError(reply.message);
