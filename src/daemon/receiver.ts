@@ -8,6 +8,7 @@
  * requests wait with their bytes still in the kernel's socket buffers.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type Clock, systemClock } from '../clock.js';
 import type { ReceiverConfig } from '../config/types.js';
 import { PromspoolError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -17,6 +18,7 @@ import { isSnappyEncoding, type RemoteWriteVersion, remoteWriteVersion } from '.
 import type { IngestCounts, Ingester } from './ingest.js';
 import { createReceiverAuth, type ReceiverAuth } from './receiver-auth.js';
 import type { DaemonMetrics } from './receiver-metrics.js';
+import { RefusalLog, type RefusalReason } from './refusal-log.js';
 import { createRelayScanner, type RelayScanner } from './relay-scanner.js';
 import { createSemaphore, type Semaphore } from './semaphore.js';
 
@@ -40,6 +42,8 @@ export interface ReceiverOptions {
   rawRequests?: Pick<ManagedQueue, 'appendRecord' | 'storesRawRequests' | 'rawRecordGroups'>;
   /** Where the fast path's uncompress and scan run; default on the event loop, with `uncompress`. */
   relayScanner?: RelayScanner;
+  /** Times the rate limiting of refusal lines (see RefusalLog); default the system clock. */
+  clock?: Clock;
 }
 
 export interface RemoteWriteReceiver {
@@ -68,8 +72,11 @@ class Receiver implements RemoteWriteReceiver {
   // Appenders are reusable after commit/rollback; one per permit at most, so the pool stays small.
   private readonly freeAppenders: Appender[] = [];
   private readonly relayScanner: RelayScanner;
+  /** Refused requests, logged at most once a minute per reason. */
+  private readonly refusals: RefusalLog;
 
   constructor(private readonly o: ReceiverOptions) {
+    this.refusals = new RefusalLog({ logger: o.logger, clock: o.clock ?? systemClock });
     this.config = o.config;
     this.auth = createReceiverAuth(o.config);
     this.permits = createSemaphore(o.maxConcurrentBodies);
@@ -113,26 +120,28 @@ class Receiver implements RemoteWriteReceiver {
     // Every 2.0 answer says what was written (the spec's X-Prometheus-Remote-Write-*-Written):
     // nothing, unless the request is committed below. A refused request is rolled back whole.
     if (version === '2.0') writtenHeaders(res, NOTHING_WRITTEN);
-    if (this.refusing) return this.reply(res, 503, 'shutting down', true);
+    if (this.refusing) return this.refuse503(req, res);
     if (!this.auth.check(req.headers.authorization)) {
       res.setHeader('WWW-Authenticate', config.basicAuth ? 'Basic realm="promspool"' : 'Bearer');
-      return this.reply(res, 401, 'unauthorized', true);
+      return this.refused(req, res, 401, 'unauthorized', 'unauthorized', true);
     }
     if (version === undefined) {
-      return this.reply(res, 415, `unsupported content type ${JSON.stringify(req.headers['content-type'])}`, true);
+      const msg = `unsupported content type ${JSON.stringify(req.headers['content-type'])}`;
+      return this.refused(req, res, 415, 'bad_request', msg, true);
     }
     if (!isSnappyEncoding(req.headers['content-encoding'])) {
-      return this.reply(res, 415, 'Content-Encoding must be snappy', true);
+      return this.refused(req, res, 415, 'bad_request', 'Content-Encoding must be snappy', true);
     }
     const declared = Number(req.headers['content-length']);
     if (declared > config.maxBodyBytes) {
-      return this.reply(res, 413, `body larger than receiver.max_body_bytes (${config.maxBodyBytes})`, true);
+      const msg = `body larger than receiver.max_body_bytes (${config.maxBodyBytes})`;
+      return this.refused(req, res, 413, 'too_large', msg, true);
     }
 
     const release = await this.permits.acquire();
     try {
       // Re-checked: shutdown may have begun while this request waited for a permit.
-      if (this.refusing) return this.reply(res, 503, 'shutting down', true);
+      if (this.refusing) return this.refuse503(req, res);
       let counts: IngestCounts;
       let raw: Uint8Array;
       const rawRequests = this.o.rawRequests;
@@ -140,13 +149,13 @@ class Receiver implements RemoteWriteReceiver {
         const body = await readCappedBody(req, config.maxBodyBytes);
         if (version === '1.0' && rawRequests?.storesRawRequests) {
           const scan = await this.relayScanner.scan(body, config.maxBodyBytes, rawRequests.rawRecordGroups);
-          if (scan.kind === 'record') return this.appendAsReceived(res, rawRequests, scan.payload, scan.samples);
+          if (scan.kind === 'record') return this.appendAsReceived(req, res, rawRequests, scan.payload, scan.samples);
           raw = scan.body;
         } else {
           raw = await this.o.uncompress(body, config.maxBodyBytes);
         }
       } catch (err) {
-        return this.replyDecodeError(res, err);
+        return this.replyDecodeError(req, res, err);
       }
       const appender = this.freeAppenders.pop() ?? this.o.queue.appender();
       try {
@@ -154,14 +163,14 @@ class Receiver implements RemoteWriteReceiver {
       } catch (err) {
         appender.rollback();
         this.freeAppenders.push(appender);
-        return this.replyDecodeError(res, err);
+        return this.replyDecodeError(req, res, err);
       }
       try {
         await appender.commit();
       } catch (err) {
         appender.rollback();
         this.freeAppenders.push(appender);
-        return this.replyCommitError(res, err);
+        return this.replyCommitError(req, res, err);
       }
       this.freeAppenders.push(appender);
       this.countSignals(counts);
@@ -174,6 +183,7 @@ class Receiver implements RemoteWriteReceiver {
 
   /** The fast path's commit: one record, durable in every endpoint's queue before the 204. */
   private async appendAsReceived(
+    req: IncomingMessage,
     res: ServerResponse,
     target: Pick<ManagedQueue, 'appendRecord'>,
     payload: Uint8Array,
@@ -182,32 +192,33 @@ class Receiver implements RemoteWriteReceiver {
     try {
       await target.appendRecord(payload, samples);
     } catch (err) {
-      return this.replyCommitError(res, err);
+      return this.replyCommitError(req, res, err);
     }
     this.o.metrics.receiverSignals.inc({ type: 'sample' }, samples);
     this.o.metrics.receiverRawRequests.inc();
     return this.reply(res, 204, '', false);
   }
 
-  private replyDecodeError(res: ServerResponse, err: unknown): number {
+  private replyDecodeError(req: IncomingMessage, res: ServerResponse, err: unknown): number {
     const code = err instanceof PromspoolError ? err.code : undefined;
-    if (code === ERR_BODY_TOO_LARGE) return this.reply(res, 413, (err as Error).message, true);
-    if (code === 'ERR_CLIENT_ABORTED') return this.reply(res, 400, 'client closed the connection', true);
+    if (code === ERR_BODY_TOO_LARGE) return this.refused(req, res, 413, 'too_large', (err as Error).message, true);
+    if (code === 'ERR_CLIENT_ABORTED') {
+      return this.refused(req, res, 400, 'bad_request', 'client closed the connection', true);
+    }
     if (err instanceof PromspoolError || err instanceof TypeError || err instanceof RangeError) {
-      this.o.logger.debug('remote-write request refused', { err });
-      return this.reply(res, 400, err.message, false);
+      return this.refused(req, res, 400, 'bad_request', err.message, false);
     }
     this.o.logger.error('remote-write request failed', { err });
     return this.reply(res, 500, 'internal error', false);
   }
 
-  private replyCommitError(res: ServerResponse, err: unknown): number {
+  private replyCommitError(req: IncomingMessage, res: ServerResponse, err: unknown): number {
     const code = err instanceof PromspoolError ? err.code : undefined;
     if (code === 'ERR_DISK_FULL') {
-      this.o.logger.warn('remote-write request refused: queue full', { err });
-      return this.reply(res, 429, (err as Error).message, false);
+      const reason = isDiskFullCause((err as Error).cause) ? 'disk_full' : 'queue_full';
+      return this.refused(req, res, 429, reason, (err as Error).message, false);
     }
-    if (code === 'ERR_CLOSED') return this.reply(res, 503, 'shutting down', true);
+    if (code === 'ERR_CLOSED') return this.refuse503(req, res);
     this.o.logger.error('remote-write commit failed', { err });
     return this.reply(res, 500, 'commit failed', false);
   }
@@ -217,6 +228,25 @@ class Receiver implements RemoteWriteReceiver {
     if (c.samples) m.inc({ type: 'sample' }, c.samples);
     if (c.histograms) m.inc({ type: 'histogram' }, c.histograms);
     if (c.exemplars) m.inc({ type: 'exemplar' }, c.exemplars);
+  }
+
+  private refuse503(req: IncomingMessage, res: ServerResponse): number {
+    return this.refused(req, res, 503, 'shutting_down', 'shutting down', true);
+  }
+
+  /** Answers a refusal and logs it (rate-limited per reason, see RefusalLog); returns `status`. */
+  private refused(
+    req: IncomingMessage,
+    res: ServerResponse,
+    status: number,
+    reason: RefusalReason,
+    message: string,
+    closeConnection: boolean,
+  ): number {
+    const s = req.socket;
+    const client = s.remoteAddress === undefined ? undefined : `${s.remoteAddress}:${s.remotePort}`;
+    this.refusals.refused(reason, { status, error: message, ...(client === undefined ? {} : { client }) });
+    return this.reply(res, status, message, closeConnection);
   }
 
   /** Answers and counts; returns `status`. */
@@ -232,6 +262,16 @@ class Receiver implements RemoteWriteReceiver {
     res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8' }).end(`${reason}\n`);
     return status;
   }
+}
+
+/** A DiskFullError caused by the disk itself (ENOSPC/EDQUOT), not by `max_disk_bytes`; possibly wrapped. */
+function isDiskFullCause(cause: unknown): boolean {
+  for (let c = cause, depth = 0; typeof c === 'object' && c !== null && depth < 4; depth++) {
+    const code = (c as { code?: unknown }).code;
+    if (code === 'ENOSPC' || code === 'EDQUOT') return true;
+    c = (c as { cause?: unknown }).cause;
+  }
+  return false;
 }
 
 const NOTHING_WRITTEN: IngestCounts = { samples: 0, histograms: 0, exemplars: 0, metadata: 0 };

@@ -24,6 +24,7 @@ import type {
   RemoteStorageMetrics,
   RemoteStorageSnapshot,
 } from '../metrics/remote-storage-metrics.js';
+import { BACKLOG_LOG_MESSAGES } from './delivery-health-log.js';
 import type { DeliveryWorkerInit, FromWorker, SegmentMessage, ToWorker } from './delivery-protocol.js';
 import {
   type Endpoint,
@@ -190,7 +191,12 @@ class ThreadedEndpoint implements Endpoint {
         break;
       }
       case 'log':
-        this.log[msg.level](msg.msg, msg.fields);
+        // The worker has no FileQueue to read the backlog on disk from: it is added here.
+        if (BACKLOG_LOG_MESSAGES.has(msg.msg)) {
+          this.log[msg.level](msg.msg, { ...msg.fields, backlog_samples: this.opts.fileQueue.stats().pendingSignals });
+        } else {
+          this.log[msg.level](msg.msg, msg.fields);
+        }
         break;
       case 'stopped':
         this.latest = msg.stats;

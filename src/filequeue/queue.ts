@@ -5,6 +5,7 @@ import { type Clock, systemClock, type TimerHandle } from '../clock.js';
 import { ClosedError, DiskFullError } from '../errors.js';
 import { type Logger, silentLogger } from '../logger.js';
 import { AckLog, parseAcks } from './ack-log.js';
+import { DiskPressureLog } from './disk-pressure-log.js';
 import { queueFilePath } from './file-names.js';
 import { isDiskFullError, isNotFoundError, resolveFileOps } from './file-ops.js';
 import {
@@ -72,6 +73,8 @@ export class DiskQueue implements FileQueue {
   private readonly maxDiskBytes: number;
   private readonly segmentHeader: Buffer;
   private readonly compression: number;
+  /** Drops and refusals for lack of room, logged at most once a minute (see DiskPressureLog). */
+  private readonly pressure: DiskPressureLog;
 
   /** Sealing and sealed segments, in id order (Map keeps insertion order and ids only grow). */
   private readonly entries = new Map<number, SegmentEntry>();
@@ -125,6 +128,13 @@ export class DiskQueue implements FileQueue {
     this.compression = opts.compression ?? COMPRESSION_LZ4_BLOCK;
     this.segmentHeader = encodeSegmentHeader(this.compression);
     this.maxMirroredBytes = opts.maxMirroredBytes ?? DEFAULT_MAX_MIRRORED_BYTES;
+    this.pressure = new DiskPressureLog({
+      logger: this.logger,
+      clock: this.clock,
+      policy: this.onDiskFull,
+      maxDiskBytes: this.maxDiskBytes,
+      diskBytes: () => this.diskBytes(),
+    });
   }
 
   async start(): Promise<void> {
@@ -181,7 +191,12 @@ export class DiskQueue implements FileQueue {
     try {
       await ticket.writer.syncTo(ticket.seq);
     } catch (err) {
-      if (isDiskFullError(err)) throw new DiskFullError(`disk full syncing ${ticket.writer.path}`, { cause: err });
+      if (isDiskFullError(err)) {
+        const full = new DiskFullError(`disk full syncing ${ticket.writer.path}`, { cause: err });
+        // Not a refused append (the record was written), but data the caller will not see made durable.
+        this.pressure.note({ kind: 'refused', cause: 'disk_full', error: full.message });
+        throw full;
+      }
       throw err;
     }
   }
@@ -224,10 +239,12 @@ export class DiskQueue implements FileQueue {
           this.logger.error('append failed', { error: String(err) });
           throw err;
         }
-        this.logger.warn('disk full while appending', { error: String(err), policy: this.onDiskFull });
+        this.logger.debug('disk full while appending', { error: String(err), policy: this.onDiskFull });
         if (attempt === 0 && this.onDiskFull === 'drop_oldest' && (await this.dropOldest('disk_full'))) continue;
-        this.rejectedAppends++;
-        throw new DiskFullError(`disk full appending to the queue in ${this.dir}`, { cause: err });
+        throw this.refuse(
+          'disk_full',
+          new DiskFullError(`disk full appending to the queue in ${this.dir}`, { cause: err }),
+        );
       }
     }
   }
@@ -238,16 +255,20 @@ export class DiskQueue implements FileQueue {
     if (max <= 0) return;
     const recordBytes = RECORD_HEADER_BYTES + payloadBytes;
     if (SEGMENT_HEADER_BYTES + recordBytes > max) {
-      this.rejectedAppends++;
-      throw new DiskFullError(`a record of ${payloadBytes} bytes can never fit under max_disk_bytes=${max}`);
+      throw this.refuse(
+        'max_disk_bytes',
+        new DiskFullError(`a record of ${payloadBytes} bytes can never fit under max_disk_bytes=${max}`),
+      );
     }
     for (;;) {
       const w = this.open;
       const need = recordBytes + (w && w.size > 0 ? 0 : SEGMENT_HEADER_BYTES);
       if (this.diskBytes() + need <= max) return;
       if (this.onDiskFull === 'reject') {
-        this.rejectedAppends++;
-        throw new DiskFullError(`max_disk_bytes=${max} reached (${this.diskBytes()} bytes queued)`);
+        throw this.refuse(
+          'max_disk_bytes',
+          new DiskFullError(`max_disk_bytes=${max} reached (${this.diskBytes()} bytes queued)`),
+        );
       }
       if (await this.dropOldest('max_disk_bytes')) continue;
       if (this.open && this.open.records > 0) {
@@ -255,8 +276,10 @@ export class DiskQueue implements FileQueue {
         await this.sealChain;
         continue;
       }
-      this.rejectedAppends++;
-      throw new DiskFullError(`max_disk_bytes=${max} reached and nothing is left to drop`);
+      throw this.refuse(
+        'max_disk_bytes',
+        new DiskFullError(`max_disk_bytes=${max} reached and nothing is left to drop`),
+      );
     }
   }
 
@@ -360,8 +383,16 @@ export class DiskQueue implements FileQueue {
     this.removeEntry(oldest);
     this.droppedSignals += signals;
     this.droppedByReason[reason] += signals;
-    this.logger.warn('dropped the oldest segment to make room', { segment: oldest.id, signals, reason });
+    this.logger.debug('dropped the oldest segment to make room', { segment: oldest.id, signals, reason });
+    this.pressure.note({ kind: 'dropped', cause: reason, segment: oldest.id, signals });
     return true;
+  }
+
+  /** Counts and logs (rate-limited) an append refused for lack of room; returns `err` to throw. */
+  private refuse(cause: keyof DiskDropReasons, err: DiskFullError): DiskFullError {
+    this.rejectedAppends++;
+    this.pressure.note({ kind: 'refused', cause, error: err.message });
+    return err;
   }
 
   private oldestUnread(): SegmentEntry | undefined {
@@ -654,6 +685,7 @@ export class DiskQueue implements FileQueue {
       this.fsyncTimer = undefined;
       this.wakeReaders();
       await this.writeChain;
+      this.pressure.stop();
       if (this.ackFlush) clearImmediate(this.ackFlush);
       this.flushAcks();
       for (const e of this.entries.values()) {

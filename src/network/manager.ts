@@ -7,7 +7,7 @@ import { compressBlock } from '../wire/snappy.js';
 import type { WriteRequestEncoder } from '../wire/types.js';
 import { createRemoteWriteClient, type RemoteWriteClient } from './http-client.js';
 import { classifyStatus, parseRetryAfterMs, retryDelayMs } from './retry-policy.js';
-import { type SendLoop, startSendLoop } from './send-loop.js';
+import { type DeliveryEvents, type SendLoop, startSendLoop } from './send-loop.js';
 import {
   type PortionDoneCallback,
   type PortionRef,
@@ -32,6 +32,8 @@ export interface NetworkManagerOptions {
   clock?: Clock;
   logger?: Logger;
   random?: () => number;
+  /** Told of every loop's failures, drops and deliveries (see `SendLoopOptions.events`). */
+  events?: DeliveryEvents;
 }
 
 export interface NetworkStopResult {
@@ -144,6 +146,7 @@ class ShardedNetwork implements NetworkManager {
           clock: this.clock,
           logger: opts.logger ?? silentLogger,
           ...(opts.random === undefined ? {} : { random: opts.random }),
+          ...(opts.events === undefined ? {} : { events: opts.events }),
         }),
       );
     }

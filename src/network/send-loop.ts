@@ -21,6 +21,38 @@ import {
   type SendWork,
 } from './types.js';
 
+/** A failed attempt that will be retried. */
+export interface DeliveryFailure {
+  /** What went wrong: the error's message, or `HTTP <status>: <body>`. */
+  error: string;
+  /** The error's code (e.g. `ECONNREFUSED`, `ERR_TIMEOUT`), if it has one. */
+  code?: string;
+  /** The receiver's HTTP status, if it answered. */
+  status?: number;
+  /** Wait before the next attempt. */
+  retryInMs: number;
+}
+
+/** A batch the receiver refused with a non-retryable status: dropped. */
+export interface DeliveryDrop {
+  status: number;
+  error: string;
+  samples: number;
+  histograms: number;
+  exemplars: number;
+}
+
+/**
+ * What happens to a loop's requests, for whoever reports delivery health (the endpoint's log).
+ * Called synchronously from the loop; `loop` is the loop's name.
+ */
+export interface DeliveryEvents {
+  failed(loop: string, failure: DeliveryFailure): void;
+  dropped(loop: string, drop: DeliveryDrop): void;
+  /** A request was delivered (2xx) with `signals` samples, histograms and exemplars. */
+  delivered(loop: string, signals: number): void;
+}
+
 export interface SendLoopOptions {
   /** Names the loop in logs and stats, e.g. `primary/shard-0`. */
   name: string;
@@ -41,6 +73,8 @@ export interface SendLoopOptions {
   logger?: Logger;
   /** Uniform in [0, 1): the backoff jitter. Injectable so tests pin the delays. */
   random?: () => number;
+  /** Told of every failure, drop and delivery; without it a refused batch is logged here at warn. */
+  events?: DeliveryEvents;
 }
 
 /** What a stopped loop left undone: their data is still on disk, unacknowledged. */
@@ -344,11 +378,16 @@ class SendLoopActor implements SendLoop {
       c.requests++;
       let retryAfterMs: number | undefined;
       let message: string;
+      let code: string | undefined;
+      let status: number | undefined;
       if (result instanceof Error) {
         message = result.message;
+        code = errorCode(result);
       } else {
+        status = result.status;
         const verdict = classifyStatus(result.status, q.retryOnHttp429);
         if (verdict === 'success') {
+          this.opts.events?.delivered(this.name, b.samples + b.histograms + b.exemplars);
           this.countDelivered(body.length, started);
           this.finishBatch(SENT);
           return true;
@@ -357,13 +396,18 @@ class SendLoopActor implements SendLoop {
         if (verdict === 'drop') {
           c.failedAttempts++;
           this.noteError(message);
-          this.log.warn('remote write refused the batch, dropping it', {
+          const drop: DeliveryDrop = {
             status: result.status,
-            message: result.message,
+            error: result.message,
             samples: b.samples,
             histograms: b.histograms,
             exemplars: b.exemplars,
-          });
+          };
+          if (this.opts.events === undefined) {
+            this.log.warn('remote write refused the batch, dropping it', { ...drop, message: drop.error });
+          } else {
+            this.opts.events.dropped(this.name, drop);
+          }
           this.countRefused();
           this.finishBatch(DROPPED_4XX);
           return true;
@@ -381,6 +425,12 @@ class SendLoopActor implements SendLoop {
       }
       const delay = retryDelayMs(retry, retryAfterMs, q, this.random);
       this.log.debug('request failed, retrying', { err: message, retry, delayMs: delay });
+      this.opts.events?.failed(this.name, {
+        error: message,
+        ...(code === undefined ? {} : { code }),
+        ...(status === undefined ? {} : { status }),
+        retryInMs: delay,
+      });
       this.lifecycle.send({ type: 'BACKOFF' });
       try {
         await sleep(this.clock, delay, this.hardStop.signal);
@@ -461,6 +511,15 @@ class SendLoopActor implements SendLoop {
   private noteError(message: string): void {
     this.counters.lastError = { message, atMs: this.clock.now() };
   }
+}
+
+/** The code of a failed attempt's error: its own, or its cause's (fetch wraps ECONNREFUSED in a TypeError). */
+function errorCode(err: Error): string | undefined {
+  const own = (err as { code?: unknown }).code;
+  if (typeof own === 'string') return own;
+  const cause = (err as { cause?: unknown }).cause;
+  const inner = typeof cause === 'object' && cause !== null ? (cause as { code?: unknown }).code : undefined;
+  return typeof inner === 'string' ? inner : undefined;
 }
 
 const NO_METADATA: readonly never[] = Object.freeze([]);
