@@ -99,7 +99,11 @@ class EndpointHistory {
   }
 }
 
-/** A counter's history and the per-second rate series derived from it. */
+/**
+ * A receiver counter's history and the per-second rate series derived from it. Such a counter
+ * appears with its first increment, so before that it was 0: the point before it appeared is 0,
+ * and its first rate is known at once.
+ */
 class CounterHistory {
   readonly counter: Ring;
   readonly rate: Ring;
@@ -108,7 +112,7 @@ class CounterHistory {
     this.counter = new Ring(capacity);
     this.rate = new Ring(capacity);
     for (let i = 0; i < missedPoints; i++) {
-      this.counter.push(null);
+      this.counter.push(i === missedPoints - 1 ? 0 : null);
       this.rate.push(null);
     }
   }
@@ -239,7 +243,8 @@ export class StatusCollector {
     for (const code of [...codes].sort()) {
       const h = this.codes.get(code);
       const value = receiver.requestsByCode[code] ?? null;
-      receiverStatus.requestsPerSecond[code] = h === undefined ? null : this.rateNow(h.counter, value, now);
+      receiverStatus.requestsPerSecond[code] =
+        h === undefined ? this.rateSinceLastPoint(value, now) : this.rateNow(h.counter, value, now);
       receiverStatus.history.requestsPerSecond[code] = h?.rate.toArray() ?? this.times.toArray().map(() => null);
     }
     return {
@@ -361,6 +366,13 @@ export class StatusCollector {
     return stepRate(counter.at(ref), value, this.times.at(ref), now);
   }
 
+  /** The rate of a receiver counter that appeared after the last point (so was 0 then). */
+  private rateSinceLastPoint(value: number | null, now: number): number | null {
+    const last = this.times.last();
+    if (last === null || now - last < MIN_RATE_WINDOW_MS) return null;
+    return stepRate(0, value, last, now);
+  }
+
   /**
    * Failing from the first error after a success until a reading shows no new error and either
    * more samples delivered or nothing left to deliver.
@@ -386,7 +398,8 @@ export class StatusCollector {
   }
 }
 
-const URL_IN_TEXT = /[a-z][a-z0-9+.-]*:\/\/[^\s"'<>]+/gi;
+// Punctuation that ends a sentence or a `POST <url>: <error>` prefix is not part of the URL.
+const URL_IN_TEXT = /[a-z][a-z0-9+.-]*:\/\/[^\s"'<>]*[^\s"'<>:,.;)]/gi;
 
 /** Redacts every URL found inside free text (error messages quote them, credentials included). */
 export function redactText(text: string): string {
