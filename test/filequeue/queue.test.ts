@@ -162,6 +162,7 @@ describe('FileQueue append, seal, next', () => {
     assert.deepEqual(q.stats(), {
       segments: 0,
       diskBytes: 0,
+      maxDiskBytes: 0,
       pendingSignals: 0,
       corruptRecords: 0,
       truncatedTails: 0,
