@@ -48,6 +48,8 @@ export interface FakeReceiverOptions {
   defaultStatus?: number;
   /** Whether 2xx answers to 2.0 requests carry X-Prometheus-Remote-Write-*-Written. Default true. */
   writtenHeaders?: boolean;
+  /** Port on 127.0.0.1 to listen on; default a free one. */
+  port?: number;
 }
 
 export interface FakeReceiver {
@@ -343,7 +345,7 @@ export async function startFakeReceiver(opts: FakeReceiverOptions = {}): Promise
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
+    server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
 
