@@ -55,10 +55,9 @@ interface ClientGlobals {
   promspoolCharts?: Record<string, UPlotLike>;
 }
 
-const CHART_HEIGHT = 180;
-
 /** The page's script (runs in the browser). */
 export function statusClient(pollMs: number): void {
+  const CHART_HEIGHT = 180;
   const g = globalThis as unknown as ClientGlobals;
   const doc = g.document;
   const charts: Record<string, UPlotLike> = {};
