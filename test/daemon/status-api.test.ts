@@ -36,6 +36,29 @@ function stats(over: Partial<EndpointStats>): EndpointStats {
   };
 }
 
+/**
+ * The keys of `value`, nested, as `a.b.c` paths; an array of objects by its first element's;
+ * maps keyed by data (drop reasons, status codes) and arrays of numbers count as leaves.
+ */
+function keyPaths(value: unknown, prefix = ''): string[] {
+  if (Array.isArray(value)) {
+    const first: unknown = value[0];
+    return first !== null && typeof first === 'object' ? keyPaths(first, prefix) : [prefix];
+  }
+  if (value === null || typeof value !== 'object') return [prefix];
+  if (/(^|\.)(dropped|requests|requestsPerSecond)$/.test(prefix)) return [prefix];
+  return Object.entries(value).flatMap(([k, v]) => keyPaths(v, prefix === '' ? k : `${prefix}.${k}`));
+}
+
+/** The JSON example of the status API in docs/operations.md. */
+function documentedExample(): StatusResponse {
+  const doc = readFileSync(new URL('../../../docs/operations.md', import.meta.url), 'utf8');
+  const section = doc.slice(doc.indexOf('### The status page and `/api/v1/status`'));
+  const block = /```json\n([\s\S]*?)```/.exec(section);
+  assert.ok(block, 'docs/operations.md: no JSON example under "The status page and /api/v1/status"');
+  return JSON.parse(block[1]) as StatusResponse;
+}
+
 /** The text of each cell of the row `<tr data-endpoint="name">`. */
 function rowCells(html: string, name: string): string[] {
   const row = new RegExp(`<tr data-endpoint="${name}">(.*?)</tr>`).exec(html);
@@ -101,6 +124,17 @@ describe('status routes', () => {
     assert.deepEqual(s.receiver.requests, { '204': 1 });
     assert.equal(s.receiver.path, '/api/v1/write');
     assert.doesNotMatch(res.body, /secret/);
+  });
+
+  test('the example in docs/operations.md has exactly the keys of a real answer', async () => {
+    const s = JSON.parse((await httpRequest(`${daemon.url}/api/v1/status`)).body) as StatusResponse;
+    const doc = documentedExample();
+    // The fake queue has no per-kind details: take the documented kinds' keys from the samples'.
+    const real = keyPaths(s).filter((k) => !/^endpoints\.(histograms|exemplars)$/.test(k));
+    const documented = keyPaths(doc).filter((k) => !/^endpoints\.(histograms|exemplars)\./.test(k));
+    const norm = (paths: string[]) => [...new Set(paths)].sort();
+    assert.deepEqual(norm(documented), norm(real));
+    assert.deepEqual(Object.keys(doc.endpoints[0].histograms ?? {}), Object.keys(s.endpoints[0].samples));
   });
 
   test('GET / renders the same numbers as a table, send rate included, and links the script', async () => {
