@@ -170,6 +170,7 @@ export async function startDaemon(config: PromspoolConfig, options: StartDaemonO
     version: PROMSPOOL_VERSION,
     configSource: options.configPath ?? BUILT_IN_SOURCE,
     startedAtMs,
+    logger: logger.child({ component: 'http' }),
   });
   const statusAssets = loadStatusAssets(logger.child({ component: 'http' }));
 

@@ -7,6 +7,7 @@ import type { Counter } from 'prom-client';
 import type { Clock, TimerHandle } from '../clock.js';
 import type { PromspoolConfig } from '../config/types.js';
 import type { DeliveryTotals } from '../endpoint/endpoint.js';
+import type { Logger } from '../logger.js';
 import type { EndpointDetails, EndpointStats, ManagedQueue } from '../queue-types.js';
 import { redactUrl } from '../redact.js';
 import { Ring } from './status-ring.js';
@@ -37,6 +38,8 @@ export interface StatusCollectorOptions {
   startedAtMs: number;
   intervalMs?: number;
   capacity?: number;
+  /** Where a failed sample is reported (default: nowhere). */
+  logger?: Logger;
 }
 
 /** The receiver's counters read from the daemon's prom-client metrics. */
@@ -168,9 +171,8 @@ export class StatusCollector {
     if (!this.running) return;
     // Armed before sampling, so the cadence does not drift by how long a sample takes.
     this.timer = this.o.clock.setTimeout(() => this.tick(), this.intervalMs);
-    this.sample().catch(() => {
-      // Reading counters cannot fail short of a bug; a missed point shows as a gap, not a crash.
-    });
+    // Reading counters cannot fail short of a bug; a missed point then shows as a gap, not a crash.
+    this.sample().catch((err) => this.o.logger?.warn('status page: taking a history point failed', { err }));
   }
 
   /** Records one history point of every series (the timer calls this). */
