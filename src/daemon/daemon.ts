@@ -159,6 +159,7 @@ export async function startDaemon(config: PromspoolConfig, options: StartDaemonO
     maxConcurrentBodies: limits.maxConcurrentBodies,
     rawRequests: queue,
     relayScanner,
+    clock,
   });
 
   // Sampled from the start, so rates and charts have history by the time anyone looks.
