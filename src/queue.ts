@@ -338,12 +338,13 @@ class SpoolQueue implements ManagedQueue {
   }
 
   get rawRecordGroups(): number {
-    // Groups are sent as they are only without external labels to merge and without an age cut
-    // at send time (see Endpoint.sendsWhole); otherwise grouping would cost the writer for nothing.
+    // Groups are sent as they are only without external labels to merge, write relabel rules and
+    // an age cut at send time (see Endpoint.sendsWhole); otherwise grouping would cost the writer
+    // for nothing.
     if (Object.keys(this.config.externalLabels).length > 0) return 1;
     let groups = 1;
     for (const rt of this.runtimes.values()) {
-      if (rt.config.queue.sampleAgeLimitMs > 0) continue;
+      if (rt.config.queue.sampleAgeLimitMs > 0 || rt.config.writeRelabelConfigs.length > 0) continue;
       const shards = Math.max(1, rt.config.queue.minShards);
       groups = (groups / gcd(groups, shards)) * shards;
       if (groups > MAX_RAW_RECORD_GROUPS) return 1;
