@@ -2,14 +2,15 @@
  * Remote-write wire formats: encoding what a SendLoop sends, decoding what the daemon's
  * receiver gets, snappy block compression and the protocol headers.
  *
- * TODO(rw2-encoder): RW 2.0 ENCODING (`io.prometheus.write.v2.Request` with a per-request
- * symbol table, inline metadata, created timestamps) is a later issue. Only 2.0 decoding exists
- * here; an endpoint configured for 2.0 needs `createWriteRequestEncoderV2` first.
+ * RW 2.0 encoding (`createWriteRequestEncoderV2`) exists but no endpoint uses it yet: sending 2.0
+ * needs negotiation with 1.0-only receivers first (issue 19, item 2), so the config still refuses
+ * `io.prometheus.write.v2.Request`.
  */
 export { isReservedHeader, remoteWriteHeaders, validateUserHeaders } from './headers.js';
 export { decodeWriteRequestV1 } from './rw1-decoder.js';
 export { createWriteRequestEncoderV1, type WriteRequestEncoderV1Options } from './rw1-encoder.js';
 export { decodeWriteRequestV2 } from './rw2-decoder.js';
+export { createWriteRequestEncoderV2, type WriteRequestEncoderV2Options } from './rw2-encoder.js';
 export { compressBlock, snappyUncompressedLength, uncompressBlock } from './snappy.js';
 export type {
   DecodedCounts,

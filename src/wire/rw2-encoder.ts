@@ -1,0 +1,516 @@
+import {
+  METRIC_TYPES,
+  type MetadataEntry,
+  type MetricType,
+  type RelabeledLabels,
+  type SignalRecord,
+} from '../serialization/types.js';
+import { HISTOGRAM_SLOTS, histogramBodySize, isPositiveZero, writeHistogram } from './histogram-writer.js';
+import { delimitedSize, int64Size, ScratchWriter, varint32Size } from './proto-writer.js';
+import { SymbolTable } from './symbol-table.js';
+import type { SeriesSlice, WriteRequestEncoder } from './types.js';
+import { readLength, varintCursor } from './varint-reader.js';
+
+/** Options of {@link createWriteRequestEncoderV2}. */
+export interface WriteRequestEncoderV2Options {
+  /** Added to every series that has no label of that name (the series' own label wins). */
+  externalLabels: Record<string, string>;
+  /** First size of each of the two scratch buffers; they double as needed and are kept. */
+  initialBufferBytes?: number;
+}
+
+/**
+ * Creates a remote-write 2.0 (`io.prometheus.write.v2.Request`) encoder.
+ *
+ * Each slice becomes one `TimeSeries`: label refs sorted by label name (UTF-8 byte order), the
+ * external labels merged in (the series' own label wins), float samples (values copied as raw
+ * bytes, so stale-marker NaN payloads survive), native histograms (integer, float and custom-bucket
+ * schema -53 with `custom_values`), exemplars with their label refs, and inline metadata (type, help
+ * and unit refs) from the `metadata` entries passed to `encode` whose `metricFamilyName` is the
+ * series' `__name__` (or, for histogram and summary families, its name without `_bucket`, `_sum` or
+ * `_count`). Entries that name no series of the request are not sent: 2.0 carries metadata only on
+ * series. `created_timestamp` is always 0: promspool's records do not carry start timestamps.
+ *
+ * The series are written first into a second reused buffer while the symbol table fills; the
+ * output is then the `symbols` fields followed by a copy of those bytes, so symbols come first on
+ * the wire (decoders that read them in one pass, promspool's own included, need nothing else).
+ */
+export function createWriteRequestEncoderV2(opts: WriteRequestEncoderV2Options): WriteRequestEncoder {
+  return new WriteRequestEncoderV2(opts);
+}
+
+/** Protobuf number of each metric type (its index in METRIC_TYPES; 1.0 and 2.0 share the enum). */
+const METRIC_TYPE_NUMBER = Object.fromEntries(METRIC_TYPES.map((t, i) => [t, i])) as Record<MetricType, number>;
+
+const NAME_LABEL = '__name__';
+const EMPTY_BYTES = new Uint8Array(0);
+const EMPTY_WORDS = new Uint32Array(0);
+const EMPTY_TIMESTAMPS = new Float64Array(0);
+const EMPTY_STRINGS: readonly string[] = [];
+/** Suffixes of classic histogram and summary series, whose metadata is keyed by the family name. */
+const FAMILY_SUFFIXES = ['_bucket', '_sum', '_count'] as const;
+
+class WriteRequestEncoderV2 implements WriteRequestEncoder {
+  /** The request: symbols, then the series copied from `series`. */
+  private readonly out: ScratchWriter;
+  /** The `timeseries` fields of the request being encoded. */
+  private readonly series: ScratchWriter;
+  private readonly symbols = new SymbolTable();
+  /** External labels sorted by UTF-8 name bytes. */
+  private readonly extNames: string[];
+  private readonly extValues: string[];
+  /** Per request: the symbols of the external labels' names and values, -1 until needed. */
+  private readonly extSyms: Int32Array;
+  /** The current series' labels as (name, value) symbol pairs, sorted by name. */
+  private labelSyms = new Uint32Array(64);
+  private labelSymCount = 0;
+  /** The current series' `__name__` value ('' if none). */
+  private metricName = '';
+  private histSizes = new Int32Array(16 * HISTOGRAM_SLOTS);
+  private exemplarSizes = new Int32Array(16);
+  /** Metadata entries of the request being encoded by family name (reused, cleared per request). */
+  private readonly metadataByName = new Map<string, MetadataEntry>();
+
+  // The last record seen: slices of one request mostly share a record.
+  private record: SignalRecord | undefined;
+  private strings: readonly string[] = EMPTY_STRINGS;
+  /** Views of the current record's `values`, made on first need (a relayed record decodes them then). */
+  private columnsOf: SignalRecord | undefined;
+  private valueBytes: Uint8Array = EMPTY_BYTES;
+  private valueWords: Uint32Array = EMPTY_WORDS;
+  /**
+   * Symbols of the current record's strings: `refSym[ref]` is valid while `refStamp[ref] === stamp`.
+   * The stamp moves on with every request and record switch, so nothing is cleared per request.
+   */
+  private refSym = new Int32Array(1024);
+  private refStamp = new Uint32Array(1024);
+  private stamp = 0;
+
+  constructor(opts: WriteRequestEncoderV2Options) {
+    this.out = new ScratchWriter(opts.initialBufferBytes);
+    this.series = new ScratchWriter(opts.initialBufferBytes);
+    const pairs = Object.entries(opts.externalLabels).filter(([name, value]) => name !== '' && value !== '');
+    pairs.sort((a, b) => compareUtf8(a[0], b[0]));
+    this.extNames = pairs.map((p) => p[0]);
+    this.extValues = pairs.map((p) => p[1]);
+    this.extSyms = new Int32Array(pairs.length * 2);
+  }
+
+  encode(slices: readonly SeriesSlice[], count: number, metadata: readonly MetadataEntry[]): Uint8Array {
+    const out = this.out;
+    out.reset();
+    if (count === 0) return out.buf.subarray(0, 0);
+    const sw = this.series;
+    sw.reset();
+    this.symbols.reset();
+    this.extSyms.fill(-1);
+    this.nextStamp();
+    const byName = this.metadataByName;
+    for (let i = 0; i < metadata.length; i++) {
+      // The first entry of a name wins, as a receiver keeps the first it reads.
+      if (!byName.has(metadata[i].metricFamilyName)) byName.set(metadata[i].metricFamilyName, metadata[i]);
+    }
+    for (let i = 0; i < count; i++) this.writeTimeSeries(slices[i]);
+    this.symbols.write(out);
+    out.ensure(sw.pos);
+    out.buf.set(new Uint8Array(sw.buf.buffer, sw.buf.byteOffset, sw.pos), out.pos);
+    out.pos += sw.pos;
+    // Keep nothing of this request alive until the next one.
+    this.symbols.release();
+    byName.clear();
+    this.record = undefined;
+    this.columnsOf = undefined;
+    this.strings = EMPTY_STRINGS;
+    this.valueBytes = EMPTY_BYTES;
+    this.valueWords = EMPTY_WORDS;
+    return out.buf.subarray(0, out.pos);
+  }
+
+  private nextStamp(): void {
+    this.stamp = (this.stamp + 1) >>> 0;
+    if (this.stamp === 0) {
+      // Wrapped: stamps from 2^32 switches ago would read as current.
+      this.refStamp.fill(0);
+      this.stamp = 1;
+    }
+  }
+
+  private useRecord(record: SignalRecord): void {
+    if (record === this.record) return;
+    this.record = record;
+    this.nextStamp();
+    // For a relayed (kind-2) record these decode its labels and columns once, on first access.
+    this.strings = record.strings;
+    const n = this.strings.length;
+    if (this.refSym.length < n) {
+      this.refSym = new Int32Array(n * 2);
+      this.refStamp = new Uint32Array(n * 2);
+    }
+  }
+
+  /** Views of `record.values` as bytes and words (for the copy that keeps NaN payloads). */
+  private useColumns(record: SignalRecord): void {
+    if (record === this.columnsOf) return;
+    this.columnsOf = record;
+    const v = record.values;
+    this.valueBytes = new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+    // Float64Array offsets are 8-aligned, so a word view of the same bytes is always valid.
+    this.valueWords = new Uint32Array(v.buffer, v.byteOffset, v.length * 2);
+  }
+
+  /** The symbol of the current record's string `ref`. */
+  private symOfRef(ref: number): number {
+    if (this.refStamp[ref] === this.stamp) return this.refSym[ref];
+    const sym = this.symbols.ref(this.strings[ref]);
+    this.refSym[ref] = sym;
+    this.refStamp[ref] = this.stamp;
+    return sym;
+  }
+
+  private writeTimeSeries(s: SeriesSlice): void {
+    const record = s.record;
+    const raw = record.rawSeries;
+    // A whole, unchanged relayed series: its 1.0 Sample fields are 2.0 Sample fields (same message,
+    // same TimeSeries field number 2), copied as they are. Kind-2 records hold samples only.
+    const rawSamples =
+      raw?.intact === true &&
+      s.sampleStart === record.sampleOffsets[s.series] &&
+      s.sampleEnd === record.sampleOffsets[s.series + 1];
+    this.useRecord(record);
+
+    // Labels an endpoint's write relabeling gave this series replace its own and the external ones.
+    const rl = record.relabeled;
+    const relabeledAt = rl === undefined ? -1 : rl.start[s.series];
+    if (relabeledAt >= 0) this.relabeledLabels(rl as RelabeledLabels, relabeledAt, rl?.length[s.series] ?? 0);
+    else this.mergeLabels(record, s.series);
+
+    // Pass 1: sizes.
+    const labelRefsPayload = refsPayloadSize(this.labelSyms, this.labelSymCount * 2);
+    let body = labelRefsPayload > 0 ? delimitedSize(labelRefsPayload) : 0;
+    let words: Uint32Array = EMPTY_WORDS;
+    let ts: Float64Array = EMPTY_TIMESTAMPS;
+    if (!rawSamples && s.sampleEnd > s.sampleStart) {
+      this.useColumns(record);
+      words = this.valueWords;
+      ts = record.timestamps;
+    }
+    if (rawSamples) {
+      const r = raw as NonNullable<typeof raw>;
+      body += r.end[s.series] - r.labelsEnd[s.series];
+    } else {
+      for (let i = s.sampleStart; i < s.sampleEnd; i++) {
+        body += delimitedSize(sampleBodySize(words[2 * i] | words[2 * i + 1], ts[i]));
+      }
+    }
+    const histCount = s.histogramEnd - s.histogramStart;
+    if (this.histSizes.length < histCount * HISTOGRAM_SLOTS) {
+      this.histSizes = new Int32Array(histCount * HISTOGRAM_SLOTS * 2);
+    }
+    for (let i = 0; i < histCount; i++) {
+      body += delimitedSize(
+        histogramBodySize(record.histograms[s.histogramStart + i], this.histSizes, i * HISTOGRAM_SLOTS),
+      );
+    }
+    const exemplarCount = s.exemplarEnd - s.exemplarStart;
+    if (this.exemplarSizes.length < exemplarCount * 2) this.exemplarSizes = new Int32Array(exemplarCount * 4);
+    for (let i = 0; i < exemplarCount; i++) {
+      const e = record.exemplars[s.exemplarStart + i];
+      const payload = this.exemplarRefsPayload(e.labelRefs);
+      let eb = payload > 0 ? delimitedSize(payload) : 0;
+      if (!isPositiveZero(e.value)) eb += 9;
+      if (e.timestampMs !== 0) eb += 1 + int64Size(e.timestampMs);
+      this.exemplarSizes[2 * i] = eb;
+      this.exemplarSizes[2 * i + 1] = payload;
+      body += delimitedSize(eb);
+    }
+    const meta = this.metadataOf(this.metricName);
+    let metaBody = 0;
+    let metaType = 0;
+    let helpSym = 0;
+    let unitSym = 0;
+    if (meta !== undefined) {
+      metaType = METRIC_TYPE_NUMBER[meta.type] ?? 0;
+      helpSym = meta.help === '' ? 0 : this.symbols.ref(meta.help);
+      unitSym = meta.unit === '' ? 0 : this.symbols.ref(meta.unit);
+      if (metaType !== 0) metaBody += 1 + varint32Size(metaType);
+      if (helpSym !== 0) metaBody += 1 + varint32Size(helpSym);
+      if (unitSym !== 0) metaBody += 1 + varint32Size(unitSym);
+      // Metadata that says nothing is left out, as Prometheus does.
+      if (metaBody > 0) body += delimitedSize(metaBody);
+    }
+
+    // Pass 2: bytes.
+    const w = this.series;
+    w.ensure(delimitedSize(body));
+    w.byte(0x2a); // Request.timeseries = 5
+    w.varint32(body);
+    if (labelRefsPayload > 0) {
+      w.byte(0x0a); // TimeSeries.labels_refs = 1, packed
+      w.varint32(labelRefsPayload);
+      const syms = this.labelSyms;
+      for (let i = 0, n = this.labelSymCount * 2; i < n; i++) w.varint32(syms[i]);
+    }
+    if (rawSamples) {
+      const r = raw as NonNullable<typeof raw>;
+      const from = r.labelsEnd[s.series];
+      const len = r.end[s.series] - from;
+      w.buf.set(new Uint8Array(r.bytes.buffer, r.bytes.byteOffset + from, len), w.pos);
+      w.pos += len;
+    } else {
+      const vb = this.valueBytes;
+      for (let i = s.sampleStart; i < s.sampleEnd; i++) {
+        const nonZero = words[2 * i] | words[2 * i + 1];
+        const t = ts[i];
+        w.byte(0x12); // TimeSeries.samples = 2
+        w.varint32(sampleBodySize(nonZero, t));
+        if (nonZero !== 0) {
+          w.byte(0x09); // Sample.value = 1, fixed64: the bytes as stored, NaN payload included
+          w.bytes(vb, i * 8, 8);
+        }
+        if (t !== 0) {
+          w.byte(0x10); // Sample.timestamp = 2
+          w.int64(t);
+        }
+      }
+    }
+    for (let i = 0; i < histCount; i++) {
+      // TimeSeries.histograms = 3
+      writeHistogram(w, 0x1a, record.histograms[s.histogramStart + i], this.histSizes, i * HISTOGRAM_SLOTS);
+    }
+    for (let i = 0; i < exemplarCount; i++) {
+      const e = record.exemplars[s.exemplarStart + i];
+      w.byte(0x22); // TimeSeries.exemplars = 4
+      w.varint32(this.exemplarSizes[2 * i]);
+      const payload = this.exemplarSizes[2 * i + 1];
+      if (payload > 0) {
+        w.byte(0x0a); // Exemplar.labels_refs = 1, packed
+        w.varint32(payload);
+        const refs = e.labelRefs;
+        for (let j = 0; j < refs.length; j += 2) {
+          if (this.strings[refs[j]] === '' || this.strings[refs[j + 1]] === '') continue;
+          w.varint32(this.symOfRef(refs[j]));
+          w.varint32(this.symOfRef(refs[j + 1]));
+        }
+      }
+      if (!isPositiveZero(e.value)) {
+        w.byte(0x11); // Exemplar.value = 2, fixed64
+        w.double(e.value);
+      }
+      if (e.timestampMs !== 0) {
+        w.byte(0x18); // Exemplar.timestamp = 3
+        w.int64(e.timestampMs);
+      }
+    }
+    if (metaBody > 0) {
+      w.byte(0x2a); // TimeSeries.metadata = 5
+      w.varint32(metaBody);
+      if (metaType !== 0) {
+        w.byte(0x08); // Metadata.type = 1
+        w.varint32(metaType);
+      }
+      if (helpSym !== 0) {
+        w.byte(0x18); // Metadata.help_ref = 3
+        w.varint32(helpSym);
+      }
+      if (unitSym !== 0) {
+        w.byte(0x20); // Metadata.unit_ref = 4
+        w.varint32(unitSym);
+      }
+    }
+  }
+
+  /** Payload bytes of an exemplar's packed label refs; pairs with an empty name or value are dropped. */
+  private exemplarRefsPayload(refs: Uint32Array): number {
+    const strings = this.strings;
+    let size = 0;
+    for (let j = 0; j < refs.length; j += 2) {
+      if (strings[refs[j]] === '' || strings[refs[j + 1]] === '') continue;
+      size += varint32Size(this.symOfRef(refs[j])) + varint32Size(this.symOfRef(refs[j + 1]));
+    }
+    return size;
+  }
+
+  /** The metadata entry for a series named `name`, if the request has one. */
+  private metadataOf(name: string): MetadataEntry | undefined {
+    const byName = this.metadataByName;
+    if (byName.size === 0 || name === '') return undefined;
+    const exact = byName.get(name);
+    if (exact !== undefined) return exact;
+    for (const suffix of FAMILY_SUFFIXES) {
+      if (!name.endsWith(suffix)) continue;
+      const family = byName.get(name.slice(0, name.length - suffix.length));
+      if (
+        family !== undefined &&
+        (family.type === 'histogram' || family.type === 'gaugehistogram' || family.type === 'summary')
+      ) {
+        return family;
+      }
+    }
+    return undefined;
+  }
+
+  private pushLabel(nameSym: number, valueSym: number): void {
+    const n = this.labelSymCount * 2;
+    if (n + 2 > this.labelSyms.length) {
+      const grown = new Uint32Array(this.labelSyms.length * 2);
+      grown.set(this.labelSyms);
+      this.labelSyms = grown;
+    }
+    this.labelSyms[n] = nameSym;
+    this.labelSyms[n + 1] = valueSym;
+    this.labelSymCount++;
+  }
+
+  private pushExternal(k: number): void {
+    const syms = this.extSyms;
+    if (syms[2 * k] < 0) {
+      syms[2 * k] = this.symbols.ref(this.extNames[k]);
+      syms[2 * k + 1] = this.symbols.ref(this.extValues[k]);
+    }
+    if (this.extNames[k] === NAME_LABEL) this.metricName = this.extValues[k];
+    this.pushLabel(syms[2 * k], syms[2 * k + 1]);
+  }
+
+  /**
+   * Fills `labelSyms` with the series' labels merged with the external ones, sorted by name bytes.
+   * Record labels are sorted by contract; if a record breaks that, a slow path sorts instead of
+   * sending an invalid request.
+   */
+  private mergeLabels(record: SignalRecord, series: number): void {
+    this.labelSymCount = 0;
+    this.metricName = '';
+    const refs = record.labelRefs;
+    const strings = this.strings;
+    const start = record.labelOffsets[series] * 2;
+    const end = record.labelOffsets[series + 1] * 2;
+    const extNames = this.extNames;
+    const extCount = extNames.length;
+    let k = 0;
+    let prev: string | undefined;
+    for (let j = start; j < end; j += 2) {
+      const name = strings[refs[j]];
+      const value = strings[refs[j + 1]];
+      if (prev !== undefined && compareUtf8(prev, name) >= 0) {
+        this.sortLabelsSlow(record, series);
+        return;
+      }
+      prev = name;
+      let cmp = 1;
+      while (k < extCount && (cmp = compareUtf8(extNames[k], name)) < 0) this.pushExternal(k++);
+      if (k < extCount && cmp === 0) {
+        if (value === '') {
+          this.pushExternal(k++);
+          continue;
+        }
+        k++; // the series' own label wins
+      }
+      if (name === '' || value === '') continue;
+      if (name === NAME_LABEL) this.metricName = value;
+      this.pushLabel(this.symOfRef(refs[j]), this.symOfRef(refs[j + 1]));
+    }
+    while (k < extCount) this.pushExternal(k++);
+  }
+
+  private sortLabelsSlow(record: SignalRecord, series: number): void {
+    this.labelSymCount = 0;
+    this.metricName = '';
+    const refs = record.labelRefs;
+    const strings = this.strings;
+    type L = { name: string; value: string; order: number; ref: number };
+    const all: L[] = [];
+    const start = record.labelOffsets[series] * 2;
+    const end = record.labelOffsets[series + 1] * 2;
+    for (let j = start; j < end; j += 2) {
+      all.push({ name: strings[refs[j]], value: strings[refs[j + 1]], order: j, ref: j });
+    }
+    for (let k = 0; k < this.extNames.length; k++) {
+      all.push({ name: this.extNames[k], value: this.extValues[k], order: Number.MAX_SAFE_INTEGER, ref: -1 - k });
+    }
+    const usable = all.filter((l) => l.name !== '' && l.value !== '');
+    usable.sort((a, b) => compareUtf8(a.name, b.name) || a.order - b.order);
+    let prev: string | undefined;
+    for (const l of usable) {
+      // Duplicates: the first (own label before external, then record order) is kept.
+      if (l.name === prev) continue;
+      prev = l.name;
+      if (l.ref < 0) {
+        this.pushExternal(-1 - l.ref);
+      } else {
+        if (l.name === NAME_LABEL) this.metricName = l.value;
+        this.pushLabel(this.symOfRef(refs[l.ref]), this.symOfRef(refs[l.ref + 1]));
+      }
+    }
+  }
+
+  /**
+   * Fills `labelSyms` from the 1.0 `Label` fields write relabeling produced (external labels
+   * included, sorted by name): `bytes[at, at + len)`.
+   */
+  private relabeledLabels(rl: RelabeledLabels, at: number, len: number): void {
+    this.labelSymCount = 0;
+    this.metricName = '';
+    const b = rl.bytes;
+    const text = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+    const stop = at + len;
+    for (let pos = at; pos < stop; ) {
+      if (b[pos] !== 0x0a) throw relabeledError(pos, 'expected a Label field');
+      const labelLen = readLength(b, pos + 1, stop);
+      if (labelLen < 0) throw relabeledError(pos, 'bad Label length');
+      const labelStart = varintCursor.end;
+      const labelStop = labelStart + labelLen;
+      if (labelStop > stop) throw relabeledError(pos, 'Label runs past the series');
+      let name = '';
+      let value = '';
+      for (let p = labelStart; p < labelStop; ) {
+        const key = b[p];
+        const fieldLen = readLength(b, p + 1, labelStop);
+        const fieldStart = varintCursor.end;
+        if (fieldLen < 0 || fieldStart + fieldLen > labelStop || (key !== 0x0a && key !== 0x12)) {
+          throw relabeledError(p, 'bad Label name or value field');
+        }
+        const s = text.toString('utf8', fieldStart, fieldStart + fieldLen);
+        if (key === 0x0a) name = s;
+        else value = s;
+        p = fieldStart + fieldLen;
+      }
+      if (name !== '' && value !== '') {
+        if (name === NAME_LABEL) this.metricName = value;
+        this.pushLabel(this.symbols.ref(name), this.symbols.ref(value));
+      }
+      pos = labelStop;
+    }
+  }
+}
+
+function relabeledError(pos: number, what: string): Error {
+  return new Error(`rw2-encoder: relabeled labels at byte ${pos}: ${what}`);
+}
+
+/**
+ * UTF-16 strings compared in UTF-8 byte order (= code point order), as Go compares label names.
+ * JS `<` compares UTF-16 units, which puts U+E000..U+FFFF after the surrogates of U+10000 and up.
+ */
+export function compareUtf8(a: string, b: string): number {
+  if (a === b) return 0;
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    let x = a.charCodeAt(i);
+    let y = b.charCodeAt(i);
+    if (x === y) continue;
+    // Surrogates (0xD800-0xDFFF) lift above 0xE000-0xFFFF; the rest keep their order.
+    if (x >= 0xd800) x += x < 0xe000 ? 0x2000 : -0x800;
+    if (y >= 0xd800) y += y < 0xe000 ? 0x2000 : -0x800;
+    return x - y;
+  }
+  return a.length - b.length;
+}
+
+function refsPayloadSize(refs: Uint32Array, n: number): number {
+  let size = 0;
+  for (let i = 0; i < n; i++) size += varint32Size(refs[i]);
+  return size;
+}
+
+function sampleBodySize(valueNonZero: number, ts: number): number {
+  return (valueNonZero !== 0 ? 9 : 0) + (ts !== 0 ? 1 + int64Size(ts) : 0);
+}
