@@ -7,6 +7,7 @@ import {
 } from '../serialization/types.js';
 import { HISTOGRAM_SLOTS, histogramBodySize, isPositiveZero, writeHistogram } from './histogram-writer.js';
 import { delimitedSize, int64Size, ScratchWriter, varint32Size } from './proto-writer.js';
+import { SeriesIdIndex } from './series-id-index.js';
 import { SymbolTable } from './symbol-table.js';
 import type { SeriesSlice, WriteRequestEncoder } from './types.js';
 import { readLength, varintCursor } from './varint-reader.js';
@@ -17,6 +18,18 @@ export interface WriteRequestEncoderV2Options {
   externalLabels: Record<string, string>;
   /** First size of each of the two scratch buffers; they double as needed and are kept. */
   initialBufferBytes?: number;
+  /**
+   * Label slots (4 bytes each) kept per encoder for series that carry an id (records with
+   * `seriesIds`): a series seen again gets its merged, sorted labels from the cache instead of a
+   * merge with the external labels and a string lookup per label. When full, the cache is emptied
+   * and refilled. Default 4 Mi slots (16 MiB); 0 disables it.
+   */
+  labelCacheSlots?: number;
+  /**
+   * Distinct strings the symbol table remembers across requests (so a string seen before costs
+   * one lookup and no insert) before it forgets them all between two requests. Default 256 Ki.
+   */
+  rememberedStrings?: number;
 }
 
 /**
@@ -43,6 +56,11 @@ export function createWriteRequestEncoderV2(opts: WriteRequestEncoderV2Options):
 const METRIC_TYPE_NUMBER = Object.fromEntries(METRIC_TYPES.map((t, i) => [t, i])) as Record<MetricType, number>;
 
 const NAME_LABEL = '__name__';
+/**
+ * Cache entries are packed as `offset * LEN_SPAN + pairs`: doubles past 2^31, unpacked with
+ * `Math.floor` (see rw1-encoder.ts).
+ */
+const LEN_SPAN = 65536;
 const EMPTY_BYTES = new Uint8Array(0);
 const EMPTY_WORDS = new Uint32Array(0);
 const EMPTY_TIMESTAMPS = new Float64Array(0);
@@ -55,17 +73,32 @@ class WriteRequestEncoderV2 implements WriteRequestEncoder {
   private readonly out: ScratchWriter;
   /** The `timeseries` fields of the request being encoded. */
   private readonly series: ScratchWriter;
-  private readonly symbols = new SymbolTable();
+  private readonly symbols: SymbolTable;
   /** External labels sorted by UTF-8 name bytes. */
   private readonly extNames: string[];
   private readonly extValues: string[];
-  /** Per request: the symbols of the external labels' names and values, -1 until needed. */
-  private readonly extSyms: Int32Array;
-  /** The current series' labels as (name, value) symbol pairs, sorted by name. */
+  /** Symbol-table slots of the external labels' names and values, valid in epoch `extEpoch`. */
+  private readonly extSlots: Int32Array;
+  private extEpoch = -1;
+  /** The current series' labels as (name, value) symbol-table slot pairs, sorted by name. */
+  private labelSlots = new Int32Array(64);
+  /** The same labels as symbols of the request. */
   private labelSyms = new Uint32Array(64);
-  private labelSymCount = 0;
+  private labelCount = 0;
+  /** The slot of the current series' `__name__` value, or -1. */
+  private nameSlot = -1;
   /** The current series' `__name__` value ('' if none). */
   private metricName = '';
+  /**
+   * Label cache: per series id, `[nameSlot, slot pairs...]` in `cacheArena` at
+   * `offset * LEN_SPAN + pairs`. Valid within one id scope and one symbol-table epoch.
+   */
+  private readonly cacheIndex = new SeriesIdIndex();
+  private cacheArena = new Int32Array(1024);
+  private cacheUsed = 0;
+  private cacheScope = -1;
+  private cacheEpoch = -1;
+  private readonly cacheSlots: number;
   private histSizes = new Int32Array(16 * HISTOGRAM_SLOTS);
   private exemplarSizes = new Int32Array(16);
   /** Metadata entries of the request being encoded by family name (reused, cleared per request). */
@@ -79,21 +112,23 @@ class WriteRequestEncoderV2 implements WriteRequestEncoder {
   private valueBytes: Uint8Array = EMPTY_BYTES;
   private valueWords: Uint32Array = EMPTY_WORDS;
   /**
-   * Symbols of the current record's strings: `refSym[ref]` is valid while `refStamp[ref] === stamp`.
-   * The stamp moves on with every request and record switch, so nothing is cleared per request.
+   * Symbol-table slots of the current record's strings: `refSlot[ref]` is valid while
+   * `refStamp[ref] === stamp`. The stamp moves on with every record switch (and request), so nothing is cleared.
    */
-  private refSym = new Int32Array(1024);
+  private refSlot = new Int32Array(1024);
   private refStamp = new Uint32Array(1024);
   private stamp = 0;
 
   constructor(opts: WriteRequestEncoderV2Options) {
+    this.symbols = new SymbolTable(opts.rememberedStrings);
     this.out = new ScratchWriter(opts.initialBufferBytes);
     this.series = new ScratchWriter(opts.initialBufferBytes);
     const pairs = Object.entries(opts.externalLabels).filter(([name, value]) => name !== '' && value !== '');
     pairs.sort((a, b) => compareUtf8(a[0], b[0]));
     this.extNames = pairs.map((p) => p[0]);
     this.extValues = pairs.map((p) => p[1]);
-    this.extSyms = new Int32Array(pairs.length * 2);
+    this.extSlots = new Int32Array(pairs.length * 2);
+    this.cacheSlots = opts.labelCacheSlots ?? 4 * 1024 * 1024;
   }
 
   encode(slices: readonly SeriesSlice[], count: number, metadata: readonly MetadataEntry[]): Uint8Array {
@@ -102,8 +137,15 @@ class WriteRequestEncoderV2 implements WriteRequestEncoder {
     if (count === 0) return out.buf.subarray(0, 0);
     const sw = this.series;
     sw.reset();
-    this.symbols.reset();
-    this.extSyms.fill(-1);
+    const symbols = this.symbols;
+    symbols.reset();
+    if (this.extEpoch !== symbols.epoch) {
+      for (let k = 0; k < this.extNames.length; k++) {
+        this.extSlots[2 * k] = symbols.slotOf(this.extNames[k]);
+        this.extSlots[2 * k + 1] = symbols.slotOf(this.extValues[k]);
+      }
+      this.extEpoch = symbols.epoch;
+    }
     this.nextStamp();
     const byName = this.metadataByName;
     for (let i = 0; i < metadata.length; i++) {
@@ -142,8 +184,8 @@ class WriteRequestEncoderV2 implements WriteRequestEncoder {
     // For a relayed (kind-2) record these decode its labels and columns once, on first access.
     this.strings = record.strings;
     const n = this.strings.length;
-    if (this.refSym.length < n) {
-      this.refSym = new Int32Array(n * 2);
+    if (this.refSlot.length < n) {
+      this.refSlot = new Int32Array(n * 2);
       this.refStamp = new Uint32Array(n * 2);
     }
   }
@@ -158,13 +200,18 @@ class WriteRequestEncoderV2 implements WriteRequestEncoder {
     this.valueWords = new Uint32Array(v.buffer, v.byteOffset, v.length * 2);
   }
 
+  /** The symbol-table slot of the current record's string `ref`. */
+  private slotOfRef(ref: number): number {
+    if (this.refStamp[ref] === this.stamp) return this.refSlot[ref];
+    const slot = this.symbols.slotOf(this.strings[ref]);
+    this.refSlot[ref] = slot;
+    this.refStamp[ref] = this.stamp;
+    return slot;
+  }
+
   /** The symbol of the current record's string `ref`. */
   private symOfRef(ref: number): number {
-    if (this.refStamp[ref] === this.stamp) return this.refSym[ref];
-    const sym = this.symbols.ref(this.strings[ref]);
-    this.refSym[ref] = sym;
-    this.refStamp[ref] = this.stamp;
-    return sym;
+    return this.symbols.refOfSlot(this.slotOfRef(ref));
   }
 
   private writeTimeSeries(s: SeriesSlice): void {
@@ -182,10 +229,12 @@ class WriteRequestEncoderV2 implements WriteRequestEncoder {
     const rl = record.relabeled;
     const relabeledAt = rl === undefined ? -1 : rl.start[s.series];
     if (relabeledAt >= 0) this.relabeledLabels(rl as RelabeledLabels, relabeledAt, rl?.length[s.series] ?? 0);
+    else if (record.seriesIds !== undefined && raw === undefined && this.cacheSlots > 0)
+      this.cachedLabels(record, s.series);
     else this.mergeLabels(record, s.series);
 
     // Pass 1: sizes.
-    const labelRefsPayload = refsPayloadSize(this.labelSyms, this.labelSymCount * 2);
+    const labelRefsPayload = this.resolveLabels();
     let body = labelRefsPayload > 0 ? delimitedSize(labelRefsPayload) : 0;
     let words: Uint32Array = EMPTY_WORDS;
     let ts: Float64Array = EMPTY_TIMESTAMPS;
@@ -248,7 +297,7 @@ class WriteRequestEncoderV2 implements WriteRequestEncoder {
       w.byte(0x0a); // TimeSeries.labels_refs = 1, packed
       w.varint32(labelRefsPayload);
       const syms = this.labelSyms;
-      for (let i = 0, n = this.labelSymCount * 2; i < n; i++) w.varint32(syms[i]);
+      for (let i = 0, n = this.labelCount * 2; i < n; i++) w.varint32(syms[i]);
     }
     if (rawSamples) {
       const r = raw as NonNullable<typeof raw>;
@@ -349,26 +398,90 @@ class WriteRequestEncoderV2 implements WriteRequestEncoder {
     return undefined;
   }
 
-  private pushLabel(nameSym: number, valueSym: number): void {
-    const n = this.labelSymCount * 2;
-    if (n + 2 > this.labelSyms.length) {
-      const grown = new Uint32Array(this.labelSyms.length * 2);
-      grown.set(this.labelSyms);
-      this.labelSyms = grown;
+  private pushLabel(nameSlot: number, valueSlot: number): void {
+    const n = this.labelCount * 2;
+    if (n + 2 > this.labelSlots.length) {
+      const grown = new Int32Array(this.labelSlots.length * 2);
+      grown.set(this.labelSlots);
+      this.labelSlots = grown;
     }
-    this.labelSyms[n] = nameSym;
-    this.labelSyms[n + 1] = valueSym;
-    this.labelSymCount++;
+    this.labelSlots[n] = nameSlot;
+    this.labelSlots[n + 1] = valueSlot;
+    this.labelCount++;
   }
 
   private pushExternal(k: number): void {
-    const syms = this.extSyms;
-    if (syms[2 * k] < 0) {
-      syms[2 * k] = this.symbols.ref(this.extNames[k]);
-      syms[2 * k + 1] = this.symbols.ref(this.extValues[k]);
+    if (this.extNames[k] === NAME_LABEL) this.nameSlot = this.extSlots[2 * k + 1];
+    this.pushLabel(this.extSlots[2 * k], this.extSlots[2 * k + 1]);
+  }
+
+  /**
+   * Turns `labelSlots` into the request's symbols in `labelSyms` (adding them to the table) and
+   * sets `metricName`; returns the payload size of the packed label refs.
+   */
+  private resolveLabels(): number {
+    const n = this.labelCount * 2;
+    if (this.labelSyms.length < n) this.labelSyms = new Uint32Array(this.labelSlots.length);
+    const slots = this.labelSlots;
+    const syms = this.labelSyms;
+    const symbols = this.symbols;
+    let size = 0;
+    for (let i = 0; i < n; i++) {
+      const sym = symbols.refOfSlot(slots[i]);
+      syms[i] = sym;
+      size += varint32Size(sym);
     }
-    if (this.extNames[k] === NAME_LABEL) this.metricName = this.extValues[k];
-    this.pushLabel(syms[2 * k], syms[2 * k + 1]);
+    this.metricName = this.nameSlot < 0 ? '' : symbols.stringOfSlot(this.nameSlot);
+    return size;
+  }
+
+  /**
+   * {@link mergeLabels} through the label cache: a series id seen before (same id scope, same
+   * symbol-table epoch) gets its slots copied from the cache.
+   */
+  private cachedLabels(record: SignalRecord, series: number): void {
+    const scope = record.seriesIdScope ?? -1;
+    const epoch = this.symbols.epoch;
+    const index = this.cacheIndex;
+    if (scope !== this.cacheScope || epoch !== this.cacheEpoch) {
+      index.clear();
+      this.cacheUsed = 0;
+      this.cacheScope = scope;
+      this.cacheEpoch = epoch;
+    }
+    const id = (record.seriesIds as Uint32Array)[series];
+    const hit = index.get(id);
+    if (hit >= 0) {
+      const offset = Math.floor(hit / LEN_SPAN);
+      const pairs = hit - offset * LEN_SPAN;
+      const arena = this.cacheArena;
+      if (this.labelSlots.length < pairs * 2) this.labelSlots = new Int32Array(pairs * 4);
+      this.labelSlots.set(arena.subarray(offset + 1, offset + 1 + pairs * 2));
+      this.labelCount = pairs;
+      this.nameSlot = arena[offset];
+      return;
+    }
+    this.mergeLabels(record, series);
+    const pairs = this.labelCount;
+    const need = 1 + pairs * 2;
+    if (pairs >= LEN_SPAN || need > this.cacheSlots) return;
+    if (this.cacheUsed + need > this.cacheSlots) {
+      // Simplest bound: start over. Live series come back on their next request.
+      index.clear();
+      this.cacheUsed = 0;
+    }
+    if (this.cacheUsed + need > this.cacheArena.length) {
+      const grown = new Int32Array(
+        Math.min(this.cacheSlots, Math.max(this.cacheArena.length * 2, this.cacheUsed + need)),
+      );
+      grown.set(this.cacheArena.subarray(0, this.cacheUsed));
+      this.cacheArena = grown;
+    }
+    const offset = this.cacheUsed;
+    this.cacheArena[offset] = this.nameSlot;
+    this.cacheArena.set(this.labelSlots.subarray(0, pairs * 2), offset + 1);
+    this.cacheUsed += need;
+    index.set(id, offset * LEN_SPAN + pairs);
   }
 
   /**
@@ -377,8 +490,8 @@ class WriteRequestEncoderV2 implements WriteRequestEncoder {
    * sending an invalid request.
    */
   private mergeLabels(record: SignalRecord, series: number): void {
-    this.labelSymCount = 0;
-    this.metricName = '';
+    this.labelCount = 0;
+    this.nameSlot = -1;
     const refs = record.labelRefs;
     const strings = this.strings;
     const start = record.labelOffsets[series] * 2;
@@ -405,15 +518,16 @@ class WriteRequestEncoderV2 implements WriteRequestEncoder {
         k++; // the series' own label wins
       }
       if (name === '' || value === '') continue;
-      if (name === NAME_LABEL) this.metricName = value;
-      this.pushLabel(this.symOfRef(refs[j]), this.symOfRef(refs[j + 1]));
+      const valueSlot = this.slotOfRef(refs[j + 1]);
+      if (name === NAME_LABEL) this.nameSlot = valueSlot;
+      this.pushLabel(this.slotOfRef(refs[j]), valueSlot);
     }
     while (k < extCount) this.pushExternal(k++);
   }
 
   private sortLabelsSlow(record: SignalRecord, series: number): void {
-    this.labelSymCount = 0;
-    this.metricName = '';
+    this.labelCount = 0;
+    this.nameSlot = -1;
     const refs = record.labelRefs;
     const strings = this.strings;
     type L = { name: string; value: string; order: number; ref: number };
@@ -436,8 +550,9 @@ class WriteRequestEncoderV2 implements WriteRequestEncoder {
       if (l.ref < 0) {
         this.pushExternal(-1 - l.ref);
       } else {
-        if (l.name === NAME_LABEL) this.metricName = l.value;
-        this.pushLabel(this.symOfRef(refs[l.ref]), this.symOfRef(refs[l.ref + 1]));
+        const valueSlot = this.slotOfRef(refs[l.ref + 1]);
+        if (l.name === NAME_LABEL) this.nameSlot = valueSlot;
+        this.pushLabel(this.slotOfRef(refs[l.ref]), valueSlot);
       }
     }
   }
@@ -447,8 +562,8 @@ class WriteRequestEncoderV2 implements WriteRequestEncoder {
    * included, sorted by name): `bytes[at, at + len)`.
    */
   private relabeledLabels(rl: RelabeledLabels, at: number, len: number): void {
-    this.labelSymCount = 0;
-    this.metricName = '';
+    this.labelCount = 0;
+    this.nameSlot = -1;
     const b = rl.bytes;
     const text = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
     const stop = at + len;
@@ -474,8 +589,9 @@ class WriteRequestEncoderV2 implements WriteRequestEncoder {
         p = fieldStart + fieldLen;
       }
       if (name !== '' && value !== '') {
-        if (name === NAME_LABEL) this.metricName = value;
-        this.pushLabel(this.symbols.ref(name), this.symbols.ref(value));
+        const valueSlot = this.symbols.slotOf(value);
+        if (name === NAME_LABEL) this.nameSlot = valueSlot;
+        this.pushLabel(this.symbols.slotOf(name), valueSlot);
       }
       pos = labelStop;
     }
@@ -503,12 +619,6 @@ export function compareUtf8(a: string, b: string): number {
     return x - y;
   }
   return a.length - b.length;
-}
-
-function refsPayloadSize(refs: Uint32Array, n: number): number {
-  let size = 0;
-  for (let i = 0; i < n; i++) size += varint32Size(refs[i]);
-  return size;
 }
 
 function sampleBodySize(valueNonZero: number, ts: number): number {

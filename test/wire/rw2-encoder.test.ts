@@ -355,6 +355,76 @@ describe('createWriteRequestEncoderV2', () => {
   });
 });
 
+describe('createWriteRequestEncoderV2: label cache and remembered strings', () => {
+  const ext = { cluster: 'eu1', job: 'ext' };
+  const seriesOf = (n: number, t: number, tag = 's'): SeriesInput[] =>
+    Array.from({ length: n }, (_x, i) => ({
+      labels: { __name__: `m${i % 3}`, i: `${tag}${i}`, ...(i % 2 === 0 ? { job: 'own' } : {}) },
+      samples: [[t, i + t] as [number, number]],
+    }));
+  const withIds = (series: SeriesInput[], scope: number, ids?: number[]): SignalRecord => ({
+    ...buildRecord(series),
+    seriesIds: Uint32Array.from(ids ?? series.map((_s, i) => i)),
+    seriesIdScope: scope,
+  });
+  const metadata: MetadataEntry[] = [{ metricFamilyName: 'm1', type: 'gauge', help: 'One.', unit: '' }];
+  const encodeWith = (enc: ReturnType<typeof createWriteRequestEncoderV2>, r: SignalRecord) =>
+    Buffer.from(enc.encode(wholeSlices(r), r.seriesCount, metadata));
+
+  it('writes the same bytes as without ids, on the miss and on every hit', () => {
+    const plain = createWriteRequestEncoderV2({ externalLabels: ext, labelCacheSlots: 0, rememberedStrings: 0 });
+    const cached = createWriteRequestEncoderV2({ externalLabels: ext });
+    for (let t = 1; t <= 3; t++) {
+      const r = withIds(seriesOf(50, t), 9);
+      const expected = encodeWith(plain, r);
+      assert.deepEqual(encodeWith(cached, r), expected);
+      const d = decodeV2WithProtobufjs(expected);
+      assert.deepEqual(d.series[0].labels, { __name__: 'm0', cluster: 'eu1', i: 's0', job: 'own' });
+      assert.deepEqual(d.series[1].labels, { __name__: 'm1', cluster: 'eu1', i: 's1', job: 'ext' });
+      assert.equal(d.metadata.length, 17); // the m1 series: 1, 4, ..., 49
+      assert.deepEqual([d.series[49].samples[0].ts, d.series[49].samples[0].value], [t, 49 + t]);
+    }
+  });
+
+  it('does not trust an id from another scope, and stays right when the cache or the remembered strings start over', () => {
+    const plain = createWriteRequestEncoderV2({ externalLabels: ext, labelCacheSlots: 0, rememberedStrings: 0 });
+    // ~7 slots per series: 30 hold four series, so the cache is emptied again and again; 20
+    // remembered strings are passed within the first request, so they are forgotten before each next one.
+    const small = createWriteRequestEncoderV2({ externalLabels: ext, labelCacheSlots: 30, rememberedStrings: 20 });
+    const big = createWriteRequestEncoderV2({ externalLabels: ext });
+    const runs = [
+      withIds(seriesOf(20, 1, 'old'), 1),
+      withIds(seriesOf(20, 2, 'new'), 2),
+      withIds(seriesOf(20, 3, 'again'), 1),
+    ];
+    for (const r of runs) {
+      const expected = encodeWith(plain, r);
+      assert.deepEqual(encodeWith(small, r), expected);
+      assert.deepEqual(encodeWith(big, r), expected);
+      assertWellFormed(expected);
+    }
+    assert.deepEqual(
+      decodeV2WithProtobufjs(encodeWith(big, runs[2]))
+        .series.map((x) => x.labels.i)
+        .slice(0, 3),
+      ['again0', 'again1', 'again2'],
+    );
+  });
+
+  it('keeps labels of slices of different records apart in one request', () => {
+    const enc = createWriteRequestEncoderV2({ externalLabels: {} });
+    const r1 = withIds(seriesOf(2, 1, 'x'), 3, [10, 11]);
+    const r2 = withIds(seriesOf(2, 2, 'y'), 3, [12, 13]);
+    const slices = [...wholeSlices(r1), ...wholeSlices(r2), ...wholeSlices(r1)];
+    const body = enc.encode(slices, slices.length, []);
+    assertWellFormed(body);
+    assert.deepEqual(
+      decodeV2WithProtobufjs(body).series.map((x) => `${x.labels.i}@${x.samples[0].ts}`),
+      ['x0@1', 'x1@1', 'y0@2', 'y1@2', 'x0@1', 'x1@1'],
+    );
+  });
+});
+
 describe('createWriteRequestEncoderV2: relayed and relabeled records', () => {
   const SERIES: SeriesInput[] = [
     {
