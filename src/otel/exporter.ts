@@ -82,10 +82,16 @@ export class PromspoolMetricExporter implements PushMetricExporter {
       resultCallback({ code: FAILED, error: new Error('promspool OTel exporter: export after shutdown') });
       return;
     }
+    const report = (result: ExportResult) => {
+      try {
+        resultCallback(result);
+      } catch {
+        // The SDK's callback does not throw; one that does must not leave a rejected promise behind.
+      }
+    };
     const done = this.exportOnce(metrics).then(
-      (error) => resultCallback(error === undefined ? { code: SUCCESS } : { code: FAILED, error }),
-      (error: unknown) =>
-        resultCallback({ code: FAILED, error: error instanceof Error ? error : new Error(String(error)) }),
+      (error) => report(error === undefined ? { code: SUCCESS } : { code: FAILED, error }),
+      (error: unknown) => report({ code: FAILED, error: error instanceof Error ? error : new Error(String(error)) }),
     );
     this.inFlight.add(done);
     done.finally(() => this.inFlight.delete(done));
