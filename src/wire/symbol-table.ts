@@ -2,28 +2,37 @@ import { type ScratchWriter, utf8Size, varint32Size } from './proto-writer.js';
 
 /** Strings the table remembers across requests before it starts over (bounds its memory). */
 const DEFAULT_MAX_REMEMBERED = 1 << 18;
+/** Bytes of encoded symbol fields remembered before it starts over. */
+const MAX_ARENA_BYTES = 64 * 1024 * 1024;
 
 /**
  * The symbol table of one remote-write 2.0 request: every string the request refers to, once,
  * `""` first (the spec's symbols[0]).
  *
  * Reused from request to request without being cleared: its Map remembers each string it has seen
- * under a stable slot, and a slot's symbol is valid only while its generation is the current
- * request's. A Map cleared per request re-grew (rehashing at every doubling) and re-inserted every
- * string each request: 32% of 2.0 encoding time (bench/wire-rw2.ts, 10,000 series x 10 labels, in
- * requests of 2,000); with remembered slots a string seen in an earlier request costs one lookup.
- * Once more than `maxRemembered` strings are remembered the Map is emptied between requests, so
- * churning label values cannot grow it without bound.
+ * under a stable slot, with the string's `symbols` field (key, length, UTF-8 bytes) encoded once,
+ * and a slot's symbol is valid only while its generation is the current request's. A Map cleared
+ * per request re-grew (rehashing at every doubling) and re-inserted every string each request: 32%
+ * of 2.0 encoding time (bench/wire-rw2.ts, 10,000 series x 10 labels, in requests of 2,000); with
+ * remembered slots a string seen in an earlier request costs one lookup and one copy of its bytes.
+ * Once more than `maxRemembered` strings (or 64 MiB of their bytes) are remembered, everything is
+ * forgotten between two requests and {@link epoch} moves on, so churning label values cannot grow
+ * it without bound.
  */
 export class SymbolTable {
   private readonly slots = new Map<string, number>();
   /** The string of each slot. */
   private slotString: string[] = [];
-  private slotGen = new Uint32Array(1024);
-  private slotSym = new Int32Array(1024);
+  private slotGen: Uint32Array = new Uint32Array(1024);
+  private slotSym: Int32Array = new Int32Array(1024);
+  /** Where each slot's encoded `symbols` field is in `arena`, and its length. */
+  private slotStart: Int32Array = new Int32Array(1024);
+  private slotWireLen: Int32Array = new Int32Array(1024);
+  private arena = Buffer.allocUnsafe(64 * 1024);
+  private arenaUsed = 0;
   private gen = 0;
-  private strings: string[] = [];
-  private byteLengths = new Int32Array(1024);
+  /** The slots of this request's symbols, in symbol order. */
+  private symbolSlots = new Int32Array(1024);
   private count = 0;
   /** Bytes the `symbols` fields will take on the wire (keys and length prefixes included). */
   wireSize = 0;
@@ -39,9 +48,10 @@ export class SymbolTable {
 
   /** Starts a new request's table, holding only `""`. */
   reset(): void {
-    if (this.slots.size > this.maxRemembered) {
+    if (this.slots.size > this.maxRemembered || this.arenaUsed > MAX_ARENA_BYTES) {
       this.slots.clear();
       this.slotString.length = 0;
+      this.arenaUsed = 0;
       this.epoch++;
     }
     this.gen = (this.gen + 1) >>> 0;
@@ -77,6 +87,7 @@ export class SymbolTable {
       this.slots.set(s, slot);
       this.slotString[slot] = s;
       this.slotGen[slot] = 0;
+      this.encodeSlot(slot, s);
     }
     return slot;
   }
@@ -89,49 +100,79 @@ export class SymbolTable {
   /** The symbol of the string in `slot`, added on first use in this request. */
   refOfSlot(slot: number): number {
     if (this.slotGen[slot] === this.gen) return this.slotSym[slot];
-    const sym = this.add(this.slotString[slot]);
+    const sym = this.count++;
+    if (sym >= this.symbolSlots.length) {
+      const grown = new Int32Array(this.symbolSlots.length * 2);
+      grown.set(this.symbolSlots);
+      this.symbolSlots = grown;
+    }
+    this.symbolSlots[sym] = slot;
+    this.wireSize += this.slotWireLen[slot];
     this.slotGen[slot] = this.gen;
     this.slotSym[slot] = sym;
     return sym;
   }
 
-  private growSlots(): void {
-    const gen = new Uint32Array(this.slotGen.length * 2);
-    gen.set(this.slotGen);
-    this.slotGen = gen;
-    const sym = new Int32Array(this.slotSym.length * 2);
-    sym.set(this.slotSym);
-    this.slotSym = sym;
-  }
-
-  private add(s: string): number {
-    const i = this.count++;
-    if (i >= this.byteLengths.length) {
-      const grown = new Int32Array(this.byteLengths.length * 2);
-      grown.set(this.byteLengths);
-      this.byteLengths = grown;
-    }
-    this.strings[i] = s;
-    const len = utf8Size(s);
-    this.byteLengths[i] = len;
-    this.wireSize += 1 + varint32Size(len) + len;
-    return i;
-  }
-
   /** Writes the symbols as `Request.symbols` (field 4) fields; reserves the room itself. */
   write(w: ScratchWriter): void {
     w.ensure(this.wireSize);
-    const strings = this.strings;
-    const lens = this.byteLengths;
+    const slots = this.symbolSlots;
+    const start = this.slotStart;
+    const len = this.slotWireLen;
+    const arena = this.arena;
     for (let i = 0; i < this.count; i++) {
-      w.byte(0x22); // Request.symbols = 4
-      w.varint32(lens[i]);
-      if (lens[i] > 0) w.utf8(strings[i], lens[i]);
+      const slot = slots[i];
+      w.bytes(arena, start[slot], len[slot]);
     }
   }
 
-  /** Drops the request's list of strings (the Map's remembered ones stay, bounded). */
-  release(): void {
-    this.strings.fill('', 0, this.count);
+  /** Encodes the `symbols` field of a new slot's string into the arena. */
+  private encodeSlot(slot: number, s: string): void {
+    const len = utf8Size(s);
+    const wireLen = 1 + varint32Size(len) + len;
+    if (this.arenaUsed + wireLen > this.arena.length) {
+      let size = this.arena.length * 2;
+      while (size < this.arenaUsed + wireLen) size *= 2;
+      const grown = Buffer.allocUnsafe(size);
+      this.arena.copy(grown, 0, 0, this.arenaUsed);
+      this.arena = grown;
+    }
+    const a = this.arena;
+    let pos = this.arenaUsed;
+    this.slotStart[slot] = pos;
+    this.slotWireLen[slot] = wireLen;
+    a[pos++] = 0x22; // Request.symbols = 4
+    let v = len;
+    while (v > 0x7f) {
+      a[pos++] = (v & 0x7f) | 0x80;
+      v >>>= 7;
+    }
+    a[pos++] = v;
+    if (len === s.length) {
+      for (let i = 0; i < len; i++) a[pos++] = s.charCodeAt(i);
+    } else {
+      pos += a.write(s, pos, len, 'utf8');
+    }
+    this.arenaUsed = pos;
   }
+
+  private growSlots(): void {
+    const n = this.slotGen.length * 2;
+    this.slotGen = grownU32(this.slotGen, n);
+    this.slotSym = grownI32(this.slotSym, n);
+    this.slotStart = grownI32(this.slotStart, n);
+    this.slotWireLen = grownI32(this.slotWireLen, n);
+  }
+}
+
+function grownU32(a: Uint32Array, n: number): Uint32Array {
+  const b = new Uint32Array(n);
+  b.set(a);
+  return b;
+}
+
+function grownI32(a: Int32Array, n: number): Int32Array {
+  const b = new Int32Array(n);
+  b.set(a);
+  return b;
 }
