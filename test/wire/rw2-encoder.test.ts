@@ -479,6 +479,8 @@ describe('createWriteRequestEncoderV2: relayed and relabeled records', () => {
     assert.deepEqual(got.series[0].labels.job, 'api');
     assert.deepEqual(got.series[0].labels.cluster, 'eu1');
     assert.deepEqual(decodeWithOurs(body), decodeWithOurs(encode(normalRecord(), ext, metadata)));
+    // The relayed samples are copied as received, and protobufjs wrote them as promspool does: same bytes.
+    assert.equal(body.toString('hex'), encode(normalRecord(), ext, metadata).toString('hex'));
   });
 
   it('a relayed series cut to part of its samples encodes just those', () => {
