@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { type AgentKind, freePort, startAgent } from './lib/agents.js';
 import { type LoadgenOptions, type LoadgenResult, startLoadgen } from './lib/loadgen.js';
 import { peakRssBytes, printTable, processCpuSeconds, rssBytes } from './lib/measure.js';
-import { appendResults, loadAverage } from './lib/results.js';
+import { type BenchMetric, type BenchTarget, evaluateTargets, loadAverage, recordResult } from './lib/results.js';
 import { agentList, benchScale, scenarioArgs } from './lib/scenario-args.js';
 import { startSink } from './lib/sink-client.js';
 
@@ -208,21 +208,63 @@ const rows = runs.map((r) => ({
   'peak RSS MB': Math.round(r.peakRss / MB),
   'load avg ingest / drain': `${r.loadIngest} / ${r.loadDrain}`,
 }));
-const table = printTable(rows);
+printTable(rows);
 
+/** The figures a backlog record holds per agent. */
+const BACKLOG_METRICS: BenchMetric[] = [
+  { key: 'backlog', label: 'backlog samples', better: 'higher', digits: 0 },
+  { key: 'ingest', label: 'ingest samples/s', better: 'higher', digits: 0 },
+  { key: 'rssFirstMB', label: `RSS MB @${fmtM(milestones[0]!)}`, unit: 'MB', better: 'lower', digits: 0 },
+  { key: 'rssLastMB', label: 'RSS MB @last backlog point', unit: 'MB', better: 'lower', digits: 0 },
+  { key: 'rssFlatness', label: 'RSS last/first', unit: 'x', better: 'lower', digits: 2 },
+  { key: 'diskMB', label: 'disk MB', unit: 'MB', better: 'lower', digits: 0 },
+  { key: 'firstDeliveryS', label: 'first delivery s', unit: 's', better: 'lower', digits: 2 },
+  { key: 'drain', label: 'drain samples/s', better: 'higher', digits: 0 },
+  { key: 'drainCpuPerM', label: 'drain CPU s / 1M', better: 'lower', digits: 3 },
+  { key: 'peakRssMB', label: 'peak RSS MB', unit: 'MB', better: 'lower', digits: 0 },
+];
+const agentFigures = runs.map((r) => {
+  const points = [...r.rssAt.entries()].sort((a, b) => a[0] - b[0]);
+  return {
+    name: r.agent,
+    figures: {
+      backlog: r.backlog,
+      ingest: r.backlog / r.ingestSeconds,
+      rssFirstMB: (r.rssAt.get(milestones[0]!) ?? Number.NaN) / MB,
+      rssLastMB: (points.at(-1)?.[1] ?? Number.NaN) / MB,
+      rssFlatness: flatness(r),
+      diskMB: r.diskBytes / MB,
+      firstDeliveryS: r.firstDeliverySeconds,
+      drain: r.delivered / r.drainSeconds,
+      drainCpuPerM: (r.drainCpu / r.delivered) * 1e6,
+      peakRssMB: r.peakRss / MB,
+    },
+  };
+});
+const targets: BenchTarget[] = [
+  {
+    description: 'RSS flat: last backlog point within 15% of the first',
+    agent: 'promspool',
+    metric: 'rssFlatness',
+    comparator: '<=',
+    threshold: 1.15,
+  },
+  { description: 'drain >= 1M samples/s', agent: 'promspool', metric: 'drain', comparator: '>=', threshold: 1e6 },
+];
 const verdicts: string[] = [];
 const ps = runs.find((r) => r.agent === 'promspool');
 if (ps) {
-  const f = flatness(ps);
+  const [flat, drain] = evaluateTargets(agentFigures, targets);
   const first = ps.rssAt.get(milestones[0]!) ?? Number.NaN;
   const worst = Math.max(...ps.rssAt.values()) / first;
-  const drain = ps.delivered / ps.drainSeconds;
-  verdicts.push(
-    `RSS flat (last backlog point within 15% of the first): ${f <= 1.15 ? 'met' : 'NOT met'} (${f.toFixed(2)}x; highest point ${worst.toFixed(2)}x the first${ps.budgetHit ? `, backlog reached ${fmtM(ps.backlog)} only` : ''})`,
-  );
-  verdicts.push(
-    `drain >= 1M samples/s: ${drain >= 1e6 ? 'met' : 'NOT met'} (${Math.round(drain).toLocaleString('en-US')}/s)`,
-  );
+  if (flat)
+    verdicts.push(
+      `${flat.description}: ${flat.met ? 'met' : 'NOT met'} (${flat.measured.toFixed(2)}x; highest point ${worst.toFixed(2)}x the first${ps.budgetHit ? `, backlog reached ${fmtM(ps.backlog)} only` : ''})`,
+    );
+  if (drain)
+    verdicts.push(
+      `${drain.description}: ${drain.met ? 'met' : 'NOT met'} (${Math.round(drain.measured).toLocaleString('en-US')}/s)`,
+    );
 }
 for (const v of verdicts) console.log(`target ${v}`);
 const incomplete = runs.filter((r) => r.delivered < r.backlog);
@@ -239,5 +281,17 @@ const notes = [
     ),
   ...verdicts.map((v) => `Target ${v}.`),
 ].join('\n');
-if (!args['no-append']) appendResults('backlog', table, notes);
+if (!args['no-append']) {
+  recordResult({
+    scenario: 'backlog',
+    title: 'backlog',
+    subject: 'promspool',
+    ...(runs.some((r) => r.agent === 'vmagent') ? { peer: 'vmagent' } : {}),
+    keyMetric: 'drain',
+    metrics: BACKLOG_METRICS,
+    agents: agentFigures,
+    targets,
+    notes: notes.split('\n'),
+  });
+}
 if (incomplete.length > 0) process.exitCode = 1;

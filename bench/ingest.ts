@@ -15,7 +15,7 @@ import { decodeWriteRequestV2 } from '../src/wire/rw2-decoder.js';
 import { uncompressBlock } from '../src/wire/snappy.js';
 import { encodeWriteRequestV2 } from '../test/helpers/remote-write-client.js';
 import { printTable } from './lib/measure.js';
-import { appendResults } from './lib/results.js';
+import { recordResult } from './lib/results.js';
 import { buildBodySet, seriesLabels } from './lib/rw-bodies.js';
 import { scenarioArgs } from './lib/scenario-args.js';
 
@@ -90,12 +90,33 @@ function run(version: '1.0' | '2.0'): Record<string, string | number> {
 }
 
 const rows = versions.map(run);
-const table = printTable(rows);
+printTable(rows);
 if (!args['no-append']) {
-  appendResults(
-    'ingest (receiver decode + ingest, one process)',
-    table,
-    `${args.series} series x ${args.labels} labels, ${args['per-request']} series per request, one sample each, ` +
-      `${args.rounds} passes over every series; bodies uncompressed up front; appends rolled back, not committed.`,
-  );
+  // Each remote-write version is an "agent" of the record: the same ingest path fed 1.0 or 2.0 bodies.
+  recordResult({
+    scenario: 'ingest',
+    title: 'ingest (receiver decode + ingest, one process)',
+    subject: `RW ${versions[0]}`,
+    keyMetric: 'laterPerM',
+    metrics: [
+      { key: 'firstPerM', label: 'first pass CPU s / 1M', better: 'lower', digits: 3 },
+      { key: 'laterPerM', label: 'later passes CPU s / 1M', better: 'lower', digits: 3 },
+      { key: 'laterPerCore', label: 'later samples/s/core', better: 'higher', digits: 0 },
+      { key: 'cachedSeries', label: 'cached series', better: 'lower', digits: 0 },
+    ],
+    agents: rows.map((r) => ({
+      name: `RW ${r.version}`,
+      figures: {
+        firstPerM: Number(r['first pass CPU s/1M']),
+        laterPerM: Number(r['later CPU s/1M']),
+        laterPerCore: Number(r['later samples/s/core']),
+        cachedSeries: Number(r['cached series']),
+      },
+    })),
+    targets: [],
+    notes: [
+      `${args.series} series x ${args.labels} labels, ${args['per-request']} series per request, one sample each, ` +
+        `${args.rounds} passes over every series; bodies uncompressed up front; appends rolled back, not committed.`,
+    ],
+  });
 }

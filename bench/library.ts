@@ -17,6 +17,7 @@ import type { RelabelConfigOptions } from '../src/config/library.js';
 import { createQueue } from '../src/index.js';
 import type { SeriesRef } from '../src/queue-types.js';
 import { peakRssBytes, printTable, processCpuSeconds } from './lib/measure.js';
+import { recordResult } from './lib/results.js';
 import { benchSeriesLabels } from './lib/series-labels.js';
 import { sinkReaches, startSink } from './lib/sink-client.js';
 
@@ -91,6 +92,10 @@ try {
   await queue.stop();
   const secs = (t1 - t0) / 1000;
   const cpuSecs = (cpu.user + cpu.system) / 1e6;
+  const appendRate = total / ((tAppended - t0) / 1000);
+  const warmupPerM =
+    warmed > 0 ? ((warmCpu.user + warmCpu.system) / 1e6 / (warmupCommits * seriesCount)) * 1e6 : Number.NaN;
+  const peakRssMB = peakRssBytes(process.pid) / 1048576;
   printTable([
     {
       scenario: 'library',
@@ -104,16 +109,59 @@ try {
       // The host process' V8 flags matter here (docs/operations.md, "Running it").
       'node flags':
         process.execArgv.filter((f) => f.startsWith('--max-semi') || f.startsWith('--initial-old')).join(' ') || 'none',
-      'append samples/s': Math.round(total / ((tAppended - t0) / 1000)),
+      'append samples/s': Math.round(appendRate),
       'delivered samples/s': Math.round(delivered / secs),
       'appended samples/s e2e': Math.round(total / secs),
       'CPU s / 1M samples': (cpuSecs / total) * 1e6,
-      'warm-up CPU s / 1M':
-        warmed > 0 ? ((warmCpu.user + warmCpu.system) / 1e6 / (warmupCommits * seriesCount)) * 1e6 : '-',
+      'warm-up CPU s / 1M': Number.isNaN(warmupPerM) ? '-' : warmupPerM,
       'sink CPU s / 1M': (sinkCpuSecs / total) * 1e6,
-      'peak RSS MB': Math.round(peakRssBytes(process.pid) / 1048576),
+      'peak RSS MB': Math.round(peakRssMB),
     },
   ]);
+  recordResult({
+    scenario: `library${relabel ? '-relabel' : ''}${warmupCommits === 0 ? '-cold' : ''}`,
+    title: `library (end to end)${relabel ? ', write relabel: 3 rules' : ''}${warmupCommits === 0 ? ', from cold' : ''}`,
+    subject: 'promspool',
+    keyMetric: 'e2e',
+    metrics: [
+      { key: 'samples', label: 'samples appended', better: 'higher', digits: 0 },
+      { key: 'append', label: 'append samples/s', better: 'higher', digits: 0 },
+      { key: 'delivered', label: 'delivered samples/s', better: 'higher', digits: 0 },
+      { key: 'e2e', label: 'appended samples/s e2e', better: 'higher', digits: 0 },
+      { key: 'cpuPerM', label: 'CPU s / 1M samples', better: 'lower', digits: 3 },
+      { key: 'warmupPerM', label: 'warm-up CPU s / 1M', better: 'lower', digits: 3 },
+      { key: 'sinkPerM', label: 'sink CPU s / 1M', better: 'lower', digits: 3 },
+      { key: 'peakRssMB', label: 'peak RSS MB', unit: 'MB', better: 'lower', digits: 0 },
+    ],
+    agents: [
+      {
+        name: 'promspool',
+        figures: {
+          samples: total,
+          append: appendRate,
+          delivered: delivered / secs,
+          e2e: total / secs,
+          cpuPerM: (cpuSecs / total) * 1e6,
+          warmupPerM,
+          sinkPerM: (sinkCpuSecs / total) * 1e6,
+          peakRssMB,
+        },
+      },
+    ],
+    targets: [
+      {
+        description: '>= 1,000,000 samples/s end to end',
+        agent: 'promspool',
+        metric: 'e2e',
+        comparator: '>=',
+        threshold: 1e6,
+      },
+    ],
+    notes: [
+      `${seriesCount.toLocaleString('en-US')} series x 10 labels, one sample per series per commit, ${commits} commits, ${shards} shards, fsync ${fsync}, delivery ${deliveryThread ?? 'default'}, ${warmupCommits} warm-up commits, ${relabel ? 'three write relabel rules' : 'no relabeling'}; a structure-counting sink in its own process.`,
+      "CPU is this process' (appends, FileQueue, delivery); the sink shares the 2 cores.",
+    ],
+  });
   if (delivered !== deliverable) {
     console.error(`library bench: delivered ${delivered} of ${deliverable}`);
     process.exitCode = 1;

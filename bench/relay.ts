@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { type AgentKind, BENCH_RELABEL_RULES, keptByBenchRelabel, startAgent } from './lib/agents.js';
 import { type LoadgenOptions, plannedSamples, plannedSeries, startLoadgen } from './lib/loadgen.js';
 import { peakRssBytes, printTable, processCpuSeconds } from './lib/measure.js';
-import { appendResults, loadAverage } from './lib/results.js';
+import { type BenchMetric, type BenchTarget, evaluateTargets, loadAverage, recordResult } from './lib/results.js';
 import { agentList, benchScale, scenarioArgs } from './lib/scenario-args.js';
 import { sinkReaches, startSink } from './lib/sink-client.js';
 
@@ -287,20 +287,81 @@ if (ps && vm) {
     'load avg': '',
   });
 }
-const table = printTable(rows);
+printTable(rows);
 
-const verdicts: string[] = [];
-if (ps) {
-  verdicts.push(
-    `peak RSS < 250 MB: ${ps.peakRss < 250 * 2 ** 20 ? 'met' : 'NOT met'} (${Math.round(ps.peakRss / 2 ** 20)} MB)`,
-  );
-  if (vm) {
-    const cpuRatio = ps.cpuPerM / vm.cpuPerM;
-    const tputRatio = ps.e2e / vm.e2e;
-    verdicts.push(`CPU/M <= 1.5x vmagent: ${cpuRatio <= 1.5 ? 'met' : 'NOT met'} (${cpuRatio.toFixed(2)}x)`);
-    verdicts.push(`throughput >= vmagent: ${tputRatio >= 1 ? 'met' : 'NOT met'} (${tputRatio.toFixed(2)}x)`);
-  }
-}
+/** The figures a relay record holds per agent (medians over rounds; peak RSS the highest). */
+const RELAY_METRICS: BenchMetric[] = [
+  { key: 'delivered', label: 'samples delivered', better: 'higher', digits: 0 },
+  { key: 'e2e', label: 'samples/s e2e', better: 'higher', digits: 0 },
+  { key: 'ingest', label: 'ingest samples/s', better: 'higher', digits: 0 },
+  { key: 'cpuPerM', label: 'agent CPU s / 1M', better: 'lower', digits: 3 },
+  { key: 'warmupPerM', label: 'warm-up CPU s / 1M', better: 'lower', digits: 3 },
+  { key: 'peakRssMB', label: 'peak RSS MB', unit: 'MB', better: 'lower', digits: 0 },
+  { key: 'sinkPerM', label: 'sink CPU s / 1M', better: 'lower', digits: 3 },
+  { key: 'loadgenPerM', label: 'loadgen CPU s / 1M', better: 'lower', digits: 3 },
+  { key: 'retries', label: 'retries', better: 'lower', digits: 0 },
+];
+// Issue 22's targets sit beside the original ones: peak RSS at most vmagent's, and CPU per
+// million samples from cold at most 0.9x vmagent's over 2M samples, 0.8x over 10M.
+const targets: BenchTarget[] = [
+  { description: 'peak RSS < 250 MB', agent: 'promspool', metric: 'peakRssMB', comparator: '<', threshold: 250 },
+  {
+    description: 'peak RSS <= vmagent',
+    agent: 'promspool',
+    metric: 'peakRssMB',
+    comparator: '<=',
+    threshold: 1,
+    relativeTo: 'vmagent',
+  },
+  {
+    description: 'CPU/M <= 1.5x vmagent',
+    agent: 'promspool',
+    metric: 'cpuPerM',
+    comparator: '<=',
+    threshold: 1.5,
+    relativeTo: 'vmagent',
+  },
+  ...(warmupSamples === 0
+    ? [
+        {
+          description: `CPU/M from cold <= ${totalSamples >= 10_000_000 ? '0.8' : '0.9'}x vmagent`,
+          agent: 'promspool',
+          metric: 'cpuPerM',
+          comparator: '<=' as const,
+          threshold: totalSamples >= 10_000_000 ? 0.8 : 0.9,
+          relativeTo: 'vmagent',
+        },
+      ]
+    : []),
+  {
+    description: 'throughput >= vmagent',
+    agent: 'promspool',
+    metric: 'e2e',
+    comparator: '>=',
+    threshold: 1,
+    relativeTo: 'vmagent',
+  },
+];
+const agentFigures = [ps, vm]
+  .filter((f) => f !== undefined)
+  .map((f) => ({
+    name: f.label.replace(/ \(median of \d+\)$/, ''),
+    figures: {
+      delivered: runs.filter((r) => f.label.startsWith(r.agent))[0]?.delivered ?? null,
+      e2e: f.e2e,
+      ingest: f.ingest || null,
+      cpuPerM: f.cpuPerM,
+      warmupPerM: f.warmupPerM,
+      peakRssMB: f.peakRss / 2 ** 20,
+      sinkPerM: f.sinkPerM,
+      loadgenPerM: f.loadgenPerM,
+      retries: Number(f.retries),
+    },
+  }));
+const evaluated = evaluateTargets(agentFigures, targets);
+const fmtTarget = (t: (typeof evaluated)[number]) =>
+  t.relativeTo === undefined ? `${Math.round(t.measured)} MB` : `${t.measured.toFixed(2)}x`;
+const verdicts = evaluated.map((t) => `${t.description}: ${t.met ? 'met' : 'NOT met'} (${fmtTarget(t)})`);
 for (const v of verdicts) console.log(`target ${v}`);
 const incomplete = runs.filter((r) => r.delivered !== r.expected);
 for (const r of incomplete) console.error(`relay: ${r.agent} delivered ${r.delivered} of ${r.expected}`);
@@ -325,5 +386,17 @@ const notes = [
     ),
   ...verdicts.map((v) => `Target ${v}.`),
 ].join('\n');
-if (!args['no-append']) appendResults(args.relabel ? 'relay (write relabel: 3 rules)' : 'relay', table, notes);
+if (!args['no-append']) {
+  recordResult({
+    scenario: `relay${args.relabel ? '-relabel' : ''}${warmupSamples === 0 ? '-cold' : ''}`,
+    title: `relay${args.relabel ? ' (write relabel: 3 rules)' : ''}${warmupSamples === 0 ? ', from cold' : ''}`,
+    subject: 'promspool',
+    ...(vm ? { peer: 'vmagent' } : {}),
+    keyMetric: 'cpuPerM',
+    metrics: RELAY_METRICS,
+    agents: agentFigures,
+    targets,
+    notes: notes.split('\n'),
+  });
+}
 if (incomplete.length > 0) process.exitCode = 1;

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { type Agent, type AgentOptions, freePort, startPromspool } from './lib/agents.js';
 import { startLoadgen } from './lib/loadgen.js';
 import { printTable, rssBytes } from './lib/measure.js';
-import { appendResults, loadAverage } from './lib/results.js';
+import { loadAverage, recordResult } from './lib/results.js';
 import { benchScale, scenarioArgs } from './lib/scenario-args.js';
 
 const args = scenarioArgs({
@@ -139,7 +139,7 @@ try {
       'load avg': load,
     },
   ];
-  const table = printTable(rows);
+  printTable(rows);
   const met = sorted.at(-1)!.startMs < 2000;
   const verdict = `start -> ready < 2 s with ${(total / GB).toFixed(1)} GB: ${met ? 'met' : 'NOT met'} (max ${Math.round(sorted.at(-1)!.startMs)} ms over ${args.starts} starts)`;
   console.log(`target ${verdict}`);
@@ -150,7 +150,51 @@ try {
   if (benchScale() !== 1 || args.gb !== 10)
     notes.push(`Scaled run: ${(targetBytes / GB).toFixed(1)} GB instead of 10 GB.`);
   notes.push(`Target ${verdict}.`);
-  if (!args['no-append']) appendResults('restart', table, notes.join('\n'));
+  if (!args['no-append']) {
+    recordResult({
+      scenario: 'restart',
+      title: 'restart',
+      subject: 'promspool',
+      keyMetric: 'maxMs',
+      metrics: [
+        { key: 'gbOnDisk', label: 'GB on disk', unit: 'GB', better: 'higher', digits: 2 },
+        { key: 'files', label: 'files', better: 'higher', digits: 0 },
+        { key: 'emptyStartMs', label: 'start -> ready ms, empty data dir', unit: 'ms', better: 'lower', digits: 0 },
+        { key: 'firstMs', label: 'start -> ready ms (first)', unit: 'ms', better: 'lower', digits: 0 },
+        { key: 'medianMs', label: 'start -> ready ms (median)', unit: 'ms', better: 'lower', digits: 0 },
+        { key: 'maxMs', label: 'start -> ready ms (max)', unit: 'ms', better: 'lower', digits: 0 },
+        { key: 'readBeforeReadyMB', label: 'read before ready MB', unit: 'MB', better: 'lower', digits: 2 },
+        { key: 'rssAtReadyMB', label: 'RSS at ready MB', unit: 'MB', better: 'lower', digits: 0 },
+        { key: 'stopMs', label: 'stop ms (median)', unit: 'ms', better: 'lower', digits: 0 },
+      ],
+      agents: [
+        {
+          name: 'promspool',
+          figures: {
+            gbOnDisk: total / GB,
+            files,
+            emptyStartMs: empty.startMs,
+            firstMs: samples[0]!.startMs,
+            medianMs: median.startMs,
+            maxMs: sorted.at(-1)!.startMs,
+            readBeforeReadyMB: samples[0]!.readBytes / MB,
+            rssAtReadyMB: samples[0]!.rss / MB,
+            stopMs: median.stopMs,
+          },
+        },
+      ],
+      targets: [
+        {
+          description: `start -> ready < 2 s with ${(total / GB).toFixed(1)} GB (max over ${args.starts} starts)`,
+          agent: 'promspool',
+          metric: 'maxMs',
+          comparator: '<',
+          threshold: 2000,
+        },
+      ],
+      notes,
+    });
+  }
 } finally {
   rmSync(root, { recursive: true, force: true });
 }
