@@ -218,7 +218,7 @@ const BACKLOG_METRICS: BenchMetric[] = [
   { key: 'rssLastMB', label: 'RSS MB @last backlog point', unit: 'MB', better: 'lower', digits: 0 },
   { key: 'rssFlatness', label: 'RSS last/first', unit: 'x', better: 'lower', digits: 2 },
   { key: 'diskMB', label: 'disk MB', unit: 'MB', better: 'lower', digits: 0 },
-  { key: 'firstDeliveryS', label: 'first delivery s', unit: 's', better: 'lower', digits: 2 },
+  { key: 'firstDeliveryS', label: 'first delivery s', unit: 's', better: 'lower', digits: 3 },
   { key: 'drain', label: 'drain samples/s', better: 'higher', digits: 0 },
   { key: 'drainCpuPerM', label: 'drain CPU s / 1M', better: 'lower', digits: 3 },
   { key: 'peakRssMB', label: 'peak RSS MB', unit: 'MB', better: 'lower', digits: 0 },

@@ -80,8 +80,11 @@ const shortDate = (iso) => `${iso.slice(0, 10)} ${iso.slice(11, 16)}Z`;
 
 function machineLine(record) {
   const m = record.machine ?? {};
-  const load = Array.isArray(record.loadAverage) ? record.loadAverage.map((x) => x.toFixed(2)).join(' ') : '?';
-  return `nproc ${m.cores ?? '?'}, ${m.cpu ?? '?'}, ${formatNumber(m.memoryGiB, 1)} GiB RAM, Node ${record.node ?? '?'}, load average ${load}`;
+  const load =
+    Array.isArray(record.loadAverage) && record.loadAverage.length > 0
+      ? `load average ${record.loadAverage.map((x) => x.toFixed(2)).join(' ')}`
+      : 'load average not recorded';
+  return `nproc ${m.cores ?? '?'}, ${m.cpu ?? '?'}, ${formatNumber(m.memoryGiB, 1)} GiB RAM, Node ${record.node ?? '?'}, ${load}`;
 }
 
 function targetsSummary(record) {

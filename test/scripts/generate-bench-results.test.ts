@@ -71,7 +71,8 @@ const RESTART: BenchRecord = {
   commit: '4cd2fda',
   imported: 'the old diary',
   machine: { cpu: 'AMD EPYC', cores: 2, memoryGiB: 23.5 },
-  loadAverage: [2.42, 2.05, 1.88],
+  // The diary did not always give one.
+  loadAverage: [],
   node: 'v20.20.2',
   command: 'node dist/bench/restart.js',
   subject: 'promspool',
@@ -154,7 +155,7 @@ History: agent CPU s / 1M of promspool, the latest run per commit.
 ## restart
 
 Latest run: 2026-11-22T04:01:41Z, commit \`4cd2fda\` (imported: the old diary).
-Machine: nproc 2, AMD EPYC, 23.5 GiB RAM, Node v20.20.2, load average 2.42 2.05 1.88.
+Machine: nproc 2, AMD EPYC, 23.5 GiB RAM, Node v20.20.2, load average not recorded.
 
 Reproduce (after \`npm run build\`): \`node dist/bench/restart.js\`
 
