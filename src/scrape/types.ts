@@ -1,0 +1,87 @@
+/** What the exposition parsers hand out, shared by the text 0.0.4 and OpenMetrics 1.0 parsers. */
+
+/** One entry of an exposition, as Prometheus' `textparse.Entry`. */
+export type EntryKind = 'series' | 'help' | 'type' | 'unit' | 'comment';
+
+/**
+ * Metric types as Prometheus' `model.MetricType` spells them. The text format's `untyped` is
+ * `unknown`; `gaugehistogram`, `info` and `stateset` exist only in OpenMetrics.
+ */
+export type MetricType =
+  | 'counter'
+  | 'gauge'
+  | 'histogram'
+  | 'gaugehistogram'
+  | 'summary'
+  | 'info'
+  | 'stateset'
+  | 'unknown';
+
+/** One label; a series' labels include `__name__` and are sorted by name in UTF-8 byte order. */
+export interface ParsedLabel {
+  readonly name: string;
+  readonly value: string;
+}
+
+/** An OpenMetrics exemplar (`# {trace_id="..."} 1.5 1520879607.789`). */
+export interface ParsedExemplar {
+  /** Sorted by name; no `__name__`. */
+  readonly labels: ParsedLabel[];
+  readonly value: number;
+  /** Milliseconds (seconds * 1000 truncated toward zero, as Prometheus converts); absent when not given. */
+  readonly timestamp: number | undefined;
+}
+
+/**
+ * A pull parser over one exposition body, in the spirit of Prometheus' `textparse.Parser`.
+ * `next()` moves to the next entry; the accessors describe the current one and are only meaningful
+ * for the entry kind they name. Nothing is allocated per series unless asked for: the raw series
+ * text (everything before the value, the scrape cache's key) is `input.slice(seriesStart, seriesEnd)`
+ * or `series()`, and label parsing happens only in `labels()`.
+ */
+export interface ExpositionParser {
+  /** The whole body as given. */
+  readonly input: string;
+  /** Advances; undefined at the end of the body. Throws {@link ExpositionParseError} on bad input. */
+  next(): EntryKind | undefined;
+  /** Offsets into {@link input} of the current series' raw text (metric name and `{...}`). */
+  readonly seriesStart: number;
+  readonly seriesEnd: number;
+  /** `input.slice(seriesStart, seriesEnd)`: a cache key, cheap in V8 (a sliced string, not a copy). */
+  series(): string;
+  /** The current sample's value; NaN for every NaN spelling (never the stale marker's bits). */
+  readonly value: number;
+  /** Milliseconds, or undefined when the line carries no timestamp. */
+  readonly timestamp: number | undefined;
+  /**
+   * Parses the current series' labels (name unescaped, `__name__` first added, then sorted).
+   * Throws {@link ExpositionParseError} on a duplicate label name.
+   */
+  labels(): ParsedLabel[];
+  /** The current series' exemplar (OpenMetrics only), or undefined. */
+  exemplar(): ParsedExemplar | undefined;
+  /** The metric family named by the current help, type or unit entry. */
+  metricFamily(): string;
+  /** The current help entry's text, unescaped. */
+  help(): string;
+  /** The type of the current type entry; for a series, the type of the last TYPE line seen. */
+  readonly metricType: MetricType;
+  /** The current unit entry's unit ('' for none). */
+  unit(): string;
+  /** The current comment entry's whole line, `#` included. */
+  comment(): string;
+}
+
+/** A body that is not a valid exposition; names the 1-based line and column (in characters). */
+export class ExpositionParseError extends Error {
+  constructor(
+    /** What was wrong, without the position. */
+    readonly reason: string,
+    readonly line: number,
+    readonly column: number,
+    format: string,
+  ) {
+    super(`${format} line ${line}, column ${column}: ${reason}`);
+    this.name = 'ExpositionParseError';
+  }
+}
