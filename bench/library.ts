@@ -119,8 +119,9 @@ try {
     },
   ]);
   recordResult({
-    scenario: `library${relabel ? '-relabel' : ''}${warmupCommits === 0 ? '-cold' : ''}`,
-    title: `library (end to end)${relabel ? ', write relabel: 3 rules' : ''}${warmupCommits === 0 ? ', from cold' : ''}`,
+    // Another size is a scenario of its own; shards, fsync and delivery thread are in the command and notes.
+    scenario: `library${relabel ? '-relabel' : ''}${warmupCommits === 0 ? '-cold' : ''}${total === 10_000_000 ? '' : `-${seriesCount}x${commits}`}`,
+    title: `library (end to end)${relabel ? ', write relabel: 3 rules' : ''}${warmupCommits === 0 ? ', from cold' : ''}${total === 10_000_000 ? '' : `, ${seriesCount} series x ${commits} commits`}`,
     subject: 'promspool',
     keyMetric: 'e2e',
     metrics: [

@@ -388,8 +388,9 @@ const notes = [
 ].join('\n');
 if (!args['no-append']) {
   recordResult({
-    scenario: `relay${args.relabel ? '-relabel' : ''}${warmupSamples === 0 ? '-cold' : ''}`,
-    title: `relay${args.relabel ? ' (write relabel: 3 rules)' : ''}${warmupSamples === 0 ? ', from cold' : ''}`,
+    // Runs of another length (issue 22's 2M from cold) are scenarios of their own.
+    scenario: `relay${args.relabel ? '-relabel' : ''}${warmupSamples === 0 ? '-cold' : ''}${args.samples === 10_000_000 ? '' : `-${args.samples / 1e6}M`}`,
+    title: `relay${args.relabel ? ' (write relabel: 3 rules)' : ''}${warmupSamples === 0 ? ', from cold' : ''}${args.samples === 10_000_000 ? '' : `, ${args.samples / 1e6}M samples`}`,
     subject: 'promspool',
     ...(vm ? { peer: 'vmagent' } : {}),
     keyMetric: 'cpuPerM',

@@ -13,7 +13,16 @@ import { fileURLToPath } from 'node:url';
 export const HISTORY_LINES = 10;
 
 /** Scenarios in this order first, then the others by name. */
-const SCENARIO_ORDER = ['relay', 'relay-cold', 'relay-relabel', 'backlog', 'restart', 'library', 'library-cold'];
+const SCENARIO_ORDER = [
+  'relay',
+  'relay-cold',
+  'relay-cold-2M',
+  'relay-relabel',
+  'backlog',
+  'restart',
+  'library',
+  'library-cold',
+];
 
 /**
  * Every `*.json` record under `dir/<scenario>/`, parsed. A file that is not a valid record fails

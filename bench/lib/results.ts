@@ -63,11 +63,19 @@ export function gitCommit(): string {
   }
 }
 
-/** The command that ran this process, as typed from the repository root. */
+/**
+ * The command that ran this process, as typed from the repository root, with the `BENCH_*`
+ * variables that change what is measured (`BENCH_SCALE=0.25 node ...`): without them it would not
+ * reproduce the run.
+ */
 export function commandLine(): string {
   const script = process.argv[1] ?? '';
   const rel = script.slice(script.indexOf('dist/'));
-  return ['node', ...process.execArgv, rel, ...process.argv.slice(2)].join(' ');
+  const env = Object.entries(process.env)
+    .filter(([k, v]) => k.startsWith('BENCH_') && k !== 'BENCH_NO_RECORD' && v !== undefined && v !== '')
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, v]) => `${k}=${v}`);
+  return [...env, 'node', ...process.execArgv, rel, ...process.argv.slice(2)].join(' ');
 }
 
 /** One figure a scenario reports per agent. */
@@ -190,10 +198,13 @@ export function recordResult(input: BenchResultInput, dir: string = RECORDS_DIR)
       Object.entries(a.figures).map(([k, v]) => [k, v !== null && Number.isFinite(v) ? v : null]),
     ),
   }));
+  // A scaled run (BENCH_SCALE) is not comparable with full-size runs: it gets its own scenario.
+  const scale = Number(process.env.BENCH_SCALE ?? 1);
+  const scaled = Number.isFinite(scale) && scale !== 1;
   const record: BenchRecord = {
     schema: 1,
-    scenario: input.scenario,
-    title: input.title,
+    scenario: scaled ? `${input.scenario}-scale${scale}` : input.scenario,
+    title: scaled ? `${input.title}, BENCH_SCALE=${scale}` : input.title,
     date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
     commit: gitCommit(),
     machine: machine(),
