@@ -18,6 +18,9 @@ const C_PLUS = 43;
 const C_MINUS = 45;
 const C_DOT = 46;
 
+/** 1e0..1e22, the powers of ten a double holds exactly. */
+const POW10 = Array.from({ length: 23 }, (_, i) => Number(`1e${i}`));
+
 function isDigit(c: number): boolean {
   return c >= C_0 && c <= C_9;
 }
@@ -62,24 +65,44 @@ export function parseGoFloat(s: string, start: number, end: number): number | un
     j++;
   }
   if (j === end && j - i <= 15) return negative ? -acc : acc;
-  // General decimal syntax: digits [. digits] | . digits, then [eE [+-] digits].
+  // General decimal syntax: digits [. digits] | . digits, then [eE [+-] digits]. Up to 15
+  // significant digits are gathered as an exact integer, so that with a net power of ten within
+  // +-22 (exact in a double) one multiplication or division gives the correctly rounded result,
+  // as Number() would, without slicing a string.
   let mantissaDigits = j - i;
+  let fracDigits = 0;
   if (j < end && s.charCodeAt(j) === C_DOT) {
     j++;
     while (j < end && isDigit(s.charCodeAt(j))) {
+      acc = acc * 10 + (s.charCodeAt(j) - C_0);
       j++;
       mantissaDigits++;
+      fracDigits++;
     }
   }
   if (mantissaDigits === 0) return undefined;
+  let exp10 = 0;
   if (j < end && (s.charCodeAt(j) | 0x20) === 101 /* e */) {
     j++;
-    if (j < end && (s.charCodeAt(j) === C_PLUS || s.charCodeAt(j) === C_MINUS)) j++;
+    let expNegative = false;
+    if (j < end && (s.charCodeAt(j) === C_PLUS || s.charCodeAt(j) === C_MINUS)) {
+      expNegative = s.charCodeAt(j) === C_MINUS;
+      j++;
+    }
     const expStart = j;
-    while (j < end && isDigit(s.charCodeAt(j))) j++;
+    while (j < end && isDigit(s.charCodeAt(j))) {
+      if (j - expStart < 6) exp10 = exp10 * 10 + (s.charCodeAt(j) - C_0);
+      j++;
+    }
     if (j === expStart) return undefined;
+    if (expNegative) exp10 = -exp10;
   }
   if (j !== end) return undefined;
+  const net = exp10 - fracDigits;
+  if (mantissaDigits <= 15 && net >= -22 && net <= 22) {
+    const v = net >= 0 ? acc * POW10[net] : acc / POW10[-net];
+    return negative ? -v : v;
+  }
   const v = Number(s.slice(start, end));
   // A finite literal that rounds to infinity is Go's ErrRange.
   if (v === Number.POSITIVE_INFINITY || v === Number.NEGATIVE_INFINITY) return undefined;

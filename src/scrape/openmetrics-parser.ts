@@ -206,11 +206,7 @@ export class OpenMetricsParser extends ParserBase implements ExpositionParser {
   /** Offset of the closing quote of the string opening at `open`, which must end before `eol`. */
   private scanQuoted(open: number, eol: number, what: string): number {
     const s = this.input;
-    const close = s.indexOf('"', open + 1);
-    if (close !== -1 && close < eol) {
-      const bs = s.indexOf('\\', open + 1);
-      if (bs === -1 || bs > close) return close;
-    }
+    // A plain character loop: indexOf for a backslash would scan to the end of the body when there is none.
     for (let i = open + 1; i < eol; i++) {
       const c = s.charCodeAt(i);
       if (c === C_BACKSLASH) i++;

@@ -8,13 +8,19 @@ import { ExpositionParseError, type MetricType, type ParsedExemplar, type Parsed
 
 const C_BACKSLASH = 92;
 
+/** Offset of the first backslash in `s[start:end]`, or -1 (bounded, unlike indexOf). */
+function backslashIn(s: string, start: number, end: number): number {
+  for (let i = start; i < end; i++) if (s.charCodeAt(i) === C_BACKSLASH) return i;
+  return -1;
+}
+
 /**
  * Undoes label-value escaping as Prometheus' `lvalReplacer` does: `\\`, `\"` and `\n`, scanned left
  * to right; any other backslash pair stays as written.
  */
 export function unescapeLabelValue(s: string, start: number, end: number): string {
-  const first = s.indexOf('\\', start);
-  if (first === -1 || first >= end) return s.slice(start, end);
+  const first = backslashIn(s, start, end);
+  if (first === -1) return s.slice(start, end);
   let out = s.slice(start, first);
   let i = first;
   while (i < end) {
@@ -45,8 +51,8 @@ export function unescapeLabelValue(s: string, start: number, end: number): strin
 
 /** Help text escaping of the text format: only `\\` and `\n` (Prometheus' `helpReplacer`). */
 export function unescapeHelp(s: string, start: number, end: number): string {
-  const first = s.indexOf('\\', start);
-  if (first === -1 || first >= end) return s.slice(start, end);
+  const first = backslashIn(s, start, end);
+  if (first === -1) return s.slice(start, end);
   let out = s.slice(start, first);
   let i = first;
   while (i < end) {

@@ -151,11 +151,7 @@ export class PromTextParser extends ParserBase implements ExpositionParser {
   /** Returns the offset of the closing quote of the string opening at `open`; may span lines (as in Prometheus). */
   private scanQuoted(open: number, what: string): number {
     const s = this.input;
-    const close = s.indexOf('"', open + 1);
-    if (close !== -1) {
-      const bs = s.indexOf('\\', open + 1);
-      if (bs === -1 || bs > close) return close;
-    }
+    // A plain character loop: indexOf for a backslash would scan to the end of the body when there is none.
     for (let i = open + 1; i < s.length; i++) {
       const c = s.charCodeAt(i);
       if (c === C_BACKSLASH) i++;

@@ -17,7 +17,7 @@ describe('parseGoFloat (Go strconv.ParseFloat minus p, P, _)', () => {
     assert.equal(parse('1E3'), 1000);
     assert.equal(parse('007'), 7);
     assert.equal(parse('1e-400'), 0);
-    assert.equal(parse('12345678901234567890'), 12345678901234567890);
+    assert.equal(parse('12345678901234567890'), 1.2345678901234567e19);
   });
   it('reads every NaN and Inf spelling Go has, which JS Number() mostly does not', () => {
     for (const s of ['NaN', 'nan', 'nAn']) assert.ok(Number.isNaN(parse(s)), s);
@@ -54,12 +54,29 @@ describe('parseGoFloat (Go strconv.ParseFloat minus p, P, _)', () => {
       assert.equal(parse(s), undefined, JSON.stringify(s));
     }
   });
+  it('agrees with Number() on random decimal literals (fast path and slow path)', () => {
+    let seed = 12345;
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    const digits = (n: number) => Array.from({ length: n }, () => String(rnd(10))).join('');
+    for (let k = 0; k < 20000; k++) {
+      let lit = ['', '-', '+'][rnd(3)] + digits(1 + rnd(18));
+      if (rnd(2)) lit += `.${digits(rnd(12))}`;
+      if (rnd(2)) lit += `${['e', 'E'][rnd(2)]}${['', '-', '+'][rnd(3)]}${rnd(330)}`;
+      const want = Number(lit);
+      const got = parse(lit);
+      if (Number.isFinite(want)) assert.ok(Object.is(got, want), `${lit}: ${got} !== ${want}`);
+      else assert.equal(got, undefined, lit);
+    }
+  });
   it('parses within a larger string without slicing it', () => {
     assert.equal(parseGoFloat('a 42 7', 2, 4), 42);
   });
   it('reads int64 timestamps and refuses beyond int64', () => {
     assert.equal(parseDigitsInt64('123123', 0, 6), 123123);
-    assert.equal(parseDigitsInt64('9223372036854775807', 0, 19), 9223372036854775807);
+    assert.equal(parseDigitsInt64('9223372036854775807', 0, 19), 2 ** 63); // the nearest double
     assert.equal(parseDigitsInt64('9223372036854775808', 0, 19), undefined);
   });
 });
