@@ -140,7 +140,15 @@ class EndpointRuntime {
       throw err;
     }
     const serializer = createSerializer({ fileQueue, mailboxCapacity: SERIALIZER_MAILBOX, logger: log });
-    const common = { config: ep, fileQueue, ttlMs: s.ttlMs, externalLabels: config.externalLabels, version };
+    // stateDir: a 2.0 endpoint remembers a fallback to 1.0 in its queue directory.
+    const common = {
+      config: ep,
+      fileQueue,
+      ttlMs: s.ttlMs,
+      externalLabels: config.externalLabels,
+      version,
+      stateDir: dir,
+    };
     const inProcess: EndpointOptions = { ...common, decodeRecord: decodeDeferred, clock, logger: log };
     const endpoint =
       deliveryThread === 'worker'

@@ -75,6 +75,8 @@ export const DEFAULT_METADATA_CONFIG: Readonly<MetadataConfig> = {
 
 /** Prometheus: `prometheus.WriteRequest` (remote-write 1.0), which every receiver speaks. */
 export const DEFAULT_PROTOBUF_MESSAGE: ProtobufMessage = 'prometheus.WriteRequest';
+/** `protobuf_message_probe_interval`: 1.0 is kept this long after a 2.0 endpoint fell back before 2.0 is tried again. */
+export const DEFAULT_PROTOBUF_MESSAGE_PROBE_INTERVAL_MS = 60 * 60 * 1000;
 
 /** Prometheus: 30s per request attempt. */
 export const DEFAULT_REMOTE_TIMEOUT_MS = 30 * SECOND;

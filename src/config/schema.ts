@@ -18,6 +18,7 @@ import {
   DEFAULT_AUTHORIZATION_TYPE,
   DEFAULT_METADATA_CONFIG,
   DEFAULT_PROTOBUF_MESSAGE,
+  DEFAULT_PROTOBUF_MESSAGE_PROBE_INTERVAL_MS,
   DEFAULT_QUEUE_CONFIG,
   DEFAULT_RECEIVER_CONFIG,
   DEFAULT_REMOTE_TIMEOUT_MS,
@@ -174,6 +175,7 @@ export const ENDPOINT_SPEC: MapSpec = {
     'name',
     'url',
     'protobuf_message',
+    'protobuf_message_probe_interval',
     'remote_timeout',
     'headers',
     'basic_auth',
@@ -582,14 +584,10 @@ export function readEndpoint(
   if (name !== undefined) onName(name, !r.has(m, 'name'));
   const split = url === undefined ? undefined : splitUserinfo(url);
   const protobufMessage = r.oneOf(m, 'protobuf_message', PROTOBUF_MESSAGES, DEFAULT_PROTOBUF_MESSAGE);
-  // The receiver accepts 2.0, but sending it needs the 2.0 encoder: until then, refuse rather than
-  // send 1.0 bodies under 2.0 headers (the receiver would reject them and the data be dropped).
-  if (protobufMessage === 'io.prometheus.write.v2.Request') {
-    r.error(
-      r.at(m.path, 'protobuf_message'),
-      'sending io.prometheus.write.v2.Request is not supported yet: use prometheus.WriteRequest (remote-write 1.0)',
-    );
-  }
+  // 2.0 falls back to 1.0 when the receiver does not speak it (src/network/protocol-negotiation.ts).
+  const probeIntervalMs = r.duration(m, 'protobuf_message_probe_interval', DEFAULT_PROTOBUF_MESSAGE_PROBE_INTERVAL_MS, {
+    positive: true,
+  });
   const remoteTimeoutMs = r.duration(m, 'remote_timeout', DEFAULT_REMOTE_TIMEOUT_MS, { positive: true });
   const headers = readHeaders(r, m);
   const basicAuth = r.has(m, 'basic_auth')
@@ -609,6 +607,7 @@ export function readEndpoint(
     name: name!,
     url: split!.url,
     protobufMessage: protobufMessage!,
+    protobufMessageProbeIntervalMs: probeIntervalMs!,
     remoteTimeoutMs: remoteTimeoutMs!,
     headers: headers!,
     queue: queue!,

@@ -80,6 +80,12 @@ export interface EndpointConfig extends EndpointSelection {
    */
   url: string;
   protobufMessage: ProtobufMessage;
+  /**
+   * `protobuf_message_probe_interval` (with `io.prometheus.write.v2.Request`): after the receiver
+   * refused 2.0 and the endpoint fell back to 1.0, how long until 2.0 is tried again. Default
+   * `DEFAULT_PROTOBUF_MESSAGE_PROBE_INTERVAL_MS` (1h).
+   */
+  protobufMessageProbeIntervalMs?: number;
   remoteTimeoutMs: number;
   headers: Record<string, string>;
   basicAuth?: BasicAuth;

@@ -12,6 +12,8 @@ export interface DeliveryWorkerInit {
   ttlMs: number;
   externalLabels: Record<string, string>;
   version?: string;
+  /** The endpoint's queue directory (see `EndpointOptions.stateDir`). */
+  stateDir?: string;
 }
 
 /** A segment as it crosses to the worker; its records' buffer is moved rather than copied when it can be. */

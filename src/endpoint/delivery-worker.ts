@@ -153,6 +153,7 @@ const endpoint = createEndpoint({
   logger: new PortLogger(undefined, () => fq.flush()),
   observeBatchDuration: (s) => fq.observeBatchDuration(s),
   ...(init.version === undefined ? {} : { version: init.version }),
+  ...(init.stateDir === undefined ? {} : { stateDir: init.stateDir }),
 });
 fq.endpoint = endpoint;
 

@@ -17,7 +17,8 @@ import { compileRelabeling } from '../relabel/index.js';
 import { loadRawBody } from '../serialization/raw-record.js';
 import type { MetadataEntry, RawGroups, SignalRecord } from '../serialization/types.js';
 import { createWriteRequestEncoderV1 } from '../wire/rw1-encoder.js';
-import type { WriteRequestEncoder } from '../wire/types.js';
+import { createWriteRequestEncoderV2 } from '../wire/rw2-encoder.js';
+import type { ProtobufMessage, WriteRequestEncoder } from '../wire/types.js';
 import { type BacklogView, DeliveryHealthLog } from './delivery-health-log.js';
 import {
   coalesceSamples,
@@ -59,8 +60,16 @@ export interface EndpointOptions {
   logger?: Logger;
   /** Registry-level metrics; the endpoint attaches itself with its name and url, and detaches on stop. */
   metrics?: RemoteStorageMetrics;
-  /** Default: the RW 1.0 encoder with `externalLabels`. */
-  createEncoder?: () => WriteRequestEncoder;
+  /**
+   * Default: the encoder of `message` (1.0 or 2.0) with `externalLabels`. A 2.0 endpoint asks for
+   * both (1.0 after a fallback).
+   */
+  createEncoder?: (message: ProtobufMessage) => WriteRequestEncoder;
+  /**
+   * The endpoint's queue directory: a 2.0 endpoint that fell back to 1.0 remembers it there across
+   * restarts. Default: not persisted.
+   */
+  stateDir?: string;
   /** Snappy block compression (default the wire's `compressBlock`). */
   compress?: (body: Uint8Array) => Uint8Array;
   /**
@@ -195,6 +204,8 @@ class SegmentReader implements Endpoint {
   private readonly counts = new VshardCounts();
   private readonly stopPulling = new AbortController();
   private readonly metadata = new Map<string, MetadataEntry>();
+  /** `metadata`'s values for the 2.0 encoder, made again only after a change. */
+  private metadataArray: readonly MetadataEntry[] | undefined;
   private metadataTimer: TimerHandle | undefined;
   private metadataBusy = false;
   private roomWaiter: (() => void) | undefined;
@@ -241,7 +252,12 @@ class SegmentReader implements Endpoint {
       this.metricsSnapshot(),
     );
     const createEncoder =
-      opts.createEncoder ?? (() => createWriteRequestEncoderV1({ externalLabels: opts.externalLabels }));
+      opts.createEncoder ??
+      ((message: ProtobufMessage) =>
+        message === 'io.prometheus.write.v2.Request'
+          ? createWriteRequestEncoderV2({ externalLabels: opts.externalLabels })
+          : createWriteRequestEncoderV1({ externalLabels: opts.externalLabels }));
+    const v2 = config.protobufMessage === 'io.prometheus.write.v2.Request';
     this.relabeler =
       config.writeRelabelConfigs.length === 0
         ? undefined
@@ -251,8 +267,10 @@ class SegmentReader implements Endpoint {
           );
     this.keepKinds = { histograms: config.sendNativeHistograms, exemplars: config.sendExemplars };
     // Snappy elements are what the 1.0 encoder writes for an unchanged relayed series: only without
-    // external labels to merge, relabel rules, a custom encoder, or an age cut at send time.
+    // external labels to merge, relabel rules, a custom encoder, or an age cut at send time, and
+    // never for a 2.0 endpoint (whose batches must be encodable as either message).
     this.sendsElements =
+      !v2 &&
       opts.createEncoder === undefined &&
       this.relabeler === undefined &&
       config.queue.sampleAgeLimitMs === 0 &&
@@ -264,6 +282,9 @@ class SegmentReader implements Endpoint {
     this.network = createNetworkManager({
       config,
       createEncoder,
+      // 2.0 carries metadata inline, with the series it names; `metadata_config.send` decides whether.
+      ...(v2 && config.metadata.send ? { metadata: () => this.metadataList() } : {}),
+      ...(opts.stateDir === undefined ? {} : { stateDir: opts.stateDir }),
       onPortionDone: (portion, outcome) => this.portionDone(portion, outcome),
       ...(opts.compress === undefined ? {} : { compress: opts.compress }),
       ...(opts.version === undefined ? {} : { version: opts.version }),
@@ -417,7 +438,12 @@ class SegmentReader implements Endpoint {
           run = found.records;
           ahead = found.next;
         }
-        for (const x of run) for (const m of x.metadata) this.metadata.set(m.metricFamilyName, m);
+        for (const x of run) {
+          for (const m of x.metadata) {
+            this.metadata.set(m.metricFamilyName, m);
+            this.metadataArray = undefined;
+          }
+        }
         const records = run.length;
         if (records > 1) {
           coalesceSamples(run);
@@ -617,6 +643,12 @@ class SegmentReader implements Endpoint {
     }, this.opts.config.metadata.sendIntervalMs);
   }
 
+  /** The latest metadata of every family seen, as the 2.0 encoder takes it. */
+  private metadataList(): readonly MetadataEntry[] {
+    this.metadataArray ??= [...this.metadata.values()];
+    return this.metadataArray;
+  }
+
   /** Sends the latest metadata of every family seen, in requests of at most `metadata.maxSamplesPerSend` entries. */
   private async sendMetadata(): Promise<void> {
     if (this.metadataBusy || this.metadata.size === 0) return;
@@ -625,7 +657,9 @@ class SegmentReader implements Endpoint {
       const entries = [...this.metadata.values()];
       const per = Math.max(1, this.opts.config.metadata.maxSamplesPerSend);
       for (let i = 0; i < entries.length; i += per) {
-        if ((await this.network.sendMetadata(entries.slice(i, i + per))) === 'stopped') return;
+        const result = await this.network.sendMetadata(entries.slice(i, i + per));
+        // `inline`: the endpoint sends 2.0, whose series carry their metadata.
+        if (result === 'stopped' || result === 'inline') return;
       }
     } finally {
       this.metadataBusy = false;
@@ -736,6 +770,25 @@ export function endpointMetricsSnapshot(
     recordsCorrupt: s.corruptRecords,
     ...(s.relabel === undefined ? {} : { relabelSeriesDropped: s.relabel.seriesDropped }),
     mailboxes: s.network.loops.map((l) => ({ actor: l.name, depth: l.mailboxDepth, fullCount: l.mailboxFull })),
+    ...(s.network.protocol === undefined ? {} : { protocol: protocolSnapshot(s.network) }),
+  };
+}
+
+/** A 2.0 endpoint's negotiation and written-count totals for the metrics. */
+function protocolSnapshot(net: NetworkStats): RemoteStorageSnapshot['protocol'] {
+  const p = net.protocol!;
+  let partialWrites = 0;
+  let nothingWritten = 0;
+  for (const l of net.loops) {
+    partialWrites += l.writes?.partial ?? 0;
+    nothingWritten += l.writes?.nothingWritten ?? 0;
+  }
+  return {
+    protobufMessage: p.protobufMessage,
+    fallbacks: { ...p.fallbacks },
+    probes: p.probes,
+    partialWrites,
+    nothingWritten,
   };
 }
 

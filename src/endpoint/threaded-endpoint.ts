@@ -42,6 +42,8 @@ export interface ThreadedEndpointOptions {
   logger?: Logger;
   metrics?: RemoteStorageMetrics;
   version?: string;
+  /** The endpoint's queue directory (see `EndpointOptions.stateDir`). */
+  stateDir?: string;
   /** The endpoint on the event loop that takes over if the worker dies (without `metrics`: they stay attached here). */
   fallback: (observeBatchDuration: ((seconds: number) => void) | undefined) => Endpoint;
   /** For tests: the worker script (default delivery-worker.js beside this module). */
@@ -124,6 +126,7 @@ class ThreadedEndpoint implements Endpoint {
       ttlMs: opts.ttlMs,
       externalLabels: opts.externalLabels,
       ...(opts.version === undefined ? {} : { version: opts.version }),
+      ...(opts.stateDir === undefined ? {} : { stateDir: opts.stateDir }),
     };
     this.worker = new Worker(opts.workerUrl ?? new URL('./delivery-worker.js', import.meta.url), { workerData: init });
     this.worker.on('message', (msg: FromWorker) => this.onMessage(msg));

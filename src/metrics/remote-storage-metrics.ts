@@ -41,6 +41,19 @@ export interface RemoteStorageSnapshot {
   /** Series dropped by the endpoint's write relabeling (undefined without rules). */
   relabelSeriesDropped?: number;
   mailboxes: readonly { actor: string; depth: number; fullCount: number }[];
+  /** An endpoint configured with remote-write 2.0: its protocol negotiation (undefined for 1.0 endpoints). */
+  protocol?: {
+    /** The message sent now (`prometheus.WriteRequest` after a fallback). */
+    protobufMessage: string;
+    /** Fallbacks to 1.0 by reason (`unsupported_media_type`, `no_written_headers`). */
+    fallbacks: Readonly<Record<string, number>>;
+    /** Times 2.0 was tried again after `protobuf_message_probe_interval`. */
+    probes: number;
+    /** 2xx answers whose written counts fell short of the request, some written. */
+    partialWrites: number;
+    /** 2xx answers to non-empty requests whose written counts say nothing was written. */
+    nothingWritten: number;
+  };
 }
 
 /** Identifies an endpoint in every metric. */
@@ -184,9 +197,35 @@ const COUNTERS: CounterSpec[] = [
     extra: ['actor'],
     values: (s) => s.mailboxes.map((m) => [{ actor: m.actor }, m.fullCount]),
   },
+  {
+    name: 'promspool_remote_write_protocol_fallbacks_total',
+    help: 'Times an endpoint configured with remote-write 2.0 fell back to 1.0 because the receiver did not take 2.0, by reason (unsupported_media_type: a 415; no_written_headers: a 2xx without X-Prometheus-Remote-Write-*-Written). The refused batch is sent again as 1.0.',
+    extra: ['reason'],
+    values: (s) =>
+      s.protocol === undefined ? [] : Object.entries(s.protocol.fallbacks).map(([reason, v]) => [{ reason }, v]),
+  },
+  {
+    name: 'promspool_remote_write_protocol_probes_total',
+    help: 'Times an endpoint that fell back to remote-write 1.0 tried 2.0 again after protobuf_message_probe_interval.',
+    extra: [],
+    values: (s) => (s.protocol === undefined ? [] : [[NONE, s.protocol.probes]]),
+  },
+  {
+    name: 'promspool_remote_write_short_writes_total',
+    help: 'Remote-write 2.0 answers (2xx) whose X-Prometheus-Remote-Write-*-Written counts fell short of the request, by kind (partial: some written; nothing_written: none of a non-empty request). What was not written counts in prometheus_remote_storage_*_failed_total and is not retried.',
+    extra: ['kind'],
+    values: (s) =>
+      s.protocol === undefined
+        ? []
+        : [
+            [{ kind: 'partial' }, s.protocol.partialWrites],
+            [{ kind: 'nothing_written' }, s.protocol.nothingWritten],
+          ],
+  },
 ];
 
 const seconds = (ms: number): number => ms / 1000;
+const PROTOBUF_MESSAGES = ['prometheus.WriteRequest', 'io.prometheus.write.v2.Request'] as const;
 
 const GAUGES: GaugeSpec[] = [
   {
@@ -252,6 +291,18 @@ const GAUGES: GaugeSpec[] = [
     help: 'Messages waiting in an actor mailbox.',
     extra: ['actor'],
     values: (s) => s.mailboxes.map((m) => [{ actor: m.actor }, m.depth]),
+  },
+  {
+    name: 'promspool_remote_write_protocol',
+    help: 'The remote-write message an endpoint configured with io.prometheus.write.v2.Request sends now: 1 for it, 0 for the other (prometheus.WriteRequest after a fallback).',
+    extra: ['protobuf_message'],
+    values: (s) =>
+      s.protocol === undefined
+        ? []
+        : PROTOBUF_MESSAGES.map((m): [Labels, number] => [
+            { protobuf_message: m },
+            s.protocol?.protobufMessage === m ? 1 : 0,
+          ]),
   },
 ];
 

@@ -4,8 +4,10 @@ import { RetryableError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { redactUrl } from '../redact.js';
 import { remoteWriteHeaders } from '../wire/headers.js';
+import type { ProtobufMessage } from '../wire/types.js';
 import { type HostResolver, roundRobinLookup } from './dns.js';
 import { createOAuth2TokenSource } from './oauth2.js';
+import { parseWrittenCounts, type WrittenCounts } from './protocol-negotiation.js';
 import { oauth2Auth, type RequestAuth, sigv4Auth } from './request-auth.js';
 import { createSigV4Signer, type RequestSigner, type SigV4SignerDeps } from './sigv4.js';
 import { describeTlsFailure } from './tls.js';
@@ -18,12 +20,17 @@ export interface PostResult {
   retryAfter: string | undefined;
   /** The receiver's message for a non-2xx answer (truncated), '' for 2xx. */
   message: string;
+  /** A 2xx answer to a 2.0 request: its `X-Prometheus-Remote-Write-*-Written` counts, undefined when it has none. */
+  written?: WrittenCounts;
 }
 
 /** POSTs remote-write bodies to one endpoint over a shared connection pool. */
 export interface RemoteWriteClient {
-  /** Sends one compressed request. Rejects on network errors, timeouts and when `signal` aborts. */
-  post(body: Uint8Array, signal: AbortSignal): Promise<PostResult>;
+  /**
+   * Sends one compressed request encoded as `message` (default the endpoint's `protobuf_message`),
+   * with that message's protocol headers. Rejects on network errors, timeouts and when `signal` aborts.
+   */
+  post(body: Uint8Array, signal: AbortSignal, message?: ProtobufMessage): Promise<PostResult>;
   /** Lets in-flight requests finish, then closes the connections. */
   close(): Promise<void>;
   /** Closes every connection now, failing in-flight requests. */
@@ -60,12 +67,12 @@ export const ERROR_BODY_LIMIT = 1024;
  * `authorization` (`bearer_token`), or else from the URL's `user:password@` (as Go's HTTP client,
  * and so Prometheus, sends them). OAuth 2.0 and SigV4 credentials are added per request.
  */
-export function buildRequestHeaders(config: EndpointConfig, version: string): Record<string, string | string[]> {
-  const headers: Record<string, string | string[]> = remoteWriteHeaders(
-    config.protobufMessage,
-    config.headers,
-    version,
-  );
+export function buildRequestHeaders(
+  config: EndpointConfig,
+  version: string,
+  message: ProtobufMessage = config.protobufMessage,
+): Record<string, string | string[]> {
+  const headers: Record<string, string | string[]> = remoteWriteHeaders(message, config.headers, version);
   for (const [name, h] of Object.entries(config.httpHeaders ?? {})) {
     const values = [...h.values, ...h.secrets];
     const existing = Object.keys(headers).find((k) => k.toLowerCase() === name.toLowerCase());
@@ -120,7 +127,11 @@ const SENSITIVE_ON_REDIRECT = [
 export function createRemoteWriteClient(opts: RemoteWriteClientOptions): RemoteWriteClient {
   const { config } = opts;
   const endpointUrl = new URL(config.url);
-  const headers = buildRequestHeaders(config, opts.version);
+  // Both protocols' headers: a 2.0 endpoint falls back to 1.0 when its receiver does not speak 2.0.
+  const headersOf: Record<ProtobufMessage, Record<string, string | string[]>> = {
+    'prometheus.WriteRequest': buildRequestHeaders(config, opts.version, 'prometheus.WriteRequest'),
+    'io.prometheus.write.v2.Request': buildRequestHeaders(config, opts.version, 'io.prometheus.write.v2.Request'),
+  };
   const tls = config.tlsConfig;
   const followRedirects = config.followRedirects ?? true;
   const transport = createTransport({
@@ -154,7 +165,8 @@ export function createRemoteWriteClient(opts: RemoteWriteClientOptions): RemoteW
   }
 
   return {
-    async post(body, signal) {
+    async post(body, signal, protobufMessage = config.protobufMessage) {
+      const headers = headersOf[protobufMessage];
       let url = endpointUrl;
       let crossHost = false;
       let retriedUnauthorized = false;
@@ -201,7 +213,10 @@ export function createRemoteWriteClient(opts: RemoteWriteClientOptions): RemoteW
         if (status >= 200 && status < 300) {
           // Always consume the body, or the connection is never returned to the pool.
           await res.body.dump();
-          return { status, retryAfter, message: '' };
+          // 1.0 answers are never read for counts: a missing header there is not zero.
+          const written =
+            protobufMessage === 'io.prometheus.write.v2.Request' ? parseWrittenCounts(res.headers) : undefined;
+          return { status, retryAfter, message: '', ...(written === undefined ? {} : { written }) };
         }
         let message = await readPrefix(res.body, ERROR_BODY_LIMIT);
         if (REDIRECTS.has(status) && location !== undefined) {

@@ -1,11 +1,13 @@
 import { type Clock, sleep, systemClock } from '../clock.js';
+import { DEFAULT_PROTOBUF_MESSAGE_PROBE_INTERVAL_MS } from '../config/defaults.js';
 import type { EndpointConfig } from '../config/types.js';
 import { ClosedError } from '../errors.js';
 import { type Logger, silentLogger } from '../logger.js';
 import type { MetadataEntry } from '../serialization/types.js';
 import { compressBlock } from '../wire/snappy.js';
-import type { WriteRequestEncoder } from '../wire/types.js';
+import type { ProtobufMessage, WriteRequestEncoder } from '../wire/types.js';
 import { createRemoteWriteClient, type RemoteWriteClient } from './http-client.js';
+import { ProtocolNegotiation, type ProtocolNegotiationStats } from './protocol-negotiation.js';
 import { classifyStatus, parseRetryAfterMs, retryDelayMs } from './retry-policy.js';
 import { type DeliveryEvents, type SendLoop, startSendLoop } from './send-loop.js';
 import {
@@ -19,8 +21,19 @@ import {
 
 export interface NetworkManagerOptions {
   config: EndpointConfig;
-  /** One encoder per SendLoop (and one for metadata): an encoder's output views its own scratch buffer. */
-  createEncoder: () => WriteRequestEncoder;
+  /**
+   * One encoder per SendLoop and message (and one for metadata): an encoder's output views its
+   * own scratch buffer. Asked for `io.prometheus.write.v2.Request` only by an endpoint configured
+   * with it (which sends 1.0 too after a fallback).
+   */
+  createEncoder: (message: ProtobufMessage) => WriteRequestEncoder;
+  /**
+   * 2.0 endpoints: the latest metadata of every family, sent inline with the series it names
+   * (with `metadata_config.send`). Default none.
+   */
+  metadata?: () => readonly MetadataEntry[];
+  /** 2.0 endpoints: the queue directory where a fallback to 1.0 is persisted (default: not persisted). */
+  stateDir?: string;
   onPortionDone: PortionDoneCallback;
   /** Snappy block compression returning an owned buffer. Default: the wire's `compressBlock`. */
   compress?: (body: Uint8Array) => Uint8Array;
@@ -53,10 +66,15 @@ export interface NetworkStats {
   shards: number;
   loops: SendLoopStats[];
   metadata: MetadataStats;
+  /** The protocol negotiation of an endpoint configured with 2.0. */
+  protocol?: ProtocolNegotiationStats;
 }
 
-/** Outcome of one metadata send. `stopped`: the manager stopped before it was delivered. */
-export type MetadataSendResult = 'sent' | 'dropped' | 'stopped';
+/**
+ * Outcome of one metadata send. `stopped`: the manager stopped before it was delivered.
+ * `inline`: the endpoint sends 2.0, whose metadata travels with its series: nothing was sent.
+ */
+export type MetadataSendResult = 'sent' | 'dropped' | 'stopped' | 'inline';
 
 /**
  * Shards one endpoint's traffic over SendLoops. Every series goes to its virtual shard's loop,
@@ -111,6 +129,8 @@ class ShardedNetwork implements NetworkManager {
    */
   private readonly vshardToLoop = new Uint16Array(VIRTUAL_SHARDS);
   private readonly metadataEncoder: WriteRequestEncoder;
+  /** Set when the endpoint is configured with 2.0: shared by every loop. */
+  private readonly negotiation: ProtocolNegotiation | undefined;
   private readonly compress: (body: Uint8Array) => Uint8Array;
   private readonly stopSignal = new AbortController();
   private metadataChain: Promise<unknown> = Promise.resolve();
@@ -131,14 +151,31 @@ class ShardedNetwork implements NetworkManager {
       clock: this.clock,
       logger: this.log,
     });
+    const v2 = config.protobufMessage === 'io.prometheus.write.v2.Request';
+    this.negotiation = v2
+      ? new ProtocolNegotiation({
+          configured: config.protobufMessage,
+          probeIntervalMs: config.protobufMessageProbeIntervalMs ?? DEFAULT_PROTOBUF_MESSAGE_PROBE_INTERVAL_MS,
+          ...(opts.stateDir === undefined ? {} : { stateDir: opts.stateDir }),
+          clock: this.clock,
+          logger: this.log,
+        })
+      : undefined;
+    const metadata = opts.metadata ?? (() => NO_METADATA);
     for (let i = 0; i < shards; i++) {
+      const negotiation =
+        this.negotiation === undefined
+          ? undefined
+          : { state: this.negotiation, encoderV2: opts.createEncoder('io.prometheus.write.v2.Request'), metadata };
       this.loops.push(
         startSendLoop({
           name: `${config.name}/shard-${i}`,
           queue: config.queue,
           remoteTimeoutMs: config.remoteTimeoutMs,
           client: this.client,
-          encoder: opts.createEncoder(),
+          // A 2.0 endpoint's 1.0 encoder is for after a fallback.
+          encoder: opts.createEncoder(v2 ? 'prometheus.WriteRequest' : config.protobufMessage),
+          ...(negotiation === undefined ? {} : { negotiation }),
           compress: this.compress,
           onPortionDone: opts.onPortionDone,
           ...(opts.observeBatchDuration === undefined ? {} : { observeBatchDuration: opts.observeBatchDuration }),
@@ -151,7 +188,8 @@ class ShardedNetwork implements NetworkManager {
       );
     }
     for (let v = 0; v < VIRTUAL_SHARDS; v++) this.vshardToLoop[v] = v % shards;
-    this.metadataEncoder = opts.createEncoder();
+    // Metadata requests exist in 1.0 only (2.0 sends it inline): a 2.0 endpoint sends them after a fallback.
+    this.metadataEncoder = opts.createEncoder('prometheus.WriteRequest');
   }
 
   get shards(): number {
@@ -182,7 +220,12 @@ class ShardedNetwork implements NetworkManager {
   }
 
   stats(): NetworkStats {
-    return { shards: this.loops.length, loops: this.loops.map((l) => l.stats()), metadata: { ...this.metadata } };
+    return {
+      shards: this.loops.length,
+      loops: this.loops.map((l) => l.stats()),
+      metadata: { ...this.metadata },
+      ...(this.negotiation === undefined ? {} : { protocol: this.negotiation.stats() }),
+    };
   }
 
   private async stopOnce(timeoutMs: number): Promise<NetworkStopResult> {
@@ -199,6 +242,9 @@ class ShardedNetwork implements NetworkManager {
     const q = this.opts.config.queue;
     const stop = this.stopSignal.signal;
     if (entries.length === 0) return 'sent';
+    // On 2.0 the metadata went with the series; after a fallback to 1.0 it needs its requests again.
+    // (Only the send loops move the protocol, a probe included: this only looks.)
+    if (this.negotiation?.protobufMessage === 'io.prometheus.write.v2.Request') return 'inline';
     const body = this.compress(this.metadataEncoder.encode([], 0, entries));
     for (let retry = 1; !stop.aborted; retry++) {
       const ac = new AbortController();
@@ -210,7 +256,7 @@ class ShardedNetwork implements NetworkManager {
       );
       let retryAfterMs: number | undefined;
       try {
-        const res = await this.client.post(body, ac.signal);
+        const res = await this.client.post(body, ac.signal, 'prometheus.WriteRequest');
         this.metadata.requests++;
         const verdict = classifyStatus(res.status, q.retryOnHttp429);
         if (verdict === 'success') {
@@ -239,3 +285,5 @@ class ShardedNetwork implements NetworkManager {
     return 'stopped';
   }
 }
+
+const NO_METADATA: readonly MetadataEntry[] = Object.freeze([]);

@@ -4,11 +4,14 @@ import type { ActorState, Mailbox } from '../actors/types.js';
 import { type Clock, sleep, systemClock, type TimerHandle } from '../clock.js';
 import type { QueueConfig } from '../config/types.js';
 import { ClosedError, RetryableError } from '../errors.js';
+import { LogThrottle } from '../log-throttle.js';
 import { type Logger, silentLogger } from '../logger.js';
+import type { MetadataEntry } from '../serialization/types.js';
 import { joinSnappyElements } from '../wire/snappy.js';
-import type { WriteRequestEncoder } from '../wire/types.js';
+import type { ProtobufMessage, WriteRequestEncoder } from '../wire/types.js';
 import { type AgeCut, BatchBuilder } from './batch-builder.js';
 import type { PostResult, RemoteWriteClient } from './http-client.js';
+import type { FallbackReason, ProtocolNegotiation, WrittenCounts } from './protocol-negotiation.js';
 import { classifyStatus, parseRetryAfterMs, retryDelayMs } from './retry-policy.js';
 import {
   emptySignalCounters,
@@ -60,8 +63,13 @@ export interface SendLoopOptions {
   /** Per attempt: the request is aborted (and retried) when no answer came within this time. */
   remoteTimeoutMs: number;
   client: RemoteWriteClient;
-  /** This loop's own encoder: its output views a scratch buffer reused by the next `encode`. */
+  /**
+   * This loop's own encoder: its output views a scratch buffer reused by the next `encode`. With
+   * `negotiation`, the 1.0 encoder.
+   */
   encoder: WriteRequestEncoder;
+  /** Set for an endpoint configured with `io.prometheus.write.v2.Request`: see {@link LoopNegotiation}. */
+  negotiation?: LoopNegotiation;
   /** Snappy block compression; must return a buffer it owns (it is kept for retries). */
   compress: (body: Uint8Array) => Uint8Array;
   onPortionDone: PortionDoneCallback;
@@ -75,6 +83,17 @@ export interface SendLoopOptions {
   random?: () => number;
   /** Told of every failure, drop and delivery; without it a refused batch is logged here at warn. */
   events?: DeliveryEvents;
+}
+
+/**
+ * What a loop of a 2.0 endpoint needs to send 2.0 and fall back to 1.0: the endpoint's shared
+ * protocol state, this loop's own 2.0 encoder, and the metadata that travels inline.
+ */
+export interface LoopNegotiation {
+  state: ProtocolNegotiation;
+  encoderV2: WriteRequestEncoder;
+  /** The latest metadata of every family (the 2.0 encoder puts those of the request's series inline); empty when `metadata_config.send` is false. */
+  metadata: () => readonly MetadataEntry[];
 }
 
 /** What a stopped loop left undone: their data is still on disk, unacknowledged. */
@@ -166,7 +185,15 @@ class SendLoopActor implements SendLoop {
     bytes: 0,
     highestSentTimestampMs: 0,
     lastError: undefined as { message: string; atMs: number } | undefined,
+    /** 2.0 answers whose written counts fell short of the request (some written). */
+    partialWrites: 0,
+    /** 2xx answers to non-empty 2.0 requests whose counts say nothing was written. */
+    nothingWritten: 0,
+    /** Batches sent again as 1.0 after their 2.0 request was not understood. */
+    fallbackResends: 0,
   };
+  /** Warns about short written counts at most once a minute (a receiver may do it on every request). */
+  private readonly shortWrites: LogThrottle<Record<string, unknown>>;
 
   constructor(opts: SendLoopOptions) {
     this.opts = opts;
@@ -181,6 +208,15 @@ class SendLoopActor implements SendLoop {
     this.lifecycle = createLifecycle();
     // Works sent as their snappy elements cannot be cut by age: only loops that never cut take them so.
     this.batch = new BatchBuilder(opts.queue.maxSamplesPerSend, opts.queue.sampleAgeLimitMs === 0);
+    this.shortWrites = new LogThrottle<Record<string, unknown>>({
+      clock: this.clock,
+      first: (e) => this.log.warn('remote write 2.0: the receiver did not write all of the batch (not retried)', e),
+      summary: (n, e) =>
+        this.log.warn('remote write 2.0: the receiver did not write all of the batch (not retried)', {
+          ...e,
+          requests: n,
+        }),
+    });
     this.done = this.run();
   }
 
@@ -239,6 +275,15 @@ class SendLoopActor implements SendLoop {
       exemplars: { ...c.exemplars },
       bytes: c.bytes,
       highestSentTimestampMs: c.highestSentTimestampMs,
+      ...(this.opts.negotiation === undefined
+        ? {}
+        : {
+            writes: {
+              partial: c.partialWrites,
+              nothingWritten: c.nothingWritten,
+              fallbackResends: c.fallbackResends,
+            },
+          }),
       ...(c.lastError === undefined ? {} : { lastError: { ...c.lastError } }),
     };
   }
@@ -325,6 +370,7 @@ class SendLoopActor implements SendLoop {
     const left = b.takeAll();
     for (let w = this.mailbox.tryReceive(); w !== undefined; w = this.mailbox.tryReceive()) left.push(w);
     this.refused.clear();
+    this.shortWrites.stop();
     this.lifecycle.send({ type: 'DRAIN' });
     this.lifecycle.send({ type: 'STOPPED' });
     return left;
@@ -369,13 +415,26 @@ class SendLoopActor implements SendLoop {
       this.finishBatch(SENT);
       return true;
     }
-    let body = this.encode();
+    let wire = this.protocol();
+    let body = this.encode(wire);
     for (let retry = 1; ; retry++) {
       if (this.hardStop.signal.aborted) return false;
       const started = this.clock.now();
-      const result = await this.attempt(body);
+      const result = await this.attempt(body, wire);
       if (this.hardStop.signal.aborted) return false;
       c.requests++;
+      if (wire === V2 && !(result instanceof Error)) {
+        const notUnderstood = notUnderstoodReason(result, q.retryOnHttp429);
+        if (notUnderstood !== undefined) {
+          // The same batch at once as 1.0: nothing is dropped (a duplicate at worst, after a 2xx).
+          this.opts.negotiation?.state.fallBack(notUnderstood, { loop: this.name, status: result.status });
+          c.fallbackResends++;
+          wire = V1;
+          body = this.encode(wire);
+          retry--;
+          continue;
+        }
+      }
       let retryAfterMs: number | undefined;
       let message: string;
       let code: string | undefined;
@@ -389,6 +448,10 @@ class SendLoopActor implements SendLoop {
         if (verdict === 'success') {
           this.opts.events?.delivered(this.name, b.samples + b.histograms + b.exemplars);
           this.countDelivered(body.length, started);
+          if (wire === V2 && result.written !== undefined) {
+            this.opts.negotiation?.state.confirmed();
+            this.countWritten(result.written);
+          }
           this.finishBatch(SENT);
           return true;
         }
@@ -439,6 +502,7 @@ class SendLoopActor implements SendLoop {
       }
       this.lifecycle.send({ type: 'RESUME' });
       if (this.draining) return false;
+      let reencode = false;
       if (q.sampleAgeLimitMs > 0) {
         const cut = b.cutOlderThan(this.clock.now() - q.sampleAgeLimitMs);
         if (cut.samples + cut.histograms + cut.exemplars > 0) {
@@ -447,21 +511,76 @@ class SendLoopActor implements SendLoop {
             this.finishBatch(SENT);
             return true;
           }
-          body = this.encode();
+          reencode = true;
         }
+      }
+      // Another loop may have fallen back (or a probe come due) meanwhile: the next attempt follows it.
+      const next = this.protocol();
+      if (next !== wire || reencode) {
+        wire = next;
+        body = this.encode(wire);
       }
     }
   }
 
-  private encode(): Uint8Array {
+  /**
+   * The message of the current batch's next attempt: the endpoint's negotiated one. Without
+   * negotiation undefined (the client sends the endpoint's `protobuf_message`). A batch of snappy
+   * elements is 1.0 bytes, so always 1.0 (the endpoint gives a 2.0 endpoint none).
+   */
+  private protocol(): ProtobufMessage | undefined {
+    const n = this.opts.negotiation;
+    if (n === undefined) return undefined;
+    if (this.batch.elementCount > 0) return V1;
+    return n.state.current();
+  }
+
+  private encode(message: ProtobufMessage | undefined): Uint8Array {
     const b = this.batch;
     // The encoder's output is only valid until its next call: compress copies it out at once.
     if (b.elementCount > 0) return joinSnappyElements(b.elements, b.elementCount);
+    const n = this.opts.negotiation;
+    if (message === V2 && n !== undefined) {
+      return this.opts.compress(n.encoderV2.encode(b.slices, b.sliceCount, n.metadata()));
+    }
     return this.opts.compress(this.opts.encoder.encode(b.slices, b.sliceCount, NO_METADATA));
   }
 
+  /**
+   * A 2.0 answer's written counts: what the receiver says it did not write is counted as failed
+   * and not retried (the spec: a partial write is final). Nothing written of a non-empty batch is
+   * an error of its own.
+   */
+  private countWritten(w: WrittenCounts): void {
+    const b = this.batch;
+    const c = this.counters;
+    const samples = Math.max(0, b.samples - w.samples);
+    const histograms = Math.max(0, b.histograms - w.histograms);
+    const exemplars = Math.max(0, b.exemplars - w.exemplars);
+    if (samples + histograms + exemplars === 0) return;
+    c.samples.sent -= samples;
+    c.samples.failed += samples;
+    c.histograms.sent -= histograms;
+    c.histograms.failed += histograms;
+    c.exemplars.sent -= exemplars;
+    c.exemplars.failed += exemplars;
+    const nothing = w.samples + w.histograms + w.exemplars === 0;
+    if (nothing) {
+      c.nothingWritten++;
+      this.noteError('remote write 2.0: 2xx, but the written headers say nothing of the batch was written');
+    } else {
+      c.partialWrites++;
+    }
+    this.shortWrites.note({
+      nothing_written: nothing,
+      samples_not_written: samples,
+      histograms_not_written: histograms,
+      exemplars_not_written: exemplars,
+    });
+  }
+
   /** One POST with its own timeout; resolves the receiver's answer or the error (never rejects). */
-  private async attempt(body: Uint8Array): Promise<PostResult | Error> {
+  private async attempt(body: Uint8Array, message: ProtobufMessage | undefined): Promise<PostResult | Error> {
     const ac = new AbortController();
     this.inflight = ac;
     const timeoutMs = this.opts.remoteTimeoutMs;
@@ -469,7 +588,7 @@ class SendLoopActor implements SendLoop {
       ac.abort(new RetryableError('ERR_TIMEOUT', `no answer within remote_timeout (${timeoutMs} ms)`));
     }, timeoutMs);
     try {
-      return await this.opts.client.post(body, ac.signal);
+      return await this.opts.client.post(body, ac.signal, message);
     } catch (err) {
       if (ac.signal.aborted && ac.signal.reason instanceof Error) return ac.signal.reason;
       return err instanceof Error ? err : new Error(String(err));
@@ -523,3 +642,17 @@ function errorCode(err: Error): string | undefined {
 }
 
 const NO_METADATA: readonly never[] = Object.freeze([]);
+const V1: ProtobufMessage = 'prometheus.WriteRequest';
+const V2: ProtobufMessage = 'io.prometheus.write.v2.Request';
+
+/**
+ * Whether an answer to a 2.0 request says the receiver did not understand 2.0: a 415, or a
+ * success without any written header (the spec's SHOULD: treat it as a 415).
+ */
+function notUnderstoodReason(result: PostResult, retryOn429: boolean): FallbackReason | undefined {
+  if (result.status === 415) return 'unsupported_media_type';
+  if (classifyStatus(result.status, retryOn429) === 'success' && result.written === undefined) {
+    return 'no_written_headers';
+  }
+  return undefined;
+}

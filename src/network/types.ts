@@ -103,6 +103,15 @@ export interface SendLoopStats {
   /** Newest sample/histogram timestamp in a delivered request (ms, 0 if none). */
   highestSentTimestampMs: number;
   lastError?: { message: string; atMs: number };
+  /** Remote-write 2.0 answers (loops of an endpoint configured with 2.0 only). */
+  writes?: {
+    /** 2xx answers whose written counts fell short of the request, some written. */
+    partial: number;
+    /** 2xx answers to non-empty requests whose counts say nothing was written. */
+    nothingWritten: number;
+    /** Batches sent again as 1.0 because their 2.0 request was not understood. */
+    fallbackResends: number;
+  };
 }
 
 export function emptySignalCounters(): SignalCounters {

@@ -332,11 +332,9 @@ const INVALID: [string, string, string[]][] = [
     ],
   ],
   [
-    'remote-write 2.0 sending is refused until supported',
-    `${RW}    protobuf_message: io.prometheus.write.v2.Request\n`,
-    [
-      'remote_write[0].protobuf_message: sending io.prometheus.write.v2.Request is not supported yet: use prometheus.WriteRequest (remote-write 1.0) (line 3)',
-    ],
+    'protobuf_message_probe_interval must be positive',
+    `${RW}    protobuf_message: io.prometheus.write.v2.Request\n    protobuf_message_probe_interval: 0s\n`,
+    ['remote_write[0].protobuf_message_probe_interval: must be greater than 0, got 0s (line 4)'],
   ],
   [
     'bad protobuf_message',

@@ -46,6 +46,7 @@ describe('parseConfig applies defaults', () => {
           name: deriveEndpointName('http://127.0.0.1:9090/api/v1/write'),
           url: 'http://127.0.0.1:9090/api/v1/write',
           protobufMessage: 'prometheus.WriteRequest',
+          protobufMessageProbeIntervalMs: 3_600_000,
           remoteTimeoutMs: 30_000,
           headers: {},
           queue: {
@@ -118,6 +119,7 @@ remote_write:
   - name: primary
     url: https://mimir.example/api/v1/push
     protobuf_message: prometheus.WriteRequest
+    protobuf_message_probe_interval: 30m
     remote_timeout: 10s
     headers: { X-Scope-OrgID: team-a }
     basic_auth: { username: u, password_file: password.txt }
@@ -174,6 +176,7 @@ remote_write:
           name: 'primary',
           url: 'https://mimir.example/api/v1/push',
           protobufMessage: 'prometheus.WriteRequest',
+          protobufMessageProbeIntervalMs: 1_800_000,
           remoteTimeoutMs: 10_000,
           headers: { 'X-Scope-OrgID': 'team-a' },
           basicAuth: { username: 'u', password: 's3cret' },
@@ -212,6 +215,7 @@ remote_write:
           name: deriveEndpointName('http://127.0.0.1:8428/api/v1/write'),
           url: 'http://127.0.0.1:8428/api/v1/write',
           protobufMessage: 'prometheus.WriteRequest',
+          protobufMessageProbeIntervalMs: 3_600_000,
           remoteTimeoutMs: 30_000,
           headers: {},
           authorization: { type: 'Token', credentials: 'abc' },
