@@ -1,0 +1,255 @@
+// Remote-write 2.0 out, run as the real CLI. (1) promspool A sends 2.0 to promspool B's receiver,
+// whose own endpoint sends 2.0 to the fake receiver: samples, histograms of all three kinds,
+// exemplars and metadata (inline) arrive, and A never falls back. (2) promspool sends 2.0 to
+// Debian's Prometheus 2.42, which predates 2.0: everything ends stored through 1.0, once.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { HistogramEntry, MetadataEntry } from '../../src/serialization/types.js';
+import { type FakeReceiver, seriesKey, startFakeReceiver } from '../helpers/fake-receiver.js';
+import { buildWriteRequestV1, type SeriesInput } from '../helpers/remote-write-client.js';
+import { intCustom } from '../wire/custom-bucket-histograms.js';
+import {
+  type DaemonProcess,
+  daemonConfigYaml,
+  makeTempDir,
+  postWrite,
+  startDaemonProcess,
+  type TempDir,
+} from './daemon-helpers.js';
+import { receiversSkipReason } from './harness/binaries.js';
+import { type PrometheusInstance, startPrometheus } from './harness/prometheus.js';
+import { waitUntil } from './harness/wait.js';
+
+const V2 = 'io.prometheus.write.v2.Request';
+
+async function metricsOf(daemon: DaemonProcess): Promise<string> {
+  const res = await fetch(`${daemon.url}/metrics`);
+  return res.text();
+}
+
+/** The value of the first exposition line of `name` whose labels include every `labels` pair. */
+function sample(exposition: string, name: string, labels: Record<string, string>): number | undefined {
+  for (const line of exposition.split('\n')) {
+    if (!line.startsWith(`${name}{`)) continue;
+    if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) return Number(line.split(' ').at(-1));
+  }
+  return undefined;
+}
+
+function histograms(now: number): HistogramEntry[] {
+  return [
+    {
+      timestampMs: now - 3000,
+      histogram: {
+        isFloat: false,
+        count: 3,
+        sum: 4.5,
+        schema: 0,
+        zeroThreshold: 0.001,
+        zeroCount: 1,
+        positiveSpans: [{ offset: 0, length: 2 }],
+        negativeSpans: [],
+        positiveDeltas: [1, 0],
+      },
+    },
+    {
+      timestampMs: now - 2000,
+      histogram: {
+        isFloat: true,
+        count: 2.5,
+        sum: 3,
+        schema: 1,
+        zeroThreshold: 0.001,
+        zeroCount: 0.5,
+        positiveSpans: [{ offset: 1, length: 1 }],
+        negativeSpans: [],
+        positiveCounts: [2],
+      },
+    },
+    { ...intCustom, timestampMs: now - 1000 },
+  ];
+}
+
+describe('remote-write 2.0 to promspool’s own receiver', () => {
+  let sink: FakeReceiver;
+  let a: DaemonProcess;
+  let b: DaemonProcess;
+  let dir: TempDir;
+  let dirA: TempDir;
+
+  before(async () => {
+    dir = makeTempDir('rw2-send');
+    sink = await startFakeReceiver();
+    b = await startDaemonProcess({
+      dir: dir.path,
+      configYaml: (port) =>
+        daemonConfigYaml(port, {
+          dataDir: join(dir.path, 'data-b'),
+          endpoints: [{ name: 'sink', url: sink.url, protobufMessage: V2 }],
+        }),
+    });
+    dirA = makeTempDir('rw2-send-a');
+    a = await startDaemonProcess({
+      dir: dirA.path,
+      configYaml: (port) =>
+        daemonConfigYaml(port, {
+          dataDir: join(dirA.path, 'data'),
+          endpoints: [{ name: 'b', url: b.writeUrl, protobufMessage: V2 }],
+        }),
+    });
+  });
+
+  after(async () => {
+    const exitA = await a?.stop();
+    const exitB = await b?.stop();
+    await sink?.close();
+    dir?.remove();
+    dirA?.remove();
+    assert.deepEqual(exitA, { code: 0, signal: null }, a?.tail());
+    assert.deepEqual(exitB, { code: 0, signal: null }, b?.tail());
+  });
+
+  it('samples, native histograms (integer, float, custom buckets), exemplars and metadata arrive through 2.0 twice', async () => {
+    const now = Date.now();
+    const hs = histograms(now);
+    const series: SeriesInput[] = [
+      {
+        labels: { __name__: 'rw2_requests_total', job: 'api' },
+        samples: [
+          [now - 3000, 1],
+          [now - 2000, 2],
+          [now - 1000, 3],
+        ],
+        exemplars: [{ labels: { trace_id: 'abc' }, value: 2, timestampMs: now - 2000 }],
+      },
+      { labels: { __name__: 'rw2_latency_seconds', job: 'api' }, histograms: hs },
+    ];
+    const metadata: MetadataEntry[] = [
+      { metricFamilyName: 'rw2_requests_total', type: 'counter', help: 'Requests served.', unit: '' },
+      { metricFamilyName: 'rw2_latency_seconds', type: 'histogram', help: 'Latency.', unit: 'seconds' },
+    ];
+    const res = await postWrite(a.writeUrl, buildWriteRequestV1(series, metadata));
+    assert.equal(res.status, 204, res.body.toString());
+
+    await sink
+      .waitFor((r) => r.totalSamples >= 3 && r.totalHistograms >= 3 && r.totalExemplars >= 1, 20_000)
+      .catch((err) => {
+        throw new Error(`${(err as Error).message}\nA:\n${a.tail()}\nB:\n${b.tail()}`);
+      });
+    assert.deepEqual(
+      sink.received.get(seriesKey({ __name__: 'rw2_requests_total', job: 'api' }))?.map((s) => [s.ts, s.value]),
+      [
+        [now - 3000, 1],
+        [now - 2000, 2],
+        [now - 1000, 3],
+      ],
+    );
+    const got = sink.receivedHistograms.get(seriesKey({ __name__: 'rw2_latency_seconds', job: 'api' })) ?? [];
+    assert.deepEqual(
+      got.map((h) => [h.ts, h.histogram.isFloat, h.histogram.schema, h.histogram.count, h.histogram.sum]),
+      hs.map((h) => [h.timestampMs, h.histogram.isFloat, h.histogram.schema, h.histogram.count, h.histogram.sum]),
+    );
+    assert.deepEqual(got[2].histogram.customValues, intCustom.histogram.customValues);
+    assert.equal(sink.totalSamples, 3);
+    assert.equal(sink.totalHistograms, 3);
+    assert.equal(sink.totalExemplars, 1);
+    // 2.0 metadata travels with each series: the sink's requests carried both families.
+    const families = new Map(sink.metadata.map((m) => [m.metricFamilyName, m]));
+    assert.deepEqual(families.get('rw2_requests_total'), metadata[0]);
+    assert.deepEqual(families.get('rw2_latency_seconds'), metadata[1]);
+    assert.match(String(sink.headersSeen['content-type']), /proto=io\.prometheus\.write\.v2\.Request/);
+    assert.equal(sink.headersSeen['x-prometheus-remote-write-version'], '2.0.0');
+
+    const m = await metricsOf(a);
+    assert.equal(sample(m, 'promspool_remote_write_protocol', { protobuf_message: V2 }), 1);
+    assert.equal(sample(m, 'promspool_remote_write_protocol_fallbacks_total', { reason: 'unsupported_media_type' }), 0);
+    assert.equal(sample(m, 'promspool_remote_write_protocol_fallbacks_total', { reason: 'no_written_headers' }), 0);
+    assert.equal(sample(m, 'prometheus_remote_storage_samples_total', { remote_name: 'b' }), 3);
+    assert.equal(sample(m, 'prometheus_remote_storage_histograms_total', { remote_name: 'b' }), 3);
+    assert.equal(sample(m, 'prometheus_remote_storage_samples_failed_total', { remote_name: 'b' }), 0);
+  });
+});
+
+const skip = receiversSkipReason('prometheus');
+
+describe('remote-write 2.0 to Debian’s Prometheus 2.42 (1.0 only)', { skip }, () => {
+  let prom: PrometheusInstance;
+  let daemon: DaemonProcess;
+  let dir: TempDir;
+
+  before(async () => {
+    dir = makeTempDir('rw2-fallback');
+    prom = await startPrometheus({ features: ['native-histograms'] });
+    daemon = await startDaemonProcess({
+      dir: dir.path,
+      configYaml: (port) =>
+        daemonConfigYaml(port, {
+          dataDir: join(dir.path, 'data'),
+          endpoints: [{ name: 'prom', url: prom.writeUrl, protobufMessage: V2 }],
+        }),
+    });
+  });
+
+  after(async () => {
+    const exit = await daemon?.stop();
+    await prom?.stop();
+    dir?.remove();
+    assert.deepEqual(exit, { code: 0, signal: null }, daemon?.tail());
+  });
+
+  it('falls back to 1.0 and everything is stored exactly once', async () => {
+    const SERIES = 50;
+    const SAMPLES = 5;
+    const t0 = Date.now() - 5 * 60_000;
+    const tsOf = (k: number) => t0 + k * 10_000;
+    const series: SeriesInput[] = Array.from({ length: SERIES }, (_, i) => ({
+      labels: { __name__: 'rw2_fallback', i: String(i) },
+      samples: Array.from({ length: SAMPLES }, (_, k): [number, number] => [tsOf(k), i * 10 + k]),
+    }));
+    const hs = histograms(Date.now());
+    series.push({ labels: { __name__: 'rw2_fallback_seconds' }, histograms: hs.slice(0, 2) });
+    const res = await postWrite(daemon.writeUrl, buildWriteRequestV1(series));
+    assert.equal(res.status, 204, res.body.toString());
+
+    const stored = await waitUntil(() => prom.query('rw2_fallback[10m]'), {
+      until: (r) => r.reduce((n, s) => n + s.samples.length, 0) >= SERIES * SAMPLES,
+      timeoutMs: 30_000,
+      intervalMs: 250,
+      description: `${SERIES * SAMPLES} samples in Prometheus`,
+    });
+    assert.equal(stored.length, SERIES);
+    for (const s of stored) {
+      const i = Number(s.metric.i);
+      assert.deepEqual(
+        s.samples,
+        Array.from({ length: SAMPLES }, (_, k) => ({ timestampMs: tsOf(k), value: i * 10 + k })),
+      );
+    }
+    const hist = await waitUntil(() => prom.query('rw2_fallback_seconds[10m]'), {
+      until: (r) => r.length === 1 && r[0].histograms.length >= 2,
+      timeoutMs: 30_000,
+      intervalMs: 250,
+      description: 'the two native histograms in Prometheus',
+    });
+    assert.deepEqual(
+      hist[0].histograms.map((h) => [h.timestampMs, h.histogram.count, h.histogram.sum]),
+      hs.slice(0, 2).map((h) => [h.timestampMs, h.histogram.count, h.histogram.sum]),
+    );
+
+    const m = await waitUntil(() => metricsOf(daemon), {
+      until: (text) =>
+        sample(text, 'prometheus_remote_storage_samples_total', { remote_name: 'prom' }) === SERIES * SAMPLES,
+      timeoutMs: 10_000,
+      intervalMs: 100,
+      description: 'the delivered samples counted',
+    });
+    // Prometheus 2.42 ignores the 2.0 Content-Type, reads the body as an empty 1.0 request and
+    // answers 204 without written headers: the spec's "treat as 415".
+    assert.equal(sample(m, 'promspool_remote_write_protocol', { protobuf_message: 'prometheus.WriteRequest' }), 1);
+    assert.equal(sample(m, 'promspool_remote_write_protocol_fallbacks_total', { reason: 'no_written_headers' }), 1);
+    assert.equal(sample(m, 'prometheus_remote_storage_samples_failed_total', { remote_name: 'prom' }), 0);
+    assert.equal(sample(m, 'prometheus_remote_storage_histograms_total', { remote_name: 'prom' }), 2);
+    assert.equal(daemon.tail(1000).match(/does not take protocol 2\.0/g)?.length, 1, daemon.tail());
+  });
+});
