@@ -124,8 +124,14 @@ export interface EndpointOptions {
   name?: string;
   /** The receiver's remote-write URL, http or https. Required. */
   url: string;
-  /** Wire format: `prometheus.WriteRequest` (remote-write 1.0, default) or `io.prometheus.write.v2.Request`. */
+  /**
+   * Wire format: `prometheus.WriteRequest` (remote-write 1.0, default) or
+   * `io.prometheus.write.v2.Request` (2.0, falling back to 1.0 without loss when the receiver does
+   * not take it; see docs/operations.md, "Remote-write 2.0 sending").
+   */
   protobufMessage?: ProtobufMessage;
+  /** With 2.0: how long 1.0 is kept after a fallback before 2.0 is tried again. Default 1h. */
+  protobufMessageProbeInterval?: DurationOption;
   /** Timeout of one request attempt. Default 30s. */
   remoteTimeout?: DurationOption;
   /** Extra request headers (e.g. `X-Scope-OrgID`). Headers promspool sets itself, and `Authorization`, are refused. */

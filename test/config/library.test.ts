@@ -32,6 +32,28 @@ describe('resolveQueueOptions', () => {
     assert.equal(config.nameValidationScheme, 'utf8');
   });
 
+  it('takes remote-write 2.0 with its probe interval (default 1h)', () => {
+    const config = resolveQueueOptions({
+      dataDir: '/tmp/q',
+      endpoints: [
+        { name: 'a', url: 'http://127.0.0.1:9090/w', protobufMessage: 'io.prometheus.write.v2.Request' },
+        {
+          name: 'b',
+          url: 'http://127.0.0.1:9090/w',
+          protobufMessage: 'io.prometheus.write.v2.Request',
+          protobufMessageProbeInterval: '5m',
+        },
+      ],
+    });
+    assert.deepEqual(
+      config.remoteWrite.map((e) => [e.protobufMessage, e.protobufMessageProbeIntervalMs]),
+      [
+        ['io.prometheus.write.v2.Request', 3_600_000],
+        ['io.prometheus.write.v2.Request', 300_000],
+      ],
+    );
+  });
+
   it('takes nameValidationScheme, and checks external labels by it', () => {
     const base = { dataDir: '/tmp/q', endpoints: [{ url: 'http://127.0.0.1:9090/w' }] };
     const utf8 = resolveQueueOptions({ ...base, externalLabels: { 'k8s.cluster': 'eu1', 地域: '東京' } });
