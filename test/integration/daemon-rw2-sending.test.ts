@@ -13,6 +13,7 @@ import {
   type DaemonProcess,
   daemonConfigYaml,
   makeTempDir,
+  metricValue,
   postWrite,
   startDaemonProcess,
   type TempDir,
@@ -131,9 +132,24 @@ describe('remote-write 2.0 to promspool’s own receiver', () => {
     ];
     const res = await postWrite(a.writeUrl, buildWriteRequestV1(series, metadata));
     assert.equal(res.status, 204, res.body.toString());
+    // Samples only: stored as received (the relay route), which a 2.0 endpoint must still encode as 2.0.
+    const relayed = { __name__: 'rw2_relayed', job: 'api' };
+    const raw = await postWrite(
+      a.writeUrl,
+      buildWriteRequestV1([
+        {
+          labels: relayed,
+          samples: [
+            [now - 2000, 7],
+            [now - 1000, 8],
+          ],
+        },
+      ]),
+    );
+    assert.equal(raw.status, 204, raw.body.toString());
 
     await sink
-      .waitFor((r) => r.totalSamples >= 3 && r.totalHistograms >= 3 && r.totalExemplars >= 1, 20_000)
+      .waitFor((r) => r.totalSamples >= 5 && r.totalHistograms >= 3 && r.totalExemplars >= 1, 20_000)
       .catch((err) => {
         throw new Error(`${(err as Error).message}\nA:\n${a.tail()}\nB:\n${b.tail()}`);
       });
@@ -151,7 +167,14 @@ describe('remote-write 2.0 to promspool’s own receiver', () => {
       hs.map((h) => [h.timestampMs, h.histogram.isFloat, h.histogram.schema, h.histogram.count, h.histogram.sum]),
     );
     assert.deepEqual(got[2].histogram.customValues, intCustom.histogram.customValues);
-    assert.equal(sink.totalSamples, 3);
+    assert.deepEqual(
+      sink.received.get(seriesKey(relayed))?.map((s) => [s.ts, s.value]),
+      [
+        [now - 2000, 7],
+        [now - 1000, 8],
+      ],
+    );
+    assert.equal(sink.totalSamples, 5);
     assert.equal(sink.totalHistograms, 3);
     assert.equal(sink.totalExemplars, 1);
     // 2.0 metadata travels with each series: the sink's requests carried both families.
@@ -165,7 +188,12 @@ describe('remote-write 2.0 to promspool’s own receiver', () => {
     assert.equal(sample(m, 'promspool_remote_write_protocol', { protobuf_message: V2 }), 1);
     assert.equal(sample(m, 'promspool_remote_write_protocol_fallbacks_total', { reason: 'unsupported_media_type' }), 0);
     assert.equal(sample(m, 'promspool_remote_write_protocol_fallbacks_total', { reason: 'no_written_headers' }), 0);
-    assert.equal(sample(m, 'prometheus_remote_storage_samples_total', { remote_name: 'b' }), 3);
+    assert.equal(sample(m, 'prometheus_remote_storage_samples_total', { remote_name: 'b' }), 5);
+    assert.equal(
+      metricValue(m, 'promspool_receiver_requests_stored_as_received_total'),
+      1,
+      'the samples-only push took the relay route',
+    );
     assert.equal(sample(m, 'prometheus_remote_storage_histograms_total', { remote_name: 'b' }), 3);
     assert.equal(sample(m, 'prometheus_remote_storage_samples_failed_total', { remote_name: 'b' }), 0);
   });
