@@ -3,8 +3,10 @@
 // exemplars and metadata (inline) arrive, and A never falls back. (2) promspool sends 2.0 to
 // Debian's Prometheus 2.42, which predates 2.0: everything ends stored through 1.0, once.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { PROTOCOL_STATE_FILE } from '../../src/network/protocol-negotiation.js';
 import type { HistogramEntry, MetadataEntry } from '../../src/serialization/types.js';
 import { type FakeReceiver, seriesKey, startFakeReceiver } from '../helpers/fake-receiver.js';
 import { buildWriteRequestV1, type SeriesInput } from '../helpers/remote-write-client.js';
@@ -205,18 +207,17 @@ describe('remote-write 2.0 to Debian’s Prometheus 2.42 (1.0 only)', { skip }, 
   let prom: PrometheusInstance;
   let daemon: DaemonProcess;
   let dir: TempDir;
+  let configYaml: (port: number) => string;
 
   before(async () => {
     dir = makeTempDir('rw2-fallback');
     prom = await startPrometheus({ features: ['native-histograms'] });
-    daemon = await startDaemonProcess({
-      dir: dir.path,
-      configYaml: (port) =>
-        daemonConfigYaml(port, {
-          dataDir: join(dir.path, 'data'),
-          endpoints: [{ name: 'prom', url: prom.writeUrl, protobufMessage: V2 }],
-        }),
-    });
+    configYaml = (port) =>
+      daemonConfigYaml(port, {
+        dataDir: join(dir.path, 'data'),
+        endpoints: [{ name: 'prom', url: prom.writeUrl, protobufMessage: V2 }],
+      });
+    daemon = await startDaemonProcess({ dir: dir.path, configYaml });
   });
 
   after(async () => {
@@ -279,5 +280,27 @@ describe('remote-write 2.0 to Debian’s Prometheus 2.42 (1.0 only)', { skip }, 
     assert.equal(sample(m, 'prometheus_remote_storage_samples_failed_total', { remote_name: 'prom' }), 0);
     assert.equal(sample(m, 'prometheus_remote_storage_histograms_total', { remote_name: 'prom' }), 2);
     assert.equal(daemon.tail(1000).match(/does not take protocol 2\.0/g)?.length, 1, daemon.tail());
+    const stateFile = join(dir.path, 'data', 'prom', PROTOCOL_STATE_FILE);
+    assert.equal(JSON.parse(readFileSync(stateFile, 'utf8')).protobufMessage, 'prometheus.WriteRequest');
+
+    // A restart keeps 1.0 from the queue directory: no 2.0 request, no second fallback.
+    assert.deepEqual(await daemon.stop(), { code: 0, signal: null }, daemon.tail());
+    daemon = await startDaemonProcess({ dir: dir.path, configYaml });
+    const later = Array.from({ length: SERIES }, (_, i) => ({
+      labels: { __name__: 'rw2_after_restart', i: String(i) },
+      samples: [[tsOf(0), i] as [number, number]],
+    }));
+    const res2 = await postWrite(daemon.writeUrl, buildWriteRequestV1(later));
+    assert.equal(res2.status, 204, res2.body.toString());
+    await waitUntil(() => prom.query('rw2_after_restart[10m]'), {
+      until: (r) => r.length === SERIES,
+      timeoutMs: 30_000,
+      intervalMs: 250,
+      description: `${SERIES} series after the restart in Prometheus`,
+    });
+    const m2 = await metricsOf(daemon);
+    assert.equal(sample(m2, 'promspool_remote_write_protocol', { protobuf_message: 'prometheus.WriteRequest' }), 1);
+    assert.equal(sample(m2, 'promspool_remote_write_protocol_fallbacks_total', { reason: 'no_written_headers' }), 0);
+    assert.match(daemon.tail(1000), /sending 1\.0 as after an earlier fallback/);
   });
 });
