@@ -1,0 +1,93 @@
+/**
+ * An endpoint configured with remote-write 2.0, with the real encoders and the fake receiver:
+ * metadata from the records travels inline (or not, with `metadata_config.send: false`), and the
+ * fallback to 1.0 is kept in `stateDir`.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { systemClock } from '../../src/clock.js';
+import { createEndpoint } from '../../src/endpoint/endpoint.js';
+import { PROTOCOL_STATE_FILE } from '../../src/network/protocol-negotiation.js';
+import type { MetadataEntry, SignalRecord } from '../../src/serialization/types.js';
+import { type RequestInfo, startFakeReceiver } from '../helpers/fake-receiver.js';
+import { endpointConfig } from '../network/harness.js';
+import { buildRecord, samples } from '../network/record-builder.js';
+import { FakeFileQueue, RecordTokens, segment } from './fake-file-queue.js';
+
+const META: MetadataEntry = { metricFamilyName: 'm', type: 'gauge', help: 'A gauge.', unit: 'bytes' };
+
+async function deliverOnce(send: boolean, answer: (req: RequestInfo) => number) {
+  const receiver = await startFakeReceiver();
+  const versions: string[] = [];
+  receiver.script((req) => {
+    versions.push(req.version);
+    return { status: answer(req) };
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'promspool-endpoint-rw2-'));
+  const tokens = new RecordTokens<SignalRecord>();
+  const rec = buildRecord(
+    [
+      { labels: { __name__: 'm', k: '1' }, hash: 0, samples: samples(5, 1000) },
+      { labels: { __name__: 'm', k: '2' }, hash: 1, samples: samples(5, 1000) },
+    ],
+    [META],
+  );
+  const fq = new FakeFileQueue([segment(1, [tokens.token(rec)])]);
+  const base = endpointConfig(receiver.url, { batchSendDeadlineMs: 0 });
+  const ep = createEndpoint({
+    config: {
+      ...base,
+      protobufMessage: 'io.prometheus.write.v2.Request',
+      metadata: { ...base.metadata, send },
+    },
+    fileQueue: fq,
+    ttlMs: 0,
+    externalLabels: {},
+    decodeRecord: (p) => tokens.lookup(p) as SignalRecord,
+    clock: systemClock,
+    stateDir: dir,
+  });
+  try {
+    await fq.waitForReleases(1);
+    return {
+      versions,
+      metadata: [...receiver.metadata],
+      samples: receiver.totalSamples,
+      stateFile: existsSync(join(dir, PROTOCOL_STATE_FILE)),
+      protocol: ep.stats().network.protocol,
+    };
+  } finally {
+    await ep.stop({ timeoutMs: 0 });
+    await receiver.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe('Endpoint sending remote-write 2.0', () => {
+  it('sends the records’ metadata inline with their series', async () => {
+    const r = await deliverOnce(true, () => 204);
+    assert.deepEqual(r.versions, ['2.0']);
+    assert.equal(r.samples, 10);
+    assert.deepEqual(r.metadata, [META, META]);
+    assert.equal(r.stateFile, false);
+    assert.equal(r.protocol?.protobufMessage, 'io.prometheus.write.v2.Request');
+  });
+
+  it('leaves metadata out with metadata_config.send: false', async () => {
+    const r = await deliverOnce(false, () => 204);
+    assert.deepEqual(r.versions, ['2.0']);
+    assert.equal(r.samples, 10);
+    assert.deepEqual(r.metadata, []);
+  });
+
+  it('falls back on a 415 and persists it in stateDir', async () => {
+    const r = await deliverOnce(true, (req) => (req.version === '2.0' ? 415 : 204));
+    assert.deepEqual(r.versions, ['2.0', '1.0']);
+    assert.equal(r.samples, 10);
+    assert.equal(r.stateFile, true);
+    assert.deepEqual(r.protocol?.fallbacks, { unsupported_media_type: 1, no_written_headers: 0 });
+  });
+});
