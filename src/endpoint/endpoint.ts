@@ -440,7 +440,10 @@ class SegmentReader implements Endpoint {
         }
         for (const x of run) {
           for (const m of x.metadata) {
+            const had = this.metadata.get(m.metricFamilyName);
+            if (had !== undefined && had.type === m.type && had.help === m.help && had.unit === m.unit) continue;
             this.metadata.set(m.metricFamilyName, m);
+            // The 2.0 encoder's list is made again only when something changed (records repeat it).
             this.metadataArray = undefined;
           }
         }
