@@ -2,9 +2,8 @@
  * Remote-write wire formats: encoding what a SendLoop sends, decoding what the daemon's
  * receiver gets, snappy block compression and the protocol headers.
  *
- * RW 2.0 encoding (`createWriteRequestEncoderV2`) exists but no endpoint uses it yet: sending 2.0
- * needs negotiation with 1.0-only receivers first (issue 19, item 2), so the config still refuses
- * `io.prometheus.write.v2.Request`.
+ * An endpoint configured with `io.prometheus.write.v2.Request` encodes with
+ * `createWriteRequestEncoderV2` and falls back to 1.0 as src/network/protocol-negotiation.ts decides.
  */
 export { isReservedHeader, remoteWriteHeaders, validateUserHeaders } from './headers.js';
 export { decodeWriteRequestV1 } from './rw1-decoder.js';
