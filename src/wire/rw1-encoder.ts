@@ -1,21 +1,12 @@
 import {
-  type HistogramEntry,
   METRIC_TYPES,
   type MetadataEntry,
   type MetricType,
-  type NativeHistogram,
   type RawSeries,
   type RelabeledLabels,
 } from '../serialization/types.js';
-import {
-  delimitedSize,
-  int64Size,
-  ScratchWriter,
-  sint32Size,
-  sint64Size,
-  utf8Size,
-  varint32Size,
-} from './proto-writer.js';
+import { HISTOGRAM_SLOTS, histogramBodySize, writeHistogram } from './histogram-writer.js';
+import { delimitedSize, int64Size, ScratchWriter, utf8Size } from './proto-writer.js';
 import { SeriesIdIndex } from './series-id-index.js';
 import { type StringTableBytes, stringTableBytes } from './string-table-bytes.js';
 import type { SeriesSlice, WriteRequestEncoder } from './types.js';
@@ -58,8 +49,6 @@ const FROM_RECORD = 0;
 const FROM_EXTERNAL = 1;
 /** Int32 slots per merged label: source, nameStart, nameLen, valueStart, valueLen. */
 const LABEL_SLOTS = 5;
-/** Int32 slots per histogram: body size, negative deltas payload, positive deltas payload. */
-const HIST_SLOTS = 3;
 /**
  * Cached label blocks are packed as `offset * LEN_SPAN + length`; longer blocks are not cached.
  * Packed values pass 2^31, so they are doubles: unpack with `Math.floor`, never `%` (a double
@@ -74,7 +63,7 @@ class WriteRequestEncoderV1 implements WriteRequestEncoder {
   private readonly extCount: number;
   private labels = new Int32Array(64 * LABEL_SLOTS);
   private labelCount = 0;
-  private histSizes = new Int32Array(16 * HIST_SLOTS);
+  private histSizes = new Int32Array(16 * HISTOGRAM_SLOTS);
   /** Encoded label fields of series by id (see {@link cachedLabels}): an arena plus an index. */
   private readonly labelCache: ScratchWriter;
   /** Series id -> `offset * LEN_SPAN + length` in `labelCache`. */
@@ -245,9 +234,12 @@ class WriteRequestEncoderV1 implements WriteRequestEncoder {
       body += delimitedSize(eb);
     }
     const histCount = s.histogramEnd - s.histogramStart;
-    if (this.histSizes.length < histCount * HIST_SLOTS) this.histSizes = new Int32Array(histCount * HIST_SLOTS * 2);
+    if (this.histSizes.length < histCount * HISTOGRAM_SLOTS)
+      this.histSizes = new Int32Array(histCount * HISTOGRAM_SLOTS * 2);
     for (let i = 0; i < histCount; i++) {
-      body += delimitedSize(this.histogramSizes(record.histograms[s.histogramStart + i], i * HIST_SLOTS));
+      body += delimitedSize(
+        histogramBodySize(record.histograms[s.histogramStart + i], this.histSizes, i * HISTOGRAM_SLOTS),
+      );
     }
 
     // Pass 2: bytes.
@@ -305,7 +297,7 @@ class WriteRequestEncoderV1 implements WriteRequestEncoder {
       }
     }
     for (let i = 0; i < histCount; i++) {
-      this.writeHistogram(record.histograms[s.histogramStart + i], i * HIST_SLOTS);
+      writeHistogram(this.w, 0x22, record.histograms[s.histogramStart + i], this.histSizes, i * HISTOGRAM_SLOTS); // TimeSeries.histograms = 4
     }
   }
 
@@ -541,98 +533,6 @@ class WriteRequestEncoderV1 implements WriteRequestEncoder {
     this.labelCount = n / LABEL_SLOTS;
   }
 
-  /** Computes and stores a histogram's body size and packed-delta payload sizes; returns the body size. */
-  private histogramSizes(e: HistogramEntry, slot: number): number {
-    const h = e.histogram;
-    let size = 0;
-    if (h.isFloat) {
-      size += 9 + 9; // count_float, zero_count_float: oneofs are always written
-    } else {
-      size += 1 + int64Size(h.count) + 1 + int64Size(h.zeroCount);
-    }
-    if (!isPositiveZero(h.sum)) size += 9;
-    if (h.schema !== 0) size += 1 + sint32Size(h.schema);
-    if (!isPositiveZero(h.zeroThreshold)) size += 9;
-    size += spansSize(h.negativeSpans) + spansSize(h.positiveSpans);
-    let negDeltas = 0;
-    let posDeltas = 0;
-    if (h.isFloat) {
-      size += packedDoublesSize(h.negativeCounts) + packedDoublesSize(h.positiveCounts);
-    } else {
-      negDeltas = packedSint64Payload(h.negativeDeltas);
-      posDeltas = packedSint64Payload(h.positiveDeltas);
-      if (negDeltas > 0) size += delimitedSize(negDeltas);
-      if (posDeltas > 0) size += delimitedSize(posDeltas);
-    }
-    if (h.resetHint) size += 2;
-    if (e.timestampMs !== 0) size += 1 + int64Size(e.timestampMs);
-    // custom_values = 16: a two-byte key.
-    if (h.customValues !== undefined && h.customValues.length > 0) size += 1 + delimitedSize(h.customValues.length * 8);
-    const sizes = this.histSizes;
-    sizes[slot] = size;
-    sizes[slot + 1] = negDeltas;
-    sizes[slot + 2] = posDeltas;
-    return size;
-  }
-
-  private writeHistogram(e: HistogramEntry, slot: number): void {
-    const w = this.w;
-    const h = e.histogram;
-    const sizes = this.histSizes;
-    w.byte(0x22); // TimeSeries.histograms = 4
-    w.varint32(sizes[slot]);
-    if (h.isFloat) {
-      w.byte(0x11); // count_float = 2
-      w.double(h.count);
-    } else {
-      w.byte(0x08); // count_int = 1
-      w.int64(h.count);
-    }
-    if (!isPositiveZero(h.sum)) {
-      w.byte(0x19); // sum = 3
-      w.double(h.sum);
-    }
-    if (h.schema !== 0) {
-      w.byte(0x20); // schema = 4
-      w.sint32(h.schema);
-    }
-    if (!isPositiveZero(h.zeroThreshold)) {
-      w.byte(0x29); // zero_threshold = 5
-      w.double(h.zeroThreshold);
-    }
-    if (h.isFloat) {
-      w.byte(0x39); // zero_count_float = 7
-      w.double(h.zeroCount);
-    } else {
-      w.byte(0x30); // zero_count_int = 6
-      w.int64(h.zeroCount);
-    }
-    writeSpans(w, 0x42, h.negativeSpans); // negative_spans = 8
-    if (h.isFloat) {
-      writePackedDoubles(w, 0x52, h.negativeCounts); // negative_counts = 10
-    } else {
-      writePackedSint64(w, 0x4a, h.negativeDeltas, sizes[slot + 1]); // negative_deltas = 9
-    }
-    writeSpans(w, 0x5a, h.positiveSpans); // positive_spans = 11
-    if (h.isFloat) {
-      writePackedDoubles(w, 0x6a, h.positiveCounts); // positive_counts = 13
-    } else {
-      writePackedSint64(w, 0x62, h.positiveDeltas, sizes[slot + 2]); // positive_deltas = 12
-    }
-    if (h.resetHint) {
-      w.byte(0x70); // reset_hint = 14
-      w.byte(h.resetHint);
-    }
-    if (e.timestampMs !== 0) {
-      w.byte(0x78); // timestamp = 15
-      w.int64(e.timestampMs);
-    }
-    if (h.customValues !== undefined && h.customValues.length > 0) {
-      w.byte(0x82); // custom_values = 16, packed: key (16 << 3 | 2) as a two-byte varint
-      writePackedDoubles(w, 0x01, h.customValues);
-    }
-  }
-
   private writeMetadata(m: MetadataEntry): void {
     const w = this.w;
     const type = METRIC_TYPE_NUMBER[m.type] ?? 0;
@@ -719,55 +619,4 @@ function writeString(w: ScratchWriter, tag: number, s: string, byteLen: number):
   w.byte(tag);
   w.varint32(byteLen);
   w.utf8(s, byteLen);
-}
-
-function spanBodySize(offset: number, length: number): number {
-  return (offset !== 0 ? 1 + sint32Size(offset) : 0) + (length !== 0 ? 1 + varint32Size(length) : 0);
-}
-
-function spansSize(spans: NativeHistogram['positiveSpans']): number {
-  let size = 0;
-  for (let i = 0; i < spans.length; i++) size += delimitedSize(spanBodySize(spans[i].offset, spans[i].length));
-  return size;
-}
-
-function writeSpans(w: ScratchWriter, tag: number, spans: NativeHistogram['positiveSpans']): void {
-  for (let i = 0; i < spans.length; i++) {
-    const { offset, length } = spans[i];
-    w.byte(tag);
-    w.varint32(spanBodySize(offset, length));
-    if (offset !== 0) {
-      w.byte(0x08); // BucketSpan.offset = 1
-      w.sint32(offset);
-    }
-    if (length !== 0) {
-      w.byte(0x10); // BucketSpan.length = 2
-      w.varint32(length);
-    }
-  }
-}
-
-function packedDoublesSize(values: number[] | undefined): number {
-  return values && values.length > 0 ? delimitedSize(values.length * 8) : 0;
-}
-
-function writePackedDoubles(w: ScratchWriter, tag: number, values: number[] | undefined): void {
-  if (!values || values.length === 0) return;
-  w.byte(tag);
-  w.varint32(values.length * 8);
-  for (let i = 0; i < values.length; i++) w.double(values[i]);
-}
-
-function packedSint64Payload(values: number[] | undefined): number {
-  if (!values) return 0;
-  let size = 0;
-  for (let i = 0; i < values.length; i++) size += sint64Size(values[i]);
-  return size;
-}
-
-function writePackedSint64(w: ScratchWriter, tag: number, values: number[] | undefined, payload: number): void {
-  if (!values || values.length === 0) return;
-  w.byte(tag);
-  w.varint32(payload);
-  for (let i = 0; i < values.length; i++) w.sint64(values[i]);
 }
