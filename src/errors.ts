@@ -25,6 +25,8 @@ export const ERROR_CODES = {
   ERR_CLOSED: { class: 'ClosedError', retryable: false },
   ERR_DISK_FULL: { class: 'DiskFullError', retryable: false },
   ERR_REGISTRY_COLLECT: { class: 'PromspoolError', retryable: false },
+  // Thrown as PartialExportError (a PromspoolError) from the `promspool/otel` entry point.
+  ERR_OTEL_PARTIAL_EXPORT: { class: 'PromspoolError', retryable: false },
   // Delivery to a receiver: shown in `lastError` and logs; the data stays on disk and is retried.
   ERR_TIMEOUT: { class: 'RetryableError', retryable: true },
   ERR_TLS: { class: 'RetryableError', retryable: true },

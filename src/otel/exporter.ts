@@ -4,6 +4,7 @@
  * only once the batch is committed (durable per the queue's fsync policy).
  */
 import { AggregationTemporality, type PushMetricExporter, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import { PromspoolError } from '../errors.js';
 import type { Queue } from '../queue-types.js';
 import type { Metadata } from '../serialization/types.js';
 import { TRANSLATION_STRATEGIES } from './naming.js';
@@ -25,10 +26,14 @@ export interface PromspoolMetricExporterOptions extends TranslationOptions {
   onExport?: (result: TranslationResult) => void;
 }
 
-/** An error of an export that left series out; the rest of the collection was committed. */
-export class PartialExportError extends Error {
+/**
+ * `ERR_OTEL_PARTIAL_EXPORT`: an export that left series out (the queue refused them); the rest of
+ * the collection was committed. `skipped` names them.
+ */
+export class PartialExportError extends PromspoolError {
   constructor(readonly skipped: readonly string[]) {
     super(
+      'ERR_OTEL_PARTIAL_EXPORT',
       `promspool OTel exporter: ${skipped.length} series or metrics left out, the rest committed: ${skipped.slice(0, 5).join('; ')}${skipped.length > 5 ? '; ...' : ''}`,
     );
     this.name = 'PartialExportError';
