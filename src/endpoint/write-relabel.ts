@@ -17,6 +17,7 @@
  * series: ~440 bytes per changed relayed series instead of ~1.8 KB, and nothing for the GC to trace.
  */
 import type { Relabeler } from '../relabel/index.js';
+import { compareUtf8 } from '../serialization/label-order.js';
 import type { SignalRecord } from '../serialization/types.js';
 import { readLength, varintCursor } from '../wire/varint-reader.js';
 
@@ -352,19 +353,6 @@ function mergeExternal(own: string[], external: readonly string[]): string[] {
     }
   }
   return out;
-}
-
-/** Orders strings by their UTF-8 bytes (= code points), as Prometheus sorts label names. */
-export function compareUtf8(a: string, b: string): number {
-  if (a === b) return 0;
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const x = a.codePointAt(i)!;
-    const y = b.codePointAt(i)!;
-    if (x !== y) return x < y ? -1 : 1;
-    if (x > 0xffff) i++;
-  }
-  return a.length - b.length;
 }
 
 /** Bytes of the RW1 `Label` fields (`TimeSeries.labels = 1`) of `[name, value, ...]`. */

@@ -1,11 +1,11 @@
 /** Prometheus-compatible relabeling: config reading, the engine, and its building blocks. */
 
+export { compareUtf8 } from '../serialization/label-order.js';
 export { goToLower, goToUpper } from './case-mapping.js';
 export { isLegacyRelabelTarget, readRelabelConfigs } from './config.js';
 export { compileRelabeling, isNoopRelabeling, type Relabeler } from './engine.js';
 export { expandTemplate, hasTemplateVariable } from './expand.js';
 export { hashMod } from './hashmod.js';
-export { compareUtf8 } from './label-order.js';
 export {
   BACKTRACK_BUDGET,
   compileRelabelRegex,

@@ -5,7 +5,7 @@
  * (base labels in order, then added ones in the order they were first set), which decides
  * which label wins when labelmap maps two names onto one.
  */
-import { compareUtf8 } from './label-order.js';
+import { compareUtf8 } from '../serialization/label-order.js';
 
 export class LabelBuilder {
   private base: readonly string[] = [];

@@ -2,7 +2,7 @@
  * State and helpers shared by the text 0.0.4 and OpenMetrics parsers: the label offsets recorded
  * while lexing a series line, and the deferred `labels()` that turns them into strings.
  */
-import { compareUtf8 } from '../relabel/label-order.js';
+import { compareUtf8 } from '../serialization/label-order.js';
 import { formatOpenMetricsFloat, parseGoFloat } from './go-float.js';
 import { ExpositionParseError, type MetricType, type ParsedExemplar, type ParsedLabel } from './types.js';
 

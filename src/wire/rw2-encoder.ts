@@ -1,3 +1,4 @@
+import { compareUtf8 } from '../serialization/label-order.js';
 import {
   METRIC_TYPES,
   type MetadataEntry,
@@ -601,25 +602,6 @@ class WriteRequestEncoderV2 implements WriteRequestEncoder {
 
 function relabeledError(pos: number, what: string): Error {
   return new Error(`rw2-encoder: relabeled labels at byte ${pos}: ${what}`);
-}
-
-/**
- * UTF-16 strings compared in UTF-8 byte order (= code point order), as Go compares label names.
- * JS `<` compares UTF-16 units, which puts U+E000..U+FFFF after the surrogates of U+10000 and up.
- */
-export function compareUtf8(a: string, b: string): number {
-  if (a === b) return 0;
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    let x = a.charCodeAt(i);
-    let y = b.charCodeAt(i);
-    if (x === y) continue;
-    // Surrogates (0xD800-0xDFFF) lift above 0xE000-0xFFFF; the rest keep their order.
-    if (x >= 0xd800) x += x < 0xe000 ? 0x2000 : -0x800;
-    if (y >= 0xd800) y += y < 0xe000 ? 0x2000 : -0x800;
-    return x - y;
-  }
-  return a.length - b.length;
 }
 
 function sampleBodySize(valueNonZero: number, ts: number): number {

@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import { goToLower, goToUpper } from '../../src/relabel/case-mapping.js';
 import { compileRelabeling } from '../../src/relabel/engine.js';
 import { hashMod } from '../../src/relabel/hashmod.js';
-import { compareUtf8 } from '../../src/relabel/label-order.js';
+import { compareUtf8 } from '../../src/serialization/label-order.js';
 import { flat, readRules } from './helpers.js';
 
 describe('compileRelabeling: identity', () => {

@@ -1,8 +1,8 @@
 /** Shared by the relabel tests: labels as records <-> flat sorted arrays, and reading rules. */
 import { FieldReader } from '../../src/config/field-reader.js';
 import { readRelabelConfigs } from '../../src/relabel/config.js';
-import { compareUtf8 } from '../../src/relabel/label-order.js';
 import type { RelabelRule } from '../../src/relabel/types.js';
+import { compareUtf8 } from '../../src/serialization/label-order.js';
 import type { NameValidationScheme } from '../../src/serialization/name-validation.js';
 
 /** A record as promspool stores labels: flat, sorted by name in UTF-8 byte order. */

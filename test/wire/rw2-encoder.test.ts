@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { compareUtf8 } from '../../src/serialization/label-order.js';
 import { encodeRawRecord } from '../../src/serialization/raw-record.js';
 import { decodeRecord } from '../../src/serialization/record-codec.js';
 import type {
@@ -11,7 +12,7 @@ import type {
 } from '../../src/serialization/types.js';
 import { scanWriteRequestV1 } from '../../src/wire/rw1-raw-scan.js';
 import { decodeWriteRequestV2 } from '../../src/wire/rw2-decoder.js';
-import { compareUtf8, createWriteRequestEncoderV2 } from '../../src/wire/rw2-encoder.js';
+import { createWriteRequestEncoderV2 } from '../../src/wire/rw2-encoder.js';
 import { compressBlock } from '../../src/wire/snappy.js';
 import type { RemoteWriteVisitor, SeriesSlice } from '../../src/wire/types.js';
 import { decodeV2WithProtobufjs } from '../helpers/fake-receiver.js';
