@@ -592,32 +592,43 @@ function decodeRawLabels(
   };
   const labelOffsets = new Uint32Array(seriesCount + 1);
   const refs: number[] = [];
-  const b = Buffer.from(raw.bytes.buffer, raw.bytes.byteOffset, raw.bytes.byteLength);
-  const labelsEnd = raw.labelsEnd;
   for (let s = 0; s < seriesCount; s++) {
-    let pos = raw.start[s];
-    const stop = labelsEnd[s];
-    while (pos < stop) {
-      const labelStop = readLen(b, pos + 1, stop);
-      if (labelStop < 0) break;
-      pos = varintCursor.end;
-      let name = '';
-      let value = '';
-      while (pos < labelStop) {
-        const tag = b[pos];
-        const fieldStop = readLen(b, pos + 1, labelStop);
-        if (fieldStop < 0) break;
-        const text = b.toString('utf8', varintCursor.end, fieldStop);
-        if (tag === 0x0a) name = text;
-        else if (tag === 0x12) value = text;
-        pos = fieldStop;
-      }
-      pos = labelStop;
-      refs.push(ref(name), ref(value));
-    }
+    const pairs = rawSeriesLabels(raw, s);
+    for (let k = 0; k < pairs.length; k++) refs.push(ref(pairs[k]));
     labelOffsets[s + 1] = refs.length / 2;
   }
   return { strings, labelOffsets, labelRefs: Uint32Array.from(refs) };
+}
+
+/**
+ * Series `s`'s labels as `[name, value, ...]`, read from its stored label fields (`{name, value}`
+ * pairs the receiver's scan checked; a damaged file is caught by its CRC).
+ */
+export function rawSeriesLabels(raw: RawSeries, s: number): string[] {
+  const out: string[] = [];
+  const bytes = raw.bytes;
+  const b = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let pos = raw.start[s];
+  const stop = raw.labelsEnd[s];
+  while (pos < stop) {
+    const labelStop = readLen(b, pos + 1, stop);
+    if (labelStop < 0) break;
+    pos = varintCursor.end;
+    let name = '';
+    let value = '';
+    while (pos < labelStop) {
+      const tag = b[pos];
+      const fieldStop = readLen(b, pos + 1, labelStop);
+      if (fieldStop < 0) break;
+      const text = b.toString('utf8', varintCursor.end, fieldStop);
+      if (tag === 0x0a) name = text;
+      else if (tag === 0x12) value = text;
+      pos = fieldStop;
+    }
+    pos = labelStop;
+    out.push(name, value);
+  }
+  return out;
 }
 
 /**
