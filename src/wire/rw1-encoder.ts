@@ -5,8 +5,9 @@ import {
   type RawSeries,
   type RelabeledLabels,
 } from '../serialization/types.js';
-import { HISTOGRAM_SLOTS, histogramBodySize, writeHistogram } from './histogram-writer.js';
+import { HISTOGRAM_SLOTS, histogramBodySize, isPositiveZero, writeHistogram } from './histogram-writer.js';
 import { delimitedSize, int64Size, ScratchWriter, utf8Size } from './proto-writer.js';
+import { samplesSize, writeSamples } from './sample-writer.js';
 import { SeriesIdIndex } from './series-id-index.js';
 import { type StringTableBytes, stringTableBytes } from './string-table-bytes.js';
 import type { SeriesSlice, WriteRequestEncoder } from './types.js';
@@ -213,9 +214,7 @@ class WriteRequestEncoderV1 implements WriteRequestEncoder {
     }
     const words = this.valueWords;
     const ts = record.timestamps;
-    for (let i = s.sampleStart; i < s.sampleEnd; i++) {
-      body += delimitedSize(sampleBodySize(words[2 * i] | words[2 * i + 1], ts[i]));
-    }
+    body += samplesSize(words, ts, s.sampleStart, s.sampleEnd);
     const exemplarCount = s.exemplarEnd - s.exemplarStart;
     if (this.exemplarSizes.length < exemplarCount) this.exemplarSizes = new Int32Array(exemplarCount * 2);
     for (let i = 0; i < exemplarCount; i++) {
@@ -261,21 +260,7 @@ class WriteRequestEncoderV1 implements WriteRequestEncoder {
     } else {
       this.writeMergedLabels(w, this.table.bytes);
     }
-    const vb = this.valueBytes;
-    for (let i = s.sampleStart; i < s.sampleEnd; i++) {
-      const nonZero = words[2 * i] | words[2 * i + 1];
-      const t = ts[i];
-      w.byte(0x12); // TimeSeries.samples = 2
-      w.varint32(sampleBodySize(nonZero, t));
-      if (nonZero !== 0) {
-        w.byte(0x09); // Sample.value = 1, fixed64
-        w.bytes(vb, i * 8, 8);
-      }
-      if (t !== 0) {
-        w.byte(0x10); // Sample.timestamp = 2
-        w.int64(t);
-      }
-    }
+    writeSamples(w, this.valueBytes, words, ts, s.sampleStart, s.sampleEnd);
     for (let i = 0; i < exemplarCount; i++) {
       const e = record.exemplars[s.exemplarStart + i];
       w.byte(0x1a); // TimeSeries.exemplars = 3
@@ -587,16 +572,8 @@ function copyBytes(w: ScratchWriter, src: Uint8Array, start: number, len: number
   w.pos += len;
 }
 
-function isPositiveZero(v: number): boolean {
-  return v === 0 && 1 / v > 0;
-}
-
 function labelBodySize(nameLen: number, valueLen: number): number {
   return (nameLen > 0 ? delimitedSize(nameLen) : 0) + (valueLen > 0 ? delimitedSize(valueLen) : 0);
-}
-
-function sampleBodySize(valueNonZero: number, ts: number): number {
-  return (valueNonZero !== 0 ? 9 : 0) + (ts !== 0 ? 1 + int64Size(ts) : 0);
 }
 
 function writeLabel(w: ScratchWriter, src: Uint8Array, ns: number, nl: number, vs: number, vl: number): void {

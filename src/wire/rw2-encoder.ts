@@ -8,6 +8,7 @@ import {
 } from '../serialization/types.js';
 import { HISTOGRAM_SLOTS, histogramBodySize, isPositiveZero, writeHistogram } from './histogram-writer.js';
 import { delimitedSize, int64Size, ScratchWriter, varint32Size } from './proto-writer.js';
+import { samplesSize, writeSamples } from './sample-writer.js';
 import { SeriesIdIndex } from './series-id-index.js';
 import { SymbolTable } from './symbol-table.js';
 import type { SeriesSlice, WriteRequestEncoder } from './types.js';
@@ -247,9 +248,7 @@ class WriteRequestEncoderV2 implements WriteRequestEncoder {
       const r = raw as NonNullable<typeof raw>;
       body += r.end[s.series] - r.labelsEnd[s.series];
     } else {
-      for (let i = s.sampleStart; i < s.sampleEnd; i++) {
-        body += delimitedSize(sampleBodySize(words[2 * i] | words[2 * i + 1], ts[i]));
-      }
+      body += samplesSize(words, ts, s.sampleStart, s.sampleEnd);
     }
     const histCount = s.histogramEnd - s.histogramStart;
     if (this.histSizes.length < histCount * HISTOGRAM_SLOTS) {
@@ -306,21 +305,7 @@ class WriteRequestEncoderV2 implements WriteRequestEncoder {
       w.buf.set(new Uint8Array(r.bytes.buffer, r.bytes.byteOffset + from, len), w.pos);
       w.pos += len;
     } else {
-      const vb = this.valueBytes;
-      for (let i = s.sampleStart; i < s.sampleEnd; i++) {
-        const nonZero = words[2 * i] | words[2 * i + 1];
-        const t = ts[i];
-        w.byte(0x12); // TimeSeries.samples = 2
-        w.varint32(sampleBodySize(nonZero, t));
-        if (nonZero !== 0) {
-          w.byte(0x09); // Sample.value = 1, fixed64: the bytes as stored, NaN payload included
-          w.bytes(vb, i * 8, 8);
-        }
-        if (t !== 0) {
-          w.byte(0x10); // Sample.timestamp = 2
-          w.int64(t);
-        }
-      }
+      writeSamples(w, this.valueBytes, words, ts, s.sampleStart, s.sampleEnd);
     }
     for (let i = 0; i < histCount; i++) {
       // TimeSeries.histograms = 3
@@ -602,8 +587,4 @@ class WriteRequestEncoderV2 implements WriteRequestEncoder {
 
 function relabeledError(pos: number, what: string): Error {
   return new Error(`rw2-encoder: relabeled labels at byte ${pos}: ${what}`);
-}
-
-function sampleBodySize(valueNonZero: number, ts: number): number {
-  return (valueNonZero !== 0 ? 9 : 0) + (ts !== 0 ? 1 + int64Size(ts) : 0);
 }
