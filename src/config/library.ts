@@ -5,6 +5,7 @@
  */
 import type { Registry } from 'prom-client';
 import type { Logger } from '../logger.js';
+import type { RelabelAction } from '../relabel/types.js';
 import type { NameValidationScheme } from '../serialization/name-validation.js';
 import type { ProtobufMessage } from '../wire/types.js';
 import { type ConfigError, InvalidConfigError } from './config-error.js';
@@ -23,7 +24,7 @@ import {
   readStorage,
   STORAGE_SPEC,
 } from './schema.js';
-import type { PromspoolConfig } from './types.js';
+import type { PromspoolConfig, SigV4Config } from './types.js';
 
 /** Milliseconds, or a Prometheus duration string such as `"30s"` or `"1h30m"`. */
 export type DurationOption = number | string;
@@ -187,16 +188,7 @@ export interface EndpointOptions {
     proxyUrl?: string;
   };
   /** AWS Signature Version 4 (Amazon Managed Service for Prometheus). */
-  sigv4?: {
-    region?: string;
-    accessKey?: string;
-    secretKey?: string;
-    profile?: string;
-    roleArn?: string;
-    externalId?: string;
-    useFipsStsEndpoint?: boolean;
-    serviceName?: string;
-  };
+  sigv4?: Partial<SigV4Config>;
 }
 
 /** One `write_relabel_configs` rule (Prometheus' `relabel_config`, keys in camelCase). */
@@ -212,18 +204,7 @@ export interface RelabelConfigOptions {
   /** Default `$1`. */
   replacement?: string;
   /** Default `replace`; case-insensitive. */
-  action?:
-    | 'replace'
-    | 'keep'
-    | 'drop'
-    | 'keepequal'
-    | 'dropequal'
-    | 'hashmod'
-    | 'labelmap'
-    | 'labeldrop'
-    | 'labelkeep'
-    | 'lowercase'
-    | 'uppercase';
+  action?: RelabelAction;
 }
 
 /** The YAML `storage` keys other than `path` and `ttl` (which are top-level options here). */
