@@ -3,6 +3,7 @@ import {
   DEFAULT_NAME_VALIDATION_SCHEME,
   isValidLabelNameFor,
   isValidMetricNameFor,
+  isWellFormedString,
   labelNameRule,
   metricNameRule,
   type NameValidationScheme,
@@ -258,10 +259,6 @@ function encodeUtf8As(s: string, out: Uint8Array): number {
   return o;
 }
 
-function isWellFormed(s: string): boolean {
-  return (s as string & { isWellFormed(): boolean }).isWellFormed();
-}
-
 function describe(v: unknown): string {
   return typeof v === 'string' ? JSON.stringify(v) : String(v);
 }
@@ -300,7 +297,7 @@ export function validateLabels(
     if (value.length === 0) {
       throw new TypeError(`${what} ${name} has an empty value (an empty value means "no label": omit it instead)`);
     }
-    if (!isWellFormed(value)) {
+    if (!isWellFormedString(value)) {
       throw new TypeError(`${what} ${name} value ${JSON.stringify(value)} is not well-formed Unicode (lone surrogate)`);
     }
     out[2 * k] = name;
