@@ -20,6 +20,7 @@ import type { Relabeler } from '../relabel/index.js';
 import { compareUtf8 } from '../serialization/label-order.js';
 import { rawSeriesLabels } from '../serialization/raw-record.js';
 import type { SignalRecord } from '../serialization/types.js';
+import { ScratchWriter, utf8Size, varint32Size } from '../wire/proto-writer.js';
 
 /** Outcome kinds of a cached series. */
 const KEEP = 0;
@@ -73,10 +74,7 @@ export class WriteRelabeler {
    * (`rec.relabeled.bytes`) until they are sent: it is never overwritten, only replaced (grown
    * into a copy, or a fresh one when the cache empties).
    */
-  private arena = new Uint8Array(INITIAL_ARENA_BYTES);
-  /** `arena` as a Buffer, for its native compare. */
-  private arenaBuffer = Buffer.from(this.arena.buffer);
-  private arenaUsed = 0;
+  private arena = new ScratchWriter(INITIAL_ARENA_BYTES);
   private kind = new Uint8Array(INITIAL_ENTRIES);
   private keyStart = new Int32Array(INITIAL_ENTRIES);
   private keyLength = new Int32Array(INITIAL_ENTRIES);
@@ -146,7 +144,7 @@ export class WriteRelabeler {
       (length as Int32Array)[i] = this.outLength[e];
     }
     // The arena as it is now holds every entry of this record (a grown arena is a copy).
-    rec.relabeled = start === undefined ? undefined : { bytes: this.arena, start, length: length as Int32Array };
+    rec.relabeled = start === undefined ? undefined : { bytes: this.arena.buf, start, length: length as Int32Array };
     this.stats.cacheBytes = this.cacheBytes();
     return { dropped, droppedCount };
   }
@@ -178,7 +176,7 @@ export class WriteRelabeler {
     const head = this.byHash.get(hash);
     const len = end - start;
     if (head !== undefined) {
-      const arena = this.arenaBuffer;
+      const arena = this.arena.buf;
       for (let e = head; e !== NONE; e = this.next[e]) {
         if (this.keyLength[e] !== len) continue;
         const k = this.keyStart[e];
@@ -186,8 +184,10 @@ export class WriteRelabeler {
         if (arena.compare(b, start, end, k, k + len) === 0) return e;
       }
     }
-    const keyAt = this.reserve(len);
-    this.arena.set(b.subarray(start, end), keyAt);
+    const arena = this.arena;
+    arena.ensure(len);
+    const keyAt = arena.pos;
+    arena.bytes(b, start, len);
     const e = this.decide(rawSeriesLabels(raw, i), keyAt, len);
     this.next[e] = head ?? NONE;
     this.byHash.set(hash, e);
@@ -223,11 +223,11 @@ export class WriteRelabeler {
     } else {
       this.stats.seriesChanged++;
       this.kind[e] = CHANGED;
-      const size = labelFieldsSize(out);
-      const at = this.reserve(size);
-      writeLabelFields(out, this.arena, at);
+      const arena = this.arena;
+      const at = arena.pos;
+      writeLabelFields(arena, out);
       this.outStart[e] = at;
-      this.outLength[e] = size;
+      this.outLength[e] = arena.pos - at;
     }
     return e;
   }
@@ -246,23 +246,8 @@ export class WriteRelabeler {
     return this.entries++;
   }
 
-  /** Room for `size` bytes in the arena; their offset. A full arena is replaced by a larger copy. */
-  private reserve(size: number): number {
-    if (this.arenaUsed + size > this.arena.length) {
-      let cap = this.arena.length * 2;
-      while (cap < this.arenaUsed + size) cap *= 2;
-      const bigger = new Uint8Array(cap);
-      bigger.set(this.arena.subarray(0, this.arenaUsed));
-      this.arena = bigger;
-      this.arenaBuffer = Buffer.from(bigger.buffer);
-    }
-    const at = this.arenaUsed;
-    this.arenaUsed += size;
-    return at;
-  }
-
   private cacheBytes(): number {
-    return this.arenaUsed + this.keyStringBytes + this.entries * (ENTRY_BYTES + MAP_ENTRY_BYTES);
+    return this.arena.pos + this.keyStringBytes + this.entries * (ENTRY_BYTES + MAP_ENTRY_BYTES);
   }
 
   /** Forgets every outcome; live series are decided again. Records sent meanwhile keep the old arena. */
@@ -271,9 +256,7 @@ export class WriteRelabeler {
     this.byHash.clear();
     this.byKey.clear();
     this.entries = 0;
-    this.arena = new Uint8Array(INITIAL_ARENA_BYTES);
-    this.arenaBuffer = Buffer.from(this.arena.buffer);
-    this.arenaUsed = 0;
+    this.arena = new ScratchWriter(INITIAL_ARENA_BYTES);
     this.keyStringBytes = 0;
     this.stats.cachedSeries = 0;
   }
@@ -322,50 +305,20 @@ function mergeExternal(own: string[], external: readonly string[]): string[] {
   return out;
 }
 
-/** Bytes of the RW1 `Label` fields (`TimeSeries.labels = 1`) of `[name, value, ...]`. */
-export function labelFieldsSize(labels: readonly string[]): number {
-  let size = 0;
+/** Appends the RW1 `Label` fields (`TimeSeries.labels = 1`) of `[name, value, ...]`, in order. */
+function writeLabelFields(w: ScratchWriter, labels: readonly string[]): void {
   for (let i = 0; i < labels.length; i += 2) {
-    const n = Buffer.byteLength(labels[i], 'utf8');
-    const v = Buffer.byteLength(labels[i + 1], 'utf8');
-    const body = 1 + varintLen(n) + n + 1 + varintLen(v) + v;
-    size += 1 + varintLen(body) + body;
+    const n = utf8Size(labels[i]);
+    const v = utf8Size(labels[i + 1]);
+    const body = 1 + varint32Size(n) + n + 1 + varint32Size(v) + v;
+    w.ensure(1 + varint32Size(body) + body);
+    w.byte(0x0a);
+    w.varint32(body);
+    w.byte(0x0a); // Label.name = 1
+    w.varint32(n);
+    w.utf8(labels[i], n);
+    w.byte(0x12); // Label.value = 2
+    w.varint32(v);
+    w.utf8(labels[i + 1], v);
   }
-  return size;
-}
-
-/** Writes the RW1 `Label` fields of `[name, value, ...]`, in order, at `out[at]` ({@link labelFieldsSize} bytes). */
-export function writeLabelFields(labels: readonly string[], out: Uint8Array, at: number): void {
-  const view = Buffer.from(out.buffer, out.byteOffset, out.byteLength);
-  let p = at;
-  for (let i = 0; i < labels.length; i += 2) {
-    const n = Buffer.byteLength(labels[i], 'utf8');
-    const v = Buffer.byteLength(labels[i + 1], 'utf8');
-    view[p++] = 0x0a;
-    p = putVarint(view, p, 1 + varintLen(n) + n + 1 + varintLen(v) + v);
-    view[p++] = 0x0a;
-    p = putVarint(view, p, n);
-    p += view.write(labels[i], p, n, 'utf8');
-    view[p++] = 0x12;
-    p = putVarint(view, p, v);
-    p += view.write(labels[i + 1], p, v, 'utf8');
-  }
-}
-
-function varintLen(v: number): number {
-  let n = 1;
-  while (v >= 0x80) {
-    v >>>= 7;
-    n++;
-  }
-  return n;
-}
-
-function putVarint(b: Uint8Array, p: number, v: number): number {
-  while (v >= 0x80) {
-    b[p++] = (v & 0x7f) | 0x80;
-    v >>>= 7;
-  }
-  b[p++] = v;
-  return p;
 }
