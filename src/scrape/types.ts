@@ -4,18 +4,12 @@
 export type EntryKind = 'series' | 'help' | 'type' | 'unit' | 'comment';
 
 /**
- * Metric types as Prometheus' `model.MetricType` spells them. The text format's `untyped` is
- * `unknown`; `gaugehistogram`, `info` and `stateset` exist only in OpenMetrics.
+ * Metric types as Prometheus' `model.MetricType` spells them (the queue's own type). The text
+ * format's `untyped` is `unknown`; `gaugehistogram`, `info` and `stateset` exist only in OpenMetrics.
  */
-export type MetricType =
-  | 'counter'
-  | 'gauge'
-  | 'histogram'
-  | 'gaugehistogram'
-  | 'summary'
-  | 'info'
-  | 'stateset'
-  | 'unknown';
+import type { MetricType } from '../serialization/types.js';
+
+export type { MetricType };
 
 /** One label; a series' labels include `__name__` and are sorted by name in UTF-8 byte order. */
 export interface ParsedLabel {
