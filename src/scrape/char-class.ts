@@ -25,3 +25,17 @@ for (let c = 0; c < 128; c++) {
 export function hasClass(c: number, bits: number): boolean {
   return c < 128 && (CHAR_CLASS[c] & bits) !== 0;
 }
+
+/** Char codes the lexers compare against. */
+export const C_NUL = 0;
+export const C_TAB = 9;
+export const C_NL = 10;
+export const C_SP = 32;
+export const C_QUOTE = 34;
+export const C_HASH = 35;
+export const C_COMMA = 44;
+export const C_EQ = 61;
+export const C_BACKSLASH = 92;
+export const C_UNDERSCORE = 95;
+export const C_LBRACE = 123;
+export const C_RBRACE = 125;

@@ -4,21 +4,26 @@
  * blank lines or free comments, `# UNIT`, the OpenMetrics types, float-second timestamps, exemplars,
  * and a mandatory `# EOF` as the last line.
  */
-import { hasClass, LABEL_CHAR, LABEL_START, METRIC_CHAR, METRIC_START } from './char-class.js';
+import {
+  C_BACKSLASH,
+  C_COMMA,
+  C_EQ,
+  C_HASH,
+  C_LBRACE,
+  C_NL,
+  C_QUOTE,
+  C_RBRACE,
+  C_SP,
+  C_UNDERSCORE,
+  hasClass,
+  LABEL_CHAR,
+  LABEL_START,
+  METRIC_CHAR,
+  METRIC_START,
+} from './char-class.js';
 import { parseGoFloat } from './go-float.js';
 import { ParserBase, unescapeLabelValue } from './parser-base.js';
 import type { EntryKind, ExpositionParser, MetricType, ParsedExemplar } from './types.js';
-
-const C_NL = 10;
-const C_SP = 32;
-const C_HASH = 35;
-const C_QUOTE = 34;
-const C_BACKSLASH = 92;
-const C_LBRACE = 123;
-const C_RBRACE = 125;
-const C_COMMA = 44;
-const C_EQ = 61;
-const C_UNDERSCORE = 95;
 
 const OM_TYPES: Record<string, MetricType> = {
   counter: 'counter',

@@ -2,11 +2,11 @@
  * State and helpers shared by the text 0.0.4 and OpenMetrics parsers: the label offsets recorded
  * while lexing a series line, and the deferred `labels()` that turns them into strings.
  */
+
 import { compareUtf8 } from '../serialization/label-order.js';
+import { C_BACKSLASH } from './char-class.js';
 import { formatOpenMetricsFloat, parseGoFloat } from './go-float.js';
 import { ExpositionParseError, type MetricType, type ParsedExemplar, type ParsedLabel } from './types.js';
-
-const C_BACKSLASH = 92;
 
 /** Offset of the first backslash in `s[start:end]`, or -1 (bounded, unlike indexOf). */
 function backslashIn(s: string, start: number, end: number): number {

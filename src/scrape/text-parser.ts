@@ -4,22 +4,27 @@
  * free comments, labels without commas between them, quoted (UTF-8) metric and label names, a
  * timestamp of integer milliseconds.
  */
-import { hasClass, LABEL_CHAR, LABEL_START, METRIC_CHAR, METRIC_START } from './char-class.js';
+import {
+  C_BACKSLASH,
+  C_COMMA,
+  C_EQ,
+  C_HASH,
+  C_LBRACE,
+  C_NL,
+  C_NUL,
+  C_QUOTE,
+  C_RBRACE,
+  C_SP,
+  C_TAB,
+  hasClass,
+  LABEL_CHAR,
+  LABEL_START,
+  METRIC_CHAR,
+  METRIC_START,
+} from './char-class.js';
 import { parseDigitsInt64, parseGoFloat } from './go-float.js';
 import { ParserBase, unescapeHelp } from './parser-base.js';
 import type { EntryKind, ExpositionParser, MetricType } from './types.js';
-
-const C_NL = 10;
-const C_SP = 32;
-const C_TAB = 9;
-const C_HASH = 35;
-const C_QUOTE = 34;
-const C_BACKSLASH = 92;
-const C_LBRACE = 123;
-const C_RBRACE = 125;
-const C_COMMA = 44;
-const C_EQ = 61;
-const C_NUL = 0;
 
 const TEXT_TYPES: Record<string, MetricType> = {
   counter: 'counter',
