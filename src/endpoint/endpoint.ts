@@ -458,7 +458,9 @@ class SegmentReader implements Endpoint {
         const dropped = this.relabeler?.apply(rec).dropped;
         cutAndCount(rec, cutoff, this.counts);
         if (dropped !== undefined) dropSeries(rec, dropped, this.counts);
-        leaveOutKinds(rec, this.keepKinds, dropped, this.counts);
+        if (!this.keepKinds.histograms || !this.keepKinds.exemplars) {
+          leaveOutKinds(rec, this.keepKinds, dropped, this.counts);
+        }
         st.oldestTimestampMs = Math.min(st.oldestTimestampMs, oldestTimestamp(rec));
         this.c.highestReadTimestampMs = Math.max(this.c.highestReadTimestampMs, newestTimestamp(rec));
         if (whole) await this.dispatchGroups(seg, r, rec, st);
