@@ -107,3 +107,42 @@ export function zeroBucketHistogram(timestampMs: number): HistogramEntry {
     },
   };
 }
+
+/** An integer native histogram using every field (spans with a gap, both sides, a reset hint). */
+export const intHistogram: HistogramEntry = {
+  timestampMs: 1_700_000_000_123,
+  histogram: {
+    isFloat: false,
+    count: 12,
+    sum: 18.4,
+    schema: 1,
+    zeroThreshold: 0.001,
+    zeroCount: 2,
+    positiveSpans: [
+      { offset: 0, length: 2 },
+      { offset: 1, length: 2 },
+    ],
+    negativeSpans: [{ offset: -3, length: 1 }],
+    positiveDeltas: [1, 1, -1, 5],
+    negativeDeltas: [2],
+    resetHint: 2,
+  },
+};
+
+/** A float native histogram with a negative schema and no zero threshold. */
+export const floatHistogram: HistogramEntry = {
+  timestampMs: 1_700_000_000_456,
+  histogram: {
+    isFloat: true,
+    count: 7.5,
+    sum: -3.25,
+    schema: -2,
+    zeroThreshold: 0,
+    zeroCount: 0.5,
+    positiveSpans: [{ offset: 2, length: 3 }],
+    negativeSpans: [],
+    positiveCounts: [1.5, 2.5, 3],
+    negativeCounts: [],
+    resetHint: 3,
+  },
+};
