@@ -207,6 +207,8 @@ export interface PromspoolConfig {
    * and external labels accept. `utf8` (Prometheus 3's default) or `legacy`.
    */
   nameValidationScheme: NameValidationScheme;
+  /** `scrape_configs` (and the files of `scrape_config_files`). Absent or empty: promspool does not scrape. */
+  scrapeConfigs?: ScrapeConfig[];
 }
 
 /**
@@ -227,4 +229,107 @@ export interface SigV4Config {
   useFipsStsEndpoint: boolean;
   /** Default `aps` (Amazon Managed Service for Prometheus). */
   serviceName: string;
+}
+
+/**
+ * The HTTP client keys Prometheus shares between `remote_write`, `scrape_configs` and the HTTP-based
+ * service discoveries (common/config `HTTPClientConfig`), as promspool holds them after loading.
+ * `EndpointConfig` carries the same fields (plus sigv4, which only remote write has).
+ */
+export type HttpClientConfig = Pick<
+  EndpointConfig,
+  | 'basicAuth'
+  | 'authorization'
+  | 'oauth2'
+  | 'tlsConfig'
+  | 'proxyUrl'
+  | 'noProxy'
+  | 'proxyFromEnvironment'
+  | 'proxyConnectHeader'
+  | 'httpHeaders'
+  | 'followRedirects'
+  | 'enableHttp2'
+>;
+
+/** `scrape_protocols` entries, as Prometheus spells them (config.ScrapeProtocol). */
+export type ScrapeProtocol =
+  | 'PrometheusProto'
+  | 'OpenMetricsText1.0.0'
+  | 'OpenMetricsText0.0.1'
+  | 'PrometheusText1.0.0'
+  | 'PrometheusText0.0.4';
+
+/**
+ * One `scrape_configs` entry after loading: every default applied (the `global` ones included),
+ * every field checked. Limits are 0 for "no limit", as in Prometheus.
+ */
+export interface ScrapeConfig extends HttpClientConfig {
+  jobName: string;
+  scrapeIntervalMs: number;
+  /** Never above `scrapeIntervalMs` (the loader refuses that, as Prometheus does). */
+  scrapeTimeoutMs: number;
+  /** Default `/metrics`. */
+  metricsPath: string;
+  /** Default `http`. */
+  scheme: 'http' | 'https';
+  /** URL parameters; several values per name are allowed. */
+  params: Record<string, string[]>;
+  honorLabels: boolean;
+  /** Default true. */
+  honorTimestamps: boolean;
+  trackTimestampsStaleness: boolean;
+  /** In preference order; default as Prometheus 2.49+: OpenMetricsText1.0.0, OpenMetricsText0.0.1, PrometheusText0.0.4 (PrometheusProto first when native histograms are scraped). */
+  scrapeProtocols: ScrapeProtocol[];
+  /** `scrape_fallback_protocol`: used when the Content-Type is missing or unknown; absent: the scrape fails, as Prometheus 3. */
+  fallbackProtocol?: ScrapeProtocol;
+  /** Default true: ask for gzip. */
+  enableCompression: boolean;
+  /** Bytes of uncompressed body; 0: no limit. */
+  bodySizeLimitBytes: number;
+  sampleLimit: number;
+  labelLimit: number;
+  labelNameLengthLimit: number;
+  labelValueLengthLimit: number;
+  targetLimit: number;
+  /** `native_histogram_bucket_limit`; 0: no limit. */
+  nativeHistogramBucketLimit: number;
+  /** `scrape_native_histograms` / `scrape_classic_histograms` knobs reduced to what the loop needs. */
+  scrapeNativeHistograms: boolean;
+  alwaysScrapeClassicHistograms: boolean;
+  relabelConfigs: RelabelRule[];
+  metricRelabelConfigs: RelabelRule[];
+  nameValidationScheme: NameValidationScheme;
+  /** Where the targets come from. */
+  serviceDiscovery: DiscoveryConfig[];
+}
+
+/** One service discovery block of a scrape config (see src/discovery/types.ts for the shapes). */
+export type DiscoveryConfig =
+  | { kind: 'static'; groups: StaticTargetGroup[] }
+  | { kind: 'file'; files: string[]; refreshIntervalMs: number }
+  | ({ kind: 'http'; url: string; refreshIntervalMs: number } & HttpClientConfig)
+  | ({ kind: 'kubernetes' } & KubernetesSdConfig);
+
+/** A `static_configs` entry: targets (`host:port`) and the labels they share. */
+export interface StaticTargetGroup {
+  targets: string[];
+  labels: Record<string, string>;
+}
+
+/** Kubernetes roles promspool discovers (Prometheus' `kubernetes_sd_configs.role`). */
+export type KubernetesRole = 'node' | 'pod' | 'service' | 'endpoints' | 'endpointslice' | 'ingress';
+
+/** One `kubernetes_sd_configs` entry after loading. */
+export interface KubernetesSdConfig extends HttpClientConfig {
+  role: KubernetesRole;
+  /** `api_server`; absent: in-cluster (service account) or `kubeconfigFile`. */
+  apiServer?: string;
+  /** `kubeconfig_file`. */
+  kubeconfigFile?: string;
+  /** `namespaces`: `own_namespace` and `names`; both empty/false: every namespace. */
+  namespaces: { ownNamespace: boolean; names: string[] };
+  /** `selectors`: label and field selectors per role. */
+  selectors: { role: KubernetesRole; label?: string; field?: string }[];
+  /** `attach_metadata`. */
+  attachMetadata: { node: boolean; namespace: boolean };
 }

@@ -4,6 +4,7 @@
  */
 
 import { compareUtf8 } from '../serialization/label-order.js';
+import type { NativeHistogram } from '../serialization/types.js';
 import { C_BACKSLASH } from './char-class.js';
 import { formatOpenMetricsFloat, parseGoFloat } from './go-float.js';
 import { ExpositionParseError, type MetricType, type ParsedExemplar, type ParsedLabel } from './types.js';
@@ -119,6 +120,11 @@ export abstract class ParserBase {
 
   metricFamily(): string {
     return unescapeLabelValue(this.input, this.nameStart, this.nameEnd);
+  }
+
+  /** The text formats have no native histograms (see {@link ExpositionParser.histogram}). */
+  histogram(): NativeHistogram {
+    throw new Error('the text formats have no native histogram entries');
   }
 
   comment(): string {

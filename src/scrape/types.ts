@@ -1,13 +1,13 @@
 /** What the exposition parsers hand out, shared by the text 0.0.4 and OpenMetrics 1.0 parsers. */
 
 /** One entry of an exposition, as Prometheus' `textparse.Entry`. */
-export type EntryKind = 'series' | 'help' | 'type' | 'unit' | 'comment';
+export type EntryKind = 'series' | 'histogram' | 'help' | 'type' | 'unit' | 'comment';
 
 /**
  * Metric types as Prometheus' `model.MetricType` spells them (the queue's own type). The text
  * format's `untyped` is `unknown`; `gaugehistogram`, `info` and `stateset` exist only in OpenMetrics.
  */
-import type { MetricType } from '../serialization/types.js';
+import type { MetricType, NativeHistogram } from '../serialization/types.js';
 
 export type { MetricType };
 
@@ -52,6 +52,12 @@ export interface ExpositionParser {
    * Throws {@link ExpositionParseError} on a duplicate label name.
    */
   labels(): ParsedLabel[];
+  /**
+   * The current `histogram` entry's native histogram (the protobuf format only: the text formats
+   * never return a `histogram` entry). Its series is described by `series()` and `labels()` like
+   * a `series` entry's; `value` is NaN.
+   */
+  histogram(): NativeHistogram;
   /** The current series' exemplar (OpenMetrics only), or undefined. */
   exemplar(): ParsedExemplar | undefined;
   /** The metric family named by the current help, type or unit entry. */
