@@ -1,0 +1,192 @@
+/**
+ * The relay route: how a remote-write 1.0 body stored as received (a kind-2 record, see
+ * `src/serialization/raw-record.ts`) is grouped on disk and how it goes out. Every decision of the
+ * route is made here; the writer (`src/queue.ts`), the endpoint (`src/endpoint/endpoint.ts`) and
+ * the send loops' batches (`src/network/batch-builder.ts`) ask.
+ *
+ * On disk a record has either 1 group (the body as received) or {@link SHARD_PARTITIONS} groups,
+ * group `k` holding the series of partition `k` (`partitionOf(vshard)`, `src/network/partition.ts`).
+ * The partition does not depend on the number of send loops, so a loop count change never
+ * regroups stored records. Records of older builds have other group counts (the least common
+ * multiple of the endpoints' `min_shards`); they are read too, and sent whole only when their
+ * groups line up with the loops as the network assigns them now.
+ *
+ * Per record, each endpoint's route says one of:
+ * - `stored-bytes`: the groups' snappy elements go out untouched, one work per non-empty group,
+ *   joined with other works' elements into a request without compressing anything;
+ * - `stored-labels`: each series' stored bytes are copied by the 1.0 encoder, with its samples
+ *   encoded again when a cut (ttl, sample age) removed some, and the external labels merged into
+ *   its label bytes; the request is compressed again;
+ * - `decoded`: the record's labels are decoded (write relabel rules read them; a 2.0 request is
+ *   built from strings) and the request is encoded from them.
+ */
+import type { EndpointConfig } from '../config/types.js';
+import { identityRange } from '../endpoint/record-shaping.js';
+import { SHARD_PARTITIONS } from '../network/partition.js';
+import { type PortionRef, type SendWork, VIRTUAL_SHARDS } from '../network/types.js';
+import type { RawGroups, SignalRecord } from '../serialization/types.js';
+import type { SnappyElements } from '../wire/snappy.js';
+
+/** How one record goes out of one endpoint (see the module comment). */
+export type RelayWay = 'stored-bytes' | 'stored-labels' | 'decoded';
+
+/** The relayed records an endpoint sent each way (kind-1 records are not counted). */
+export interface RelayRouteStats {
+  storedBytes: number;
+  storedLabels: number;
+  decoded: number;
+}
+
+/** What the route reads of the endpoint's network: how many loops, and which owns a virtual shard now. */
+export interface LoopAssignment {
+  readonly shards: number;
+  loopOf(vshard: number): number;
+}
+
+/**
+ * Whether an endpoint can send stored bytes at all: a 1.0 endpoint with no external labels to
+ * merge, no write relabel rules and no sample age cut at send time (a cut or a label change needs
+ * the series re-encoded). A 2.0 endpoint never does: its batches must be encodable as either message.
+ */
+export function sendsStoredBytes(config: EndpointConfig, externalLabels: Readonly<Record<string, string>>): boolean {
+  return (
+    config.protobufMessage !== 'io.prometheus.write.v2.Request' &&
+    config.writeRelabelConfigs.length === 0 &&
+    config.queue.sampleAgeLimitMs === 0 &&
+    Object.keys(externalLabels).length === 0
+  );
+}
+
+/**
+ * How many groups the writer builds a kind-2 record in: {@link SHARD_PARTITIONS} when some endpoint
+ * that can send stored bytes may run more than one send loop (`max_shards` > 1: its loops may grow
+ * at any time, and a partitioned record goes out whole whatever their number), else 1: the body
+ * as received, which costs the writer nothing and goes out whole through a single loop. Grouping
+ * for endpoints that re-encode anyway would cost the writer for nothing.
+ */
+export function relayGroupCount(
+  endpoints: readonly EndpointConfig[],
+  externalLabels: Readonly<Record<string, string>>,
+): number {
+  for (const ep of endpoints) {
+    if (!sendsStoredBytes(ep, externalLabels)) continue;
+    if (Math.max(ep.queue.minShards, ep.queue.maxShards) > 1) return SHARD_PARTITIONS;
+  }
+  return 1;
+}
+
+/**
+ * The elements a work goes out as, when the route gave it its stored bytes and they fit a request
+ * of `maxSignals`; undefined: the batch encodes the work's series.
+ */
+export function storedElementsOf(work: SendWork, maxSignals: number): SnappyElements | undefined {
+  return work.elements !== undefined && work.signals <= maxSignals ? work.elements : undefined;
+}
+
+export interface RelayRouteOptions {
+  config: EndpointConfig;
+  externalLabels: Readonly<Record<string, string>>;
+  /** The endpoint encodes with an encoder of its caller's: only that encoder's own output is sent. */
+  customEncoder: boolean;
+  network: LoopAssignment;
+}
+
+/** One endpoint's route; see the module comment. */
+export interface RelayRoute {
+  /**
+   * How `rec` goes out: `acked` are its portions acknowledged in an earlier run, `cutoffMs` the
+   * ttl's cut now (-Infinity without one). Counted in {@link stats} for relayed records.
+   */
+  decide(rec: SignalRecord, acked: ReadonlySet<number> | undefined, cutoffMs: number): RelayWay;
+  /**
+   * The works of a record {@link decide} sent as `stored-bytes`: one per non-empty group, carrying
+   * its elements and every portion (`before[v]` > 0) of its virtual shards, oldest group first.
+   */
+  storedWorks(rec: SignalRecord, segmentId: number, record: number, before: Uint32Array): SendWork[];
+  readonly stats: RelayRouteStats;
+}
+
+export function createRelayRoute(opts: RelayRouteOptions): RelayRoute {
+  return new EndpointRelayRoute(opts);
+}
+
+class EndpointRelayRoute implements RelayRoute {
+  readonly stats: RelayRouteStats = { storedBytes: 0, storedLabels: 0, decoded: 0 };
+  /** Stored bytes may go out (see {@link sendsStoredBytes}) and the encoder is ours. */
+  private readonly storedBytes: boolean;
+  /** Labels are decoded: write relabel rules read them, and a 2.0 request is built from strings. */
+  private readonly decodesLabels: boolean;
+  private readonly maxSamplesPerSend: number;
+
+  constructor(private readonly opts: RelayRouteOptions) {
+    const { config } = opts;
+    this.storedBytes = !opts.customEncoder && sendsStoredBytes(config, opts.externalLabels);
+    this.decodesLabels =
+      config.protobufMessage === 'io.prometheus.write.v2.Request' || config.writeRelabelConfigs.length > 0;
+    this.maxSamplesPerSend = config.queue.maxSamplesPerSend;
+  }
+
+  decide(rec: SignalRecord, acked: ReadonlySet<number> | undefined, cutoffMs: number): RelayWay {
+    const raw = rec.rawSeries;
+    if (raw === undefined) return 'decoded';
+    const way = this.wayOf(rec, acked, cutoffMs);
+    if (way === 'stored-bytes') this.stats.storedBytes++;
+    else if (way === 'stored-labels') this.stats.storedLabels++;
+    else this.stats.decoded++;
+    return way;
+  }
+
+  private wayOf(rec: SignalRecord, acked: ReadonlySet<number> | undefined, cutoffMs: number): RelayWay {
+    if (this.decodesLabels) return 'decoded';
+    const groups = rec.rawGroups;
+    if (
+      groups === undefined ||
+      !this.storedBytes ||
+      // Portions sent in an earlier run are left out: the groups are no longer what goes out.
+      (acked !== undefined && acked.size > 0) ||
+      (rec.rawSeries as NonNullable<SignalRecord['rawSeries']>).minTimestampMs < cutoffMs
+    )
+      return 'stored-labels';
+    for (let g = 0; g < groups.count; g++) if (groups.samples[g] > this.maxSamplesPerSend) return 'stored-labels';
+    return this.lineUp(groups) ? 'stored-bytes' : 'stored-labels';
+  }
+
+  /**
+   * Whether each group's virtual shards are owned by one loop now. Asked of the network for every
+   * record, whatever its group count (~256 lookups, against thousands of series per record): the
+   * assignment is the network's to change, and each series must go through its owner.
+   */
+  private lineUp(groups: RawGroups): boolean {
+    const g = groups.count;
+    const net = this.opts.network;
+    if (g === 1) return net.shards === 1;
+    for (let k = 0; k < g; k++) {
+      const loop = net.loopOf(k);
+      for (let v = k + g; v < VIRTUAL_SHARDS; v += g) if (net.loopOf(v) !== loop) return false;
+    }
+    return true;
+  }
+
+  storedWorks(rec: SignalRecord, segmentId: number, record: number, before: Uint32Array): SendWork[] {
+    const groups = rec.rawGroups as RawGroups;
+    const g = groups.count;
+    const works: SendWork[] = [];
+    let first = 0;
+    for (let k = 0; k < g; k++) {
+      const end = groups.seriesEnd[k];
+      if (end === first) continue;
+      const portions: PortionRef[] = [];
+      for (let v = k; v < VIRTUAL_SHARDS; v += g) if (before[v] > 0) portions.push({ segmentId, record, vshard: v });
+      works.push({
+        record: rec,
+        series: identityRange(first, end),
+        portion: portions[0],
+        ...(portions.length > 1 ? { morePortions: portions.slice(1) } : {}),
+        signals: groups.samples[k],
+        elements: groups.elements[k],
+      });
+      first = end;
+    }
+    return works;
+  }
+}

@@ -1,0 +1,231 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { EndpointConfig, QueueConfig } from '../../src/config/types.js';
+import { partitionOf, SHARD_PARTITIONS } from '../../src/network/partition.js';
+import { type SendWork, VIRTUAL_SHARDS, virtualShardOf } from '../../src/network/types.js';
+import {
+  createRelayRoute,
+  type LoopAssignment,
+  type RelayRouteOptions,
+  relayGroupCount,
+  sendsStoredBytes,
+  storedElementsOf,
+} from '../../src/relay/relay-route.js';
+import { encodeRawRecord } from '../../src/serialization/raw-record.js';
+import { decodeRecord, encodeRecord } from '../../src/serialization/record-codec.js';
+import type { SignalRecord } from '../../src/serialization/types.js';
+import { scanWriteRequestV1 } from '../../src/wire/rw1-raw-scan.js';
+import { compressBlock } from '../../src/wire/snappy.js';
+import { encodeWriteRequestV1 } from '../helpers/remote-write-client.js';
+import { endpointConfig } from '../network/harness.js';
+import { buildRecord } from '../network/record-builder.js';
+
+const SERIES = 600;
+const NOW = 1_700_000_000_000;
+
+/** A relayed record of `SERIES` series (2 samples each, at NOW and NOW + 1) stored in `groups` groups. */
+function relayed(groups: number): SignalRecord {
+  const body = encodeWriteRequestV1(
+    Array.from({ length: SERIES }, (_, k) => ({
+      labels: { __name__: 'm', k: String(k) },
+      samples: [
+        [NOW, k],
+        [NOW + 1, k],
+      ] as [number, number][],
+    })),
+  );
+  const scan = scanWriteRequestV1(body);
+  assert.ok(scan);
+  return decodeRecord(encodeRawRecord(compressBlock(body), scan, { body, groups }), { deferRawBody: true });
+}
+
+/** Loops that own whole partitions (what the network manager guarantees). */
+function byPartition(loops: number): LoopAssignment {
+  return { shards: loops, loopOf: (v) => partitionOf(v) % loops };
+}
+
+/** Loops assigned `v % loops`: partitions split over loops when `loops` does not divide SHARD_PARTITIONS. */
+function byModulo(loops: number): LoopAssignment {
+  return { shards: loops, loopOf: (v) => v % loops };
+}
+
+function route(
+  network: LoopAssignment,
+  queue: Partial<QueueConfig> = {},
+  rest: Partial<EndpointConfig> = {},
+  more: Partial<RelayRouteOptions> = {},
+) {
+  return createRelayRoute({
+    config: endpointConfig('http://127.0.0.1:1/', { maxSamplesPerSend: 2000, ...queue }, rest),
+    externalLabels: {},
+    customEncoder: false,
+    network,
+    ...more,
+  });
+}
+
+const RULE = { action: 'drop', sourceLabels: ['k'], regex: '1' } as never;
+
+describe('RelayRoute.decide', () => {
+  it('sends a partitioned record as its stored bytes with any number of loops that own whole partitions', () => {
+    for (const loops of [1, 2, 3, 4, 7, SHARD_PARTITIONS]) {
+      assert.equal(route(byPartition(loops)).decide(relayed(SHARD_PARTITIONS), undefined, -Infinity), 'stored-bytes');
+    }
+  });
+
+  it('sends a record as its stored bytes only where each group goes through one loop now', () => {
+    const cases: { groups: number; network: LoopAssignment; way: string; why: string }[] = [
+      { groups: 1, network: byPartition(1), way: 'stored-bytes', why: 'the body as received, one loop' },
+      { groups: 1, network: byPartition(2), way: 'stored-labels', why: 'the body as received, two loops' },
+      { groups: SHARD_PARTITIONS, network: byModulo(3), way: 'stored-labels', why: 'partitions split over loops' },
+      { groups: SHARD_PARTITIONS, network: byModulo(4), way: 'stored-bytes', why: 'v % 4 keeps partitions whole' },
+      { groups: 4, network: byModulo(4), way: 'stored-bytes', why: 'an older build, 4 groups over 4 loops' },
+      { groups: 4, network: byModulo(2), way: 'stored-bytes', why: 'an older build, 4 groups over 2 loops' },
+      { groups: 4, network: byModulo(3), way: 'stored-labels', why: 'an older build, 4 groups over 3 loops' },
+      { groups: 4, network: byPartition(3), way: 'stored-labels', why: 'an older build, partitions over 3 loops' },
+      { groups: 6, network: byPartition(2), way: 'stored-bytes', why: 'an older build, 6 groups over 2 loops' },
+    ];
+    for (const c of cases) assert.equal(route(c.network).decide(relayed(c.groups), undefined, -Infinity), c.way, c.why);
+  });
+
+  it('copies the stored series one by one when something of the record changes', () => {
+    const rec = () => relayed(SHARD_PARTITIONS);
+    const net = byPartition(4);
+    assert.equal(route(net).decide(rec(), new Set([3]), -Infinity), 'stored-labels', 'a portion acked before');
+    assert.equal(route(net).decide(rec(), new Set(), -Infinity), 'stored-bytes', 'an empty ack set');
+    assert.equal(route(net).decide(rec(), undefined, NOW + 1), 'stored-labels', 'the ttl cuts its oldest sample');
+    assert.equal(route(net).decide(rec(), undefined, NOW), 'stored-bytes', 'the ttl cuts nothing');
+    assert.equal(
+      route(net, { maxSamplesPerSend: 10 }).decide(rec(), undefined, -Infinity),
+      'stored-labels',
+      'a group larger than a request',
+    );
+    assert.equal(
+      route(net, { sampleAgeLimitMs: 60_000 }).decide(rec(), undefined, -Infinity),
+      'stored-labels',
+      'a sample age limit cuts at send time',
+    );
+    assert.equal(
+      route(net, {}, {}, { externalLabels: { cluster: 'c' } }).decide(rec(), undefined, -Infinity),
+      'stored-labels',
+      'external labels are merged',
+    );
+    assert.equal(
+      route(net, {}, {}, { customEncoder: true }).decide(rec(), undefined, -Infinity),
+      'stored-labels',
+      "the caller's encoder",
+    );
+  });
+
+  it('decodes where the labels are read: write relabel rules, a 2.0 endpoint, a record not stored as received', () => {
+    const net = byPartition(4);
+    const rec = relayed(SHARD_PARTITIONS);
+    assert.equal(route(net, {}, { writeRelabelConfigs: [RULE] }).decide(rec, undefined, -Infinity), 'decoded');
+    assert.equal(
+      route(net, {}, { protobufMessage: 'io.prometheus.write.v2.Request' }).decide(rec, undefined, -Infinity),
+      'decoded',
+    );
+    const kind1 = decodeRecord(
+      encodeRecord(buildRecord([{ labels: { __name__: 'x' }, hash: 1, samples: [[NOW, 1]] }])),
+    );
+    const r = route(net);
+    assert.equal(r.decide(kind1, undefined, -Infinity), 'decoded');
+    assert.deepEqual(r.stats, { storedBytes: 0, storedLabels: 0, decoded: 0 }, 'kind-1 records are not counted');
+  });
+
+  it('counts the relayed records each way', () => {
+    const r = route(byPartition(2));
+    r.decide(relayed(SHARD_PARTITIONS), undefined, -Infinity);
+    r.decide(relayed(SHARD_PARTITIONS), undefined, -Infinity);
+    r.decide(relayed(1), undefined, -Infinity);
+    assert.deepEqual(r.stats, { storedBytes: 2, storedLabels: 1, decoded: 0 });
+  });
+});
+
+describe('RelayRoute.storedWorks', () => {
+  it('gives one work per non-empty group, carrying that partition portions and its elements', () => {
+    const rec = relayed(SHARD_PARTITIONS);
+    const before = new Uint32Array(VIRTUAL_SHARDS);
+    for (let i = 0; i < rec.seriesCount; i++) before[virtualShardOf(rec.seriesHash[i])] += 2;
+    const works = route(byPartition(3)).storedWorks(rec, 7, 5, before);
+    const groups = rec.rawGroups;
+    assert.ok(groups);
+    let series = 0;
+    let signals = 0;
+    const portions = new Set<number>();
+    for (const w of works) {
+      const all = [w.portion, ...(w.morePortions ?? [])];
+      const p = partitionOf(w.portion.vshard);
+      for (const x of all) {
+        assert.equal(x.segmentId, 7);
+        assert.equal(x.record, 5);
+        assert.equal(partitionOf(x.vshard), p, 'one partition per work');
+        assert.ok(before[x.vshard] > 0);
+        portions.add(x.vshard);
+      }
+      assert.equal(w.elements, groups.elements[p]);
+      assert.equal(w.signals, groups.samples[p]);
+      for (const s of w.series) {
+        assert.equal(s, series++, 'the groups cover the series in order');
+        assert.equal(partitionOf(virtualShardOf(rec.seriesHash[s])), p);
+      }
+      signals += w.signals;
+    }
+    assert.equal(series, SERIES);
+    assert.equal(signals, 2 * SERIES);
+    assert.equal(portions.size, before.filter((n) => n > 0).length, 'every portion once');
+  });
+});
+
+describe('relayGroupCount', () => {
+  const ep = (queue: Partial<QueueConfig>, rest: Partial<EndpointConfig> = {}) =>
+    endpointConfig('http://127.0.0.1:1/', queue, rest);
+  it('partitions the record when an endpoint sending stored bytes may run several loops', () => {
+    const cases: { eps: EndpointConfig[]; ext?: Record<string, string>; groups: number; why: string }[] = [
+      { eps: [ep({ minShards: 1, maxShards: 1 })], groups: 1, why: 'a single loop for good' },
+      { eps: [ep({ minShards: 1, maxShards: 50 })], groups: SHARD_PARTITIONS, why: 'loops may grow (the default)' },
+      { eps: [ep({ minShards: 4, maxShards: 4 })], groups: SHARD_PARTITIONS, why: 'four loops' },
+      {
+        eps: [ep({ minShards: 1, maxShards: 1 }), ep({ minShards: 1, maxShards: 8, sampleAgeLimitMs: 1000 })],
+        groups: 1,
+        why: 'the endpoint of several loops re-encodes anyway',
+      },
+      {
+        eps: [ep({ maxShards: 8 }, { writeRelabelConfigs: [RULE] })],
+        groups: 1,
+        why: 'relabeling decodes',
+      },
+      {
+        eps: [ep({ maxShards: 8 }, { protobufMessage: 'io.prometheus.write.v2.Request' })],
+        groups: 1,
+        why: 'a 2.0 endpoint decodes',
+      },
+      { eps: [ep({ maxShards: 8 })], ext: { cluster: 'c' }, groups: 1, why: 'external labels are merged' },
+      { eps: [], groups: 1, why: 'no endpoint' },
+    ];
+    for (const c of cases) assert.equal(relayGroupCount(c.eps, c.ext ?? {}), c.groups, c.why);
+  });
+
+  it('sendsStoredBytes is what the writer and the route both read', () => {
+    assert.equal(sendsStoredBytes(ep({}), {}), true);
+    assert.equal(sendsStoredBytes(ep({}), { a: 'b' }), false);
+  });
+});
+
+describe('storedElementsOf', () => {
+  it('gives the elements of a work that carries them and fits a request', () => {
+    const rec = relayed(1);
+    const elements = rec.rawGroups?.elements[0];
+    assert.ok(elements);
+    const work = (withElements: boolean): SendWork => ({
+      record: rec,
+      series: new Uint32Array(0),
+      portion: { segmentId: 1, record: 0, vshard: 0 },
+      signals: 2 * SERIES,
+      ...(withElements ? { elements } : {}),
+    });
+    assert.equal(storedElementsOf(work(true), 2 * SERIES), elements);
+    assert.equal(storedElementsOf(work(true), 2 * SERIES - 1), undefined);
+    assert.equal(storedElementsOf(work(false), 10_000), undefined);
+  });
+});
