@@ -64,7 +64,7 @@ export function parseConfig(text: string, source?: string): ParseConfigResult {
 }
 
 /** Records the line of every key and list item under `path`, using the same path spelling as the schema. */
-function indexLines(node: unknown, path: string, lc: LineCounter, out: Map<string, number>): void {
+export function indexLines(node: unknown, path: string, lc: LineCounter, out: Map<string, number>): void {
   const start = (node as Node | null)?.range?.[0];
   if (start !== undefined && !out.has(path)) out.set(path, lc.linePos(start).line);
   if (isMap(node)) {

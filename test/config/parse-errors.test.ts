@@ -222,9 +222,9 @@ const INVALID: [string, string, string[]][] = [
     ['remote_write[0].bearer_token_file: cannot read "/nonexistent-promspool-dir/t": no such file (line 3)'],
   ],
   [
-    'unsupported top-level scrape_configs',
-    `scrape_configs: []\n${RW}`,
-    ['scrape_configs: scrape_configs is not supported yet (line 1)'],
+    'unsupported discovery kind in a scrape config',
+    `scrape_configs:\n  - job_name: a\n    ec2_sd_configs: []\n${RW}`,
+    ['scrape_configs[0].ec2_sd_configs: ec2_sd_configs is not supported yet (line 3)'],
   ],
   [
     'unsupported tls_config.ca_ref',

@@ -70,6 +70,10 @@ global:
 rule_files: [rules/*.yml]
 remote_write:
   - url: http://127.0.0.1:9090/api/v1/write
+scrape_configs:
+  - job_name: node
+    static_configs:
+      - targets: ['localhost:9100']
 `;
 
 function load(text: string) {
@@ -115,16 +119,19 @@ describe('pasted remote_write blocks', () => {
     const { config, errors, warnings = [] } = load(FULL_PROMETHEUS_YML);
     assert.deepEqual(errors.map(formatConfigError), []);
     assert.deepEqual(config!.externalLabels, { cluster: 'prod' });
+    // The global scrape settings are used by the jobs now.
+    assert.deepEqual(
+      config!.scrapeConfigs?.map((j) => [j.jobName, j.scrapeIntervalMs, j.scrapeTimeoutMs]),
+      [['node', 15_000, 10_000]],
+    );
     assert.deepEqual(
       warnings.map((w) => [w.path, w.line]),
       [
-        ['global.scrape_interval', 3],
-        ['global.scrape_timeout', 4],
         ['global.evaluation_interval', 5],
         ['rule_files', 8],
       ],
     );
-    assert.match(warnings[0].message, /accepted and not used: promspool does not scrape/);
+    assert.match(warnings[0].message, /accepted and not used: promspool does not evaluate rules/);
   });
 
   it('defaults: exemplars and native histograms are forwarded, no relabel rules', () => {
