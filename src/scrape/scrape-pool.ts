@@ -21,7 +21,7 @@ export type PopulatedTarget =
   /** `relabel_configs` dropped it (or it has no address left): shown among the dropped targets. */
   | { readonly kind: 'dropped'; readonly discoveredLabels: Readonly<Labels> }
   /** Invalid after relabeling (e.g. a bad `__scrape_interval__`): logged and shown as dropped, as Prometheus does. */
-  | { readonly kind: 'error'; readonly discoveredLabels: Readonly<Labels>; readonly error: string };
+  | { readonly kind: 'invalid'; readonly discoveredLabels: Readonly<Labels>; readonly reason: string };
 
 /** What the pool needs from the rest of scraping; the manager provides the real ones. */
 export interface ScrapePoolDeps {
@@ -30,10 +30,10 @@ export interface ScrapePoolDeps {
   /** A discoverer for one `*_sd_configs` / `static_configs` block. */
   createDiscoverer(config: DiscoveryConfig): Discoverer;
   /**
-   * Prometheus' PopulateLabels for one discovered target: `labels` are the target's own labels
-   * merged over its group's labels (the target's win).
+   * Prometheus' PopulateLabels for one discovered target (its own labels, and its group's, which
+   * it overrides).
    */
-  populate(labels: Readonly<Labels>): PopulatedTarget;
+  populate(target: Readonly<Labels>, groupLabels: Readonly<Labels>): PopulatedTarget;
 }
 
 /** Hooks for the self-metrics, all optional. */
@@ -307,7 +307,7 @@ export class ScrapePool {
     for (const p of this.providers) {
       for (const group of p.groups.values()) {
         for (const own of group.targets) {
-          const populated = this.deps.populate({ ...group.labels, ...own });
+          const populated = this.deps.populate(own, group.labels);
           if (populated.kind === 'target') {
             const key = targetKey(populated.target);
             if (wanted.has(key)) continue;
@@ -315,8 +315,8 @@ export class ScrapePool {
             active.push(populated.target);
             continue;
           }
-          if (populated.kind === 'error') {
-            this.logger.warn('creating target failed', { err: populated.error, source: group.source });
+          if (populated.kind === 'invalid') {
+            this.logger.warn('creating target failed', { err: populated.reason, source: group.source });
           }
           droppedCount++;
           if (dropped.length < keep) dropped.push(populated.discoveredLabels);

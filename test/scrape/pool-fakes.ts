@@ -149,10 +149,14 @@ export function handoffId(h: ScrapeLoopHandoff | undefined): number | undefined 
   return (h as { id?: number } | undefined)?.id;
 }
 
-function populate(labels: Readonly<Record<string, string>>): PopulatedTarget {
+function populate(
+  target: Readonly<Record<string, string>>,
+  groupLabels: Readonly<Record<string, string>>,
+): PopulatedTarget {
+  const labels = { ...groupLabels, ...target };
   const discoveredLabels = { job: 'job1', ...labels };
   if (labels.drop === 'yes') return { kind: 'dropped', discoveredLabels };
-  if (labels.bad === 'yes') return { kind: 'error', discoveredLabels, error: 'bad target' };
+  if (labels.bad === 'yes') return { kind: 'invalid', discoveredLabels, reason: 'bad target' };
   const address = labels.__address__;
   const own: Record<string, string> = { instance: address, job: 'job1' };
   for (const [k, v] of Object.entries(labels)) if (!k.startsWith('__') && k !== 'drop') own[k] = v;
