@@ -418,6 +418,75 @@ describe('scrape loop', () => {
     await h.stop();
   });
 
+  it('a target that hangs fails the scrape at the timeout, with the duration reported', async () => {
+    server.serve('a 1\n');
+    const h = harness(server, {}, { timeoutMs: 10_000 });
+    await h.scrape();
+    server.handler = () => {};
+    const at = h.clock.nextDeadline()!;
+    h.clock.advance(at - h.clock.now());
+    await h.clock.settle(10);
+    assert.equal(h.sink.commits.length, 1, 'nothing before the timeout');
+    h.clock.advance(10_000);
+    await h.loop.idle();
+    const ui = 't1';
+    assert.deepEqual(h.sink.lines(1), [
+      `a{instance="${ui}",job="job1"} ${at} stale`,
+      `up{instance="${ui}",job="job1"} ${at} 0`,
+      `scrape_duration_seconds{instance="${ui}",job="job1"} ${at} 10`,
+      `scrape_samples_scraped{instance="${ui}",job="job1"} ${at} 0`,
+      `scrape_samples_post_metric_relabeling{instance="${ui}",job="job1"} ${at} 0`,
+      `scrape_series_added{instance="${ui}",job="job1"} ${at} 0`,
+    ]);
+    assert.equal(h.loop.status().lastError, `Get "${server.url}": context deadline exceeded (timeout 10000ms)`);
+    assert.equal(h.clock.nextDeadline(), at + 15_000, 'the next scrape keeps the phase');
+    await h.stop();
+  });
+
+  it('a body over body_size_limit fails the scrape', async () => {
+    server.serve('a 1\nb 2\n');
+    const h = harness(server, { bodySizeLimitBytes: 5 });
+    const t = await h.scrape();
+    assert.deepEqual(h.sink.lines(0), up(0, t, 0));
+    assert.equal(h.loop.status().lastError, 'body size limit exceeded (limit: 5 bytes)');
+    assert.equal(h.loop.stats().lastBodyBytes, -1);
+    await h.stop();
+  });
+
+  it('a missing metric name after relabeling fails the scrape', async () => {
+    server.serve('a 1\n');
+    const h = harness(server, {
+      metricRelabelConfigs: [
+        {
+          sourceLabels: [],
+          separator: ';',
+          regex: '__name__',
+          modulus: 0n,
+          targetLabel: '',
+          replacement: '$1',
+          action: 'labeldrop',
+        },
+      ],
+    });
+    const t = await h.scrape();
+    assert.deepEqual(h.sink.lines(0), up(0, t, 1, 0, 0));
+    assert.equal(h.loop.status().lastError, 'missing metric name (__name__ label)');
+    await h.stop();
+  });
+
+  it('an unknown Content-Type fails without fallback_scrape_protocol and parses with it', async () => {
+    server.serve('a 1\n', 'application/json');
+    let h = harness(server);
+    let t = await h.scrape();
+    assert.deepEqual(h.sink.lines(0), up(0, t, 0));
+    assert.equal(h.loop.stats().failures.content_type, 1);
+    await h.stop();
+    h = harness(server, { fallbackProtocol: 'PrometheusText0.0.4' });
+    t = await h.scrape();
+    assert.equal(h.sink.lines(0)[0], `a{instance="t1",job="job1"} ${t} 1`);
+    await h.stop();
+  });
+
   it('a gzip body is inflated', async () => {
     const gz = gzipSync('a 1\n');
     server.handler = (req, res) => {
