@@ -3,11 +3,13 @@
  * decides: `application/openmetrics-text` is OpenMetrics (1.0.0, also when the version is missing;
  * other versions are refused), `text/plain` with version 0.0.4 or none is the text format, and an
  * empty or unknown type is the text format only when the caller has a fallback (Prometheus'
- * `fallback_scrape_protocol`). The protobuf format (`application/vnd.google.protobuf;
- * proto=io.prometheus.client.MetricFamily`, native histograms) is recognised but not parsed yet.
+ * `fallback_scrape_protocol`); `application/vnd.google.protobuf` (Prometheus checks no parameter)
+ * is the protobuf format (delimited `io.prometheus.client.MetricFamily` messages, native histograms).
+ * Also the Accept header a scrape sends for its `scrape_protocols` ({@link acceptHeader}).
  */
+import type { ScrapeProtocol } from '../config/types.js';
 
-/** The exposition formats; `protobuf` is named so callers can report it, not parsed yet. */
+/** The exposition formats. */
 export type ExpositionFormat = 'text-0.0.4' | 'openmetrics-1.0.0' | 'protobuf';
 
 /**
@@ -15,7 +17,7 @@ export type ExpositionFormat = 'text-0.0.4' | 'openmetrics-1.0.0' | 'protobuf';
  * it and scrapes anyway).
  */
 export type FormatChoice =
-  | { readonly ok: true; readonly format: 'text-0.0.4' | 'openmetrics-1.0.0'; readonly warning?: string }
+  | { readonly ok: true; readonly format: ExpositionFormat; readonly warning?: string }
   | { readonly ok: false; readonly reason: string };
 
 interface MediaType {
@@ -45,10 +47,7 @@ function parseMediaType(header: string): MediaType | undefined {
  * does not look at it). `fallback` (Prometheus 3's `fallback_scrape_protocol`) is used for a
  * missing, unparseable or unknown type, with a warning; without it those are refused with the reason.
  */
-export function negotiateFormat(
-  contentType: string | undefined,
-  fallback?: 'text-0.0.4' | 'openmetrics-1.0.0',
-): FormatChoice {
+export function negotiateFormat(contentType: string | undefined, fallback?: ExpositionFormat): FormatChoice {
   const orFallback = (problem: string): FormatChoice =>
     fallback
       ? { ok: true, format: fallback, warning: `${problem}, using fallback_scrape_protocol ${fallback}` }
@@ -63,7 +62,7 @@ export function negotiateFormat(
     case 'text/plain':
       return { ok: true, format: 'text-0.0.4' };
     case 'application/vnd.google.protobuf':
-      return { ok: false, reason: 'the protobuf exposition format (native histograms) is not supported yet' };
+      return { ok: true, format: 'protobuf' };
     default:
       return orFallback(`received unsupported Content-Type ${JSON.stringify(contentType)}`);
   }
@@ -75,3 +74,39 @@ export function negotiateFormat(
  */
 export const SCRAPE_ACCEPT_HEADER =
   'application/openmetrics-text;version=1.0.0;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2';
+
+/** Media types per `scrape_protocols` entry, as Prometheus' `config.ScrapeProtocolsHeaders`. */
+export const SCRAPE_PROTOCOL_HEADERS: Readonly<Record<ScrapeProtocol, string>> = {
+  PrometheusProto: 'application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited',
+  'PrometheusText0.0.4': 'text/plain;version=0.0.4',
+  'PrometheusText1.0.0': 'text/plain;version=1.0.0',
+  'OpenMetricsText0.0.1': 'application/openmetrics-text;version=0.0.1',
+  'OpenMetricsText1.0.0': 'application/openmetrics-text;version=1.0.0',
+};
+
+/**
+ * The Accept header of a scrape, as Prometheus' `acceptHeader`: the protocols in preference order
+ * with q-values from 0.6 down (one step per protocol; 0.6 because Prometheus knows five), then the
+ * any-type wildcard one step lower. `escaping` (Prometheus 3's `escaping=` parameter, e.g. `allow-utf-8` or
+ * `underscores`) is added to the 1.0.0 text and OpenMetrics entries only, as Prometheus does;
+ * without it there is no escaping parameter, as in Prometheus 2 (whose weights started at 0.5).
+ */
+export function acceptHeader(protocols: readonly ScrapeProtocol[], escaping?: string): string {
+  let weight = Object.keys(SCRAPE_PROTOCOL_HEADERS).length + 1;
+  const parts: string[] = [];
+  for (const p of protocols) {
+    let v = SCRAPE_PROTOCOL_HEADERS[p];
+    if (escaping !== undefined && (p === 'PrometheusText1.0.0' || p === 'OpenMetricsText1.0.0'))
+      v += `;escaping=${escaping}`;
+    parts.push(`${v};q=0.${weight}`);
+    weight--;
+  }
+  parts.push(`*/*;q=0.${weight}`);
+  return parts.join(',');
+}
+
+/** The parser a `scrape_protocols` entry (e.g. `fallback_scrape_protocol`) stands for. */
+export function formatOfProtocol(protocol: ScrapeProtocol): ExpositionFormat {
+  if (protocol === 'PrometheusProto') return 'protobuf';
+  return protocol.startsWith('OpenMetrics') ? 'openmetrics-1.0.0' : 'text-0.0.4';
+}

@@ -1,41 +1,75 @@
-/** Exposition-format parsing for scraping: text 0.0.4 and OpenMetrics 1.0 (protobuf not yet). */
+/** Exposition-format parsing for scraping: text 0.0.4, OpenMetrics 1.0 and the protobuf format. */
 import { isUtf8 } from 'node:buffer';
-import { type ExpositionFormat, type FormatChoice, negotiateFormat, SCRAPE_ACCEPT_HEADER } from './content-type.js';
+import {
+  acceptHeader,
+  type ExpositionFormat,
+  type FormatChoice,
+  formatOfProtocol,
+  negotiateFormat,
+  SCRAPE_ACCEPT_HEADER,
+  SCRAPE_PROTOCOL_HEADERS,
+} from './content-type.js';
 import { OpenMetricsParser, type OpenMetricsParserOptions } from './openmetrics-parser.js';
+import { ProtobufParser, type ProtobufParserOptions } from './protobuf-parser.js';
 import { PromTextParser } from './text-parser.js';
 import { ExpositionParseError, type ExpositionParser } from './types.js';
 
 export { formatGoFloatG, formatOpenMetricsFloat, parseGoFloat } from './go-float.js';
 export type { EntryKind, MetricType, ParsedExemplar, ParsedLabel } from './types.js';
 export {
+  acceptHeader,
   type ExpositionFormat,
   ExpositionParseError,
   type ExpositionParser,
   type FormatChoice,
+  formatOfProtocol,
   negotiateFormat,
   OpenMetricsParser,
   type OpenMetricsParserOptions,
   PromTextParser,
+  ProtobufParser,
+  type ProtobufParserOptions,
   SCRAPE_ACCEPT_HEADER,
+  SCRAPE_PROTOCOL_HEADERS,
 };
 
+/** Options of {@link createParser}: each applies to the format that names it. */
+export type ParserOptions = OpenMetricsParserOptions & ProtobufParserOptions;
+
 /**
- * A parser for `body` in `format`. A Buffer must be valid UTF-8 as a whole: Prometheus refuses
+ * A parser for `body` in `format`. A text Buffer must be valid UTF-8 as a whole: Prometheus refuses
  * invalid UTF-8 in names, label values and help text and lets it pass only in comments, so refusing
  * the body outright differs only for an invalid comment; the error names the line and column.
- * `options` apply to OpenMetrics only.
+ * A protobuf body must be a Buffer (or Uint8Array); its strings are checked where they are read.
+ * `options` apply to the format they belong to.
  */
+export function createParser(format: 'protobuf', body: Uint8Array, options?: ProtobufParserOptions): ExpositionParser;
 export function createParser(
   format: 'text-0.0.4' | 'openmetrics-1.0.0',
   body: string | Buffer,
-  options: OpenMetricsParserOptions = {},
+  options?: OpenMetricsParserOptions,
+): ExpositionParser;
+export function createParser(
+  format: ExpositionFormat,
+  body: string | Buffer | Uint8Array,
+  options?: ParserOptions,
+): ExpositionParser;
+export function createParser(
+  format: ExpositionFormat,
+  body: string | Buffer | Uint8Array,
+  options: ParserOptions = {},
 ): ExpositionParser {
+  if (format === 'protobuf') {
+    if (typeof body === 'string') throw new TypeError('the protobuf exposition format needs a binary body (Buffer)');
+    return new ProtobufParser(body, options);
+  }
   const formatName = format === 'text-0.0.4' ? 'text format' : 'OpenMetrics';
   let input: string;
   if (typeof body === 'string') input = body;
   else {
-    if (!isUtf8(body)) throw invalidUtf8(body, formatName);
-    input = body.toString('utf8');
+    const b = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+    if (!isUtf8(b)) throw invalidUtf8(b, formatName);
+    input = b.toString('utf8');
   }
   return format === 'text-0.0.4' ? new PromTextParser(input) : new OpenMetricsParser(input, options);
 }

@@ -1,4 +1,4 @@
-/** What the exposition parsers hand out, shared by the text 0.0.4 and OpenMetrics 1.0 parsers. */
+/** What the exposition parsers hand out, shared by the text 0.0.4, OpenMetrics 1.0 and protobuf parsers. */
 
 /** One entry of an exposition, as Prometheus' `textparse.Entry`. */
 export type EntryKind = 'series' | 'histogram' | 'help' | 'type' | 'unit' | 'comment';
@@ -32,6 +32,11 @@ export interface ParsedExemplar {
  * for the entry kind they name. Nothing is allocated per series unless asked for: the raw series
  * text (everything before the value, the scrape cache's key) is `input.slice(seriesStart, seriesEnd)`
  * or `series()`, and label parsing happens only in `labels()`.
+ *
+ * The protobuf parser's body is binary: its `input` is '' and `seriesStart`/`seriesEnd` are the
+ * byte offsets of the current `Metric` message in the body; `series()` is a key built from the
+ * family name, the name suffix (`_count`, `_sum`, `_bucket` and its bound, a quantile) and the
+ * raw label bytes, so it too costs no label decoding. Keys of different formats never collide.
  */
 export interface ExpositionParser {
   /** The whole body as given. */
@@ -70,9 +75,24 @@ export interface ExpositionParser {
   unit(): string;
   /** The current comment entry's whole line, `#` included. */
   comment(): string;
+  /**
+   * The current series' start (created) timestamp in milliseconds, 0 when it has none, as
+   * Prometheus' `StartTimestamp` (OpenMetrics: from the `_created` line; protobuf: the
+   * `created_timestamp` of counters, summaries and histograms). Absent on the text parser.
+   */
+  startTimestamp?(): number;
+  /**
+   * Every exemplar of the current entry, in order: a native histogram entry may have several
+   * (those Prometheus ingests: with a timestamp); other entries have at most `exemplar()`.
+   * Absent on the text parsers, which have at most one per series.
+   */
+  exemplars?(): ParsedExemplar[];
 }
 
-/** A body that is not a valid exposition; names the 1-based line and column (in characters). */
+/**
+ * A body that is not a valid exposition; names the 1-based line and column (in characters) of a
+ * text body, or the byte offset of a binary (protobuf) one, whose `line` and `column` are 0.
+ */
 export class ExpositionParseError extends Error {
   constructor(
     /** What was wrong, without the position. */
@@ -80,8 +100,14 @@ export class ExpositionParseError extends Error {
     readonly line: number,
     readonly column: number,
     format: string,
+    /** Byte offset into a binary body; undefined for the text formats. */
+    readonly byteOffset?: number,
   ) {
-    super(`${format} line ${line}, column ${column}: ${reason}`);
+    super(
+      byteOffset === undefined
+        ? `${format} line ${line}, column ${column}: ${reason}`
+        : `${format} at byte ${byteOffset}: ${reason}`,
+    );
     this.name = 'ExpositionParseError';
   }
 }
