@@ -3,6 +3,7 @@ import {
   METRIC_TYPES,
   type MetadataEntry,
   type MetricType,
+  type RawSeries,
   type RelabeledLabels,
   type SignalRecord,
 } from '../serialization/types.js';
@@ -79,6 +80,8 @@ class WriteRequestEncoderV2 implements WriteRequestEncoder {
   /** External labels sorted by UTF-8 name bytes. */
   private readonly extNames: string[];
   private readonly extValues: string[];
+  /** The external labels' names as UTF-8, to merge with a relayed series' label bytes. */
+  private readonly extNameBytes: Uint8Array[];
   /** Symbol-table slots of the external labels' names and values, valid in epoch `extEpoch`. */
   private readonly extSlots: Int32Array;
   private extEpoch = -1;
@@ -89,8 +92,6 @@ class WriteRequestEncoderV2 implements WriteRequestEncoder {
   private labelCount = 0;
   /** The slot of the current series' `__name__` value, or -1. */
   private nameSlot = -1;
-  /** The current series' `__name__` value ('' if none). */
-  private metricName = '';
   /**
    * Label cache: per series id, `[nameSlot, slot pairs...]` in `cacheArena` at
    * `offset * LEN_SPAN + pairs`. Valid within one id scope and one symbol-table epoch.
@@ -129,6 +130,7 @@ class WriteRequestEncoderV2 implements WriteRequestEncoder {
     pairs.sort((a, b) => compareUtf8(a[0], b[0]));
     this.extNames = pairs.map((p) => p[0]);
     this.extValues = pairs.map((p) => p[1]);
+    this.extNameBytes = pairs.map((p) => Buffer.from(p[0], 'utf8'));
     this.extSlots = new Int32Array(pairs.length * 2);
     this.cacheSlots = opts.labelCacheSlots ?? 4 * 1024 * 1024;
   }
@@ -182,7 +184,16 @@ class WriteRequestEncoderV2 implements WriteRequestEncoder {
     if (record === this.record) return;
     this.record = record;
     this.nextStamp();
-    // For a relayed (kind-2) record these decode its labels and columns once, on first access.
+    this.strings = EMPTY_STRINGS;
+  }
+
+  /**
+   * The current record's strings, fetched on first need: for a relayed (kind-2) record that access
+   * decodes its labels and columns, which its series' label bytes and sample bytes make needless.
+   */
+  private useStrings(): void {
+    const record = this.record as SignalRecord;
+    if (this.strings === record.strings) return;
     this.strings = record.strings;
     const n = this.strings.length;
     if (this.refSlot.length < n) {
@@ -229,13 +240,21 @@ class WriteRequestEncoderV2 implements WriteRequestEncoder {
     // Labels an endpoint's write relabeling gave this series replace its own and the external ones.
     const rl = record.relabeled;
     const relabeledAt = rl === undefined ? -1 : rl.start[s.series];
-    if (relabeledAt >= 0) this.relabeledLabels(rl as RelabeledLabels, relabeledAt, rl?.length[s.series] ?? 0);
-    else if (record.seriesIds !== undefined && raw === undefined && this.cacheSlots > 0)
-      this.cachedLabels(record, s.series);
-    else this.mergeLabels(record, s.series);
+    let labelRefsPayload: number;
+    if (relabeledAt >= 0) {
+      this.relabeledLabels(rl as RelabeledLabels, relabeledAt, rl?.length[s.series] ?? 0);
+      labelRefsPayload = this.resolveLabels(this.labelSlots, 0);
+    } else if (record.seriesIds !== undefined && raw === undefined && this.cacheSlots > 0) {
+      labelRefsPayload = this.cachedLabels(record, s.series);
+    } else if (raw !== undefined) {
+      this.rawLabels(raw, s.series);
+      labelRefsPayload = this.resolveLabels(this.labelSlots, 0);
+    } else {
+      this.mergeLabels(record, s.series);
+      labelRefsPayload = this.resolveLabels(this.labelSlots, 0);
+    }
 
     // Pass 1: sizes.
-    const labelRefsPayload = this.resolveLabels();
     let body = labelRefsPayload > 0 ? delimitedSize(labelRefsPayload) : 0;
     let words: Uint32Array = EMPTY_WORDS;
     let ts: Float64Array = EMPTY_TIMESTAMPS;
@@ -260,6 +279,7 @@ class WriteRequestEncoderV2 implements WriteRequestEncoder {
       );
     }
     const exemplarCount = s.exemplarEnd - s.exemplarStart;
+    if (exemplarCount > 0) this.useStrings();
     if (this.exemplarSizes.length < exemplarCount * 2) this.exemplarSizes = new Int32Array(exemplarCount * 4);
     for (let i = 0; i < exemplarCount; i++) {
       const e = record.exemplars[s.exemplarStart + i];
@@ -271,7 +291,10 @@ class WriteRequestEncoderV2 implements WriteRequestEncoder {
       this.exemplarSizes[2 * i + 1] = payload;
       body += delimitedSize(eb);
     }
-    const meta = this.metadataOf(this.metricName);
+    const meta =
+      this.metadataByName.size === 0 || this.nameSlot < 0
+        ? undefined
+        : this.metadataOf(this.symbols.stringOfSlot(this.nameSlot));
     let metaBody = 0;
     let metaType = 0;
     let helpSym = 0;
@@ -295,8 +318,19 @@ class WriteRequestEncoderV2 implements WriteRequestEncoder {
     if (labelRefsPayload > 0) {
       w.byte(0x0a); // TimeSeries.labels_refs = 1, packed
       w.varint32(labelRefsPayload);
+      // The varints with the buffer and position in locals (a method call per ref cost ~10%).
       const syms = this.labelSyms;
-      for (let i = 0, n = this.labelCount * 2; i < n; i++) w.varint32(syms[i]);
+      const buf = w.buf;
+      let pos = w.pos;
+      for (let i = 0, n = this.labelCount * 2; i < n; i++) {
+        let v = syms[i];
+        while (v > 0x7f) {
+          buf[pos++] = (v & 0x7f) | 0x80;
+          v >>>= 7;
+        }
+        buf[pos++] = v;
+      }
+      w.pos = pos;
     }
     if (rawSamples) {
       const r = raw as NonNullable<typeof raw>;
@@ -401,30 +435,21 @@ class WriteRequestEncoderV2 implements WriteRequestEncoder {
   }
 
   /**
-   * Turns `labelSlots` into the request's symbols in `labelSyms` (adding them to the table) and
-   * sets `metricName`; returns the payload size of the packed label refs.
+   * Turns the `labelCount` slot pairs at `src[from...]` into the request's symbols in `labelSyms`
+   * (adding them to the table); returns the payload size of the packed label refs.
    */
-  private resolveLabels(): number {
+  private resolveLabels(src: Int32Array, from: number): number {
     const n = this.labelCount * 2;
-    if (this.labelSyms.length < n) this.labelSyms = new Uint32Array(this.labelSlots.length);
-    const slots = this.labelSlots;
-    const syms = this.labelSyms;
-    const symbols = this.symbols;
-    let size = 0;
-    for (let i = 0; i < n; i++) {
-      const sym = symbols.refOfSlot(slots[i]);
-      syms[i] = sym;
-      size += varint32Size(sym);
-    }
-    this.metricName = this.nameSlot < 0 ? '' : symbols.stringOfSlot(this.nameSlot);
-    return size;
+    if (this.labelSyms.length < n) this.labelSyms = new Uint32Array(n * 2);
+    return this.symbols.refsOfSlots(src, from, n, this.labelSyms);
   }
 
   /**
-   * {@link mergeLabels} through the label cache: a series id seen before (same id scope, same
-   * symbol-table epoch) gets its slots copied from the cache.
+   * {@link mergeLabels} then {@link resolveLabels} through the label cache: a series id seen
+   * before (same id scope, same symbol-table epoch) has its slots resolved straight from the
+   * cache, with no merge, no string lookup and no copy. Returns the label refs' payload size.
    */
-  private cachedLabels(record: SignalRecord, series: number): void {
+  private cachedLabels(record: SignalRecord, series: number): number {
     const scope = record.seriesIdScope ?? -1;
     const epoch = this.symbols.epoch;
     const index = this.cacheIndex;
@@ -438,20 +463,15 @@ class WriteRequestEncoderV2 implements WriteRequestEncoder {
     const hit = index.get(id);
     if (hit >= 0) {
       const offset = Math.floor(hit / LEN_SPAN);
-      const pairs = hit - offset * LEN_SPAN;
-      const arena = this.cacheArena;
-      if (this.labelSlots.length < pairs * 2) this.labelSlots = new Int32Array(pairs * 4);
-      // A loop, not set(subarray()): the subarray was an object and a native call per series (10% of encoding).
-      const slots = this.labelSlots;
-      for (let i = 0, n = pairs * 2; i < n; i++) slots[i] = arena[offset + 1 + i];
-      this.labelCount = pairs;
-      this.nameSlot = arena[offset];
-      return;
+      this.labelCount = hit - offset * LEN_SPAN;
+      this.nameSlot = this.cacheArena[offset];
+      return this.resolveLabels(this.cacheArena, offset + 1);
     }
     this.mergeLabels(record, series);
+    const payload = this.resolveLabels(this.labelSlots, 0);
     const pairs = this.labelCount;
     const need = 1 + pairs * 2;
-    if (pairs >= LEN_SPAN || need > this.cacheSlots) return;
+    if (pairs >= LEN_SPAN || need > this.cacheSlots) return payload;
     if (this.cacheUsed + need > this.cacheSlots) {
       // Simplest bound: start over. Live series come back on their next request.
       index.clear();
@@ -469,6 +489,7 @@ class WriteRequestEncoderV2 implements WriteRequestEncoder {
     this.cacheArena.set(this.labelSlots.subarray(0, pairs * 2), offset + 1);
     this.cacheUsed += need;
     index.set(id, offset * LEN_SPAN + pairs);
+    return payload;
   }
 
   /**
@@ -477,6 +498,7 @@ class WriteRequestEncoderV2 implements WriteRequestEncoder {
    * sending an invalid request.
    */
   private mergeLabels(record: SignalRecord, series: number): void {
+    this.useStrings();
     this.labelCount = 0;
     this.nameSlot = -1;
     const refs = record.labelRefs;
@@ -545,6 +567,40 @@ class WriteRequestEncoderV2 implements WriteRequestEncoder {
   }
 
   /**
+   * {@link mergeLabels} for a series stored as received (relay path): its label fields are read
+   * from the received bytes, which the receiver checked to be `{name, value}` pairs, non-empty,
+   * valid UTF-8 and strictly sorted by name bytes, and looked up by bytes: no string is decoded
+   * for a label seen before.
+   */
+  private rawLabels(raw: RawSeries, series: number): void {
+    this.labelCount = 0;
+    this.nameSlot = -1;
+    const b = raw.bytes;
+    const stop = raw.labelsEnd[series];
+    const symbols = this.symbols;
+    const extNames = this.extNameBytes;
+    const extCount = extNames.length;
+    let k = 0;
+    for (let pos = raw.start[series]; pos < stop; ) {
+      // Label field: 0x0a len, then name (0x0a len bytes) and value (0x12 len bytes).
+      const labelLen = readLength(b, pos + 1, stop);
+      const labelStop = varintCursor.end + labelLen;
+      const nl = readLength(b, varintCursor.end + 1, labelStop);
+      const ns = varintCursor.end;
+      const vl = readLength(b, ns + nl + 1, labelStop);
+      const vs = varintCursor.end;
+      pos = labelStop;
+      let cmp = 1;
+      while (k < extCount && (cmp = compareBytes(extNames[k], b, ns, nl)) < 0) this.pushExternal(k++);
+      if (k < extCount && cmp === 0) k++; // the series' own label wins
+      const valueSlot = symbols.slotOfBytes(b, vs, vl);
+      if (nl === 8 && isNameLabel(b, ns)) this.nameSlot = valueSlot;
+      this.pushLabel(symbols.slotOfBytes(b, ns, nl), valueSlot);
+    }
+    while (k < extCount) this.pushExternal(k++);
+  }
+
+  /**
    * Fills `labelSyms` from the 1.0 `Label` fields write relabeling produced (external labels
    * included, sorted by name): `bytes[at, at + len)`.
    */
@@ -552,7 +608,7 @@ class WriteRequestEncoderV2 implements WriteRequestEncoder {
     this.labelCount = 0;
     this.nameSlot = -1;
     const b = rl.bytes;
-    const text = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+    const symbols = this.symbols;
     const stop = at + len;
     for (let pos = at; pos < stop; ) {
       if (b[pos] !== 0x0a) throw relabeledError(pos, 'expected a Label field');
@@ -561,8 +617,10 @@ class WriteRequestEncoderV2 implements WriteRequestEncoder {
       const labelStart = varintCursor.end;
       const labelStop = labelStart + labelLen;
       if (labelStop > stop) throw relabeledError(pos, 'Label runs past the series');
-      let name = '';
-      let value = '';
+      let ns = 0;
+      let nl = 0;
+      let vs = 0;
+      let vl = 0;
       for (let p = labelStart; p < labelStop; ) {
         const key = b[p];
         const fieldLen = readLength(b, p + 1, labelStop);
@@ -570,19 +628,42 @@ class WriteRequestEncoderV2 implements WriteRequestEncoder {
         if (fieldLen < 0 || fieldStart + fieldLen > labelStop || (key !== 0x0a && key !== 0x12)) {
           throw relabeledError(p, 'bad Label name or value field');
         }
-        const s = text.toString('utf8', fieldStart, fieldStart + fieldLen);
-        if (key === 0x0a) name = s;
-        else value = s;
+        if (key === 0x0a) {
+          ns = fieldStart;
+          nl = fieldLen;
+        } else {
+          vs = fieldStart;
+          vl = fieldLen;
+        }
         p = fieldStart + fieldLen;
       }
-      if (name !== '' && value !== '') {
-        const valueSlot = this.symbols.slotOf(value);
-        if (name === NAME_LABEL) this.nameSlot = valueSlot;
-        this.pushLabel(this.symbols.slotOf(name), valueSlot);
+      if (nl > 0 && vl > 0) {
+        // Looked up by bytes: a relabeled series seen before decodes no string.
+        const valueSlot = symbols.slotOfBytes(b, vs, vl);
+        if (nl === 8 && isNameLabel(b, ns)) this.nameSlot = valueSlot;
+        this.pushLabel(symbols.slotOfBytes(b, ns, nl), valueSlot);
       }
       pos = labelStop;
     }
   }
+}
+
+/** Byte order of `a` against `b[start, start + len)`, as Go compares label names. */
+function compareBytes(a: Uint8Array, b: Uint8Array, start: number, len: number): number {
+  const n = Math.min(a.length, len);
+  for (let i = 0; i < n; i++) {
+    const d = a[i] - b[start + i];
+    if (d !== 0) return d;
+  }
+  return a.length - len;
+}
+
+const NAME_LABEL_BYTES = Buffer.from(NAME_LABEL, 'latin1');
+
+/** Whether the 8 bytes at `b[start]` spell `__name__`. */
+function isNameLabel(b: Uint8Array, start: number): boolean {
+  for (let i = 0; i < 8; i++) if (b[start + i] !== NAME_LABEL_BYTES[i]) return false;
+  return true;
 }
 
 function relabeledError(pos: number, what: string): Error {
