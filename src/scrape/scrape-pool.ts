@@ -82,7 +82,8 @@ export interface DroppedTargetsView {
 
 interface LoopEntry {
   readonly key: string;
-  readonly target: ScrapeTarget;
+  /** Replaced (with the loop) when the interval or timeout changed. */
+  target: ScrapeTarget;
   loop: ScrapeLoop;
   /** Config generation the loop was started under: an older one is restarted (with handoff) on sync. */
   generation: number;
@@ -96,10 +97,14 @@ interface Provider {
   done: Promise<void>;
 }
 
-/** The identity of a target: its labels, URL and timing (Prometheus hashes labels incl. `__scrape_interval__` and the URL). */
+/**
+ * The identity of a target: its labels and URL (Prometheus' target hash). Interval and timeout
+ * are not part of it: a target whose interval changed keeps its series, so its loop is replaced
+ * with a handoff instead of being stopped with stale markers and started anew.
+ */
 export function targetKey(t: ScrapeTarget): string {
   const names = Object.keys(t.labels).sort();
-  const parts: string[] = [t.url, String(t.intervalMs), String(t.timeoutMs)];
+  const parts: string[] = [t.url];
   for (const n of names) parts.push(n, t.labels[n]);
   return JSON.stringify(parts);
 }
@@ -345,8 +350,10 @@ export class ScrapePool {
       if (!target.has(key)) {
         this.loops.delete(key);
         work.push(this.stopLoop(entry, true));
-      } else if (entry.generation !== generation) {
-        work.push(this.restartLoop(entry, generation));
+      } else {
+        const next = target.get(key)!;
+        const retimed = next.intervalMs !== entry.target.intervalMs || next.timeoutMs !== entry.target.timeoutMs;
+        if (entry.generation !== generation || retimed) work.push(this.restartLoop(entry, next, generation));
       }
     }
     for (const [key, t] of target) {
@@ -370,7 +377,7 @@ export class ScrapePool {
   }
 
   /** Replaces a loop started under an older config by one under the current config, with its state. */
-  private async restartLoop(entry: LoopEntry, generation: number): Promise<void> {
+  private async restartLoop(entry: LoopEntry, next: ScrapeTarget, generation: number): Promise<void> {
     let handoff: ScrapeLoopHandoff | undefined;
     try {
       handoff = await entry.loop.stop({ staleMarkers: false });
@@ -378,11 +385,12 @@ export class ScrapePool {
       this.logger.error('stopping a scrape loop failed', { target: entry.target.url, err });
     }
     if (this.stopped || this.loops.get(entry.key) !== entry) return;
-    const loop = this.startLoop(entry.target, handoff);
+    const loop = this.startLoop(next, handoff);
     if (loop === undefined) {
       this.loops.delete(entry.key);
       return;
     }
+    entry.target = next;
     entry.loop = loop;
     entry.generation = generation;
   }

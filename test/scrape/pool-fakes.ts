@@ -166,7 +166,7 @@ function populate(
       labels: own,
       discoveredLabels,
       url: `http://${address}/metrics`,
-      intervalMs: 15_000,
+      intervalMs: Number(labels.__interval_ms ?? 15_000),
       timeoutMs: 10_000,
     },
   };

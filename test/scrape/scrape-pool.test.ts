@@ -208,6 +208,21 @@ describe('ScrapePool', () => {
     assert.deepEqual([next.target.labels.instance, handoffId(next.startedWith), next.version], ['h1:1', 1, 1]);
   });
 
+  it('a target whose interval changed keeps its series: its loop is replaced with a handoff, no stale markers', async () => {
+    const fake = new FakeScrape();
+    const { pool, clock } = startPool(fake);
+    fake.discoverers[0].send([group('a', ['h1:1'])]);
+    await pool.whenSynced();
+    const [h1] = fake.loops;
+    fake.discoverers[0].send([group('a', ['h1:1'], { __interval_ms: '5000' })]);
+    clock.advance(5000);
+    await settle();
+    assert.deepEqual(h1.stoppedWith, { staleMarkers: false });
+    const [next] = fake.loops.slice(1);
+    assert.deepEqual([next.target.intervalMs, handoffId(next.startedWith)], [5000, 1]);
+    assert.equal(pool.activeTargets()[0].target.intervalMs, 5000);
+  });
+
   it('stop without stale markers waits for scrapes in progress and stops discovery', async () => {
     const fake = new FakeScrape();
     const { pool } = startPool(fake);
