@@ -12,6 +12,7 @@ import type { Logger } from '../logger.js';
 import { silentLogger } from '../logger.js';
 import type * as QueueModule from '../queue.js';
 import type { ManagedQueue } from '../queue-types.js';
+import { ScrapeManager } from '../scrape/scrape-manager.js';
 import {
   BUILT_IN_SOURCE,
   builtInConfig,
@@ -25,6 +26,8 @@ import { localUrl, parseListenAddress } from './listen-address.js';
 import { createRemoteWriteReceiver, type Uncompress } from './receiver.js';
 import { createDaemonMetrics } from './receiver-metrics.js';
 import { createRelayScanner } from './relay-scanner.js';
+import type { ScrapeDaemonOptions } from './scraping.js';
+import { createDaemonScrapeComponents } from './scraping.js';
 import { type SelfMonitor, startSelfMonitoring } from './self-monitoring.js';
 import {
   createDaemonServer,
@@ -36,6 +39,8 @@ import {
 import { loadStatusAssets } from './status-assets.js';
 import { readReceiverCounts, StatusCollector } from './status-collector.js';
 import { renderStatusPage } from './status-page.js';
+import { targetsJson } from './targets-api.js';
+import { renderTargetsPage } from './targets-page.js';
 import { PROMSPOOL_VERSION } from './version.js';
 import { defaultDecoders, defaultUncompress } from './wire-bindings.js';
 
@@ -73,6 +78,8 @@ export interface StartDaemonOptions {
    * the relay scan workers (0 on 2 CPUs); the others deliver on the event loop.
    */
   deliveryWorkers?: number;
+  /** Scraping (`scrape_configs`): discovery factory, update delay, sharding. */
+  scrape?: ScrapeDaemonOptions;
 }
 
 export interface Daemon {
@@ -83,6 +90,8 @@ export interface Daemon {
   readonly config: PromspoolConfig;
   readonly queue: ManagedQueue;
   readonly registry: Registry;
+  /** The scrape jobs (none when `scrape_configs` is empty). */
+  readonly scrapeManager: ScrapeManager;
   /**
    * Re-reads the config file (or parses `text` when given), validates it and applies it.
    * Invalid: every error is logged, the old config keeps running, `{ ok: false, status: 400 }`.
@@ -129,6 +138,27 @@ export async function startDaemon(config: PromspoolConfig, options: StartDaemonO
     registry,
     logger: logger.child({ component: 'queue' }),
     deliveryWorkers: options.deliveryWorkers ?? defaultDaemonDeliveryWorkers(scanWorkers),
+  });
+
+  const hostname = options.hostname ?? osHostname();
+  const scrapeLogger = logger.child({ component: 'scrape' });
+  const scrapeSetup = await createDaemonScrapeComponents({
+    options: options.scrape ?? {},
+    sink: queue,
+    clock,
+    logger: scrapeLogger,
+    registry,
+    version: PROMSPOOL_VERSION,
+    hostname,
+    externalLabels: config.externalLabels,
+  });
+  const scrapeManager = new ScrapeManager({
+    components: scrapeSetup.components,
+    clock,
+    logger: scrapeLogger,
+    registry,
+    updateDelayMs: options.scrape?.updateDelayMs,
+    extraRelabelConfigs: scrapeSetup.extraRelabelConfigs,
   });
 
   let current = config;
@@ -180,11 +210,16 @@ export async function startDaemon(config: PromspoolConfig, options: StartDaemonO
       receiverPath: () => (current.receiver.enabled ? current.receiver.path : undefined),
       receiver,
       registry,
-      isReady: () => queue.ready,
+      // Scraping counts as started once every job applied its first targets (at most the
+      // discovery update delay after start), so a rollout waits for the new pod to scrape.
+      isReady: () => queue.ready && scrapeManager.ready,
       isStopping: () => stopping,
       reload: () => reload(),
       statusPage: async () => renderStatusPage({ status: await statusCollector.status(), config: current }),
       status: () => statusCollector.status(),
+      targetsPage: () =>
+        renderTargetsPage({ jobs: scrapeManager.targets(), nowMs: clock.now(), version: PROMSPOOL_VERSION }),
+      targets: (search) => targetsJson(scrapeManager.targets(), search, hostname),
       staticAsset: (path) => statusAssets.get(path),
       logger: logger.child({ component: 'http' }),
     },
@@ -210,7 +245,7 @@ export async function startDaemon(config: PromspoolConfig, options: StartDaemonO
   const port = (server.address() as AddressInfo).port;
   const plainUrl = localUrl(listen.host, port);
   const url = config.server.tlsConfig === undefined ? plainUrl : plainUrl.replace(/^http:/, 'https:');
-  const instance = `${options.hostname ?? osHostname()}:${port}`;
+  const instance = `${hostname}:${port}`;
 
   const startSelf = (c: PromspoolConfig) => {
     if (!c.selfMonitoring.enabled) return undefined;
@@ -225,6 +260,7 @@ export async function startDaemon(config: PromspoolConfig, options: StartDaemonO
   };
   selfMonitor = startSelf(config);
   statusCollector.start();
+  await scrapeManager.applyConfig(config.scrapeConfigs ?? []);
   logger.info('listening', {
     address: config.server.listenAddress,
     url,
@@ -274,6 +310,8 @@ export async function startDaemon(config: PromspoolConfig, options: StartDaemonO
     const previous = current;
     current = next;
     receiver.setConfig(next.receiver);
+    // After the queue: a new endpoint already receives what the changed jobs scrape.
+    await scrapeManager.applyConfig(next.scrapeConfigs ?? []);
     // The files were read again by the reload: rotated certificates apply to new connections.
     const nextTls = next.server.tlsConfig;
     if (nextTls !== undefined && tlsChange === undefined && 'setSecureContext' in server) {
@@ -314,6 +352,15 @@ export async function startDaemon(config: PromspoolConfig, options: StartDaemonO
     stopping = true;
     stopPromise = (async () => {
       const timeoutMs = current.server.shutdownTimeoutMs;
+      if (scrapeManager.jobNames.length > 0) {
+        // First, so the scrapes in progress still reach the queue. No stale markers: the targets
+        // are not gone, and Prometheus writes none on shutdown either.
+        logger.info('shutting down: stopping scrapes', { jobs: scrapeManager.jobNames.length });
+        const scrapesStopped = await waitAtMost(scrapeManager.stop(), timeoutMs, clock);
+        if (!scrapesStopped) logger.warn('scrapes still in progress at the shutdown timeout');
+      } else {
+        await scrapeManager.stop();
+      }
       logger.info('shutting down: refusing new writes', { in_flight: receiver.inFlight, timeout_ms: timeoutMs });
       receiver.refuse();
       await selfMonitor?.stop();
@@ -346,6 +393,7 @@ export async function startDaemon(config: PromspoolConfig, options: StartDaemonO
     },
     queue,
     registry,
+    scrapeManager,
     reload,
     stop,
     get stopping() {

@@ -50,6 +50,10 @@ export interface DaemonRoutes {
   statusPage(): Promise<string>;
   /** What `GET /api/v1/status` answers. */
   status(): Promise<StatusResponse>;
+  /** The HTML of `GET /targets`. */
+  targetsPage(): string;
+  /** What `GET /api/v1/targets` answers for the query string `search` (Prometheus' shape). */
+  targets(search: string): unknown;
   /** A file under `/static/` (the status page's script, uPlot), or undefined for 404. */
   staticAsset(path: string): StaticAsset | undefined;
   logger: Logger;
@@ -160,6 +164,21 @@ async function route(r: DaemonRoutes, req: IncomingMessage, res: ServerResponse)
     case '/api/v1/status': {
       if (method !== 'GET' && method !== 'HEAD') return methodNotAllowed(res, 'GET');
       const body = JSON.stringify(await r.status());
+      res
+        .writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' })
+        .end(method === 'HEAD' ? undefined : body);
+      return;
+    }
+    case '/targets': {
+      if (method !== 'GET' && method !== 'HEAD') return methodNotAllowed(res, 'GET');
+      res
+        .writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' })
+        .end(method === 'HEAD' ? undefined : r.targetsPage());
+      return;
+    }
+    case '/api/v1/targets': {
+      if (method !== 'GET' && method !== 'HEAD') return methodNotAllowed(res, 'GET');
+      const body = JSON.stringify(r.targets(q < 0 ? '' : url.slice(q + 1)));
       res
         .writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' })
         .end(method === 'HEAD' ? undefined : body);

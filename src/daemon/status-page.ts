@@ -50,7 +50,7 @@ td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left}th{background:#f4
     status.nowMs - status.startedAtMs,
   )}</span> &middot;
 config ${esc(status.configSource)} &middot; data in <code>${esc(status.storage.path)}</code> &middot;
-receiver ${receiver} &middot; <a href="/metrics">/metrics</a> &middot; <a href="/api/v1/status">/api/v1/status</a></p>
+receiver ${receiver} &middot; <a href="/targets">targets</a> &middot; <a href="/metrics">/metrics</a> &middot; <a href="/api/v1/status">/api/v1/status</a></p>
 <p class="note" id="updated">as of this page load; reload for new numbers</p>
 <h2>Endpoints</h2>
 <table id="endpoints">
