@@ -97,9 +97,9 @@ export interface ManagedQueue extends Queue {
    */
   readonly storesRawRequests: boolean;
   /**
-   * How many send-loop groups a kind-2 record is written in (see raw-record.ts): the least common
-   * multiple of the endpoints' shard counts, so that every endpoint's loops own whole groups and
-   * send them without recompressing; 1 when that passes {@link MAX_RAW_RECORD_GROUPS}.
+   * How many groups a kind-2 record is written in (see raw-record.ts): 1 (the body as received) or
+   * one per shard partition (`SHARD_PARTITIONS`), as the relay route decides from the endpoints
+   * (`relayGroupCount` in src/relay/relay-route.ts).
    */
   readonly rawRecordGroups: number;
   /**
@@ -108,10 +108,3 @@ export interface ManagedQueue extends Queue {
    */
   endpointDetails?(): EndpointDetails[];
 }
-
-/**
- * Most send-loop groups per kind-2 record. Each group is compressed on its own, so many groups
- * of few series each cost compression ratio and calls; 64 still leaves ~30 series per group of a
- * 2,000-series request.
- */
-export const MAX_RAW_RECORD_GROUPS = 64;

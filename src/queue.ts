@@ -13,17 +13,17 @@ import { createFileQueue } from './filequeue/index.js';
 import type { FileQueue } from './filequeue/types.js';
 import { type Logger, silentLogger } from './logger.js';
 import { remoteStorageMetrics } from './metrics/remote-storage-metrics.js';
-import {
-  type Appender,
-  type EndpointDetails,
-  type EndpointStats,
-  MAX_RAW_RECORD_GROUPS,
-  type ManagedQueue,
-  type Queue,
-  type QueueStats,
-  type SeriesRef,
+import type {
+  Appender,
+  EndpointDetails,
+  EndpointStats,
+  ManagedQueue,
+  Queue,
+  QueueStats,
+  SeriesRef,
 } from './queue-types.js';
 import { redactUrl } from './redact.js';
+import { relayGroupCount } from './relay/relay-route.js';
 import type { AppendBatch } from './serialization/append-batch.js';
 import { createAppender } from './serialization/appender.js';
 import { countRecordSignals, decodeRecord } from './serialization/record-codec.js';
@@ -261,6 +261,8 @@ class SpoolQueue implements ManagedQueue {
   private readonly series_: SeriesRegistry;
   private config: PromspoolConfig;
   private runtimes = new Map<string, EndpointRuntime>();
+  /** {@link rawRecordGroups} for the endpoints in `runtimes`; undefined after they change. */
+  private relayGroups: number | undefined;
   private stopping: Promise<void> | undefined;
   private started = false;
   /** Serializes start/applyConfig/stop so a reload never races a shutdown. */
@@ -298,6 +300,8 @@ class SpoolQueue implements ManagedQueue {
       await Promise.allSettled([...this.runtimes.values()].map((r) => r.stop(0, this.logger, this.clock, false)));
       this.runtimes.clear();
       throw err;
+    } finally {
+      this.relayGroups = undefined;
     }
     this.started = true;
   }
@@ -346,18 +350,13 @@ class SpoolQueue implements ManagedQueue {
   }
 
   get rawRecordGroups(): number {
-    // Groups are sent as they are only without external labels to merge, write relabel rules and
-    // an age cut at send time (see Endpoint.sendsWhole); otherwise grouping would cost the writer
-    // for nothing.
-    if (Object.keys(this.config.externalLabels).length > 0) return 1;
-    let groups = 1;
-    for (const rt of this.runtimes.values()) {
-      if (rt.config.queue.sampleAgeLimitMs > 0 || rt.config.writeRelabelConfigs.length > 0) continue;
-      const shards = Math.max(1, rt.config.queue.minShards);
-      groups = (groups / gcd(groups, shards)) * shards;
-      if (groups > MAX_RAW_RECORD_GROUPS) return 1;
-    }
-    return groups;
+    // The relay route decides (1 group, or one per shard partition) from the endpoints running;
+    // asked per relayed request, so kept until the endpoints change.
+    this.relayGroups ??= relayGroupCount(
+      [...this.runtimes.values()].map((rt) => rt.config),
+      this.config.externalLabels,
+    );
+    return this.relayGroups;
   }
 
   get storesRawRequests(): boolean {
@@ -388,6 +387,7 @@ class SpoolQueue implements ManagedQueue {
       try {
         await this.reconfigure(next);
       } finally {
+        this.relayGroups = undefined;
         this.reconfiguring = undefined;
         done();
       }
@@ -432,11 +432,6 @@ class SpoolQueue implements ManagedQueue {
     }
     return this.stopping;
   }
-}
-
-function gcd(a: number, b: number): number {
-  while (b !== 0) [a, b] = [b, a % b];
-  return a;
 }
 
 /** The endpoint's decoder: a relayed record's body is uncompressed only if it is not sent as its groups. */

@@ -25,7 +25,8 @@ export interface RelayDecode {
 export type RelayScan = RelayRecord | RelayDecode;
 
 /**
- * `body` is `compressed` uncompressed; `groups`: the record's send-loop groups (see raw-record.ts);
+ * `body` is `compressed` uncompressed; `groups`: the record's group count, as the relay route
+ * chose it (`relayGroupCount`, src/relay/relay-route.ts; layout in raw-record.ts);
  * `scheme`: the names the scan passes through (others are left to the decode path, which refuses them).
  */
 export function scanRelayBody(

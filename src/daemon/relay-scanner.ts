@@ -48,7 +48,7 @@ export interface ScanRequest {
   /** The compressed body, in a buffer of its own that the worker moves back with its answer. */
   body: Uint8Array;
   maxBytes: number;
-  /** Send-loop groups of the record (see raw-record.ts). */
+  /** The record's group count (`relayGroupCount`, src/relay/relay-route.ts; layout in raw-record.ts). */
   groups: number;
   scheme: NameValidationScheme;
 }

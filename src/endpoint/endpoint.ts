@@ -14,8 +14,9 @@ import type {
 import { createNetworkManager, type NetworkManager, type NetworkStats } from '../network/manager.js';
 import type { PortionOutcome, PortionRef, SendLoopStats, SendWork, SignalCounters } from '../network/types.js';
 import { compileRelabeling } from '../relabel/index.js';
+import { createRelayRoute, type RelayRoute, type RelayRouteStats } from '../relay/relay-route.js';
 import { loadRawBody } from '../serialization/raw-record.js';
-import type { MetadataEntry, RawGroups, SignalRecord } from '../serialization/types.js';
+import type { MetadataEntry, SignalRecord } from '../serialization/types.js';
 import { createWriteRequestEncoderV1 } from '../wire/rw1-encoder.js';
 import { createWriteRequestEncoderV2 } from '../wire/rw2-encoder.js';
 import type { ProtobufMessage, WriteRequestEncoder } from '../wire/types.js';
@@ -26,7 +27,6 @@ import {
   dropSeries,
   groupByVshard,
   holdsSamplesOnly,
-  identityRange,
   leaveOutKinds,
   newestTimestamp,
   oldestTimestamp,
@@ -128,6 +128,11 @@ export interface EndpointDeliveryStats {
   recordsCoalesced: number;
   /** Write relabeling's counters; undefined without `write_relabel_configs`. */
   relabel?: RelabelStats;
+  /**
+   * How the relayed (kind-2) records read went out (see `src/relay/relay-route.ts`); a delivery
+   * worker's stats before its first report have none.
+   */
+  relay?: RelayRouteStats;
   samples: DeliveryTotals;
   histograms: DeliveryTotals;
   exemplars: DeliveryTotals;
@@ -194,8 +199,8 @@ class SegmentReader implements Endpoint {
   private readonly lifecycle: LifecycleTracker;
   private readonly network: NetworkManager;
   private readonly maxSegments: number;
-  /** Whether relayed records may go out as their groups' snappy elements (see `sendsWhole`). */
-  private readonly sendsElements: boolean;
+  /** Decides how each relayed record goes out; created with the network, whose loops it asks about. */
+  private readonly route: RelayRoute;
   /** The endpoint's `write_relabel_configs` with its per-series cache; undefined without rules. */
   private readonly relabeler: WriteRelabeler | undefined;
   /** What `send_native_histograms`/`send_exemplars` keep. */
@@ -266,15 +271,6 @@ class SegmentReader implements Endpoint {
             opts.externalLabels,
           );
     this.keepKinds = { histograms: config.sendNativeHistograms, exemplars: config.sendExemplars };
-    // Snappy elements are what the 1.0 encoder writes for an unchanged relayed series: only without
-    // external labels to merge, relabel rules, a custom encoder, or an age cut at send time, and
-    // never for a 2.0 endpoint (whose batches must be encodable as either message).
-    this.sendsElements =
-      !v2 &&
-      opts.createEncoder === undefined &&
-      this.relabeler === undefined &&
-      config.queue.sampleAgeLimitMs === 0 &&
-      Object.keys(opts.externalLabels).length === 0;
     this.health = new DeliveryHealthLog({ logger: this.log, clock: this.clock, backlog: () => this.backlog() });
     const handle = this.metricsHandle;
     const observeBatchDuration =
@@ -294,6 +290,12 @@ class SegmentReader implements Endpoint {
       logger: opts.logger ?? silentLogger,
       ...(opts.random === undefined ? {} : { random: opts.random }),
       events: this.health,
+    });
+    this.route = createRelayRoute({
+      config,
+      externalLabels: opts.externalLabels,
+      customEncoder: opts.createEncoder !== undefined,
+      network: this.network,
     });
     this.done = this.run();
     if (config.metadata.send) this.armMetadataTimer();
@@ -422,7 +424,7 @@ class SegmentReader implements Endpoint {
         try {
           rec = ahead ?? this.opts.decodeRecord(payload);
           ahead = undefined;
-          whole = this.sendsWhole(rec, seg.acked.get(r), cutoff);
+          whole = this.route.decide(rec, seg.acked.get(r), cutoff) === 'stored-bytes';
           // A relayed record not sent as its groups needs its body; a damaged one is counted here.
           if (!whole) loadRawBody(rec);
         } catch (err) {
@@ -567,46 +569,9 @@ class SegmentReader implements Endpoint {
     }
   }
 
-  /**
-   * Whether a relayed record goes out as its groups' snappy elements, untouched: its groups line
-   * up with the loops (each loop owns whole groups), nothing of it was acked before, nothing is
-   * cut (ttl now, sample age later), no external label is merged, and every group fits one request.
-   */
-  private sendsWhole(rec: SignalRecord, acked: ReadonlySet<number> | undefined, cutoffMs: number): boolean {
-    const groups = rec.rawGroups;
-    const raw = rec.rawSeries;
-    if (groups === undefined || raw === undefined || !this.sendsElements) return false;
-    if (groups.count % this.network.shards !== 0 || (acked !== undefined && acked.size > 0)) return false;
-    if (raw.minTimestampMs < cutoffMs) return false;
-    const max = this.opts.config.queue.maxSamplesPerSend;
-    for (let g = 0; g < groups.count; g++) if (groups.samples[g] > max) return false;
-    return true;
-  }
-
-  /** {@link dispatchRecord} for a record sent whole: one work per non-empty group, carrying all its portions. */
+  /** {@link dispatchRecord} for a record the route sends as its stored bytes: one work per non-empty group. */
   private async dispatchGroups(seg: Segment, r: number, rec: SignalRecord, st: SegmentState): Promise<void> {
-    const groups = rec.rawGroups as RawGroups;
-    const counts = this.counts;
-    const g = groups.count;
-    const works: SendWork[] = [];
-    let first = 0;
-    for (let k = 0; k < g; k++) {
-      const end = groups.seriesEnd[k];
-      if (end === first) continue;
-      const portions: PortionRef[] = [];
-      for (let v = k; v < counts.before.length; v += g) {
-        if (counts.before[v] > 0) portions.push({ segmentId: seg.id, record: r, vshard: v });
-      }
-      works.push({
-        record: rec,
-        series: identityRange(first, end),
-        portion: portions[0],
-        ...(portions.length > 1 ? { morePortions: portions.slice(1) } : {}),
-        signals: groups.samples[k],
-        elements: groups.elements[k],
-      });
-      first = end;
-    }
+    const works = this.route.storedWorks(rec, seg.id, r, this.counts.before);
     for (const work of works) {
       const n = 1 + (work.morePortions?.length ?? 0);
       st.outstanding += n;
@@ -728,6 +693,7 @@ class SegmentReader implements Endpoint {
       corruptRecords: c.corruptRecords,
       recordsCoalesced: c.recordsCoalesced,
       ...(this.relabeler === undefined ? {} : { relabel: { ...this.relabeler.stats } }),
+      relay: { ...this.route.stats },
       samples,
       histograms,
       exemplars,

@@ -1,3 +1,4 @@
+import { storedElementsOf } from '../relay/relay-route.js';
 import type { SnappyElements } from '../wire/snappy.js';
 import type { SeriesSlice } from '../wire/types.js';
 import type { SendWork } from './types.js';
@@ -54,8 +55,10 @@ export class BatchBuilder {
   private workSliced = false;
 
   /**
-   * `sendElements`: take works that carry their snappy elements whole, as elements. Only for a
-   * loop that never cuts its batches by age: elements cannot be cut.
+   * `sendElements`: take works that carry their snappy elements whole, as elements. Which works
+   * carry them is the relay route's decision (`src/relay/relay-route.ts`), which gives none to an
+   * endpoint with a sample age limit; false (a loop that cuts its batches by age, where elements
+   * could not be cut) keeps that guard here too.
    */
   constructor(
     readonly maxSignals: number,
@@ -214,7 +217,8 @@ export class BatchBuilder {
    * alone pass `maxSignals` is sliced like any other.
    */
   private takeWhole(w: SendWork): boolean {
-    const asElements = this.sendElements && w.elements !== undefined && w.signals <= this.maxSignals;
+    const elements = this.sendElements ? storedElementsOf(w, this.maxSignals) : undefined;
+    const asElements = elements !== undefined;
     if (asElements ? this.sliceCount > 0 : this.elementCount > 0) {
       this.closed = true;
       return false;
@@ -224,7 +228,7 @@ export class BatchBuilder {
       this.closed = true;
       return false;
     }
-    this.elements[this.elementCount++] = w.elements as SnappyElements;
+    this.elements[this.elementCount++] = elements;
     const raw = w.record.rawSeries;
     if (raw !== undefined) this.elementsNewestMs = Math.max(this.elementsNewestMs, raw.maxTimestampMs);
     this.samples += w.signals;

@@ -21,10 +21,11 @@ import { MAX_RECORD_BYTES, type RawGroups, type RawSeries, type SignalRecord } f
  * accepts are stored this way (validated labels, sorted, samples only), so a reader can trust
  * their shape; it still checks every bound, since a file can be damaged.
  *
- * Version 2 (written now) groups the series by send loop: group `g` of `G` holds, in their order
- * of arrival, exactly the series whose virtual shard `v = hash & 0xff` has `v % G === g`, and its
- * bytes are a run of snappy elements that uncompresses on its own. An endpoint with `N` send loops
- * where `N` divides `G` sends each group as it is: loop `v % N` owns the whole group, and
+ * Version 2 (written now) groups the series: group `g` of `G` holds, in their order of arrival,
+ * exactly the series whose virtual shard `v = hash & 0xff` has `v % G === g`, and its bytes are a
+ * run of snappy elements that uncompresses on its own. The writer picks `G` as the relay route says
+ * (`src/relay/relay-route.ts`: 1, or `SHARD_PARTITIONS` so that group `g` is partition `g`; older
+ * builds wrote other counts). A group whose virtual shards one send loop owns goes out as it is:
  * {@link joinSnappyElements} puts several groups into one request body without uncompressing or
  * compressing anything. With `G = 1` the block is the request's body as received. Version 1 (one
  * block as received, no group table, label hash version 1) is still read: its hashes are
@@ -83,7 +84,7 @@ let order = new Uint32Array(0);
 
 /**
  * Builds a kind-2 payload from a request's body (`snappyBody` as received, `body` uncompressed)
- * and its scan, grouped for `groups` send loops (1 to {@link MAX_RAW_GROUPS}; see above). With
+ * and its scan, in `groups` groups (1 to {@link MAX_RAW_GROUPS}; see above). With
  * one group the block is `snappyBody` itself; otherwise the series are regrouped and each group
  * compressed on its own (~90 ns per series of ~220 bytes, against ~400 for copying, compressing
  * and uncompressing them again at send time).

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseConfig } from '../../src/config/parse.js';
+import { SHARD_PARTITIONS } from '../../src/network/partition.js';
 import { createManagedQueue } from '../../src/queue.js';
 import { tempDataDir } from './queue-helpers.js';
 
-/** A daemon config with one endpoint per entry of `shards` (an entry `[n, ageLimit]` sets sample_age_limit too). */
+/** A daemon config with one endpoint per entry of `shards` (min = max; an entry `[n, ageLimit]` sets sample_age_limit too). */
 function config(
   dir: string,
   shards: (number | [number, string])[],
@@ -27,14 +28,12 @@ function config(
 }
 
 describe('ManagedQueue.rawRecordGroups', () => {
-  it('is the least common multiple of the shard counts of the endpoints that send groups as they are', async () => {
+  it('is one group per shard partition when an endpoint that sends stored bytes may run several loops, else 1', async () => {
     const cases: { shards: (number | [number, string])[]; extra?: string; groups: number; why: string }[] = [
-      { shards: [1], groups: 1, why: 'one loop: the body as received' },
-      { shards: [4], groups: 4, why: 'one endpoint of 4' },
-      { shards: [2, 3], groups: 6, why: 'lcm(2, 3)' },
-      { shards: [4, 6], groups: 12, why: 'lcm(4, 6)' },
-      { shards: [4, [3, '10m']], groups: 4, why: 'an age-cut endpoint re-encodes anyway' },
-      { shards: [7, 11], groups: 1, why: 'lcm 77 passes 64' },
+      { shards: [1], groups: 1, why: 'one loop that cannot grow: the body as received' },
+      { shards: [4], groups: SHARD_PARTITIONS, why: 'one endpoint of 4 loops' },
+      { shards: [1, 3], groups: SHARD_PARTITIONS, why: 'one endpoint of several loops is enough' },
+      { shards: [[3, '10m'], 1], groups: 1, why: 'an age-cut endpoint re-encodes anyway' },
       {
         shards: [4],
         extra: 'global:\n  external_labels: { cluster: c1 }\n',
