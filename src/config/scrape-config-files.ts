@@ -25,7 +25,7 @@ export function readScrapeConfigSection(
   global: GlobalScrapeDefaults,
 ): ScrapeConfig[] | undefined {
   const before = r.errors.length;
-  const seen = new Map<string, string>();
+  const seen = new Map<string, { where: string; path: string }>();
   const jobs = readScrapeConfigList(
     r,
     root.values.get('scrape_configs'),
@@ -88,7 +88,7 @@ function readScrapeConfigFile(
   at: string,
   file: string,
   global: GlobalScrapeDefaults,
-  seen: Map<string, string>,
+  seen: Map<string, { where: string; path: string }>,
 ): ScrapeConfig[] {
   let text: string;
   try {

@@ -190,8 +190,9 @@ export function readGlobalScrapeDefaults(
 }
 
 /**
- * A `scrape_configs` list. `seen` holds the job names read so far, with where (for duplicates
- * across the main file and `scrape_config_files`); new names are added to it.
+ * A `scrape_configs` list. `seen` holds the job names read so far and where (`where` is '' for the
+ * main file, `<file>: ` for a file of `scrape_config_files`), for duplicates across files; the
+ * names read here are added to it.
  */
 export function readScrapeConfigList(
   r: FieldReader,
@@ -199,7 +200,7 @@ export function readScrapeConfigList(
   path: string,
   ctx: SchemaContext,
   global: GlobalScrapeDefaults,
-  seen: Map<string, string>,
+  seen: Map<string, { where: string; path: string }>,
   where: string,
 ): ScrapeConfig[] | undefined {
   if (value === undefined || value === null) return [];
@@ -215,14 +216,20 @@ export function readScrapeConfigList(
     }
     const job = readScrapeConfig(r, item, itemPath, ctx, global, (name) => {
       const first = seen.get(name);
-      if (first !== undefined) {
-        r.error(
-          r.at(itemPath, 'job_name'),
-          `found multiple scrape configs with job name ${JSON.stringify(name)} (first in ${first})`,
-        );
-      } else {
-        seen.set(name, `${where}${itemPath}`);
+      if (first === undefined) {
+        seen.set(name, { where, path: itemPath });
+        return;
       }
+      const firstAt =
+        first.where === where
+          ? first.path
+          : first.where === ''
+            ? `${first.path} of the main file`
+            : `${first.where}${first.path}`;
+      r.error(
+        r.at(itemPath, 'job_name'),
+        `found multiple scrape configs with job name ${JSON.stringify(name)} (first in ${firstAt})`,
+      );
     });
     if (job !== undefined) out.push(job);
   });

@@ -475,7 +475,7 @@ describe('scrape_config_files', () => {
         errorsOf('scrape_config_files: [jobs.yml]\nscrape_configs:\n  - job_name: main\n', join(dir, 'p.yaml')),
         [
           `${file}: global: unknown key (line 7)`,
-          `${file}: scrape_configs[0].job_name: found multiple scrape configs with job name "main" (first in scrape_configs[0]) (line 3)`,
+          `${file}: scrape_configs[0].job_name: found multiple scrape configs with job name "main" (first in scrape_configs[0] of the main file) (line 3)`,
           `${file}: scrape_configs[1].scrape_timeout: must be <= the scrape interval (10s), got 20s (line 6)`,
         ].sort((a, b) => Number(/line (\d+)/.exec(a)![1]) - Number(/line (\d+)/.exec(b)![1])),
       );
