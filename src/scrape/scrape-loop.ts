@@ -443,6 +443,9 @@ class Loop implements RunningScrapeLoop {
     if (choice.warning !== undefined) this.log.debug('scrape content type', { warning: choice.warning });
     const p: ExpositionParser = createParser(choice.format, body);
     const openMetrics = choice.format === 'openmetrics-1.0.0';
+    // The text formats' series text is a range of `input`, compared in place on a cache hit.
+    const inPlace = choice.format !== 'protobuf';
+    const input = p.input;
     const cache = this.cache;
     const cfg = this.config;
     const honorTimestamps = cfg.honorTimestamps;
@@ -474,8 +477,7 @@ class Loop implements RunningScrapeLoop {
             explicit = true;
           }
         }
-        const raw = p.series();
-        let e = cache.get(raw);
+        let e = inPlace ? cache.lookup(input, p.seriesStart, p.seriesEnd) : cache.get(p.series());
         let ref: SeriesRef | Labels;
         let labels: Readonly<Labels> | undefined;
         if (e !== undefined) {
@@ -490,7 +492,7 @@ class Loop implements RunningScrapeLoop {
         } else {
           labels = this.finalLabels(p.labels());
           if (labels === undefined) {
-            cache.add(raw, undefined, undefined);
+            cache.add(p.series(), undefined, undefined);
             continue;
           }
           ref = this.ref(labels);
@@ -515,7 +517,7 @@ class Loop implements RunningScrapeLoop {
         else app.append(ref, t, p.value);
         appended++;
         if (e === undefined) {
-          e = cache.add(raw, ref, labels);
+          e = cache.add(p.series(), ref, labels);
           if (!sampleLimitHit) seriesAdded++;
         }
         cache.appended(e, t);
