@@ -261,11 +261,16 @@ export async function startDaemon(config: PromspoolConfig, options: StartDaemonO
   selfMonitor = startSelf(config);
   statusCollector.start();
   await scrapeManager.applyConfig(config.scrapeConfigs ?? []);
+  // Every job's first targets are applied (their loops started) before the daemon says it is up:
+  // static and file discovery report at once, and a discoverer that does not is given up on after
+  // the discovery update delay (5 s), so this never waits longer.
+  await scrapeManager.whenReady();
   logger.info('listening', {
     address: config.server.listenAddress,
     url,
     receiver: config.receiver.enabled ? config.receiver.path : 'disabled',
     endpoints: config.remoteWrite.map((e) => e.name).join(','),
+    scrape_jobs: (config.scrapeConfigs ?? []).map((c) => c.jobName).join(','),
     tls: describeServerTls(config.server.tlsConfig),
   });
 

@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import type { ScrapeConfig } from '../../src/config/types.js';
 import { type Daemon, startDaemon } from '../../src/daemon/daemon.js';
 import type { TargetsJson } from '../../src/daemon/targets-api.js';
-import type { Discoverer, TargetGroup } from '../../src/discovery/types.js';
+import type { Discoverer } from '../../src/discovery/types.js';
 import { scrapeConfig } from '../scrape/pool-fakes.js';
 import { FakeQueue } from './fake-queue.js';
 import { httpRequest } from './http-client.js';
@@ -45,7 +45,6 @@ describe('daemon scraping', () => {
   let targetAddress: string;
   let daemon: Daemon;
   let queue: FakeQueue;
-  let send: ((groups: TargetGroup[]) => void) | undefined;
   let discovererStarted!: () => void;
   const discovering = new Promise<void>((r) => {
     discovererStarted = r;
@@ -74,7 +73,7 @@ describe('daemon scraping', () => {
         updateDelayMs: 60_000,
         createDiscoverer: (): Discoverer => ({
           run(onUpdate, signal) {
-            send = onUpdate;
+            onUpdate([{ source: 'f', targets: [{ __address__: targetAddress }], labels: { team: 'x' } }]);
             discovererStarted();
             return new Promise((resolve) => signal.addEventListener('abort', () => resolve()));
           },
@@ -87,11 +86,9 @@ describe('daemon scraping', () => {
     await new Promise((r) => target.close(r));
   });
 
-  test('not ready until the job applied its first targets, then scraping into the queue', async () => {
+  test('started once the job applied its first targets: ready, and scraping into the queue', async () => {
     await discovering;
-    assert.equal((await httpRequest(`${daemon.url}/-/ready`)).status, 503);
-    send!([{ source: 'f', targets: [{ __address__: targetAddress }], labels: { team: 'x' } }]);
-    await daemon.scrapeManager.whenReady();
+    assert.equal(daemon.scrapeManager.ready, true);
     assert.equal((await httpRequest(`${daemon.url}/-/ready`)).status, 200);
     await waitForCommit(
       queue,
