@@ -60,8 +60,11 @@ export function createFileDiscoverer(config: FileSdConfig, deps: FileDiscovererD
       const set = new GroupSet();
       const lastGood = new Map<string, TargetGroup[]>();
       let first = true;
+      // Each change in a watched directory triggers a refresh (trigger is a function declaration below).
+      const watches = new DirectoryWatches([...new Set(config.files.map((p) => dirname(p)))], () => trigger(), logger);
 
       const refresh = async (): Promise<void> => {
+        watches.ensure();
         const files = await expandPatterns(config.files, logger);
         const groups: TargetGroup[] = [];
         for (const file of files) {
@@ -94,7 +97,7 @@ export function createFileDiscoverer(config: FileSdConfig, deps: FileDiscovererD
       // One refresh at a time; events during one ask for exactly one more.
       let running: Promise<void> | undefined;
       let again = false;
-      const trigger = (): void => {
+      function trigger(): void {
         if (signal.aborted) return;
         if (running !== undefined) {
           again = true;
@@ -107,9 +110,8 @@ export function createFileDiscoverer(config: FileSdConfig, deps: FileDiscovererD
           } while (again && !signal.aborted);
           running = undefined;
         })();
-      };
+      }
 
-      const watchers = watchDirectories(config.files, trigger, logger);
       let timer: TimerHandle | undefined;
       const tick = (): void => {
         trigger();
@@ -118,7 +120,7 @@ export function createFileDiscoverer(config: FileSdConfig, deps: FileDiscovererD
       tick();
       await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
       clock.clearTimeout(timer);
-      for (const w of watchers) w.close();
+      watches.close();
       await running;
     },
   };
@@ -167,19 +169,51 @@ async function exists(file: string): Promise<boolean> {
   }
 }
 
-/** Watches each pattern's directory; a directory that cannot be watched is left to the refresh interval. */
-function watchDirectories(patterns: readonly string[], onChange: () => void, logger: Logger): FSWatcher[] {
-  const watchers: FSWatcher[] = [];
-  for (const dir of new Set(patterns.map((p) => dirname(p)))) {
-    try {
-      const w = watch(dir, { persistent: false }, () => onChange());
-      w.on('error', (e) => logger.warn('file_sd: watch failed, relying on refresh_interval', { dir, err: String(e) }));
-      watchers.push(w);
-    } catch (e) {
-      logger.warn('file_sd: cannot watch directory, relying on refresh_interval', { dir, err: describeFileError(e) });
+/**
+ * Watches of the patterns' directories. A directory that does not exist (yet) or whose watch
+ * failed is tried again at every refresh; meanwhile the refresh interval finds its changes.
+ */
+class DirectoryWatches {
+  private readonly watchers = new Map<string, FSWatcher>();
+  private closed = false;
+
+  constructor(
+    private readonly dirs: readonly string[],
+    private readonly onChange: () => void,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Starts the watches not running yet. */
+  ensure(): void {
+    for (const dir of this.dirs) {
+      if (this.closed || this.watchers.has(dir)) continue;
+      try {
+        const w = watch(dir, { persistent: false }, () => this.onChange());
+        w.on('error', (e) => {
+          this.logger.warn('file_sd: watch failed, relying on refresh_interval until it can be watched again', {
+            dir,
+            err: String(e),
+          });
+          w.close();
+          this.watchers.delete(dir);
+        });
+        this.watchers.set(dir, w);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
+          this.logger.warn('file_sd: cannot watch directory, relying on refresh_interval', {
+            dir,
+            err: describeFileError(e),
+          });
+        }
+      }
     }
   }
-  return watchers;
+
+  close(): void {
+    this.closed = true;
+    for (const w of this.watchers.values()) w.close();
+    this.watchers.clear();
+  }
 }
 
 /** The groups of one file. Throws {@link FileSdError} with the line of the problem. */

@@ -103,7 +103,7 @@ describe('file discovery', () => {
     }
   });
 
-  it('re-reads every refresh_interval where no fs event comes (directory created later)', async () => {
+  it('re-reads every refresh_interval where no fs event comes, and watches a directory created later', async () => {
     const later = join(dir, 'later');
     const clock = new SimulatedClock();
     const d = createFileDiscoverer({ files: [join(later, 'targets.yaml')], refreshIntervalMs: REFRESH }, { clock });
@@ -121,6 +121,12 @@ describe('file discovery', () => {
           labels: { __meta_filepath: join(later, 'targets.yaml') },
         },
       ]);
+      // That refresh started watching the new directory: the next change comes by its event.
+      await put(join(later, 'targets.yaml'), '- targets: [c:2]\n');
+      assert.deepEqual(
+        (await q.next()).map((g) => g.targets),
+        [[{ __address__: 'c:2' }]],
+      );
     } finally {
       await q.stop();
     }
