@@ -1,4 +1,4 @@
-import { type Clock, sleep, systemClock } from '../clock.js';
+import { type Clock, sleep, systemClock, type TimerHandle } from '../clock.js';
 import { DEFAULT_PROTOBUF_MESSAGE_PROBE_INTERVAL_MS } from '../config/defaults.js';
 import type { EndpointConfig } from '../config/types.js';
 import { ClosedError } from '../errors.js';
@@ -7,17 +7,33 @@ import type { MetadataEntry } from '../serialization/types.js';
 import { compressBlock } from '../wire/snappy.js';
 import type { ProtobufMessage, WriteRequestEncoder } from '../wire/types.js';
 import { createRemoteWriteClient, type RemoteWriteClient } from './http-client.js';
+import { partitionOf, SHARD_PARTITIONS } from './partition.js';
 import { ProtocolNegotiation, type ProtocolNegotiationStats } from './protocol-negotiation.js';
+import { initialAssignment, rebalance } from './reshard-assignment.js';
+import { RESHARD_TICK_MS, type ReshardDecision, ReshardPolicy } from './reshard-policy.js';
 import { classifyStatus, parseRetryAfterMs, retryDelayMs } from './retry-policy.js';
 import { type DeliveryEvents, type SendLoop, startSendLoop } from './send-loop.js';
 import {
+  emptySignalCounters,
   type PortionDoneCallback,
+  type PortionOutcome,
   type PortionRef,
   type SendLoopStats,
   type SendWork,
+  type SignalCounters,
   VIRTUAL_SHARDS,
   virtualShardOf,
 } from './types.js';
+
+/** What the endpoint knows of its input, for the resharding policy (see `NetworkManagerOptions.rates`). */
+export interface EndpointRates {
+  /** Samples appended to this endpoint's queue since start, if counted. */
+  samplesIn?: number;
+  /** Samples appended and not yet finished (the backlog), if known. */
+  pendingSamples?: number;
+  /** Newest sample timestamp appended (or read), ms. */
+  newestAppendedMs?: number;
+}
 
 export interface NetworkManagerOptions {
   config: EndpointConfig;
@@ -47,6 +63,13 @@ export interface NetworkManagerOptions {
   random?: () => number;
   /** Told of every loop's failures, drops and deliveries (see `SendLoopOptions.events`). */
   events?: DeliveryEvents;
+  /**
+   * The endpoint's input figures for the resharding policy, read once per tick. Without it the
+   * policy sees only what the loops hold (a backlog on disk is then invisible to it).
+   */
+  rates?: () => EndpointRates;
+  /** Interval between two resharding decisions (default {@link RESHARD_TICK_MS}); 0 turns the timer off (tests reshard by hand). */
+  reshardTickMs?: number;
 }
 
 export interface NetworkStopResult {
@@ -63,7 +86,22 @@ export interface MetadataStats {
 }
 
 export interface NetworkStats {
+  /** Loops sending now. */
   shards: number;
+  /**
+   * The policy's last unrounded figure (Prometheus' `desired_shards`); `shards` before its first
+   * measurement. Optional only for stand-in stats (a delivery worker's before its first report).
+   */
+  shardsDesired?: number;
+  /** Reshards done since start (optional like `shardsDesired`). */
+  reshards?: number;
+  /** The loop counts the policy moves between: `min_shards`, and `min(max_shards, SHARD_PARTITIONS)`. */
+  shardsMin?: number;
+  shardsMax?: number;
+  /**
+   * One entry per loop slot ever used (`<name>/shard-<i>`): a slot's counters include those of
+   * its stopped loops, so totals never go down when the count shrinks.
+   */
   loops: SendLoopStats[];
   metadata: MetadataStats;
   /** The protocol negotiation of an endpoint configured with 2.0. */
@@ -81,7 +119,7 @@ export type MetadataSendResult = 'sent' | 'dropped' | 'stopped' | 'inline';
  * always the same one, so per-series order is kept across loops.
  */
 export interface NetworkManager {
-  /** Number of SendLoops. */
+  /** Number of SendLoops sending now (between `min_shards` and `min(max_shards, SHARD_PARTITIONS)`). */
   readonly shards: number;
   /** Index of the loop that owns virtual shard `vshard`. */
   loopOf(vshard: number): number;
@@ -93,6 +131,14 @@ export interface NetworkManager {
   sendOrWait(work: SendWork): Promise<void> | undefined;
   /** Every loop sends what it holds without waiting for its batch deadline (see `SendLoop.flush`). */
   flush(): void;
+  /**
+   * Moves to `loops` send loops (clamped to 1..SHARD_PARTITIONS): starts the new loops, moves
+   * whole partitions (each drained on the loop losing it before its new loop sends any of its
+   * series; new work for it is held meanwhile), then stops the loops left without partitions.
+   * The policy calls it on its ticks; one reshard runs at a time (a call during one waits for it
+   * and then reshards again). Resolves when done, or at stop.
+   */
+  reshardTo(loops: number, reason?: string): Promise<void>;
   /**
    * Sends a metadata-only request (outside the SendLoops: metadata has no order to keep), retrying
    * like a SendLoop until delivered, refused, or the manager stops. Calls run one at a time, in
@@ -108,8 +154,9 @@ export interface NetworkManager {
 }
 
 /**
- * Creates the manager of one endpoint with `queue.minShards` SendLoops sharing one connection pool
- * of `queue.maxShards` connections (room for the resharding to come).
+ * Creates the manager of one endpoint: `queue.minShards` SendLoops to start with, resharded
+ * between `minShards` and `min(maxShards, SHARD_PARTITIONS)` by {@link ReshardPolicy}, sharing one
+ * connection pool of as many connections as loops may run.
  */
 export function createNetworkManager(opts: NetworkManagerOptions): NetworkManager {
   return new ShardedNetwork(opts);
@@ -117,17 +164,58 @@ export function createNetworkManager(opts: NetworkManagerOptions): NetworkManage
 
 const DEFAULT_VERSION = '0.1.0';
 
+/** Work held by the manager while its partition moves between loops. */
+interface HeldWork {
+  readonly work: SendWork;
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+/** A move in progress: the partitions still draining, and who waits for the end. */
+interface Reshard {
+  readonly from: number;
+  readonly to: number;
+  readonly startedMs: number;
+  readonly done: Promise<void>;
+  finish(): void;
+  movesLeft: number;
+  moved: number;
+}
+
 class ShardedNetwork implements NetworkManager {
   private readonly opts: NetworkManagerOptions;
   private readonly clock: Clock;
   private readonly log: Logger;
   private readonly client: RemoteWriteClient;
-  private readonly loops: SendLoop[] = [];
+  /** Loop slots; `loops[i]` is undefined once slot i's loop was stopped by a scale-down. */
+  private readonly loops: (SendLoop | undefined)[] = [];
+  /** Counters of the stopped loops of each slot (see `NetworkStats.loops`). */
+  private readonly retired: (SendLoopStats | undefined)[] = [];
+  private activeLoops: number;
+  private readonly minLoops: number;
+  private readonly maxLoops: number;
   /**
-   * The one place that maps virtual shards to loops. Resharding will rewrite entries of this table
-   * (after draining the loops that lose them); nothing else may compute a loop index.
+   * The one place that maps virtual shards to loops, rewritten a partition at a time (all its
+   * virtual shards together) once that partition drained on its old loop; nothing else may
+   * compute a loop index.
    */
   private readonly vshardToLoop = new Uint16Array(VIRTUAL_SHARDS);
+  /** Owner of each partition (the table above, by partition). */
+  private owner: Uint16Array;
+  /** Portions of each partition handed to a loop and not finished (done, or refused back). */
+  private readonly outstanding = new Int32Array(SHARD_PARTITIONS);
+  /** Per partition on the move: its new loop's slot; -1 when not moving. */
+  private readonly movingTo = new Int16Array(SHARD_PARTITIONS).fill(-1);
+  /** Per partition on the move: new work held until it drained, in arrival order. */
+  private readonly held: (HeldWork[] | undefined)[] = new Array(SHARD_PARTITIONS).fill(undefined);
+  private reshard: Reshard | undefined;
+  private reshardChain: Promise<void> = Promise.resolve();
+  /** Reshards asked for and not finished (running or waiting for the one running). */
+  private reshardsQueued = 0;
+  private reshards = 0;
+  private readonly policy: ReshardPolicy;
+  private lastDecision: ReshardDecision | undefined;
+  private tickTimer: TimerHandle | undefined;
   private readonly metadataEncoder: WriteRequestEncoder;
   /** Set when the endpoint is configured with 2.0: shared by every loop. */
   private readonly negotiation: ProtocolNegotiation | undefined;
@@ -143,10 +231,14 @@ class ShardedNetwork implements NetworkManager {
     this.clock = opts.clock ?? systemClock;
     this.log = (opts.logger ?? silentLogger).child({ remote_name: config.name });
     this.compress = opts.compress ?? compressBlock;
-    const shards = Math.max(1, config.queue.minShards);
+    // Whole partitions move between loops, so no more loops than partitions.
+    this.minLoops = Math.min(SHARD_PARTITIONS, Math.max(1, config.queue.minShards));
+    this.maxLoops = Math.min(SHARD_PARTITIONS, Math.max(this.minLoops, config.queue.maxShards));
+    this.activeLoops = this.minLoops;
+    this.policy = new ReshardPolicy({ minShards: this.minLoops, maxShards: this.maxLoops });
     this.client = createRemoteWriteClient({
       config,
-      connections: Math.max(shards, config.queue.maxShards) + 1, // +1: the metadata request
+      connections: this.maxLoops + 1, // +1: the metadata request
       version: opts.version ?? DEFAULT_VERSION,
       clock: this.clock,
       logger: this.log,
@@ -161,39 +253,53 @@ class ShardedNetwork implements NetworkManager {
           logger: this.log,
         })
       : undefined;
-    const metadata = opts.metadata ?? (() => NO_METADATA);
-    for (let i = 0; i < shards; i++) {
-      const negotiation =
-        this.negotiation === undefined
-          ? undefined
-          : { state: this.negotiation, encoderV2: opts.createEncoder('io.prometheus.write.v2.Request'), metadata };
-      this.loops.push(
-        startSendLoop({
-          name: `${config.name}/shard-${i}`,
-          queue: config.queue,
-          remoteTimeoutMs: config.remoteTimeoutMs,
-          client: this.client,
-          // A 2.0 endpoint's 1.0 encoder is for after a fallback.
-          encoder: opts.createEncoder(v2 ? 'prometheus.WriteRequest' : config.protobufMessage),
-          ...(negotiation === undefined ? {} : { negotiation }),
-          compress: this.compress,
-          onPortionDone: opts.onPortionDone,
-          ...(opts.observeBatchDuration === undefined ? {} : { observeBatchDuration: opts.observeBatchDuration }),
-          ...(opts.mailboxCapacity === undefined ? {} : { mailboxCapacity: opts.mailboxCapacity }),
-          clock: this.clock,
-          logger: opts.logger ?? silentLogger,
-          ...(opts.random === undefined ? {} : { random: opts.random }),
-          ...(opts.events === undefined ? {} : { events: opts.events }),
-        }),
-      );
-    }
-    for (let v = 0; v < VIRTUAL_SHARDS; v++) this.vshardToLoop[v] = v % shards;
+    for (let i = 0; i < this.minLoops; i++) this.loops.push(this.startLoop(i));
+    this.owner = initialAssignment(this.minLoops, SHARD_PARTITIONS);
+    for (let v = 0; v < VIRTUAL_SHARDS; v++) this.vshardToLoop[v] = this.owner[partitionOf(v)];
     // Metadata requests exist in 1.0 only (2.0 sends it inline): a 2.0 endpoint sends them after a fallback.
     this.metadataEncoder = opts.createEncoder('prometheus.WriteRequest');
+    const tickMs = opts.reshardTickMs ?? RESHARD_TICK_MS;
+    if (tickMs > 0 && this.maxLoops > this.minLoops) this.armTick(tickMs);
   }
 
+  private startLoop(slot: number): SendLoop {
+    const { opts } = this;
+    const { config } = opts;
+    const v2 = this.negotiation !== undefined;
+    const negotiation =
+      this.negotiation === undefined
+        ? undefined
+        : {
+            state: this.negotiation,
+            encoderV2: opts.createEncoder('io.prometheus.write.v2.Request'),
+            metadata: opts.metadata ?? (() => NO_METADATA),
+          };
+    return startSendLoop({
+      name: `${config.name}/shard-${slot}`,
+      queue: config.queue,
+      remoteTimeoutMs: config.remoteTimeoutMs,
+      client: this.client,
+      // A 2.0 endpoint's 1.0 encoder is for after a fallback.
+      encoder: opts.createEncoder(v2 ? 'prometheus.WriteRequest' : config.protobufMessage),
+      ...(negotiation === undefined ? {} : { negotiation }),
+      compress: this.compress,
+      onPortionDone: (portion, outcome) => this.portionDone(portion, outcome),
+      ...(opts.observeBatchDuration === undefined ? {} : { observeBatchDuration: opts.observeBatchDuration }),
+      ...(opts.mailboxCapacity === undefined ? {} : { mailboxCapacity: opts.mailboxCapacity }),
+      clock: this.clock,
+      logger: opts.logger ?? silentLogger,
+      ...(opts.random === undefined ? {} : { random: opts.random }),
+      ...(opts.events === undefined ? {} : { events: opts.events }),
+    });
+  }
+
+  /**
+   * During a reshard, the larger of the old and new counts: every loop that may hold series then.
+   * (The relay route sends a record as one whole group only when this is 1.)
+   */
   get shards(): number {
-    return this.loops.length;
+    const rs = this.reshard;
+    return rs === undefined ? this.activeLoops : Math.max(rs.from, rs.to);
   }
 
   loopOf(vshard: number): number {
@@ -201,11 +307,204 @@ class ShardedNetwork implements NetworkManager {
   }
 
   sendOrWait(work: SendWork): Promise<void> | undefined {
-    return this.loops[this.vshardToLoop[work.portion.vshard]].sendOrWait(work);
+    if (this.stopSignal.signal.aborted) return Promise.reject(this.stopSignal.signal.reason);
+    const p = partitionOf(work.portion.vshard);
+    const held = this.held[p];
+    if (held !== undefined) {
+      return new Promise<void>((resolve, reject) => held.push({ work, resolve, reject }));
+    }
+    return this.handOver(work);
+  }
+
+  /** Gives `work` to its partition's loop, counting its portions until they finish. */
+  private handOver(work: SendWork): Promise<void> | undefined {
+    // Counted by each portion's own partition, as `portionDone` uncounts them (a work carries
+    // one partition by contract; counting each keeps a drain exact even if one did not).
+    this.count(work, 1);
+    const loop = this.loops[this.vshardToLoop[work.portion.vshard]] as SendLoop;
+    const wait = loop.sendOrWait(work);
+    return wait?.catch((err: unknown) => {
+      // Refused by a closed mailbox: never reached the loop, so it is not outstanding there.
+      this.count(work, -1);
+      throw err;
+    });
+  }
+
+  private count(work: SendWork, by: 1 | -1): void {
+    this.outstanding[partitionOf(work.portion.vshard)] += by;
+    const more = work.morePortions;
+    if (more !== undefined) for (let i = 0; i < more.length; i++) this.outstanding[partitionOf(more[i].vshard)] += by;
+  }
+
+  private portionDone(portion: PortionRef, outcome: PortionOutcome): void {
+    const p = partitionOf(portion.vshard);
+    this.outstanding[p]--;
+    this.opts.onPortionDone(portion, outcome);
+    if (this.outstanding[p] === 0 && this.movingTo[p] >= 0) this.switchPartition(p);
   }
 
   flush(): void {
-    for (const l of this.loops) l.flush();
+    for (const l of this.loops) l?.flush();
+  }
+
+  reshardTo(loops: number, reason = 'requested'): Promise<void> {
+    return this.enqueueReshard(() => this.reshardNow(loops, reason, undefined));
+  }
+
+  /** Runs reshards one at a time; one asked for while none runs starts synchronously (its moves are set up on return). */
+  private enqueueReshard(fn: () => Promise<void>): Promise<void> {
+    this.reshardsQueued++;
+    const run = () =>
+      fn().finally(() => {
+        this.reshardsQueued--;
+      });
+    const next = this.reshardsQueued === 1 ? run() : this.reshardChain.then(run);
+    this.reshardChain = next.catch(() => undefined);
+    return next;
+  }
+
+  private armTick(ms: number): void {
+    this.tickTimer = this.clock.setTimeout(() => {
+      this.tickTimer = undefined;
+      if (this.stopSignal.signal.aborted) return;
+      this.tick();
+      this.armTick(ms);
+    }, ms);
+  }
+
+  /** One policy tick: measure, decide, and start a reshard when the policy wants one. */
+  private tick(): void {
+    // A reshard in progress: its rates are the drain's, and one runs at a time.
+    if (this.reshardsQueued > 0) return;
+    const d = this.policy.tick(this.inputs(), this.activeLoops);
+    this.lastDecision = d;
+    if (d.target !== this.activeLoops) {
+      this.enqueueReshard(() => this.reshardNow(d.target, d.reason, d)).catch((err: unknown) => {
+        this.log.error('reshard failed', { err: String(err) });
+      });
+    }
+  }
+
+  private inputs() {
+    let samplesOut = 0;
+    let requestMs = 0;
+    let failedAttempts = 0;
+    let backoff = false;
+    let newestSentMs = 0;
+    let loopPending = 0;
+    for (const s of this.slotStats()) {
+      samplesOut += s.samples.sent + s.samples.failed + s.histograms.sent + s.histograms.failed;
+      samplesOut += s.exemplars.sent + s.exemplars.failed;
+      requestMs += s.requestMs;
+      failedAttempts += s.failedAttempts;
+      backoff ||= s.state === 'backoff';
+      newestSentMs = Math.max(newestSentMs, s.highestSentTimestampMs);
+      loopPending += s.pendingSignals;
+    }
+    const r = this.opts.rates?.() ?? {};
+    return {
+      nowMs: this.clock.now(),
+      samplesOut,
+      requestMs,
+      failedAttempts,
+      backoff,
+      pendingSamples: r.pendingSamples ?? loopPending,
+      ...(r.samplesIn === undefined ? {} : { samplesIn: r.samplesIn }),
+      ...(r.newestAppendedMs === undefined ? {} : { newestAppendedMs: r.newestAppendedMs }),
+      newestSentMs,
+    };
+  }
+
+  private async reshardNow(target: number, reason: string, d: ReshardDecision | undefined): Promise<void> {
+    const to = Math.min(SHARD_PARTITIONS, Math.max(1, Math.round(target)));
+    const from = this.activeLoops;
+    if (to === from || this.stopSignal.signal.aborted) return;
+    const figures =
+      d === undefined
+        ? {}
+        : {
+            desired: round3(d.desired),
+            in_rate: Math.round(d.inRate),
+            out_rate: Math.round(d.outRate),
+            seconds_per_sample: d.timePerSample,
+            backlog_samples: d.backlogSamples,
+            behind_seconds: round3(d.behindSeconds),
+          };
+    this.log.info('resharding', { from, to, reason, ...figures });
+    for (let i = from; i < to; i++) this.loops[i] = this.startLoop(i);
+    const next = rebalance(this.owner, to);
+    let finish!: () => void;
+    const done = new Promise<void>((resolve) => {
+      finish = resolve;
+    });
+    const rs: Reshard = { from, to, startedMs: this.clock.now(), done, finish, movesLeft: 0, moved: 0 };
+    this.reshard = rs;
+    const losing = new Set<number>();
+    const moving: number[] = [];
+    for (let p = 0; p < SHARD_PARTITIONS; p++) {
+      if (next[p] === this.owner[p]) continue;
+      this.movingTo[p] = next[p];
+      this.held[p] = [];
+      rs.movesLeft++;
+      moving.push(p);
+      losing.add(this.owner[p]);
+    }
+    // Their tails go now rather than at the batch deadline: the moving series wait for them.
+    for (const l of losing) this.loops[l]?.flush();
+    for (const p of moving) if (this.outstanding[p] === 0) this.switchPartition(p);
+    if (rs.movesLeft > 0) {
+      const stopped = new Promise<void>((resolve) => {
+        this.stopSignal.signal.addEventListener('abort', () => resolve(), { once: true });
+      });
+      await Promise.race([done, stopped]);
+      if (rs.movesLeft > 0) return; // stopping: stop() rejects the held work and counts the rest
+    }
+    this.activeLoops = to;
+    for (let i = to; i < from; i++) {
+      const loop = this.loops[i] as SendLoop;
+      this.loops[i] = undefined;
+      // It owns nothing and every portion it had finished: nothing is abandoned here.
+      const result = await loop.stop({ timeoutMs: this.opts.config.remoteTimeoutMs });
+      this.retired[i] = addStats(this.retired[i], loop.stats());
+      if (result.abandonedPortions.length > 0) {
+        this.log.error('a retired send loop left portions unfinished', {
+          loop: loop.name,
+          portions: result.abandonedPortions.length,
+        });
+      }
+    }
+    this.loops.length = Math.max(to, this.retired.length);
+    this.reshard = undefined;
+    this.reshards++;
+    this.policy.resharded();
+    this.log.info('resharded', {
+      from,
+      to,
+      reason,
+      partitions_moved: rs.moved,
+      drain_ms: this.clock.now() - rs.startedMs,
+    });
+  }
+
+  /** Partition `p` drained on its old loop: route it to its new one and release its held work in order. */
+  private switchPartition(p: number): void {
+    const to = this.movingTo[p];
+    this.movingTo[p] = -1;
+    this.owner[p] = to;
+    for (let v = p; v < VIRTUAL_SHARDS; v += SHARD_PARTITIONS) this.vshardToLoop[v] = to;
+    const held = this.held[p] ?? [];
+    this.held[p] = undefined;
+    // The new loop's mailbox admits waiting senders in call order, so this keeps their order.
+    for (const h of held) {
+      const wait = this.handOver(h.work);
+      if (wait === undefined) h.resolve();
+      else wait.then(h.resolve, h.reject);
+    }
+    const rs = this.reshard;
+    if (rs !== undefined) {
+      rs.moved++;
+      if (--rs.movesLeft === 0) rs.finish();
+    }
   }
 
   sendMetadata(entries: readonly MetadataEntry[]): Promise<MetadataSendResult> {
@@ -221,16 +520,44 @@ class ShardedNetwork implements NetworkManager {
 
   stats(): NetworkStats {
     return {
-      shards: this.loops.length,
-      loops: this.loops.map((l) => l.stats()),
+      shards: this.activeLoops,
+      shardsDesired: this.lastDecision?.desired ?? this.activeLoops,
+      reshards: this.reshards,
+      shardsMin: this.minLoops,
+      shardsMax: this.maxLoops,
+      loops: this.slotStats(),
       metadata: { ...this.metadata },
       ...(this.negotiation === undefined ? {} : { protocol: this.negotiation.stats() }),
     };
   }
 
+  /** Per slot: its loop's stats plus those of its stopped loops. */
+  private slotStats(): SendLoopStats[] {
+    const out: SendLoopStats[] = [];
+    const slots = Math.max(this.loops.length, this.retired.length);
+    for (let i = 0; i < slots; i++) {
+      const live = this.loops[i]?.stats();
+      const old = this.retired[i];
+      if (live !== undefined) out.push(old === undefined ? live : addStats(old, live));
+      else if (old !== undefined) out.push(old);
+    }
+    return out;
+  }
+
   private async stopOnce(timeoutMs: number): Promise<NetworkStopResult> {
-    this.stopSignal.abort(new ClosedError(`network of ${this.opts.config.name}`));
-    const results = await Promise.all(this.loops.map((l) => l.stop({ timeoutMs })));
+    const reason = new ClosedError(`network of ${this.opts.config.name}`);
+    this.stopSignal.abort(reason);
+    this.clock.clearTimeout(this.tickTimer);
+    // Held work never reached a loop: refused like a closed mailbox's waiting senders (the
+    // endpoint keeps it unacknowledged on disk).
+    for (let p = 0; p < SHARD_PARTITIONS; p++) {
+      const held = this.held[p];
+      this.held[p] = undefined;
+      this.movingTo[p] = -1;
+      if (held !== undefined) for (const h of held) h.reject(reason);
+    }
+    const live = this.loops.filter((l): l is SendLoop => l !== undefined);
+    const results = await Promise.all(live.map((l) => l.stop({ timeoutMs })));
     await this.metadataChain;
     await this.client.destroy().catch(() => undefined);
     const abandonedPortions: PortionRef[] = [];
@@ -287,3 +614,40 @@ class ShardedNetwork implements NetworkManager {
 }
 
 const NO_METADATA: readonly MetadataEntry[] = Object.freeze([]);
+
+function round3(n: number): number {
+  return Math.round(n * 1000) / 1000;
+}
+
+function addCounters(a: SignalCounters, b: SignalCounters): SignalCounters {
+  const out = emptySignalCounters();
+  for (const k of Object.keys(out) as (keyof SignalCounters)[]) out[k] = a[k] + b[k];
+  return out;
+}
+
+/** A slot's stats: `live` (or the last stopped loop's) state and gauges, counters summed with `old`'s. */
+function addStats(old: SendLoopStats | undefined, live: SendLoopStats): SendLoopStats {
+  if (old === undefined) return live;
+  return {
+    ...live,
+    mailboxFull: old.mailboxFull + live.mailboxFull,
+    requests: old.requests + live.requests,
+    requestMs: old.requestMs + live.requestMs,
+    failedAttempts: old.failedAttempts + live.failedAttempts,
+    samples: addCounters(old.samples, live.samples),
+    histograms: addCounters(old.histograms, live.histograms),
+    exemplars: addCounters(old.exemplars, live.exemplars),
+    bytes: old.bytes + live.bytes,
+    highestSentTimestampMs: Math.max(old.highestSentTimestampMs, live.highestSentTimestampMs),
+    ...(live.writes === undefined || old.writes === undefined
+      ? {}
+      : {
+          writes: {
+            partial: old.writes.partial + live.writes.partial,
+            nothingWritten: old.writes.nothingWritten + live.writes.nothingWritten,
+            fallbackResends: old.writes.fallbackResends + live.writes.fallbackResends,
+          },
+        }),
+    ...(live.lastError === undefined && old.lastError !== undefined ? { lastError: old.lastError } : {}),
+  };
+}

@@ -178,6 +178,7 @@ class SendLoopActor implements SendLoop {
   private stopping: Promise<SendLoopStopResult> | undefined;
   private readonly counters = {
     requests: 0,
+    requestMs: 0,
     failedAttempts: 0,
     samples: emptySignalCounters(),
     histograms: emptySignalCounters(),
@@ -269,6 +270,7 @@ class SendLoopActor implements SendLoop {
       mailboxFull: this.mailbox.fullCount,
       pendingSignals: this.batch.pendingSignals + this.queuedSignals,
       requests: c.requests,
+      requestMs: c.requestMs,
       failedAttempts: c.failedAttempts,
       samples: { ...c.samples },
       histograms: { ...c.histograms },
@@ -587,6 +589,7 @@ class SendLoopActor implements SendLoop {
     const timer = this.clock.setTimeout(() => {
       ac.abort(new RetryableError('ERR_TIMEOUT', `no answer within remote_timeout (${timeoutMs} ms)`));
     }, timeoutMs);
+    const started = this.clock.now();
     try {
       return await this.opts.client.post(body, ac.signal, message);
     } catch (err) {
@@ -595,6 +598,7 @@ class SendLoopActor implements SendLoop {
     } finally {
       this.clock.clearTimeout(timer);
       this.inflight = undefined;
+      this.counters.requestMs += this.clock.now() - started;
     }
   }
 

@@ -93,6 +93,8 @@ export interface SendLoopStats {
   /** Signals taken from the mailbox and not yet delivered or dropped. */
   pendingSignals: number;
   requests: number;
+  /** Milliseconds spent in requests (every attempt, answered or not): what the resharding policy divides by. */
+  requestMs: number;
   /** Attempts that failed (any reason), including the retried ones. */
   failedAttempts: number;
   samples: SignalCounters;

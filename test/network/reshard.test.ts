@@ -1,0 +1,329 @@
+import assert from 'node:assert/strict';
+import { afterEach, describe, it } from 'node:test';
+import { ClosedError } from '../../src/errors.js';
+import { createNetworkManager, type NetworkManager } from '../../src/network/manager.js';
+import { SHARD_PARTITIONS } from '../../src/network/partition.js';
+import type { PortionRef } from '../../src/network/types.js';
+import type { SignalRecord } from '../../src/serialization/types.js';
+import { createWriteRequestEncoderV1 } from '../../src/wire/rw1-encoder.js';
+import { type FakeReceiver, type RequestInfo, seriesKey, startFakeReceiver } from '../helpers/fake-receiver.js';
+import { SimulatedClock } from '../helpers/simulated-clock.js';
+import {
+  compress,
+  DoneRecorder,
+  EventCount,
+  endpointConfig,
+  type LogLine,
+  recordingLogger,
+  workOf,
+} from './harness.js';
+import { buildRecord } from './record-builder.js';
+
+const encoderOf = () => createWriteRequestEncoderV1({ externalLabels: {} });
+const VSHARDS = 256;
+
+/** Round `r`'s record: one series per virtual shard (hash = vshard), `perSeries` samples each at r*perSeries + i. */
+function roundRecord(r: number, perSeries: number): SignalRecord {
+  return buildRecord(
+    Array.from({ length: VSHARDS }, (_, v) => ({
+      labels: { __name__: 'm', v: String(v) },
+      hash: v,
+      samples: Array.from({ length: perSeries }, (_, i) => [r * perSeries + i, i] as [number, number]),
+    })),
+  );
+}
+
+/** Hands every virtual shard's work of one round to the manager like the endpoint does: in order, awaiting backpressure. */
+async function dispatchRound(net: NetworkManager, r: number, rec: SignalRecord): Promise<void> {
+  for (let v = 0; v < VSHARDS; v++) {
+    const wait = net.sendOrWait(workOf(rec, { segmentId: r, record: 0, vshard: v }, [v]));
+    if (wait !== undefined) await wait;
+  }
+}
+
+describe('NetworkManager resharding', () => {
+  let receiver: FakeReceiver | undefined;
+  let net: NetworkManager | undefined;
+  afterEach(async () => {
+    await net?.stop({ timeoutMs: 0 });
+    net = undefined;
+    await receiver?.close();
+    receiver = undefined;
+  });
+
+  it('keeps every series in order, delivers every sample once, across reshards under load', async () => {
+    receiver = await startFakeReceiver();
+    // A WAN-like receiver: each answer a little later, so works pile up in the loops while they move.
+    receiver.script(() => ({ status: 204, delayMs: 3 }));
+    const logs: LogLine[] = [];
+    const done = new DoneRecorder();
+    net = createNetworkManager({
+      config: endpointConfig(receiver.url, {
+        maxSamplesPerSend: 50,
+        minShards: 1,
+        maxShards: 64,
+        batchSendDeadlineMs: 5,
+      }),
+      createEncoder: encoderOf,
+      onPortionDone: done.callback,
+      compress,
+      logger: recordingLogger(logs),
+      reshardTickMs: 0,
+      mailboxCapacity: 16,
+    });
+    const m = net;
+    const rounds = 24;
+    const perSeries = 7;
+    const plan = new Map<number, number>([
+      [2, 4],
+      [5, 13],
+      [8, 2],
+      [11, 64],
+      [14, 1],
+      [17, 5],
+      [20, 3],
+    ]);
+    const reshards: Promise<void>[] = [];
+    for (let r = 0; r < rounds; r++) {
+      const to = plan.get(r);
+      // Not awaited: the reshard runs while this and the next rounds are dispatched.
+      if (to !== undefined) reshards.push(m.reshardTo(to, 'test'));
+      await dispatchRound(m, r, roundRecord(r, perSeries));
+    }
+    await Promise.all(reshards);
+    m.flush();
+    await done.waitFor(rounds * VSHARDS);
+
+    assert.equal(receiver.orderViolations, 0);
+    assert.equal(receiver.totalSamples, rounds * VSHARDS * perSeries);
+    for (let v = 0; v < VSHARDS; v++) {
+      const got: number[] | undefined = receiver.received
+        .get(seriesKey({ __name__: 'm', v: String(v) }))
+        ?.map((s) => s.ts);
+      assert.deepEqual(
+        got,
+        Array.from({ length: rounds * perSeries }, (_, i) => i),
+        `series ${v}`,
+      );
+    }
+    // Each portion finished exactly once, as sent.
+    const seen = new Set(done.calls.map((c) => `${c.portion.segmentId}/${c.portion.vshard}`));
+    assert.equal(seen.size, rounds * VSHARDS);
+    assert.ok(done.calls.every((c) => c.outcome.status === 'sent'));
+
+    const s = m.stats();
+    assert.equal(s.reshards, plan.size);
+    assert.equal(s.shards, 3);
+    assert.equal(m.shards, 3);
+    // Slots of stopped loops keep their counters: the totals are exact.
+    assert.equal(
+      s.loops.reduce((n, l) => n + l.samples.sent, 0),
+      rounds * VSHARDS * perSeries,
+    );
+    assert.equal(s.loops.length, 64);
+    // Every partition's virtual shards share one loop.
+    for (let v = 0; v < VSHARDS; v++) assert.equal(m.loopOf(v), m.loopOf(v % SHARD_PARTITIONS));
+    const infos = logs.filter((l) => l.level === 'info' && l.msg === 'resharded');
+    assert.deepEqual(
+      infos.map((l) => [l.fields?.from, l.fields?.to, l.fields?.reason]),
+      [
+        [1, 4, 'test'],
+        [4, 13, 'test'],
+        [13, 2, 'test'],
+        [2, 64, 'test'],
+        [64, 1, 'test'],
+        [1, 5, 'test'],
+        [5, 3, 'test'],
+      ],
+    );
+  });
+
+  it('holds new work of a moving partition until its old loop finished it, then sends it on the new loop', async () => {
+    receiver = await startFakeReceiver();
+    const arrived = new EventCount();
+    // The first request is answered only when the test says so.
+    let first = true;
+    receiver.script(() => {
+      arrived.tick();
+      if (!first) return { status: 204 };
+      first = false;
+      return { status: 204, delayMs: 200 };
+    });
+    const done = new DoneRecorder();
+    net = createNetworkManager({
+      config: endpointConfig(receiver.url, { maxSamplesPerSend: 50, minShards: 1, maxShards: 4 }),
+      createEncoder: encoderOf,
+      onPortionDone: done.callback,
+      compress,
+      reshardTickMs: 0,
+    });
+    const m = net;
+    const rec0 = roundRecord(0, 50);
+    const rec1 = roundRecord(1, 50);
+    // vshard 16 is in partition 16, which 1 -> 4 moves to loop 1 (loop 0 keeps partitions 0..15).
+    assert.equal(m.sendOrWait(workOf(rec0, { segmentId: 0, record: 0, vshard: 16 }, [16])), undefined);
+    await arrived.waitFor(1);
+    const resharding = m.reshardTo(4, 'test');
+    let released = false;
+    const held = m.sendOrWait(workOf(rec1, { segmentId: 1, record: 0, vshard: 16 }, [16]));
+    assert.ok(held !== undefined, 'work of a moving partition is held');
+    void held.then(() => {
+      released = true;
+    });
+    // A partition that stays (0) goes straight to its loop.
+    assert.equal(m.sendOrWait(workOf(rec1, { segmentId: 1, record: 0, vshard: 0 }, [0])), undefined);
+    assert.equal(m.shards, 4);
+    assert.equal(released, false);
+    await resharding;
+    await held;
+    await done.waitFor(3);
+    assert.deepEqual(done.calls.map((c) => `${c.portion.segmentId}/${c.portion.vshard}`).sort(), [
+      '0/16',
+      '1/0',
+      '1/16',
+    ]);
+    // Segment 0's work for vshard 16 finished before segment 1's went out.
+    const i0 = done.calls.findIndex((c) => c.portion.segmentId === 0);
+    const i1 = done.calls.findIndex((c) => c.portion.segmentId === 1 && c.portion.vshard === 16);
+    assert.ok(i0 < i1);
+    assert.equal(m.loopOf(16), 1);
+    assert.equal(receiver.orderViolations, 0);
+    assert.deepEqual(
+      receiver.received.get(seriesKey({ __name__: 'm', v: '16' }))?.map((s) => s.ts),
+      Array.from({ length: 100 }, (_, i) => i),
+    );
+  });
+
+  it('a stop during a reshard refuses the held work and counts what the loops held as abandoned', async () => {
+    receiver = await startFakeReceiver();
+    const arrived = new EventCount();
+    receiver.script(() => {
+      arrived.tick();
+      return { status: 204, delayMs: 60_000 };
+    });
+    const done = new DoneRecorder();
+    net = createNetworkManager({
+      config: endpointConfig(receiver.url, { maxSamplesPerSend: 50, minShards: 1, maxShards: 4 }),
+      createEncoder: encoderOf,
+      onPortionDone: done.callback,
+      compress,
+      reshardTickMs: 0,
+    });
+    const m = net;
+    const rec0 = roundRecord(0, 50);
+    const rec1 = roundRecord(1, 50);
+    m.sendOrWait(workOf(rec0, { segmentId: 0, record: 0, vshard: 16 }, [16]));
+    m.sendOrWait(workOf(rec0, { segmentId: 0, record: 0, vshard: 17 }, [17]));
+    await arrived.waitFor(1);
+    const resharding = m.reshardTo(4, 'test');
+    const held = m.sendOrWait(workOf(rec1, { segmentId: 1, record: 0, vshard: 16 }, [16]));
+    assert.ok(held !== undefined);
+    const heldResult = held.then(
+      () => 'resolved',
+      (err: unknown) => (err instanceof ClosedError ? 'closed' : String(err)),
+    );
+    const result = await m.stop({ timeoutMs: 0 });
+    await resharding;
+    assert.equal(await heldResult, 'closed');
+    const key = (p: PortionRef) => `${p.segmentId}/${p.vshard}`;
+    assert.deepEqual(result.abandonedPortions.map(key).sort(), ['0/16', '0/17']);
+    assert.equal(done.calls.length, 0);
+    assert.equal(m.stats().reshards, 0);
+    net = undefined;
+  });
+});
+
+describe('NetworkManager resharding policy', () => {
+  let receiver: FakeReceiver | undefined;
+  let net: NetworkManager | undefined;
+  afterEach(async () => {
+    await net?.stop({ timeoutMs: 0 });
+    net = undefined;
+    await receiver?.close();
+    receiver = undefined;
+  });
+
+  /**
+   * A manager on a simulated clock whose receiver takes 100 ms of that clock per request, with a
+   * backlog the endpoint reports through `rates`, and a tick every second.
+   */
+  async function slowReceiverSetup(status: (req: RequestInfo) => number) {
+    const clock = new SimulatedClock(1_000_000);
+    receiver = await startFakeReceiver();
+    const requests = new EventCount();
+    receiver.script((req) => {
+      clock.advance(100);
+      requests.tick();
+      return { status: status(req) };
+    });
+    const logs: LogLine[] = [];
+    const failures = new EventCount();
+    const done = new DoneRecorder();
+    net = createNetworkManager({
+      config: endpointConfig(receiver.url, {
+        maxSamplesPerSend: 50,
+        minShards: 1,
+        maxShards: 4,
+        minBackoffMs: 200,
+        maxBackoffMs: 200,
+      }),
+      createEncoder: encoderOf,
+      onPortionDone: done.callback,
+      compress,
+      clock,
+      random: () => 0,
+      logger: recordingLogger(logs),
+      reshardTickMs: 1000,
+      events: { failed: failures.tick, dropped: () => undefined, delivered: () => undefined },
+      rates: () => ({ pendingSamples: 10_000_000, newestAppendedMs: clock.now() }),
+    });
+    return { clock, requests, logs, failures, done, net };
+  }
+
+  it('scales up on a slow receiver with a backlog, logging the reason and the figures at info', async () => {
+    const { requests, logs, done, net: m } = await slowReceiverSetup(() => 204);
+    // 30 full requests of 50 samples, one loop: 3 s of simulated request time, 3 ticks.
+    for (let r = 0; r < 30; r++) {
+      const wait = m.sendOrWait(workOf(roundRecord(r, 50), { segmentId: r, record: 0, vshard: 0 }, [0]));
+      if (wait !== undefined) await wait;
+    }
+    await requests.waitFor(30);
+    await done.waitFor(30);
+    const line = logs.find((l) => l.msg === 'resharding');
+    assert.ok(line !== undefined, JSON.stringify(logs.map((l) => l.msg)));
+    assert.equal(line.level, 'info');
+    assert.equal(line.fields?.reason, 'scale_up');
+    assert.equal(line.fields?.from, 1);
+    assert.equal(line.fields?.to, 4);
+    // 10M pending × 5% per second = 500,000 samples/s to catch up at 2 ms per sample (100 ms / 50).
+    assert.ok((line.fields?.desired as number) > 4);
+    assert.equal(line.fields?.seconds_per_sample, 0.002);
+    assert.equal(line.fields?.backlog_samples, 10_000_000);
+    assert.equal(receiver?.orderViolations, 0);
+  });
+
+  it('never reshards while the receiver fails, even when some requests get through', async () => {
+    const { clock, failures, logs, done, net: m } = await slowReceiverSetup((req) => (req.index % 2 === 1 ? 503 : 204));
+    // Every other request fails: samples flow (the backlog alone would scale up), but retries keep coming.
+    const works = 20;
+    for (let r = 0; r < works; r++) {
+      m.sendOrWait(workOf(roundRecord(r, 50), { segmentId: r, record: 0, vshard: 0 }, [0]));
+    }
+    for (let seen = 0; done.calls.length < works; ) {
+      // A failure puts the loop to sleep for its 200 ms backoff (set before the event reaches here): wake it.
+      await Promise.race([failures.waitFor(seen + 1), done.waitFor(works)]);
+      if (failures.count > seen) {
+        seen = failures.count;
+        await clock.advanceAndSettle(200);
+      }
+    }
+    assert.ok(failures.count >= works - 1, `failures ${failures.count}`);
+    assert.equal(m.stats().reshards, 0);
+    assert.equal(m.shards, 1);
+    assert.deepEqual(
+      logs.filter((l) => l.msg === 'resharding'),
+      [],
+    );
+    assert.equal(receiver?.orderViolations, 0);
+  });
+});
