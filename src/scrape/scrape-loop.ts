@@ -562,32 +562,7 @@ class Loop implements RunningScrapeLoop {
    * name and for the label limits.
    */
   private finalLabels(parsed: ParsedLabel[]): Labels | undefined {
-    const m = new Map<string, string>();
-    for (const l of parsed) m.set(l.name, l.value);
-    if (this.config.honorLabels) {
-      for (const [n, v] of this.targetPairs) if (!m.has(n)) m.set(n, v);
-    } else {
-      let conflicts: [string, string][] | undefined;
-      for (const [n, v] of this.targetPairs) {
-        const existing = m.get(n);
-        if (existing !== undefined && existing !== '') (conflicts ??= []).push([n, existing]);
-        m.set(n, v);
-      }
-      if (conflicts !== undefined) {
-        // Shortest names first, as Prometheus' resolveConflictingExposedLabels (a stable sort).
-        conflicts.sort((a, b) => a[0].length - b[0].length);
-        for (const [n, v] of conflicts) {
-          let name = n;
-          do name = `exported_${name}`;
-          while ((m.get(name) ?? '') !== '');
-          m.set(name, v);
-        }
-      }
-    }
-    const names = [...m.keys()].sort(compareUtf8);
-    const flat: string[] = [];
-    for (const n of names) flat.push(n, m.get(n)!);
-    const out = this.relabeler.process(flat);
+    const out = this.relabeler.process(this.withTargetLabels(parsed));
     if (out === null) return undefined;
     const labels: Labels = {};
     let count = 0;
@@ -609,6 +584,70 @@ class Loop implements RunningScrapeLoop {
     }
     this.checkLabelLimits(labels, count, name);
     return labels;
+  }
+
+  /**
+   * The exposed labels (sorted, `__name__` included) merged with the target's as a flat sorted
+   * list: one merge of two sorted lists, and Prometheus' builder semantics only when an exposed
+   * label conflicts with a target label and `honor_labels` is false.
+   */
+  private withTargetLabels(parsed: ParsedLabel[]): string[] {
+    const tp = this.targetPairs;
+    const honor = this.config.honorLabels;
+    const flat: string[] = [];
+    let conflicts = false;
+    let i = 0;
+    let j = 0;
+    while (i < parsed.length || j < tp.length) {
+      const c =
+        i === parsed.length
+          ? 1
+          : j === tp.length
+            ? -1
+            : parsed[i].name === tp[j][0]
+              ? 0
+              : compareUtf8(parsed[i].name, tp[j][0]);
+      if (c < 0) {
+        flat.push(parsed[i].name, parsed[i].value);
+        i++;
+      } else if (c > 0) {
+        flat.push(tp[j][0], tp[j][1]);
+        j++;
+      } else {
+        if (honor) flat.push(parsed[i].name, parsed[i].value);
+        else {
+          if (parsed[i].value !== '') conflicts = true;
+          flat.push(tp[j][0], tp[j][1]);
+        }
+        i++;
+        j++;
+      }
+    }
+    return conflicts ? this.resolveConflicts(parsed) : flat;
+  }
+
+  /** Prometheus' `mutateSampleLabels` without honor_labels when exposed labels conflict. */
+  private resolveConflicts(parsed: ParsedLabel[]): string[] {
+    const m = new Map<string, string>();
+    for (const l of parsed) m.set(l.name, l.value);
+    const conflicts: [string, string][] = [];
+    for (const [n, v] of this.targetPairs) {
+      const existing = m.get(n);
+      if (existing !== undefined && existing !== '') conflicts.push([n, existing]);
+      m.set(n, v);
+    }
+    // Shortest names first, as Prometheus' resolveConflictingExposedLabels (a stable sort).
+    conflicts.sort((a, b) => a[0].length - b[0].length);
+    for (const [n, v] of conflicts) {
+      let name = n;
+      do name = `exported_${name}`;
+      while ((m.get(name) ?? '') !== '');
+      m.set(name, v);
+    }
+    const names = [...m.keys()].sort(compareUtf8);
+    const flat: string[] = [];
+    for (const n of names) flat.push(n, m.get(n)!);
+    return flat;
   }
 
   /** Prometheus' `verifyLabelLimits` (lengths in bytes, as Go's len). */
