@@ -290,6 +290,14 @@ class SegmentReader implements Endpoint {
       logger: opts.logger ?? silentLogger,
       ...(opts.random === undefined ? {} : { random: opts.random }),
       events: this.health,
+      // The resharding policy's input: the backlog on disk and the newest sample read.
+      rates: () => {
+        const pending = this.backlog().samples;
+        return {
+          newestAppendedMs: this.c.highestReadTimestampMs,
+          ...(pending === undefined ? {} : { pendingSamples: pending }),
+        };
+      },
     });
     this.route = createRelayRoute({
       config,
@@ -729,9 +737,9 @@ export function endpointMetricsSnapshot(
     metadataFailed: s.network.metadata.failed,
     bytes: s.bytes,
     shards: s.network.shards,
-    shardsDesired: s.network.shards,
-    shardsMin: q.minShards,
-    shardsMax: q.maxShards,
+    shardsDesired: s.network.shardsDesired ?? s.network.shards,
+    shardsMin: s.network.shardsMin ?? q.minShards,
+    shardsMax: s.network.shardsMax ?? q.maxShards,
     highestTimestampMs: s.highestReadTimestampMs,
     highestSentTimestampMs: s.highestSentTimestampMs,
     queueSegments: fq.segments,
