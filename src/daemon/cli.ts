@@ -6,6 +6,7 @@
  * exit), 2 usage error.
  */
 import { existsSync } from 'node:fs';
+import { hostname as osHostname } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { PromspoolConfig } from '../config/types.js';
@@ -13,6 +14,7 @@ import { BUILT_IN_SOURCE, builtInConfig, type ConfigLoad, loadConfigFromFile } f
 import { type Daemon, type QueueFactory, startDaemon } from './daemon.js';
 import { formatInspectReport } from './inspect.js';
 import { createDaemonLogger, type DaemonLogger, isLogFormat, isLogLevel, LOG_FORMATS, LOG_LEVELS } from './logger.js';
+import { resolveScrapeShard, type ScrapeShard } from './scraping.js';
 import { PROMSPOOL_VERSION } from './version.js';
 
 /** Where the CLI writes and what it runs; tests replace parts of it. */
@@ -28,10 +30,13 @@ export interface CliIo {
   queueFactory?: QueueFactory;
   /** Called once the daemon is listening (tests use it to reach and stop it). */
   onStarted?: (daemon: Daemon) => void;
+  /** The pod's hostname for `--scrape.shard-count` without an index; default `$HOSTNAME`, else the OS's. */
+  hostname?: string;
 }
 
 export const USAGE = `Usage:
   promspool [--config FILE] [--log.level LEVEL] [--log.format FORMAT]
+            [--scrape.shard-count N [--scrape.shard-index I]]
       Run the agent. Without --config: ./promspool.yaml if present, else the built-in default
       (receiver on 127.0.0.1:9201, one endpoint http://127.0.0.1:9090/api/v1/write, data in ./data).
   promspool check-config FILE...
@@ -44,6 +49,9 @@ Options:
   -c, --config FILE        configuration file (YAML)
       --log.level LEVEL    ${LOG_LEVELS.join(' | ')} (default info)
       --log.format FORMAT  ${LOG_FORMATS.join(' | ')} (default logfmt)
+      --scrape.shard-count N   scrape only 1/N of every job's targets (hashmod of __address__)
+      --scrape.shard-index I   which share, 0..N-1; default: the number ending the hostname
+                               (StatefulSet pod promspool-2 -> 2)
   -v, --version            print the version and exit
   -h, --help               print this help and exit
 
@@ -55,7 +63,14 @@ export type CliCommand =
   | { kind: 'version' }
   | { kind: 'check-config'; files: string[] }
   | { kind: 'inspect'; dir: string }
-  | { kind: 'run'; configFile?: string; logLevel: 'debug' | 'info' | 'warn' | 'error'; logFormat: 'logfmt' | 'json' };
+  | {
+      kind: 'run';
+      configFile?: string;
+      logLevel: 'debug' | 'info' | 'warn' | 'error';
+      logFormat: 'logfmt' | 'json';
+      shardCount?: string;
+      shardIndex?: string;
+    };
 
 /** Thrown for a command line that cannot be understood (exit 2). */
 export class UsageError extends Error {
@@ -75,7 +90,11 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
   if (values.version) return { kind: 'version' };
   const [command, ...rest] = positionals;
   const runOnly =
-    values.config !== undefined || values['log.level'] !== undefined || values['log.format'] !== undefined;
+    values.config !== undefined ||
+    values['log.level'] !== undefined ||
+    values['log.format'] !== undefined ||
+    values['scrape.shard-count'] !== undefined ||
+    values['scrape.shard-index'] !== undefined;
   if (command === 'check-config') {
     if (values.config !== undefined) throw new UsageError('check-config takes the file as an argument, not --config');
     if (rest.length === 0) throw new UsageError('check-config needs at least one FILE');
@@ -94,7 +113,14 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
   if (!isLogFormat(format)) {
     throw new UsageError(`--log.format must be one of ${LOG_FORMATS.join(', ')}, got ${JSON.stringify(format)}`);
   }
-  return { kind: 'run', configFile: values.config, logLevel: level, logFormat: format };
+  return {
+    kind: 'run',
+    configFile: values.config,
+    logLevel: level,
+    logFormat: format,
+    ...(values['scrape.shard-count'] === undefined ? {} : { shardCount: values['scrape.shard-count'] }),
+    ...(values['scrape.shard-index'] === undefined ? {} : { shardIndex: values['scrape.shard-index'] }),
+  };
 }
 
 function parse(argv: readonly string[]) {
@@ -106,6 +132,8 @@ function parse(argv: readonly string[]) {
       config: { type: 'string', short: 'c' },
       'log.level': { type: 'string' },
       'log.format': { type: 'string' },
+      'scrape.shard-count': { type: 'string' },
+      'scrape.shard-index': { type: 'string' },
       version: { type: 'boolean', short: 'v' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -179,6 +207,17 @@ async function inspect(dir: string, io: CliIo): Promise<number> {
 }
 
 async function run(command: Extract<CliCommand, { kind: 'run' }>, io: CliIo): Promise<number> {
+  let shard: ScrapeShard | undefined;
+  try {
+    shard = resolveScrapeShard(
+      command.shardCount,
+      command.shardIndex,
+      io.hostname ?? process.env.HOSTNAME ?? osHostname(),
+    );
+  } catch (err) {
+    io.stderr(`promspool: ${(err as Error).message}\nRun 'promspool --help' for usage.\n`);
+    return 2;
+  }
   const logger = createDaemonLogger({ level: command.logLevel, format: command.logFormat, write: io.stderr });
   const chosen = await chooseConfig(command.configFile, io.cwd, logger);
   if (!chosen) return 1;
@@ -186,7 +225,12 @@ async function run(command: Extract<CliCommand, { kind: 'run' }>, io: CliIo): Pr
 
   let daemon: Daemon;
   try {
-    daemon = await startDaemon(chosen.config, { logger, configPath: chosen.path, queueFactory: io.queueFactory });
+    daemon = await startDaemon(chosen.config, {
+      logger,
+      configPath: chosen.path,
+      queueFactory: io.queueFactory,
+      ...(shard === undefined ? {} : { scrape: { shard } }),
+    });
   } catch (err) {
     logger.error('start-up failed', { err });
     return 1;

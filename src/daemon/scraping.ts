@@ -3,10 +3,10 @@
  * queue, the scrape offset seed, and the shard rule of `--scrape.shard-count` (several promspool
  * replicas splitting the targets by `hashmod` of `__address__`).
  */
-import type { Registry } from 'prom-client';
+import { Counter, type Registry } from 'prom-client';
 import type { Clock } from '../clock.js';
 import type { DiscoveryConfig, ScrapeConfig } from '../config/types.js';
-import type { Discoverer } from '../discovery/types.js';
+import type { Discoverer, DiscoveryStats } from '../discovery/types.js';
 import type { Logger } from '../logger.js';
 import type { RelabelRule } from '../relabel/types.js';
 import type { ScrapeSink } from '../scrape/loop-types.js';
@@ -133,14 +133,58 @@ export function scrapeOffsetSeed(externalLabels: Record<string, string>, hostnam
 const DISCOVERY_MODULE = '../discovery/index.js';
 
 interface DiscoveryModule {
-  createDiscoverer(sd: DiscoveryConfig, options: { clock: Clock; logger: Logger; jobName: string }): Discoverer;
+  createDiscoverer(
+    sd: DiscoveryConfig,
+    deps: { clock: Clock; logger: Logger; version: string },
+  ): Discoverer & { readonly stats?: DiscoveryStats };
 }
 
 /**
- * src/discovery's discoverers, its module loaded by the first discoverer that runs: a daemon that
- * never scrapes never loads the Kubernetes client.
+ * Failed refreshes (or watch events) of every discoverer, per job and mechanism: those running
+ * and those already stopped, so the counter never goes back on a reload.
+ */
+class DiscoveryFailures {
+  private readonly retired = new Map<string, number>();
+  private readonly live = new Map<DiscoveryStats, string>();
+
+  track(job: string, mechanism: string, stats: DiscoveryStats): () => void {
+    const key = JSON.stringify([job, mechanism]);
+    this.live.set(stats, key);
+    return () => {
+      this.live.delete(stats);
+      this.retired.set(key, (this.retired.get(key) ?? 0) + stats.failures);
+    };
+  }
+
+  totals(): [{ config: string; mechanism: string }, number][] {
+    const sums = new Map(this.retired);
+    for (const [stats, key] of this.live) sums.set(key, (sums.get(key) ?? 0) + stats.failures);
+    return [...sums].map(([key, n]) => {
+      const [config, mechanism] = JSON.parse(key) as [string, string];
+      return [{ config, mechanism }, n];
+    });
+  }
+}
+
+/**
+ * src/discovery's discoverers, its module loaded by the first discoverer that runs (a daemon that
+ * never scrapes never loads the Kubernetes client), their failures counted as Prometheus'
+ * `prometheus_sd_refresh_failures_total{config, mechanism}`.
  */
 function defaultDiscoverers(input: DaemonScrapeInput): (sd: DiscoveryConfig, config: ScrapeConfig) => Discoverer {
+  const failures = new DiscoveryFailures();
+  if (input.registry.getSingleMetric('prometheus_sd_refresh_failures_total') === undefined) {
+    new Counter<'config' | 'mechanism'>({
+      name: 'prometheus_sd_refresh_failures_total',
+      help: 'Number of service discovery refresh (or watch) failures, per job and mechanism.',
+      labelNames: ['config', 'mechanism'],
+      registers: [input.registry],
+      collect() {
+        this.reset();
+        for (const [labels, n] of failures.totals()) this.inc(labels, n);
+      },
+    });
+  }
   return (sd, config) => ({
     async run(onUpdate, signal) {
       const discovery = (await import(DISCOVERY_MODULE)) as DiscoveryModule;
@@ -148,9 +192,15 @@ function defaultDiscoverers(input: DaemonScrapeInput): (sd: DiscoveryConfig, con
       const discoverer = discovery.createDiscoverer(sd, {
         clock: input.clock,
         logger: input.logger.child({ scrape_pool: config.jobName, discovery: sd.kind }),
-        jobName: config.jobName,
+        version: input.version,
       });
-      await discoverer.run(onUpdate, signal);
+      const untrack =
+        discoverer.stats === undefined ? () => {} : failures.track(config.jobName, sd.kind, discoverer.stats);
+      try {
+        await discoverer.run(onUpdate, signal);
+      } finally {
+        untrack();
+      }
     },
   });
 }
