@@ -92,6 +92,14 @@ function parseError(reason: string, offset: number): ExpositionParseError {
   return new ExpositionParseError(reason, 0, 0, FORMAT_NAME, offset);
 }
 
+/**
+ * Node's Buffer#latin1Slice (what `toString('latin1', start, end)` ends in, without its argument
+ * normalisation: 10-20% of a cache-hit parse), present on every Buffer though not in @types/node.
+ */
+interface Latin1Slicer {
+  latin1Slice(start: number, end: number): string;
+}
+
 const f64 = new Float64Array(1);
 const f64Bytes = new Uint8Array(f64.buffer);
 
@@ -138,7 +146,9 @@ export class ProtobufParser implements ExpositionParser {
   // The current metric: labels as (field start, name start, name length, value start, value length, field end).
   private labelOffsets = new Int32Array(96);
   private labelCount = 0;
-  private labelKey = '';
+  private labelsContiguous = true;
+  /** Memo of labelBytesKey() for the current metric. */
+  private labelKey: string | undefined = undefined;
   private metricTs = 0;
   private simpleValue = 0;
   private st = 0;
@@ -324,7 +334,7 @@ export class ProtobufParser implements ExpositionParser {
     this.seriesStart = start;
     this.seriesEnd = end;
     this.labelCount = 0;
-    this.labelKey = '';
+    this.labelKey = undefined;
     this.metricTs = 0;
     this.simpleValue = 0;
     this.st = 0;
@@ -338,8 +348,20 @@ export class ProtobufParser implements ExpositionParser {
     if (type === T_HISTOGRAM || type === T_GAUGE_HISTOGRAM) this.resetNative();
     let labelsContiguous = true;
     let lastLabelEnd = -1;
+    const buf = this.buf;
     while (r.pos < end) {
       const fieldStart = r.pos;
+      // Fast path for the usual label field: tag 0x0a, one-byte lengths, name then value, ASCII.
+      if (buf[fieldStart] === 0x0a && fieldStart + 1 < end) {
+        const len = buf[fieldStart + 1];
+        const stop = fieldStart + 2 + len;
+        if (len < 0x80 && stop <= end && this.fastLabelPair(fieldStart, stop)) {
+          if (lastLabelEnd !== -1 && lastLabelEnd !== fieldStart) labelsContiguous = false;
+          lastLabelEnd = stop;
+          r.pos = stop;
+          continue;
+        }
+      }
       const key = r.tag();
       switch (key >>> 3) {
         case 1: {
@@ -383,17 +405,7 @@ export class ProtobufParser implements ExpositionParser {
           r.skip(key & 7);
       }
     }
-    // The raw label fields, the series key's main part (one slice when contiguous, as encoders write them).
-    const o = this.labelOffsets;
-    const n = this.labelCount;
-    if (n > 0) {
-      if (labelsContiguous) this.labelKey = this.buf.toString('latin1', o[0], o[(n - 1) * 6 + 5]);
-      else {
-        let k = '';
-        for (let i = 0; i < n; i++) k += this.buf.toString('latin1', o[i * 6], o[i * 6 + 5]);
-        this.labelKey = k;
-      }
-    }
+    this.labelsContiguous = labelsContiguous;
     this.timestamp = this.metricTs === 0 ? undefined : this.metricTs;
     if (type === T_HISTOGRAM || type === T_GAUGE_HISTOGRAM) {
       this.isNative =
@@ -416,6 +428,51 @@ export class ProtobufParser implements ExpositionParser {
     } else {
       this.sub = 0;
     }
+  }
+
+  /**
+   * A LabelPair of exactly (name, value) with one-byte lengths and ASCII bytes, recorded without
+   * the general reader; false (nothing recorded) for anything else, which the general path reads.
+   */
+  private fastLabelPair(fieldStart: number, stop: number): boolean {
+    const buf = this.buf;
+    const p = fieldStart + 2;
+    if (buf[p] !== 0x0a) return false;
+    const nameLen = buf[p + 1];
+    const nameStart = p + 2;
+    const nameEnd = nameStart + nameLen;
+    if (nameLen === 0 || nameLen >= 0x80 || nameEnd + 2 > stop || buf[nameEnd] !== 0x12) return false;
+    const valueLen = buf[nameEnd + 1];
+    const valueStart = nameEnd + 2;
+    if (valueLen >= 0x80 || valueStart + valueLen !== stop) return false;
+    let or = 0;
+    for (let i = nameStart; i < nameEnd; i++) or |= buf[i];
+    for (let i = valueStart; i < stop; i++) or |= buf[i];
+    if (or >= 0x80) return false;
+    const i = this.labelCount * 6;
+    if (i + 6 > this.labelOffsets.length) this.labelOffsets = grow(this.labelOffsets, i + 6);
+    const o = this.labelOffsets;
+    o[i] = fieldStart;
+    o[i + 1] = nameStart;
+    o[i + 2] = nameLen;
+    o[i + 3] = valueStart;
+    o[i + 4] = valueLen;
+    o[i + 5] = stop;
+    this.labelCount++;
+    return true;
+  }
+
+  /** The raw label fields, the series key's main part (one slice when contiguous, as encoders write them). */
+  private labelBytesKey(): string {
+    if (this.labelKey !== undefined) return this.labelKey;
+    const o = this.labelOffsets;
+    const n = this.labelCount;
+    const b = this.buf as unknown as Latin1Slicer;
+    let k = '';
+    if (this.labelsContiguous && n > 0) k = b.latin1Slice(o[0], o[(n - 1) * 6 + 5]);
+    else for (let i = 0; i < n; i++) k += b.latin1Slice(o[i * 6], o[i * 6 + 5]);
+    this.labelKey = k;
+    return k;
   }
 
   /** Records one LabelPair (checked: names non-empty, both valid UTF-8, as Prometheus' decoder). */
@@ -849,7 +906,7 @@ export class ProtobufParser implements ExpositionParser {
     else if (sub === SUB_SUM) marker = 's';
     else if (t === T_SUMMARY) marker = `q${doubleKey(this.fieldBound[sub])}`;
     else marker = `b${doubleKey(sub < this.fieldCount ? this.fieldBound[sub] : Number.POSITIVE_INFINITY)}`;
-    this.key = this.keyPrefix + marker + this.labelKey;
+    this.key = this.keyPrefix + marker + this.labelBytesKey();
     return this.key;
   }
 
