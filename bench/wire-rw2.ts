@@ -9,8 +9,17 @@
  * bytes per sample on the wire after snappy (and before). Each encoder runs twice: on records
  * without series ids (every label merged with the external ones and looked up) and with ids (their
  * label caches: what the Serializer's records get).
+ *
+ * A third case is the relay's: each request of 1.0 series received (encoded by the 1.0 encoder
+ * without external labels, scanned and stored as a kind-2 record, as the daemon's receiver does)
+ * forwarded as one request, as 1.0 (a copy of the received bytes) and as 2.0 (labels looked up
+ * by their bytes, samples copied), without external labels, as bench/relay.ts runs the daemon.
  */
+import { encodeRawRecord } from '../src/serialization/raw-record.js';
+import { decodeRecord } from '../src/serialization/record-codec.js';
+import type { SignalRecord } from '../src/serialization/types.js';
 import { createWriteRequestEncoderV1 } from '../src/wire/rw1-encoder.js';
+import { scanWriteRequestV1 } from '../src/wire/rw1-raw-scan.js';
 import { createWriteRequestEncoderV2 } from '../src/wire/rw2-encoder.js';
 import { compressBlock } from '../src/wire/snappy.js';
 import type { SeriesSlice, WriteRequestEncoder } from '../src/wire/types.js';
@@ -99,7 +108,7 @@ function timeAlternating(runs: (() => void)[], series: number): number[] {
 }
 
 const rows: Record<string, string | number>[] = [];
-for (const samplesPerSeries of [1, 10]) {
+for (const samplesPerSeries of process.env.WIRE_RW2_RELAY_ONLY ? [] : [1, 10]) {
   const series = seriesOf(samplesPerSeries);
   const record = buildRecord(series);
   const withIds = { ...record, seriesIds: Uint32Array.from(series, (_s, i) => i), seriesIdScope: 1 };
@@ -146,6 +155,51 @@ for (const samplesPerSeries of [1, 10]) {
     'encode ns/series': `${(t2 / t1).toFixed(2)}x (${(t2c / t1c).toFixed(2)}x cached)`,
     'encode ns/sample': '',
     'encode+snappy ns/sample': `${(s2 / s1).toFixed(2)}x (${(s2c / s1c).toFixed(2)}x cached)`,
+    'bytes/sample (snappy)': `${(b2.snappy / b1.snappy).toFixed(2)}x`,
+    'bytes/sample (raw)': `${(b2.raw / b1.raw).toFixed(2)}x`,
+  });
+}
+// The relay's case: one stored kind-2 record per received request, forwarded whole.
+{
+  const samplesPerSeries = 1;
+  const series = seriesOf(samplesPerSeries);
+  const plain = createWriteRequestEncoderV1({ externalLabels: {}, labelCacheBytes: 0 });
+  const received: SignalRecord[] = [];
+  for (const r of requestsOf(wholeSlices(buildRecord(series)), samplesPerSeries)) {
+    const body = Buffer.from(plain.encode(r, r.length, []));
+    const scan = scanWriteRequestV1(body);
+    if (!scan) throw new Error('wire-rw2 bench: the raw scan refused a 1.0 body');
+    received.push(decodeRecord(encodeRawRecord(compressBlock(body), scan)));
+  }
+  const requests = received.map((r) => wholeSlices(r));
+  const v1 = createWriteRequestEncoderV1({ externalLabels: {} });
+  const v2 = createWriteRequestEncoderV2({ externalLabels: {} });
+  const [t1, t2, s1, s2] = timeAlternating(
+    [
+      () => encodeAll(v1, requests),
+      () => encodeAll(v2, requests),
+      () => encodeAndCompressAll(v1, requests),
+      () => encodeAndCompressAll(v2, requests),
+    ],
+    seriesCount,
+  );
+  const b1 = wireBytes(v1, requests);
+  const b2 = wireBytes(v2, requests);
+  const row = (name: string, ns: number, withSnappy: number, b: { raw: number; snappy: number }) => ({
+    case: `relayed: ${seriesCount} series x 1 sample, ${requests.length} requests`,
+    encoder: name,
+    'encode ns/series': ns,
+    'encode ns/sample': ns,
+    'encode+snappy ns/sample': withSnappy,
+    'bytes/sample (snappy)': b.snappy / seriesCount,
+    'bytes/sample (raw)': b.raw / seriesCount,
+  });
+  rows.push(row('1.0 (received bytes copied)', t1, s1, b1), row('2.0 (labels by bytes)', t2, s2, b2), {
+    case: '',
+    encoder: '2.0 / 1.0',
+    'encode ns/series': `${(t2 / t1).toFixed(2)}x`,
+    'encode ns/sample': '',
+    'encode+snappy ns/sample': `${(s2 / s1).toFixed(2)}x`,
     'bytes/sample (snappy)': `${(b2.snappy / b1.snappy).toFixed(2)}x`,
     'bytes/sample (raw)': `${(b2.raw / b1.raw).toFixed(2)}x`,
   });

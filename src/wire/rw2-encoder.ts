@@ -8,6 +8,7 @@ import {
   type SignalRecord,
 } from '../serialization/types.js';
 import { HISTOGRAM_SLOTS, histogramBodySize, isPositiveZero, writeHistogram } from './histogram-writer.js';
+import { LabelBlockCache } from './label-block-cache.js';
 import { delimitedSize, int64Size, ScratchWriter, varint32Size } from './proto-writer.js';
 import { samplesSize, writeSamples } from './sample-writer.js';
 import { SeriesIdIndex } from './series-id-index.js';
@@ -28,6 +29,13 @@ export interface WriteRequestEncoderV2Options {
    * and refilled. Default 4 Mi slots (16 MiB); 0 disables it.
    */
   labelCacheSlots?: number;
+  /**
+   * Bytes kept per encoder for relayed series (which carry no id): their received label bytes and
+   * merged label slots, so a series relayed again costs one hash and one compare of its label
+   * bytes instead of a lookup per name and value. When full, emptied and refilled. Default
+   * 32 MiB; 0 disables it.
+   */
+  relayedLabelCacheBytes?: number;
   /**
    * Distinct strings the symbol table remembers across requests (so a string seen before costs
    * one lookup and no insert) before it forgets them all between two requests. Default 256 Ki.
@@ -82,6 +90,17 @@ class WriteRequestEncoderV2 implements WriteRequestEncoder {
   private readonly extValues: string[];
   /** The external labels' names as UTF-8, to merge with a relayed series' label bytes. */
   private readonly extNameBytes: Uint8Array[];
+  /**
+   * Per label position of a relayed series, the name and value slots of the series before
+   * (`[2j]`, `[2j + 1]`): series of one request mostly share label names and many values, and
+   * checking a guess costs a byte compare where a lookup costs a hash. -1 when unknown; emptied
+   * when the symbol table's epoch moves on.
+   */
+  private rawGuess = new Int32Array(64).fill(-1);
+  /** Relayed series' label bytes -> merged slots (undefined: disabled), valid in epoch `rawCacheEpoch`. */
+  private readonly rawCache: LabelBlockCache | undefined;
+  private rawCacheEpoch = -1;
+  private rawGuessEpoch = -1;
   /** Symbol-table slots of the external labels' names and values, valid in epoch `extEpoch`. */
   private readonly extSlots: Int32Array;
   private extEpoch = -1;
@@ -133,6 +152,8 @@ class WriteRequestEncoderV2 implements WriteRequestEncoder {
     this.extNameBytes = pairs.map((p) => Buffer.from(p[0], 'utf8'));
     this.extSlots = new Int32Array(pairs.length * 2);
     this.cacheSlots = opts.labelCacheSlots ?? 4 * 1024 * 1024;
+    const rawCacheBytes = opts.relayedLabelCacheBytes ?? 32 * 1024 * 1024;
+    this.rawCache = rawCacheBytes > 0 ? new LabelBlockCache(rawCacheBytes) : undefined;
   }
 
   encode(slices: readonly SeriesSlice[], count: number, metadata: readonly MetadataEntry[]): Uint8Array {
@@ -247,8 +268,7 @@ class WriteRequestEncoderV2 implements WriteRequestEncoder {
     } else if (record.seriesIds !== undefined && raw === undefined && this.cacheSlots > 0) {
       labelRefsPayload = this.cachedLabels(record, s.series);
     } else if (raw !== undefined) {
-      this.rawLabels(raw, s.series);
-      labelRefsPayload = this.resolveLabels(this.labelSlots, 0);
+      labelRefsPayload = this.cachedRawLabels(raw, s.series);
     } else {
       this.mergeLabels(record, s.series);
       labelRefsPayload = this.resolveLabels(this.labelSlots, 0);
@@ -567,6 +587,38 @@ class WriteRequestEncoderV2 implements WriteRequestEncoder {
   }
 
   /**
+   * {@link rawLabels} then {@link resolveLabels} through the relayed-series cache: label bytes
+   * seen before (same symbol-table epoch) have their merged slots resolved from the cache.
+   * Returns the label refs' payload size.
+   */
+  private cachedRawLabels(raw: RawSeries, series: number): number {
+    const cache = this.rawCache;
+    if (cache === undefined) {
+      this.rawLabels(raw, series);
+      return this.resolveLabels(this.labelSlots, 0);
+    }
+    const epoch = this.symbols.epoch;
+    if (this.rawCacheEpoch !== epoch) {
+      cache.clear();
+      this.rawCacheEpoch = epoch;
+    }
+    const b = raw.bytes;
+    const start = raw.start[series];
+    const len = raw.labelsEnd[series] - start;
+    const h = cache.hashOf(b, start, len);
+    const pairs = cache.find(b, start, len, h);
+    if (pairs >= 0) {
+      this.labelCount = pairs;
+      this.nameSlot = cache.nameSlot;
+      return this.resolveLabels(cache.slots, cache.slotsAt);
+    }
+    this.rawLabels(raw, series);
+    const payload = this.resolveLabels(this.labelSlots, 0);
+    cache.add(b, start, len, h, this.nameSlot, this.labelSlots, this.labelCount);
+    return payload;
+  }
+
+  /**
    * {@link mergeLabels} for a series stored as received (relay path): its label fields are read
    * from the received bytes, which the receiver checked to be `{name, value}` pairs, non-empty,
    * valid UTF-8 and strictly sorted by name bytes, and looked up by bytes: no string is decoded
@@ -578,6 +630,12 @@ class WriteRequestEncoderV2 implements WriteRequestEncoder {
     const b = raw.bytes;
     const stop = raw.labelsEnd[series];
     const symbols = this.symbols;
+    if (this.rawGuessEpoch !== symbols.epoch) {
+      this.rawGuess.fill(-1);
+      this.rawGuessEpoch = symbols.epoch;
+    }
+    let guess = this.rawGuess;
+    let j = 0;
     const extNames = this.extNameBytes;
     const extCount = extNames.length;
     let k = 0;
@@ -593,9 +651,18 @@ class WriteRequestEncoderV2 implements WriteRequestEncoder {
       let cmp = 1;
       while (k < extCount && (cmp = compareBytes(extNames[k], b, ns, nl)) < 0) this.pushExternal(k++);
       if (k < extCount && cmp === 0) k++; // the series' own label wins
-      const valueSlot = symbols.slotOfBytes(b, vs, vl);
+      if (2 * j + 2 > guess.length) {
+        const grown = new Int32Array(guess.length * 2).fill(-1);
+        grown.set(guess);
+        this.rawGuess = guess = grown;
+      }
+      let nameSlot = guess[2 * j];
+      if (!symbols.slotHasBytes(nameSlot, b, ns, nl)) guess[2 * j] = nameSlot = symbols.slotOfBytes(b, ns, nl);
+      let valueSlot = guess[2 * j + 1];
+      if (!symbols.slotHasBytes(valueSlot, b, vs, vl)) guess[2 * j + 1] = valueSlot = symbols.slotOfBytes(b, vs, vl);
+      j++;
       if (nl === 8 && isNameLabel(b, ns)) this.nameSlot = valueSlot;
-      this.pushLabel(symbols.slotOfBytes(b, ns, nl), valueSlot);
+      this.pushLabel(nameSlot, valueSlot);
     }
     while (k < extCount) this.pushExternal(k++);
   }

@@ -1,3 +1,4 @@
+import { hashBytes } from './hash-bytes.js';
 import { type ScratchWriter, utf8Size, varint32Size } from './proto-writer.js';
 
 /** Strings the table remembers across requests before it starts over (bounds its memory). */
@@ -114,9 +115,7 @@ export class SymbolTable {
    * the received body. The bytes must be valid UTF-8 (the receiver checked them).
    */
   slotOfBytes(b: Uint8Array, start: number, len: number): number {
-    let h = 0x811c9dc5;
-    for (let i = start, end = start + len; i < end; i++) h = Math.imul(h ^ b[i], 0x01000193);
-    h >>>= 0;
+    const h = hashBytes(b, start, len);
     const table = this.byBytes;
     const mask = table.length - 1;
     const arena = this.arena;
@@ -165,6 +164,20 @@ export class SymbolTable {
     this.byBytesCount++;
     this.slotHash[slot] = h;
     this.slotHashed[slot] = 1;
+  }
+
+  /**
+   * Whether `slot` holds the string whose UTF-8 bytes are `b[start, start + len)`: a cheap check of
+   * a guessed slot (the same label of the series before) before a hash lookup.
+   */
+  slotHasBytes(slot: number, b: Uint8Array, start: number, len: number): boolean {
+    if (slot < 0 || slot >= this.slots.size) return false;
+    const wireLen = this.slotWireLen[slot];
+    if (wireLen !== 1 + varint32Size(len) + len) return false;
+    const arena = this.arena;
+    let p = this.slotStart[slot] + wireLen - len;
+    for (let j = start, end = start + len; j < end; j++, p++) if (arena[p] !== b[j]) return false;
+    return true;
   }
 
   /** The string of a slot. */
