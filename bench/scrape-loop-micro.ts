@@ -7,10 +7,18 @@
  * scrape, for the first scrape (every series new: label parse, relabeling, series refs) and the
  * warm ones, gzip and plain bodies alternating scrape by scrape in one sitting.
  *
- * Usage: node dist/bench/scrape-loop-micro.js [--series=100000] [--names=5] [--scrapes=20]
+ * With `--queue`, the loop appends into a real queue (createQueue, fsync never) delivering to
+ * bench/lib/sink (own process, 204): CPU of this process per million samples delivered, from the
+ * delivery of the first scrape to that of the last (scrapes back to back, gzip).
+ *
+ * Usage: node dist/bench/scrape-loop-micro.js [--series=100000] [--names=5] [--scrapes=20] [--queue]
  */
 import { fork } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createQueue } from '../src/index.js';
 import type { Appender, SeriesRef } from '../src/queue-types.js';
 import { createParser } from '../src/scrape/index.js';
 import { createScrapeClient } from '../src/scrape/scrape-client.js';
@@ -19,8 +27,9 @@ import type { Labels } from '../src/serialization/types.js';
 import { SimulatedClock } from '../test/helpers/simulated-clock.js';
 import { loopConfig, loopTarget } from '../test/scrape/loop-helpers.js';
 import { scenarioArgs } from './lib/scenario-args.js';
+import { sinkReaches, startSink } from './lib/sink-client.js';
 
-const args = scenarioArgs({ series: 100_000, names: 5, scrapes: 20 });
+const args = scenarioArgs({ series: 100_000, names: 5, scrapes: 20, queue: false });
 
 /** Counts what a scrape appends; holds nothing. */
 class CountingSink {
@@ -87,6 +96,45 @@ async function scrapeOnce(r: Run): Promise<number> {
   const s = r.loop.status();
   if (s.health !== 'up') throw new Error(`scrape failed: ${s.lastError}`);
   return spent;
+}
+
+if (args.queue) {
+  const sink = await startSink(0, { counting: 'structure' });
+  const dir = mkdtempSync(join(tmpdir(), 'promspool-bench-scrape-loop-'));
+  const queue = await createQueue({
+    dataDir: dir,
+    ttl: 0,
+    endpoints: [{ name: 'sink', url: sink.url, queueConfig: { batchSendDeadline: '50ms' } }],
+    persistence: { fsync: 'never', batchInterval: '100ms' },
+  });
+  const clock = new SimulatedClock(Date.now() - 3_600_000);
+  const config = loopConfig({ scrapeIntervalMs: 5000, scrapeTimeoutMs: 5000 });
+  const target = loopTarget(url, { intervalMs: 5000, timeoutMs: 5000 });
+  const client = createScrapeClient(config, { clock });
+  const loop = startScrapeLoop({ target, config, client, sink: queue, clock });
+  const perScrape = args.series + 5;
+  const scrape = async () => {
+    clock.advance(clock.nextDeadline()! - clock.now());
+    await loop.idle();
+  };
+  await scrape();
+  await sinkReaches(sink, perScrape, Date.now() + 120_000);
+  const before = cpuMs();
+  for (let i = 0; i < args.scrapes; i++) await scrape();
+  const want = perScrape * (args.scrapes + 1);
+  const got = await sinkReaches(sink, want, Date.now() + 300_000);
+  const spent = cpuMs() - before;
+  console.log(
+    `loop + queue + delivery, one target of ${args.series} series, ${args.scrapes} warm scrapes: ${(spent / args.scrapes).toFixed(1)} ms CPU per scrape = ${((spent / (got - perScrape)) * 1000).toFixed(3)} CPU s per million samples delivered (${got}/${want} counted)`,
+  );
+  await loop.stop({ staleMarkers: false });
+  await client.close();
+  await queue.stop();
+  await sink.stop();
+  rmSync(dir, { recursive: true, force: true });
+  child.send({ cmd: 'exit' });
+  child.disconnect();
+  process.exit(0);
 }
 
 /**
