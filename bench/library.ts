@@ -9,6 +9,8 @@
  *   [relabel=] ("relabel": the endpoint applies three write relabel rules: a drop of 10% of series
  *   (every series label ending in 0: the names are all one), a labeldrop, a replace adding a label;
  *   "delivered" is then the 90% kept and the rates are per sample appended)
+ *   [protobufMessage=prometheus.WriteRequest] (the endpoint's protobuf_message; with
+ *   io.prometheus.write.v2.Request the sink answers as a 2.0 receiver and the scenario is `library-rw2...`)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,6 +31,11 @@ const fsync = (process.argv[5] ?? 'interval') as 'always' | 'interval' | 'never'
 const deliveryThread = (process.argv[6] || undefined) as 'worker' | 'event-loop' | 'default' | undefined;
 const warmupCommits = Number(process.argv[7] ?? 200);
 const relabel = process.argv[8] === 'relabel';
+const protobufMessage = process.argv[9] || 'prometheus.WriteRequest';
+if (protobufMessage !== 'prometheus.WriteRequest' && protobufMessage !== 'io.prometheus.write.v2.Request') {
+  throw new Error(`library bench: protobufMessage must be prometheus.WriteRequest or io.prometheus.write.v2.Request`);
+}
+const rw2 = protobufMessage === 'io.prometheus.write.v2.Request';
 const total = seriesCount * commits;
 /** Series `i` survives the relabel rules (series labels 0..n-1 ending in 0 are dropped). */
 const kept = (i: number) => !relabel || i % 10 !== 0;
@@ -53,6 +60,7 @@ try {
         url: sink.url,
         queueConfig: { minShards: shards, maxShards: shards, batchSendDeadline: '50ms' },
         ...(relabel ? { writeRelabelConfigs: RELABEL_RULES } : {}),
+        ...(rw2 ? { protobufMessage } : {}),
       },
     ],
     persistence: { fsync, batchInterval: '100ms', maxSignalsToBatch: 50_000 },
@@ -76,6 +84,7 @@ try {
   const warmCpu = process.cpuUsage(warmCpu0);
   const cpu0 = process.cpuUsage();
   const sinkCpu0 = processCpuSeconds(sink.process.pid ?? 0);
+  const bytes0 = (await sink.stats()).bytes;
   const t0 = performance.now();
   for (let c = 0; c < commits; c++) {
     const ts = ts0 + c * 1000;
@@ -89,6 +98,7 @@ try {
   const cpu = process.cpuUsage(cpu0);
   // The sink shares the machine's cores: when it saturates one, it caps what can be delivered.
   const sinkCpuSecs = processCpuSeconds(sink.process.pid ?? 0) - sinkCpu0;
+  const wireBytesPerSample = ((await sink.stats()).bytes - bytes0) / delivered;
   await queue.stop();
   const secs = (t1 - t0) / 1000;
   const cpuSecs = (cpu.user + cpu.system) / 1e6;
@@ -106,6 +116,7 @@ try {
       shards,
       delivery: deliveryThread ?? 'default',
       relabel: relabel ? '3 rules' : 'none',
+      protocol: rw2 ? '2.0' : '1.0',
       // The host process' V8 flags matter here (docs/operations.md, "Running it").
       'node flags':
         process.execArgv.filter((f) => f.startsWith('--max-semi') || f.startsWith('--initial-old')).join(' ') || 'none',
@@ -115,13 +126,14 @@ try {
       'CPU s / 1M samples': (cpuSecs / total) * 1e6,
       'warm-up CPU s / 1M': Number.isNaN(warmupPerM) ? '-' : warmupPerM,
       'sink CPU s / 1M': (sinkCpuSecs / total) * 1e6,
+      'wire bytes/sample': wireBytesPerSample,
       'peak RSS MB': Math.round(peakRssMB),
     },
   ]);
   recordResult({
     // Another size is a scenario of its own; shards, fsync and delivery thread are in the command and notes.
-    scenario: `library${relabel ? '-relabel' : ''}${warmupCommits === 0 ? '-cold' : ''}${total === 10_000_000 ? '' : `-${seriesCount}x${commits}`}`,
-    title: `library (end to end)${relabel ? ', write relabel: 3 rules' : ''}${warmupCommits === 0 ? ', from cold' : ''}${total === 10_000_000 ? '' : `, ${seriesCount} series x ${commits} commits`}`,
+    scenario: `library${rw2 ? '-rw2' : ''}${relabel ? '-relabel' : ''}${warmupCommits === 0 ? '-cold' : ''}${total === 10_000_000 ? '' : `-${seriesCount}x${commits}`}`,
+    title: `library (end to end)${rw2 ? ', remote-write 2.0 out' : ''}${relabel ? ', write relabel: 3 rules' : ''}${warmupCommits === 0 ? ', from cold' : ''}${total === 10_000_000 ? '' : `, ${seriesCount} series x ${commits} commits`}`,
     subject: 'promspool',
     keyMetric: 'e2e',
     metrics: [
@@ -132,6 +144,7 @@ try {
       { key: 'cpuPerM', label: 'CPU s / 1M samples', better: 'lower', digits: 3 },
       { key: 'warmupPerM', label: 'warm-up CPU s / 1M', better: 'lower', digits: 3 },
       { key: 'sinkPerM', label: 'sink CPU s / 1M', better: 'lower', digits: 3 },
+      { key: 'wireBytesPerSample', label: 'wire bytes/sample (snappy)', better: 'lower', digits: 2 },
       { key: 'peakRssMB', label: 'peak RSS MB', unit: 'MB', better: 'lower', digits: 0 },
     ],
     agents: [
@@ -145,6 +158,7 @@ try {
           cpuPerM: (cpuSecs / total) * 1e6,
           warmupPerM,
           sinkPerM: (sinkCpuSecs / total) * 1e6,
+          wireBytesPerSample,
           peakRssMB,
         },
       },
@@ -159,7 +173,7 @@ try {
       },
     ],
     notes: [
-      `${seriesCount.toLocaleString('en-US')} series x 10 labels, one sample per series per commit, ${commits} commits, ${shards} shards, fsync ${fsync}, delivery ${deliveryThread ?? 'default'}, ${warmupCommits} warm-up commits, ${relabel ? 'three write relabel rules' : 'no relabeling'}; a structure-counting sink in its own process.`,
+      `${seriesCount.toLocaleString('en-US')} series x 10 labels, one sample per series per commit, ${commits} commits, ${shards} shards, fsync ${fsync}, delivery ${deliveryThread ?? 'default'}, ${warmupCommits} warm-up commits, ${relabel ? 'three write relabel rules' : 'no relabeling'}, protobuf_message ${protobufMessage}; a structure-counting sink in its own process${rw2 ? ' (answering with the 2.0 written headers)' : ''}.`,
       "CPU is this process' (appends, FileQueue, delivery); the sink shares the 2 cores.",
     ],
   });

@@ -11,7 +11,9 @@
  *   [--rounds=1] (runs the agents in turn that many times; the verdicts use each agent's medians)
  *   [--warmup-samples=2000000] (relayed and delivered before measuring; 0 = measure from cold)
  *   [--relabel] (both agents apply BENCH_RELABEL_RULES: 10% of series dropped, a labeldrop, a label
- *   added; CPU per million is then per sample received)        (BENCH_SCALE=0.1 scales --samples for a quick run)
+ *   added; CPU per million is then per sample received)
+ *   [--protobuf-message=prometheus.WriteRequest] (promspool's outgoing protocol; with
+ *   io.prometheus.write.v2.Request the sink answers as a 2.0 receiver and the scenario is `relay-rw2...`)        (BENCH_SCALE=0.1 scales --samples for a quick run)
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -45,7 +47,13 @@ const args = scenarioArgs({
    */
   'warmup-samples': 2_000_000,
   relabel: false,
+  'protobuf-message': 'prometheus.WriteRequest',
 });
+const protobufMessage = args['protobuf-message'];
+if (protobufMessage !== 'prometheus.WriteRequest' && protobufMessage !== 'io.prometheus.write.v2.Request') {
+  throw new Error(`--protobuf-message must be prometheus.WriteRequest or io.prometheus.write.v2.Request`);
+}
+const rw2 = protobufMessage === 'io.prometheus.write.v2.Request';
 const totalSamples = Math.round(args.samples * benchScale());
 const warmupSamples = Math.round(args['warmup-samples'] * benchScale());
 const agents = agentList(args.agents);
@@ -78,6 +86,8 @@ interface RelayRun {
   /** Agent CPU seconds and samples of the warm-up (0 without one). */
   warmupCpu: number;
   warmupSamples: number;
+  /** Body bytes (snappy) the sink received in the measured run. */
+  wireBytes: number;
 }
 
 async function runOnce(kind: AgentKind): Promise<RelayRun> {
@@ -92,6 +102,7 @@ async function runOnce(kind: AgentKind): Promise<RelayRun> {
     shards: args.shards,
     samplesPerSend: args['per-request'],
     ...(args.relabel ? { writeRelabelConfigs: BENCH_RELABEL_RULES } : {}),
+    ...(rw2 ? { protobufMessage } : {}),
     nodeFlags: [
       ...(args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []),
       ...(process.env.PROMSPOOL_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean),
@@ -127,6 +138,7 @@ async function runOnce(kind: AgentKind): Promise<RelayRun> {
     const sinkPid = sink.process.pid ?? 0;
     const cpu0 = processCpuSeconds(agent.pid);
     const sinkCpu0 = processCpuSeconds(sinkPid);
+    const bytes0 = (await sink.stats()).bytes;
     const t0 = performance.now();
     const sent = lg.go();
     let ingestSeconds = 0;
@@ -156,6 +168,7 @@ async function runOnce(kind: AgentKind): Promise<RelayRun> {
     const sinkCpu = processCpuSeconds(sinkPid) - sinkCpu0;
     const peakRss = peakRssBytes(agent.pid);
     const load = loadAverage();
+    const wireBytes = (await sink.stats()).bytes - bytes0;
     // The sink can count the last sample just before the generator hears its answer.
     await Promise.race([sent, new Promise((r) => setTimeout(r, 5000))]).catch(() => {});
     clearTimeout(budget);
@@ -177,6 +190,7 @@ async function runOnce(kind: AgentKind): Promise<RelayRun> {
       budgetHit,
       warmupCpu,
       warmupSamples: warmed,
+      wireBytes,
     };
   } finally {
     await agent.stop();
@@ -212,6 +226,8 @@ interface Figures {
   load: string;
   /** Agent CPU seconds per 1M samples of the warm-up; NaN without one. */
   warmupPerM: number;
+  /** Snappy body bytes per sample delivered. */
+  bytesPerSample: number;
 }
 
 const perM = (cpu: number, r: RelayRun) => (cpu / r.received) * 1e6;
@@ -227,6 +243,7 @@ const figuresOf = (r: RelayRun, label: string): Figures => ({
   retries: r.retries,
   load: r.load,
   warmupPerM: r.warmupSamples > 0 ? (r.warmupCpu / r.warmupSamples) * 1e6 : Number.NaN,
+  bytesPerSample: r.delivered > 0 ? r.wireBytes / r.delivered : Number.NaN,
 });
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -248,6 +265,7 @@ const mediansOf = (kind: AgentKind): Figures | undefined => {
     retries: mine.reduce((a, f) => a + Number(f.retries), 0),
     load: '',
     warmupPerM: median(mine.map((f) => f.warmupPerM)),
+    bytesPerSample: median(mine.map((f) => f.bytesPerSample)),
   };
 };
 const row = (f: Figures): Record<string, string | number> => ({
@@ -258,6 +276,7 @@ const row = (f: Figures): Record<string, string | number> => ({
   'agent CPU s / 1M': f.cpuPerM,
   'warm-up CPU s / 1M': Number.isNaN(f.warmupPerM) ? '-' : f.warmupPerM,
   'peak RSS MB': Math.round(f.peakRss / 2 ** 20),
+  'wire bytes/sample': f.bytesPerSample,
   'sink CPU s / 1M': f.sinkPerM,
   'loadgen CPU s / 1M': f.loadgenPerM,
   retries: f.retries,
@@ -281,6 +300,7 @@ if (ps && vm) {
     'agent CPU s / 1M': `${(ps.cpuPerM / vm.cpuPerM).toFixed(2)}x`,
     'warm-up CPU s / 1M': Number.isNaN(ps.warmupPerM) ? '' : `${(ps.warmupPerM / vm.warmupPerM).toFixed(2)}x`,
     'peak RSS MB': `${(ps.peakRss / vm.peakRss).toFixed(2)}x`,
+    'wire bytes/sample': '',
     'sink CPU s / 1M': '',
     'loadgen CPU s / 1M': '',
     retries: '',
@@ -297,6 +317,7 @@ const RELAY_METRICS: BenchMetric[] = [
   { key: 'cpuPerM', label: 'agent CPU s / 1M', better: 'lower', digits: 3 },
   { key: 'warmupPerM', label: 'warm-up CPU s / 1M', better: 'lower', digits: 3 },
   { key: 'peakRssMB', label: 'peak RSS MB', unit: 'MB', better: 'lower', digits: 0 },
+  { key: 'wireBytesPerSample', label: 'wire bytes/sample (snappy)', better: 'lower', digits: 2 },
   { key: 'sinkPerM', label: 'sink CPU s / 1M', better: 'lower', digits: 3 },
   { key: 'loadgenPerM', label: 'loadgen CPU s / 1M', better: 'lower', digits: 3 },
   { key: 'retries', label: 'retries', better: 'lower', digits: 0 },
@@ -353,6 +374,7 @@ const agentFigures = [ps, vm]
       cpuPerM: f.cpuPerM,
       warmupPerM: f.warmupPerM,
       peakRssMB: f.peakRss / 2 ** 20,
+      wireBytesPerSample: f.bytesPerSample,
       sinkPerM: f.sinkPerM,
       loadgenPerM: f.loadgenPerM,
       retries: Number(f.retries),
@@ -367,6 +389,7 @@ const incomplete = runs.filter((r) => r.delivered !== r.expected);
 for (const r of incomplete) console.error(`relay: ${r.agent} delivered ${r.delivered} of ${r.expected}`);
 
 const notes = [
+  `promspool sends ${protobufMessage}${rw2 ? ' (the sink answers with the 2.0 written headers)' : ''}.`,
   `Workload: ${args.series.toLocaleString('en-US')} series x ${args.labels} labels, ${args['per-request']} series (1 sample each) per request, ${args.connections} connections, RW 1.0 pushed by bench/lib/loadgen (own process, bodies pre-built).`,
   `Agents: ${args.shards} senders each (promspool min_shards = max_shards, vmagent -remoteWrite.queues), ${args['per-request']} samples per outgoing request (promspool max_samples_per_send, vmagent -remoteWrite.maxRowsPerBlock), disk queue under /tmp, promspool fsync interval. promspool writes every sample to its disk queue; vmagent 1.79 writes to -remoteWrite.tmpDataPath only once its in-memory blocks are full (sending falls behind).`,
   ...(rounds > 1
@@ -389,8 +412,8 @@ const notes = [
 if (!args['no-append']) {
   recordResult({
     // Runs of another length (issue 22's 2M from cold) are scenarios of their own.
-    scenario: `relay${args.relabel ? '-relabel' : ''}${warmupSamples === 0 ? '-cold' : ''}${args.samples === 10_000_000 ? '' : `-${args.samples / 1e6}M`}`,
-    title: `relay${args.relabel ? ' (write relabel: 3 rules)' : ''}${warmupSamples === 0 ? ', from cold' : ''}${args.samples === 10_000_000 ? '' : `, ${args.samples / 1e6}M samples`}`,
+    scenario: `relay${rw2 ? '-rw2' : ''}${args.relabel ? '-relabel' : ''}${warmupSamples === 0 ? '-cold' : ''}${args.samples === 10_000_000 ? '' : `-${args.samples / 1e6}M`}`,
+    title: `relay${rw2 ? ', remote-write 2.0 out' : ''}${args.relabel ? ' (write relabel: 3 rules)' : ''}${warmupSamples === 0 ? ', from cold' : ''}${args.samples === 10_000_000 ? '' : `, ${args.samples / 1e6}M samples`}`,
     subject: 'promspool',
     ...(vm ? { peer: 'vmagent' } : {}),
     keyMetric: 'cpuPerM',

@@ -34,6 +34,8 @@ export interface AgentOptions {
    * `write_relabel_configs`, vmagent `-remoteWrite.urlRelabelConfig`): the same work for each.
    */
   writeRelabelConfigs?: Record<string, unknown>[];
+  /** promspool `protobuf_message` (default 1.0); vmagent has no such setting and refuses 2.0. */
+  protobufMessage?: 'prometheus.WriteRequest' | 'io.prometheus.write.v2.Request';
 }
 
 /**
@@ -102,6 +104,7 @@ export function promspoolConfigYaml(opts: AgentOptions, port: number): string {
     '  - name: sink',
     `    url: '${opts.sinkUrl}'`,
     '    metadata_config: { send: false }',
+    ...(opts.protobufMessage === undefined ? [] : [`    protobuf_message: ${opts.protobufMessage}`]),
     `    queue_config: { min_shards: ${opts.shards}, max_shards: ${opts.shards}, max_samples_per_send: ${opts.samplesPerSend}, min_backoff: 30ms, max_backoff: ${opts.maxBackoff ?? '1s'} }`,
     ...(opts.writeRelabelConfigs === undefined
       ? []

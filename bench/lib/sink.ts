@@ -7,9 +7,14 @@
  * Counting mode (argv[3]): `decode` (default) runs promspool's full RW 1.0 decoder; `structure`
  * walks the protobuf framing only (still exact: one count per `Sample` field, labels skipped by
  * length), ~10x cheaper, so a sink sharing the cores with a fast agent does not cap delivery.
+ * Remote-write 2.0 bodies (Content-Type `proto=io.prometheus.write.v2.Request`) are counted alike
+ * (2.0 decoder, or its framing) and answered with the `X-Prometheus-Remote-Write-*-Written`
+ * headers, as a 2.0 receiver must (a sender takes a 2xx without them for a 1.0-only receiver).
  */
 import { createServer } from 'node:http';
+import { remoteWriteVersion } from '../../src/daemon/content-negotiation.js';
 import { decodeWriteRequestV1 } from '../../src/wire/rw1-decoder.js';
+import { decodeWriteRequestV2 } from '../../src/wire/rw2-decoder.js';
 import { uncompressBlock } from '../../src/wire/snappy.js';
 import type { RemoteWriteVisitor } from '../../src/wire/types.js';
 
@@ -53,13 +58,17 @@ function skipField(buf: Uint8Array, pos: number, wireType: number): number {
   throw new Error(`unsupported wire type ${wireType}`);
 }
 
-/** Samples in a `prometheus.WriteRequest`: `Sample` fields (2) of each `TimeSeries` (1). */
-function countSamplesByStructure(buf: Uint8Array): number {
+/**
+ * Samples in a `prometheus.WriteRequest` (`Sample` fields (2) of each `TimeSeries` (1)), or with
+ * `seriesTag` 0x2a in an `io.prometheus.write.v2.Request` (its `TimeSeries` are field 5, their
+ * samples field 2 as in 1.0).
+ */
+function countSamplesByStructure(buf: Uint8Array, seriesTag = 0x0a): number {
   let n = 0;
   let pos = 0;
   while (pos < buf.length) {
     const [tag, p] = readVarint(buf, pos);
-    if (tag !== 0x0a) {
+    if (tag !== seriesTag) {
       pos = skipField(buf, p, tag & 7);
       continue;
     }
@@ -86,7 +95,18 @@ const server = createServer((req, res) => {
     requests++;
     try {
       const raw = uncompressBlock(body, 256 * 1024 * 1024);
-      if (structureOnly) samples += countSamplesByStructure(raw);
+      if (remoteWriteVersion(req.headers['content-type']) === '2.0') {
+        let written = { samples: 0, histograms: 0, exemplars: 0 };
+        if (structureOnly) {
+          written.samples = countSamplesByStructure(raw, 0x2a);
+          samples += written.samples;
+        } else {
+          written = decodeWriteRequestV2(raw, visitor);
+        }
+        res.setHeader('X-Prometheus-Remote-Write-Samples-Written', String(written.samples));
+        res.setHeader('X-Prometheus-Remote-Write-Histograms-Written', String(written.histograms));
+        res.setHeader('X-Prometheus-Remote-Write-Exemplars-Written', String(written.exemplars));
+      } else if (structureOnly) samples += countSamplesByStructure(raw);
       else decodeWriteRequestV1(raw, visitor);
       res.writeHead(204).end();
     } catch (err) {
