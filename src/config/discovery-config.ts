@@ -13,6 +13,7 @@ import {
 } from '../serialization/name-validation.js';
 import { type CheckedMap, describe, type FieldReader, indexPath, joinPath, type MapSpec } from './field-reader.js';
 import { HTTP_CLIENT_KEYS, hasHttpClientKeys, readHttpClientConfig, readHttpUrl } from './http-client-config.js';
+import { fieldSelectorProblem, labelSelectorProblem } from './kubernetes-selectors.js';
 import type { SchemaContext } from './schema.js';
 import type { DiscoveryConfig, KubernetesRole, KubernetesSdConfig, StaticTargetGroup } from './types.js';
 
@@ -356,6 +357,10 @@ function readSelectors(
     const selectorRole = r.required(s, 'role') ? r.oneOf(s, 'role', KUBERNETES_ROLES, 'pod') : undefined;
     const label = r.string(s, 'label');
     const field = r.string(s, 'field');
+    const labelProblem = label === undefined ? undefined : labelSelectorProblem(label);
+    if (labelProblem !== undefined) r.error(r.at(s.path, 'label'), labelProblem);
+    const fieldProblem = field === undefined ? undefined : fieldSelectorProblem(field);
+    if (fieldProblem !== undefined) r.error(r.at(s.path, 'field'), fieldProblem);
     if (selectorRole === undefined) return;
     if (seen.has(selectorRole)) {
       r.error(r.at(s.path, 'role'), `duplicated selector role: ${selectorRole}`);

@@ -21,7 +21,10 @@ const GOOD = [
   'kubernetes_empty_apiserver.good.yml',
   'kubernetes_kubeconfig_without_apiserver.good.yml',
   'kubernetes_selectors_endpoints.good.yml',
+  'kubernetes_selectors_ingress.good.yml',
+  'kubernetes_selectors_node.good.yml',
   'kubernetes_selectors_pod.good.yml',
+  'kubernetes_selectors_service.good.yml',
   'local_enable_scrape_native_hist.good.yml',
   'scrape_config_disable_compression.good.yml',
   'scrape_config_files.good.yml',
@@ -83,9 +86,37 @@ const BAD: [string, string[]][] = [
     ['scrape_configs[0].kubernetes_sd_configs[0].selectors[1].role: duplicated selector role: pod (line 9)'],
   ],
   [
+    'kubernetes_selectors_endpoints.bad.yml',
+    [
+      'scrape_configs[0].kubernetes_sd_configs[0].selectors[0].role: endpoints role supports only pod, service, endpoints selectors (line 6)',
+    ],
+  ],
+  [
+    'kubernetes_selectors_incorrect_selector.bad.yml',
+    [
+      'scrape_configs[0].kubernetes_sd_configs[0].selectors[0].field: invalid field selector "metadata.status-Running": cannot understand "metadata.status-Running" (key=value, key==value or key!=value) (line 7)',
+    ],
+  ],
+  [
+    'kubernetes_selectors_ingress.bad.yml',
+    [
+      'scrape_configs[0].kubernetes_sd_configs[0].selectors[0].role: ingress role supports only ingress selectors (line 6)',
+    ],
+  ],
+  [
+    'kubernetes_selectors_node.bad.yml',
+    ['scrape_configs[0].kubernetes_sd_configs[0].selectors[0].role: node role supports only node selectors (line 6)'],
+  ],
+  [
     'kubernetes_selectors_pod.bad.yml',
     [
       'scrape_configs[0].kubernetes_sd_configs[0].selectors[1].role: pod role supports only pod, node selectors (line 9)',
+    ],
+  ],
+  [
+    'kubernetes_selectors_service.bad.yml',
+    [
+      'scrape_configs[0].kubernetes_sd_configs[0].selectors[0].role: service role supports only service selectors (line 6)',
     ],
   ],
   [
