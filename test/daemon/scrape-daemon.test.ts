@@ -59,8 +59,9 @@ describe('daemon scraping', () => {
     queue = new FakeQueue();
     const job: ScrapeConfig = scrapeConfig({
       jobName: 'demo',
-      scrapeIntervalMs: 200,
-      scrapeTimeoutMs: 150,
+      // Long enough that a loaded machine does not time a scrape out.
+      scrapeIntervalMs: 500,
+      scrapeTimeoutMs: 450,
       scrapeProtocols: ['PrometheusText0.0.4'],
       serviceDiscovery: [{ kind: 'file', files: ['unused.json'], refreshIntervalMs: 60_000 }],
     });
@@ -105,7 +106,7 @@ describe('daemon scraping', () => {
       team: 'x',
     });
     assert.equal(demo.value, 7);
-    const up = queue.samples.find((s) => s.labels.__name__ === 'up')!;
+    const up = queue.samples.find((s) => s.labels.__name__ === 'up' && s.timestampMs === demo.timestampMs)!;
     assert.deepEqual([up.labels, up.value], [{ __name__: 'up', instance: targetAddress, job: 'demo', team: 'x' }, 1]);
   });
 
@@ -137,9 +138,9 @@ describe('daemon scraping', () => {
     assert.equal(t.lastError, '');
     assert.deepEqual(t.labels, { instance: targetAddress, job: 'demo', team: 'x' });
     assert.equal(t.discoveredLabels.__address__, targetAddress);
-    assert.equal(t.discoveredLabels.__scrape_interval__, '200ms');
-    assert.equal(t.scrapeInterval, '200ms');
-    assert.equal(t.scrapeTimeout, '150ms');
+    assert.equal(t.discoveredLabels.__scrape_interval__, '500ms');
+    assert.equal(t.scrapeInterval, '500ms');
+    assert.equal(t.scrapeTimeout, '450ms');
     assert.ok(Date.parse(t.lastScrape) > 0, t.lastScrape);
     assert.ok(t.lastScrapeDuration >= 0 && t.lastScrapeDuration < 1);
     assert.deepEqual(body.data.droppedTargetCounts, { demo: 0 });
@@ -174,7 +175,8 @@ describe('daemon scraping', () => {
     assert.deepEqual(stale, []);
     assert.equal(queue.stopCalls, 1);
     const count = queue.samples.length;
-    await new Promise((r) => setTimeout(r, 300));
+    // Longer than an interval: a loop still running would have scraped.
+    await new Promise((r) => setTimeout(r, 700));
     assert.equal(queue.samples.length, count, 'no scrape after stop');
   });
 });
