@@ -12,7 +12,7 @@ import { STATUS_CODES } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import type { Dispatcher } from 'undici';
 import { type Clock, systemClock } from '../clock.js';
-import type { ScrapeConfig, ScrapeProtocol } from '../config/types.js';
+import type { ScrapeConfig } from '../config/types.js';
 import type { Logger } from '../logger.js';
 import { OAUTH2_TOKEN_TIMEOUT_MS } from '../network/http-client.js';
 import { createOAuth2TokenSource } from '../network/oauth2.js';
@@ -20,6 +20,7 @@ import { oauth2Auth, type RequestAuth } from '../network/request-auth.js';
 import { describeTlsFailure } from '../network/tls.js';
 import { createTransport } from '../network/transport.js';
 import { redactUrl } from '../redact.js';
+import { acceptHeader } from './content-type.js';
 
 /** Why a scrape failed, as the loop counts failures (`promspool_scrape_failures_total{reason}`). */
 export type ScrapeFailureReason =
@@ -93,34 +94,6 @@ export const MAX_SCRAPE_REDIRECTS = 10;
  */
 export const HARD_BODY_LIMIT: number = bufferConstants.MAX_STRING_LENGTH;
 
-/** The media types of `scrape_protocols` (Prometheus' `config.ScrapeProtocolsHeaders`). */
-const PROTOCOL_MEDIA_TYPES: Record<ScrapeProtocol, string> = {
-  PrometheusProto: 'application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited',
-  'PrometheusText0.0.4': 'text/plain;version=0.0.4',
-  'PrometheusText1.0.0': 'text/plain;version=1.0.0',
-  'OpenMetricsText0.0.1': 'application/openmetrics-text;version=0.0.1',
-  'OpenMetricsText1.0.0': 'application/openmetrics-text;version=1.0.0',
-};
-
-/**
- * The Accept header for `protocols` as Prometheus' `acceptHeader` builds it: each in order with a
- * falling q-weight from 0.6 (one more than the five protocols), the 1.0.0 text formats with the
- * name escaping scheme, then `*\/*`.
- */
-export function scrapeAcceptHeader(protocols: readonly ScrapeProtocol[], utf8Names: boolean): string {
-  const vals: string[] = [];
-  let weight = Object.keys(PROTOCOL_MEDIA_TYPES).length + 1;
-  for (const p of protocols) {
-    let val = PROTOCOL_MEDIA_TYPES[p];
-    if (p === 'PrometheusText1.0.0' || p === 'OpenMetricsText1.0.0')
-      val += `;escaping=${utf8Names ? 'allow-utf-8' : 'underscores'}`;
-    vals.push(`${val};q=0.${weight}`);
-    weight--;
-  }
-  vals.push(`*/*;q=0.${weight}`);
-  return vals.join(',');
-}
-
 /** Go's `strconv.FormatFloat(seconds, 'f', -1, 64)` for a whole number of milliseconds. */
 export function formatTimeoutSeconds(ms: number): string {
   return String(ms / 1000);
@@ -164,7 +137,11 @@ export function createScrapeClient(config: ScrapeConfig, opts: ScrapeClientOptio
     const values = [...h.values, ...h.secrets];
     baseHeaders[name] = values.length === 1 ? values[0] : values;
   }
-  baseHeaders.accept = scrapeAcceptHeader(config.scrapeProtocols, config.nameValidationScheme === 'utf8');
+  // Prometheus 3 names its escaping scheme: UTF-8 names as they are, or escaped to underscores.
+  baseHeaders.accept = acceptHeader(
+    config.scrapeProtocols,
+    config.nameValidationScheme === 'utf8' ? 'allow-utf-8' : 'underscores',
+  );
   baseHeaders['accept-encoding'] = config.enableCompression ? 'gzip' : 'identity';
   baseHeaders['user-agent'] = `promspool/${opts.version ?? '0.0.0'}`;
   if (config.basicAuth !== undefined) {

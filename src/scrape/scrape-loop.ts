@@ -18,7 +18,7 @@
  *   series' last appended one (explicit timestamps repeated across scrapes are dropped, not sent twice).
  */
 import { type Clock, systemClock } from '../clock.js';
-import type { ScrapeConfig, ScrapeProtocol } from '../config/types.js';
+import type { ScrapeConfig } from '../config/types.js';
 import { type Logger, silentLogger } from '../logger.js';
 import type { Appender, SeriesRef } from '../queue-types.js';
 import { compileRelabeling, type Relabeler } from '../relabel/engine.js';
@@ -29,14 +29,15 @@ import {
   isValidMetricNameFor,
   type NameValidationScheme,
 } from '../serialization/name-validation.js';
-import type { Labels } from '../serialization/types.js';
+import type { Labels, NativeHistogram } from '../serialization/types.js';
+import { type ExpositionFormat, formatOfProtocol } from './content-type.js';
 import { createParser, negotiateFormat } from './index.js';
 import type { ScrapeLoop, ScrapeLoopHandoff, ScrapeSink, ScrapeStatus, ScrapeTarget } from './loop-types.js';
 import { REPORT_SERIES, reportLabels, reportValues, type ScrapeReport, STALE_NAN } from './report-series.js';
 import { type CacheEntry, isSeriesPartOfFamily, type MetaEntry, ScrapeCache } from './scrape-cache.js';
 import type { ScrapeClient } from './scrape-client.js';
 import { ScrapeFailure, type ScrapeFailureReason } from './scrape-client.js';
-import { ExpositionParseError, type ExpositionParser, type ParsedLabel } from './types.js';
+import { ExpositionParseError, type ExpositionParser, type ParsedExemplar, type ParsedLabel } from './types.js';
 
 /** Samples more than this far ahead of the scrape are refused (Prometheus' `maxAheadTime`). */
 const MAX_AHEAD_MS = 10 * 60 * 1000;
@@ -140,11 +141,6 @@ export function scrapeOffsetMs(hash: bigint, seed: bigint, intervalMs: number, n
   return next;
 }
 
-function fallbackFormat(p: ScrapeProtocol | undefined): 'text-0.0.4' | 'openmetrics-1.0.0' | undefined {
-  if (p === undefined || p === 'PrometheusProto') return undefined;
-  return p.startsWith('OpenMetrics') ? 'openmetrics-1.0.0' : 'text-0.0.4';
-}
-
 function asFailure(err: unknown, fallbackReason: ScrapeFailureReason): ScrapeFailure {
   if (err instanceof ScrapeFailure) return err;
   if (err instanceof ExpositionParseError) return new ScrapeFailure('parse', err.message, { cause: err });
@@ -181,7 +177,7 @@ class Loop implements RunningScrapeLoop {
   private readonly reportRefs: (SeriesRef | Labels)[];
   private reportMetadataSent = false;
   private readonly scheme: NameValidationScheme;
-  private readonly fallback: 'text-0.0.4' | 'openmetrics-1.0.0' | undefined;
+  private readonly fallback: ExpositionFormat | undefined;
   private readonly counters: ScrapeLoopStats = {
     scrapes: 0,
     failures: {},
@@ -227,7 +223,8 @@ class Loop implements RunningScrapeLoop {
     this.relabeler =
       opts.metricRelabeler ?? compileRelabeling(opts.config.metricRelabelConfigs, opts.config.nameValidationScheme);
     this.scheme = opts.config.nameValidationScheme;
-    this.fallback = fallbackFormat(opts.config.fallbackProtocol);
+    this.fallback =
+      opts.config.fallbackProtocol === undefined ? undefined : formatOfProtocol(opts.config.fallbackProtocol);
     this.targetPairs = Object.entries(opts.target.labels)
       .filter(([, v]) => v !== '')
       .sort((a, b) => compareUtf8(a[0], b[0]));
@@ -441,8 +438,11 @@ class Loop implements RunningScrapeLoop {
     const choice = negotiateFormat(contentType, this.fallback);
     if (!choice.ok) throw new ScrapeFailure('content_type', choice.reason);
     if (choice.warning !== undefined) this.log.debug('scrape content type', { warning: choice.warning });
-    const p: ExpositionParser = createParser(choice.format, body);
-    const openMetrics = choice.format === 'openmetrics-1.0.0';
+    const p: ExpositionParser = createParser(choice.format, body, {
+      ignoreNativeHistograms: !this.config.scrapeNativeHistograms,
+      parseClassicHistograms: this.config.alwaysScrapeClassicHistograms,
+    });
+    const withExemplars = choice.format !== 'text-0.0.4';
     // The text formats' series text is a range of `input`, compared in place on a cache hit.
     const inPlace = choice.format !== 'protobuf';
     const input = p.input;
@@ -454,6 +454,8 @@ class Loop implements RunningScrapeLoop {
     const maxTime = defTime + MAX_AHEAD_MS;
     let limited = 0;
     let sampleLimitHit = false;
+    let bucketLimitHit = false;
+    const bucketLimit = cfg.nativeHistogramBucketLimit;
     let total = 0;
     let added = 0;
     let seriesAdded = 0;
@@ -497,6 +499,16 @@ class Loop implements RunningScrapeLoop {
           }
           ref = this.ref(labels);
         }
+        let histogram: NativeHistogram | undefined;
+        if (kind === 'histogram') {
+          histogram = p.histogram();
+          // Prometheus first lowers the resolution of such a histogram; promspool fails the scrape.
+          if (bucketLimit > 0 && bucketCount(histogram) > bucketLimit) {
+            bucketLimitHit = true;
+            added++;
+            continue;
+          }
+        }
         // The sample limit counts samples kept after relabeling; past it, parsing goes on for the counts.
         if (sampleLimit > 0 && ++limited > sampleLimit) {
           sampleLimitHit = true;
@@ -513,27 +525,17 @@ class Loop implements RunningScrapeLoop {
           added++;
           continue;
         }
-        if (kind === 'histogram') app.appendHistogram(ref, t, p.histogram());
+        if (histogram !== undefined) app.appendHistogram(ref, t, histogram);
         else app.append(ref, t, p.value);
         appended++;
         if (e === undefined) {
           e = cache.add(p.series(), ref, labels);
-          if (!sampleLimitHit) seriesAdded++;
+          if (!sampleLimitHit && !bucketLimitHit) seriesAdded++;
         }
         cache.appended(e, t);
         if (!explicit || trackTsStaleness) cache.trackStaleness(e);
         added++;
-        if (openMetrics) {
-          const ex = p.exemplar();
-          if (ex !== undefined && (ex.timestamp !== undefined || kind !== 'histogram')) {
-            app.appendExemplar(ref, {
-              labels: pairsToLabels(ex.labels),
-              value: ex.value,
-              timestampMs: ex.timestamp ?? t,
-            });
-            this.counters.exemplarsAppended++;
-          }
-        }
+        if (withExemplars) this.appendExemplars(app, p, ref, t, kind === 'histogram');
         if (lastMeta?.dirty) {
           const name = (e.labels ?? labels)?.__name__;
           if (name !== undefined && isSeriesPartOfFamily(name, lastMeta.family, lastMeta.type)) {
@@ -550,9 +552,31 @@ class Loop implements RunningScrapeLoop {
     if (sampleLimitHit) {
       throw new ScrapeFailure('sample_limit', `sample limit exceeded (limit: ${sampleLimit}, samples: ${limited})`);
     }
+    if (bucketLimitHit) throw new ScrapeFailure('bucket_limit', 'histogram bucket limit exceeded');
     this.counters.samplesAppended += appended;
     this.appendStaleMarkers(app, defTime);
     cache.iterDone(true);
+  }
+
+  /**
+   * The current entry's exemplars, sorted as Prometheus appends them; one without a timestamp gets
+   * the sample's, except on a native histogram (Prometheus drops those).
+   */
+  private appendExemplars(
+    app: Appender,
+    p: ExpositionParser,
+    ref: SeriesRef | Labels,
+    t: number,
+    nativeHistogram: boolean,
+  ): void {
+    const many = (p as ExpositionParser & { exemplars?: () => ParsedExemplar[] }).exemplars;
+    const list = many === undefined ? [p.exemplar()] : many.call(p);
+    if (list.length > 1) list.sort((a, b) => (a?.timestamp ?? t) - (b?.timestamp ?? t));
+    for (const ex of list) {
+      if (ex === undefined || (ex.timestamp === undefined && nativeHistogram)) continue;
+      app.appendExemplar(ref, { labels: pairsToLabels(ex.labels), value: ex.value, timestampMs: ex.timestamp ?? t });
+      this.counters.exemplarsAppended++;
+    }
   }
 
   /**
@@ -677,6 +701,11 @@ class Loop implements RunningScrapeLoop {
       }
     }
   }
+}
+
+/** Buckets of a native histogram (Prometheus' `len(PositiveBuckets) + len(NegativeBuckets)`). */
+function bucketCount(h: NativeHistogram): number {
+  return (h.positiveDeltas ?? h.positiveCounts ?? []).length + (h.negativeDeltas ?? h.negativeCounts ?? []).length;
 }
 
 function pairsToLabels(pairs: readonly ParsedLabel[]): Labels {

@@ -7,7 +7,6 @@ import {
   MAX_SCRAPE_REDIRECTS,
   ScrapeFailure,
   type ScrapeFailureReason,
-  scrapeAcceptHeader,
 } from '../../src/scrape/scrape-client.js';
 import { SimulatedClock } from '../helpers/simulated-clock.js';
 import { loopConfig, TestTarget } from './loop-helpers.js';
@@ -43,17 +42,6 @@ describe('scrape client', () => {
     }
   }
 
-  it("builds Prometheus' Accept header from scrape_protocols", () => {
-    assert.equal(
-      scrapeAcceptHeader(['OpenMetricsText1.0.0', 'OpenMetricsText0.0.1', 'PrometheusText0.0.4'], true),
-      'application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,application/openmetrics-text;version=0.0.1;q=0.5,text/plain;version=0.0.4;q=0.4,*/*;q=0.3',
-    );
-    assert.equal(
-      scrapeAcceptHeader(['PrometheusProto', 'PrometheusText1.0.0'], false),
-      'application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.6,text/plain;version=1.0.0;escaping=underscores;q=0.5,*/*;q=0.4',
-    );
-  });
-
   it('sends the scrape headers and credentials', async () => {
     server.serve('a 1\n');
     server.requests.length = 0;
@@ -68,7 +56,10 @@ describe('scrape client', () => {
     assert.equal(res.body.toString(), 'a 1\n');
     assert.equal(res.contentType, 'text/plain; version=0.0.4');
     const h = server.requests[0];
-    assert.equal(h.accept, scrapeAcceptHeader(loopConfig().scrapeProtocols, true));
+    assert.equal(
+      h.accept,
+      'application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,application/openmetrics-text;version=0.0.1;q=0.5,text/plain;version=0.0.4;q=0.4,*/*;q=0.3',
+    );
     assert.equal(h['accept-encoding'], 'identity');
     assert.equal(h['x-prometheus-scrape-timeout-seconds'], '2.5');
     assert.equal(h['user-agent'], 'promspool/1.2.3');

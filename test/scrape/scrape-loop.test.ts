@@ -7,6 +7,7 @@ import { createScrapeClient } from '../../src/scrape/scrape-client.js';
 import { type RunningScrapeLoop, scrapeOffsetMs, startScrapeLoop, targetHash } from '../../src/scrape/scrape-loop.js';
 import { SimulatedClock } from '../helpers/simulated-clock.js';
 import { loopConfig, loopTarget, RecordingSink, TestTarget } from './loop-helpers.js';
+import { encodeFamilies } from './protobuf-fixtures.js';
 
 const T0 = 1_700_000_000_000;
 
@@ -484,6 +485,36 @@ describe('scrape loop', () => {
     h = harness(server, { fallbackProtocol: 'PrometheusText0.0.4' });
     t = await h.scrape();
     assert.equal(h.sink.lines(0)[0], `a{instance="t1",job="job1"} ${t} 1`);
+    await h.stop();
+  });
+
+  it('the protobuf format: a native histogram goes to appendHistogram; native_histogram_bucket_limit fails the scrape', async () => {
+    const body = encodeFamilies([
+      'name: "h" help: "H." type: HISTOGRAM metric: < histogram: < sample_count: 3 sample_sum: 1.5 schema: 0 zero_threshold: 0.001 zero_count: 0 positive_span: < offset: 0 length: 2 > positive_delta: 1 positive_delta: 1 > >',
+    ]);
+    const proto = 'application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited';
+    server.handler = (_req, res) => {
+      res.setHeader('content-type', proto);
+      res.end(body);
+    };
+    let h = harness(server, { scrapeNativeHistograms: true, scrapeProtocols: ['PrometheusProto'] });
+    let t = await h.scrape();
+    assert.deepEqual(
+      h.sink.commits[0].histograms.map((x) => [x.series, x.t, x.h.count, x.h.sum, x.h.positiveDeltas]),
+      [['h{instance="t1",job="job1"}', t, 3, 1.5, [1, 1]]],
+    );
+    assert.deepEqual(h.sink.lines(0), up(1, t, 1, 1, 1));
+    assert.deepEqual(h.sink.commits[0].metadata[0], { family: 'h', meta: { type: 'histogram', help: 'H.', unit: '' } });
+    await h.stop();
+    h = harness(server, {
+      scrapeNativeHistograms: true,
+      scrapeProtocols: ['PrometheusProto'],
+      nativeHistogramBucketLimit: 1,
+    });
+    t = await h.scrape();
+    assert.deepEqual(h.sink.commits[0].histograms, []);
+    assert.deepEqual(h.sink.lines(0), up(0, t, 1, 1, 0));
+    assert.equal(h.loop.status().lastError, 'histogram bucket limit exceeded');
     await h.stop();
   });
 
