@@ -316,7 +316,13 @@ export async function startDaemon(config: PromspoolConfig, options: StartDaemonO
     current = next;
     receiver.setConfig(next.receiver);
     // After the queue: a new endpoint already receives what the changed jobs scrape.
-    await scrapeManager.applyConfig(next.scrapeConfigs ?? []);
+    try {
+      await scrapeManager.applyConfig(next.scrapeConfigs ?? []);
+    } catch (err) {
+      logger.error('applying the scrape configuration failed', { err });
+      metrics.reloadSuccessful.set(0);
+      return { ok: false, status: 500, errors: [(err as Error).message] };
+    }
     // The files were read again by the reload: rotated certificates apply to new connections.
     const nextTls = next.server.tlsConfig;
     if (nextTls !== undefined && tlsChange === undefined && 'setSecureContext' in server) {

@@ -156,7 +156,8 @@ export class ScrapeManager {
       const existing = kept.get(job);
       const effective = this.effective(configured);
       if (existing === undefined) {
-        const deps = this.o.components(effective);
+        const deps = this.components(effective);
+        if (deps === undefined) continue;
         const pool = new ScrapePool({
           config: effective,
           deps,
@@ -176,7 +177,9 @@ export class ScrapeManager {
       if (isDeepStrictEqual(existing.configured, configured)) continue;
       this.o.logger.info('scrape job changed: its loops restart with their state', { scrape_job: job });
       const previousDeps = existing.deps;
-      const deps = this.o.components(effective);
+      const deps = this.components(effective);
+      // The job keeps running as it was; the next reload tries again.
+      if (deps === undefined) continue;
       existing.configured = configured;
       existing.deps = deps;
       const replaced = existing.pool.reload(effective, deps);
@@ -193,6 +196,16 @@ export class ScrapeManager {
         this.metrics?.targetLimit.remove({ scrape_job: e.pool.jobName });
       }),
     );
+  }
+
+  /** The job's components, or undefined (logged) when they cannot be built (e.g. a TLS file gone). */
+  private components(config: ScrapeConfig): (ScrapePoolDeps & { close?(): void }) | undefined {
+    try {
+      return this.o.components(config);
+    } catch (err) {
+      this.o.logger.error('scrape job cannot start', { scrape_job: config.jobName, err });
+      return undefined;
+    }
   }
 
   private effective(config: ScrapeConfig): ScrapeConfig {

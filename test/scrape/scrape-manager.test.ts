@@ -91,4 +91,19 @@ describe('ScrapeManager', () => {
     }
     await manager.stop();
   });
+
+  it('a job whose components cannot be built is logged and left out; the others run', async () => {
+    const fake = new FakeScrape();
+    const manager = new ScrapeManager({
+      components: (config) => {
+        if (config.jobName === 'broken') throw new Error('tls_config.ca_file: no such file');
+        return fake.deps();
+      },
+      clock: new SimulatedClock(0),
+      logger: silentLogger,
+    });
+    await manager.applyConfig([scrapeConfig({ jobName: 'broken' }), scrapeConfig({ jobName: 'ok' })]);
+    assert.deepEqual(manager.jobNames, ['ok']);
+    await manager.stop();
+  });
 });
