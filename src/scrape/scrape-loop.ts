@@ -301,6 +301,14 @@ class Loop implements RunningScrapeLoop {
     });
   }
 
+  /**
+   * A monotonic time for `scrape_duration_seconds`: sub-millisecond on the system clock (as
+   * Prometheus reports it), the injected clock's own time otherwise, so tests see exact durations.
+   */
+  private elapsedMs(): number {
+    return this.clock === systemClock ? performance.now() : this.clock.now();
+  }
+
   private ref(labels: Labels): SeriesRef | Labels {
     return this.resolve === undefined ? labels : this.resolve(labels);
   }
@@ -311,6 +319,7 @@ class Loop implements RunningScrapeLoop {
 
   private async scrapeAndReport(tickMs: number): Promise<void> {
     const start = this.clock.now();
+    const startMono = this.elapsedMs();
     const tolerance = Math.min(this.target.intervalMs / 100, TIMESTAMP_TOLERANCE_MS);
     const appendTime = start - tickMs <= tolerance ? tickMs : start;
     this.counters.scrapes++;
@@ -347,7 +356,7 @@ class Loop implements RunningScrapeLoop {
       this.appendStaleMarkers(app, appendTime);
       this.cache.iterDone(false);
     }
-    const durationMs = this.clock.now() - start;
+    const durationMs = this.elapsedMs() - startMono;
     const report: ScrapeReport = {
       up: failure === undefined,
       durationSeconds: durationMs / 1000,
