@@ -20,7 +20,7 @@ export type PopulatedTarget =
   | { readonly kind: 'target'; readonly target: ScrapeTarget }
   /** `relabel_configs` dropped it (or it has no address left): shown among the dropped targets. */
   | { readonly kind: 'dropped'; readonly discoveredLabels: Readonly<Labels> }
-  /** Invalid after relabeling (e.g. a bad `__scrape_interval__`): logged and shown as dropped, as Prometheus does. */
+  /** Invalid after relabeling (e.g. a bad `__scrape_interval__`): logged, neither scraped nor listed, as Prometheus does. */
   | { readonly kind: 'invalid'; readonly discoveredLabels: Readonly<Labels>; readonly reason: string };
 
 /** What the pool needs from the rest of scraping; the manager provides the real ones. */
@@ -321,7 +321,9 @@ export class ScrapePool {
             continue;
           }
           if (populated.kind === 'invalid') {
-            this.logger.warn('creating target failed', { err: populated.reason, source: group.source });
+            // Logged on every sync and not listed, as Prometheus does ("Creating target failed").
+            this.logger.error('creating target failed', { err: populated.reason, source: group.source });
+            continue;
           }
           droppedCount++;
           if (dropped.length < keep) dropped.push(populated.discoveredLabels);

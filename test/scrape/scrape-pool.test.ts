@@ -110,7 +110,7 @@ describe('ScrapePool', () => {
     assert.equal(pool.discoveredTargetCount(), 1);
   });
 
-  it('keeps dropped targets up to keepDroppedTargets and counts them all', async () => {
+  it('keeps dropped targets up to keepDroppedTargets and counts them all; an invalid target is neither', async () => {
     const fake = new FakeScrape();
     const { pool } = startPool(fake, {}, 2);
     fake.discoverers[0].send([
@@ -120,7 +120,7 @@ describe('ScrapePool', () => {
     ]);
     await pool.whenSynced();
     const dropped = pool.droppedTargets();
-    assert.equal(dropped.count, 4);
+    assert.equal(dropped.count, 3);
     assert.deepEqual(
       dropped.discoveredLabels.map((l) => l.__address__),
       ['h1:1', 'h2:1'],
