@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { fetch as undiciFetch } from 'undici';
 import type { Clock } from '../../clock.js';
 import type { HttpClientConfig, KubernetesSdConfig, TlsConfig } from '../../config/types.js';
+import { describeTlsFailure } from '../../network/tls.js';
 import { createTransport, type Transport } from '../../network/transport.js';
 import { loadKubeconfig } from './kubeconfig.js';
 import type { KubeObject } from './objects.js';
@@ -202,12 +203,22 @@ export function createApiClient(config: KubernetesSdConfig, deps: ApiClientDeps)
   const get = async (path: string, query: Record<string, string>, signal: AbortSignal) => {
     const url = new URL(base.pathname.replace(/\/$/u, '') + path, base);
     for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
-    const res = await doFetch(url, {
-      headers: headers(),
-      signal,
-      dispatcher: transport.dispatcherFor(url),
-      redirect: settings.http.followRedirects === false ? 'manual' : 'follow',
-    });
+    let res: Awaited<ReturnType<FetchFunction>>;
+    try {
+      res = await doFetch(url, {
+        headers: headers(),
+        signal,
+        dispatcher: transport.dispatcherFor(url),
+        redirect: settings.http.followRedirects === false ? 'manual' : 'follow',
+      });
+    } catch (err) {
+      if (signal.aborted) throw err;
+      // fetch says only "fetch failed"; the reason is its cause (a TLS failure is explained with the setting to fix).
+      const tlsFailure = describeTlsFailure(err, base.origin, settings.tls);
+      const cause = (err as Error).cause;
+      const reason = tlsFailure?.message ?? (cause instanceof Error ? cause.message : (err as Error).message);
+      throw new Error(`GET ${url.pathname}: ${reason}`, { cause: err });
+    }
     if (res.status !== 200) {
       const body = (await res.text().catch(() => '')).slice(0, 512);
       throw new ApiStatusError(res.status, `GET ${url.pathname}${url.search}: HTTP ${res.status}: ${body}`);
