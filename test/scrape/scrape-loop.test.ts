@@ -226,6 +226,24 @@ describe('scrape loop', () => {
     await h.stop();
   });
 
+  it("invalid UTF-8 and a NaN timestamp fail the scrape with the parser's position", async () => {
+    server.handler = (_req, res) => {
+      res.setHeader('content-type', 'text/plain');
+      res.end(Buffer.concat([Buffer.from('a 1\nb{x="'), Buffer.from([0xff, 0xfe]), Buffer.from('"} 2\n')]));
+    };
+    let h = harness(server);
+    let t = await h.scrape();
+    assert.deepEqual(h.sink.lines(0), up(0, t, 0));
+    assert.equal(h.loop.status().lastError, 'text format line 2, column 6: invalid UTF-8');
+    await h.stop();
+    server.serve('a 1 NaN\n');
+    h = harness(server);
+    t = await h.scrape();
+    assert.deepEqual(h.sink.lines(0), up(0, t, 0));
+    assert.match(h.loop.status().lastError, /^text format line 1, column \d+: /);
+    await h.stop();
+  });
+
   it('an empty body is a successful scrape without series', async () => {
     server.serve('a 1\n');
     const h = harness(server);
