@@ -18,6 +18,7 @@ import { type Logger, silentLogger } from '../logger.js';
 import { GroupSet } from './group-set.js';
 import { readTargetGroupList } from './target-group-list.js';
 import type { Discoverer, DiscoveryStats, TargetGroup } from './types.js';
+import { untilAborted } from './until-aborted.js';
 
 /** The label naming the file a target came from. */
 export const FILE_PATH_LABEL = '__meta_filepath';
@@ -118,7 +119,7 @@ export function createFileDiscoverer(config: FileSdConfig, deps: FileDiscovererD
         timer = clock.setTimeout(tick, config.refreshIntervalMs);
       };
       tick();
-      await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+      await untilAborted(signal);
       clock.clearTimeout(timer);
       watches.close();
       await running;

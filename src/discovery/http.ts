@@ -17,6 +17,7 @@ import { redactUrl } from '../redact.js';
 import { GroupSet } from './group-set.js';
 import { readTargetGroupList } from './target-group-list.js';
 import type { Discoverer, DiscoveryStats, TargetGroup } from './types.js';
+import { untilAborted } from './until-aborted.js';
 
 /** The label naming the URL a target came from. */
 export const URL_LABEL = '__meta_url';
@@ -89,7 +90,7 @@ export function createHttpDiscoverer(config: HttpSdConfig, deps: HttpDiscovererD
         running = running.then(refresh);
       };
       tick();
-      await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+      await untilAborted(signal);
       clock.clearTimeout(timer);
       await running;
       await fetcher.close();

@@ -4,6 +4,7 @@
  */
 import type { StaticTargetGroup } from '../config/types.js';
 import type { Discoverer, DiscoveryStats, TargetGroup } from './types.js';
+import { untilAborted } from './until-aborted.js';
 
 /** The target groups of `static_configs`: each target becomes `{ __address__: target }`. */
 export function staticTargetGroups(groups: readonly StaticTargetGroup[]): TargetGroup[] {
@@ -30,7 +31,7 @@ export function createStaticDiscoverer(groups: readonly StaticTargetGroup[]): St
       stats.updates++;
       stats.targets = tgs.reduce((n, g) => n + g.targets.length, 0);
       onUpdate(tgs);
-      await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+      await untilAborted(signal);
     },
   };
 }

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { parseConfig } from '../../src/config/parse.js';
+import { createDiscoverer } from '../../src/discovery/index.js';
+import type { TargetGroup } from '../../src/discovery/types.js';
 import { compileRelabeling } from '../../src/relabel/engine.js';
 import type { RelabelRule } from '../../src/relabel/types.js';
 import {
@@ -353,6 +356,62 @@ describe('targetUrl (Prometheus TestTargetURL)', () => {
         __scrape_interval__: '1s',
         __scrape_timeout__: '1s',
       },
+    );
+  });
+});
+
+describe('from a prometheus.yml job to the targets', () => {
+  it("the blackbox exporter pattern: URL targets become a parameter, the exporter's address is scraped", async () => {
+    const { config, errors } = parseConfig(
+      [
+        'remote_write:',
+        '  - url: http://127.0.0.1:9090/api/v1/write',
+        'scrape_configs:',
+        '  - job_name: blackbox',
+        '    scrape_interval: 30s',
+        '    metrics_path: /probe',
+        '    params: { module: [http_2xx] }',
+        '    static_configs:',
+        '      - targets: [https://example.com, "http://10.0.0.1:8080/health?x=1"]',
+        '    relabel_configs:',
+        '      - source_labels: [__address__]',
+        '        target_label: __param_target',
+        '      - source_labels: [__param_target]',
+        '        target_label: instance',
+        '      - target_label: __address__',
+        '        replacement: 127.0.0.1:9115',
+        '',
+      ].join('\n'),
+    );
+    assert.deepEqual(errors, []);
+    const job = config!.scrapeConfigs![0];
+    const controller = new AbortController();
+    let groups: readonly TargetGroup[] = [];
+    const done = createDiscoverer(job.serviceDiscovery[0]).run((g) => {
+      groups = g;
+      controller.abort();
+    }, controller.signal);
+    await done;
+    const relabeler = compileRelabeling(job.relabelConfigs, job.nameValidationScheme);
+    const results = groups.flatMap((g) => targetsFromGroup(job, relabeler, g));
+    assert.deepEqual(
+      results.map((r) =>
+        r.kind === 'target' ? [r.target.url, r.target.labels, r.target.intervalMs, r.target.timeoutMs] : r,
+      ),
+      [
+        [
+          'http://127.0.0.1:9115/probe?module=http_2xx&target=https%3A%2F%2Fexample.com',
+          { instance: 'https://example.com', job: 'blackbox' },
+          30_000,
+          10_000,
+        ],
+        [
+          'http://127.0.0.1:9115/probe?module=http_2xx&target=http%3A%2F%2F10.0.0.1%3A8080%2Fhealth%3Fx%3D1',
+          { instance: 'http://10.0.0.1:8080/health?x=1', job: 'blackbox' },
+          30_000,
+          10_000,
+        ],
+      ],
     );
   });
 });
