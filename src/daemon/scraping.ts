@@ -132,12 +132,8 @@ export function scrapeOffsetSeed(externalLabels: Record<string, string>, hostnam
 
 const DISCOVERY_MODULE = '../discovery/index.js';
 
-interface DiscoveryModule {
-  createDiscoverer(
-    sd: DiscoveryConfig,
-    deps: { clock: Clock; logger: Logger; version: string },
-  ): Discoverer & { readonly stats?: DiscoveryStats };
-}
+/** Typed from the module itself; loaded at run time (see {@link defaultDiscoverers}). */
+type DiscoveryModule = typeof import('../discovery/index.js');
 
 /**
  * Failed refreshes (or watch events) of every discoverer, per job and mechanism: those running
@@ -194,8 +190,7 @@ function defaultDiscoverers(input: DaemonScrapeInput): (sd: DiscoveryConfig, con
         logger: input.logger.child({ scrape_pool: config.jobName, discovery: sd.kind }),
         version: input.version,
       });
-      const untrack =
-        discoverer.stats === undefined ? () => {} : failures.track(config.jobName, sd.kind, discoverer.stats);
+      const untrack = failures.track(config.jobName, sd.kind, discoverer.stats);
       try {
         await discoverer.run(onUpdate, signal);
       } finally {

@@ -227,6 +227,9 @@ remote_write:
     assert.equal(kept.length, 1, 'the data before the removal is kept');
     const metrics = (await httpRequest(`${daemon.url}/metrics`)).body.toString();
     assert.ok((metricValue(metrics, 'promspool_scrape_stale_markers_total{scrape_job="vm"}') ?? 0) > 0);
+    assert.equal(metricValue(metrics, 'prometheus_sd_discovered_targets{config="vm",name="scrape"}'), 0);
+    assert.equal(metricValue(metrics, 'prometheus_sd_discovered_targets{config="prometheus",name="scrape"}'), 1);
+    assert.equal(metricValue(metrics, 'prometheus_sd_refresh_failures_total{config="vm",mechanism="file"}'), 0);
     // The other job goes on.
     const up = await prom.query('up{job="prometheus"}', Date.now());
     assert.equal(up[0]?.samples[0]?.value, 1);
