@@ -108,9 +108,19 @@ export function readHttpClientConfig(
   return r.errors.length > before ? undefined : out;
 }
 
-/** True when `m` sets any HTTP client key (Kubernetes SD refuses them without `api_server`). */
+/** The HTTP client keys' default values (prometheus/common `DefaultHTTPClientConfig`). */
+const HTTP_CLIENT_DEFAULTS: Readonly<Record<string, unknown>> = {
+  follow_redirects: true,
+  enable_http2: true,
+  proxy_from_environment: false,
+};
+
+/**
+ * True when `m` sets an HTTP client key to something else than its default (Kubernetes SD,
+ * like Prometheus, refuses a custom client without `api_server` or with `kubeconfig_file`).
+ */
 export function hasHttpClientKeys(r: FieldReader, m: CheckedMap): boolean {
-  return HTTP_CLIENT_KEYS.some((k) => r.has(m, k));
+  return HTTP_CLIENT_KEYS.some((k) => r.has(m, k) && m.values.get(k) !== HTTP_CLIENT_DEFAULTS[k]);
 }
 
 /** Prometheus' `min_version`/`max_version` names -> Node's `tls` names. */

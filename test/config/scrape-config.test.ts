@@ -209,6 +209,7 @@ describe('scrape_configs: defaults', () => {
         '          - role: pod',
         '            label: app=web',
         '        attach_metadata: { node: true }',
+        '        follow_redirects: true',
         '      - role: node',
         '        api_server: https://k8s.example:6443',
         '        bearer_token: abc',
@@ -234,6 +235,8 @@ describe('scrape_configs: defaults', () => {
         namespaces: { ownNamespace: false, names: ['default', 'kube-system'] },
         selectors: [{ role: 'pod', label: 'app=web' }],
         attachMetadata: { node: true, namespace: false },
+        // A client key at its default is no custom client: allowed in-cluster, as in Prometheus.
+        followRedirects: true,
       },
       {
         kind: 'kubernetes',
