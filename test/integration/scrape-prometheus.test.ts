@@ -240,4 +240,16 @@ remote_write:
       `removed ${Date.now() - removedAt} ms ago`,
     );
   });
+
+  it('shutdown: the last scrapes are delivered and no stale markers are written', async () => {
+    const stoppingAt = Date.now();
+    const exit = await daemon.stop();
+    assert.equal(exit.code, 0, daemon.tail());
+    const up = await prom.query('up{job="prometheus"}');
+    assert.equal(up.length, 1, 'not stale: Prometheus still answers the series');
+    assert.equal(up[0].samples[0].value, 1);
+    const last = await prom.query('timestamp(up{job="prometheus"})');
+    const lastMs = last[0].samples[0].value * 1000;
+    assert.ok(lastMs >= stoppingAt - 1500, `last scrape ${stoppingAt - lastMs} ms before the stop`);
+  });
 });
