@@ -60,9 +60,6 @@ const SUB_NATIVE = -3;
 const SUB_COUNT = -2;
 const SUB_SUM = -1;
 
-/** Series-key separator: a lone surrogate never appears in a string decoded from valid UTF-8. */
-const KEY_SEP = '\uDFFF';
-
 /** Canonical NaN for every NaN read (so the stale marker's bits never come from a body). */
 function canonical(v: number): number {
   return Number.isNaN(v) ? Number.NaN : v;
@@ -103,13 +100,6 @@ interface Latin1Slicer {
 const f64 = new Float64Array(1);
 const f64Bytes = new Uint8Array(f64.buffer);
 
-/** A double's 8 bytes as a latin1 string (part of a series key). */
-function doubleKey(v: number): string {
-  f64[0] = v;
-  const b = f64Bytes;
-  return String.fromCharCode(b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]);
-}
-
 /** Parser of one protobuf exposition body. */
 export class ProtobufParser implements ExpositionParser {
   /** The protobuf body is binary: see {@link ExpositionParser} for what stands in for the text. */
@@ -138,7 +128,14 @@ export class ProtobufParser implements ExpositionParser {
   private famHelpStart = 0;
   private famHelpLen = 0;
   private famUnit = '';
-  private keyPrefix = '';
+  /**
+   * Series keys are built here: a 0 byte (no text-format key starts with one), the family name's
+   * length varint and bytes, a marker of the name suffix (n, c, s, q or b, the last two followed by
+   * the bound's 8 bytes), then the raw label fields; one latin1 slice makes the flat key.
+   */
+  private keyBuf = Buffer.allocUnsafe(256);
+  /** Length of the family part at the start of {@link keyBuf}. */
+  private keyFamilyLen = 0;
   private nameCount = '';
   private nameSum = '';
   private nameBucket = '';
@@ -147,8 +144,6 @@ export class ProtobufParser implements ExpositionParser {
   private labelOffsets = new Int32Array(96);
   private labelCount = 0;
   private labelsContiguous = true;
-  /** Memo of labelBytesKey() for the current metric. */
-  private labelKey: string | undefined = undefined;
   private metricTs = 0;
   private simpleValue = 0;
   private st = 0;
@@ -300,7 +295,7 @@ export class ProtobufParser implements ExpositionParser {
       this.famUnit = unitLen === 0 ? '' : r.stringAt(unitStart, unitLen);
       this.famEnd = end;
       this.famCursor = start;
-      this.keyPrefix = KEY_SEP + this.famName + KEY_SEP;
+      this.writeKeyFamily(nameStart, nameLen);
       this.nameCount = '';
       this.nameSum = '';
       this.nameBucket = '';
@@ -334,7 +329,6 @@ export class ProtobufParser implements ExpositionParser {
     this.seriesStart = start;
     this.seriesEnd = end;
     this.labelCount = 0;
-    this.labelKey = undefined;
     this.metricTs = 0;
     this.simpleValue = 0;
     this.st = 0;
@@ -462,17 +456,21 @@ export class ProtobufParser implements ExpositionParser {
     return true;
   }
 
-  /** The raw label fields, the series key's main part (one slice when contiguous, as encoders write them). */
-  private labelBytesKey(): string {
-    if (this.labelKey !== undefined) return this.labelKey;
-    const o = this.labelOffsets;
-    const n = this.labelCount;
-    const b = this.buf as unknown as Latin1Slicer;
-    let k = '';
-    if (this.labelsContiguous && n > 0) k = b.latin1Slice(o[0], o[(n - 1) * 6 + 5]);
-    else for (let i = 0; i < n; i++) k += b.latin1Slice(o[i * 6], o[i * 6 + 5]);
-    this.labelKey = k;
-    return k;
+  /** Starts every series key of the family: 0, the name's length varint, the name. */
+  private writeKeyFamily(nameStart: number, nameLen: number): void {
+    const need = nameLen + 16;
+    if (need > this.keyBuf.length) this.keyBuf = Buffer.allocUnsafe(need * 2);
+    const k = this.keyBuf;
+    let n = 0;
+    k[n++] = 0;
+    let len = nameLen;
+    while (len >= 0x80) {
+      k[n++] = (len & 0x7f) | 0x80;
+      len >>>= 7;
+    }
+    k[n++] = len;
+    this.buf.copy(k, n, nameStart, nameStart + nameLen);
+    this.keyFamilyLen = n + nameLen;
   }
 
   /** Records one LabelPair (checked: names non-empty, both valid UTF-8, as Prometheus' decoder). */
@@ -900,14 +898,40 @@ export class ProtobufParser implements ExpositionParser {
     if (this.key !== undefined) return this.key;
     const sub = this.sub;
     const t = this.famType;
-    let marker: string;
-    if (sub === SUB_NATIVE || (t !== T_SUMMARY && t !== T_HISTOGRAM && t !== T_GAUGE_HISTOGRAM)) marker = 'n';
-    else if (sub === SUB_COUNT) marker = 'c';
-    else if (sub === SUB_SUM) marker = 's';
-    else if (t === T_SUMMARY) marker = `q${doubleKey(this.fieldBound[sub])}`;
-    else marker = `b${doubleKey(sub < this.fieldCount ? this.fieldBound[sub] : Number.POSITIVE_INFINITY)}`;
-    this.key = this.keyPrefix + marker + this.labelBytesKey();
+    const o = this.labelOffsets;
+    const nl = this.labelCount;
+    const labelBytes = nl === 0 ? 0 : this.labelsContiguous ? o[(nl - 1) * 6 + 5] - o[0] : this.scatteredLabelBytes();
+    const need = this.keyFamilyLen + 9 + labelBytes;
+    if (need > this.keyBuf.length) {
+      const grown = Buffer.allocUnsafe(need * 2);
+      this.keyBuf.copy(grown, 0, 0, this.keyFamilyLen);
+      this.keyBuf = grown;
+    }
+    const k = this.keyBuf;
+    let n = this.keyFamilyLen;
+    if (sub === SUB_NATIVE || (t !== T_SUMMARY && t !== T_HISTOGRAM && t !== T_GAUGE_HISTOGRAM)) k[n++] = 0x6e;
+    else if (sub === SUB_COUNT) k[n++] = 0x63;
+    else if (sub === SUB_SUM) k[n++] = 0x73;
+    else {
+      k[n++] = t === T_SUMMARY ? 0x71 : 0x62;
+      f64[0] = sub < this.fieldCount ? this.fieldBound[sub] : Number.POSITIVE_INFINITY;
+      for (let i = 0; i < 8; i++) k[n++] = f64Bytes[i];
+    }
+    const buf = this.buf;
+    if (nl > 0 && this.labelsContiguous) {
+      n += buf.copy(k, n, o[0], o[(nl - 1) * 6 + 5]);
+    } else {
+      for (let l = 0; l < nl; l++) for (let i = o[l * 6]; i < o[l * 6 + 5]; i++) k[n++] = buf[i];
+    }
+    this.key = (k as unknown as Latin1Slicer).latin1Slice(0, n);
     return this.key;
+  }
+
+  private scatteredLabelBytes(): number {
+    const o = this.labelOffsets;
+    let total = 0;
+    for (let l = 0; l < this.labelCount; l++) total += o[l * 6 + 5] - o[l * 6];
+    return total;
   }
 
   labels(): ParsedLabel[] {
