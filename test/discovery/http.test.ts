@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import type { TLSSocket } from 'node:tls';
 import { createHttpDiscoverer } from '../../src/discovery/http.js';
 import type { Logger } from '../../src/logger.js';
 import { type LoggedLine, recordingLogger } from '../helpers/recording-logger.js';
 import { SimulatedClock } from '../helpers/simulated-clock.js';
+import { opensslAvailable, testCerts } from '../helpers/tls-certs.js';
 import { UpdateQueue } from './update-queue.js';
 
 const REFRESH = 60_000;
@@ -148,6 +151,49 @@ describe('http discovery', () => {
       assert.deepEqual(await q.next(), []);
     } finally {
       await q.stop();
+    }
+  });
+});
+
+describe('http discovery over TLS', {
+  skip: opensslAvailable() ? false : 'the openssl CLI is needed to make test certificates',
+}, () => {
+  it('verifies the server with tls_config.ca and presents the client certificate', async () => {
+    const certs = await testCerts();
+    const seen: unknown[] = [];
+    const tlsServer = createHttpsServer(
+      {
+        cert: certs.server.cert,
+        key: certs.server.key,
+        ca: certs.ca.cert,
+        requestCert: true,
+        rejectUnauthorized: true,
+      },
+      (req, res) => {
+        const peer = (req.socket as TLSSocket).getPeerCertificate();
+        seen.push(peer.subject?.CN);
+        res.writeHead(200, { 'content-type': 'application/json' }).end('[{"targets": ["tls:1"]}]');
+      },
+    );
+    await new Promise<void>((resolve) => tlsServer.listen(0, '127.0.0.1', resolve));
+    const url = `https://127.0.0.1:${(tlsServer.address() as AddressInfo).port}/sd`;
+    const d = createHttpDiscoverer(
+      {
+        url,
+        refreshIntervalMs: REFRESH,
+        tlsConfig: { ca: certs.ca.cert, cert: certs.client.cert, key: certs.client.key, insecureSkipVerify: false },
+      },
+      { clock: new SimulatedClock() },
+    );
+    const q = new UpdateQueue(d);
+    try {
+      assert.deepEqual(await q.next(), [
+        { source: `${url}:0`, targets: [{ __address__: 'tls:1' }], labels: { __meta_url: url } },
+      ]);
+      assert.deepEqual(seen, ['promspool-test-client']);
+    } finally {
+      await q.stop();
+      await new Promise((resolve) => tlsServer.close(resolve));
     }
   });
 });
