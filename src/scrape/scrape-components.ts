@@ -12,7 +12,7 @@ import type { Discoverer } from '../discovery/types.js';
 import type { Logger } from '../logger.js';
 import { compileRelabeling } from '../relabel/engine.js';
 import type { ScrapeLoop, ScrapeSink } from './loop-types.js';
-import { createScrapeClient, type ScrapeFailureReason } from './scrape-client.js';
+import { createScrapeClient, type ScrapeClient, ScrapeFailure, type ScrapeFailureReason } from './scrape-client.js';
 import { type RunningScrapeLoop, type ScrapeLoopStats, startScrapeLoop } from './scrape-loop.js';
 import type { ScrapeComponents } from './scrape-manager.js';
 import { populateTargetLabels } from './target-labels.js';
@@ -230,6 +230,15 @@ export function createScrapeComponents(o: ScrapeComponentsOptions): ScrapeCompon
   return (config) => {
     const logger = o.logger.child({ scrape_pool: config.jobName });
     const client = createScrapeClient(config, { version: o.version, clock: o.clock, logger });
+    // The pool's forced error (target_limit) fails a scrape before any request, as in Prometheus.
+    let forced: string | undefined;
+    const loopClient: ScrapeClient = {
+      scrape: (url, timeoutMs, signal) =>
+        forced === undefined
+          ? client.scrape(url, timeoutMs, signal)
+          : Promise.reject(new ScrapeFailure('forced', forced)),
+      close: () => client.close(),
+    };
     const relabeler = compileRelabeling(config.relabelConfigs, config.nameValidationScheme);
     const metricRelabeler = compileRelabeling(config.metricRelabelConfigs, config.nameValidationScheme);
     return {
@@ -239,7 +248,7 @@ export function createScrapeComponents(o: ScrapeComponentsOptions): ScrapeCompon
           startScrapeLoop({
             target,
             config,
-            client,
+            client: loopClient,
             sink: o.sink,
             clock: o.clock,
             logger,
@@ -250,6 +259,9 @@ export function createScrapeComponents(o: ScrapeComponentsOptions): ScrapeCompon
         ),
       createDiscoverer: (sd) => o.createDiscoverer(sd, config),
       populate: (target, groupLabels) => populateTargetLabels(config, relabeler, target, groupLabels),
+      setForcedError: (message) => {
+        forced = message;
+      },
       close: () => {
         void client.close().catch((err) => logger.warn('closing the scrape client failed', { err }));
         relabeler.dispose();

@@ -34,6 +34,12 @@ export interface ScrapePoolDeps {
    * it overrides).
    */
   populate(target: Readonly<Labels>, groupLabels: Readonly<Labels>): PopulatedTarget;
+  /**
+   * While set, every scrape of the loops started by these deps fails at once with this message
+   * (Prometheus' forced error): `up` 0, the series stale, the reason shown on the target. The
+   * pool sets it while the job has more targets than `target_limit`.
+   */
+  setForcedError(message: string | undefined): void;
 }
 
 /** Hooks for the self-metrics, all optional. */
@@ -218,8 +224,8 @@ export class ScrapePool {
       return {
         target,
         status: {
-          health: this.limitError === undefined ? 'unknown' : 'down',
-          lastError: this.limitError ?? '',
+          health: 'unknown',
+          lastError: '',
           lastScrapeMs: 0,
           lastScrapeDurationMs: 0,
           lastSamples: 0,
@@ -338,14 +344,15 @@ export class ScrapePool {
     const exceeded = limit > 0 && wanted.size > limit;
     const limitError = exceeded ? targetLimitError(wanted.size, limit) : undefined;
     if (limitError !== undefined && this.limitError === undefined) {
-      this.logger.error('scrape pool exceeded its target limit: no target is scraped', { err: limitError });
+      this.logger.error('scrape pool exceeded its target limit: every scrape fails', { err: limitError });
     } else if (limitError === undefined && this.limitError !== undefined) {
       this.logger.info('scrape pool back within its target limit', { targets: wanted.size, limit });
     }
     this.limitError = limitError;
-    // Over the limit nothing is scraped (Prometheus fails every scrape of the pool): the series of
-    // the loops that ran go stale, as Prometheus' failed scrapes mark them.
-    const target = exceeded ? new Map<string, ScrapeTarget>() : wanted;
+    // Over the limit every target keeps its loop but each scrape fails with the reason, as
+    // Prometheus does: up is 0 (alerts on up == 0 fire), the series go stale, /targets says why.
+    this.deps.setForcedError(limitError);
+    const target = wanted;
 
     const work: Promise<void>[] = [];
     for (const [key, entry] of this.loops) {

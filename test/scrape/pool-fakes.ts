@@ -63,6 +63,8 @@ export interface FakeDiscoverer extends Discoverer {
 export class FakeScrape {
   readonly loops: FakeLoop[] = [];
   readonly discoverers: FakeDiscoverer[] = [];
+  /** The forced error the pool set last (see ScrapePoolDeps.setForcedError). */
+  forcedError: string | undefined;
   private handoffs = 0;
 
   /** Loops not stopped, by instance. */
@@ -77,6 +79,9 @@ export class FakeScrape {
       startLoop: (target, handoff) => this.startLoop(target, handoff, version),
       createDiscoverer: (config) => this.createDiscoverer(config),
       populate: populate,
+      setForcedError: (message) => {
+        this.forcedError = message;
+      },
     };
   }
 
