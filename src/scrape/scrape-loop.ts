@@ -99,6 +99,9 @@ interface Handoff extends ScrapeLoopHandoff {
   readonly lastScrapeMs: number;
 }
 
+/** Hand-overs already taken by a loop. */
+const handedOver = new WeakSet<ScrapeLoopHandoff>();
+
 /** The settings that decide what a raw series becomes; a cache is reused only when they are equal. */
 function cacheFingerprint(target: ScrapeTarget, config: ScrapeConfig): string {
   return JSON.stringify([
@@ -230,10 +233,13 @@ class Loop implements RunningScrapeLoop {
       .sort((a, b) => compareUtf8(a[0], b[0]));
     this.fingerprint = cacheFingerprint(opts.target, opts.config);
     const handoff = opts.handoff as Handoff | undefined;
-    if (handoff?.cache !== undefined && handoff.fingerprint === this.fingerprint) this.cache = handoff.cache;
+    // A hand-over is taken once: two loops sharing one cache would corrupt each other's staleness.
+    const taken = handoff !== undefined && handedOver.has(handoff);
+    if (handoff !== undefined) handedOver.add(handoff);
+    if (handoff?.cache !== undefined && !taken && handoff.fingerprint === this.fingerprint) this.cache = handoff.cache;
     else {
       this.cache = new ScrapeCache();
-      if (handoff?.cache !== undefined) this.orphans = [...handoff.cache.lastScraped()];
+      if (handoff?.cache !== undefined && !taken) this.orphans = [...handoff.cache.lastScraped()];
     }
     this.lastScrapeMs = handoff?.lastScrapeMs ?? 0;
     this.reportRefs = REPORT_SERIES.map((r) => this.ref(reportLabels(r.name, opts.target.labels)));
