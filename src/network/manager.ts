@@ -453,10 +453,14 @@ class ShardedNetwork implements NetworkManager {
     for (const l of losing) this.loops[l]?.flush();
     for (const p of moving) if (this.outstanding[p] === 0) this.switchPartition(p);
     if (rs.movesLeft > 0) {
+      const signal = this.stopSignal.signal;
+      let onStop: (() => void) | undefined;
       const stopped = new Promise<void>((resolve) => {
-        this.stopSignal.signal.addEventListener('abort', () => resolve(), { once: true });
+        onStop = () => resolve();
+        signal.addEventListener('abort', onStop, { once: true });
       });
       await Promise.race([done, stopped]);
+      if (onStop !== undefined) signal.removeEventListener('abort', onStop);
       if (rs.movesLeft > 0) return; // stopping: stop() rejects the held work and counts the rest
     }
     this.activeLoops = to;
