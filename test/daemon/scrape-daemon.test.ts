@@ -180,3 +180,66 @@ describe('daemon scraping', () => {
     assert.equal(queue.samples.length, count, 'no scrape after stop');
   });
 });
+
+describe('daemon scraping over target_limit', () => {
+  test('every scrape fails with the reason: up 0 for each target, shown on /api/v1/targets', async () => {
+    const target = createServer((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4' }).end(EXPOSITION);
+    });
+    await new Promise<void>((r) => target.listen(0, '127.0.0.1', r));
+    const port = (target.address() as AddressInfo).port;
+    // Two targets on the same server (different addresses), one allowed.
+    const addresses = [`127.0.0.1:${port}`, `localhost:${port}`];
+    const queue = new FakeQueue();
+    const job = scrapeConfig({
+      jobName: 'limited',
+      scrapeIntervalMs: 500,
+      scrapeTimeoutMs: 450,
+      targetLimit: 1,
+      scrapeProtocols: ['PrometheusText0.0.4'],
+    });
+    const daemon = await startDaemon(
+      { ...testConfig(), scrapeConfigs: [job] },
+      {
+        queueFactory: async () => queue,
+        collectDefaultMetrics: false,
+        scrape: {
+          createDiscoverer: (): Discoverer => ({
+            run(onUpdate, signal) {
+              onUpdate([{ source: 's', targets: addresses.map((a) => ({ __address__: a })), labels: {} }]);
+              return new Promise((resolve) => signal.addEventListener('abort', () => resolve()));
+            },
+          }),
+        },
+      },
+    );
+    try {
+      const ups = () => queue.samples.filter((s) => s.labels.__name__ === 'up');
+      await waitForCommit(queue, () => new Set(ups().map((s) => s.labels.instance)).size === 2, 10_000, 'up of both');
+      assert.deepEqual(
+        ups().map((s) => s.value),
+        ups().map(() => 0),
+      );
+      assert.equal(
+        queue.samples.some((s) => s.labels.__name__ === 'demo_total'),
+        false,
+        'nothing of the targets appended',
+      );
+      const error = 'target_limit exceeded (number of targets: 2, limit: 1)';
+      const body = JSON.parse((await httpRequest(`${daemon.url}/api/v1/targets`)).body) as TargetsJson;
+      assert.deepEqual(
+        body.data.activeTargets.map((t) => [t.health, t.lastError]),
+        [
+          ['down', error],
+          ['down', error],
+        ],
+      );
+      const metrics = (await httpRequest(`${daemon.url}/metrics`)).body;
+      assert.match(metrics, /^promspool_scrape_failures_total\{scrape_job="limited",reason="forced"\} [1-9]/m);
+      assert.match(metrics, /^prometheus_target_scrape_pool_exceeded_target_limit_total 1$/m);
+    } finally {
+      await daemon.stop();
+      await new Promise((r) => target.close(r));
+    }
+  });
+});
