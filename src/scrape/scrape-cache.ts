@@ -37,6 +37,15 @@ export interface MetaEntry extends Metadata {
   lastIter: number;
 }
 
+/**
+ * `s` as a string of its own. A slice of a scrape body (V8 makes strings of 13 characters or more
+ * sliced from their parent) would keep the whole body alive as long as the cache keeps the slice:
+ * one body per scrape that brought a new series, for as long as that series lives.
+ */
+export function detach(s: string): string {
+  return s.length < 13 ? s : Buffer.from(s, 'utf8').toString('utf8');
+}
+
 /** Metadata entries are kept this many scrapes after their family was last seen (as Prometheus). */
 const METADATA_KEEP_ITERATIONS = 10;
 
@@ -108,7 +117,7 @@ export class ScrapeCache {
 
   /** Adds a series; `ref` undefined records it as dropped. */
   add(raw: string, ref: SeriesRef | Labels | undefined, labels: Readonly<Labels> | undefined): CacheEntry {
-    const key = Buffer.from(raw, 'utf8').toString('utf8');
+    const key = detach(raw);
     const e: CacheEntry = {
       key,
       ref,

@@ -34,7 +34,7 @@ import { type ExpositionFormat, formatOfProtocol } from './content-type.js';
 import { createParser, negotiateFormat } from './index.js';
 import type { ScrapeLoop, ScrapeLoopHandoff, ScrapeSink, ScrapeStatus, ScrapeTarget } from './loop-types.js';
 import { REPORT_SERIES, reportLabels, reportValues, type ScrapeReport, STALE_NAN } from './report-series.js';
-import { type CacheEntry, isSeriesPartOfFamily, type MetaEntry, ScrapeCache } from './scrape-cache.js';
+import { type CacheEntry, detach, isSeriesPartOfFamily, type MetaEntry, ScrapeCache } from './scrape-cache.js';
 import type { ScrapeClient } from './scrape-client.js';
 import { ScrapeFailure, type ScrapeFailureReason } from './scrape-client.js';
 import { ExpositionParseError, type ExpositionParser, type ParsedExemplar, type ParsedLabel } from './types.js';
@@ -607,7 +607,8 @@ class Loop implements RunningScrapeLoop {
     let count = 0;
     for (let i = 0; i < out.length; i += 2) {
       if (out[i + 1] === '') continue;
-      labels[out[i]] = out[i + 1];
+      // Names and values may be slices of the body; the labels live as long as the series.
+      labels[detach(out[i])] = detach(out[i + 1]);
       count++;
     }
     if (count === 0) return undefined;
