@@ -226,7 +226,7 @@ export class ScrapeCache {
   setHelp(family: string, help: string): MetaEntry {
     const m = this.meta(family);
     if (m.help !== help) {
-      m.help = help;
+      m.help = detach(help);
       m.dirty = true;
     }
     return m;
@@ -236,7 +236,7 @@ export class ScrapeCache {
   setUnit(family: string, unit: string): MetaEntry {
     const m = this.meta(family);
     if (m.unit !== unit) {
-      m.unit = unit;
+      m.unit = detach(unit);
       m.dirty = true;
     }
     return m;
@@ -255,8 +255,9 @@ export class ScrapeCache {
   private meta(family: string): MetaEntry {
     let m = this.metadata.get(family);
     if (m === undefined) {
-      m = { family, type: 'unknown', help: '', unit: '', dirty: true, lastIter: this.iter };
-      this.metadata.set(family, m);
+      const own = detach(family);
+      m = { family: own, type: 'unknown', help: '', unit: '', dirty: true, lastIter: this.iter };
+      this.metadata.set(own, m);
     } else m.lastIter = this.iter;
     return m;
   }
