@@ -254,7 +254,7 @@ export class ScrapePool {
     const providers: Provider[] = this.config.serviceDiscovery.map((sd) => {
       const abort = new AbortController();
       const provider: Provider = {
-        discoverer: this.deps.createDiscoverer(sd),
+        discoverer: this.discoverer(sd),
         abort,
         groups: new Map(),
         reported: false,
@@ -268,8 +268,24 @@ export class ScrapePool {
         .run((changed) => this.onDiscovery(p, changed), p.abort.signal)
         .catch((err) => this.logger.error('service discovery failed', { err }));
     }
+    // When every discoverer reported at once (static ones), the last report scheduled the sync;
+    // otherwise the others get the update delay to report before the sync goes ahead without them.
     if (providers.length === 0) this.scheduleSync(0);
-    else this.scheduleSync(this.o.updateDelayMs ?? DEFAULT_UPDATE_DELAY_MS);
+    else if (!providers.every((p) => p.reported)) this.scheduleSync(this.o.updateDelayMs ?? DEFAULT_UPDATE_DELAY_MS);
+  }
+
+  /** The discoverer of one block; one that cannot be created is logged and discovers nothing. */
+  private discoverer(sd: DiscoveryConfig): Discoverer {
+    try {
+      return this.deps.createDiscoverer(sd);
+    } catch (err) {
+      this.logger.error('creating a discoverer failed: it finds no targets', { discovery: sd.kind, err });
+      return {
+        async run(onUpdate) {
+          onUpdate([]);
+        },
+      };
+    }
   }
 
   private onDiscovery(p: Provider, changed: readonly TargetGroup[]): void {

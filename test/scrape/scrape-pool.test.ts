@@ -41,6 +41,38 @@ describe('ScrapePool', () => {
     );
   });
 
+  it('a discoverer reporting during run() (static) syncs once, at once; one that cannot be created finds nothing', async () => {
+    const fake = new FakeScrape();
+    const clock = new SimulatedClock(0);
+    let syncs = 0;
+    const deps = fake.deps();
+    const pool = new ScrapePool({
+      config: scrapeConfig({
+        serviceDiscovery: [
+          { kind: 'static', groups: [] },
+          { kind: 'http', url: 'http://x', refreshIntervalMs: 1 } as never,
+        ],
+      }),
+      deps: {
+        ...deps,
+        createDiscoverer: (sd) => {
+          if (sd.kind === 'http') throw new Error('bad');
+          return { run: async (onUpdate) => onUpdate([group('s', ['h1:1'])]) };
+        },
+      },
+      clock,
+      logger: silentLogger,
+      events: { synced: () => syncs++ },
+    });
+    pool.start();
+    await pool.whenSynced();
+    await settle();
+    assert.equal(syncs, 1);
+    assert.deepEqual([...fake.running().keys()], ['h1:1']);
+    assert.equal(clock.nextDeadline(), undefined, 'no fallback sync left pending');
+    await pool.stop({ staleMarkers: false });
+  });
+
   it('syncs after the update delay when a discoverer never reports', async () => {
     const fake = new FakeScrape();
     const { pool, clock } = startPool(fake, {
