@@ -19,6 +19,7 @@ import {
 } from './api-client.js';
 import { Informer, type ObjectChange } from './informer.js';
 import type { KubeObject } from './objects.js';
+import { type JoinedResource, references } from './references.js';
 import {
   type BuildContext,
   buildEndpointSlice,
@@ -54,6 +55,9 @@ export interface KubernetesDiscovererDeps {
 export interface KubernetesDiscoverer extends Discoverer {
   readonly stats: DiscoveryStats;
 }
+
+/** Above this many joined-object changes at once, every group is rebuilt instead of the referencing ones. */
+const MAX_TARGETED_CHANGES = 64;
 
 /** The resources discovery reads: collection path by namespace (empty: all namespaces). */
 type Resource = 'nodes' | 'namespaces' | 'pods' | 'services' | 'endpoints' | 'endpointslices' | 'ingresses';
@@ -251,7 +255,23 @@ export function createKubernetesDiscoverer(
             }
           }
         } else {
-          rebuildAll(out);
+          // Only the groups that join a changed object: a pod's status change in a large cluster
+          // must not rebuild every endpoints group.
+          const keys = changes.map((c) => c.key);
+          // A relist of a joined resource can change thousands of objects: then one full rebuild
+          // is cheaper than matching every change against every group.
+          if (keys.length > MAX_TARGETED_CHANGES) {
+            rebuildAll(out);
+            report(out, false);
+            return;
+          }
+          for (const inf of informers.get(primary) ?? []) {
+            for (const o of inf.store.values()) {
+              if (keys.some((k) => references(config.role, o, resource as JoinedResource, k))) {
+                collect(buildGroup(config.role, o, ctx), out);
+              }
+            }
+          }
         }
         report(out, false);
       };

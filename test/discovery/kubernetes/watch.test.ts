@@ -64,7 +64,7 @@ describe('kubernetes discovery list + watch', () => {
   after(() => server.close());
   beforeEach(() => {
     server.dropWatches();
-    for (const r of ['pods', 'services', 'endpoints', 'nodes', 'namespaces']) server.set(r, []);
+    for (const r of ['pods', 'services', 'endpoints', 'endpointslices', 'nodes', 'namespaces']) server.set(r, []);
     clock = new SimulatedClock(1_000_000);
     logs = new AwaitableLogger();
   });
@@ -244,6 +244,56 @@ describe('kubernetes discovery list + watch', () => {
       server.emit('services', 'DELETED', { metadata: { name: 'web', namespace: 'default' } });
       const [h] = await running.next();
       assert.deepEqual(h.labels, { __meta_kubernetes_namespace: 'default', __meta_kubernetes_endpoints_name: 'web' });
+    } finally {
+      await running.stop();
+    }
+  });
+
+  it('attach_metadata.node: a node label change rebuilds only the groups of pods on that node', async () => {
+    const onNode = (name: string, node: string) => ({
+      ...pod(name, '10.1.0.1'),
+      spec: { ...(pod(name, '').spec as object), nodeName: node },
+    });
+    server.set('nodes', [{ metadata: { name: 'n1' } }, { metadata: { name: 'n2' } }]);
+    server.set('pods', [onNode('a', 'n1'), onNode('b', 'n2')]);
+    const from = server.requests.length;
+    const { running } = start({ attachMetadata: { node: true, namespace: false } });
+    try {
+      const first = bySource(await running.next());
+      assert.equal(first['pod/default/a'].labels.__meta_kubernetes_node_name, 'n1');
+      await server.waitForWatch('nodes', from);
+      server.emit('nodes', 'MODIFIED', { metadata: { name: 'n2', labels: { zone: 'z2' } } });
+      const [g] = await running.next();
+      assert.equal(g.source, 'pod/default/b');
+      assert.equal(g.labels.__meta_kubernetes_node_label_zone, 'z2');
+      // The node goes away: its pods are left out (as Prometheus filters pods of unknown nodes).
+      server.emit('nodes', 'DELETED', { metadata: { name: 'n2' } });
+      assert.deepEqual(await running.next(), [gone('pod/default/b')]);
+      assert.equal(running.untaken, 0);
+    } finally {
+      await running.stop();
+    }
+  });
+
+  it('role endpointslice: a change of a pod behind a slice rebuilds that slice only', async () => {
+    const slice = (name: string, podName: string) => ({
+      metadata: { name, namespace: 'default', labels: { 'kubernetes.io/service-name': name } },
+      addressType: 'IPv4',
+      ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+      endpoints: [{ addresses: ['10.1.0.1'], targetRef: { kind: 'Pod', namespace: 'default', name: podName } }],
+    });
+    server.set('endpointslices', [slice('s1', 'a'), slice('s2', 'b')]);
+    server.set('pods', [pod('a', '10.1.0.1'), pod('b', '10.1.0.2')]);
+    const from = server.requests.length;
+    const { running } = start({ role: 'endpointslice' });
+    try {
+      assert.equal((await running.next()).length, 2);
+      await server.waitForWatch('pods', from);
+      server.emit('pods', 'MODIFIED', { ...pod('b', '10.1.0.2'), status: { podIP: '10.1.0.2', phase: 'Failed' } });
+      const [g] = await running.next();
+      assert.equal(g.source, 'endpointslice/default/s2');
+      assert.equal(g.targets[0].__meta_kubernetes_pod_phase, 'Failed');
+      assert.equal(running.untaken, 0);
     } finally {
       await running.stop();
     }
