@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import protobuf from 'protobufjs';
 import {
   createParser,
   ExpositionParseError,
@@ -156,6 +157,47 @@ describe('protobuf parser: series keys', () => {
       return p.series();
     };
     assert.equal(key(encodeFamilies([fam(1, 5)])), key(encodeFamilies([fam(2, 6)])));
+  });
+  it('reads labels interleaved with other fields, long and non-ASCII ones, as the usual layout', () => {
+    const long = 'x'.repeat(300);
+    // MetricFamily{name "g", type GAUGE, metric{label a=long, gauge{1}, label b=é}}, fields written by hand.
+    const w = protobuf.Writer.create();
+    w.uint32(0x0a).string('g').uint32(0x18).uint32(1);
+    const m = protobuf.Writer.create();
+    m.uint32(0x0a).fork().uint32(0x0a).string('a').uint32(0x12).string(long).ldelim();
+    m.uint32(0x12).fork().uint32(0x09).double(1).ldelim();
+    m.uint32(0x0a).fork().uint32(0x12).string('é').uint32(0x0a).string('b').ldelim();
+    w.uint32(0x22).bytes(m.finish());
+    const body = Buffer.from(protobuf.Writer.create().bytes(w.finish()).finish());
+    const usual = encodeFamilies([
+      {
+        name: 'g',
+        type: 'GAUGE',
+        metric: [
+          {
+            label: [
+              { name: 'a', value: long },
+              { name: 'b', value: 'é' },
+            ],
+            gauge: { value: 1 },
+          },
+        ],
+      },
+    ]);
+    const read = (b: Buffer) => {
+      const p = createParser('protobuf', b);
+      while (p.next() !== 'series');
+      const key = p.series();
+      return { labels: p.labels(), value: p.value, key };
+    };
+    const a = read(body);
+    const b = read(usual);
+    assert.deepEqual(a.labels, L('__name__', 'g', 'a', long, 'b', 'é'));
+    assert.deepEqual(b.labels, a.labels);
+    assert.equal(a.value, 1);
+    // Keys are the raw bytes: equal for equal bytes, here two layouts of one series.
+    assert.equal(read(body).key, a.key);
+    assert.notEqual(a.key, b.key);
   });
   it('reports seriesStart/seriesEnd as the Metric message bytes and input as empty', () => {
     const b = encodeFamilies(['name: "g" type: GAUGE metric: < label: < name: "a" value: "b" > gauge: < value: 1 > >']);
