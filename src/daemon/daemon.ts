@@ -163,6 +163,7 @@ export async function startDaemon(config: PromspoolConfig, options: StartDaemonO
 
   let current = config;
   let stopping = false;
+  let scrapeStarted = false;
   let stopPromise: Promise<void> | undefined;
   let reloadChain: Promise<unknown> = Promise.resolve();
   let selfMonitor: SelfMonitor | undefined;
@@ -211,8 +212,9 @@ export async function startDaemon(config: PromspoolConfig, options: StartDaemonO
       receiver,
       registry,
       // Scraping counts as started once every job applied its first targets (at most the
-      // discovery update delay after start), so a rollout waits for the new pod to scrape.
-      isReady: () => queue.ready && scrapeManager.ready,
+      // discovery update delay after start), so a rollout waits for the new pod to scrape. A job
+      // added by a reload does not make a running daemon unready.
+      isReady: () => queue.ready && scrapeStarted,
       isStopping: () => stopping,
       reload: () => reload(),
       statusPage: async () => renderStatusPage({ status: await statusCollector.status(), config: current }),
@@ -265,6 +267,7 @@ export async function startDaemon(config: PromspoolConfig, options: StartDaemonO
   // static and file discovery report at once, and a discoverer that does not is given up on after
   // the discovery update delay (5 s), so this never waits longer.
   await scrapeManager.whenReady();
+  scrapeStarted = true;
   logger.info('listening', {
     address: config.server.listenAddress,
     url,
