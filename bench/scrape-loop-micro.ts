@@ -176,6 +176,12 @@ for (const [mode, r] of Object.entries(runs)) {
   );
   await r.loop.stop({ staleMarkers: false });
 }
+// With --expose-gc, garbage (the last bodies) is collected first so the heap is what the caches hold.
+(globalThis as { gc?: () => void }).gc?.();
+const mem = process.memoryUsage();
+console.log(
+  `memory after the warm scrapes (both loops' caches, 2 x ${args.series} series): rss ${(mem.rss / 2 ** 20).toFixed(0)} MB, heap used ${(mem.heapUsed / 2 ** 20).toFixed(0)} MB`,
+);
 console.log(
   `parse only (text parser over the plain body, no loop): median ${median(parseOnly).toFixed(1)} ms; loop/parse ratio gzip ${(median(runs.gzip.warm) / median(parseOnly)).toFixed(2)}, plain ${(median(runs.plain.warm) / median(parseOnly)).toFixed(2)}`,
 );

@@ -15,8 +15,6 @@ export interface CacheEntry {
   readonly key: string;
   /** Where samples go; undefined when metric relabeling dropped the series. */
   readonly ref: SeriesRef | Labels | undefined;
-  /** The final labels (what `ref` stands for), for messages and hand-over. */
-  readonly labels: Readonly<Labels> | undefined;
   /** Iteration (scrape) the raw text was last seen in: the same as now means a duplicate. */
   lastIter: number;
   /** Iteration its sample was last counted for staleness (appended without an explicit timestamp). */
@@ -35,6 +33,14 @@ export interface MetaEntry extends Metadata {
   /** True until the current metadata has been passed to `updateMetadata` (and committed). */
   dirty: boolean;
   lastIter: number;
+}
+
+/** The final labels an entry stands for (a SeriesRef's, or the label set itself); undefined when dropped. */
+export function labelsOf(e: CacheEntry): Readonly<Labels> | undefined {
+  const ref = e.ref;
+  if (ref === undefined) return undefined;
+  // A label named `labels` has a string value; a SeriesRef's `labels` is an object.
+  return typeof ref.labels === 'object' ? (ref as SeriesRef).labels : (ref as Labels);
 }
 
 /**
@@ -116,12 +122,11 @@ export class ScrapeCache {
   wasDuplicate = false;
 
   /** Adds a series; `ref` undefined records it as dropped. */
-  add(raw: string, ref: SeriesRef | Labels | undefined, labels: Readonly<Labels> | undefined): CacheEntry {
+  add(raw: string, ref: SeriesRef | Labels | undefined): CacheEntry {
     const key = detach(raw);
     const e: CacheEntry = {
       key,
       ref,
-      labels,
       lastIter: this.iter,
       staleIter: 0,
       lastTs: Number.NEGATIVE_INFINITY,

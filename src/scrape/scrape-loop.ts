@@ -34,7 +34,14 @@ import { type ExpositionFormat, formatOfProtocol } from './content-type.js';
 import { createParser, negotiateFormat } from './index.js';
 import type { ScrapeLoop, ScrapeLoopHandoff, ScrapeSink, ScrapeStatus, ScrapeTarget } from './loop-types.js';
 import { REPORT_SERIES, reportLabels, reportValues, type ScrapeReport, STALE_NAN } from './report-series.js';
-import { type CacheEntry, detach, isSeriesPartOfFamily, type MetaEntry, ScrapeCache } from './scrape-cache.js';
+import {
+  type CacheEntry,
+  detach,
+  isSeriesPartOfFamily,
+  labelsOf,
+  type MetaEntry,
+  ScrapeCache,
+} from './scrape-cache.js';
 import type { ScrapeClient } from './scrape-client.js';
 import { ScrapeFailure, type ScrapeFailureReason } from './scrape-client.js';
 import { ExpositionParseError, type ExpositionParser, type ParsedExemplar, type ParsedLabel } from './types.js';
@@ -416,9 +423,9 @@ class Loop implements RunningScrapeLoop {
     });
     if (this.orphans.length > 0) {
       const seen = new Set<string>();
-      this.cache.forEachCurrent((e) => seen.add(labelsKey(e.labels)));
+      this.cache.forEachCurrent((e) => seen.add(labelsKey(labelsOf(e))));
       for (const e of this.orphans) {
-        if (e.ref === undefined || seen.has(labelsKey(e.labels)) || ts <= e.lastTs) continue;
+        if (e.ref === undefined || seen.has(labelsKey(labelsOf(e))) || ts <= e.lastTs) continue;
         app.append(e.ref, ts, STALE_NAN);
         n++;
       }
@@ -496,7 +503,6 @@ class Loop implements RunningScrapeLoop {
         }
         let e = inPlace ? cache.lookup(input, p.seriesStart, p.seriesEnd) : cache.get(p.series());
         let ref: SeriesRef | Labels;
-        let labels: Readonly<Labels> | undefined;
         if (e !== undefined) {
           if (e.ref === undefined) continue;
           // Seen earlier in this very scrape (get() stamped it with this iteration already).
@@ -507,9 +513,9 @@ class Loop implements RunningScrapeLoop {
           }
           ref = e.ref;
         } else {
-          labels = this.finalLabels(p.labels());
+          const labels = this.finalLabels(p.labels());
           if (labels === undefined) {
-            cache.add(p.series(), undefined, undefined);
+            cache.add(p.series(), undefined);
             continue;
           }
           ref = this.ref(labels);
@@ -544,7 +550,7 @@ class Loop implements RunningScrapeLoop {
         else app.append(ref, t, p.value);
         appended++;
         if (e === undefined) {
-          e = cache.add(p.series(), ref, labels);
+          e = cache.add(p.series(), ref);
           if (!sampleLimitHit && !bucketLimitHit) seriesAdded++;
         }
         cache.appended(e, t);
@@ -552,7 +558,7 @@ class Loop implements RunningScrapeLoop {
         added++;
         if (withExemplars) this.appendExemplars(app, p, ref, t, kind === 'histogram');
         if (lastMeta?.dirty) {
-          const name = (e.labels ?? labels)?.__name__;
+          const name = labelsOf(e)?.__name__;
           if (name !== undefined && isSeriesPartOfFamily(name, lastMeta.family, lastMeta.type)) {
             app.updateMetadata(lastMeta.family, { type: lastMeta.type, help: lastMeta.help, unit: lastMeta.unit });
             lastMeta.dirty = false;

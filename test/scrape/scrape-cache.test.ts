@@ -9,7 +9,7 @@ function scrape(cache: ScrapeCache, series: string[], appendAll = true): CacheEn
   let pos = 0;
   for (const s of series) {
     let e = cache.lookup(body, pos, pos + s.length);
-    if (e === undefined) e = cache.add(body.slice(pos, pos + s.length), { __name__: s }, { __name__: s });
+    if (e === undefined) e = cache.add(body.slice(pos, pos + s.length), { __name__: s });
     if (appendAll) cache.trackStaleness(e);
     out.push(e);
     pos += s.length + 1;
@@ -33,7 +33,7 @@ describe('scrape cache', () => {
   it('keeps copies of the raw text, not slices of the body', () => {
     const cache = new ScrapeCache();
     const body = `${'x'.repeat(1000)}\nseries_name{a="1"}`;
-    const e = cache.add(body.slice(1001), undefined, undefined);
+    const e = cache.add(body.slice(1001), undefined);
     assert.equal(e.key, 'series_name{a="1"}');
     assert.equal(cache.lookup(`${e.key}`, 0, e.key.length), e);
   });
