@@ -80,11 +80,23 @@ export class Informer {
           allowWatchBookmarks: 'true',
           timeoutSeconds: String(opts.watchTimeoutSeconds ?? 300 + Math.floor(Math.random() * 300)),
         };
+        let events = 0;
         await client.watch(opts.path, query, signal, (e) => {
           resourceVersion = this.apply(e) ?? resourceVersion;
           backoff = INITIAL_BACKOFF_MS;
+          events++;
         });
-        // The server ended the watch (its timeout): resume from the last version seen.
+        // The server ended the watch (its timeout): resume from the last version seen. A watch
+        // that ended without a single event (not even a bookmark, which servers send about every
+        // minute) was cut short: wait before the next one, so such a server is not hammered.
+        if (events === 0) {
+          opts.logger.debug('kubernetes discovery: watch ended without events; waiting before the next', {
+            path: opts.path,
+            waitMs: backoff,
+          });
+          await sleep(opts.clock, backoff, signal);
+          backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
+        }
       } catch (err) {
         if (signal.aborted) break;
         if (err instanceof GoneError || (err instanceof ApiStatusError && err.status === 410)) {
@@ -115,7 +127,7 @@ export class Informer {
   private replace(items: KubeObject[]): void {
     const changes: ObjectChange[] = [];
     const seen = new Set<string>();
-    for (const object of items) {
+    for (const object of items.map(trim)) {
       const key = objectKey(object);
       seen.add(key);
       const old = this.store.get(key);
@@ -137,10 +149,11 @@ export class Informer {
     switch (e.type) {
       case 'ADDED':
       case 'MODIFIED': {
-        const key = objectKey(e.object);
+        const object = trim(e.object);
+        const key = objectKey(object);
         const old = this.store.get(key);
-        this.store.set(key, e.object);
-        this.opts.onChange([{ key, old, object: e.object }]);
+        this.store.set(key, object);
+        this.opts.onChange([{ key, old, object }]);
         return e.object.metadata?.resourceVersion;
       }
       case 'DELETED': {
@@ -159,4 +172,14 @@ export class Informer {
         throw new Error(`watch ${this.opts.path}: unknown event type ${JSON.stringify((e as { type: unknown }).type)}`);
     }
   }
+}
+
+/**
+ * Drops `metadata.managedFields` (server-side apply bookkeeping, often the largest part of an
+ * object and never a label) so the stores of a large cluster hold less.
+ */
+function trim(o: KubeObject): KubeObject {
+  const meta = o.metadata as (KubeObject['metadata'] & { managedFields?: unknown }) | undefined;
+  if (meta?.managedFields !== undefined) delete meta.managedFields;
+  return o;
 }

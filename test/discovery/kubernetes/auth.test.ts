@@ -76,6 +76,8 @@ describe('kubernetes discovery authentication', { skip: opensslAvailable() ? fal
       expectedToken = 'token-2';
       clock.advance(TOKEN_REREAD_MS - 1);
       let before = server.requests.length;
+      // A bookmark, so the ended watch is resumed at once (not after a backoff).
+      server.emitRaw('services', { type: 'BOOKMARK', object: { kind: 'Service', metadata: { resourceVersion: '7' } } });
       server.endWatches();
       assert.equal(server.requests.length, before);
       // Not yet a minute: the old token is still sent (and refused here), a failure that backs off.

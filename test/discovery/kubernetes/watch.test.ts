@@ -122,6 +122,25 @@ describe('kubernetes discovery list + watch', () => {
     }
   });
 
+  it('a watch the server ends without any event is resumed only after the backoff', async () => {
+    const from = server.requests.length;
+    const { discoverer, running } = start();
+    try {
+      await running.next();
+      await server.waitForWatch('pods', from);
+      const before = server.requests.length;
+      server.endWatches();
+      await logs.waitFor('watch ended without events');
+      assert.equal(clock.nextDeadline(), clock.now() + INITIAL_BACKOFF_MS);
+      assert.equal(server.requests.length, before);
+      clock.advance(INITIAL_BACKOFF_MS);
+      await server.waitForWatch('pods', before);
+      assert.equal(discoverer.stats.failures, 0);
+    } finally {
+      await running.stop();
+    }
+  });
+
   it('lists again on a 410 Gone ERROR event and reports what vanished meanwhile', async () => {
     server.set('pods', [pod('a', '10.1.0.1'), pod('b', '10.1.0.2')]);
     const from = server.requests.length;
