@@ -150,7 +150,8 @@ function buildGroup(role: KubernetesRole, o: KubeObject, ctx: BuildContext): Tar
 function namespacesOf(config: KubernetesSdConfig, deps: KubernetesDiscovererDeps): string[] {
   const { names, ownNamespace } = config.namespaces;
   if (names.length === 0 && !ownNamespace) return [''];
-  return ownNamespace ? [...names, readOwnNamespace(deps.inCluster)] : [...names];
+  // A namespace named twice (also as the own one) is watched once.
+  return [...new Set(ownNamespace ? [...names, readOwnNamespace(deps.inCluster)] : names)];
 }
 
 /**

@@ -318,12 +318,30 @@ describe('kubernetes discovery list + watch', () => {
     }
   });
 
+  it('own_namespace without a readable namespace file: logged, counted, an empty first set', async () => {
+    const discoverer = createKubernetesDiscoverer(
+      sdConfig({ apiServer: server.url, namespaces: { ownNamespace: true, names: [] } }),
+      { clock, logger: logs.logger, inCluster: { serviceAccountDir: '/nonexistent/promspool-test' } },
+    );
+    const running = new RunningDiscoverer(discoverer);
+    try {
+      assert.deepEqual(await running.next(), []);
+      assert.equal(discoverer.stats.failures, 1);
+      assert.match(
+        String(logs.lines.find((l) => l.msg === 'kubernetes discovery cannot start')?.fields.err),
+        /could not determine the pod's namespace from \/nonexistent\/promspool-test\/namespace/,
+      );
+    } finally {
+      await running.stop();
+    }
+  });
+
   it('watches each named namespace with the selectors of each resource role', async () => {
     server.set('pods', [pod('a', '10.1.0.1', 'ns1'), pod('b', '10.1.0.2', 'ns2'), pod('c', '10.1.0.3', 'ns3')]);
     const from = server.requests.length;
     const { running } = start({
       role: 'endpoints',
-      namespaces: { ownNamespace: false, names: ['ns1', 'ns2'] },
+      namespaces: { ownNamespace: false, names: ['ns1', 'ns2', 'ns1'] },
       selectors: [
         { role: 'pod', label: 'app=web', field: 'status.phase=Running' },
         { role: 'endpoints', label: 'team in (a,b)' },
