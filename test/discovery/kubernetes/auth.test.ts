@@ -133,6 +133,38 @@ describe('kubernetes discovery authentication', { skip: opensslAvailable() ? fal
     }
   });
 
+  it('kubeconfig_file: client certificate and key (inline data) for a server that requires them', async () => {
+    const mtls = await new FakeApiServer({
+      tls: { cert: certs.server.cert, key: certs.server.key, clientCa: certs.ca.cert },
+    }).start();
+    try {
+      mtls.set('services', [service('default')]);
+      const file = join(dir, 'kubeconfig-mtls.yaml');
+      const b64 = (text: string) => Buffer.from(text).toString('base64');
+      writeFileSync(
+        file,
+        [
+          'current-context: c',
+          'contexts: [{ name: c, context: { cluster: k, user: u } }]',
+          `clusters: [{ name: k, cluster: { server: "${mtls.url}", certificate-authority-data: ${b64(certs.ca.cert)} } }]`,
+          `users: [{ name: u, user: { client-certificate-data: ${b64(certs.client.cert)}, client-key-data: ${b64(certs.client.key)} } }]`,
+        ].join('\n'),
+      );
+      const d = new RunningDiscoverer(createKubernetesDiscoverer(sdConfig({ role: 'service', kubeconfigFile: file })));
+      try {
+        assert.deepEqual(
+          (await d.next()).map((g) => g.source),
+          ['svc/default/api'],
+        );
+        assert.equal((await mtls.waitFor((r) => r.resource === 'services')).authorization, undefined);
+      } finally {
+        await d.stop();
+      }
+    } finally {
+      await mtls.close();
+    }
+  });
+
   it('kubeconfig files: relative paths resolve against the kubeconfig directory, -data is base64', () => {
     const sub = join(dir, 'kc');
     mkdirSync(sub);

@@ -40,8 +40,8 @@ interface Injected {
 }
 
 export interface FakeApiServerOptions {
-  /** Serve HTTPS with this certificate. */
-  tls?: { cert: string; key: string };
+  /** Serve HTTPS with this certificate; with `clientCa`, require a client certificate it signed. */
+  tls?: { cert: string; key: string; clientCa?: string };
   /** Refuse (401) requests without `Authorization: Bearer <token>`; a function is asked per request. */
   token?: string | (() => string);
 }
@@ -67,7 +67,19 @@ export class FakeApiServer {
 
   async start(): Promise<this> {
     const handler = (req: IncomingMessage, res: ServerResponse) => this.handle(req, res);
-    this.server = this.opts.tls === undefined ? createHttpServer(handler) : createHttpsServer(this.opts.tls, handler);
+    this.server =
+      this.opts.tls === undefined
+        ? createHttpServer(handler)
+        : createHttpsServer(
+            {
+              cert: this.opts.tls.cert,
+              key: this.opts.tls.key,
+              ...(this.opts.tls.clientCa === undefined
+                ? {}
+                : { ca: this.opts.tls.clientCa, requestCert: true, rejectUnauthorized: true }),
+            },
+            handler,
+          );
     this.server.listen(0, '127.0.0.1');
     await once(this.server, 'listening');
     const { port } = this.server.address() as AddressInfo;
