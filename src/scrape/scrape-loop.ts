@@ -31,6 +31,7 @@ import {
 } from '../serialization/name-validation.js';
 import type { Labels, NativeHistogram } from '../serialization/types.js';
 import { type ExpositionFormat, formatOfProtocol } from './content-type.js';
+import { limitBuckets } from './histogram-resolution.js';
 import { createParser, negotiateFormat } from './index.js';
 import type { ScrapeLoop, ScrapeLoopHandoff, ScrapeSink, ScrapeStatus, ScrapeTarget } from './loop-types.js';
 import { REPORT_SERIES, reportLabels, reportValues, type ScrapeReport, STALE_NAN } from './report-series.js';
@@ -523,11 +524,14 @@ class Loop implements RunningScrapeLoop {
         let histogram: NativeHistogram | undefined;
         if (kind === 'histogram') {
           histogram = p.histogram();
-          // Prometheus first lowers the resolution of such a histogram; promspool fails the scrape.
-          if (bucketLimit > 0 && bucketCount(histogram) > bucketLimit) {
-            bucketLimitHit = true;
-            added++;
-            continue;
+          if (bucketLimit > 0) {
+            // Over the limit, the resolution is lowered until it fits; when it cannot, the scrape fails.
+            histogram = limitBuckets(histogram, bucketLimit);
+            if (histogram === undefined) {
+              bucketLimitHit = true;
+              added++;
+              continue;
+            }
           }
         }
         // The sample limit counts samples kept after relabeling; past it, parsing goes on for the counts.
@@ -723,11 +727,6 @@ class Loop implements RunningScrapeLoop {
       }
     }
   }
-}
-
-/** Buckets of a native histogram (Prometheus' `len(PositiveBuckets) + len(NegativeBuckets)`). */
-function bucketCount(h: NativeHistogram): number {
-  return (h.positiveDeltas ?? h.positiveCounts ?? []).length + (h.negativeDeltas ?? h.negativeCounts ?? []).length;
 }
 
 function pairsToLabels(pairs: readonly ParsedLabel[]): Labels {

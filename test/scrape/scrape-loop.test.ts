@@ -506,7 +506,7 @@ describe('scrape loop', () => {
     await h.stop();
   });
 
-  it('the protobuf format: a native histogram goes to appendHistogram; native_histogram_bucket_limit fails the scrape', async () => {
+  it('the protobuf format: a native histogram goes to appendHistogram; native_histogram_bucket_limit lowers the resolution or fails the scrape', async () => {
     const body = encodeFamilies([
       'name: "h" help: "H." type: HISTOGRAM metric: < histogram: < sample_count: 3 sample_sum: 1.5 schema: 0 zero_threshold: 0.001 zero_count: 0 positive_span: < offset: 0 length: 2 > positive_delta: 1 positive_delta: 1 > >',
     ]);
@@ -533,6 +533,26 @@ describe('scrape loop', () => {
     assert.deepEqual(h.sink.commits[0].histograms, []);
     assert.deepEqual(h.sink.lines(0), up(0, t, 1, 1, 0));
     assert.equal(h.loop.status().lastError, 'histogram bucket limit exceeded');
+    await h.stop();
+    // Buckets 1 and 2 merge at schema -1: within a limit of 1 bucket, appended at the lower resolution.
+    const mergeable = encodeFamilies([
+      'name: "h" type: HISTOGRAM metric: < histogram: < sample_count: 3 sample_sum: 1.5 schema: 0 zero_threshold: 0.001 zero_count: 1 positive_span: < offset: 1 length: 2 > positive_delta: 1 positive_delta: 0 > >',
+    ]);
+    server.handler = (_req, res) => {
+      res.setHeader('content-type', proto);
+      res.end(mergeable);
+    };
+    h = harness(server, {
+      scrapeNativeHistograms: true,
+      scrapeProtocols: ['PrometheusProto'],
+      nativeHistogramBucketLimit: 1,
+    });
+    t = await h.scrape();
+    assert.deepEqual(
+      h.sink.commits[0].histograms.map((x) => [x.h.schema, x.h.positiveSpans, x.h.positiveDeltas]),
+      [[-1, [{ offset: 1, length: 1 }], [2]]],
+    );
+    assert.equal(h.loop.status().health, 'up');
     await h.stop();
   });
 
