@@ -30,8 +30,11 @@ export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccoun
 /** How often a token file is read again: client-go re-reads a bound service account token once a minute (kubelet rotates it). */
 export const TOKEN_REREAD_MS = 60_000;
 
-/** undici header and body timeout: longer than a watch's quiet stretch (the server sends a bookmark about every minute). */
-const REQUEST_TIMEOUT_MS = 5 * 60_000;
+/**
+ * undici header and body timeout. Longer than the longest watch (`timeoutSeconds` up to 600), so a
+ * quiet watch on a server that sends no bookmarks is ended by the server, not cut as a failure.
+ */
+const REQUEST_TIMEOUT_MS = 11 * 60_000;
 
 /** An HTTP error answer of the API server. */
 export class ApiStatusError extends Error {
