@@ -214,7 +214,6 @@ class Loop implements RunningScrapeLoop {
   private running: Promise<void> | undefined;
   private stopped = false;
   private stopping: Promise<ScrapeLoopHandoff> | undefined;
-  private readonly abort = new AbortController();
   private lastScrapeMs = 0;
 
   constructor(opts: ScrapeLoopOptions) {
@@ -343,7 +342,8 @@ class Loop implements RunningScrapeLoop {
     let body: Buffer | undefined;
     let contentType: string | undefined;
     try {
-      const res = await this.client.scrape(this.target.url, this.target.timeoutMs, this.abort.signal);
+      // Not aborted on stop: a scrape in progress finishes (within its timeout) and is committed.
+      const res = await this.client.scrape(this.target.url, this.target.timeoutMs);
       body = res.body;
       contentType = res.contentType;
       this.counters.lastBodyBytes = body.length;
