@@ -10,7 +10,7 @@ import { createRemoteWriteClient, type RemoteWriteClient } from './http-client.j
 import { partitionOf, SHARD_PARTITIONS } from './partition.js';
 import { ProtocolNegotiation, type ProtocolNegotiationStats } from './protocol-negotiation.js';
 import { initialAssignment, rebalance } from './reshard-assignment.js';
-import { RESHARD_TICK_MS, type ReshardDecision, ReshardPolicy } from './reshard-policy.js';
+import { FIRST_TICK_MS, RESHARD_TICK_MS, type ReshardDecision, ReshardPolicy } from './reshard-policy.js';
 import { classifyStatus, parseRetryAfterMs, retryDelayMs } from './retry-policy.js';
 import { type DeliveryEvents, type SendLoop, startSendLoop } from './send-loop.js';
 import {
@@ -216,6 +216,8 @@ class ShardedNetwork implements NetworkManager {
   private readonly policy: ReshardPolicy;
   private lastDecision: ReshardDecision | undefined;
   private tickTimer: TimerHandle | undefined;
+  /** Interval of the policy's ticks; 0 when off. */
+  private readonly tickMs: number;
   private readonly metadataEncoder: WriteRequestEncoder;
   /** Set when the endpoint is configured with 2.0: shared by every loop. */
   private readonly negotiation: ProtocolNegotiation | undefined;
@@ -258,8 +260,8 @@ class ShardedNetwork implements NetworkManager {
     for (let v = 0; v < VIRTUAL_SHARDS; v++) this.vshardToLoop[v] = this.owner[partitionOf(v)];
     // Metadata requests exist in 1.0 only (2.0 sends it inline): a 2.0 endpoint sends them after a fallback.
     this.metadataEncoder = opts.createEncoder('prometheus.WriteRequest');
-    const tickMs = opts.reshardTickMs ?? RESHARD_TICK_MS;
-    if (tickMs > 0 && this.maxLoops > this.minLoops) this.armTick(tickMs);
+    this.tickMs = opts.reshardTickMs ?? RESHARD_TICK_MS;
+    if (this.tickMs > 0 && this.maxLoops > this.minLoops) this.armTick(Math.min(this.tickMs, FIRST_TICK_MS));
   }
 
   private startLoop(slot: number): SendLoop {
@@ -368,7 +370,7 @@ class ShardedNetwork implements NetworkManager {
       this.tickTimer = undefined;
       if (this.stopSignal.signal.aborted) return;
       this.tick();
-      this.armTick(ms);
+      this.armTick(this.tickMs);
     }, ms);
   }
 
@@ -480,7 +482,14 @@ class ShardedNetwork implements NetworkManager {
     this.loops.length = Math.max(to, this.retired.length);
     this.reshard = undefined;
     this.reshards++;
-    this.policy.resharded();
+    if (this.tickTimer !== undefined && !this.stopSignal.signal.aborted) {
+      // Measure afresh from now, a whole tick long.
+      this.clock.clearTimeout(this.tickTimer);
+      this.policy.resharded(this.inputs());
+      this.armTick(this.tickMs);
+    } else {
+      this.policy.resharded();
+    }
     this.log.info('resharded', {
       from,
       to,

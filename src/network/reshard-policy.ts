@@ -11,15 +11,21 @@
  * - hysteresis with separate up and down bands, a headroom on every scale-up so the next
  *   measurement lands inside the band, and a scale-down only after it was wanted on
  *   {@link DOWN_CONFIRM_TICKS} consecutive ticks;
- * - a quiet tick after every reshard (its rates mix the old and the new loop count and the drain);
+ * - measuring afresh from the end of every reshard (the drain and the old loop count stay out);
  * - no reshard at all while the receiver is failing (a loop in backoff, a failed attempt within
  *   {@link FAILURE_QUIET_MS}, or nothing delivered in the last tick): more loops would only hammer
  *   a failing receiver, fewer would be chosen from rates that measure the failure;
  * - no scaling down while the backlog is more than {@link FAR_BEHIND_SECONDS} of input behind.
  */
 
-/** Interval between two policy ticks (ms). Prometheus uses 10 s; 5 s lets a 100 ms receiver reach its rate within 30 s (tick, quiet tick, tick). */
+/**
+ * Interval between two policy ticks (ms), and from the end of a reshard to the next tick.
+ * Prometheus uses 10 s; 5 s lets an endpoint make two moves within ~15 s of a load step.
+ */
 export const RESHARD_TICK_MS = 5_000;
+
+/** The first tick only takes the baseline figures: it comes after 1 s, so the first decision is at 6 s. */
+export const FIRST_TICK_MS = 1_000;
 
 /**
  * Weight of the newest tick in the moving averages of the rates (Prometheus' `ewmaWeight` 0.2
@@ -137,10 +143,20 @@ export class ReshardPolicy {
     this.max = Math.max(this.min, opts.maxShards);
   }
 
-  /** The manager changed the loop count: the next tick only re-measures. */
-  resharded(): void {
-    this.quietTick = true;
+  /**
+   * The manager changed the loop count. With the figures at the moment the reshard ended, the
+   * next tick measures from there (the drain and the old count stay out of the averages); without,
+   * the next tick only re-measures.
+   */
+  resharded(at?: ReshardInputs): void {
     this.downVotes = 0;
+    if (at === undefined) {
+      this.quietTick = true;
+      return;
+    }
+    if (this.last !== undefined && at.failedAttempts !== this.last.failedAttempts) this.lastFailureMs = at.nowMs;
+    this.last = at;
+    this.quietTick = false;
   }
 
   /** Folds in this tick's figures and says how many loops to run (`current` now). */

@@ -196,6 +196,29 @@ describe('ReshardPolicy', () => {
     assert.equal(ds[up + 1].reason, 'quiet_after_reshard');
   });
 
+  it('measures afresh from the figures given at the end of a reshard', () => {
+    const p = new ReshardPolicy({ minShards: 1, maxShards: 50 });
+    const base = { failedAttempts: 0, backoff: false, pendingSamples: 0 };
+    p.tick({ ...base, nowMs: 0, samplesOut: 0, requestMs: 0, samplesIn: 0 }, 1);
+    // During the reshard's drain: a burst that must not count.
+    p.resharded({ ...base, nowMs: 2_000, samplesOut: 900_000, requestMs: 60_000, samplesIn: 900_000 });
+    const d = p.tick({ ...base, nowMs: 7_000, samplesOut: 1_000_000, requestMs: 65_000, samplesIn: 1_000_000 }, 1);
+    // From the reshard's end: 100,000 samples in 5 s (20,000/s) over 5 s of requests.
+    assert.equal(d.reason, 'steady');
+    assert.equal(d.inRate, 20_000);
+    assert.equal(d.outRate, 20_000);
+    assert.equal(d.timePerSample, 5e-5);
+  });
+
+  it('counts a failure during the reshard as recent', () => {
+    const p = new ReshardPolicy({ minShards: 1, maxShards: 50 });
+    const base = { backoff: false, pendingSamples: 1_000_000 };
+    p.tick({ ...base, nowMs: 0, samplesOut: 0, requestMs: 0, failedAttempts: 0 }, 1);
+    p.resharded({ ...base, nowMs: 2_000, samplesOut: 10_000, requestMs: 1_000, failedAttempts: 1 });
+    const d = p.tick({ ...base, nowMs: 7_000, samplesOut: 110_000, requestMs: 6_000, failedAttempts: 1 }, 2);
+    assert.equal(d.reason, 'receiver_failing');
+  });
+
   it('reports its figures: timePerSample = busy seconds per delivered sample', () => {
     const p = new ReshardPolicy({ minShards: 1, maxShards: 50 });
     const base = { failedAttempts: 0, backoff: false, pendingSamples: 0 };

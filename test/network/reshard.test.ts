@@ -74,13 +74,15 @@ describe('NetworkManager resharding', () => {
     const m = net;
     const rounds = 24;
     const perSeries = 7;
+    // Loop counts up to the most there can be (one partition each): the plan reads the constant.
+    const P = SHARD_PARTITIONS;
     const plan = new Map<number, number>([
-      [2, 4],
-      [5, 13],
+      [2, Math.min(4, P)],
+      [5, Math.min(13, P)],
       [8, 2],
-      [11, 64],
+      [11, P],
       [14, 1],
-      [17, 5],
+      [17, Math.min(5, P)],
       [20, 3],
     ]);
     const reshards: Promise<void>[] = [];
@@ -120,21 +122,14 @@ describe('NetworkManager resharding', () => {
       s.loops.reduce((n, l) => n + l.samples.sent, 0),
       rounds * VSHARDS * perSeries,
     );
-    assert.equal(s.loops.length, 64);
+    assert.equal(s.loops.length, P);
     // Every partition's virtual shards share one loop.
     for (let v = 0; v < VSHARDS; v++) assert.equal(m.loopOf(v), m.loopOf(v % SHARD_PARTITIONS));
     const infos = logs.filter((l) => l.level === 'info' && l.msg === 'resharded');
+    const counts = [1, ...plan.values()];
     assert.deepEqual(
       infos.map((l) => [l.fields?.from, l.fields?.to, l.fields?.reason]),
-      [
-        [1, 4, 'test'],
-        [4, 13, 'test'],
-        [13, 2, 'test'],
-        [2, 64, 'test'],
-        [64, 1, 'test'],
-        [1, 5, 'test'],
-        [5, 3, 'test'],
-      ],
+      [...plan.values()].map((to, i) => [counts[i], to, 'test']),
     );
   });
 
@@ -160,12 +155,13 @@ describe('NetworkManager resharding', () => {
     const m = net;
     const rec0 = roundRecord(0, 50);
     const rec1 = roundRecord(1, 50);
-    // vshard 16 is in partition 16, which 1 -> 4 moves to loop 1 (loop 0 keeps partitions 0..15).
-    assert.equal(m.sendOrWait(workOf(rec0, { segmentId: 0, record: 0, vshard: 16 }, [16])), undefined);
+    // The last partition moves in 1 -> 4 (loop 0 keeps the first quarter of them).
+    const mv = SHARD_PARTITIONS - 1;
+    assert.equal(m.sendOrWait(workOf(rec0, { segmentId: 0, record: 0, vshard: mv }, [mv])), undefined);
     await arrived.waitFor(1);
     const resharding = m.reshardTo(4, 'test');
     let released = false;
-    const held = m.sendOrWait(workOf(rec1, { segmentId: 1, record: 0, vshard: 16 }, [16]));
+    const held = m.sendOrWait(workOf(rec1, { segmentId: 1, record: 0, vshard: mv }, [mv]));
     assert.ok(held !== undefined, 'work of a moving partition is held');
     void held.then(() => {
       released = true;
@@ -177,19 +173,18 @@ describe('NetworkManager resharding', () => {
     await resharding;
     await held;
     await done.waitFor(3);
-    assert.deepEqual(done.calls.map((c) => `${c.portion.segmentId}/${c.portion.vshard}`).sort(), [
-      '0/16',
-      '1/0',
-      '1/16',
-    ]);
-    // Segment 0's work for vshard 16 finished before segment 1's went out.
+    assert.deepEqual(
+      done.calls.map((c) => `${c.portion.segmentId}/${c.portion.vshard}`).sort(),
+      [`0/${mv}`, '1/0', `1/${mv}`].sort(),
+    );
+    // Segment 0's work for the moving vshard finished before segment 1's went out.
     const i0 = done.calls.findIndex((c) => c.portion.segmentId === 0);
-    const i1 = done.calls.findIndex((c) => c.portion.segmentId === 1 && c.portion.vshard === 16);
+    const i1 = done.calls.findIndex((c) => c.portion.segmentId === 1 && c.portion.vshard === mv);
     assert.ok(i0 < i1);
-    assert.equal(m.loopOf(16), 1);
+    assert.equal(m.loopOf(mv), 3);
     assert.equal(receiver.orderViolations, 0);
     assert.deepEqual(
-      receiver.received.get(seriesKey({ __name__: 'm', v: '16' }))?.map((s) => s.ts),
+      receiver.received.get(seriesKey({ __name__: 'm', v: String(mv) }))?.map((s) => s.ts),
       Array.from({ length: 100 }, (_, i) => i),
     );
   });
@@ -212,11 +207,14 @@ describe('NetworkManager resharding', () => {
     const m = net;
     const rec0 = roundRecord(0, 50);
     const rec1 = roundRecord(1, 50);
-    m.sendOrWait(workOf(rec0, { segmentId: 0, record: 0, vshard: 16 }, [16]));
-    m.sendOrWait(workOf(rec0, { segmentId: 0, record: 0, vshard: 17 }, [17]));
+    // Two partitions that move in 1 -> 4 (the last two), both on loop 0 until then.
+    const a = SHARD_PARTITIONS - 1;
+    const b = SHARD_PARTITIONS - 2;
+    m.sendOrWait(workOf(rec0, { segmentId: 0, record: 0, vshard: a }, [a]));
+    m.sendOrWait(workOf(rec0, { segmentId: 0, record: 0, vshard: b }, [b]));
     await arrived.waitFor(1);
     const resharding = m.reshardTo(4, 'test');
-    const held = m.sendOrWait(workOf(rec1, { segmentId: 1, record: 0, vshard: 16 }, [16]));
+    const held = m.sendOrWait(workOf(rec1, { segmentId: 1, record: 0, vshard: a }, [a]));
     assert.ok(held !== undefined);
     const heldResult = held.then(
       () => 'resolved',
@@ -226,7 +224,7 @@ describe('NetworkManager resharding', () => {
     await resharding;
     assert.equal(await heldResult, 'closed');
     const key = (p: PortionRef) => `${p.segmentId}/${p.vshard}`;
-    assert.deepEqual(result.abandonedPortions.map(key).sort(), ['0/16', '0/17']);
+    assert.deepEqual(result.abandonedPortions.map(key).sort(), [`0/${a}`, `0/${b}`].sort());
     assert.equal(done.calls.length, 0);
     assert.equal(m.stats().reshards, 0);
     net = undefined;
