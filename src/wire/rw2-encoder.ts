@@ -58,6 +58,11 @@ export interface WriteRequestEncoderV2Options {
  * The series are written first into a second reused buffer while the symbol table fills; the
  * output is then the `symbols` fields followed by a copy of those bytes, so symbols come first on
  * the wire (decoders that read them in one pass, promspool's own included, need nothing else).
+ *
+ * Kept across requests, none of it visible on the wire: the strings seen (as slots of the symbol
+ * table, their `symbols` fields encoded once), each series' merged labels as slots (by series id,
+ * or for relayed series by their received label bytes). Symbols are numbered per request on first
+ * use, so each request's table holds exactly its own strings.
  */
 export function createWriteRequestEncoderV2(opts: WriteRequestEncoderV2Options): WriteRequestEncoder {
   return new WriteRequestEncoderV2(opts);
