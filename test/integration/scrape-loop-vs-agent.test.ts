@@ -2,7 +2,8 @@
 // mode scrape the same target (exposed labels conflicting with the target's, `exported_` chains,
 // empty label values, a duplicate series, an OpenMetrics-free text body) and each remote-writes to
 // its own real Prometheus: both must store the same series with the same values, report series
-// included (scrape_duration_seconds aside, whose value is a measurement).
+// included (scrape_duration_seconds aside, whose value is a measurement), and the same staleness
+// when a series disappears and when the target starts failing.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createQueue } from '../../src/queue.js';
@@ -102,6 +103,39 @@ describe('promspool scrape loop vs Prometheus agent on the same target', { skip 
           )} 1`,
         ),
         fromLoop.join('\n'),
+      );
+
+      // A series that disappears is marked stale by both (gone from an instant query at once).
+      server.serve(BODY.replace('cmp_c{b="2",a="1"} 6\n', ''));
+      const withoutC = (lines: string[]) =>
+        lines.length === 8 &&
+        !lines.some((l) => l.includes('"cmp_c"')) &&
+        lines.some((l) => l.endsWith(`"scrape_samples_scraped"],["instance","${host}"],["job","cmp"]] 5`));
+      const agentAfter = await waitUntil(() => stored(viaAgent), {
+        until: withoutC,
+        timeoutMs: 60_000,
+        intervalMs: 500,
+      });
+      assert.deepEqual(
+        await waitUntil(() => stored(viaLoop), { until: withoutC, timeoutMs: 60_000, intervalMs: 500 }),
+        agentAfter,
+      );
+
+      // A failing target: up 0, and every series it had is stale, in both.
+      server.handler = (_req, res) => {
+        res.statusCode = 500;
+        res.end();
+      };
+      const failed = (lines: string[]) =>
+        lines.length === 4 && lines.some((l) => l.includes('"up"') && l.endsWith(' 0'));
+      const agentFailed = await waitUntil(() => stored(viaAgent), {
+        until: failed,
+        timeoutMs: 60_000,
+        intervalMs: 500,
+      });
+      assert.deepEqual(
+        await waitUntil(() => stored(viaLoop), { until: failed, timeoutMs: 60_000, intervalMs: 500 }),
+        agentFailed,
       );
     } finally {
       await loop.stop({ staleMarkers: false });
