@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
+import { SHARD_PARTITIONS } from '../src/network/partition.js';
 import { uncompressBlock } from '../src/wire/snappy.js';
 import { type Agent, daemonNodeFlags, freePort, startVmagent, waitReady } from './lib/agents.js';
 import { processCpuSeconds } from './lib/measure.js';
@@ -494,7 +495,7 @@ async function main(): Promise<void> {
       agents,
       targets,
       notes: [
-        `promspool: min_shards 1, max_shards 50 (at most 64 loops, SHARD_PARTITIONS), max_samples_per_send ${args['per-request']}; vmagent: -remoteWrite.queues=50 (it does not reshard), maxRowsPerBlock ${args['per-request']}.`,
+        `promspool: min_shards 1, max_shards 50 (at most ${SHARD_PARTITIONS} loops: SHARD_PARTITIONS), max_samples_per_send ${args['per-request']}; vmagent: -remoteWrite.queues=50 (it does not reshard), maxRowsPerBlock ${args['per-request']}.`,
         `Pusher: ${args.series} series x 10 labels, one round (every series once) every ${(args.series / args.rate) * 1000} ms, ${args.series / args['per-request']} requests in parallel; a late round starts at once (the agent pushed back).`,
         'Receiver (own process): answers each request after the delay; walks its protobuf framing to count samples and check per-series order (a sample not newer than its series previous one, series keyed by their label bytes).',
         ...results.map(
