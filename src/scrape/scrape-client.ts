@@ -133,9 +133,11 @@ export function createScrapeClient(config: ScrapeConfig, opts: ScrapeClientOptio
           }),
         );
   const baseHeaders: Record<string, string | string[]> = {};
+  // Lower-cased, so the scrape's own headers below replace a user's header of the same name
+  // instead of going out beside it.
   for (const [name, h] of Object.entries(config.httpHeaders ?? {})) {
     const values = [...h.values, ...h.secrets];
-    baseHeaders[name] = values.length === 1 ? values[0] : values;
+    baseHeaders[name.toLowerCase()] = values.length === 1 ? values[0] : values;
   }
   // Prometheus 3 names its escaping scheme: UTF-8 names as they are, or escaped to underscores.
   baseHeaders.accept = acceptHeader(
