@@ -215,7 +215,8 @@ export function createScrapeClient(config: ScrapeConfig, opts: ScrapeClientOptio
       const gzip = first(res.headers['content-encoding'])?.trim().toLowerCase() === 'gzip';
       // Compressed input larger than the limit (plus gzip's framing) cannot inflate below it.
       const wireLimit = gzip ? Math.min(limit + 64 * 1024, HARD_BODY_LIMIT) : limit;
-      const raw = await readBounded(res.body, wireLimit, signal);
+      const declared = Number(first(res.headers['content-length']) ?? Number.NaN);
+      const raw = await readBounded(res.body, wireLimit, signal, Number.isSafeInteger(declared) ? declared : undefined);
       let body = raw;
       if (gzip) {
         try {
@@ -290,22 +291,43 @@ function first(v: string | string[] | undefined): string | undefined {
 }
 
 /** Reads `body` whole, failing (and dropping the connection) as soon as it passes `limit` bytes. */
-async function readBounded(body: Dispatcher.ResponseData['body'], limit: number, signal: AbortSignal): Promise<Buffer> {
+async function readBounded(
+  body: Dispatcher.ResponseData['body'],
+  limit: number,
+  signal: AbortSignal,
+  declared: number | undefined,
+): Promise<Buffer> {
+  if (declared !== undefined && declared > limit) {
+    // Announced too large (a 2 GB body): refused without reading it. Destroying an unread body
+    // emits an error nobody listens to yet, which would crash the process.
+    body.on('error', () => {});
+    body.destroy();
+    throw bodyTooLarge(limit);
+  }
+  // With a Content-Length the chunks are copied once into a buffer of that size (no concat).
+  const whole = declared !== undefined && declared > 0 ? Buffer.allocUnsafe(declared) : undefined;
   const chunks: Buffer[] = [];
   let size = 0;
   try {
     for await (const chunk of body as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > limit) {
+      if (size + chunk.length > limit) {
+        body.on('error', () => {});
         body.destroy();
         throw bodyTooLarge(limit);
       }
-      chunks.push(chunk);
+      if (whole !== undefined && size + chunk.length <= whole.length) chunk.copy(whole, size);
+      else chunks.push(chunk);
+      size += chunk.length;
     }
   } catch (err) {
     if (err instanceof ScrapeFailure) throw err;
     if (signal.aborted) throw signal.reason;
     throw err;
+  }
+  if (whole !== undefined) {
+    // undici fails a body that is not as long as announced; a shorter one is cut to what came.
+    if (chunks.length === 0) return whole.subarray(0, size);
+    return Buffer.concat([whole.subarray(0, Math.min(size, whole.length)), ...chunks]);
   }
   return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
 }

@@ -127,32 +127,37 @@ describe('scrape client', () => {
     await client.close();
   });
 
-  it('a 2 GB body stops at body_size_limit without reading it', async () => {
-    let written = 0;
-    server.handler = (_req, res) => {
-      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': String(2 * 1024 ** 3) });
-      const chunk = Buffer.alloc(64 * 1024, 'a');
-      const pump = () => {
-        while (!res.destroyed && written < 2 * 1024 ** 3) {
-          written += chunk.length;
-          if (!res.write(chunk)) {
-            res.once('drain', pump);
-            return;
+  for (const announced of [true, false]) {
+    it(`a 2 GB body (${announced ? 'with' : 'without'} Content-Length) stops at body_size_limit without reading it`, async () => {
+      let written = 0;
+      server.handler = (_req, res) => {
+        res.writeHead(200, {
+          'content-type': 'text/plain',
+          ...(announced ? { 'content-length': String(2 * 1024 ** 3) } : {}),
+        });
+        const chunk = Buffer.alloc(64 * 1024, 'a');
+        const pump = () => {
+          while (!res.destroyed && written < 2 * 1024 ** 3) {
+            written += chunk.length;
+            if (!res.write(chunk)) {
+              res.once('drain', pump);
+              return;
+            }
           }
-        }
+        };
+        res.on('close', () => res.removeAllListeners('drain'));
+        pump();
       };
-      res.on('close', () => res.removeAllListeners('drain'));
-      pump();
-    };
-    assert.deepEqual(
-      await withClient({ bodySizeLimitBytes: 1024 * 1024 }, (c) => failure(c.scrape(server.url, 10_000))),
-      {
-        reason: 'body_size_limit',
-        message: 'body size limit exceeded (limit: 1048576 bytes)',
-      },
-    );
-    assert.ok(written < 64 * 1024 * 1024, `the target wrote ${written} bytes before the client hung up`);
-  });
+      assert.deepEqual(
+        await withClient({ bodySizeLimitBytes: 1024 * 1024 }, (c) => failure(c.scrape(server.url, 10_000))),
+        {
+          reason: 'body_size_limit',
+          message: 'body size limit exceeded (limit: 1048576 bytes)',
+        },
+      );
+      assert.ok(written < 64 * 1024 * 1024, `the target wrote ${written} bytes before the client hung up`);
+    });
+  }
 
   it('a gzip bomb stops at body_size_limit on the inflated size', async () => {
     // 256 MB of zeros in ~250 KB.
