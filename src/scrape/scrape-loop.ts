@@ -300,7 +300,10 @@ class Loop implements RunningScrapeLoop {
     if (this.stopped) return;
     const tickMs = this.nextTickMs;
     const run = this.scrapeAndReport(tickMs).catch((err: unknown) => {
-      // Every failure is handled inside; this is a bug, logged rather than crashing the process.
+      // Every failure is handled inside; this is a bug, logged rather than crashing the process,
+      // and whatever the scrape appended is dropped so that the next commit does not carry it.
+      this.app.rollback();
+      this.cache.discardCurrent();
       this.log.error('scrape loop failed unexpectedly', { err });
     });
     this.running = run.finally(() => {
