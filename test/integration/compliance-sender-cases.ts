@@ -85,6 +85,11 @@ export interface SenderCase {
   /** Delivered scrapes (samples of `up`) to wait for before checking. */
   scrapes: number;
   checks: Check[];
+  /**
+   * Upstream's own expectation where it differs from `checks` (which follow Prometheus 3, as
+   * promspool does); what Prometheus 2 (upstream's reference, and Debian's 2.42) satisfies.
+   */
+  upstreamChecks?: Check[];
   /** Prometheus' behaviour beyond what the upstream validator checks. */
   prometheus?: Check[];
 }
@@ -180,6 +185,23 @@ export const SENDER_CASES: SenderCase[] = [
       // Only those: no bucket is delivered under the spelling the target used.
       { kind: 'none', match: { __name__: 'histogram_bucket', le: '1' } },
       { kind: 'none', match: { __name__: 'histogram_bucket', le: '2' } },
+    ],
+    upstreamChecks: [
+      { kind: 'allValues', match: { __name__: 'histogram_bucket', le: '1' }, value: 1 },
+      { kind: 'allValues', match: { __name__: 'histogram_bucket', le: '2' }, value: 2 },
+      { kind: 'allValues', match: { __name__: 'histogram_bucket', le: '+Inf' }, value: 2 },
+      { kind: 'allValues', match: { __name__: 'histogram_sum' }, value: 3 },
+      { kind: 'allValues', match: { __name__: 'histogram_count' }, value: 2 },
+      {
+        kind: 'sameCount',
+        matches: [
+          { __name__: 'histogram_count' },
+          { __name__: 'histogram_bucket', le: '1' },
+          { __name__: 'histogram_bucket', le: '2' },
+          { __name__: 'histogram_bucket', le: '+Inf' },
+          { __name__: 'histogram_sum' },
+        ],
+      },
     ],
   },
   {

@@ -6,6 +6,10 @@
 // receiver keeps every request. Cases whose receiver answers 204 share one daemon (their samples
 // are told apart by `instance`, each target on its own port); a case that delays or rejects
 // writes gets a daemon and receiver of its own. All daemons run at once.
+//
+// COMPLIANCE_SENDER_SCRAPER=prometheus-agent runs the same cases with Debian's Prometheus in agent
+// mode as the scraper instead, to check the ported data against the reference (where upstream's
+// expectation and Prometheus 3's behaviour differ, a case's `upstreamChecks` apply then).
 
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
@@ -27,7 +31,12 @@ import {
   STALE_NAN_BITS,
   USER_AGENT_PATTERN,
 } from './compliance-sender-cases.js';
-import { type DaemonProcess, makeTempDir, startDaemonProcess, type TempDir } from './daemon-helpers.js';
+import { makeTempDir, startDaemonProcess, type TempDir } from './daemon-helpers.js';
+import { findBinary } from './harness/binaries.js';
+import { startServerProcess } from './harness/server-process.js';
+
+/** Which program scrapes: promspool (the default), or Prometheus in agent mode as the reference. */
+const REFERENCE = process.env.COMPLIANCE_SENDER_SCRAPER === 'prometheus-agent';
 
 /** Every case's data arrives within this long of the daemons starting (bounded wait, no sleeps). */
 const DEADLINE_MS = 45_000;
@@ -194,22 +203,22 @@ interface Group {
   targets: Target[];
   receiver: RecordingReceiver;
   dir: TempDir;
-  daemon?: DaemonProcess;
+  scraper?: Scraper;
   startedMs: number;
   /** rejectFirst: the rejected request's index and the matching sample's timestamp. */
   rejected?: { index: number; ts: number | undefined };
 }
 
-function configYaml(port: number, g: Group): string {
-  return `server:
-  listen_address: 127.0.0.1:${port}
-  shutdown_timeout: 10s
-storage:
-  path: ${JSON.stringify(join(g.dir.path, 'data'))}
-  batch_interval: 100ms
-self_monitoring:
-  enabled: false
-global:
+/** The running scraper of a group. */
+interface Scraper {
+  /** Stops it; rejects with its output when it did not exit cleanly. */
+  stop(): Promise<void>;
+  tail(lines: number): string;
+}
+
+/** The config the upstream Prometheus target writes (targets/prometheus.go), fast queue settings. */
+function scrapeAndWriteYaml(g: Group): string {
+  return `global:
   scrape_interval: 1s
 scrape_configs:
   - job_name: 'test'
@@ -223,6 +232,51 @@ remote_write:
       min_backoff: 20ms
       max_backoff: 200ms
 `;
+}
+
+/** promspool's config: its own sections, then the Prometheus ones as upstream writes them. */
+function configYaml(port: number, g: Group): string {
+  return `server:
+  listen_address: 127.0.0.1:${port}
+  shutdown_timeout: 10s
+storage:
+  path: ${JSON.stringify(join(g.dir.path, 'data'))}
+  batch_interval: 100ms
+self_monitoring:
+  enabled: false
+${scrapeAndWriteYaml(g)}`;
+}
+
+async function startPromspool(g: Group): Promise<Scraper> {
+  const daemon = await startDaemonProcess({ configYaml: (port) => configYaml(port, g), dir: g.dir.path });
+  return {
+    tail: (n) => daemon.tail(n),
+    async stop() {
+      const exit = await daemon.stop();
+      assert.equal(exit.code, 0, daemon.tail());
+    },
+  };
+}
+
+async function startPrometheusAgent(g: Group): Promise<Scraper> {
+  const binary = findBinary('prometheus');
+  assert.ok(binary, 'prometheus not found (Debian package prometheus)');
+  const { writeFileSync, mkdtempSync } = await import('node:fs');
+  const configFile = join(g.dir.path, 'prometheus.yml');
+  writeFileSync(configFile, scrapeAndWriteYaml(g));
+  const server = await startServerProcess({
+    name: 'prometheus agent',
+    binary,
+    args: (port) => [
+      '--enable-feature=agent',
+      `--config.file=${configFile}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      `--storage.agent.path=${join(g.dir.path, 'agent')}`,
+    ],
+    readyPath: '/-/ready',
+    tempDir: mkdtempSync(join(g.dir.path, 'server-')),
+  });
+  return { tail: (n) => server.logTail(n), stop: () => server.stop() };
 }
 
 async function startGroup(cases: SenderCase[]): Promise<Group> {
@@ -247,7 +301,7 @@ async function startGroup(cases: SenderCase[]): Promise<Group> {
     return { status: 204 };
   });
   g.startedMs = Date.now();
-  g.daemon = await startDaemonProcess({ configYaml: (port) => configYaml(port, g), dir: g.dir.path });
+  g.scraper = await (REFERENCE ? startPrometheusAgent(g) : startPromspool(g));
   return g;
 }
 
@@ -287,25 +341,26 @@ describe('remote-write sender compliance cases, promspool as the scraper', () =>
   });
 
   after(async () => {
-    const exits = await Promise.all(groups.map((g) => g.daemon?.stop()));
+    const stopped = await Promise.allSettled(groups.map((g) => g.scraper?.stop()));
     for (const g of groups) {
       await g.receiver.close();
       for (const t of g.targets) await t.close();
       g.dir.remove();
     }
-    for (const [i, e] of exits.entries()) if (e) assert.equal(e.code, 0, groups[i].daemon?.tail());
+    for (const s of stopped) if (s.status === 'rejected') throw s.reason;
   });
 
   for (const c of SENDER_CASES) {
     it(`${c.name} (${c.upstream})`, async () => {
       const entry = groupOf.get(c);
-      assert.ok(entry, `no daemon for ${c.name}`);
+      assert.ok(entry, `no scraper for ${c.name}`);
       const { group, target } = entry;
       await waitForCase(group, c, target);
       const d = deliveredFrom(group.receiver.requests, target.address);
       const ctx = { address: target.address, startedMs: group.startedMs, endMs: Date.now() };
       const problems: string[] = [];
-      for (const check of [...c.checks, ...(c.prometheus ?? [])]) {
+      const checks = (REFERENCE && c.upstreamChecks) || c.checks;
+      for (const check of [...checks, ...(c.prometheus ?? [])]) {
         for (const f of failures(check, d, ctx)) problems.push(`${check.kind}: ${f}`);
       }
       const b = c.receiver;
@@ -331,7 +386,7 @@ describe('remote-write sender compliance cases, promspool as the scraper', () =>
             (r) => `#${r.index} ${r.status} [${r.series?.map((s) => Object.fromEntries(s.labels).__name__).join(',')}]`,
           )
           .slice(0, 5)
-          .join(' ')}\n${group.daemon?.tail(20) ?? ''}`,
+          .join(' ')}\n${group.scraper?.tail(20) ?? ''}`,
       );
     });
   }
@@ -344,7 +399,8 @@ describe('remote-write sender compliance cases, promspool as the scraper', () =>
       for (const [name, value] of Object.entries(HEADER_EXPECTATIONS)) {
         if (r.headers[name] !== value) out.push(`${name}: ${r.headers[name]}`);
       }
-      if (!USER_AGENT_PATTERN.test(r.headers['user-agent'] ?? '')) out.push(`user-agent: ${r.headers['user-agent']}`);
+      if (!(REFERENCE ? /^Prometheus\/\d/ : USER_AGENT_PATTERN).test(r.headers['user-agent'] ?? ''))
+        out.push(`user-agent: ${r.headers['user-agent']}`);
       return out;
     });
     assert.deepEqual([...new Set(bad)], []);
