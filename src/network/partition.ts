@@ -16,8 +16,9 @@ import { VIRTUAL_SHARDS } from './types.js';
  * this many snappy blocks, each compressed on its own: more partitions cost the writer CPU and
  * compression ratio (2,000-series requests of 10 labels: 76 KiB per record with 16, 86 with 32, 101
  * with 64, against 68 with the 4 groups of the build before; bench/relay with 4 loops, alternated:
- * 16 as fast as before, 32 and 64 ~10% more CPU per million samples), while they cap an endpoint's
- * loops (16 loops of 2,000-sample requests at 100 ms: 320,000 samples/s). See docs/architecture.md.
+ * 16 within 0-4% of before, 32 and 64 ~10% more CPU per million samples), while they cap an
+ * endpoint's loops (16 loops of 2,000-sample requests at 100 ms: 320,000 samples/s). See
+ * docs/architecture.md.
  */
 export const SHARD_PARTITIONS = 16;
 
