@@ -60,7 +60,9 @@ export type Check =
   /** Per series, timestamps strictly increase in receive order. */
   | { kind: 'timestampsIncreasePerSeries' }
   /** The target's series names are exactly these (e.g. only the synthetic ones after a failed scrape). */
-  | { kind: 'namesExactly'; names: string[] };
+  | { kind: 'namesExactly'; names: string[] }
+  /** Every matching sample is exactly this timestamp and value, and there is at least one. */
+  | { kind: 'everySampleIs'; match: LabelSubset; ts: number; value: number };
 
 /** How the receiver answers a case's requests. */
 export type ReceiverBehaviour =
@@ -130,6 +132,13 @@ function orderingExposition(): string {
 const ORDERING_BODY = orderingExposition();
 
 const accept: ReceiverBehaviour = { kind: 'accept' };
+
+/**
+ * An explicit timestamp in an exposition: a whole second 20 s after this module loaded. Not in the
+ * past: Prometheus' remote-write WAL watcher skips samples older than its own start, so a past
+ * timestamp would test that rather than the scrape.
+ */
+const EXPLICIT_TS = Math.floor(Date.now() / 1000) * 1000 + 20_000;
 
 export const SENDER_CASES: SenderCase[] = [
   // ---- types (counter.go, gauge.go, histogram.go, summary.go)
@@ -475,6 +484,46 @@ export const SENDER_CASES: SenderCase[] = [
       { kind: 'allValues', match: { __name__: 'rpc_duration_sum' }, value: 50 },
       { kind: 'allValues', match: { __name__: 'rpc_duration_count' }, value: 1000 },
     ],
+  },
+  {
+    name: 'SampleValues',
+    upstream: 'remotewrite/sender/samples_test.go TestSampleEncoding',
+    serve: () =>
+      promhttp(
+        'test_metric 123.45\ntest_counter_total 42\ntest_gauge 0\ntemperature_celsius -15.5\n' +
+          'test_large 1.7976931348623157e+308\ntest_small 2.2250738585072014e-308\ntest_scientific 1.23e-4\n' +
+          'test_precision 0.123456789012345\n',
+      ),
+    receiver: accept,
+    scrapes: 2,
+    // Upstream checks ranges (> 1e307, in (0, 1e-307), within 1e-7 of 0.000123); the exact
+    // doubles are what Go's ParseFloat gives, so exactly those.
+    checks: [
+      { kind: 'allValues', match: { __name__: 'test_metric' }, value: 123.45 },
+      { kind: 'allValues', match: { __name__: 'test_counter_total' }, value: 42 },
+      { kind: 'allValues', match: { __name__: 'test_gauge' }, value: 0 },
+      { kind: 'allValues', match: { __name__: 'temperature_celsius' }, value: -15.5 },
+      { kind: 'allValues', match: { __name__: 'test_large' }, value: 1.7976931348623157e308 },
+      { kind: 'allValues', match: { __name__: 'test_small' }, value: 2.2250738585072014e-308 },
+      { kind: 'allValues', match: { __name__: 'test_scientific' }, value: 1.23e-4 },
+      { kind: 'allValues', match: { __name__: 'test_precision' }, value: 0.123456789012345 },
+      { kind: 'instanceIsTarget' },
+      { kind: 'allValues', match: { __name__: 'test_metric', job: 'test' }, value: 123.45 },
+    ],
+  },
+  {
+    name: 'ExplicitTimestamp',
+    upstream: 'remotewrite/sender/edge_cases_test.go zero_timestamp, future_timestamp',
+    // Upstream serves explicit timestamps (0, a day ahead) and accepts anything; one a little
+    // ahead is served here, the same on every scrape, so what a sender does with it is exact.
+    serve: () => promhttp(`test_metric 42 ${EXPLICIT_TS}\n`),
+    receiver: accept,
+    scrapes: 3,
+    checks: [],
+    // honor_timestamps (default true) keeps the exposed timestamp. How often the same sample is
+    // sent differs: Prometheus 2.42 in agent mode sends it after every scrape, promspool once (as
+    // a Prometheus server's TSDB keeps it once); either is a correct sender.
+    prometheus: [{ kind: 'everySampleIs', match: { __name__: 'test_metric' }, ts: EXPLICIT_TS, value: 42 }],
   },
 ];
 

@@ -190,6 +190,13 @@ function failures(check: Check, d: Delivered[], ctx: { address: string; startedM
       }
       return out;
     }
+    case 'everySampleIs': {
+      const m = matching(check.match);
+      if (m.length === 0) return [`no sample of ${JSON.stringify(check.match)}`];
+      return m
+        .filter((s) => s.ts !== check.ts || s.value !== check.value)
+        .map((s) => `expected ${check.value} @${check.ts}: ${show(s)}`);
+    }
     case 'namesExactly': {
       const names = [...new Set(d.map((s) => s.map.__name__ ?? '<no name>'))].sort();
       return JSON.stringify(names) === JSON.stringify(check.names) ? [] : [`names ${names.join(',')}`];
