@@ -25,6 +25,8 @@ export type LabelSubset = Record<string, string>;
 export interface Exposition {
   body: string;
   contentType: string;
+  /** HTTP status; default 200. */
+  status?: number;
 }
 
 /** One check over the delivered samples of a case (all scoped to the case's target). */
@@ -61,6 +63,8 @@ export type Check =
   | { kind: 'timestampsIncreasePerSeries' }
   /** The target's series names are exactly these (e.g. only the synthetic ones after a failed scrape). */
   | { kind: 'namesExactly'; names: string[] }
+  /** The first matching samples in receive order have these values (NaN by bits: the stale marker). */
+  | { kind: 'samplesExactlyValues'; match: LabelSubset; values: number[] }
   /** Every matching sample is exactly this timestamp and value, and there is at least one. */
   | { kind: 'everySampleIs'; match: LabelSubset; ts: number; value: number };
 
@@ -351,6 +355,16 @@ export const SENDER_CASES: SenderCase[] = [
     receiver: accept,
     scrapes: 3,
     checks: [{ kind: 'staleMarker', match: { __name__: 'stale' } }],
+  },
+  {
+    name: 'StalenessOnFailedScrape',
+    upstream: 'not upstream: staleness.go with the series lost to a failed scrape (issue 20, scrape semantics)',
+    // The first scrape succeeds; every later one is answered 500.
+    serve: (n) => (n === 0 ? promhttp(gaugeText('stale', '0')) : { ...staticBody('boom\n'), status: 500 }),
+    receiver: accept,
+    scrapes: 3,
+    checks: [{ kind: 'staleMarker', match: { __name__: 'stale' } }],
+    prometheus: [{ kind: 'samplesExactlyValues', match: { __name__: 'up' }, values: [1, 0, 0] }],
   },
   {
     name: 'Timestamp',

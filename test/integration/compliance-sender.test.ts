@@ -57,8 +57,8 @@ async function startTarget(c: SenderCase): Promise<Target> {
       res.writeHead(404).end();
       return;
     }
-    const { body, contentType } = c.serve(scrapes++);
-    res.writeHead(200, { 'Content-Type': contentType }).end(body);
+    const { body, contentType, status } = c.serve(scrapes++);
+    res.writeHead(status ?? 200, { 'Content-Type': contentType }).end(body);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -189,6 +189,14 @@ function failures(check: Check, d: Delivered[], ctx: { address: string; startedM
         last.set(k, s.ts);
       }
       return out;
+    }
+    case 'samplesExactlyValues': {
+      const got = matching(check.match)
+        .slice(0, check.values.length)
+        .map((s) => s.value);
+      return got.length === check.values.length && got.every((v, i) => sameValue(v, check.values[i]))
+        ? []
+        : [`first values ${got.join(',')}, expected ${check.values.join(',')}`];
     }
     case 'everySampleIs': {
       const m = matching(check.match);
