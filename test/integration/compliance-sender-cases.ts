@@ -96,6 +96,8 @@ export interface SenderCase {
    * promspool does); what Prometheus 2 (upstream's reference, and Debian's 2.42) satisfies.
    */
   upstreamChecks?: Check[];
+  /** Whether some of the target's scrapes are meant to fail (up=0); for diagnosing a failed case. */
+  scrapesFail?: true;
   /** Prometheus' behaviour beyond what the upstream validator checks. */
   prometheus?: Check[];
 }
@@ -261,6 +263,7 @@ export const SENDER_CASES: SenderCase[] = [
     name: 'Invalid',
     upstream: 'remote_write_sender/cases/up.go',
     serve: () => staticBody('\n# this is not valid prometheus\n1234notvali}{ 444\n'),
+    scrapesFail: true,
     receiver: accept,
     scrapes: 2,
     checks: [{ kind: 'allValues', match: { __name__: 'up', job: 'test' }, value: 0 }],
@@ -300,6 +303,7 @@ export const SENDER_CASES: SenderCase[] = [
     name: 'RepeatedLabels',
     upstream: 'remote_write_sender/cases/labels.go',
     serve: () => staticBody('\n# HELP test A gauge\n# TYPE test gauge\ntest{a="1",a="1"} 1.0\n'),
+    scrapesFail: true,
     receiver: accept,
     scrapes: 2,
     checks: [{ kind: 'noRepeatedLabelNames' }, { kind: 'none', match: { __name__: 'test', a: '1' } }],
@@ -321,6 +325,7 @@ export const SENDER_CASES: SenderCase[] = [
     name: 'NameLabel',
     upstream: 'remote_write_sender/cases/labels.go',
     serve: () => staticBody('\n# HELP test A gauge\n# TYPE test gauge\n{label="value"} 1.0\n'),
+    scrapesFail: true,
     receiver: accept,
     scrapes: 2,
     checks: [{ kind: 'hasName' }, { kind: 'none', match: { label: 'value' } }],
@@ -361,6 +366,7 @@ export const SENDER_CASES: SenderCase[] = [
     upstream: 'not upstream: staleness.go with the series lost to a failed scrape (issue 20, scrape semantics)',
     // The first scrape succeeds; every later one is answered 500.
     serve: (n) => (n === 0 ? promhttp(gaugeText('stale', '0')) : { ...staticBody('boom\n'), status: 500 }),
+    scrapesFail: true,
     receiver: accept,
     scrapes: 3,
     checks: [{ kind: 'staleMarker', match: { __name__: 'stale' } }],
