@@ -222,6 +222,8 @@ interface Second {
   t: number;
   pushed: number;
   delivered: number;
+  /** Requests the receiver accepted, since start. */
+  requests: number;
   shards: number | null;
   desired: number | null;
 }
@@ -241,6 +243,13 @@ interface RunResult {
   finalShards: number | null;
   maxShards: number | null;
   catchupRatio: number | null;
+  /** Samples per accepted request: over the run, and over the fastest 5 s (the catch-up). */
+  samplesPerRequest: number | null;
+  samplesPerRequestBest5s: number | null;
+  /** Mean duration of a delivered request as the agent measured it (s); the receiver's delay is its floor. */
+  meanRequestS: number | null;
+  /** CPU seconds of the receiver process over the run (it shares the machine with the agent). */
+  receiverCpu: number;
 }
 
 function forkRole(role: string, extra: string[]): ChildProcess {
@@ -293,6 +302,23 @@ async function startPromspoolResharding(sinkUrl: string, dataDir: string): Promi
   };
 }
 
+/** Mean duration of a delivered request (s), from promspool's `sent_batch_duration_seconds`. */
+async function meanRequestSeconds(agent: Agent): Promise<number | null> {
+  if (agent.kind !== 'promspool') return null;
+  try {
+    const text = await (await fetch(`${agent.baseUrl}/metrics`)).text();
+    const get = (name: string) => {
+      const m = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+-]+)$`, 'm').exec(text);
+      return m ? Number(m[1]) : null;
+    };
+    const sum = get('prometheus_remote_storage_sent_batch_duration_seconds_sum');
+    const count = get('prometheus_remote_storage_sent_batch_duration_seconds_count');
+    return sum !== null && count ? sum / count : null;
+  } catch {
+    return null;
+  }
+}
+
 async function shardsOf(agent: Agent): Promise<{ shards: number | null; desired: number | null }> {
   if (agent.kind !== 'promspool') return { shards: null, desired: null };
   try {
@@ -331,6 +357,7 @@ async function runOnce(kind: 'promspool' | 'vmagent'): Promise<RunResult> {
   const timeline: Second[] = [];
   try {
     const cpu0 = processCpuSeconds(agent.pid);
+    const receiverCpu0 = processCpuSeconds(receiver.pid ?? 0);
     const pusher = forkRole('pusher', [
       `--url=${agent.writeUrl}`,
       `--rate=${args.rate}`,
@@ -352,9 +379,9 @@ async function runOnce(kind: 'promspool' | 'vmagent'): Promise<RunResult> {
     let pushEndAt: number | null = null;
     for (let s = 1; ; s++) {
       await new Promise((r) => setTimeout(r, t0 + s * 1000 - Date.now()));
-      const st = await ask<{ samples: number; violations: number }>(receiver);
+      const st = await ask<{ samples: number; requests: number; violations: number }>(receiver);
       const sh = await shardsOf(agent);
-      timeline.push({ t: s, pushed, delivered: st.samples, ...sh });
+      timeline.push({ t: s, pushed, delivered: st.samples, requests: st.requests, ...sh });
       const line = `${kind} t=${s}s pushed=${pushed} delivered=${st.samples}${sh.shards === null ? '' : ` shards=${sh.shards} desired=${sh.desired?.toFixed(2)}`}`;
       console.log(line);
       if (pushDone && pushEndAt === null) pushEndAt = s;
@@ -366,9 +393,15 @@ async function runOnce(kind: 'promspool' | 'vmagent'): Promise<RunResult> {
       if (pushEndAt !== null && s - pushEndAt > args['drain-s']) break;
     }
     const cpu = processCpuSeconds(agent.pid) - cpu0;
+    const receiverCpu = processCpuSeconds(receiver.pid ?? 0) - receiverCpu0;
     const st = await ask<{ samples: number; violations: number }>(receiver);
+    const meanRequestS = await meanRequestSeconds(agent);
     pusher.kill();
-    return summarize(kind, timeline, pushed, st.samples, st.violations, cpu, pushEndAt, drainedAt);
+    return {
+      ...summarize(kind, timeline, pushed, st.samples, st.violations, cpu, pushEndAt, drainedAt),
+      meanRequestS,
+      receiverCpu,
+    };
   } finally {
     await agent.stop();
     receiver.kill();
@@ -385,7 +418,7 @@ function summarize(
   cpu: number,
   pushEndAt: number | null,
   drainedAt: number | null,
-): RunResult {
+): Omit<RunResult, 'meanRequestS' | 'receiverCpu'> {
   const end = pushEndAt ?? tl.length;
   const pushedRate = tl.length > 1 ? tl[Math.min(end, tl.length) - 1].pushed / Math.min(end, tl.length) : 0;
   // First second from which the 5 s average delivered rate is >= 95% of the pushed rate.
@@ -407,7 +440,16 @@ function summarize(
   const hasShards = tl.some((s) => s.shards !== null);
   // Catch-up: the fastest 5 s of delivery against the pushed rate.
   let best = 0;
-  for (let i = 5; i < tl.length; i++) best = Math.max(best, (tl[i].delivered - tl[i - 5].delivered) / 5);
+  let bestAt = -1;
+  for (let i = 5; i < tl.length; i++) {
+    const rate = (tl[i].delivered - tl[i - 5].delivered) / 5;
+    if (rate > best) {
+      best = rate;
+      bestAt = i;
+    }
+  }
+  const last = tl.at(-1);
+  const perRequest = (samples: number, requests: number) => (requests > 0 ? samples / requests : null);
   return {
     agent,
     timeline: tl,
@@ -423,6 +465,11 @@ function summarize(
     finalShards: tl.at(-1)?.shards ?? null,
     maxShards: hasShards ? Math.max(...tl.map((s) => s.shards ?? 0)) : null,
     catchupRatio: pushedRate > 0 ? best / pushedRate : null,
+    samplesPerRequest: last === undefined ? null : perRequest(last.delivered, last.requests),
+    samplesPerRequestBest5s:
+      bestAt < 0
+        ? null
+        : perRequest(tl[bestAt].delivered - tl[bestAt - 5].delivered, tl[bestAt].requests - tl[bestAt - 5].requests),
   };
 }
 
@@ -438,7 +485,7 @@ async function main(): Promise<void> {
     console.log(
       `${r.agent}: pushed ${r.pushedTotal} (${Math.round(r.pushedRate)}/s), delivered ${r.deliveredTotal}, order violations ${r.violations}, ` +
         `95% of pushed rate at ${r.reach95s ?? '-'} s, shard changes after that while steady ${r.changesSteady ?? '-'} (total ${r.changesTotal ?? '-'}, max ${r.maxShards ?? '-'}, at the end ${r.finalShards ?? '-'}), ` +
-        `drained ${r.drainS ?? '-'} s after the load stopped, best 5 s delivery ${r.catchupRatio?.toFixed(2) ?? '-'}x the pushed rate, agent CPU ${r.cpu.toFixed(1)} s`,
+        `drained ${r.drainS ?? '-'} s after the load stopped, best 5 s delivery ${r.catchupRatio?.toFixed(2) ?? '-'}x the pushed rate, samples per request ${r.samplesPerRequest?.toFixed(0) ?? '-'} (${r.samplesPerRequestBest5s?.toFixed(0) ?? '-'} in that fastest 5 s), mean request ${r.meanRequestS === null ? '-' : `${(r.meanRequestS * 1000).toFixed(0)} ms`}, agent CPU ${r.cpu.toFixed(1)} s, receiver CPU ${r.receiverCpu.toFixed(1)} s`,
     );
   }
   const metrics: BenchMetric[] = [
@@ -452,6 +499,9 @@ async function main(): Promise<void> {
     { key: 'violations', label: 'order violations', better: 'lower', digits: 0 },
     { key: 'cpuPerM', label: 'agent CPU s / 1M', better: 'lower', digits: 3 },
     { key: 'catchup', label: 'fastest 5 s delivery / pushed rate', better: 'higher', digits: 2 },
+    { key: 'samplesPerRequest', label: 'samples per request', better: 'higher', digits: 0 },
+    { key: 'samplesPerRequestBest5s', label: 'samples per request in the fastest 5 s', better: 'higher', digits: 0 },
+    { key: 'meanRequestMs', label: 'mean request duration ms (agent side)', better: 'lower', digits: 0 },
   ];
   const agents = results.map((r) => ({
     name: r.agent,
@@ -466,6 +516,9 @@ async function main(): Promise<void> {
       violations: r.violations,
       cpuPerM: r.deliveredTotal > 0 ? (r.cpu / r.deliveredTotal) * 1e6 : null,
       catchup: r.catchupRatio,
+      samplesPerRequest: r.samplesPerRequest,
+      samplesPerRequestBest5s: r.samplesPerRequestBest5s,
+      meanRequestMs: r.meanRequestS === null ? null : r.meanRequestS * 1000,
     },
   }));
   const outage = args['outage-s'] > 0;

@@ -392,10 +392,13 @@ class SegmentReader implements Endpoint {
   /** Resolves when fewer than `maxSegments` segments are alive (or on stop). */
   private waitForRoom(): Promise<void> {
     if (this.segments.size < this.maxSegments) return Promise.resolve();
-    // Nothing more can be read until these segments finish: a loop holding their last portions
-    // in a partial batch must send it now, not at its deadline, or the backlog drains at one
-    // pair of segments per batch_send_deadline.
-    this.network.flush();
+    // Nothing more can be read until a segment finishes: a loop holding the oldest segment's last
+    // portions in a partial batch sends it now, not at its deadline, or the backlog drains at one
+    // pair of segments per batch_send_deadline. Only those: a partial batch of the newer
+    // segment's tail waits to fill with the segment read next (flushing every loop here made
+    // requests average ~1,100 of 2,000 samples while catching up with 16 loops).
+    const oldest = this.segments.keys().next().value as number;
+    this.network.flushHolding((p) => p.segmentId <= oldest);
     return new Promise((resolve) => {
       this.roomWaiter = () => {
         this.roomWaiter = undefined;

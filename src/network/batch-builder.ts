@@ -97,6 +97,13 @@ export class BatchBuilder {
     return this.pending;
   }
 
+  /** Whether `pred` holds for some taken work not yet finished (in the batch being built or after it). */
+  someWork(pred: (work: SendWork) => boolean): boolean {
+    const works = this.works;
+    for (let i = 0; i < works.length; i++) if (pred(works[i])) return true;
+    return false;
+  }
+
   /** Appends a work taken from the mailbox. */
   push(work: SendWork): void {
     this.works.push(work);

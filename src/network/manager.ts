@@ -10,7 +10,14 @@ import { createRemoteWriteClient, type RemoteWriteClient } from './http-client.j
 import { partitionOf, SHARD_PARTITIONS } from './partition.js';
 import { ProtocolNegotiation, type ProtocolNegotiationStats } from './protocol-negotiation.js';
 import { initialAssignment, rebalance } from './reshard-assignment.js';
-import { FIRST_TICK_MS, RESHARD_TICK_MS, type ReshardDecision, ReshardPolicy } from './reshard-policy.js';
+import {
+  FIRST_TICK_MS,
+  RECOVERY_SUCCESSES,
+  RECOVERY_TICK_MS,
+  RESHARD_TICK_MS,
+  type ReshardDecision,
+  ReshardPolicy,
+} from './reshard-policy.js';
 import { classifyStatus, parseRetryAfterMs, retryDelayMs } from './retry-policy.js';
 import { type DeliveryEvents, type SendLoop, startSendLoop } from './send-loop.js';
 import {
@@ -131,6 +138,8 @@ export interface NetworkManager {
   sendOrWait(work: SendWork): Promise<void> | undefined;
   /** Every loop sends what it holds without waiting for its batch deadline (see `SendLoop.flush`). */
   flush(): void;
+  /** Every loop sends its partial batch early only if it holds a portion `blocking` names (see `SendLoop.flushHolding`). */
+  flushHolding(blocking: (portion: PortionRef) => boolean): void;
   /**
    * Moves to `loops` send loops (clamped to 1..SHARD_PARTITIONS): starts the new loops, moves
    * whole partitions (each drained on the loop losing it before its new loop sends any of its
@@ -218,6 +227,12 @@ class ShardedNetwork implements NetworkManager {
   private tickTimer: TimerHandle | undefined;
   /** Interval of the policy's ticks; 0 when off. */
   private readonly tickMs: number;
+  /** When the armed policy tick comes (clock ms). */
+  private tickDueMs = 0;
+  /** When the newest failed attempt of any loop ended (clock ms); -Infinity before any. */
+  private lastFailureMs = Number.NEGATIVE_INFINITY;
+  /** Requests delivered by all loops since the newest failed attempt. */
+  private successesSinceFailure = 0;
   private readonly metadataEncoder: WriteRequestEncoder;
   /** Set when the endpoint is configured with 2.0: shared by every loop. */
   private readonly negotiation: ProtocolNegotiation | undefined;
@@ -292,7 +307,32 @@ class ShardedNetwork implements NetworkManager {
       logger: opts.logger ?? silentLogger,
       ...(opts.random === undefined ? {} : { random: opts.random }),
       ...(opts.events === undefined ? {} : { events: opts.events }),
+      onAttempt: (delivered) => this.attempted(delivered),
     });
+  }
+
+  /**
+   * Tracks failures and the deliveries after them for the policy. The delivery that ends a
+   * failure's quiet time (the {@link RECOVERY_SUCCESSES}th after it) brings the next tick forward
+   * to {@link RECOVERY_TICK_MS} from now: after an outage the backlog waits for loops.
+   */
+  private attempted(delivered: boolean): void {
+    if (!delivered) {
+      this.lastFailureMs = this.clock.now();
+      this.successesSinceFailure = 0;
+      return;
+    }
+    this.successesSinceFailure++;
+    if (
+      this.successesSinceFailure === RECOVERY_SUCCESSES &&
+      this.lastFailureMs > Number.NEGATIVE_INFINITY &&
+      this.tickTimer !== undefined &&
+      this.reshardsQueued === 0 &&
+      this.tickDueMs - this.clock.now() > RECOVERY_TICK_MS
+    ) {
+      this.clock.clearTimeout(this.tickTimer);
+      this.armTick(RECOVERY_TICK_MS);
+    }
   }
 
   /**
@@ -349,6 +389,10 @@ class ShardedNetwork implements NetworkManager {
     for (const l of this.loops) l?.flush();
   }
 
+  flushHolding(blocking: (portion: PortionRef) => boolean): void {
+    for (const l of this.loops) l?.flushHolding(blocking);
+  }
+
   reshardTo(loops: number, reason = 'requested'): Promise<void> {
     return this.enqueueReshard(() => this.reshardNow(loops, reason, undefined));
   }
@@ -366,6 +410,7 @@ class ShardedNetwork implements NetworkManager {
   }
 
   private armTick(ms: number): void {
+    this.tickDueMs = this.clock.now() + ms;
     this.tickTimer = this.clock.setTimeout(() => {
       this.tickTimer = undefined;
       if (this.stopSignal.signal.aborted) return;
@@ -410,6 +455,9 @@ class ShardedNetwork implements NetworkManager {
       requestMs,
       failedAttempts,
       backoff,
+      ...(this.lastFailureMs > Number.NEGATIVE_INFINITY
+        ? { lastFailureMs: this.lastFailureMs, successesSinceFailure: this.successesSinceFailure }
+        : {}),
       pendingSamples: r.pendingSamples ?? loopPending,
       ...(r.samplesIn === undefined ? {} : { samplesIn: r.samplesIn }),
       ...(r.newestAppendedMs === undefined ? {} : { newestAppendedMs: r.newestAppendedMs }),

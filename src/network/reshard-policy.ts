@@ -13,8 +13,9 @@
  *   {@link DOWN_CONFIRM_TICKS} consecutive ticks;
  * - measuring afresh from the end of every reshard (the drain and the old loop count stay out);
  * - no reshard at all while the receiver is failing (a loop in backoff, a failed attempt within
- *   {@link FAILURE_QUIET_MS}, or nothing delivered in the last tick): more loops would only hammer
- *   a failing receiver, fewer would be chosen from rates that measure the failure;
+ *   {@link FAILURE_QUIET_MS} not yet followed by {@link RECOVERY_SUCCESSES} delivered requests,
+ *   or nothing delivered in the last tick): more loops would only hammer a failing receiver,
+ *   fewer would be chosen from rates that measure the failure;
  * - no scaling down while the backlog is more than {@link FAR_BEHIND_SECONDS} of input behind.
  */
 
@@ -65,8 +66,27 @@ export const HEADROOM = 1.25;
 /** Consecutive ticks (3 × 5 s = 15 s) that must each want fewer loops before the count shrinks. */
 export const DOWN_CONFIRM_TICKS = 3;
 
-/** No reshard within this long after a failed attempt (2 ticks: the retries' rates are not the receiver's). */
+/**
+ * No reshard within this long after a failed attempt (2 ticks: the retries' rates are not the
+ * receiver's), unless {@link RECOVERY_SUCCESSES} requests were delivered since it.
+ */
 export const FAILURE_QUIET_MS = 2 * RESHARD_TICK_MS;
+
+/**
+ * Requests delivered in a row, after the last failed attempt, that end the quiet time early: the
+ * receiver answers again. 10 is 1 s of one loop against a 100 ms receiver, and more than the
+ * requests one loop's backoff retries make in a flapping receiver's short good spell. After a 45 s
+ * outage the quiet time alone (measured from the tick that saw the failures, plus the tick
+ * alignment) held the scale-up back 16 s while the backlog was 4.5M samples.
+ */
+export const RECOVERY_SUCCESSES = 10;
+
+/**
+ * After the delivery that ends the quiet time, the next tick comes this soon (if it was due
+ * later): its interval measures the recovery, and a backlog waiting since the outage gets its
+ * loops ~1 s after the receiver answers again instead of at the next 5 s tick.
+ */
+export const RECOVERY_TICK_MS = 1_000;
 
 /** No scale-down while the backlog is more than this many seconds of input (Prometheus: 10 s of delay). */
 export const FAR_BEHIND_SECONDS = 10;
@@ -82,6 +102,13 @@ export interface ReshardInputs {
   failedAttempts: number;
   /** Whether some loop is waiting to retry right now. */
   backoff: boolean;
+  /**
+   * When the newest failed attempt ended (ms), if known; else the policy takes the tick that saw
+   * `failedAttempts` grow.
+   */
+  lastFailureMs?: number;
+  /** Requests delivered since the newest failed attempt (all loops), if known; else none count. */
+  successesSinceFailure?: number;
   /** Samples appended and not yet finished (on disk, in memory or in flight), if known. */
   pendingSamples?: number;
   /** Samples appended to this endpoint's queue since start, if known (else derived from pending + out). */
@@ -154,7 +181,7 @@ export class ReshardPolicy {
       this.quietTick = true;
       return;
     }
-    if (this.last !== undefined && at.failedAttempts !== this.last.failedAttempts) this.lastFailureMs = at.nowMs;
+    if (this.last !== undefined) this.noteFailures(this.last, at);
     this.last = at;
     this.quietTick = false;
   }
@@ -163,7 +190,7 @@ export class ReshardPolicy {
   tick(inputs: ReshardInputs, current: number): ReshardDecision {
     const prev = this.last;
     this.last = inputs;
-    if (inputs.failedAttempts !== prev?.failedAttempts && prev !== undefined) this.lastFailureMs = inputs.nowMs;
+    this.noteFailures(prev, inputs);
     const idle = this.decision(current, current, 'warming_up', 0);
     if (prev === undefined) return idle;
     const dtSeconds = (inputs.nowMs - prev.nowMs) / 1000;
@@ -188,7 +215,8 @@ export class ReshardPolicy {
     this.outRate = ewma(this.outRate, outDelta / dtSeconds);
     this.busy = ewma(this.busy, busyDelta / dtSeconds);
 
-    const failing = inputs.backoff || inputs.nowMs - this.lastFailureMs < FAILURE_QUIET_MS;
+    const recovered = (inputs.successesSinceFailure ?? 0) >= RECOVERY_SUCCESSES;
+    const failing = inputs.backoff || (inputs.nowMs - this.lastFailureMs < FAILURE_QUIET_MS && !recovered);
     if (failing) {
       this.downVotes = 0;
       return this.decision(current, current, 'receiver_failing', pending);
@@ -224,6 +252,12 @@ export class ReshardPolicy {
     }
     this.downVotes = 0;
     return this.decision(current, current, 'steady', pending, desired, timePerSample, behindSeconds);
+  }
+
+  /** Moves the last failure to `now`'s figure: the time given, or this tick's when attempts failed since `prev`. */
+  private noteFailures(prev: ReshardInputs | undefined, now: ReshardInputs): void {
+    if (now.lastFailureMs !== undefined) this.lastFailureMs = Math.max(this.lastFailureMs, now.lastFailureMs);
+    else if (prev !== undefined && now.failedAttempts !== prev.failedAttempts) this.lastFailureMs = now.nowMs;
   }
 
   private decision(

@@ -73,6 +73,11 @@ export interface SendLoopOptions {
   /** Snappy block compression; must return a buffer it owns (it is kept for retries). */
   compress: (body: Uint8Array) => Uint8Array;
   onPortionDone: PortionDoneCallback;
+  /**
+   * Called after every attempt that counts: true when delivered (2xx), false when it failed or was
+   * refused (each one `failedAttempts` counts). The resharding policy's view of a recovery.
+   */
+  onAttempt?: (delivered: boolean) => void;
   /** Called once per delivered request with its duration in seconds (for `sent_batch_duration_seconds`). */
   observeBatchDuration?: (seconds: number) => void;
   /** SendWork the mailbox holds before `send` waits. Default {@link DEFAULT_SEND_MAILBOX_CAPACITY}. */
@@ -119,6 +124,13 @@ export interface SendLoop {
    * Batches after that wait for their deadline again.
    */
   flush(): void;
+  /**
+   * {@link flush} narrowed to what blocks a release: the batch at the end of what the loop holds
+   * goes early only if it carries a portion for which `blocking` is true (batches before it are
+   * full and go anyway). A partial batch of newer portions keeps its deadline, so it can still
+   * fill with the work that follows. Replaces an earlier such call's predicate.
+   */
+  flushHolding(blocking: (portion: PortionRef) => boolean): void;
   /** Calls `listener` on every lifecycle change (starting, running, backoff, draining, stopped). */
   onStateChange(listener: (state: ActorState) => void): () => void;
   /**
@@ -167,6 +179,8 @@ class SendLoopActor implements SendLoop {
   private draining = false;
   /** Set by flush(): the batch being built goes without waiting for its deadline. */
   private flushRequested = false;
+  /** Set by flushHolding(): a partial batch holding such a portion goes without waiting for its deadline. */
+  private flushBlocking: ((portion: PortionRef) => boolean) | undefined;
   /** Ends a waitForInput early (flush). */
   private wakeWait: (() => void) | undefined;
   private batchStartedAt: number | undefined;
@@ -255,6 +269,28 @@ class SendLoopActor implements SendLoop {
     this.wakeWait?.();
   }
 
+  flushHolding(blocking: (portion: PortionRef) => boolean): void {
+    if (this.batch.empty && this.mailbox.size === 0) return;
+    this.flushBlocking = blocking;
+    this.wakeWait?.();
+  }
+
+  /** Whether the partial batch goes now: a flush covers it, or it holds a portion a flushHolding asked for. */
+  private flushesNow(): boolean {
+    if (this.flushRequested) return true;
+    const blocking = this.flushBlocking;
+    if (blocking === undefined) return false;
+    const holds = this.batch.someWork((w) => {
+      if (blocking(w.portion)) return true;
+      const more = w.morePortions;
+      if (more !== undefined) for (let i = 0; i < more.length; i++) if (blocking(more[i])) return true;
+      return false;
+    });
+    // Kept while not held: a work still on its way (a pending receive) may carry such a portion.
+    if (holds) this.flushBlocking = undefined;
+    return holds;
+  }
+
   stop(opts: { timeoutMs: number }): Promise<SendLoopStopResult> {
     if (this.stopping === undefined) this.stopping = this.stopOnce(opts.timeoutMs);
     return this.stopping;
@@ -323,7 +359,7 @@ class SendLoopActor implements SendLoop {
     return this.receiving;
   }
 
-  /** Resolves true when input arrived (or ended) before `ms`, false when the deadline came first. */
+  /** Resolves true when input arrived (or ended) or a flush came before `ms`, false when the deadline came first. */
   private waitForInput(ms: number): Promise<boolean> {
     return new Promise<boolean>((resolve) => {
       let settled = false;
@@ -335,8 +371,8 @@ class SendLoopActor implements SendLoop {
         resolve(inputCame);
       };
       const timer = this.clock.setTimeout(() => settle(false), ms);
-      // flush(): the deadline comes now.
-      this.wakeWait = () => settle(false);
+      // flush(): the loop decides again (flushesNow) with what it holds now.
+      this.wakeWait = () => settle(true);
       void this.armReceive().then(() => settle(true));
     });
   }
@@ -354,7 +390,7 @@ class SendLoopActor implements SendLoop {
           continue;
         }
         if (b.units > 0 && this.batchStartedAt === undefined) this.batchStartedAt = this.clock.now();
-        if (!b.full && !this.inputEnded && !this.draining && !this.flushRequested && b.units > 0) {
+        if (!b.full && !this.inputEnded && !this.draining && b.units > 0 && !this.flushesNow()) {
           const left = (this.batchStartedAt ?? 0) + deadlineMs - this.clock.now();
           if (left > 0 && (await this.waitForInput(left))) continue;
         }
@@ -449,6 +485,7 @@ class SendLoopActor implements SendLoop {
         const verdict = classifyStatus(result.status, q.retryOnHttp429);
         if (verdict === 'success') {
           this.opts.events?.delivered(this.name, b.samples + b.histograms + b.exemplars);
+          this.opts.onAttempt?.(true);
           this.countDelivered(body.length, started);
           if (wire === V2 && result.written !== undefined) {
             this.opts.negotiation?.state.confirmed();
@@ -460,6 +497,7 @@ class SendLoopActor implements SendLoop {
         message = `HTTP ${result.status}: ${result.message}`;
         if (verdict === 'drop') {
           c.failedAttempts++;
+          this.opts.onAttempt?.(false);
           this.noteError(message);
           const drop: DeliveryDrop = {
             status: result.status,
@@ -480,6 +518,7 @@ class SendLoopActor implements SendLoop {
         retryAfterMs = parseRetryAfterMs(result.retryAfter, this.clock.now());
       }
       c.failedAttempts++;
+      this.opts.onAttempt?.(false);
       this.noteError(message);
       c.samples.retried += b.samples;
       c.histograms.retried += b.histograms;

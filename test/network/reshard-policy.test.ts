@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import {
   DOWN_CONFIRM_TICKS,
   FAILURE_QUIET_MS,
+  RECOVERY_SUCCESSES,
   RESHARD_TICK_MS,
   type ReshardDecision,
   type ReshardInputs,
@@ -137,6 +138,34 @@ describe('ReshardPolicy', () => {
     assert.deepEqual(new Set(quiet.map((d) => d.reason)), new Set(['receiver_failing']));
     assert.equal(sim.loops, 1);
     assert.equal(sim.step().reason, 'scale_up');
+  });
+
+  it('ends the quiet time after RECOVERY_SUCCESSES deliveries since the last failed attempt, never during a backoff', () => {
+    const p = new ReshardPolicy({ minShards: 1, maxShards: 16 });
+    // One loop sending 20,000 samples/s (5e-5 s per sample) with a 4.5M backlog and 100,000/s in.
+    const at = (s: number, extra: Partial<ReshardInputs>): ReshardInputs => ({
+      nowMs: s * 1000,
+      samplesOut: s * 20_000,
+      requestMs: s * 1000,
+      failedAttempts: 1,
+      backoff: false,
+      pendingSamples: 4_500_000,
+      samplesIn: s * 100_000,
+      ...extra,
+    });
+    p.tick(at(0, { lastFailureMs: 0, successesSinceFailure: 0 }), 1);
+    // 1 s after the last failure, one delivery short: still quiet; in backoff: failing whatever came before.
+    const short = p.tick(at(1, { lastFailureMs: 0, successesSinceFailure: RECOVERY_SUCCESSES - 1 }), 1);
+    assert.equal(short.reason, 'receiver_failing');
+    const backoff = p.tick(at(2, { lastFailureMs: 0, successesSinceFailure: 50, backoff: true }), 1);
+    assert.equal(backoff.reason, 'receiver_failing');
+    // Recovered 3 s after the failure (the quiet time alone would hold until 10 s): scale up.
+    const up = p.tick(at(3, { lastFailureMs: 0, successesSinceFailure: RECOVERY_SUCCESSES }), 1);
+    assert.equal(up.reason, 'scale_up');
+    assert.equal(up.target, 16);
+    // A new failure, reported by its own time, starts the quiet time again.
+    const again = p.tick(at(4, { lastFailureMs: 3_900, successesSinceFailure: 0, failedAttempts: 2 }), 16);
+    assert.equal(again.reason, 'receiver_failing');
   });
 
   it('does not reshard when nothing was delivered in the last tick', () => {

@@ -349,6 +349,34 @@ describe('SendLoop', () => {
     );
   });
 
+  it('flushHolding() sends a partial batch only if it holds a named portion; one of newer portions keeps its deadline', async () => {
+    const l = start({ maxSamplesPerSend: 4, batchSendDeadlineMs: 60_000 });
+    const a = buildRecord([{ labels: { __name__: 'a' }, hash: 0, samples: samples(3) }]);
+    const b = buildRecord([{ labels: { __name__: 'b' }, hash: 0, samples: samples(3) }]);
+    // Segment 1's 3 samples and segment 2's first: a full batch of 4, then segment 2's 2 left.
+    await l.send(workOf(a, { segmentId: 1, record: 0, vshard: 0 }));
+    await l.send(workOf(b, { segmentId: 2, record: 0, vshard: 0 }));
+    await done.waitFor(1);
+    await clock.settle();
+    assert.deepEqual(
+      done.calls.map((c) => c.portion.segmentId),
+      [1],
+    );
+    // Segment 1 is finished: a flush for it leaves segment 2's partial batch to fill or its deadline.
+    l.flushHolding((p) => p.segmentId <= 1);
+    await clock.settle();
+    assert.equal(receiver.requests.length, 1);
+    assert.equal(clock.nextDeadline(), T0 + 60_000);
+    // Segment 2's tail now blocks: it goes at once.
+    l.flushHolding((p) => p.segmentId <= 2);
+    await done.waitFor(2);
+    assert.equal(clock.now(), T0, 'no deadline had to pass');
+    assert.deepEqual(
+      receiver.requests.map((r) => r.body.series.map((x) => x.samples.length)),
+      [[3, 1], [2]],
+    );
+  });
+
   it('flush() with nothing held leaves the next batch its deadline', async () => {
     const l = start({ maxSamplesPerSend: 100, batchSendDeadlineMs: 1000 });
     l.flush();
