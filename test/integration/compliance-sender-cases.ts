@@ -88,6 +88,11 @@ export interface SenderCase {
   /** The exposition served on scrape `n` (0-based). */
   serve(n: number): Exposition;
   receiver: ReceiverBehaviour;
+  /**
+   * remote_write queue_config beyond the fast defaults (a case with one gets its own scraper):
+   * for the ordering case, several requests in flight.
+   */
+  queueConfig?: Record<string, string | number>;
   /** Delivered scrapes (samples of `up`) to wait for before checking. */
   scrapes: number;
   checks: Check[];
@@ -400,6 +405,10 @@ export const SENDER_CASES: SenderCase[] = [
     // Upstream sleeps up to 5 s before handling each write; 1 s keeps the run short and still
     // lets requests overtake each other if the sender had several in flight for one series.
     receiver: { kind: 'randomDelay', maxDelayMs: 1000 },
+    // With the defaults one scrape of 1000 samples goes out as one request and the next waits
+    // for it (measured: at most 1 in flight), so nothing can overtake. 100 samples per request
+    // over at least 8 shards keeps up to 8 requests in flight (measured), each delayed randomly.
+    queueConfig: { max_samples_per_send: 100, min_shards: 8 },
     scrapes: 4,
     checks: [{ kind: 'timestampsIncreasePerSeries' }, { kind: 'allValues', match: { __name__: 'test' }, value: 1 }],
   },

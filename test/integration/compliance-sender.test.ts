@@ -1,11 +1,12 @@
 // The upstream remote-write sender compliance cases that need a scraper, with promspool as the
 // scraper (issue 20): each case's target is a node:http server on 127.0.0.1 serving the case's
 // exposition (compliance-sender-cases.ts), the real CLI scrapes it with the config of the upstream
-// Prometheus target (one job `test`, static targets, remote_write to the test's receiver; a
-// shorter scrape_interval than upstream's 1 s, which no case depends on), and a recording
-// receiver keeps every request. Cases whose receiver answers 204 share one daemon (their samples
-// are told apart by `instance`, each target on its own port); a case that delays or rejects
-// writes gets a daemon and receiver of its own. All daemons run at once.
+// Prometheus target (scrape_interval 1s, one job `test`, static targets, remote_write to the
+// test's receiver), and a recording receiver keeps every request. Cases whose receiver answers
+// 204 and that need no queue settings of their own share one daemon (their samples are told
+// apart by `instance`, each target on its own port); a case that delays or rejects writes, or
+// sets its queue, gets a daemon and receiver of its own. All daemons run at once. A shorter
+// interval was tried: at 500ms/400ms timeout the first scrapes timed out on this loaded machine.
 //
 // COMPLIANCE_SENDER_SCRAPER=prometheus-agent runs the same cases with Debian's Prometheus in agent
 // mode as the scraper instead, to check the ported data against the reference (where upstream's
@@ -246,9 +247,9 @@ scrape_configs:
 remote_write:
   - url: '${g.receiver.url}'
     queue_config:
-      batch_send_deadline: 100ms
-      min_backoff: 20ms
-      max_backoff: 200ms
+${Object.entries({ batch_send_deadline: '100ms', min_backoff: '20ms', max_backoff: '200ms', ...g.cases[0].queueConfig })
+  .map(([k, v]) => `      ${k}: ${v}`)
+  .join('\n')}
 `;
 }
 
@@ -364,8 +365,9 @@ describe('remote-write sender compliance cases, promspool as the scraper', () =>
   const groupOf = new Map<SenderCase, { group: Group; target: Target }>();
 
   before(async () => {
-    const shared = SENDER_CASES.filter((c) => c.receiver.kind === 'accept');
-    const own = SENDER_CASES.filter((c) => c.receiver.kind !== 'accept').map((c) => [c]);
+    const sharable = (c: SenderCase) => c.receiver.kind === 'accept' && !c.queueConfig;
+    const shared = SENDER_CASES.filter(sharable);
+    const own = SENDER_CASES.filter((c) => !sharable(c)).map((c) => [c]);
     const started = await Promise.allSettled([shared, ...own].map(startGroup));
     for (const s of started) if (s.status === 'fulfilled') groups.push(s.value);
     for (const s of started) if (s.status === 'rejected') throw s.reason;
