@@ -29,6 +29,22 @@ function growF64(a: Float64Array<ArrayBuffer>, need: number): Float64Array<Array
 }
 
 /**
+ * Label columns kept per build: two, so a batch that comes back every interval and is cut into
+ * two records (a 100,005-sample scrape: 100,000 + 5) finds both of its records' columns.
+ */
+const LABEL_MEMOS = 2;
+
+/** The label columns of one build, and the series they were built for (`count` -1: not reusable). */
+interface LabelMemo {
+  count: number;
+  series: SeriesHandle[];
+  strings: string[];
+  labelOffsets: Uint32Array<ArrayBuffer>;
+  labelRefs: Uint32Array<ArrayBuffer>;
+  seriesHash: Uint32Array<ArrayBuffer>;
+}
+
+/**
  * The `seriesIds` of the records this process writes: a handle gets the next id the first time it
  * goes into a record. The scope is random per process, so ids read back from an earlier run's
  * segments never match this run's (a reader compares scopes before trusting an id).
@@ -80,22 +96,14 @@ export class RecordBuilder {
   private sampleCounts = new Uint32Array(1024);
   private histogramCounts = new Uint32Array(1024);
   private exemplarCounts = new Uint32Array(1024);
-  private labelOffsets = new Uint32Array(1025);
-  private labelRefs = new Uint32Array(16384);
-  private seriesHash = new Uint32Array(1024);
   private seriesIds = new Uint32Array(1024);
   private sampleOffsets = new Uint32Array(1025);
   private histogramOffsets = new Uint32Array(1025);
   private exemplarOffsets = new Uint32Array(1025);
   private timestamps = new Float64Array(1024);
   private values = new Float64Array(1024);
-  /**
-   * The series of the last build, in slot order, and its string table, while its labels may be
-   * reused (see `labels`). `lastCount` -1: nothing to reuse.
-   */
-  private lastSeries: SeriesHandle[] = [];
-  private lastCount = -1;
-  private lastStrings: string[] = [];
+  /** Label columns of the last builds, most recently used first (see `labels`). */
+  private readonly memos: LabelMemo[] = [];
 
   build(slices: readonly BatchSlice[]): SignalRecord {
     const epoch = nextRecordEpoch();
@@ -151,10 +159,11 @@ export class RecordBuilder {
 
     // Labels, hashes and the string table, in series order.
     const strings = this.labels(n, epoch, exemplarTotal === 0);
-    const lo = this.labelOffsets;
-    const sh = this.seriesHash;
+    const memo = this.memos[0];
+    const lo = memo.labelOffsets;
+    const sh = memo.seriesHash;
     const ids = this.seriesIds;
-    const refs = this.labelRefs;
+    const refs = memo.labelRefs;
     const r = 2 * lo[n];
 
     // Scatter samples. Values move as raw 32-bit halves so NaN payloads (the stale marker)
@@ -225,25 +234,46 @@ export class RecordBuilder {
 
   /**
    * Fills the label offsets, refs, hashes and ids of series[0, n) and returns the string table.
-   * A build with the same series in the same order as the last one reuses that build's table,
-   * offsets, refs and hashes, still in the scratch columns; only the ids are redone (their scope
-   * may have rolled). Not with exemplars (`reusable` false): their strings join the table later.
+   * A build with the same series in the same order as one of the last {@link LABEL_MEMOS} builds
+   * reuses that build's table, offsets, refs and hashes (each memo owns its columns); only the ids
+   * are redone (their scope may have rolled). Not with exemplars (`reusable` false): their strings
+   * join the table later.
    */
   private labels(n: number, epoch: number, reusable: boolean): string[] {
-    this.labelOffsets = growU32(this.labelOffsets, n + 1);
-    this.seriesHash = growU32(this.seriesHash, n);
     this.seriesIds = growU32(this.seriesIds, n);
     const series = this.series;
-    const lo = this.labelOffsets;
-    const sh = this.seriesHash;
     const ids = this.seriesIds;
     seriesIdSpace.reserve(n);
-    if (reusable && this.sameSeriesAsLast(n)) {
-      for (let k = 0; k < n; k++) ids[k] = seriesIdSpace.idOf(series[k]);
-      return this.lastStrings;
+    const memos = this.memos;
+    if (reusable) {
+      for (let m = 0; m < memos.length; m++) {
+        const memo = memos[m];
+        if (!this.sameSeries(memo, n)) continue;
+        for (let k = 0; k < n; k++) ids[k] = seriesIdSpace.idOf(series[k]);
+        this.use(m);
+        return memo.strings;
+      }
     }
+    // The least recently used memo's columns are rebuilt (a new memo while there are fewer).
+    const memo: LabelMemo =
+      memos.length < LABEL_MEMOS
+        ? {
+            count: -1,
+            series: [],
+            strings: [],
+            labelOffsets: new Uint32Array(1025),
+            labelRefs: new Uint32Array(16384),
+            seriesHash: new Uint32Array(1024),
+          }
+        : memos[memos.length - 1];
+    if (memos.length < LABEL_MEMOS) memos.push(memo);
+    this.use(memos.indexOf(memo));
+    memo.labelOffsets = growU32(memo.labelOffsets, n + 1);
+    memo.seriesHash = growU32(memo.seriesHash, n);
+    const lo = memo.labelOffsets;
+    const sh = memo.seriesHash;
     const strings: string[] = [];
-    let refs = this.labelRefs;
+    let refs = memo.labelRefs;
     let r = 0;
     lo[0] = 0;
     for (let k = 0; k < n; k++) {
@@ -251,7 +281,7 @@ export class RecordBuilder {
       const pairs = h.pairs;
       if (r + pairs.length > refs.length) {
         refs = growU32(refs, r + pairs.length);
-        this.labelRefs = refs;
+        memo.labelRefs = refs;
       }
       for (let j = 0; j < pairs.length; j++) {
         const p = pairs[j];
@@ -266,27 +296,33 @@ export class RecordBuilder {
       sh[k] = h.hash;
       ids[k] = seriesIdSpace.idOf(h);
     }
-    this.remember(reusable ? n : -1, strings);
+    memo.strings = strings;
+    memo.count = reusable ? n : -1;
+    const last = memo.series;
+    if (reusable) {
+      if (last.length < n) last.length = n;
+      for (let k = 0; k < n; k++) last[k] = series[k];
+    }
+    // Handles of a larger earlier build are not kept alive past their use.
+    last.length = reusable ? n : 0;
     return strings;
   }
 
-  /** True when series[0, n) are the last build's series, in the same slots. */
-  private sameSeriesAsLast(n: number): boolean {
-    if (n !== this.lastCount) return false;
+  /** True when series[0, n) are `memo`'s series, in the same slots. */
+  private sameSeries(memo: LabelMemo, n: number): boolean {
+    if (n !== memo.count) return false;
     const series = this.series;
-    const last = this.lastSeries;
+    const last = memo.series;
     for (let k = 0; k < n; k++) if (series[k] !== last[k]) return false;
     return true;
   }
 
-  private remember(count: number, strings: string[]): void {
-    this.lastCount = count;
-    this.lastStrings = strings;
-    if (count < 0) return;
-    const last = this.lastSeries;
-    const series = this.series;
-    if (last.length < count) last.length = count;
-    for (let k = 0; k < count; k++) last[k] = series[k];
+  /** Moves memo `m` to the front (most recently used). */
+  private use(m: number): void {
+    const memos = this.memos;
+    const memo = memos[m];
+    for (let i = m; i > 0; i--) memos[i] = memos[i - 1];
+    memos[0] = memo;
   }
 
   private addSeries(h: SeriesHandle, epoch: number, n: number): number {

@@ -55,8 +55,9 @@ export interface Serializer {
 
 /**
  * Creates a Serializer. Group commit: it takes one batch, then every batch already waiting (up
- * to `maxSignalsPerRecord` signals), builds ONE series-major record, encodes it, appends it,
- * and settles every commit in it together.
+ * to `maxSignalsPerRecord` signals; a batch that does not fit whole waits for the next record,
+ * and only a batch larger than a record on its own is cut), builds ONE series-major record,
+ * encodes it, appends it, and settles every commit in it together.
  */
 export function createSerializer(options: SerializerOptions): Serializer {
   return new GroupCommitSerializer(options);
@@ -147,6 +148,14 @@ class GroupCommitSerializer implements Serializer {
           this.carry = undefined;
           continue;
         }
+        if (jobs.length > 0 && job.batch.signals > budget && this.cursorAtStart()) {
+          // A whole batch that does not fit starts the next record instead of being cut here: a
+          // batch that comes back every interval (a scrape) then makes the same records each time,
+          // which the builder's label memo recognises (bench/scrape: the 100,005-sample scrape
+          // was cut 100,000 + 5 and then 99,995 + 5 of the next, never the same twice).
+          this.carry = job;
+          break;
+        }
         budget -= this.slice(job, budget, slices);
         jobs.push(job);
         job.outstanding++;
@@ -157,6 +166,12 @@ class GroupCommitSerializer implements Serializer {
       if (this.pending.size >= this.maxPending) await Promise.race(this.pending);
     }
     await Promise.allSettled(this.pending);
+  }
+
+  /** Whether the cursor is at the start of its job (nothing of it sliced yet). */
+  private cursorAtStart(): boolean {
+    const c = this.cursor;
+    return c.sample === 0 && c.histogram === 0 && c.exemplar === 0 && c.metadata === 0;
   }
 
   /** Appends to `out` the next part of `job` holding at most `budget` signals; returns its signals. */

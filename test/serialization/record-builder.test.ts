@@ -87,4 +87,27 @@ describe('RecordBuilder', () => {
       'reordered, again',
     ]);
   });
+
+  it('keeps the label columns of the last two builds: a batch cut into two records each time reuses both', () => {
+    const builder = new RecordBuilder();
+    const big = [0, 1, 2, 3];
+    const tail = [4, 5];
+    const tables: string[][] = [];
+    for (let i = 0; i < 6; i++) {
+      const order = i % 2 === 0 ? big : tail;
+      const s = slice(order, 1000 * (i + 1));
+      const r = builder.build([s]);
+      assert.deepEqual(plain(r), plain(new RecordBuilder().build([s])), `build ${i}`);
+      tables.push(r.strings);
+    }
+    // Builds 2..5 reuse the table of the build two before (the same series); 0 and 1 are new.
+    assert.deepEqual(
+      tables.map((t, i) => i >= 2 && t === tables[i - 2]),
+      [false, false, true, true, true, true],
+    );
+    // A third shape evicts the least recently used memo (the big one's, the tail was built last).
+    builder.build([slice([5, 3], 9000)]);
+    assert.equal(builder.build([slice(tail, 10_000)]).strings, tables[5]);
+    assert.notEqual(builder.build([slice(big, 11_000)]).strings, tables[4]);
+  });
 });

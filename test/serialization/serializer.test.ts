@@ -178,6 +178,26 @@ describe('Serializer', () => {
     await serializer.stop();
   });
 
+  it('starts the next record with a waiting batch that does not fit whole, instead of cutting it', async () => {
+    const fq = new FakeFileQueue();
+    const serializer = createSerializer({ fileQueue: fq, mailboxCapacity: 8, maxSignalsPerRecord: 10 });
+    const registry = createSeriesRegistry();
+    const sizes = [1, 6, 5, 12];
+    // Committed in one tick: all four wait in the mailbox when the serializer takes the first.
+    const commits = sizes.map((n, i) => {
+      const app = createAppender({ registry, submit: (b) => serializer.submit(b) });
+      for (let k = 0; k < n; k++) app.append({ __name__: `m${i}`, k: String(k) }, 1000, k);
+      return app.commit();
+    });
+    await Promise.all(commits);
+    // 1 + 6; 5 (it did not fit whole beside them); 12 cut at 10 only because it is larger than a record.
+    assert.deepEqual(
+      fq.appended.map((a) => a.signals),
+      [7, 5, 10, 2],
+    );
+    await serializer.stop();
+  });
+
   it('splits batches over several records at maxSignalsPerRecord, keeping order', async () => {
     const fq = new FakeFileQueue();
     const serializer = createSerializer({ fileQueue: fq, mailboxCapacity: 4, maxSignalsPerRecord: 7 });
