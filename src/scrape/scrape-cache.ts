@@ -109,6 +109,23 @@ export class ScrapeCache {
     return e;
   }
 
+  /**
+   * The raw text of the series the next lookup is expected to find, by position (the previous
+   * scrape's series at the same place): a parser compares it in place before lexing labels.
+   */
+  expectedKey(): string | undefined {
+    return this.order[this.pos]?.key;
+  }
+
+  /** {@link lookup} when the text was found equal to {@link expectedKey}'s: that entry, marked seen. */
+  hitExpected(): CacheEntry {
+    const pos = this.pos++;
+    const e = this.order[pos] as CacheEntry;
+    this.nextOrder[pos] = e;
+    this.touch(e);
+    return e;
+  }
+
   private touch(e: CacheEntry): void {
     if (e.lastIter === this.iter) this.wasDuplicate = true;
     else {

@@ -471,6 +471,8 @@ class Loop implements RunningScrapeLoop {
     const withExemplars = choice.format !== 'text-0.0.4';
     // The text formats' series text is a range of `input`, compared in place on a cache hit.
     const inPlace = choice.format !== 'protobuf';
+    // The text parser compares the cache's guess for each line in place and skips lexing its labels.
+    p.useSeriesHint?.(this.cache);
     const input = p.input;
     const cache = this.cache;
     const cfg = this.config;
@@ -505,7 +507,11 @@ class Loop implements RunningScrapeLoop {
             explicit = true;
           }
         }
-        let e = inPlace ? cache.lookup(input, p.seriesStart, p.seriesEnd) : cache.get(p.series());
+        let e = p.hintMatched
+          ? cache.hitExpected()
+          : inPlace
+            ? cache.lookup(input, p.seriesStart, p.seriesEnd)
+            : cache.get(p.series());
         let ref: SeriesRef | Labels;
         if (e !== undefined) {
           if (e.ref === undefined) continue;

@@ -24,7 +24,7 @@ import {
 } from './char-class.js';
 import { parseDigitsInt64, parseGoFloat } from './go-float.js';
 import { ParserBase, unescapeHelp } from './parser-base.js';
-import type { EntryKind, ExpositionParser, MetricType } from './types.js';
+import type { EntryKind, ExpositionParser, MetricType, ParsedLabel, SeriesHint } from './types.js';
 
 const TEXT_TYPES: Record<string, MetricType> = {
   counter: 'counter',
@@ -41,9 +41,32 @@ const TEXT_TYPES: Record<string, MetricType> = {
 export class PromTextParser extends ParserBase implements ExpositionParser {
   private pos = 0;
   private kind: EntryKind | undefined;
+  private hint: SeriesHint | undefined;
+  /** The current series line began with the hinted text: its labels were not lexed (see {@link useSeriesHint}). */
+  hintMatched = false;
 
   constructor(input: string) {
     super(input, 'text format');
+  }
+
+  /**
+   * From now on, before lexing a series line the parser asks `hint` for the series text it
+   * expects there; a line that begins with it (then a blank, and no `{` after the blanks) gets
+   * `hintMatched` and only its value and timestamp are read: the text is that series' exactly, as
+   * a full lex would have ended it at the same offset. `labels()` still works (it lexes then).
+   */
+  useSeriesHint(hint: SeriesHint): void {
+    this.hint = hint;
+  }
+
+  override labels(): ParsedLabel[] {
+    if (this.hintMatched) {
+      this.hintMatched = false;
+      this.nameStart = -1;
+      this.labelCount = 0;
+      this.lexHead(this.seriesStart);
+    }
+    return super.labels();
   }
 
   help(): string {
@@ -168,6 +191,26 @@ export class PromTextParser extends ParserBase implements ExpositionParser {
   private lexSeries(pos: number): void {
     const s = this.input;
     this.seriesStart = pos;
+    this.hintMatched = false;
+    const key = this.hint?.expectedKey();
+    if (key !== undefined && s.startsWith(key, pos) && this.endsHintedSeries(pos + key.length)) {
+      this.hintMatched = true;
+      this.seriesEnd = pos + key.length;
+      pos = this.skipBlanks(this.seriesEnd);
+    } else pos = this.lexHead(pos);
+    this.lexValue(pos);
+  }
+
+  /** Whether a series text ending at `end` is followed by what a full lex would also end it at. */
+  private endsHintedSeries(end: number): boolean {
+    const c = this.input.charCodeAt(end);
+    if (c !== C_SP && c !== C_TAB) return false;
+    return this.input.charCodeAt(this.skipBlanks(end)) !== C_LBRACE;
+  }
+
+  /** Lexes the metric name and labels from `pos`; returns the offset after the blanks that follow. */
+  private lexHead(pos: number): number {
+    const s = this.input;
     if (s.charCodeAt(pos) !== C_LBRACE) {
       this.nameStart = pos;
       pos = this.scanWhile(pos + 1, METRIC_CHAR);
@@ -190,6 +233,12 @@ export class PromTextParser extends ParserBase implements ExpositionParser {
         this.seriesStart,
       );
     }
+    return pos;
+  }
+
+  /** Lexes the value and the optional timestamp from `pos` to the end of the line. */
+  private lexValue(pos: number): void {
+    const s = this.input;
     // The value: everything up to a blank, newline or '{'.
     const valueStart = pos;
     for (;;) {

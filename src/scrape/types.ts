@@ -87,6 +87,18 @@ export interface ExpositionParser {
    * Absent on the text parsers, which have at most one per series.
    */
   exemplars?(): ParsedExemplar[];
+  /**
+   * The text parser only: asks `hint` for the series text expected on each series line, and skips
+   * lexing the labels of a line that begins with it (`hintMatched` then true until the next entry).
+   */
+  useSeriesHint?(hint: SeriesHint): void;
+  readonly hintMatched?: boolean;
+}
+
+/** What a parser may expect on its next series line (the scrape cache's guess, by position). */
+export interface SeriesHint {
+  /** The raw series text expected on the next series line, or undefined for no guess. */
+  expectedKey(): string | undefined;
 }
 
 /**

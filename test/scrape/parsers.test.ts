@@ -83,6 +83,53 @@ describe('series text and deferred labels', () => {
   });
 });
 
+describe('series hint (the scrape cache guessing each line)', () => {
+  /** Parses `input` with hints `keys` (one per series line, in order); per series: matched, text, value, timestamp. */
+  function hinted(input: string, keys: (string | undefined)[]) {
+    const p = new PromTextParser(input);
+    let i = 0;
+    p.useSeriesHint({ expectedKey: () => keys[i] });
+    const out: [boolean, string, number, number | undefined][] = [];
+    for (let k = p.next(); k !== undefined; k = p.next()) {
+      if (k !== 'series') continue;
+      out.push([p.hintMatched, p.series(), p.value, p.timestamp]);
+      i++;
+    }
+    return out;
+  }
+  it('reads only the value and timestamp of a line that begins with the expected series text', () => {
+    assert.deepEqual(hinted('a{x="1"} 5 17\nb 2\n', ['a{x="1"}', 'b']), [
+      [true, 'a{x="1"}', 5, 17],
+      [true, 'b', 2, undefined],
+    ]);
+  });
+  it('lexes as usual where the text is another series, even one that begins with the expected text', () => {
+    assert.deepEqual(hinted('ab 1\na {x="1"} 2\na{x="1"}3\na{x="2"} 4\nc 5\n', ['a', 'a', 'a{x="1"}', 'a{x="1"}']), [
+      [false, 'ab', 1, undefined],
+      [false, 'a {x="1"}', 2, undefined],
+      [false, 'a{x="1"}', 3, undefined],
+      [false, 'a{x="2"}', 4, undefined],
+      [false, 'c', 5, undefined],
+    ]);
+  });
+  it('still gives the labels of a matched line on request', () => {
+    const p = new PromTextParser('a{y="2",x="1"} 5\n');
+    p.useSeriesHint({ expectedKey: () => 'a{y="2",x="1"}' });
+    firstSeries(p);
+    assert.equal(p.hintMatched, true);
+    assert.deepEqual(p.labels(), [
+      { name: '__name__', value: 'a' },
+      { name: 'x', value: '1' },
+      { name: 'y', value: '2' },
+    ]);
+  });
+  it('still refuses a bad value on a matched line', () => {
+    const p = new PromTextParser('a{x="1"} zz\n');
+    p.useSeriesHint({ expectedKey: () => 'a{x="1"}' });
+    assert.throws(() => p.next(), /invalid value "zz"/);
+  });
+});
+
 describe('timestamps', () => {
   it('text format: integer milliseconds, no sign', () => {
     const p = firstSeries(new PromTextParser('a 1\nb 2 1700000000123\n'));
