@@ -245,7 +245,7 @@ describe('NetworkManager resharding policy', () => {
    * A manager on a simulated clock whose receiver takes 100 ms of that clock per request, with a
    * backlog the endpoint reports through `rates`, and a tick every second.
    */
-  async function slowReceiverSetup(status: (req: RequestInfo) => number) {
+  async function slowReceiverSetup(status: (req: RequestInfo) => number, reshardTickMs = 1000) {
     const clock = new SimulatedClock(1_000_000);
     receiver = await startFakeReceiver();
     const requests = new EventCount();
@@ -271,7 +271,7 @@ describe('NetworkManager resharding policy', () => {
       clock,
       random: () => 0,
       logger: recordingLogger(logs),
-      reshardTickMs: 1000,
+      reshardTickMs,
       events: { failed: failures.tick, dropped: () => undefined, delivered: () => undefined },
       rates: () => ({ pendingSamples: 10_000_000, newestAppendedMs: clock.now() }),
     });
@@ -297,6 +297,31 @@ describe('NetworkManager resharding policy', () => {
     assert.ok((line.fields?.desired as number) > 4);
     assert.equal(line.fields?.seconds_per_sample, 0.002);
     assert.equal(line.fields?.backlog_samples, 10_000_000);
+    assert.equal(receiver?.orderViolations, 0);
+  });
+
+  it('scales up 1 s after the 10th delivery following failed attempts, not after the quiet time', async () => {
+    const T0 = 1_000_000;
+    let scaledAt: number | undefined;
+    let m: NetworkManager | undefined;
+    // The first 3 requests are refused (400: failed attempts without a backoff), then all delivered.
+    // 5 s ticks (the default): the first at T0 + 1 s, the next due at T0 + 6 s.
+    const setup = await slowReceiverSetup((req) => {
+      if (scaledAt === undefined && m !== undefined && m.shards > 1) scaledAt = setup.clock.now();
+      return req.index < 3 ? 400 : 204;
+    }, 5000);
+    m = setup.net;
+    const works = 40;
+    for (let r = 0; r < works; r++) {
+      m.sendOrWait(workOf(roundRecord(r, 50), { segmentId: r, record: 0, vshard: 0 }, [0]));
+    }
+    await setup.done.waitFor(works);
+    // Requests take 100 ms each: the failures end at T0 + 0.3 s, the 10th delivery after them at
+    // T0 + 1.3 s, and the tick 1 s later scales up. Without it the tick at T0 + 6 s would still be
+    // in the 10 s quiet time.
+    assert.ok(scaledAt !== undefined && scaledAt <= T0 + 3_000, `scaled at T0 + ${(scaledAt ?? 0) - T0} ms`);
+    const line = setup.logs.find((l) => l.msg === 'resharding');
+    assert.equal(line?.fields?.reason, 'scale_up');
     assert.equal(receiver?.orderViolations, 0);
   });
 
