@@ -61,6 +61,9 @@ const decoder = new Decoder({
   maxExtLength: MAX_RECORD_BYTES,
 });
 
+/** A whole msgpack message (nil), decoded to make the decoder let go of its last input. */
+const MSGPACK_NIL = new Uint8Array([0xc0]);
+
 function corrupt(message: string, cause?: unknown): PromspoolError {
   return new PromspoolError(
     'ERR_CORRUPT_RECORD',
@@ -283,6 +286,10 @@ function decodeMap(payload: Uint8Array): Record<string, unknown> {
     value = decoder.decode(bytes);
   } catch (err) {
     throw corrupt(`msgpack: ${(err as Error).message}`, err);
+  } finally {
+    // The decoder keeps a view of its last input until the next decode: without this, the whole
+    // decompressed record (11 MB for bench/scrape's 100,000 samples) stayed alive after release.
+    decoder.decode(MSGPACK_NIL);
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value) || value instanceof Uint8Array) {
     throw corrupt('top level is not a map');

@@ -175,6 +175,14 @@ describe('errors name the line and column', () => {
       'OpenMetrics line 2, column 18: unit "bytes" not a suffix of metric "a_seconds"',
     );
   });
+  it('reads a Buffer body with UTF-8 beyond ASCII as UTF-8 (an ASCII body is decoded as ASCII)', () => {
+    const p = createParser('text-0.0.4', Buffer.from('a{b="é€😀"} 1\n', 'utf8'));
+    firstSeries(p);
+    assert.deepEqual(p.labels()[1], { name: 'b', value: 'é€😀' });
+    const q = createParser('text-0.0.4', Buffer.from('a{b="x"} 1\n'));
+    firstSeries(q);
+    assert.deepEqual(q.labels()[1], { name: 'b', value: 'x' });
+  });
   it('invalid UTF-8 in a Buffer body', () => {
     const body = Buffer.concat([Buffer.from('a 1\nb{c="'), Buffer.from([0xff]), Buffer.from('"} 1\n')]);
     assert.equal(
