@@ -98,7 +98,8 @@ export async function freePort(): Promise<number> {
 export function promspoolConfigYaml(opts: AgentOptions, port: number): string {
   return [
     `server: { listen_address: '127.0.0.1:${port}', shutdown_timeout: 5s }`,
-    `storage: { path: '${opts.dataDir}', max_disk_bytes: ${opts.maxDiskBytes ?? 0}, fsync: interval }`,
+    // PROMSPOOL_BENCH_MAX_MEMORY (e.g. 160MiB): storage.max_memory_bytes, to measure the limit.
+    `storage: { path: '${opts.dataDir}', max_disk_bytes: ${opts.maxDiskBytes ?? 0}, fsync: interval${process.env.PROMSPOOL_BENCH_MAX_MEMORY ? `, max_memory_bytes: ${process.env.PROMSPOOL_BENCH_MAX_MEMORY}` : ''} }`,
     'self_monitoring: { enabled: false }',
     'remote_write:',
     '  - name: sink',

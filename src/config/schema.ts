@@ -131,6 +131,7 @@ export const STORAGE_SPEC: MapSpec = {
     'fsync_interval',
     'max_disk_bytes',
     'on_disk_full',
+    'max_memory_bytes',
   ],
 };
 export const GLOBAL_SPEC: MapSpec = {
@@ -391,6 +392,8 @@ export function readStorage(
   const fsyncIntervalMs = r.duration(m, 'fsync_interval', d.fsyncIntervalMs, { positive: true });
   const maxDiskBytes = r.size(m, 'max_disk_bytes', d.maxDiskBytes);
   const onDiskFull = r.oneOf(m, 'on_disk_full', ON_DISK_FULL, d.onDiskFull);
+  // Absent = 0 = no limit (caches keep their own bounds, V8 collects on its own schedule).
+  const maxMemoryBytes = r.size(m, 'max_memory_bytes', 0);
   if (r.errors.length > before) return undefined;
   return {
     path: path!,
@@ -401,6 +404,7 @@ export function readStorage(
     fsyncIntervalMs: fsyncIntervalMs!,
     maxDiskBytes: maxDiskBytes!,
     onDiskFull: onDiskFull!,
+    ...(maxMemoryBytes ? { maxMemoryBytes } : {}),
   };
 }
 

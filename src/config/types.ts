@@ -155,6 +155,11 @@ export interface StorageConfig {
   fsyncIntervalMs: number;
   maxDiskBytes: number;
   onDiskFull: OnDiskFull;
+  /**
+   * `storage.max_memory_bytes`: the process' memory limit, which bounds the caches and paces
+   * garbage collection (src/daemon/memory-budget.ts); 0 or absent = no limit.
+   */
+  maxMemoryBytes?: number;
 }
 
 /** `server.tls_config.client_auth_type`, in Prometheus' (Go's) spelling. */

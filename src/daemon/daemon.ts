@@ -23,6 +23,8 @@ import {
 import type { RemoteWriteVersion } from './content-negotiation.js';
 import { createIngester, type RemoteWriteDecode } from './ingest.js';
 import { localUrl, parseListenAddress } from './listen-address.js';
+import { memoryBudget } from './memory-budget.js';
+import { startMemoryPacer } from './memory-pacer.js';
 import { createRemoteWriteReceiver, type Uncompress } from './receiver.js';
 import { createDaemonMetrics } from './receiver-metrics.js';
 import { createRelayScanner } from './relay-scanner.js';
@@ -171,6 +173,13 @@ export async function startDaemon(config: PromspoolConfig, options: StartDaemonO
   metrics.reloadSuccessful.set(1);
   metrics.reloadSuccessTimestamp.set(startedAtMs / 1000);
 
+  // storage.max_memory_bytes: bounds the series cache and paces collections (fixed for the
+  // daemon's life, like the cache it sizes).
+  const budget = memoryBudget(config.storage.maxMemoryBytes ?? 0);
+  const pacer =
+    budget.pacerSlackBytes === undefined
+      ? undefined
+      : startMemoryPacer({ slackBytes: budget.pacerSlackBytes, rssBytes: budget.pacerRssBytes, clock });
   const uncompress = options.uncompress ?? defaultUncompress;
   const receiverLogger = logger.child({ component: 'receiver' });
   const relayScanner = createRelayScanner({
@@ -183,7 +192,11 @@ export async function startDaemon(config: PromspoolConfig, options: StartDaemonO
   const receiver = createRemoteWriteReceiver({
     config: config.receiver,
     queue,
-    ingester: createIngester(queue, { decoders: options.decoders ?? defaultDecoders }),
+    ingester: createIngester(queue, {
+      decoders: options.decoders ?? defaultDecoders,
+      maxCachedSeries: budget.maxCachedSeries,
+      maxCachedBytes: budget.maxCachedBytes,
+    }),
     uncompress,
     metrics,
     logger: receiverLogger,
@@ -394,6 +407,7 @@ export async function startDaemon(config: PromspoolConfig, options: StartDaemonO
       server.closeAllConnections();
       await closed;
       await relayScanner.close();
+      pacer?.stop();
       logger.info('shutdown complete');
     })();
     return stopPromise;
