@@ -238,14 +238,12 @@ export function createScrapeClient(config: ScrapeConfig, opts: ScrapeClientOptio
     async scrape(rawUrl, timeoutMs, outer) {
       const url = new URL(rawUrl);
       const controller = new AbortController();
-      const timer = clock.setTimeout(() => {
-        controller.abort(
-          new ScrapeFailure(
-            'timeout',
-            `Get "${redactUrl(url.href)}": context deadline exceeded (timeout ${timeoutMs}ms)`,
-          ),
+      const deadline = () =>
+        new ScrapeFailure(
+          'timeout',
+          `Get "${redactUrl(url.href)}": context deadline exceeded (timeout ${timeoutMs}ms)`,
         );
-      }, timeoutMs);
+      const timer = clock.setTimeout(() => controller.abort(deadline()), timeoutMs);
       const onAbort = () => controller.abort(new ScrapeFailure('forced', 'scrape aborted: the loop is stopping'));
       if (outer?.aborted) onAbort();
       outer?.addEventListener('abort', onAbort, { once: true });
@@ -255,8 +253,10 @@ export function createScrapeClient(config: ScrapeConfig, opts: ScrapeClientOptio
       } catch (err) {
         if (controller.signal.aborted && controller.signal.reason instanceof ScrapeFailure)
           throw controller.signal.reason;
-        if (err instanceof ScrapeFailure) throw err;
-        throw networkFailure(err, url, tls);
+        const failure = networkFailure(err, url, tls);
+        // undici's header and body timers (a backstop set to the same timeout) can fire before ours
+        // when the event loop is late: the same deadline, in the same words, whichever fires first.
+        throw failure.reason === 'timeout' ? deadline() : failure;
       } finally {
         clock.clearTimeout(timer);
         outer?.removeEventListener('abort', onAbort);

@@ -127,6 +127,17 @@ describe('scrape client', () => {
     await client.close();
   });
 
+  it("a hanging target fails with the deadline's words when undici's own timer fires first", async () => {
+    server.handler = () => {};
+    // The injected clock never advances: only undici's header timer (on the real clock) can fire.
+    const client = createScrapeClient(loopConfig({ scrapeTimeoutMs: 50 }), { clock: new SimulatedClock(0) });
+    assert.deepEqual(await failure(client.scrape(server.url, 50)), {
+      reason: 'timeout',
+      message: `Get "${server.url}": context deadline exceeded (timeout 50ms)`,
+    });
+    await client.close();
+  });
+
   for (const announced of [true, false]) {
     it(`a 2 GB body (${announced ? 'with' : 'without'} Content-Length) stops at body_size_limit without reading it`, async () => {
       let written = 0;
