@@ -47,6 +47,14 @@ import type { ScrapeClient } from './scrape-client.js';
 import { ScrapeFailure, type ScrapeFailureReason } from './scrape-client.js';
 import { ExpositionParseError, type ExpositionParser, type ParsedExemplar, type ParsedLabel } from './types.js';
 
+/** Longest stretch of appending one body before the loop yields to the event loop. */
+const APPEND_SLICE_MS = 10;
+
+/** Resolves on the event loop's next check phase (after pending I/O and due timers). */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 /** Samples more than this far ahead of the scrape are refused (Prometheus' `maxAheadTime`). */
 const MAX_AHEAD_MS = 10 * 60 * 1000;
 /** A scrape starting this close after its tick gets the tick's timestamp (Prometheus' `ScrapeTimestampTolerance`). */
@@ -357,7 +365,7 @@ class Loop implements RunningScrapeLoop {
     if (failure === undefined && body !== undefined && body.length > 0) {
       const partial: AppendCounts = { total: 0, added: 0, seriesAdded: 0 };
       try {
-        this.appendBody(app, body, contentType, appendTime, partial);
+        await this.appendBody(app, body, contentType, appendTime, partial);
       } catch (err) {
         failure = asFailure(err, 'invalid_series');
       }
@@ -454,13 +462,13 @@ class Loop implements RunningScrapeLoop {
    * Appends one body (Prometheus' `scrapeLoopAppender.append`). Throws a {@link ScrapeFailure}
    * (or a parse error) to fail the scrape; `counts` holds what was counted until then.
    */
-  private appendBody(
+  private async appendBody(
     app: Appender,
     body: Buffer,
     contentType: string | undefined,
     defTime: number,
     counts: AppendCounts,
-  ): void {
+  ): Promise<void> {
     const choice = negotiateFormat(contentType, this.fallback);
     if (!choice.ok) throw new ScrapeFailure('content_type', choice.reason);
     if (choice.warning !== undefined) this.log.debug('scrape content type', { warning: choice.warning });
@@ -489,8 +497,17 @@ class Loop implements RunningScrapeLoop {
     let seriesAdded = 0;
     let appended = 0;
     let lastMeta: MetaEntry | undefined;
+    let entries = 0;
+    let sliceStart = performance.now();
     try {
       for (let kind = p.next(); kind !== undefined; kind = p.next()) {
+        // A body of millions of series takes seconds: other loops, the API and delivery get the
+        // event loop back every APPEND_SLICE_MS (checked every 1024 entries, so a small body never
+        // waits here).
+        if ((++entries & 1023) === 0 && performance.now() - sliceStart >= APPEND_SLICE_MS) {
+          await yieldToEventLoop();
+          sliceStart = performance.now();
+        }
         if (kind !== 'series' && kind !== 'histogram') {
           if (kind === 'type') lastMeta = cache.setType(p.metricFamily(), p.metricType);
           else if (kind === 'help') lastMeta = cache.setHelp(p.metricFamily(), p.help());

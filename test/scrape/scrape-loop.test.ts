@@ -269,6 +269,33 @@ describe('scrape loop', () => {
     await h.stop();
   });
 
+  it('a body of many series gives the event loop back while it is appended', async () => {
+    const n = 200_000;
+    let body = '';
+    for (let i = 0; i < n; i++) body += `s{i="${i}"} 1\n`;
+    server.serve(body);
+    const h = harness(server);
+    // Counts turns of the event loop; each new series records the count it was resolved at.
+    let turns = 0;
+    let spinning = true;
+    const spin = () => {
+      turns++;
+      if (spinning) setImmediate(spin);
+    };
+    spin();
+    const seen: number[] = [];
+    const resolve = h.sink.series.bind(h.sink);
+    h.sink.series = (labels) => {
+      seen.push(turns);
+      return resolve(labels);
+    };
+    await h.scrape();
+    spinning = false;
+    assert.equal(seen.length, n);
+    assert.ok(seen[n - 1] > seen[0], `the event loop turned while appending (${seen[n - 1] - seen[0]} turns)`);
+    await h.stop();
+  });
+
   it('metric relabeling drops series before the sample limit counts them', async () => {
     server.serve('a 1\nb 2\nc 3\n');
     const h = harness(server, {
