@@ -296,6 +296,26 @@ describe('scrape loop', () => {
     await h.stop();
   });
 
+  it('past sample_limit, new series are counted without being resolved in the queue', async () => {
+    server.serve('a 1\nb 2\nc 3\nd{x="1"} 4\nd{x="2"} 5\n');
+    const h = harness(server, { sampleLimit: 2 });
+    const before = h.sink.seriesCalls;
+    const t = await h.scrape();
+    assert.deepEqual(h.sink.lines(0), up(0, t, 5, 5, 2));
+    assert.equal(h.loop.status().lastError, 'sample limit exceeded (limit: 2, samples: 5)');
+    assert.equal(h.sink.seriesCalls - before, 2, 'only the two appended series were resolved');
+    await h.stop();
+  });
+
+  it('past sample_limit, a label limit is still checked on every new series (as Prometheus does)', async () => {
+    server.serve('a 1\nb 2\nc{x="1",y="2",z="3"} 3\n');
+    const h = harness(server, { sampleLimit: 2, labelLimit: 3 });
+    const t = await h.scrape();
+    assert.deepEqual(h.sink.lines(0), up(0, t, 3, 2, 2));
+    assert.equal(h.loop.status().lastError, 'label_limit exceeded (metric: c, number of labels: 6, limit: 3)');
+    await h.stop();
+  });
+
   it('metric relabeling drops series before the sample limit counts them', async () => {
     server.serve('a 1\nb 2\nc 3\n');
     const h = harness(server, {
