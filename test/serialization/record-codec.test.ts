@@ -4,7 +4,12 @@ import { describe, it } from 'node:test';
 import { Decoder, Encoder } from '@msgpack/msgpack';
 import { compressSync, uncompressSync } from 'lz4-napi';
 import { PromspoolError } from '../../src/errors.js';
-import { countRecordSignals, decodeRecord, encodeRecord } from '../../src/serialization/record-codec.js';
+import {
+  countRecordSignals,
+  decodeRecord,
+  encodeRecord,
+  encodeRecordAsync,
+} from '../../src/serialization/record-codec.js';
 import { hashLabelPairs } from '../../src/serialization/series.js';
 import type { SignalRecord } from '../../src/serialization/types.js';
 import { moduleUrl, runWithV8Natives } from '../helpers/v8-natives.js';
@@ -86,6 +91,27 @@ function assertCorrupt(fn: () => unknown, message?: RegExp): void {
 }
 
 describe('record codec', () => {
+  it('encodes the same bytes async as sync, for small and large records in turns', async () => {
+    const small = sample();
+    // ~12 MB of columns: the encoder's buffer grows, and is reused by the next records.
+    const n = 500_000;
+    const big: SignalRecord = {
+      ...sample(),
+      seriesCount: n,
+      labelOffsets: Uint32Array.from({ length: n + 1 }, (_x, i) => (i === n ? n + 4 : i)),
+      labelRefs: new Uint32Array(2 * (n + 4)),
+      seriesHash: new Uint32Array(n),
+      sampleOffsets: Uint32Array.from({ length: n + 1 }, (_x, i) => Math.min(i, 4)),
+      histogramOffsets: Uint32Array.from({ length: n + 1 }, (_x, i) => (i < 2 ? 0 : 2)),
+      exemplarOffsets: Uint32Array.from({ length: n + 1 }, (_x, i) => (i === 0 ? 0 : 1)),
+    };
+    for (const r of [big, small, big, big, small]) {
+      const async = await encodeRecordAsync(r);
+      assert.deepEqual(Buffer.from(async), Buffer.from(encodeRecord(r)));
+      assert.equal(decodeRecord(async).seriesCount, r.seriesCount);
+    }
+  });
+
   it('round-trips every column exactly', () => {
     const r = sample();
     const decoded = decodeRecord(encodeRecord(r));
