@@ -1,5 +1,5 @@
 import { Decoder, Encoder } from '@msgpack/msgpack';
-import { compressSync, uncompressSync } from 'lz4-napi';
+import { compress, compressSync, uncompressSync } from 'lz4-napi';
 import { PromspoolError } from '../errors.js';
 import { CUSTOM_BUCKETS_SCHEMA } from './histogram-validation.js';
 import { countRawRecordSignals, decodeRawRecord, isRawRecord } from './raw-record.js';
@@ -98,18 +98,31 @@ export function encodeRecord(r: SignalRecord): Uint8Array {
 }
 
 /**
- * {@link encodeRecord} as a promise (the Serializer's interface). The lz4 step runs here, on the
- * caller's thread, straight from the encoder's buffer: lz4-napi's async `compress` (the libuv pool)
- * cost 6-10x the CPU of `compressSync` (CPU time per call: 2 KB 22 vs 2.7 us, 20 KB 38 vs 3.4,
- * 200 KB 54 vs 24, 2 MB 1,141 vs 314) and needed a copy of the message, for ~2.5 ms of event
- * loop time saved on a 15 MB record. Same bytes as `encodeRecord`.
+ * Messages at least this large are compressed on the libuv pool (from a copy), smaller ones here.
+ * lz4-napi's async `compress` costs 6-10x the CPU of `compressSync` on small inputs (CPU time per
+ * call: 2 KB 22 vs 2.7 us, 20 KB 38 vs 3.4, 200 KB 54 vs 24), which the 1,000 x 100 scrape shape
+ * paid on every record (1.2 s of its 5.5 s busy main thread); on bench/scrape's 15 MB records the
+ * daemon spent more CPU with `compressSync` (alternated: 5.13-6.27 against 4.88-5.60 CPU s/M).
+ */
+const ASYNC_COMPRESS_BYTES = 1 << 20;
+
+/**
+ * {@link encodeRecord} as a promise (the Serializer's interface): the msgpack encoding happens now
+ * (so `r`'s scratch columns may be reused as soon as this returns); the lz4 step too for a small
+ * message, on the libuv pool for a large one. Same bytes as `encodeRecord`.
  */
 export function encodeRecordAsync(r: SignalRecord): Promise<Uint8Array> {
+  let msg: Uint8Array;
   try {
-    return Promise.resolve(encodeRecord(r));
+    msg = encodeRecordMessage(r);
+    if (msg.byteLength < ASYNC_COMPRESS_BYTES) {
+      return Promise.resolve(compressSync(Buffer.from(msg.buffer, msg.byteOffset, msg.byteLength)));
+    }
   } catch (err) {
     return Promise.reject(err);
   }
+  // The encoder's buffer is shared with the next encode: the pool thread gets its own copy.
+  return compress(Buffer.from(msg));
 }
 
 function encodeRecordMessage(r: SignalRecord): Uint8Array {
