@@ -98,29 +98,14 @@ export function encodeRecord(r: SignalRecord): Uint8Array {
 }
 
 /**
- * Messages at least this large are compressed on the libuv pool (from a copy), smaller ones here.
- * lz4-napi's async `compress` costs 6-10x the CPU of `compressSync` on small inputs (CPU time per
- * call: 2 KB 22 vs 2.7 us, 20 KB 38 vs 3.4, 200 KB 54 vs 24), which the 1,000 x 100 scrape shape
- * paid on every record (1.2 s of its 5.5 s busy main thread); on bench/scrape's 15 MB records the
- * daemon spent more CPU with `compressSync` (alternated: 5.13-6.27 against 4.88-5.60 CPU s/M).
- */
-const ASYNC_COMPRESS_BYTES = 1 << 20;
-
-/**
- * {@link encodeRecord} as a promise (the Serializer's interface): the msgpack encoding happens now
- * (so `r`'s scratch columns may be reused as soon as this returns); the lz4 step too for a small
- * message, on the libuv pool for a large one. Same bytes as `encodeRecord`.
+ * {@link encodeRecord} with the lz4 step on the libuv pool: the msgpack encoding happens now (so
+ * `r`'s scratch columns may be reused as soon as this returns), the compression (~1.3 ms for a
+ * 10,000-series record, measured) off the event loop. Same bytes as `encodeRecord`.
+ * (`compressSync` here instead, for all records or those under 1 MiB, measured worse or bimodal on
+ * the daemon: see docs/performance.md, scraping.)
  */
 export function encodeRecordAsync(r: SignalRecord): Promise<Uint8Array> {
-  let msg: Uint8Array;
-  try {
-    msg = encodeRecordMessage(r);
-    if (msg.byteLength < ASYNC_COMPRESS_BYTES) {
-      return Promise.resolve(compressSync(Buffer.from(msg.buffer, msg.byteOffset, msg.byteLength)));
-    }
-  } catch (err) {
-    return Promise.reject(err);
-  }
+  const msg = encodeRecordMessage(r);
   // The encoder's buffer is shared with the next encode: the pool thread gets its own copy.
   return compress(Buffer.from(msg));
 }
