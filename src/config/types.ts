@@ -285,7 +285,7 @@ export interface ScrapeConfig extends HttpClientConfig {
   trackTimestampsStaleness: boolean;
   /** In preference order; default as Prometheus 2.49+: OpenMetricsText1.0.0, OpenMetricsText0.0.1, PrometheusText0.0.4 (PrometheusProto first when native histograms are scraped). */
   scrapeProtocols: ScrapeProtocol[];
-  /** `scrape_fallback_protocol`: used when the Content-Type is missing or unknown; absent: the scrape fails, as Prometheus 3. */
+  /** `fallback_scrape_protocol`: used when the Content-Type is missing or unknown; absent: the scrape fails, as Prometheus 3. */
   fallbackProtocol?: ScrapeProtocol;
   /** Default true: ask for gzip. */
   enableCompression: boolean;
