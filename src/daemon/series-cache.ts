@@ -5,6 +5,7 @@
  */
 
 import type { SeriesRef } from '../queue-types.js';
+import { hashBytes } from '../wire/hash-bytes.js';
 
 /** Hash of `buf[start, end)`: any function of those bytes only; injectable so tests can force collisions. */
 export type ByteHash = (buf: Uint8Array, start: number, end: number) => number;
@@ -14,7 +15,7 @@ export interface SeriesCacheOptions {
   maxSeries?: number;
   /** Key bytes kept at most, over both generations. Default 256 MiB. */
   maxBytes?: number;
-  /** Default {@link hashBytes}. */
+  /** Default: the wire's `hashBytes` (src/wire/hash-bytes.ts) over the range. */
   hash?: ByteHash;
 }
 
@@ -53,33 +54,13 @@ export function createSeriesCache(options: SeriesCacheOptions = {}): SeriesCache
   return new TwoGenerationCache(
     options.maxSeries ?? 1_000_000,
     options.maxBytes ?? 256 * 1024 * 1024,
-    options.hash ?? hashBytes,
+    options.hash ?? hashRange,
   );
 }
 
-/** Murmur3-style 32-bit hash, 4 bytes per step. */
-export function hashBytes(buf: Uint8Array, start: number, end: number): number {
-  let h = 0x9747b28c ^ (end - start);
-  let i = start;
-  for (const stop = end - 3; i < stop; i += 4) {
-    let k = buf[i] | (buf[i + 1] << 8) | (buf[i + 2] << 16) | (buf[i + 3] << 24);
-    k = Math.imul(k, 0xcc9e2d51);
-    k = (k << 15) | (k >>> 17);
-    h ^= Math.imul(k, 0x1b873593);
-    h = (h << 13) | (h >>> 19);
-    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
-  }
-  let k = 0;
-  for (let s = 0; i < end; i++, s += 8) k |= buf[i] << s;
-  k = Math.imul(k, 0xcc9e2d51);
-  k = (k << 15) | (k >>> 17);
-  h ^= Math.imul(k, 0x1b873593);
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h;
+/** The cache's default hash of `buf[start, end)`: the wire's byte hash (one for the whole project). */
+function hashRange(buf: Uint8Array, start: number, end: number): number {
+  return hashBytes(buf, start, end - start);
 }
 
 class Entry {
