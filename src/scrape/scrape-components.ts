@@ -13,7 +13,7 @@ import type { Logger } from '../logger.js';
 import { compileRelabeling } from '../relabel/engine.js';
 import type { ScrapeLoop, ScrapeSink } from './loop-types.js';
 import { createScrapeClient, type ScrapeClient, ScrapeFailure, type ScrapeFailureReason } from './scrape-client.js';
-import { type RunningScrapeLoop, type ScrapeLoopStats, startScrapeLoop } from './scrape-loop.js';
+import { emptyScrapeLoopStats, type RunningScrapeLoop, type ScrapeLoopStats, startScrapeLoop } from './scrape-loop.js';
 import type { ScrapeComponents } from './scrape-manager.js';
 import { populateTargetLabels } from './target-labels.js';
 
@@ -71,19 +71,7 @@ class ScrapeCounts {
 }
 
 function addStats(into: ScrapeLoopStats | undefined, s: ScrapeLoopStats): ScrapeLoopStats {
-  const out: ScrapeLoopStats = into ?? {
-    scrapes: 0,
-    failures: {},
-    samplesAppended: 0,
-    staleMarkers: 0,
-    duplicates: 0,
-    outOfOrder: 0,
-    outOfBounds: 0,
-    exemplarsAppended: 0,
-    commitFailures: 0,
-    cachedSeries: 0,
-    lastBodyBytes: 0,
-  };
+  const out: ScrapeLoopStats = into ?? emptyScrapeLoopStats();
   out.scrapes += s.scrapes;
   for (const [reason, n] of Object.entries(s.failures) as [ScrapeFailureReason, number][]) {
     out.failures[reason] = (out.failures[reason] ?? 0) + n;

@@ -101,6 +101,23 @@ export interface ScrapeLoopStats {
   lastBodyBytes: number;
 }
 
+/** Stats with every counter at zero: a new loop's, and the start of a sum over loops. */
+export function emptyScrapeLoopStats(): ScrapeLoopStats {
+  return {
+    scrapes: 0,
+    failures: {},
+    samplesAppended: 0,
+    staleMarkers: 0,
+    duplicates: 0,
+    outOfOrder: 0,
+    outOfBounds: 0,
+    exemplarsAppended: 0,
+    commitFailures: 0,
+    cachedSeries: 0,
+    lastBodyBytes: 0,
+  };
+}
+
 /** A running loop: the shared contract plus its counters. */
 export interface RunningScrapeLoop extends ScrapeLoop {
   stats(): ScrapeLoopStats;
@@ -197,19 +214,7 @@ class Loop implements RunningScrapeLoop {
   private reportMetadataSent = false;
   private readonly scheme: NameValidationScheme;
   private readonly fallback: ExpositionFormat | undefined;
-  private readonly counters: ScrapeLoopStats = {
-    scrapes: 0,
-    failures: {},
-    samplesAppended: 0,
-    staleMarkers: 0,
-    duplicates: 0,
-    outOfOrder: 0,
-    outOfBounds: 0,
-    exemplarsAppended: 0,
-    commitFailures: 0,
-    cachedSeries: 0,
-    lastBodyBytes: 0,
-  };
+  private readonly counters: ScrapeLoopStats = emptyScrapeLoopStats();
   private statusNow: ScrapeStatus = {
     health: 'unknown',
     lastError: '',
