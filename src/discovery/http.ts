@@ -11,7 +11,7 @@ import type { HttpClientConfig } from '../config/types.js';
 import { type Logger, silentLogger } from '../logger.js';
 import { OAUTH2_TOKEN_TIMEOUT_MS } from '../network/http-client.js';
 import { createOAuth2TokenSource } from '../network/oauth2.js';
-import { oauth2Auth, type RequestAuth } from '../network/request-auth.js';
+import { fixedAuthorization, oauth2Auth, type RequestAuth } from '../network/request-auth.js';
 import { createTransport } from '../network/transport.js';
 import { redactUrl } from '../redact.js';
 import { GroupSet } from './group-set.js';
@@ -136,12 +136,8 @@ function createFetcher(config: HttpSdConfig, clock: Clock, logger: Logger, deps:
     const values = [...h.values, ...h.secrets];
     headers[name] = values.length === 1 ? values[0] : values;
   }
-  if (config.basicAuth !== undefined) {
-    const { username, password } = config.basicAuth;
-    headers.authorization = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
-  } else if (config.authorization !== undefined) {
-    headers.authorization = `${config.authorization.type} ${config.authorization.credentials}`;
-  }
+  const fixed = fixedAuthorization(config);
+  if (fixed !== undefined) headers.authorization = fixed;
 
   return {
     async fetchGroups(outer) {

@@ -8,7 +8,7 @@ import type { ProtobufMessage } from '../wire/types.js';
 import { type HostResolver, roundRobinLookup } from './dns.js';
 import { createOAuth2TokenSource } from './oauth2.js';
 import { parseWrittenCounts, type WrittenCounts } from './protocol-negotiation.js';
-import { oauth2Auth, type RequestAuth, sigv4Auth } from './request-auth.js';
+import { basicCredentials, fixedAuthorization, oauth2Auth, type RequestAuth, sigv4Auth } from './request-auth.js';
 import { createSigV4Signer, type RequestSigner, type SigV4SignerDeps } from './sigv4.js';
 import { describeTlsFailure } from './tls.js';
 import { createTransport } from './transport.js';
@@ -79,10 +79,9 @@ export function buildRequestHeaders(
     if (existing === undefined) headers[name] = values.length === 1 ? values[0] : values;
     else headers[existing] = [...[headers[existing]].flat(), ...values];
   }
-  if (config.basicAuth !== undefined) {
-    headers.Authorization = basicCredentials(config.basicAuth.username, config.basicAuth.password);
-  } else if (config.authorization !== undefined) {
-    headers.Authorization = `${config.authorization.type} ${config.authorization.credentials}`;
+  const fixed = fixedAuthorization(config);
+  if (fixed !== undefined) {
+    headers.Authorization = fixed;
   } else if (config.oauth2 === undefined && config.sigv4 === undefined) {
     const url = new URL(config.url);
     if (url.username !== '' || url.password !== '') {
@@ -90,10 +89,6 @@ export function buildRequestHeaders(
     }
   }
   return headers;
-}
-
-function basicCredentials(username: string, password: string): string {
-  return `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
 }
 
 /** Redirects followed for one request before giving up, as Go's client. */

@@ -1,12 +1,30 @@
 /**
  * Per-request authentication of the remote-write client: credentials that are not fixed in the
  * config but obtained or computed for each request (an OAuth 2.0 token, a SigV4 signature).
- * Fixed credentials (`basic_auth`, `authorization`) are plain headers and need no hook.
+ * Fixed credentials (`basic_auth`, `authorization`) are plain headers and need no hook: every
+ * client (remote write, scrapes, HTTP and Kubernetes discovery) takes them from
+ * {@link fixedAuthorization}.
  */
+import type { HttpClientConfig } from '../config/types.js';
 import { RetryableError } from '../errors.js';
 import { abortable } from './abortable.js';
 import type { OAuth2TokenSource } from './oauth2.js';
 import type { RequestSigner, SignableRequest } from './sigv4.js';
+
+/** `Basic <base64(username:password)>`, as Go's `SetBasicAuth` writes it. */
+export function basicCredentials(username: string, password: string): string {
+  return `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
+}
+
+/**
+ * The `Authorization` value of a client's fixed credentials: `basic_auth`, else `authorization`
+ * (`bearer_token` included); undefined when it has neither.
+ */
+export function fixedAuthorization(config: Pick<HttpClientConfig, 'basicAuth' | 'authorization'>): string | undefined {
+  if (config.basicAuth !== undefined) return basicCredentials(config.basicAuth.username, config.basicAuth.password);
+  if (config.authorization !== undefined) return `${config.authorization.type} ${config.authorization.credentials}`;
+  return undefined;
+}
 
 export interface RequestAuth {
   /**

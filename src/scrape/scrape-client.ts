@@ -16,7 +16,7 @@ import type { ScrapeConfig } from '../config/types.js';
 import type { Logger } from '../logger.js';
 import { OAUTH2_TOKEN_TIMEOUT_MS } from '../network/http-client.js';
 import { createOAuth2TokenSource } from '../network/oauth2.js';
-import { oauth2Auth, type RequestAuth } from '../network/request-auth.js';
+import { fixedAuthorization, oauth2Auth, type RequestAuth } from '../network/request-auth.js';
 import { describeTlsFailure } from '../network/tls.js';
 import { createTransport } from '../network/transport.js';
 import { redactUrl } from '../redact.js';
@@ -146,12 +146,8 @@ export function createScrapeClient(config: ScrapeConfig, opts: ScrapeClientOptio
   );
   baseHeaders['accept-encoding'] = config.enableCompression ? 'gzip' : 'identity';
   baseHeaders['user-agent'] = `promspool/${opts.version ?? '0.0.0'}`;
-  if (config.basicAuth !== undefined) {
-    const { username, password } = config.basicAuth;
-    baseHeaders.authorization = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
-  } else if (config.authorization !== undefined) {
-    baseHeaders.authorization = `${config.authorization.type} ${config.authorization.credentials}`;
-  }
+  const fixed = fixedAuthorization(config);
+  if (fixed !== undefined) baseHeaders.authorization = fixed;
   const followRedirects = config.followRedirects ?? true;
   const limit = config.bodySizeLimitBytes > 0 ? Math.min(config.bodySizeLimitBytes, HARD_BODY_LIMIT) : HARD_BODY_LIMIT;
   let inFlight = 0;

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { fetch as undiciFetch } from 'undici';
 import type { Clock } from '../../clock.js';
 import type { HttpClientConfig, KubernetesSdConfig, TlsConfig } from '../../config/types.js';
+import { fixedAuthorization } from '../../network/request-auth.js';
 import { describeTlsFailure } from '../../network/tls.js';
 import { createTransport, type Transport } from '../../network/transport.js';
 import { loadKubeconfig } from './kubeconfig.js';
@@ -192,11 +193,9 @@ export function createApiClient(config: KubernetesSdConfig, deps: ApiClientDeps)
         }
       }
     }
-    if (settings.http.basicAuth !== undefined) {
-      const { username, password } = settings.http.basicAuth;
-      h.Authorization = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
-    } else if (settings.http.authorization !== undefined) {
-      h.Authorization = `${settings.http.authorization.type} ${settings.http.authorization.credentials}`;
+    const fixed = fixedAuthorization(settings.http);
+    if (fixed !== undefined) {
+      h.Authorization = fixed;
     } else if (token !== undefined && token !== '') {
       h.Authorization = `Bearer ${token}`;
     }
