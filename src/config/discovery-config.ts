@@ -5,16 +5,11 @@
  * discovery kinds are refused by name ("not supported yet"), each on its own line.
  */
 import { resolve } from 'node:path';
-import {
-  isValidLabelNameFor,
-  isWellFormedString,
-  labelNameRule,
-  type NameValidationScheme,
-} from '../serialization/name-validation.js';
-import { type CheckedMap, describe, type FieldReader, indexPath, joinPath, type MapSpec } from './field-reader.js';
+import type { NameValidationScheme } from '../serialization/name-validation.js';
+import { type CheckedMap, describe, type FieldReader, indexPath, type MapSpec } from './field-reader.js';
 import { HTTP_CLIENT_KEYS, hasHttpClientKeys, readHttpClientConfig, readHttpUrl } from './http-client-config.js';
 import { fieldSelectorProblem, labelSelectorProblem } from './kubernetes-selectors.js';
-import type { SchemaContext } from './schema.js';
+import { readLabelSet, type SchemaContext } from './schema.js';
 import type { DiscoveryConfig, KubernetesRole, KubernetesSdConfig, StaticTargetGroup } from './types.js';
 
 /** Prometheus' `file_sd_configs.refresh_interval` default. */
@@ -167,35 +162,9 @@ function readStaticGroup(
       }
     });
   }
-  const labels = readLabelSet(r, m, 'labels', opts.scheme);
+  const labels = readLabelSet(r, m, 'labels', opts.scheme, { external: false });
   if (r.errors.length > before) return undefined;
   return { targets, labels: labels! };
-}
-
-/** A label set of a target group: valid names under `scheme`, valid UTF-8 values. */
-function readLabelSet(
-  r: FieldReader,
-  m: CheckedMap,
-  key: string,
-  scheme: NameValidationScheme,
-): Record<string, string> | undefined {
-  const labels = r.stringMap(m, key);
-  if (labels === undefined) return undefined;
-  const path = r.at(m.path, key);
-  const out: Record<string, string> = {};
-  let ok = true;
-  for (const [name, value] of labels) {
-    const at = joinPath(path, name);
-    if (!isValidLabelNameFor(name, scheme)) {
-      r.error(at, `invalid label name, ${labelNameRule(scheme)}`);
-      ok = false;
-    } else if (!isWellFormedString(value)) {
-      r.error(at, 'label value must be valid UTF-8 (it holds a lone surrogate)');
-      ok = false;
-    }
-    out[name] = value;
-  }
-  return ok ? out : undefined;
 }
 
 /** `file_sd_configs` entry: `files` (at least one, JSON or YAML names, relative to the config's directory). */

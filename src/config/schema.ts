@@ -428,6 +428,22 @@ export function readExternalLabels(
   key: string,
   scheme: NameValidationScheme = DEFAULT_NAME_VALIDATION_SCHEME,
 ): Record<string, string> | undefined {
+  return readLabelSet(r, m, key, scheme, { external: true });
+}
+
+/**
+ * A mapping of label names to values at `key`: names valid under `scheme`, values well-formed
+ * UTF-8. `external` (external labels) also refuses `__`-prefixed names and empty values; target
+ * labels (`static_configs` `labels`) may set `__address__`, `__metrics_path__` and the like, and
+ * an empty value there means "no such label".
+ */
+export function readLabelSet(
+  r: FieldReader,
+  m: CheckedMap,
+  key: string,
+  scheme: NameValidationScheme,
+  opts: { external: boolean },
+): Record<string, string> | undefined {
   const labels = r.stringMap(m, key);
   if (labels === undefined) return undefined;
   const path = r.at(m.path, key);
@@ -438,10 +454,10 @@ export function readExternalLabels(
     if (!isValidLabelNameFor(name, scheme)) {
       r.error(at, `invalid label name, ${labelNameRule(scheme)}`);
       ok = false;
-    } else if (name.startsWith('__')) {
+    } else if (opts.external && name.startsWith('__')) {
       r.error(at, 'label names starting with "__" are reserved');
       ok = false;
-    } else if (value === '') {
+    } else if (opts.external && value === '') {
       r.error(at, 'label value must not be empty');
       ok = false;
     } else if (!isWellFormedString(value)) {
