@@ -3,43 +3,13 @@
  * stopped, discoverers driven by the test, and a label population that keeps `__address__` as
  * the instance and drops targets labelled `drop="yes"`.
  */
-import type { DiscoveryConfig, ScrapeConfig } from '../../src/config/types.js';
+import type { DiscoveryConfig } from '../../src/config/types.js';
 import type { Discoverer, TargetGroup } from '../../src/discovery/types.js';
 import type { ScrapeLoop, ScrapeLoopHandoff, ScrapeStatus, ScrapeTarget } from '../../src/scrape/loop-types.js';
 import type { PopulatedTarget, ScrapePoolDeps } from '../../src/scrape/scrape-pool.js';
 
-/** A scrape config with Prometheus' defaults; `serviceDiscovery` and the rest overridable. */
-export function scrapeConfig(over: Partial<ScrapeConfig> = {}): ScrapeConfig {
-  return {
-    jobName: 'job1',
-    scrapeIntervalMs: 15_000,
-    scrapeTimeoutMs: 10_000,
-    metricsPath: '/metrics',
-    scheme: 'http',
-    params: {},
-    honorLabels: false,
-    honorTimestamps: true,
-    trackTimestampsStaleness: false,
-    scrapeProtocols: ['OpenMetricsText1.0.0', 'OpenMetricsText0.0.1', 'PrometheusText0.0.4'],
-    enableCompression: true,
-    bodySizeLimitBytes: 0,
-    sampleLimit: 0,
-    labelLimit: 0,
-    labelNameLengthLimit: 0,
-    labelValueLengthLimit: 0,
-    targetLimit: 0,
-    nativeHistogramBucketLimit: 0,
-    scrapeNativeHistograms: false,
-    alwaysScrapeClassicHistograms: false,
-    relabelConfigs: [],
-    metricRelabelConfigs: [],
-    nameValidationScheme: 'utf8',
-    serviceDiscovery: [{ kind: 'static', groups: [] }],
-    followRedirects: true,
-    enableHttp2: true,
-    ...over,
-  } as ScrapeConfig;
-}
+/** A scrape config with Prometheus' defaults (the loop tests' one); any field overridable. */
+export { loopConfig as scrapeConfig } from './loop-helpers.js';
 
 /** One started fake loop and what happened to it. */
 export interface FakeLoop extends ScrapeLoop {
