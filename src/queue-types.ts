@@ -98,7 +98,7 @@ export interface ManagedQueue extends Queue {
   readonly storesRawRequests: boolean;
   /**
    * How many groups a kind-2 record is written in (see raw-record.ts): 1 (the body as received) or
-   * one per shard partition (`SHARD_PARTITIONS`), as the relay route decides from the endpoints
+   * `STORED_GROUPS` (src/network/partition.ts), as the relay route decides from the endpoints
    * (`relayGroupCount` in src/relay/relay-route.ts).
    */
   readonly rawRecordGroups: number;

@@ -583,16 +583,23 @@ class SegmentReader implements Endpoint {
   /** {@link dispatchRecord} for a record the route sends as its stored bytes: one work per non-empty group. */
   private async dispatchGroups(seg: Segment, r: number, rec: SignalRecord, st: SegmentState): Promise<void> {
     const works = this.route.storedWorks(rec, seg.id, r, this.counts.before);
-    for (const work of works) {
-      const n = 1 + (work.morePortions?.length ?? 0);
-      st.outstanding += n;
-      try {
-        const wait = this.network.sendOrWait(work);
-        if (wait !== undefined) await wait;
-      } catch (err) {
-        st.outstanding -= n; // never reached the network: stays unacked on disk
-        throw err;
+    // The route decided on the loop assignment as it is now: keep it until every group reached its
+    // loop (a reshard waits), since a group carries several of the network's partitions.
+    const unpin = this.network.pinAssignment();
+    try {
+      for (const work of works) {
+        const n = 1 + (work.morePortions?.length ?? 0);
+        st.outstanding += n;
+        try {
+          const wait = this.network.sendOrWait(work);
+          if (wait !== undefined) await wait;
+        } catch (err) {
+          st.outstanding -= n; // never reached the network: stays unacked on disk
+          throw err;
+        }
       }
+    } finally {
+      unpin();
     }
   }
 

@@ -7,7 +7,7 @@ import type { MetadataEntry } from '../serialization/types.js';
 import { compressBlock } from '../wire/snappy.js';
 import type { ProtobufMessage, WriteRequestEncoder } from '../wire/types.js';
 import { createRemoteWriteClient, type RemoteWriteClient } from './http-client.js';
-import { partitionOf, SHARD_PARTITIONS } from './partition.js';
+import { partitionOf, SHARD_PARTITIONS, STORED_GROUPS } from './partition.js';
 import { ProtocolNegotiation, type ProtocolNegotiationStats } from './protocol-negotiation.js';
 import { initialAssignment, rebalance } from './reshard-assignment.js';
 import {
@@ -131,6 +131,19 @@ export interface NetworkManager {
   /** Index of the loop that owns virtual shard `vshard`. */
   loopOf(vshard: number): number;
   /**
+   * {@link loopOf} for deciding to send a stored group whole (several partitions in one work), or
+   * -1 while a reshard runs: such a work must be handed over before any of its partitions starts
+   * moving (see {@link pinAssignment}), and every partition it carries must stay where it is.
+   */
+  wholeLoopOf(vshard: number): number;
+  /**
+   * Keeps the assignment as it is until the returned function is called: a reshard asked for
+   * meanwhile waits before moving anything. Taken around the handing over of the works of a record
+   * decided by {@link wholeLoopOf}, so that each of them reaches the one loop that owns all its
+   * partitions. Hold it only while handing over (it delays resharding).
+   */
+  pinAssignment(): () => void;
+  /**
    * Hands work to its loop: `undefined` when the loop's mailbox took it at once (no promise made),
    * else a promise that waits while the mailbox is full (backpressure). Rejects with
    * `ClosedError` once stopping.
@@ -218,6 +231,12 @@ class ShardedNetwork implements NetworkManager {
   /** Per partition on the move: new work held until it drained, in arrival order. */
   private readonly held: (HeldWork[] | undefined)[] = new Array(SHARD_PARTITIONS).fill(undefined);
   private reshard: Reshard | undefined;
+  /** A reshard was asked for and has not finished: {@link wholeLoopOf} answers -1. */
+  private assignmentChanging = false;
+  /** Pins taken by {@link pinAssignment} and not released. */
+  private pins = 0;
+  /** Called when the last pin is released (a reshard waits for it). */
+  private onUnpinned: (() => void) | undefined;
   private reshardChain: Promise<void> = Promise.resolve();
   /** Reshards asked for and not finished (running or waiting for the one running). */
   private reshardsQueued = 0;
@@ -248,7 +267,7 @@ class ShardedNetwork implements NetworkManager {
     this.clock = opts.clock ?? systemClock;
     this.log = (opts.logger ?? silentLogger).child({ remote_name: config.name });
     this.compress = opts.compress ?? compressBlock;
-    // Whole partitions move between loops, so no more loops than partitions.
+    // Whole partitions move between loops, so no more loops than partitions (see partition.ts).
     this.minLoops = Math.min(SHARD_PARTITIONS, Math.max(1, config.queue.minShards));
     this.maxLoops = Math.min(SHARD_PARTITIONS, Math.max(this.minLoops, config.queue.maxShards));
     this.activeLoops = this.minLoops;
@@ -271,7 +290,7 @@ class ShardedNetwork implements NetworkManager {
         })
       : undefined;
     for (let i = 0; i < this.minLoops; i++) this.loops.push(this.startLoop(i));
-    this.owner = initialAssignment(this.minLoops, SHARD_PARTITIONS);
+    this.owner = initialAssignment(this.minLoops, SHARD_PARTITIONS, STORED_GROUPS);
     for (let v = 0; v < VIRTUAL_SHARDS; v++) this.vshardToLoop[v] = this.owner[partitionOf(v)];
     // Metadata requests exist in 1.0 only (2.0 sends it inline): a 2.0 endpoint sends them after a fallback.
     this.metadataEncoder = opts.createEncoder('prometheus.WriteRequest');
@@ -346,6 +365,24 @@ class ShardedNetwork implements NetworkManager {
 
   loopOf(vshard: number): number {
     return this.vshardToLoop[virtualShardOf(vshard)];
+  }
+
+  wholeLoopOf(vshard: number): number {
+    return this.assignmentChanging ? -1 : this.vshardToLoop[virtualShardOf(vshard)];
+  }
+
+  pinAssignment(): () => void {
+    this.pins++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      if (--this.pins === 0 && this.onUnpinned !== undefined) {
+        const resume = this.onUnpinned;
+        this.onUnpinned = undefined;
+        resume();
+      }
+    };
   }
 
   sendOrWait(work: SendWork): Promise<void> | undefined {
@@ -469,6 +506,35 @@ class ShardedNetwork implements NetworkManager {
     const to = Math.min(SHARD_PARTITIONS, Math.max(1, Math.round(target)));
     const from = this.activeLoops;
     if (to === from || this.stopSignal.signal.aborted) return;
+    this.assignmentChanging = true;
+    try {
+      // Stored groups being handed over were decided on the assignment as it is: let them reach
+      // their loops before anything moves (no new ones start: wholeLoopOf answers -1 from now).
+      if (this.pins > 0 && !(await this.untilUnpinned())) return;
+      await this.moveTo(from, to, reason, d);
+    } finally {
+      this.assignmentChanging = false;
+    }
+  }
+
+  /** Resolves true once no pin is held, false if the manager stops first. */
+  private untilUnpinned(): Promise<boolean> {
+    const signal = this.stopSignal.signal;
+    if (signal.aborted) return Promise.resolve(false);
+    return new Promise<boolean>((resolve) => {
+      const onStop = () => {
+        this.onUnpinned = undefined;
+        resolve(false);
+      };
+      signal.addEventListener('abort', onStop, { once: true });
+      this.onUnpinned = () => {
+        signal.removeEventListener('abort', onStop);
+        resolve(true);
+      };
+    });
+  }
+
+  private async moveTo(from: number, to: number, reason: string, d: ReshardDecision | undefined): Promise<void> {
     const figures =
       d === undefined
         ? {}
@@ -482,7 +548,7 @@ class ShardedNetwork implements NetworkManager {
           };
     this.log.info('resharding', { from, to, reason, ...figures });
     for (let i = from; i < to; i++) this.loops[i] = this.startLoop(i);
-    const next = rebalance(this.owner, to);
+    const next = rebalance(this.owner, to, STORED_GROUPS);
     let finish!: () => void;
     const done = new Promise<void>((resolve) => {
       finish = resolve;

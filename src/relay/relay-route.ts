@@ -4,10 +4,12 @@
  * route is made here; the writer (`src/queue.ts`), the endpoint (`src/endpoint/endpoint.ts`) and
  * the send loops' batches (`src/network/batch-builder.ts`) ask.
  *
- * On disk a record has either 1 group (the body as received) or {@link SHARD_PARTITIONS} groups,
- * group `k` holding the series of partition `k` (`partitionOf(vshard)`, `src/network/partition.ts`).
- * The partition does not depend on the number of send loops, so a loop count change never
- * regroups stored records. Records of older builds have other group counts (the least common
+ * On disk a record has either 1 group (the body as received) or {@link STORED_GROUPS} groups,
+ * group `k` holding the series of the virtual shards `v` with `storedGroupOf(v) = k`
+ * (`src/network/partition.ts`). The grouping does not depend on the number of send loops, so a
+ * loop count change never regroups stored records. Up to 16 loops each group goes out whole through
+ * one loop; beyond (the network's partitions are finer than the groups) the groups' series go out
+ * as stored labels. Records of older builds have other group counts (the least common
  * multiple of the endpoints' `min_shards`); they are read too, and sent whole only when their
  * groups line up with the loops as the network assigns them now.
  *
@@ -22,7 +24,7 @@
  */
 import type { EndpointConfig } from '../config/types.js';
 import { identityRange } from '../endpoint/record-shaping.js';
-import { SHARD_PARTITIONS } from '../network/partition.js';
+import { STORED_GROUPS } from '../network/partition.js';
 import { type PortionRef, type SendWork, VIRTUAL_SHARDS } from '../network/types.js';
 import type { RawGroups, SignalRecord } from '../serialization/types.js';
 import type { SnappyElements } from '../wire/snappy.js';
@@ -37,10 +39,14 @@ export interface RelayRouteStats {
   decoded: number;
 }
 
-/** What the route reads of the endpoint's network: how many loops, and which owns a virtual shard now. */
+/**
+ * What the route reads of the endpoint's network: how many loops, and which one would send a
+ * stored group holding a virtual shard now (-1 while the assignment changes: `wholeLoopOf` and
+ * `pinAssignment` in src/network/manager.ts).
+ */
 export interface LoopAssignment {
   readonly shards: number;
-  loopOf(vshard: number): number;
+  wholeLoopOf(vshard: number): number;
 }
 
 /**
@@ -58,7 +64,7 @@ export function sendsStoredBytes(config: EndpointConfig, externalLabels: Readonl
 }
 
 /**
- * How many groups the writer builds a kind-2 record in: {@link SHARD_PARTITIONS} when some endpoint
+ * How many groups the writer builds a kind-2 record in: {@link STORED_GROUPS} when some endpoint
  * that can send stored bytes may run more than one send loop (`max_shards` > 1: its loops may grow
  * at any time, and a partitioned record goes out whole whatever their number), else 1: the body
  * as received, which costs the writer nothing and goes out whole through a single loop. Grouping
@@ -70,7 +76,7 @@ export function relayGroupCount(
 ): number {
   for (const ep of endpoints) {
     if (!sendsStoredBytes(ep, externalLabels)) continue;
-    if (Math.max(ep.queue.minShards, ep.queue.maxShards) > 1) return SHARD_PARTITIONS;
+    if (Math.max(ep.queue.minShards, ep.queue.maxShards) > 1) return STORED_GROUPS;
   }
   return 1;
 }
@@ -152,17 +158,19 @@ class EndpointRelayRoute implements RelayRoute {
   }
 
   /**
-   * Whether each group's virtual shards are owned by one loop now. Asked of the network for every
-   * record, whatever its group count (~256 lookups, against thousands of series per record): the
-   * assignment is the network's to change, and each series must go through its owner.
+   * Whether each group's virtual shards are owned by one loop now and the assignment is not
+   * changing. Asked of the network for every record, whatever its group count (~256 lookups,
+   * against thousands of series per record): the assignment is the network's to change, and each
+   * series must go through its owner. The endpoint pins the assignment while it hands the groups over.
    */
   private lineUp(groups: RawGroups): boolean {
     const g = groups.count;
     const net = this.opts.network;
-    if (g === 1) return net.shards === 1;
+    if (g === 1) return net.shards === 1 && net.wholeLoopOf(0) >= 0;
     for (let k = 0; k < g; k++) {
-      const loop = net.loopOf(k);
-      for (let v = k + g; v < VIRTUAL_SHARDS; v += g) if (net.loopOf(v) !== loop) return false;
+      const loop = net.wholeLoopOf(k);
+      if (loop < 0) return false;
+      for (let v = k + g; v < VIRTUAL_SHARDS; v += g) if (net.wholeLoopOf(v) !== loop) return false;
     }
     return true;
   }

@@ -24,8 +24,8 @@ import { MAX_RECORD_BYTES, type RawGroups, type RawSeries, type SignalRecord } f
  * Version 2 (written now) groups the series: group `g` of `G` holds, in their order of arrival,
  * exactly the series whose virtual shard `v = hash & 0xff` has `v % G === g`, and its bytes are a
  * run of snappy elements that uncompresses on its own. The writer picks `G` as the relay route says
- * (`src/relay/relay-route.ts`: 1, or `SHARD_PARTITIONS` so that group `g` is partition `g`; older
- * builds wrote other counts). A group whose virtual shards one send loop owns goes out as it is:
+ * (`src/relay/relay-route.ts`: 1, or `STORED_GROUPS`, so that group `g` holds the virtual
+ * shards with `storedGroupOf(v) = g`; older builds wrote other counts). A group whose virtual shards one send loop owns goes out as it is:
  * {@link joinSnappyElements} puts several groups into one request body without uncompressing or
  * compressing anything. With `G = 1` the block is the request's body as received. Version 1 (one
  * block as received, no group table, label hash version 1) is still read: its hashes are

@@ -4,7 +4,7 @@ import { systemClock } from '../../src/clock.js';
 import type { QueueConfig } from '../../src/config/types.js';
 import { createEndpoint } from '../../src/endpoint/endpoint.js';
 import { createNetworkManager } from '../../src/network/manager.js';
-import { partitionOf, SHARD_PARTITIONS } from '../../src/network/partition.js';
+import { STORED_GROUPS, storedGroupOf } from '../../src/network/partition.js';
 import { VIRTUAL_SHARDS } from '../../src/network/types.js';
 import type { RelayRouteStats } from '../../src/relay/relay-route.js';
 import { encodeRawRecord } from '../../src/serialization/raw-record.js';
@@ -132,15 +132,15 @@ function assertAckedOnce(acks: [number, number, number][], steps = 4): void {
     );
 }
 
-/** Whether the network an endpoint of `queue` starts assigns each partition's virtual shards to one loop. */
-async function ownsWholePartitions(queue: Partial<QueueConfig>): Promise<boolean> {
+/** Whether the network an endpoint of `queue` starts assigns each stored group's virtual shards to one loop. */
+async function ownsWholeGroups(queue: Partial<QueueConfig>): Promise<boolean> {
   const net = createNetworkManager({
     config: endpointConfig('http://127.0.0.1:1/api/v1/write', queue),
     createEncoder: () => createWriteRequestEncoderV1({ externalLabels: {} }),
     onPortionDone: () => undefined,
   });
   try {
-    for (let v = 0; v < VIRTUAL_SHARDS; v++) if (net.loopOf(v) !== net.loopOf(partitionOf(v))) return false;
+    for (let v = 0; v < VIRTUAL_SHARDS; v++) if (net.loopOf(v) !== net.loopOf(storedGroupOf(v))) return false;
     return true;
   } finally {
     await net.stop({ timeoutMs: 0 });
@@ -162,17 +162,17 @@ describe('Endpoint: relayed records sent as their groups', () => {
     }
   });
 
-  it('sends a partitioned record as its stored bytes with 1, 3 and 4 loops, each series in order, every sample once', async () => {
-    for (const loops of [1, 3, 4]) {
+  it('sends a partitioned record as its stored bytes with 1, 3 and 4 loops and as stored labels with 24, each series in order, every sample once', async () => {
+    for (const loops of [1, 3, 4, 24]) {
       const queue = { minShards: loops, maxShards: loops };
-      const r = await relay(SHARD_PARTITIONS, queue, { steps: 6 });
+      const r = await relay(STORED_GROUPS, queue, { steps: 6 });
       assertAllInOrder(r, 6);
       assertAckedOnce(r.acks, 6);
       assert.equal(r.corrupt, 0);
-      // Whole partitions per loop is the network's guarantee; where it does not hold yet (the
-      // assignment v % loops splits partitions over 3 loops), the route copies the series instead.
-      const whole = await ownsWholePartitions(queue);
-      if (loops !== 3) assert.ok(whole, `${loops} loops own whole partitions`);
+      // Up to 16 loops the network keeps each stored group on one loop; beyond, a group's
+      // partitions are spread over loops and the route copies the series instead.
+      const whole = await ownsWholeGroups(queue);
+      assert.equal(whole, loops <= STORED_GROUPS, `${loops} loops own whole groups`);
       assert.deepEqual(
         r.relay,
         whole ? { storedBytes: 6, storedLabels: 0, decoded: 0 } : { storedBytes: 0, storedLabels: 6, decoded: 0 },

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { ClosedError } from '../../src/errors.js';
 import { createNetworkManager, type NetworkManager } from '../../src/network/manager.js';
-import { SHARD_PARTITIONS } from '../../src/network/partition.js';
+import { SHARD_PARTITIONS, STORED_GROUPS } from '../../src/network/partition.js';
 import type { PortionRef } from '../../src/network/types.js';
 import type { SignalRecord } from '../../src/serialization/types.js';
 import { createWriteRequestEncoderV1 } from '../../src/wire/rw1-encoder.js';
@@ -39,6 +39,38 @@ async function dispatchRound(net: NetworkManager, r: number, rec: SignalRecord):
     const wait = net.sendOrWait(workOf(rec, { segmentId: r, record: 0, vshard: v }, [v]));
     if (wait !== undefined) await wait;
   }
+}
+
+/**
+ * Hands one round to the manager as the endpoint hands a relayed record: when every stored group's
+ * virtual shards go through one loop now (`wholeLoopOf`), one work per group carrying all its
+ * portions, handed over under a pin; otherwise one work per virtual shard. Returns whether whole.
+ */
+async function dispatchGroupsRound(net: NetworkManager, r: number, rec: SignalRecord): Promise<boolean> {
+  let whole = true;
+  for (let k = 0; k < STORED_GROUPS && whole; k++) {
+    const loop = net.wholeLoopOf(k);
+    for (let v = k; v < VSHARDS; v += STORED_GROUPS) if (loop < 0 || net.wholeLoopOf(v) !== loop) whole = false;
+  }
+  if (!whole) {
+    await dispatchRound(net, r, rec);
+    return false;
+  }
+  const unpin = net.pinAssignment();
+  try {
+    for (let k = 0; k < STORED_GROUPS; k++) {
+      const vshards = Array.from({ length: VSHARDS / STORED_GROUPS }, (_, j) => k + j * STORED_GROUPS);
+      const work = {
+        ...workOf(rec, { segmentId: r, record: 0, vshard: k }, vshards),
+        morePortions: vshards.slice(1).map((vshard) => ({ segmentId: r, record: 0, vshard })),
+      };
+      const wait = net.sendOrWait(work);
+      if (wait !== undefined) await wait;
+    }
+  } finally {
+    unpin();
+  }
+  return true;
 }
 
 describe('NetworkManager resharding', () => {
@@ -131,6 +163,118 @@ describe('NetworkManager resharding', () => {
       infos.map((l) => [l.fields?.from, l.fields?.to, l.fields?.reason]),
       [...plan.values()].map((to, i) => [counts[i], to, 'test']),
     );
+  });
+
+  it('keeps every series in order when works carry whole stored groups, across reshards over and under 16 loops', async () => {
+    receiver = await startFakeReceiver();
+    receiver.script(() => ({ status: 204, delayMs: 3 }));
+    const logs: LogLine[] = [];
+    const done = new DoneRecorder();
+    net = createNetworkManager({
+      config: endpointConfig(receiver.url, {
+        maxSamplesPerSend: 200,
+        minShards: 1,
+        maxShards: 64,
+        batchSendDeadlineMs: 5,
+      }),
+      createEncoder: encoderOf,
+      onPortionDone: done.callback,
+      compress,
+      logger: recordingLogger(logs),
+      reshardTickMs: 0,
+      mailboxCapacity: 4,
+    });
+    const m = net;
+    const rounds = 30;
+    const perSeries = 3;
+    const plan = new Map<number, number>([
+      [2, 4],
+      [5, 24],
+      [9, 16],
+      [13, 40],
+      [17, 1],
+      [21, 64],
+      [25, 13],
+    ]);
+    const reshards: Promise<void>[] = [];
+    let wholeRounds = 0;
+    let splitRounds = 0;
+    for (let r = 0; r < rounds; r++) {
+      const to = plan.get(r);
+      if (to !== undefined) reshards.push(m.reshardTo(to, 'test'));
+      if (await dispatchGroupsRound(m, r, roundRecord(r, perSeries))) wholeRounds++;
+      else splitRounds++;
+    }
+    await Promise.all(reshards);
+    m.flush();
+    await done.waitFor(rounds * VSHARDS);
+
+    // Both ways were taken: whole groups on up to 16 loops, one work per virtual shard beyond and
+    // while a reshard ran.
+    assert.ok(wholeRounds > 0 && splitRounds > 0, `whole ${wholeRounds}, split ${splitRounds}`);
+    assert.equal(receiver.orderViolations, 0);
+    assert.equal(receiver.totalSamples, rounds * VSHARDS * perSeries);
+    for (let v = 0; v < VSHARDS; v++) {
+      assert.deepEqual(
+        receiver.received.get(seriesKey({ __name__: 'm', v: String(v) }))?.map((x) => x.ts),
+        Array.from({ length: rounds * perSeries }, (_, i) => i),
+        `series ${v}`,
+      );
+    }
+    const seen = new Set(done.calls.map((c) => `${c.portion.segmentId}/${c.portion.vshard}`));
+    assert.equal(seen.size, rounds * VSHARDS);
+    assert.equal(done.calls.length, rounds * VSHARDS);
+    assert.equal(m.stats().reshards, plan.size);
+    assert.equal(m.shards, 13);
+    // Back under 16 loops, each stored group is on one loop again.
+    for (let v = 0; v < VSHARDS; v++) assert.equal(m.wholeLoopOf(v), m.wholeLoopOf(v % STORED_GROUPS));
+    const infos = logs.filter((l) => l.level === 'info' && l.msg === 'resharded');
+    assert.deepEqual(
+      infos.map((l) => l.fields?.to),
+      [...plan.values()],
+    );
+  });
+
+  it('a reshard waits for the pinned assignment; wholeLoopOf answers -1 from the moment it is asked for', async () => {
+    receiver = await startFakeReceiver();
+    const done = new DoneRecorder();
+    net = createNetworkManager({
+      config: endpointConfig(receiver.url, { maxSamplesPerSend: 50, minShards: 1, maxShards: 64 }),
+      createEncoder: encoderOf,
+      onPortionDone: done.callback,
+      compress,
+      reshardTickMs: 0,
+    });
+    const m = net;
+    assert.equal(m.wholeLoopOf(5), 0);
+    const unpin = m.pinAssignment();
+    let finished = false;
+    const resharding = m.reshardTo(20, 'test').then(() => {
+      finished = true;
+    });
+    assert.equal(m.wholeLoopOf(5), -1, 'the assignment is about to change');
+    // Nothing moved while pinned: the loop count and every owner are as before.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    assert.equal(finished, false);
+    for (let v = 0; v < VSHARDS; v++) assert.equal(m.loopOf(v), 0);
+    unpin();
+    unpin(); // releasing twice counts once
+    await resharding;
+    assert.equal(m.shards, 20);
+    const owners = new Set<number>();
+    for (let v = 0; v < VSHARDS; v++) {
+      assert.equal(m.wholeLoopOf(v), m.loopOf(v), 'steady again');
+      owners.add(m.loopOf(v));
+    }
+    assert.equal(owners.size, 20);
+    // A second pin and a stop: the waiting reshard ends without moving anything.
+    const unpin2 = m.pinAssignment();
+    const second = m.reshardTo(2, 'test');
+    await m.stop({ timeoutMs: 0 });
+    await second;
+    assert.equal(m.stats().reshards, 1);
+    unpin2();
+    net = undefined;
   });
 
   it('holds new work of a moving partition until its old loop finished it, then sends it on the new loop', async () => {

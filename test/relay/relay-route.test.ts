@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { EndpointConfig, QueueConfig } from '../../src/config/types.js';
-import { partitionOf, SHARD_PARTITIONS } from '../../src/network/partition.js';
+import { partitionOf, SHARD_PARTITIONS, STORED_GROUPS, storedGroupOf } from '../../src/network/partition.js';
+import { initialAssignment } from '../../src/network/reshard-assignment.js';
 import { type SendWork, VIRTUAL_SHARDS, virtualShardOf } from '../../src/network/types.js';
 import {
   createRelayRoute,
@@ -39,14 +40,20 @@ function relayed(groups: number): SignalRecord {
   return decodeRecord(encodeRawRecord(compressBlock(body), scan, { body, groups }), { deferRawBody: true });
 }
 
-/** Loops that own whole partitions (what the network manager guarantees). */
+/** Loops that own whole partitions, assigned as the network manager starts with `loops` loops. */
 function byPartition(loops: number): LoopAssignment {
-  return { shards: loops, loopOf: (v) => partitionOf(v) % loops };
+  const owner = initialAssignment(loops, SHARD_PARTITIONS, STORED_GROUPS);
+  return { shards: loops, wholeLoopOf: (v: number) => owner[partitionOf(v)] };
 }
 
-/** Loops assigned `v % loops`: partitions split over loops when `loops` does not divide SHARD_PARTITIONS. */
+/** Loops assigned `v % loops`: stored groups split over loops when `loops` does not divide STORED_GROUPS. */
 function byModulo(loops: number): LoopAssignment {
-  return { shards: loops, loopOf: (v) => v % loops };
+  return { shards: loops, wholeLoopOf: (v: number) => v % loops };
+}
+
+/** A network in the middle of a reshard: no group may go out whole. */
+function resharding(loops: number): LoopAssignment {
+  return { shards: loops, wholeLoopOf: () => -1 };
 }
 
 function route(
@@ -68,8 +75,8 @@ const RULE = { action: 'drop', sourceLabels: ['k'], regex: '1' } as never;
 
 describe('RelayRoute.decide', () => {
   it('sends a partitioned record as its stored bytes with any number of loops that own whole partitions', () => {
-    for (const loops of [1, 2, 3, 4, 7, SHARD_PARTITIONS]) {
-      assert.equal(route(byPartition(loops)).decide(relayed(SHARD_PARTITIONS), undefined, -Infinity), 'stored-bytes');
+    for (const loops of [1, 2, 3, 4, 7, STORED_GROUPS]) {
+      assert.equal(route(byPartition(loops)).decide(relayed(STORED_GROUPS), undefined, -Infinity), 'stored-bytes');
     }
   });
 
@@ -77,8 +84,12 @@ describe('RelayRoute.decide', () => {
     const cases: { groups: number; network: LoopAssignment; way: string; why: string }[] = [
       { groups: 1, network: byPartition(1), way: 'stored-bytes', why: 'the body as received, one loop' },
       { groups: 1, network: byPartition(2), way: 'stored-labels', why: 'the body as received, two loops' },
-      { groups: SHARD_PARTITIONS, network: byModulo(3), way: 'stored-labels', why: 'partitions split over loops' },
-      { groups: SHARD_PARTITIONS, network: byModulo(4), way: 'stored-bytes', why: 'v % 4 keeps partitions whole' },
+      { groups: STORED_GROUPS, network: byModulo(3), way: 'stored-labels', why: 'groups split over loops' },
+      { groups: STORED_GROUPS, network: byModulo(4), way: 'stored-bytes', why: 'v % 4 keeps groups whole' },
+      { groups: STORED_GROUPS, network: byPartition(17), way: 'stored-labels', why: 'more loops than groups' },
+      { groups: STORED_GROUPS, network: byPartition(50), way: 'stored-labels', why: 'more loops than groups' },
+      { groups: STORED_GROUPS, network: resharding(4), way: 'stored-labels', why: 'the assignment is changing' },
+      { groups: 1, network: resharding(1), way: 'stored-labels', why: 'the assignment is changing' },
       { groups: 4, network: byModulo(4), way: 'stored-bytes', why: 'an older build, 4 groups over 4 loops' },
       { groups: 4, network: byModulo(2), way: 'stored-bytes', why: 'an older build, 4 groups over 2 loops' },
       { groups: 4, network: byModulo(3), way: 'stored-labels', why: 'an older build, 4 groups over 3 loops' },
@@ -89,7 +100,7 @@ describe('RelayRoute.decide', () => {
   });
 
   it('copies the stored series one by one when something of the record changes', () => {
-    const rec = () => relayed(SHARD_PARTITIONS);
+    const rec = () => relayed(STORED_GROUPS);
     const net = byPartition(4);
     assert.equal(route(net).decide(rec(), new Set([3]), -Infinity), 'stored-labels', 'a portion acked before');
     assert.equal(route(net).decide(rec(), new Set(), -Infinity), 'stored-bytes', 'an empty ack set');
@@ -119,7 +130,7 @@ describe('RelayRoute.decide', () => {
 
   it('decodes where the labels are read: write relabel rules, a 2.0 endpoint, a record not stored as received', () => {
     const net = byPartition(4);
-    const rec = relayed(SHARD_PARTITIONS);
+    const rec = relayed(STORED_GROUPS);
     assert.equal(route(net, {}, { writeRelabelConfigs: [RULE] }).decide(rec, undefined, -Infinity), 'decoded');
     assert.equal(
       route(net, {}, { protobufMessage: 'io.prometheus.write.v2.Request' }).decide(rec, undefined, -Infinity),
@@ -135,16 +146,16 @@ describe('RelayRoute.decide', () => {
 
   it('counts the relayed records each way', () => {
     const r = route(byPartition(2));
-    r.decide(relayed(SHARD_PARTITIONS), undefined, -Infinity);
-    r.decide(relayed(SHARD_PARTITIONS), undefined, -Infinity);
+    r.decide(relayed(STORED_GROUPS), undefined, -Infinity);
+    r.decide(relayed(STORED_GROUPS), undefined, -Infinity);
     r.decide(relayed(1), undefined, -Infinity);
     assert.deepEqual(r.stats, { storedBytes: 2, storedLabels: 1, decoded: 0 });
   });
 });
 
 describe('RelayRoute.storedWorks', () => {
-  it('gives one work per non-empty group, carrying that partition portions and its elements', () => {
-    const rec = relayed(SHARD_PARTITIONS);
+  it('gives one work per non-empty group, carrying that group portions and its elements', () => {
+    const rec = relayed(STORED_GROUPS);
     const before = new Uint32Array(VIRTUAL_SHARDS);
     for (let i = 0; i < rec.seriesCount; i++) before[virtualShardOf(rec.seriesHash[i])] += 2;
     const works = route(byPartition(3)).storedWorks(rec, 7, 5, before);
@@ -155,11 +166,11 @@ describe('RelayRoute.storedWorks', () => {
     const portions = new Set<number>();
     for (const w of works) {
       const all = [w.portion, ...(w.morePortions ?? [])];
-      const p = partitionOf(w.portion.vshard);
+      const p = storedGroupOf(w.portion.vshard);
       for (const x of all) {
         assert.equal(x.segmentId, 7);
         assert.equal(x.record, 5);
-        assert.equal(partitionOf(x.vshard), p, 'one partition per work');
+        assert.equal(storedGroupOf(x.vshard), p, 'one stored group per work');
         assert.ok(before[x.vshard] > 0);
         portions.add(x.vshard);
       }
@@ -167,7 +178,7 @@ describe('RelayRoute.storedWorks', () => {
       assert.equal(w.signals, groups.samples[p]);
       for (const s of w.series) {
         assert.equal(s, series++, 'the groups cover the series in order');
-        assert.equal(partitionOf(virtualShardOf(rec.seriesHash[s])), p);
+        assert.equal(storedGroupOf(virtualShardOf(rec.seriesHash[s])), p);
       }
       signals += w.signals;
     }
@@ -183,8 +194,8 @@ describe('relayGroupCount', () => {
   it('partitions the record when an endpoint sending stored bytes may run several loops', () => {
     const cases: { eps: EndpointConfig[]; ext?: Record<string, string>; groups: number; why: string }[] = [
       { eps: [ep({ minShards: 1, maxShards: 1 })], groups: 1, why: 'a single loop for good' },
-      { eps: [ep({ minShards: 1, maxShards: 50 })], groups: SHARD_PARTITIONS, why: 'loops may grow (the default)' },
-      { eps: [ep({ minShards: 4, maxShards: 4 })], groups: SHARD_PARTITIONS, why: 'four loops' },
+      { eps: [ep({ minShards: 1, maxShards: 50 })], groups: STORED_GROUPS, why: 'loops may grow (the default)' },
+      { eps: [ep({ minShards: 4, maxShards: 4 })], groups: STORED_GROUPS, why: 'four loops' },
       {
         eps: [ep({ minShards: 1, maxShards: 1 }), ep({ minShards: 1, maxShards: 8, sampleAgeLimitMs: 1000 })],
         groups: 1,
