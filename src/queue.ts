@@ -23,7 +23,7 @@ import type {
   SeriesRef,
 } from './queue-types.js';
 import { redactUrl } from './redact.js';
-import { relayGroupCount } from './relay/relay-route.js';
+import { RelayGrouping } from './relay/relay-route.js';
 import type { AppendBatch } from './serialization/append-batch.js';
 import { createAppender } from './serialization/appender.js';
 import { countRecordSignals, decodeRecord } from './serialization/record-codec.js';
@@ -262,7 +262,7 @@ class SpoolQueue implements ManagedQueue {
   private config: PromspoolConfig;
   private runtimes = new Map<string, EndpointRuntime>();
   /** {@link rawRecordGroups} for the endpoints in `runtimes`; undefined after they change. */
-  private relayGroups: number | undefined;
+  private relayGroups: RelayGrouping | undefined;
   private stopping: Promise<void> | undefined;
   private started = false;
   /** Serializes start/applyConfig/stop so a reload never races a shutdown. */
@@ -350,13 +350,16 @@ class SpoolQueue implements ManagedQueue {
   }
 
   get rawRecordGroups(): number {
-    // The relay route decides (1 group, or one per shard partition) from the endpoints running;
-    // asked per relayed request, so kept until the endpoints change.
-    this.relayGroups ??= relayGroupCount(
-      [...this.runtimes.values()].map((rt) => rt.config),
+    // The relay route decides (1 group, 16, or 64 while an endpoint catches up) from the endpoints
+    // running; asked per relayed request, so kept until the endpoints change.
+    this.relayGroups ??= new RelayGrouping(
+      [...this.runtimes.values()].map((rt) => ({
+        config: rt.config,
+        pendingSignals: () => rt.fileQueue.stats().pendingSignals,
+      })),
       this.config.externalLabels,
     );
-    return this.relayGroups;
+    return this.relayGroups.groups(this.clock.now());
   }
 
   get storesRawRequests(): boolean {

@@ -583,9 +583,9 @@ class SegmentReader implements Endpoint {
   /** {@link dispatchRecord} for a record the route sends as its stored bytes: one work per non-empty group. */
   private async dispatchGroups(seg: Segment, r: number, rec: SignalRecord, st: SegmentState): Promise<void> {
     const works = this.route.storedWorks(rec, seg.id, r, this.counts.before);
-    // The route decided on the loop assignment as it is now: keep it until every group reached its
-    // loop (a reshard waits), since a group carries several of the network's partitions.
-    const unpin = this.network.pinAssignment();
+    // The route decided on the loop assignment as it is now: when a group carries several of the
+    // network's partitions, keep it until every group reached its loop (a reshard waits).
+    const unpin = this.route.spansPartitions(rec) ? this.network.pinAssignment() : undefined;
     try {
       for (const work of works) {
         const n = 1 + (work.morePortions?.length ?? 0);
@@ -599,7 +599,7 @@ class SegmentReader implements Endpoint {
         }
       }
     } finally {
-      unpin();
+      unpin?.();
     }
   }
 

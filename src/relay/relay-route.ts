@@ -24,7 +24,7 @@
  */
 import type { EndpointConfig } from '../config/types.js';
 import { identityRange } from '../endpoint/record-shaping.js';
-import { STORED_GROUPS } from '../network/partition.js';
+import { SHARD_PARTITIONS, STORED_GROUPS } from '../network/partition.js';
 import { type PortionRef, type SendWork, VIRTUAL_SHARDS } from '../network/types.js';
 import type { RawGroups, SignalRecord } from '../serialization/types.js';
 import type { SnappyElements } from '../wire/snappy.js';
@@ -82,6 +82,76 @@ export function relayGroupCount(
 }
 
 /**
+ * Backlog (samples on an endpoint's disk not yet sent) from which the writer groups relayed records
+ * by {@link SHARD_PARTITIONS} rather than {@link STORED_GROUPS}: what 16 loops of full requests send
+ * in 50 round trips each (1.6M samples with `max_samples_per_send` 2,000: 5 s at 100 ms per request,
+ * 16 s of a 100,000 samples/s input). Beyond it the endpoint is catching up and may want more than
+ * 16 loops, which send a 16-group record only as stored labels (re-encoded on the event loop:
+ * ~200,000 samples/s on bench/reshard, below the 16 loops' stored bytes), while each of 64 groups
+ * lies within one partition and goes out as stored bytes through any number of loops. 64 groups
+ * cost the scan worker ~150 us more per 2,000-series request (one native snappy call each, and
+ * 13% less compression), which is why they are kept for the backlog.
+ */
+export function wideGroupsBacklog(maxSamplesPerSend: number): number {
+  return STORED_GROUPS * maxSamplesPerSend * 50;
+}
+
+/** How often {@link RelayGrouping} reads the endpoints' backlogs (ms). */
+const GROUPING_CHECK_MS = 1000;
+
+/** One endpoint as the writer's grouping sees it. */
+export interface GroupingEndpoint {
+  readonly config: EndpointConfig;
+  /** Samples on its disk not yet sent. */
+  pendingSignals(): number;
+}
+
+/**
+ * The writer's group count for the next relayed record: {@link relayGroupCount}, widened to
+ * {@link SHARD_PARTITIONS} while an endpoint that sends stored bytes over several loops is behind by
+ * more than {@link wideGroupsBacklog}, and back once every such backlog is under half of it.
+ * Backlogs are read at most once a second (the receiver asks for every request).
+ */
+export class RelayGrouping {
+  private readonly base: number;
+  private readonly watched: GroupingEndpoint[];
+  private wide = false;
+  private checkedMs = Number.NEGATIVE_INFINITY;
+
+  constructor(endpoints: readonly GroupingEndpoint[], externalLabels: Readonly<Record<string, string>>) {
+    this.base = relayGroupCount(
+      endpoints.map((e) => e.config),
+      externalLabels,
+    );
+    this.watched =
+      this.base === 1
+        ? []
+        : endpoints.filter(
+            (e) => sendsStoredBytes(e.config, externalLabels) && e.config.queue.maxShards > STORED_GROUPS,
+          );
+  }
+
+  /** The group count for a record written at `nowMs`. */
+  groups(nowMs: number): number {
+    if (this.watched.length === 0) return this.base;
+    if (nowMs - this.checkedMs >= GROUPING_CHECK_MS) {
+      this.checkedMs = nowMs;
+      let behind = false;
+      let clear = true;
+      for (const e of this.watched) {
+        const limit = wideGroupsBacklog(e.config.queue.maxSamplesPerSend);
+        const pending = e.pendingSignals();
+        if (pending > limit) behind = true;
+        if (pending > limit / 2) clear = false;
+      }
+      if (behind) this.wide = true;
+      else if (clear) this.wide = false;
+    }
+    return this.wide ? SHARD_PARTITIONS : this.base;
+  }
+}
+
+/**
  * The elements a work goes out as, when the route gave it its stored bytes and they fit a request
  * of `maxSignals`; undefined: the batch encodes the work's series.
  */
@@ -109,6 +179,12 @@ export interface RelayRoute {
    * its elements and every portion (`before[v]` > 0) of its virtual shards, oldest group first.
    */
   storedWorks(rec: SignalRecord, segmentId: number, record: number, before: Uint32Array): SendWork[];
+  /**
+   * Whether a work of {@link storedWorks} may carry several of the network's partitions (a group
+   * count that is not a multiple of SHARD_PARTITIONS): the endpoint then pins the assignment while
+   * it hands them over.
+   */
+  spansPartitions(rec: SignalRecord): boolean;
   readonly stats: RelayRouteStats;
 }
 
@@ -157,15 +233,23 @@ class EndpointRelayRoute implements RelayRoute {
     return this.lineUp(groups) ? 'stored-bytes' : 'stored-labels';
   }
 
+  spansPartitions(rec: SignalRecord): boolean {
+    const g = rec.rawGroups?.count ?? 1;
+    return g % SHARD_PARTITIONS !== 0;
+  }
+
   /**
    * Whether each group's virtual shards are owned by one loop now and the assignment is not
-   * changing. Asked of the network for every record, whatever its group count (~256 lookups,
+   * changing. A group count that is a multiple of SHARD_PARTITIONS puts each group within one
+   * partition: always whole, even while partitions move (the network holds a moving partition's
+   * work itself). Asked of the network for every record, whatever its group count (~256 lookups,
    * against thousands of series per record): the assignment is the network's to change, and each
    * series must go through its owner. The endpoint pins the assignment while it hands the groups over.
    */
   private lineUp(groups: RawGroups): boolean {
     const g = groups.count;
     const net = this.opts.network;
+    if (g % SHARD_PARTITIONS === 0) return true;
     if (g === 1) return net.shards === 1 && net.wholeLoopOf(0) >= 0;
     for (let k = 0; k < g; k++) {
       const loop = net.wholeLoopOf(k);

@@ -4,7 +4,7 @@ import { systemClock } from '../../src/clock.js';
 import type { QueueConfig } from '../../src/config/types.js';
 import { createEndpoint } from '../../src/endpoint/endpoint.js';
 import { createNetworkManager } from '../../src/network/manager.js';
-import { STORED_GROUPS, storedGroupOf } from '../../src/network/partition.js';
+import { SHARD_PARTITIONS, STORED_GROUPS, storedGroupOf } from '../../src/network/partition.js';
 import { VIRTUAL_SHARDS } from '../../src/network/types.js';
 import type { RelayRouteStats } from '../../src/relay/relay-route.js';
 import { encodeRawRecord } from '../../src/serialization/raw-record.js';
@@ -179,6 +179,17 @@ describe('Endpoint: relayed records sent as their groups', () => {
         `${loops} loops`,
       );
       if (whole) assert.equal(r.compressCalls, 0, `${loops} loops: nothing compressed again`);
+    }
+  });
+
+  it('sends a record of one group per partition (written while behind) as its stored bytes with 3, 24 and 64 loops', async () => {
+    for (const loops of [3, 24, 64]) {
+      const r = await relay(SHARD_PARTITIONS, { minShards: loops, maxShards: loops }, { steps: 6 });
+      assertAllInOrder(r, 6);
+      assertAckedOnce(r.acks, 6);
+      assert.equal(r.corrupt, 0);
+      assert.deepEqual(r.relay, { storedBytes: 6, storedLabels: 0, decoded: 0 }, `${loops} loops`);
+      assert.equal(r.compressCalls, 0, `${loops} loops: nothing compressed again`);
     }
   });
 

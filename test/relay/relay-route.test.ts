@@ -7,10 +7,12 @@ import { type SendWork, VIRTUAL_SHARDS, virtualShardOf } from '../../src/network
 import {
   createRelayRoute,
   type LoopAssignment,
+  RelayGrouping,
   type RelayRouteOptions,
   relayGroupCount,
   sendsStoredBytes,
   storedElementsOf,
+  wideGroupsBacklog,
 } from '../../src/relay/relay-route.js';
 import { encodeRawRecord } from '../../src/serialization/raw-record.js';
 import { decodeRecord, encodeRecord } from '../../src/serialization/record-codec.js';
@@ -90,6 +92,14 @@ describe('RelayRoute.decide', () => {
       { groups: STORED_GROUPS, network: byPartition(50), way: 'stored-labels', why: 'more loops than groups' },
       { groups: STORED_GROUPS, network: resharding(4), way: 'stored-labels', why: 'the assignment is changing' },
       { groups: 1, network: resharding(1), way: 'stored-labels', why: 'the assignment is changing' },
+      {
+        groups: SHARD_PARTITIONS,
+        network: byPartition(50),
+        way: 'stored-bytes',
+        why: 'a group per partition, 50 loops',
+      },
+      { groups: SHARD_PARTITIONS, network: byModulo(3), way: 'stored-bytes', why: 'a group per partition' },
+      { groups: SHARD_PARTITIONS, network: resharding(24), way: 'stored-bytes', why: 'moving partitions are held' },
       { groups: 4, network: byModulo(4), way: 'stored-bytes', why: 'an older build, 4 groups over 4 loops' },
       { groups: 4, network: byModulo(2), way: 'stored-bytes', why: 'an older build, 4 groups over 2 loops' },
       { groups: 4, network: byModulo(3), way: 'stored-labels', why: 'an older build, 4 groups over 3 loops' },
@@ -185,6 +195,45 @@ describe('RelayRoute.storedWorks', () => {
     assert.equal(series, SERIES);
     assert.equal(signals, 2 * SERIES);
     assert.equal(portions.size, before.filter((n) => n > 0).length, 'every portion once');
+  });
+});
+
+describe('RelayGrouping', () => {
+  const ep = (queue: Partial<QueueConfig>, rest: Partial<EndpointConfig> = {}) =>
+    endpointConfig('http://127.0.0.1:1/', { maxSamplesPerSend: 2000, ...queue }, rest);
+
+  it('widens to one group per partition while an endpoint that may run more than 16 loops is behind, with hysteresis', () => {
+    let pending = 0;
+    const g = new RelayGrouping([{ config: ep({ minShards: 1, maxShards: 50 }), pendingSignals: () => pending }], {});
+    const limit = wideGroupsBacklog(2000);
+    assert.equal(limit, 1_600_000);
+    assert.equal(g.groups(0), STORED_GROUPS);
+    pending = limit + 1;
+    assert.equal(g.groups(500), STORED_GROUPS, 'read at most once a second');
+    assert.equal(g.groups(1000), SHARD_PARTITIONS, 'behind');
+    pending = limit / 2 + 1;
+    assert.equal(g.groups(2000), SHARD_PARTITIONS, 'still more than half the limit behind');
+    pending = limit / 2;
+    assert.equal(g.groups(2999), SHARD_PARTITIONS);
+    assert.equal(g.groups(3000), STORED_GROUPS, 'caught up');
+  });
+
+  it('does not widen for endpoints that cannot use it', () => {
+    const behind = () => 10_000_000;
+    const cases: { eps: EndpointConfig[]; ext?: Record<string, string>; groups: number; why: string }[] = [
+      { eps: [ep({ minShards: 1, maxShards: 16 })], groups: STORED_GROUPS, why: 'at most 16 loops' },
+      { eps: [ep({ minShards: 1, maxShards: 1 })], groups: 1, why: 'one loop' },
+      { eps: [ep({ minShards: 1, maxShards: 50 }, { writeRelabelConfigs: [RULE] })], groups: 1, why: 'rules' },
+      { eps: [ep({ minShards: 1, maxShards: 50 })], ext: { c: '1' }, groups: 1, why: 'external labels' },
+    ];
+    for (const c of cases) {
+      const g = new RelayGrouping(
+        c.eps.map((config) => ({ config, pendingSignals: behind })),
+        c.ext ?? {},
+      );
+      assert.equal(g.groups(0), c.groups, c.why);
+      assert.equal(g.groups(5000), c.groups, c.why);
+    }
   });
 });
 
