@@ -73,9 +73,9 @@ export interface EndpointOptions {
   /** Snappy block compression (default the wire's `compressBlock`). */
   compress?: (body: Uint8Array) => Uint8Array;
   /**
-   * Segments decoded and not yet fully delivered that may be alive at once (default 2): the memory
-   * bound of the read side, whatever the backlog on disk, plus the bytes of one segment read ahead.
-   * See {@link Endpoint}.
+   * Segments decoded and not yet fully delivered that may be alive at once (default 2) per 16 send
+   * loops running (see {@link LOOPS_PER_SEGMENT_ALLOWANCE}): the memory bound of the read side,
+   * whatever the backlog on disk, plus the bytes of one segment read ahead. See {@link Endpoint}.
    */
   maxSegmentsInMemory?: number;
   /** Per SendLoop mailbox capacity in SendWork (default `DEFAULT_SEND_MAILBOX_CAPACITY`, 1024). */
@@ -146,16 +146,20 @@ export interface EndpointDeliveryStats {
   lastError?: { message: string; atMs: number };
 }
 
+/** Send loops per `maxSegmentsInMemory` allowance of decoded segments (see `segmentAllowance`). */
+const LOOPS_PER_SEGMENT_ALLOWANCE = 16;
+
 /**
  * The read side of one endpoint: pulls sealed segments from its FileQueue, decodes them, cuts
  * what the ttl expired, splits each record into one SendWork per virtual shard and feeds the
  * NetworkManager; acknowledges portions as they finish and releases finished segments.
  *
  * Memory bound: the endpoint asks the FileQueue for a segment only while fewer than
- * `maxSegmentsInMemory` segments are decoded and unreleased, and hands work to the network
- * through bounded mailboxes (waiting when full). So at most `maxSegmentsInMemory` decoded
- * segments (each at most `storage.max_signals_to_batch` signals), the bytes of one more segment
- * read ahead, and one request per SendLoop are in memory, however large the backlog on disk.
+ * `maxSegmentsInMemory` segments per 16 send loops (at most 4 × that with 64 loops) are decoded
+ * and unreleased, and hands work to the network through bounded mailboxes (waiting when full). So
+ * at most that many decoded segments (each at most `storage.max_signals_to_batch` signals), the
+ * bytes of one more segment read ahead, and one request per SendLoop are in memory, however large
+ * the backlog on disk.
  */
 export interface Endpoint {
   readonly name: string;
@@ -389,9 +393,9 @@ class SegmentReader implements Endpoint {
     else this.network.flush();
   };
 
-  /** Resolves when fewer than `maxSegments` segments are alive (or on stop). */
+  /** Resolves when fewer than {@link segmentAllowance} segments are alive (or on stop). */
   private waitForRoom(): Promise<void> {
-    if (this.segments.size < this.maxSegments) return Promise.resolve();
+    if (this.segments.size < this.segmentAllowance()) return Promise.resolve();
     // Nothing more can be read until a segment finishes: a loop holding the oldest segment's last
     // portions in a partial batch sends it now, not at its deadline, or the backlog drains at one
     // pair of segments per batch_send_deadline. Only those: a partial batch of the newer
@@ -405,6 +409,16 @@ class SegmentReader implements Endpoint {
         resolve();
       };
     });
+  }
+
+  /**
+   * Segments that may be alive: `maxSegments` per {@link LOOPS_PER_SEGMENT_ALLOWANCE} loops. A
+   * segment is released only when its slowest portion is delivered, so the segments alive bound
+   * what is in flight: on bench/reshard (2.5 MB segments of ~50,000 samples, 64 groups per record)
+   * 50 loops at ~200 ms per request were fed ~134 requests/s of the ~245 they could send with 2.
+   */
+  private segmentAllowance(): number {
+    return this.maxSegments * Math.ceil(this.network.shards / LOOPS_PER_SEGMENT_ALLOWANCE);
   }
 
   private async dispatchSegment(seg: Segment): Promise<void> {

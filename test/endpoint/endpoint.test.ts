@@ -179,6 +179,29 @@ describe('Endpoint', () => {
     assert.equal(fq.pulled, 4);
   });
 
+  it('allows maxSegmentsInMemory segments per 16 send loops', async () => {
+    receiver.replies = Array.from({ length: 100 }, () => 'hang' as const);
+    for (const [loops, allowed] of [
+      [16, 2],
+      [17, 4],
+      [50, 8],
+    ] as const) {
+      const segs: Segment[] = [];
+      for (let i = 1; i <= 40; i++) {
+        const rec = buildRecord([{ labels: { __name__: 's' }, hash: i, samples: [[T0 + i, i]] }]);
+        segs.push(segment(i, [tokens.token(rec)]));
+      }
+      const fq = new FakeFileQueue(segs);
+      const ep = start(fq, { minShards: loops, maxShards: loops }, { maxSegmentsInMemory: 2 });
+      await clock.settle(20);
+      assert.equal(ep.stats().segmentsInMemory, allowed, `${loops} loops`);
+      // And the bytes of one more read ahead.
+      assert.equal(fq.pulled, allowed + 1, `${loops} loops`);
+      await ep.stop({ timeoutMs: 0 });
+      endpoint = undefined;
+    }
+  });
+
   it('drains a backlog without waiting for batch deadlines when the segments in memory hold partial batches', async () => {
     // 20 segments of 8 series (one per loop-vshard), 1 sample each: every loop's batch stays
     // partial (max 100), so only a flush lets the segments in memory finish and the next be read.
