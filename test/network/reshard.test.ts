@@ -73,6 +73,46 @@ async function dispatchGroupsRound(net: NetworkManager, r: number, rec: SignalRe
   return true;
 }
 
+/** A manager of up to 64 loops against `receiver`, resharded only when a test asks (no policy ticks). */
+function loadedNetwork(
+  receiver: FakeReceiver,
+  done: DoneRecorder,
+  logs: LogLine[],
+  opts: { maxSamplesPerSend: number; mailboxCapacity: number },
+): NetworkManager {
+  return createNetworkManager({
+    config: endpointConfig(receiver.url, {
+      maxSamplesPerSend: opts.maxSamplesPerSend,
+      minShards: 1,
+      maxShards: 64,
+      batchSendDeadlineMs: 5,
+    }),
+    createEncoder: encoderOf,
+    onPortionDone: done.callback,
+    compress,
+    logger: recordingLogger(logs),
+    reshardTickMs: 0,
+    mailboxCapacity: opts.mailboxCapacity,
+  });
+}
+
+/** Every series of `rounds` rounds of {@link roundRecord} arrived once and in order, and each portion finished once. */
+function assertRoundsDelivered(receiver: FakeReceiver, done: DoneRecorder, rounds: number, perSeries: number): void {
+  assert.equal(receiver.orderViolations, 0);
+  assert.equal(receiver.totalSamples, rounds * VSHARDS * perSeries);
+  for (let v = 0; v < VSHARDS; v++) {
+    assert.deepEqual(
+      receiver.received.get(seriesKey({ __name__: 'm', v: String(v) }))?.map((x) => x.ts),
+      Array.from({ length: rounds * perSeries }, (_, i) => i),
+      `series ${v}`,
+    );
+  }
+  const seen = new Set(done.calls.map((c) => `${c.portion.segmentId}/${c.portion.vshard}`));
+  assert.equal(seen.size, rounds * VSHARDS);
+  assert.equal(done.calls.length, rounds * VSHARDS);
+  assert.ok(done.calls.every((c) => c.outcome.status === 'sent'));
+}
+
 describe('NetworkManager resharding', () => {
   let receiver: FakeReceiver | undefined;
   let net: NetworkManager | undefined;
@@ -89,20 +129,7 @@ describe('NetworkManager resharding', () => {
     receiver.script(() => ({ status: 204, delayMs: 3 }));
     const logs: LogLine[] = [];
     const done = new DoneRecorder();
-    net = createNetworkManager({
-      config: endpointConfig(receiver.url, {
-        maxSamplesPerSend: 50,
-        minShards: 1,
-        maxShards: 64,
-        batchSendDeadlineMs: 5,
-      }),
-      createEncoder: encoderOf,
-      onPortionDone: done.callback,
-      compress,
-      logger: recordingLogger(logs),
-      reshardTickMs: 0,
-      mailboxCapacity: 16,
-    });
+    net = loadedNetwork(receiver, done, logs, { maxSamplesPerSend: 50, mailboxCapacity: 16 });
     const m = net;
     const rounds = 24;
     const perSeries = 7;
@@ -128,22 +155,7 @@ describe('NetworkManager resharding', () => {
     m.flush();
     await done.waitFor(rounds * VSHARDS);
 
-    assert.equal(receiver.orderViolations, 0);
-    assert.equal(receiver.totalSamples, rounds * VSHARDS * perSeries);
-    for (let v = 0; v < VSHARDS; v++) {
-      const got: number[] | undefined = receiver.received
-        .get(seriesKey({ __name__: 'm', v: String(v) }))
-        ?.map((s) => s.ts);
-      assert.deepEqual(
-        got,
-        Array.from({ length: rounds * perSeries }, (_, i) => i),
-        `series ${v}`,
-      );
-    }
-    // Each portion finished exactly once, as sent.
-    const seen = new Set(done.calls.map((c) => `${c.portion.segmentId}/${c.portion.vshard}`));
-    assert.equal(seen.size, rounds * VSHARDS);
-    assert.ok(done.calls.every((c) => c.outcome.status === 'sent'));
+    assertRoundsDelivered(receiver, done, rounds, perSeries);
 
     const s = m.stats();
     assert.equal(s.reshards, plan.size);
@@ -170,20 +182,7 @@ describe('NetworkManager resharding', () => {
     receiver.script(() => ({ status: 204, delayMs: 3 }));
     const logs: LogLine[] = [];
     const done = new DoneRecorder();
-    net = createNetworkManager({
-      config: endpointConfig(receiver.url, {
-        maxSamplesPerSend: 200,
-        minShards: 1,
-        maxShards: 64,
-        batchSendDeadlineMs: 5,
-      }),
-      createEncoder: encoderOf,
-      onPortionDone: done.callback,
-      compress,
-      logger: recordingLogger(logs),
-      reshardTickMs: 0,
-      mailboxCapacity: 4,
-    });
+    net = loadedNetwork(receiver, done, logs, { maxSamplesPerSend: 200, mailboxCapacity: 4 });
     const m = net;
     const rounds = 30;
     const perSeries = 3;
@@ -212,18 +211,7 @@ describe('NetworkManager resharding', () => {
     // Both ways were taken: whole groups on up to 16 loops, one work per virtual shard beyond and
     // while a reshard ran.
     assert.ok(wholeRounds > 0 && splitRounds > 0, `whole ${wholeRounds}, split ${splitRounds}`);
-    assert.equal(receiver.orderViolations, 0);
-    assert.equal(receiver.totalSamples, rounds * VSHARDS * perSeries);
-    for (let v = 0; v < VSHARDS; v++) {
-      assert.deepEqual(
-        receiver.received.get(seriesKey({ __name__: 'm', v: String(v) }))?.map((x) => x.ts),
-        Array.from({ length: rounds * perSeries }, (_, i) => i),
-        `series ${v}`,
-      );
-    }
-    const seen = new Set(done.calls.map((c) => `${c.portion.segmentId}/${c.portion.vshard}`));
-    assert.equal(seen.size, rounds * VSHARDS);
-    assert.equal(done.calls.length, rounds * VSHARDS);
+    assertRoundsDelivered(receiver, done, rounds, perSeries);
     assert.equal(m.stats().reshards, plan.size);
     assert.equal(m.shards, 13);
     // Back under 16 loops, each stored group is on one loop again.
