@@ -356,6 +356,7 @@ class SpoolQueue implements ManagedQueue {
       [...this.runtimes.values()].map((rt) => ({
         config: rt.config,
         pendingSignals: () => rt.fileQueue.stats().pendingSignals,
+        loops: () => rt.endpoint.stats().network.shards,
       })),
       this.config.externalLabels,
     );

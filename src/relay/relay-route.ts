@@ -104,13 +104,18 @@ export interface GroupingEndpoint {
   readonly config: EndpointConfig;
   /** Samples on its disk not yet sent. */
   pendingSignals(): number;
+  /** Send loops it runs now. */
+  loops(): number;
 }
 
 /**
  * The writer's group count for the next relayed record: {@link relayGroupCount}, widened to
- * {@link SHARD_PARTITIONS} while an endpoint that sends stored bytes over several loops is behind by
- * more than {@link wideGroupsBacklog}, and back once every such backlog is under half of it.
- * Backlogs are read at most once a second (the receiver asks for every request).
+ * {@link SHARD_PARTITIONS} while an endpoint that sends stored bytes may run more than 16 loops and
+ * either runs more than 16 now (a receiver too slow for 16: bench/reshard at 200,000 samples/s
+ * took 18 loops, and its 16-group records went out as stored labels at ~150,000 samples/s) or is
+ * behind by more than {@link wideGroupsBacklog} (it will want them); back once every such endpoint
+ * runs at most 16 loops with a backlog under half of that. Read at most once a second (the
+ * receiver asks for every request).
  */
 export class RelayGrouping {
   private readonly base: number;
@@ -141,8 +146,9 @@ export class RelayGrouping {
       for (const e of this.watched) {
         const limit = wideGroupsBacklog(e.config.queue.maxSamplesPerSend);
         const pending = e.pendingSignals();
-        if (pending > limit) behind = true;
-        if (pending > limit / 2) clear = false;
+        const many = e.loops() > STORED_GROUPS;
+        if (many || pending > limit) behind = true;
+        if (many || pending > limit / 2) clear = false;
       }
       if (behind) this.wide = true;
       else if (clear) this.wide = false;

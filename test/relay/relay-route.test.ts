@@ -204,7 +204,11 @@ describe('RelayGrouping', () => {
 
   it('widens to one group per partition while an endpoint that may run more than 16 loops is behind, with hysteresis', () => {
     let pending = 0;
-    const g = new RelayGrouping([{ config: ep({ minShards: 1, maxShards: 50 }), pendingSignals: () => pending }], {});
+    let loops = 1;
+    const g = new RelayGrouping(
+      [{ config: ep({ minShards: 1, maxShards: 50 }), pendingSignals: () => pending, loops: () => loops }],
+      {},
+    );
     const limit = wideGroupsBacklog(2000);
     assert.equal(limit, 1_600_000);
     assert.equal(g.groups(0), STORED_GROUPS);
@@ -216,6 +220,12 @@ describe('RelayGrouping', () => {
     pending = limit / 2;
     assert.equal(g.groups(2999), SHARD_PARTITIONS);
     assert.equal(g.groups(3000), STORED_GROUPS, 'caught up');
+    loops = 17;
+    assert.equal(g.groups(4000), SHARD_PARTITIONS, 'more than 16 loops, nothing behind');
+    pending = 0;
+    assert.equal(g.groups(5000), SHARD_PARTITIONS, 'still more than 16 loops');
+    loops = 16;
+    assert.equal(g.groups(6000), STORED_GROUPS, '16 loops, nothing behind');
   });
 
   it('does not widen for endpoints that cannot use it', () => {
@@ -228,7 +238,7 @@ describe('RelayGrouping', () => {
     ];
     for (const c of cases) {
       const g = new RelayGrouping(
-        c.eps.map((config) => ({ config, pendingSignals: behind })),
+        c.eps.map((config) => ({ config, pendingSignals: behind, loops: () => 50 })),
         c.ext ?? {},
       );
       assert.equal(g.groups(0), c.groups, c.why);
