@@ -89,6 +89,8 @@ export interface ManagedQueue extends Queue {
   /**
    * Appends one encoded record (the relay path's kind-2 records, see raw-record.ts) to every
    * endpoint's queue; resolves once it is durable in all of them, like {@link Appender.commit}.
+   * Once it settles the caller reuses `payload`'s buffer (the relay scan worker writes the next
+   * records into it): what a queue keeps, it copies.
    */
   appendRecord(payload: Uint8Array, signals: number): Promise<void>;
   /**

@@ -193,6 +193,9 @@ class Receiver implements RemoteWriteReceiver {
       await target.appendRecord(payload, samples);
     } catch (err) {
       return this.replyCommitError(req, res, err);
+    } finally {
+      // Settled: every queue wrote (and mirrored) a copy or gave up, so the buffer can be reused.
+      this.relayScanner.release(payload);
     }
     this.o.metrics.receiverSignals.inc({ type: 'sample' }, samples);
     this.o.metrics.receiverRawRequests.inc();

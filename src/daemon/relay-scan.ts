@@ -4,7 +4,7 @@
  * so the same code runs on the event loop or in a worker thread (see relay-scanner.ts).
  */
 import { DEFAULT_NAME_VALIDATION_SCHEME, type NameValidationScheme } from '../serialization/name-validation.js';
-import { encodeGatheredRawRecord, encodeRawRecord } from '../serialization/raw-record.js';
+import { encodeGatheredRawRecord, encodeRawRecord, type RecordAllocator } from '../serialization/raw-record.js';
 import { scanWriteRequestV1 } from '../wire/rw1-raw-scan.js';
 import { MAX_WASM_SCAN_BODY_BYTES, wasmRelayScan } from '../wire/rw1-raw-scan-wasm.js';
 import { checkedUncompressedLength, uncompressBlock } from '../wire/snappy.js';
@@ -27,17 +27,19 @@ export type RelayScan = RelayRecord | RelayDecode;
 /**
  * `body` is `compressed` uncompressed; `groups`: the record's group count, as the relay route
  * chose it (`relayGroupCount`, src/relay/relay-route.ts; layout in raw-record.ts);
- * `scheme`: the names the scan passes through (others are left to the decode path, which refuses them).
+ * `scheme`: the names the scan passes through (others are left to the decode path, which refuses them);
+ * `alloc`: where the record is written (default: a new Buffer).
  */
 export function scanRelayBody(
   compressed: Uint8Array,
   body: Uint8Array,
   groups = 1,
   scheme: NameValidationScheme = DEFAULT_NAME_VALIDATION_SCHEME,
+  alloc?: RecordAllocator,
 ): RelayScan {
   const scan = scanWriteRequestV1(body, scheme);
   if (scan === undefined) return { kind: 'decode', body };
-  return { kind: 'record', payload: encodeRawRecord(compressed, scan, { body, groups }), samples: scan.samples };
+  return { kind: 'record', payload: encodeRawRecord(compressed, scan, { body, groups, alloc }), samples: scan.samples };
 }
 
 /**
@@ -51,6 +53,7 @@ export function scanRelayRequest(
   maxBytes: number,
   groups = 1,
   scheme: NameValidationScheme = DEFAULT_NAME_VALIDATION_SCHEME,
+  alloc?: RecordAllocator,
 ): RelayScan {
   const claimed = checkedUncompressedLength(compressed, maxBytes);
   const fits = claimed <= MAX_WASM_SCAN_BODY_BYTES && compressed.length <= MAX_WASM_SCAN_BODY_BYTES;
@@ -63,9 +66,11 @@ export function scanRelayRequest(
       // The body lives in linear memory, which the next call reuses: the decode path gets a copy.
       if (scan === undefined) return { kind: 'decode', body: body.slice() };
       const payload =
-        groups === 1 ? encodeRawRecord(compressed, scan) : encodeGatheredRawRecord(scan, wasm.gather(scan, groups));
+        groups === 1
+          ? encodeRawRecord(compressed, scan, { alloc })
+          : encodeGatheredRawRecord(scan, wasm.gather(scan, groups), alloc);
       return { kind: 'record', payload, samples: scan.samples };
     }
   }
-  return scanRelayBody(compressed, uncompressBlock(compressed, maxBytes), groups, scheme);
+  return scanRelayBody(compressed, uncompressBlock(compressed, maxBytes), groups, scheme, alloc);
 }

@@ -4,11 +4,14 @@
  * worker thread takes it, and the event loop only reads bodies, appends records and sends.
  *
  * Bodies are copied once into a buffer of their own and moved to the worker; its answer (the
- * record, or the uncompressed body for a full decode) is moved back. If a worker dies, the
+ * record, or the uncompressed body for a full decode) is moved back, and so is the body's buffer.
+ * A record's buffer goes back to a worker once the caller appended it ({@link RelayScanner.release}),
+ * so neither thread allocates a buffer per request (buffer-pool.ts says why). If a worker dies, the
  * requests it held are scanned on the event loop instead and so is every later one: a request
  * is never lost to a worker failure, and a crashing worker is not restarted in a loop.
  */
 import { Worker } from 'node:worker_threads';
+import { ArrayBufferPool } from '../buffer-pool.js';
 import { PromspoolError, type PromspoolErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { DEFAULT_NAME_VALIDATION_SCHEME, type NameValidationScheme } from '../serialization/name-validation.js';
@@ -21,6 +24,12 @@ export interface RelayScanner {
    * (PromspoolError ERR_BODY_TOO_LARGE or ERR_BAD_SNAPPY) for a bad body.
    */
   scan(compressed: Uint8Array, maxBytes: number, groups?: number): Promise<RelayScan>;
+  /**
+   * The caller is done with a record `scan` gave it (appended, or refused): a worker may write the
+   * next records into its buffer. The caller must keep no view of it. Anything else (a payload
+   * not from a worker, or released already) is ignored.
+   */
+  release(payload: Uint8Array): void;
   /** Stops the workers; scans still pending finish on the event loop. */
   close(): Promise<void>;
   /** Workers running now (0 before the first scan, and when every scan runs on the event loop). */
@@ -51,6 +60,8 @@ export interface ScanRequest {
   /** The record's group count (`relayGroupCount`, src/relay/relay-route.ts; layout in raw-record.ts). */
   groups: number;
   scheme: NameValidationScheme;
+  /** Buffers of records the event loop appended, moved back for the worker's next records. */
+  recycled: ArrayBuffer[];
 }
 
 /** @internal A worker's answer. */
@@ -72,6 +83,14 @@ interface Pending {
   reject: (err: unknown) => void;
 }
 
+/**
+ * Buffers kept per pool of the relay scanner (bodies on the event loop, records in each worker):
+ * as many as requests in flight at once (the receiver's permits; 4 connections on bench/relay),
+ * each at most 1 MiB, so a rare large request does not pin its size: at most 8 MiB per pool.
+ */
+export const BUFFERS_KEPT = 8;
+export const BUFFER_MAX_KEPT_BYTES = 1024 * 1024;
+
 export function createRelayScanner(opts: RelayScannerOptions): RelayScanner {
   return new ThreadedRelayScanner(opts);
 }
@@ -83,7 +102,12 @@ class ThreadedRelayScanner implements RelayScanner {
   private readonly held = new Map<Worker, number>();
   private nextId = 0;
   private turn = 0;
-  private readonly buffers = new BodyBufferPool();
+  /** Bodies' buffers: 8 x up to 1 MiB, as many as requests in flight at once (4 on bench/relay). */
+  private readonly buffers = new ArrayBufferPool(BUFFERS_KEPT, BUFFER_MAX_KEPT_BYTES);
+  /** Records' buffers a worker made and the caller has not released yet. */
+  private readonly lent = new WeakSet<ArrayBuffer>();
+  /** Released records' buffers, moved back with the next request to a worker. */
+  private recycled: ArrayBuffer[] = [];
   private closing = false;
 
   /** Workers are started by the first scan: a daemon that never relays 1.0 never pays for them (~11 MB each). */
@@ -125,9 +149,18 @@ class ThreadedRelayScanner implements RelayScanner {
     return new Promise<RelayScan>((resolve, reject) => {
       this.pending.set(id, { worker: w, compressed, maxBytes, groups, resolve, reject });
       this.hold(w, 1);
-      const msg: ScanRequest = { id, body, maxBytes, groups, scheme: this.scheme };
-      w.postMessage(msg, [body.buffer as ArrayBuffer]);
+      const recycled = this.recycled;
+      this.recycled = [];
+      const msg: ScanRequest = { id, body, maxBytes, groups, scheme: this.scheme, recycled };
+      w.postMessage(msg, [body.buffer as ArrayBuffer, ...recycled]);
     });
+  }
+
+  release(payload: Uint8Array): void {
+    const b = payload.buffer as ArrayBuffer;
+    if (!this.lent.delete(b)) return;
+    // Bounded like the worker's own pool: more would be dropped there anyway.
+    if (this.recycled.length < BUFFERS_KEPT && this.live.length > 0) this.recycled.push(b);
   }
 
   async close(): Promise<void> {
@@ -144,6 +177,7 @@ class ThreadedRelayScanner implements RelayScanner {
     if (reply.kind === 'error') {
       p.reject(errorFrom(reply));
     } else if (reply.kind === 'record') {
+      this.lent.add(reply.bytes.buffer as ArrayBuffer);
       p.resolve({ kind: 'record', payload: reply.bytes, samples: reply.samples });
     } else {
       p.resolve({ kind: 'decode', body: reply.bytes });
@@ -178,41 +212,6 @@ class ThreadedRelayScanner implements RelayScanner {
 
   private async scanHere(compressed: Uint8Array, maxBytes: number, groups: number): Promise<RelayScan> {
     return scanRelayBody(compressed, await this.opts.uncompress(compressed, maxBytes), groups, this.scheme);
-  }
-}
-
-/**
- * Buffers for the bodies moved to the workers, which move them back with their answers. Without
- * the round trip every request left a buffer behind in a worker, freed only at that worker's
- * next GC; a worker that allocates little collects seldom, and those buffers (the main thread's
- * malloc memory) piled up to ~18 MB of RSS on bench/relay.
- */
-class BodyBufferPool {
-  /** Kept buffers: a few, as many as requests in flight at once need. */
-  private readonly free: ArrayBuffer[] = [];
-  private static readonly MAX_KEPT = 8;
-  /** Larger buffers are not kept: a rare large request must not pin its size. */
-  private static readonly MAX_KEPT_BYTES = 1024 * 1024;
-  private static readonly MIN_BYTES = 64 * 1024;
-
-  /** A view of `length` bytes on a buffer of its own. */
-  take(length: number): Uint8Array {
-    for (let i = this.free.length - 1; i >= 0; i--) {
-      const b = this.free[i];
-      if (b.byteLength >= length) {
-        this.free.splice(i, 1);
-        return new Uint8Array(b, 0, length);
-      }
-    }
-    // Powers of two from 64 KiB, so a buffer fits the next bodies of about the same size.
-    let size = BodyBufferPool.MIN_BYTES;
-    while (size < length) size *= 2;
-    return new Uint8Array(new ArrayBuffer(size > BodyBufferPool.MAX_KEPT_BYTES ? length : size), 0, length);
-  }
-
-  give(buffer: ArrayBuffer): void {
-    if (buffer.byteLength > BodyBufferPool.MAX_KEPT_BYTES || this.free.length >= BodyBufferPool.MAX_KEPT) return;
-    this.free.push(buffer);
   }
 }
 

@@ -1,3 +1,5 @@
+import type { ArrayBufferPool } from '../buffer-pool.js';
+
 /**
  * A copy in memory of the records this process wrote to one segment, so that a reader that is
  * caught up gets them without reading the file back and checking every CRC a second time: for
@@ -5,7 +7,8 @@
  * is written and synced exactly as without it; only the way back changes.
  *
  * All records lie in one ArrayBuffer of the mirror's own (never a pooled slab), so a segment
- * handed to a delivery worker moves there instead of being copied.
+ * handed to a delivery worker moves there instead of being copied. With a `pool`, that buffer
+ * comes from it, and a buffer outgrown goes back to it (no view of it was handed out yet).
  */
 export class SegmentMirror {
   private buf: Uint8Array;
@@ -15,8 +18,14 @@ export class SegmentMirror {
   constructor(
     initialBytes: number,
     private readonly maxBytes: number,
+    private readonly pool?: ArrayBufferPool,
   ) {
-    this.buf = new Uint8Array(new ArrayBuffer(Math.min(initialBytes, maxBytes)));
+    this.buf = this.allocate(Math.min(initialBytes, maxBytes));
+  }
+
+  /** The buffer the records lie in (detached once moved to a delivery worker). */
+  get buffer(): ArrayBuffer {
+    return this.buf.buffer as ArrayBuffer;
   }
 
   /** Bytes of records held. */
@@ -34,14 +43,21 @@ export class SegmentMirror {
     if (need > this.buf.length) {
       let cap = this.buf.length * 2;
       while (cap < need) cap *= 2;
-      const grown = new Uint8Array(new ArrayBuffer(Math.min(cap, this.maxBytes)));
+      const grown = this.allocate(Math.min(cap, this.maxBytes));
       grown.set(this.buf.subarray(0, this.size));
+      this.pool?.give(this.buffer);
       this.buf = grown;
     }
     this.buf.set(payload, this.size);
     this.size = need;
     this.ends.push(need);
     return true;
+  }
+
+  /** A whole buffer of at least `bytes` (a pooled one may be larger: all of it is room). */
+  private allocate(bytes: number): Uint8Array {
+    if (this.pool === undefined) return new Uint8Array(new ArrayBuffer(bytes));
+    return new Uint8Array(this.pool.take(bytes).buffer);
   }
 
   /** The records in write order, each a view of the mirror's buffer. */

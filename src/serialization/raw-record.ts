@@ -78,6 +78,13 @@ export function isRawRecord(payload: Uint8Array): boolean {
   );
 }
 
+/**
+ * Where a record is written: `length` bytes at the start of a buffer the caller owns (e.g. a
+ * pooled one the relay scan worker gets back once the record was appended). Without one, each
+ * record is a new Buffer.
+ */
+export type RecordAllocator = (length: number) => Uint8Array;
+
 /** Scratch of {@link encodeRawRecord}, reused from call to call (the writer runs one at a time). */
 let reordered = Buffer.allocUnsafe(0);
 let order = new Uint32Array(0);
@@ -92,7 +99,7 @@ let order = new Uint32Array(0);
 export function encodeRawRecord(
   snappyBody: Uint8Array,
   scan: RawWriteRequestScan,
-  opts: { body?: Uint8Array; groups?: number } = {},
+  opts: { body?: Uint8Array; groups?: number; alloc?: RecordAllocator } = {},
 ): Uint8Array {
   const n = scan.series;
   const g = opts.groups ?? 1;
@@ -103,7 +110,7 @@ export function encodeRawRecord(
     const start = snappyHeaderBytes(snappyBody);
     if (rawLength < 0 || start < 0) throw new RangeError('encodeRawRecord: malformed snappy header');
     const parts: SnappyElements[] = [{ bytes: snappyBody, start, end: snappyBody.length, rawLength }];
-    return writeRecord(scan, undefined, new Uint32Array([n]), parts, snappyBody);
+    return writeRecord(scan, undefined, new Uint32Array([n]), parts, snappyBody, opts.alloc);
   }
   const body = opts.body;
   if (body === undefined) throw new RangeError('encodeRawRecord: grouping needs the uncompressed body');
@@ -140,7 +147,11 @@ export function encodeRawRecord(
     first = seriesEnd[k];
     byteEnd[k] = o;
   }
-  return encodeGatheredRawRecord(scan, { order: order.subarray(0, n), seriesEnd, byteEnd, bytes: reordered });
+  return encodeGatheredRawRecord(
+    scan,
+    { order: order.subarray(0, n), seriesEnd, byteEnd, bytes: reordered },
+    opts.alloc,
+  );
 }
 
 /**
@@ -150,6 +161,7 @@ export function encodeRawRecord(
 export function encodeGatheredRawRecord(
   scan: RawWriteRequestScan,
   gathered: { order: Uint32Array; seriesEnd: Uint32Array; byteEnd: Uint32Array; bytes: Uint8Array },
+  alloc?: RecordAllocator,
 ): Uint8Array {
   const g = gathered.seriesEnd.length;
   if (g < 1 || g > MAX_RAW_GROUPS) throw new RangeError(`groups must be 1..${MAX_RAW_GROUPS}, got ${g}`);
@@ -167,7 +179,7 @@ export function encodeGatheredRawRecord(
     groupStart = groupEnd;
   }
   // The groups are joined straight into the record: no block of their own to allocate and copy.
-  return writeRecord(scan, gathered.order, gathered.seriesEnd, parts, undefined);
+  return writeRecord(scan, gathered.order, gathered.seriesEnd, parts, undefined, alloc);
 }
 
 const EMPTY = new Uint8Array(0);
@@ -175,7 +187,7 @@ const EMPTY = new Uint8Array(0);
 /**
  * The payload: header, group table, hashes and counts in `seriesOrder` (undefined: as they
  * arrived), then `block` (one group's whole snappy block) or, when undefined, the groups' element
- * runs joined under one header.
+ * runs joined under one header. Into `alloc`'s buffer when given.
  */
 function writeRecord(
   scan: RawWriteRequestScan,
@@ -183,13 +195,19 @@ function writeRecord(
   seriesEnd: Uint32Array,
   parts: readonly SnappyElements[],
   block: Uint8Array | undefined,
+  alloc: RecordAllocator | undefined,
 ): Uint8Array {
   const n = scan.series;
   const g = parts.length;
   const tableStart = V2_HEADER_BYTES;
   const hashStart = tableStart + GROUP_ENTRY_BYTES * g;
   const blockLength = block === undefined ? joinedSnappyLength(parts) : block.length;
-  const out = Buffer.allocUnsafe(hashStart + 8 * n + blockLength);
+  const length = hashStart + 8 * n + blockLength;
+  const out = alloc === undefined ? Buffer.allocUnsafe(length) : alloc(length);
+  if (out.length !== length) throw new RangeError(`record allocator gave ${out.length} bytes for ${length}`);
+  // A DataView: Buffer's writeUInt32LE is a call with checks per value (2 per series), and a
+  // given buffer need not be a Buffer.
+  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
   out[0] = RAW_RECORD_MAGIC[0];
   out[1] = RAW_RECORD_MAGIC[1];
   out[2] = RAW_RECORD_MAGIC[2];
@@ -198,28 +216,26 @@ function writeRecord(
   out[5] = 0;
   out[6] = 0;
   out[7] = 0;
-  out.writeUInt32LE(n, 8);
-  out.writeUInt32LE(scan.samples, 12);
-  out.writeDoubleLE(scan.minTimestampMs, 16);
-  out.writeDoubleLE(scan.maxTimestampMs, 24);
-  out.writeUInt32LE(blockLength, 32);
-  out.writeUInt32LE(g, 36);
+  view.setUint32(8, n, true);
+  view.setUint32(12, scan.samples, true);
+  view.setFloat64(16, scan.minTimestampMs, true);
+  view.setFloat64(24, scan.maxTimestampMs, true);
+  view.setUint32(32, blockLength, true);
+  view.setUint32(36, g, true);
   const blockStart = hashStart + 8 * n;
   // Element offsets are positions in the block: after its header, group after group.
   let e = block === undefined ? joinSnappyElementsInto(parts, g, out, blockStart) : parts[0].start;
   let o = tableStart;
   for (let k = 0; k < g; k++, o += GROUP_ENTRY_BYTES) {
     const size = parts[k].end - parts[k].start;
-    out.writeUInt32LE(seriesEnd[k], o);
-    out.writeUInt32LE(e, o + 4);
-    out.writeUInt32LE(e + size, o + 8);
-    out.writeUInt32LE(parts[k].rawLength, o + 12);
+    view.setUint32(o, seriesEnd[k], true);
+    view.setUint32(o + 4, e, true);
+    view.setUint32(o + 8, e + size, true);
+    view.setUint32(o + 12, parts[k].rawLength, true);
     e += size;
   }
   const hashes = scan.hashes;
   const counts = scan.sampleCounts;
-  // A DataView: Buffer's writeUInt32LE is a call with checks per value, 2 per series.
-  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
   if (seriesOrder === undefined) {
     for (let i = 0; i < n; i++, o += 4) view.setUint32(o, hashes[i], true);
     for (let i = 0; i < n; i++, o += 4) view.setUint32(o, counts[i], true);

@@ -58,7 +58,8 @@ export class FakeQueue implements ManagedQueue {
     this.onCommit?.();
     if (this.commitGate) await this.commitGate;
     if (this.commitError) throw this.commitError;
-    this.records.push({ payload, signals });
+    // A copy, as a queue keeps one: the receiver hands the buffer back to the scan worker.
+    this.records.push({ payload: payload.slice(), signals });
     this.commits++;
   }
 

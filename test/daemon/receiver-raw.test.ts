@@ -65,6 +65,47 @@ for (const workers of [0, 1])
       assert.deepEqual(labelsOf(1), ['__name__=temp_celsius', 'room=lab']);
     });
 
+    test("a record's buffer is reused only after its append settled: two appends held at once keep their own bytes", async () => {
+      const series = (name: string): TestSeries[] => [{ labels: [['__name__', name]], samples: [[5, 1]] }];
+      const namesOf = (p: Uint8Array) => {
+        const rec = decodeRecord(p);
+        return [rec.strings[rec.labelRefs[1]]];
+      };
+      const before = d.queue.records.length;
+      const started = d.queue.commitsStarted;
+      let open!: () => void;
+      d.queue.commitGate = new Promise((r) => {
+        open = r;
+      });
+      const commitStarted = (n: number) =>
+        new Promise<void>((resolve) => {
+          const check = () => {
+            if (d.queue.commitsStarted >= started + n) {
+              d.queue.onCommit = undefined;
+              resolve();
+            }
+          };
+          d.queue.onCommit = check;
+          check();
+        });
+      // A's append waits at the gate; B is scanned meanwhile. Had A's buffer gone back to the
+      // worker before A's append settled, B's record would have been written over it.
+      const a = postWrite(d.write, writeRequestV1(series('first')));
+      await commitStarted(1);
+      const b = postWrite(d.write, writeRequestV1(series('second')));
+      await commitStarted(2);
+      open();
+      d.queue.commitGate = undefined;
+      assert.deepEqual([(await a).status, (await b).status], [204, 204]);
+      // And later requests, written into the released buffers, hold their own bytes too.
+      for (let i = 0; i < 4; i++)
+        assert.equal((await postWrite(d.write, writeRequestV1(series(`later_${i}`)))).status, 204);
+      assert.deepEqual(
+        d.queue.records.slice(before).map((r) => namesOf(r.payload)),
+        [['first'], ['second'], ['later_0'], ['later_1'], ['later_2'], ['later_3']],
+      );
+    });
+
     test('fast-path requests are counted, and their samples too', async () => {
       const raw0 = await metricValue(d.daemon, 'promspool_receiver_requests_stored_as_received_total');
       const samples0 = await metricValue(d.daemon, 'promspool_receiver_samples_total{type="sample"}');

@@ -176,6 +176,35 @@ describe('relay scanner', () => {
     }
   });
 
+  test("records are written into released records' buffers, never into one the caller still holds", async () => {
+    const s = make(1);
+    const here = make(0);
+    const want = async (i: number) => plain(await here.scan(body(i), MAX));
+    const held = await s.scan(body(0), MAX);
+    assert.equal(held.kind, 'record');
+    const heldPayload = held.kind === 'record' ? held.payload : new Uint8Array(0);
+    // A record at the start of a pool buffer of its own (64 KiB at the least), moved from the worker.
+    assert.equal(heldPayload.byteOffset, 0);
+    assert.equal(heldPayload.buffer.byteLength, 64 * 1024);
+    let released: Uint8Array | undefined;
+    for (let i = 1; i <= 20; i++) {
+      const got = await s.scan(body(i), MAX);
+      if (released !== undefined)
+        assert.equal(released.buffer.byteLength, 0, 'a released buffer went back to the worker with the next scan');
+      assert.deepEqual(plain(got), await want(i), `record ${i}`);
+      released = got.kind === 'record' ? got.payload : undefined;
+      if (released !== undefined) s.release(released);
+    }
+    assert.deepEqual(plain(held), await want(0), 'the held record is intact after 20 records were written');
+    // Released twice, and a payload the scanner never gave: ignored.
+    s.release(heldPayload);
+    s.release(heldPayload);
+    s.release(new Uint8Array(100));
+    const together = await Promise.all([1, 2, 3, 4, 5, 6].map((i) => s.scan(body(100 + i), MAX)));
+    for (let i = 0; i < together.length; i++) assert.deepEqual(plain(together[i]), await want(101 + i));
+    assert.equal(s.log.errors.length, 0);
+  });
+
   test('close stops the workers without an error; scans after it run on the event loop', async () => {
     const s = make(1);
     await s.scan(body(0), MAX);

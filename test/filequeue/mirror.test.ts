@@ -89,3 +89,48 @@ describe('SegmentMirror', () => {
     ]);
   });
 });
+
+describe('FileQueue: mirror buffers reused', () => {
+  const dir = useQueueDir();
+
+  it("a released segment's mirror buffer holds a later segment, never one still held by the reader", async () => {
+    const q = await dir.open({ maxSignalsPerSegment: 2 });
+    await q.append(payload(1, 1000), 1);
+    await q.append(payload(2, 1000), 1); // segment 1 sealed
+    const s1 = await q.next();
+    assert.ok(s1);
+    const first = s1.records[0]?.buffer;
+    // Segment 2 is written while the reader holds segment 1: another buffer, segment 1 intact.
+    await q.append(payload(3, 1000), 1);
+    await q.append(payload(4, 1000), 1);
+    const s2 = await q.next();
+    assert.ok(s2);
+    assert.notEqual(s2.records[0]?.buffer, first);
+    assert.deepEqual(s1.records.map(bytes), [bytes(payload(1, 1000)), bytes(payload(2, 1000))]);
+    q.release(s1.id);
+    // Segment 3 takes segment 1's buffer back, and holds exactly its own records.
+    await q.append(payload(5, 700), 1);
+    await q.append(payload(6, 900), 1);
+    const s3 = await q.next();
+    assert.ok(s3);
+    assert.equal(s3.records[0]?.buffer, first);
+    assert.deepEqual(s3.records.map(bytes), [bytes(payload(5, 700)), bytes(payload(6, 900))]);
+    assert.deepEqual(s2.records.map(bytes), [bytes(payload(3, 1000)), bytes(payload(4, 1000))]);
+  });
+
+  it('a segment handed out but never released keeps its buffer', async () => {
+    const q = await dir.open({ maxSignalsPerSegment: 1 });
+    const held: Uint8Array[][] = [];
+    for (let i = 1; i <= 4; i++) {
+      await q.append(payload(i, 500), 1);
+      const s = await q.next();
+      assert.ok(s);
+      held.push(s.records as Uint8Array[]);
+    }
+    assert.equal(new Set(held.map((r) => r[0].buffer)).size, 4, 'four buffers: none was reused');
+    assert.deepEqual(
+      held.map((r) => bytes(r[0])),
+      [1, 2, 3, 4].map((i) => bytes(payload(i, 500))),
+    );
+  });
+});

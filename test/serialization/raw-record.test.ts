@@ -284,6 +284,45 @@ describe('raw record (kind 2): round trip', () => {
   });
 });
 
+describe('raw record (kind 2): written into a given buffer', () => {
+  it("writes the same bytes into the allocator's buffer, over whatever it held, for 1 and 4 groups", () => {
+    const { body } = buildBody(SERIES);
+    const snappy = compressBlock(body);
+    for (const groups of [1, 4]) {
+      const scan = scanWriteRequestV1(body);
+      assert.ok(scan);
+      const want = Array.from(encodeRawRecord(snappy, copyScan(scan), { body, groups }));
+      // A reused buffer: larger than the record, and full of an earlier record's bytes.
+      const reused = new ArrayBuffer(want.length + 100);
+      new Uint8Array(reused).fill(0xa5);
+      const lengths: number[] = [];
+      const got = encodeRawRecord(snappy, copyScan(scan), {
+        body,
+        groups,
+        alloc: (length) => {
+          lengths.push(length);
+          return new Uint8Array(reused, 0, length);
+        },
+      });
+      assert.deepEqual(lengths, [want.length], "one allocation, of the record's length");
+      assert.equal(got.buffer, reused);
+      assert.deepEqual(Array.from(got), want);
+      assert.deepEqual(Array.from(new Uint8Array(reused, want.length)), new Array(100).fill(0xa5), 'nothing past it');
+      assert.equal(decodeFully(got).seriesCount, SERIES.length);
+    }
+  });
+
+  it('refuses an allocator that gives another length', () => {
+    const { body } = buildBody(SERIES);
+    const scan = scanWriteRequestV1(body);
+    assert.ok(scan);
+    assert.throws(
+      () => encodeRawRecord(compressBlock(body), scan, { alloc: (length) => new Uint8Array(length - 1) }),
+      /record allocator gave \d+ bytes for \d+/,
+    );
+  });
+});
+
 describe('raw record (kind 2): damage', () => {
   const N = SERIES.length;
   /** Where the block starts in a one-group record: 40-byte header, one 16-byte group entry, hashes, counts. */
