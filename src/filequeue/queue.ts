@@ -1,5 +1,5 @@
 import { closeSync, openSync, renameSync, unlinkSync } from 'node:fs';
-import { mkdir, readFile, unlink } from 'node:fs/promises';
+import { mkdir, open, readFile, unlink } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { ArrayBufferPool } from '../buffer-pool.js';
 import { type Clock, systemClock, type TimerHandle } from '../clock.js';
@@ -577,7 +577,7 @@ export class DiskQueue implements FileQueue {
     }
     let buf: Buffer;
     try {
-      buf = await readFile(entry.path);
+      buf = await this.readSegmentFile(entry.path);
     } catch (err) {
       if (entry.state === 'gone') return null;
       this.logger.error(`cannot read segment ${entry.path}; skipping it (the file is left in place)`, {
@@ -630,7 +630,32 @@ export class DiskQueue implements FileQueue {
       this.sealedSignals += n;
     }
     const acked = await this.readAcks(entry);
+    // The records are views of `buf`, a pooled buffer: reused once the reader releases the segment.
+    entry.lentMirror = buf.buffer as ArrayBuffer;
     return { id: entry.id, records: parsed.records, acked, corruptRecords, compression: header.header.compression };
+  }
+
+  /**
+   * A segment file read into a buffer of the mirrors' pool. A reader behind the writer reads every
+   * segment back (~2 MB per 50,000 relayed samples): as new buffers, each died in the old
+   * generation, the largest stream of the event loop's garbage once the mirrors were reused.
+   */
+  private async readSegmentFile(path: string): Promise<Buffer> {
+    const fh = await open(path, 'r');
+    try {
+      const size = (await fh.stat()).size;
+      const view = this.mirrorBuffers.take(size);
+      const buf = Buffer.from(view.buffer, 0, size);
+      let got = 0;
+      while (got < size) {
+        const { bytesRead } = await fh.read(buf, got, size - got, got);
+        if (bytesRead === 0) break;
+        got += bytesRead;
+      }
+      return buf.subarray(0, got);
+    } finally {
+      await fh.close();
+    }
   }
 
   private async readAcks(entry: SegmentEntry): Promise<Map<number, Set<number>>> {

@@ -134,3 +134,46 @@ describe('FileQueue: mirror buffers reused', () => {
     );
   });
 });
+
+describe('FileQueue: segments read back from their files into reused buffers', () => {
+  const dir = useQueueDir();
+
+  it("a segment read from its file lends its buffer until released, then a later segment's records lie in it", async () => {
+    const q = await dir.open({ maxSignalsPerSegment: 1 });
+    await q.append(payload(1, 400), 1); // segment 1: mirrored
+    await q.append(payload(2, 400), 1); // segment 2: opened while segment 1 waits, so read from its file
+    const s1 = await q.next();
+    const s2 = await q.next();
+    assert.ok(s1 && s2);
+    assert.deepEqual(s2.records.map(bytes), [bytes(payload(2, 400))]);
+    const fileBuffer = s2.records[0]?.buffer;
+    assert.notEqual(fileBuffer, s1.records[0]?.buffer);
+    // Not released yet: segment 3 goes elsewhere, and segment 2 still reads as written.
+    await q.append(payload(3, 400), 1);
+    const s3 = await q.next();
+    assert.ok(s3);
+    assert.notEqual(s3.records[0]?.buffer, fileBuffer);
+    assert.deepEqual(s2.records.map(bytes), [bytes(payload(2, 400))]);
+    q.release(s1.id);
+    q.release(s2.id);
+    q.release(s3.id);
+    // The released buffers (segment 1's mirror, segment 2's file read, segment 3's mirror) are
+    // reused; two are kept, and each later segment holds exactly its own record.
+    const later: (number[] | null)[] = [];
+    const buffers: ArrayBufferLike[] = [];
+    for (let i = 4; i <= 6; i++) {
+      await q.append(payload(i, 300 + i), 1);
+      const s = await q.next();
+      assert.ok(s);
+      // Read before the release: after it, the buffer holds the next segment.
+      later.push(bytes(s.records[0]));
+      buffers.push((s.records[0] as Uint8Array).buffer);
+      q.release(s.id);
+    }
+    assert.deepEqual(
+      later,
+      [4, 5, 6].map((i) => bytes(payload(i, 300 + i))),
+    );
+    assert.ok(buffers.includes(fileBuffer as ArrayBufferLike), "segment 2's buffer came back");
+  });
+});
