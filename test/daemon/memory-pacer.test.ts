@@ -96,12 +96,13 @@ describe('memory pacer', () => {
 });
 
 describe('memoryBudget (storage.max_memory_bytes)', () => {
-  it('without a limit keeps the cache defaults and paces nothing', () => {
+  it('without a limit keeps the cache defaults and paces nothing (the memory reserve is on either way)', () => {
     assert.deepEqual(memoryBudget(0), {
       maxCachedBytes: 256 * MiB,
       maxCachedSeries: 1_000_000,
       pacerSlackBytes: undefined,
       pacerRssBytes: undefined,
+      reserveBytes: 40 * MiB,
     });
   });
 
@@ -111,6 +112,7 @@ describe('memoryBudget (storage.max_memory_bytes)', () => {
       maxCachedSeries: Math.floor((32 * MiB) / 400),
       pacerSlackBytes: (256 * MiB - BASELINE_BYTES) / 4,
       pacerRssBytes: Math.floor(256 * MiB * 0.9),
+      reserveBytes: 40 * MiB,
     });
     // Below the baseline: the smallest slack, a 1 MiB cache.
     const tiny = memoryBudget(64 * MiB);
