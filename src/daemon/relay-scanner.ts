@@ -4,9 +4,10 @@
  * worker thread takes it, and the event loop only reads bodies, appends records and sends.
  *
  * Bodies are copied once into a buffer of their own and moved to the worker; its answer (the
- * record, or the uncompressed body for a full decode) is moved back, and so is the body's buffer.
- * A record's buffer goes back to a worker once the caller appended it ({@link RelayScanner.release}),
- * so neither thread allocates a buffer per request (buffer-pool.ts says why). If a worker dies, the
+ * record, or the uncompressed body for a full decode) is moved back. The buffers go round: the
+ * worker keeps each body's buffer for a later record, and a record's buffer, once the caller
+ * appended it ({@link RelayScanner.release}), holds a later body. So neither thread allocates a
+ * buffer per request (buffer-pool.ts says why), and each message moves one buffer. If a worker dies, the
  * requests it held are scanned on the event loop instead and so is every later one: a request
  * is never lost to a worker failure, and a crashing worker is not restarted in a loop.
  */
@@ -54,24 +55,18 @@ export interface RelayScannerOptions {
 /** @internal Message to a worker. */
 export interface ScanRequest {
   id: number;
-  /** The compressed body, in a buffer of its own that the worker moves back with its answer. */
+  /** The compressed body, in a buffer of its own that the worker keeps for a later record. */
   body: Uint8Array;
   maxBytes: number;
   /** The record's group count (`relayGroupCount`, src/relay/relay-route.ts; layout in raw-record.ts). */
   groups: number;
   scheme: NameValidationScheme;
-  /** Buffers of records the event loop appended, moved back for the worker's next records. */
-  recycled: ArrayBuffer[];
 }
 
 /** @internal A worker's answer. */
-export type ScanReply = (
+export type ScanReply =
   | { id: number; kind: 'record' | 'decode'; bytes: Uint8Array; samples: number }
-  | { id: number; kind: 'error'; code: PromspoolErrorCode | undefined; name: string; message: string }
-) & {
-  /** The request's body buffer, moved back for the next request (see BodyBufferPool). */
-  returned?: ArrayBuffer;
-};
+  | { id: number; kind: 'error'; code: PromspoolErrorCode | undefined; name: string; message: string };
 
 interface Pending {
   /** The worker holding the scan, so a dying worker's scans can be found. */
@@ -84,7 +79,7 @@ interface Pending {
 }
 
 /**
- * Buffers kept per pool of the relay scanner (bodies on the event loop, records in each worker):
+ * Buffers kept per pool of the relay scanner (for bodies on the event loop, records in each worker):
  * as many as requests in flight at once (the receiver's permits; 4 connections on bench/relay),
  * each at most 1 MiB, so a rare large request does not pin its size: at most 8 MiB per pool.
  */
@@ -102,12 +97,10 @@ class ThreadedRelayScanner implements RelayScanner {
   private readonly held = new Map<Worker, number>();
   private nextId = 0;
   private turn = 0;
-  /** Bodies' buffers: 8 x up to 1 MiB, as many as requests in flight at once (4 on bench/relay). */
+  /** Released records' buffers, for the next bodies (see BUFFERS_KEPT). */
   private readonly buffers = new ArrayBufferPool(BUFFERS_KEPT, BUFFER_MAX_KEPT_BYTES);
   /** Records' buffers a worker made and the caller has not released yet. */
   private readonly lent = new WeakSet<ArrayBuffer>();
-  /** Released records' buffers, moved back with the next request to a worker. */
-  private recycled: ArrayBuffer[] = [];
   private closing = false;
 
   /** Workers are started by the first scan: a daemon that never relays 1.0 never pays for them (~11 MB each). */
@@ -149,18 +142,14 @@ class ThreadedRelayScanner implements RelayScanner {
     return new Promise<RelayScan>((resolve, reject) => {
       this.pending.set(id, { worker: w, compressed, maxBytes, groups, resolve, reject });
       this.hold(w, 1);
-      const recycled = this.recycled;
-      this.recycled = [];
-      const msg: ScanRequest = { id, body, maxBytes, groups, scheme: this.scheme, recycled };
-      w.postMessage(msg, [body.buffer as ArrayBuffer, ...recycled]);
+      const msg: ScanRequest = { id, body, maxBytes, groups, scheme: this.scheme };
+      w.postMessage(msg, [body.buffer as ArrayBuffer]);
     });
   }
 
   release(payload: Uint8Array): void {
     const b = payload.buffer as ArrayBuffer;
-    if (!this.lent.delete(b)) return;
-    // Bounded like the worker's own pool: more would be dropped there anyway.
-    if (this.recycled.length < BUFFERS_KEPT && this.live.length > 0) this.recycled.push(b);
+    if (this.lent.delete(b)) this.buffers.give(b);
   }
 
   async close(): Promise<void> {
@@ -169,7 +158,6 @@ class ThreadedRelayScanner implements RelayScanner {
   }
 
   private answer(reply: ScanReply): void {
-    if (reply.returned !== undefined) this.buffers.give(reply.returned);
     const p = this.pending.get(reply.id);
     if (p === undefined) return;
     this.pending.delete(reply.id);

@@ -190,7 +190,7 @@ describe('relay scanner', () => {
     for (let i = 1; i <= 20; i++) {
       const got = await s.scan(body(i), MAX);
       if (released !== undefined)
-        assert.equal(released.buffer.byteLength, 0, 'a released buffer went back to the worker with the next scan');
+        assert.equal(released.buffer.byteLength, 0, 'a released buffer carried the next body to the worker');
       assert.deepEqual(plain(got), await want(i), `record ${i}`);
       released = got.kind === 'record' ? got.payload : undefined;
       if (released !== undefined) s.release(released);
