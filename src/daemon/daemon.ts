@@ -78,7 +78,8 @@ export interface StartDaemonOptions {
   relayScanWorkers?: number;
   /**
    * Size of the memory reserve that makes V8 collect dead array buffers sooner (memory-reserve.ts);
-   * 0 = none. Default `DEFAULT_RESERVE_BYTES` (memory-budget.ts).
+   * 0 = none, else more than 32 MiB. Default: none, or 40 MiB under `storage.max_memory_bytes`
+   * (memory-budget.ts).
    */
   memoryReserveBytes?: number;
   /**

@@ -96,17 +96,17 @@ describe('memory pacer', () => {
 });
 
 describe('memoryBudget (storage.max_memory_bytes)', () => {
-  it('without a limit keeps the cache defaults and paces nothing (the memory reserve is on either way)', () => {
+  it('without a limit keeps the cache defaults, paces nothing and holds no memory reserve', () => {
     assert.deepEqual(memoryBudget(0), {
       maxCachedBytes: 256 * MiB,
       maxCachedSeries: 1_000_000,
       pacerSlackBytes: undefined,
       pacerRssBytes: undefined,
-      reserveBytes: 40 * MiB,
+      reserveBytes: 0,
     });
   });
 
-  it('gives the cache an eighth of the limit and paces on a quarter of what the baseline leaves', () => {
+  it('gives the cache an eighth of the limit, paces on a quarter of what the baseline leaves, holds a 40 MiB reserve', () => {
     assert.deepEqual(memoryBudget(256 * MiB), {
       maxCachedBytes: 32 * MiB,
       maxCachedSeries: Math.floor((32 * MiB) / 400),

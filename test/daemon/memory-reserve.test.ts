@@ -59,8 +59,15 @@ describe('memory reserve', () => {
     assert.equal(r.clock.nextDeadline(), undefined, 'no timer left');
   });
 
-  it('refuses a size that is not positive', () => {
-    assert.throws(() => startMemoryReserve({ bytes: 0, clock: new SimulatedClock() }), /bytes must be > 0, got 0/);
+  it('refuses a size malloc would make resident (32 MiB or less)', () => {
+    for (const bytes of [0, 24 * MiB, 32 * MiB])
+      assert.throws(
+        () => startMemoryReserve({ bytes, clock: new SimulatedClock() }),
+        new RegExp(`bytes must be more than 32 MiB .*, got ${bytes}$`),
+      );
+    const r = startMemoryReserve({ bytes: 32 * MiB + 1, clock: new SimulatedClock() });
+    assert.equal(r.stats().heldBytes, 32 * MiB + 1);
+    r.stop();
   });
 
   it('V8: a registered ArrayBuffer nothing else holds outlives young collections; a full one frees it', async () => {
