@@ -122,7 +122,9 @@ export interface FileQueue {
   ack(segmentId: number, record: number, portion: number): void;
   /**
    * Every portion of the segment is done: forget it (stats drop it at once) and delete it and its
-   * ack file in the background (see {@link deletions}).
+   * ack file in the background (see {@link deletions}). The segment's `records` are views into a
+   * pooled buffer that a later segment reuses: nothing may read them after this call (copy what
+   * must outlive it first).
    */
   release(segmentId: number): void;
   /** Resolves once the files of every segment released so far are deleted. */

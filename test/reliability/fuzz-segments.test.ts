@@ -84,7 +84,8 @@ async function drain(q: FileQueue, what: string): Promise<Map<number, Segment>> 
       assert.equal(q.stats().segments, 0, `${what}: next() gave nothing while segments remained`);
       break;
     }
-    out.set(seg.id, seg);
+    // Copied first: after release the records' pooled buffer carries a later segment.
+    out.set(seg.id, { ...seg, records: seg.records.map((p) => p && Uint8Array.from(p)) });
     q.release(seg.id);
   }
   return out;
