@@ -2,6 +2,7 @@ import type { Registry } from 'prom-client';
 import type { PromspoolConfig } from './config/types.js';
 import type { EndpointDeliveryStats } from './endpoint/endpoint.js';
 import type { FileQueueStats } from './filequeue/types.js';
+import type { IngestRelabelPlan } from './relay/ingest-relabel.js';
 import type { Labels, Metadata, NativeHistogram } from './serialization/types.js';
 
 /**
@@ -104,6 +105,12 @@ export interface ManagedQueue extends Queue {
    * (`relayGroupCount` in src/relay/relay-route.ts).
    */
   readonly rawRecordGroups: number;
+  /**
+   * The write relabel rules the relay scan applies at ingest (`ingestRelabelPlan` in
+   * src/relay/relay-route.ts), or undefined: each endpoint relabels at send time. Optional so
+   * that test doubles may leave it out.
+   */
+  readonly ingestRelabel?: IngestRelabelPlan | undefined;
   /**
    * Every endpoint's full counters, in the order of {@link Queue.stats}. Optional so that test
    * doubles may leave it out; the status API then shows what `stats()` has.

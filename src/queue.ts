@@ -23,7 +23,8 @@ import type {
   SeriesRef,
 } from './queue-types.js';
 import { redactUrl } from './redact.js';
-import { RelayGrouping } from './relay/relay-route.js';
+import type { IngestRelabelPlan } from './relay/ingest-relabel.js';
+import { ingestRelabelPlan, RelayGrouping } from './relay/relay-route.js';
 import type { AppendBatch } from './serialization/append-batch.js';
 import { createAppender } from './serialization/appender.js';
 import { countRecordSignals, decodeRecord } from './serialization/record-codec.js';
@@ -263,6 +264,8 @@ class SpoolQueue implements ManagedQueue {
   private runtimes = new Map<string, EndpointRuntime>();
   /** {@link rawRecordGroups} for the endpoints in `runtimes`; undefined after they change. */
   private relayGroups: RelayGrouping | undefined;
+  /** {@link ingestRelabel} for the endpoints in `runtimes` (null: none); undefined after they change. */
+  private ingestRelabelPlan: IngestRelabelPlan | null | undefined;
   private stopping: Promise<void> | undefined;
   private started = false;
   /** Serializes start/applyConfig/stop so a reload never races a shutdown. */
@@ -302,6 +305,7 @@ class SpoolQueue implements ManagedQueue {
       throw err;
     } finally {
       this.relayGroups = undefined;
+      this.ingestRelabelPlan = undefined;
     }
     this.started = true;
   }
@@ -363,9 +367,21 @@ class SpoolQueue implements ManagedQueue {
     return this.relayGroups.groups(this.clock.now());
   }
 
+  get ingestRelabel(): IngestRelabelPlan | undefined {
+    // The relay route decides (src/relay/relay-route.ts); asked per relayed request, so kept
+    // until the endpoints change (null: decided, none).
+    if (this.ingestRelabelPlan === undefined)
+      this.ingestRelabelPlan =
+        ingestRelabelPlan(
+          [...this.runtimes.values()].map((rt) => rt.config),
+          this.config.externalLabels,
+        ) ?? null;
+    return this.ingestRelabelPlan ?? undefined;
+  }
+
   get storesRawRequests(): boolean {
-    // Every sender copes with kind-2 records (external labels are merged into their label bytes);
-    // a future label rewrite at ingest (relabeling) would have to say false here.
+    // Every sender copes with kind-2 records (external labels are merged into their label bytes;
+    // write relabel rules are applied at ingest or at send time, see src/relay/relay-route.ts).
     return true;
   }
 
@@ -392,6 +408,7 @@ class SpoolQueue implements ManagedQueue {
         await this.reconfigure(next);
       } finally {
         this.relayGroups = undefined;
+        this.ingestRelabelPlan = undefined;
         this.reconfiguring = undefined;
         done();
       }

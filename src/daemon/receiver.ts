@@ -39,7 +39,7 @@ export interface ReceiverOptions {
    * the bytes it came in (a kind-2 record), without decoding it into an appender, while the queue
    * says `storesRawRequests`. Absent: every request is decoded.
    */
-  rawRequests?: Pick<ManagedQueue, 'appendRecord' | 'storesRawRequests' | 'rawRecordGroups'>;
+  rawRequests?: Pick<ManagedQueue, 'appendRecord' | 'storesRawRequests' | 'rawRecordGroups' | 'ingestRelabel'>;
   /** Where the fast path's uncompress and scan run; default on the event loop, with `uncompress`. */
   relayScanner?: RelayScanner;
   /** Times the rate limiting of refusal lines (see RefusalLog); default the system clock. */
@@ -148,8 +148,10 @@ class Receiver implements RemoteWriteReceiver {
       try {
         const body = await readCappedBody(req, config.maxBodyBytes);
         if (version === '1.0' && rawRequests?.storesRawRequests) {
-          const scan = await this.relayScanner.scan(body, config.maxBodyBytes, rawRequests.rawRecordGroups);
-          if (scan.kind === 'record') return this.appendAsReceived(req, res, rawRequests, scan.payload, scan.samples);
+          const groups = rawRequests.rawRecordGroups;
+          const scan = await this.relayScanner.scan(body, config.maxBodyBytes, groups, rawRequests.ingestRelabel);
+          if (scan.kind === 'record')
+            return this.appendAsReceived(req, res, rawRequests, scan.payload, scan.samples, scan.received);
           raw = scan.body;
         } else {
           raw = await this.o.uncompress(body, config.maxBodyBytes);
@@ -188,6 +190,7 @@ class Receiver implements RemoteWriteReceiver {
     target: Pick<ManagedQueue, 'appendRecord'>,
     payload: Uint8Array,
     samples: number,
+    received: number,
   ): Promise<number> {
     try {
       await target.appendRecord(payload, samples);
@@ -197,7 +200,7 @@ class Receiver implements RemoteWriteReceiver {
       // Settled: every queue wrote (and mirrored) a copy or gave up, so the buffer can be reused.
       this.relayScanner.release(payload);
     }
-    this.o.metrics.receiverSignals.inc({ type: 'sample' }, samples);
+    this.o.metrics.receiverSignals.inc({ type: 'sample' }, received);
     this.o.metrics.receiverRawRequests.inc();
     return this.reply(res, 204, '', false);
   }

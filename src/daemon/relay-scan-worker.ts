@@ -7,6 +7,7 @@
 import { parentPort } from 'node:worker_threads';
 import { ArrayBufferPool } from '../buffer-pool.js';
 import { PromspoolError } from '../errors.js';
+import type { IngestRelabelPlan } from '../relay/ingest-relabel.js';
 import type { RecordAllocator } from '../serialization/raw-record.js';
 import { scanRelayRequest } from './relay-scan.js';
 import { BUFFER_MAX_KEPT_BYTES, BUFFERS_KEPT, type ScanReply, type ScanRequest } from './relay-scanner.js';
@@ -16,19 +17,25 @@ if (port === null) throw new Error('relay-scan-worker runs as a worker thread');
 
 const records = new ArrayBufferPool(BUFFERS_KEPT, BUFFER_MAX_KEPT_BYTES);
 const alloc: RecordAllocator = (length) => records.take(length);
+/** The last rule set the scanner sent (it sends one only when it changes). */
+let rules: IngestRelabelPlan | undefined;
 
 port.on('message', (req: ScanRequest) => {
   let reply: ScanReply;
   // The body's buffer stays here for a later record (not this one: the record is built from it).
   const kept = req.body.buffer as ArrayBuffer;
   try {
-    const out = scanRelayRequest(req.body, req.maxBytes, req.groups, req.scheme, alloc);
+    if (req.relabel?.plan !== undefined) rules = req.relabel.plan;
+    // A digest this worker has no rules for is not relabeled here: the record goes unmarked and
+    // the endpoints relabel it at send time.
+    const relabel = req.relabel !== undefined && rules?.digest === req.relabel.digest ? rules : undefined;
+    const out = scanRelayRequest(req.body, req.maxBytes, req.groups, req.scheme, alloc, relabel);
     // A record is at the start of a pool buffer of its own (alloc): moved as it is.
     const bytes = out.kind === 'record' ? out.payload : owned(out.body, kept);
     reply =
       out.kind === 'record'
-        ? { id: req.id, kind: 'record', bytes, samples: out.samples }
-        : { id: req.id, kind: 'decode', bytes, samples: 0 };
+        ? { id: req.id, kind: 'record', bytes, samples: out.samples, received: out.received }
+        : { id: req.id, kind: 'decode', bytes, samples: 0, received: 0 };
     port.postMessage(reply, [bytes.buffer as ArrayBuffer]);
   } catch (err) {
     const e = err as Error;

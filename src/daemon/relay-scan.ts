@@ -3,17 +3,21 @@
  * (`scanWriteRequestV1`) and, when it can be stored as received, build its kind-2 record. Pure,
  * so the same code runs on the event loop or in a worker thread (see relay-scanner.ts).
  */
+import { IngestRelabeler, type IngestRelabelPlan } from '../relay/ingest-relabel.js';
 import { DEFAULT_NAME_VALIDATION_SCHEME, type NameValidationScheme } from '../serialization/name-validation.js';
 import { encodeGatheredRawRecord, encodeRawRecord, type RecordAllocator } from '../serialization/raw-record.js';
-import { scanWriteRequestV1 } from '../wire/rw1-raw-scan.js';
-import { MAX_WASM_SCAN_BODY_BYTES, wasmRelayScan } from '../wire/rw1-raw-scan-wasm.js';
+import { type RawWriteRequestScan, scanWriteRequestV1 } from '../wire/rw1-raw-scan.js';
+import { MAX_WASM_SCAN_BODY_BYTES, type WasmRelayScan, wasmRelayScan } from '../wire/rw1-raw-scan-wasm.js';
 import { checkedUncompressedLength, uncompressBlock } from '../wire/snappy.js';
 
 /** A body the scan accepted: its kind-2 record, ready to append. */
 export interface RelayRecord {
   readonly kind: 'record';
   readonly payload: Uint8Array;
+  /** Samples the record holds (those write relabeling at ingest kept). */
   readonly samples: number;
+  /** Samples the body held as received. */
+  readonly received: number;
 }
 
 /** A body the scan did not accept, uncompressed: the receiver decodes it in full. */
@@ -28,7 +32,8 @@ export type RelayScan = RelayRecord | RelayDecode;
  * `body` is `compressed` uncompressed; `groups`: the record's group count, as the relay route
  * chose it (`relayGroupCount`, src/relay/relay-route.ts; layout in raw-record.ts);
  * `scheme`: the names the scan passes through (others are left to the decode path, which refuses them);
- * `alloc`: where the record is written (default: a new Buffer).
+ * `alloc`: where the record is written (default: a new Buffer);
+ * `relabel`: the write relabel rules to apply at ingest (`ingestRelabelPlan`), if any.
  */
 export function scanRelayBody(
   compressed: Uint8Array,
@@ -36,10 +41,20 @@ export function scanRelayBody(
   groups = 1,
   scheme: NameValidationScheme = DEFAULT_NAME_VALIDATION_SCHEME,
   alloc?: RecordAllocator,
+  relabel?: IngestRelabelPlan,
 ): RelayScan {
+  // Relabeling works on the WebAssembly instance's copy of the body.
+  const wasm = relabel !== undefined && body.length <= MAX_WASM_SCAN_BODY_BYTES ? wasmRelayScan() : undefined;
+  if (wasm !== undefined && relabel !== undefined) {
+    const relabeler = ingestRelabelerFor(relabel, wasm);
+    const scan = wasm.scan(body, scheme);
+    if (scan === undefined) return { kind: 'decode', body };
+    return recordOf(wasm, compressed, scan, groups, relabeler, body.length, alloc);
+  }
   const scan = scanWriteRequestV1(body, scheme);
   if (scan === undefined) return { kind: 'decode', body };
-  return { kind: 'record', payload: encodeRawRecord(compressed, scan, { body, groups, alloc }), samples: scan.samples };
+  const payload = encodeRawRecord(compressed, scan, { body, groups, alloc });
+  return { kind: 'record', payload, samples: scan.samples, received: scan.samples };
 }
 
 /**
@@ -54,23 +69,62 @@ export function scanRelayRequest(
   groups = 1,
   scheme: NameValidationScheme = DEFAULT_NAME_VALIDATION_SCHEME,
   alloc?: RecordAllocator,
+  relabel?: IngestRelabelPlan,
 ): RelayScan {
   const claimed = checkedUncompressedLength(compressed, maxBytes);
   const fits = claimed <= MAX_WASM_SCAN_BODY_BYTES && compressed.length <= MAX_WASM_SCAN_BODY_BYTES;
   const wasm = fits ? wasmRelayScan() : undefined;
   if (wasm !== undefined) {
+    // Before the scan: enabling the cache moves the instance's layout.
+    const relabeler = relabel === undefined ? undefined : ingestRelabelerFor(relabel, wasm);
     const out = wasm.uncompressAndScan(compressed, claimed, scheme);
     // Undefined: a malformed block, which the native uncompress below rejects with its words.
     if (out !== undefined) {
       const { body, scan } = out;
       // The body lives in linear memory, which the next call reuses: the decode path gets a copy.
       if (scan === undefined) return { kind: 'decode', body: body.slice() };
-      const payload =
-        groups === 1
-          ? encodeRawRecord(compressed, scan, { alloc })
-          : encodeGatheredRawRecord(scan, wasm.gather(scan, groups), alloc);
-      return { kind: 'record', payload, samples: scan.samples };
+      return recordOf(wasm, compressed, scan, groups, relabeler, claimed, alloc);
     }
   }
   return scanRelayBody(compressed, uncompressBlock(compressed, maxBytes), groups, scheme, alloc);
+}
+
+/** The record of a body `wasm` scanned last (`scan`), relabeled first when `relabeler` is given. */
+function recordOf(
+  wasm: WasmRelayScan,
+  compressed: Uint8Array,
+  scan: RawWriteRequestScan,
+  groups: number,
+  relabeler: IngestRelabeler | undefined,
+  bodyLength: number,
+  alloc: RecordAllocator | undefined,
+): RelayRecord {
+  const received = scan.samples;
+  if (relabeler !== undefined) {
+    const relabeled = relabeler.relabel(scan, bodyLength, groups);
+    if (relabeled !== undefined) {
+      const { mark, gathered } = relabeled;
+      // Nothing changed or dropped, in one group: the received block is the record's, as without rules.
+      const payload =
+        groups === 1 && relabeled.unchanged
+          ? encodeRawRecord(compressed, relabeled.scan, { alloc, mark })
+          : encodeGatheredRawRecord(relabeled.scan, gathered, alloc, mark);
+      return { kind: 'record', payload, samples: relabeled.scan.samples, received };
+    }
+  }
+  const payload =
+    groups === 1
+      ? encodeRawRecord(compressed, scan, { alloc })
+      : encodeGatheredRawRecord(scan, wasm.gather(scan, groups), alloc);
+  return { kind: 'record', payload, samples: received, received };
+}
+
+/** This thread's relabeler: one rule set at a time, on this thread's WebAssembly instance. */
+let current: IngestRelabeler | undefined;
+
+function ingestRelabelerFor(plan: IngestRelabelPlan, wasm: WasmRelayScan): IngestRelabeler {
+  if (current !== undefined && current.plan.digest === plan.digest) return current;
+  current?.dispose();
+  current = new IngestRelabeler(plan, wasm);
+  return current;
 }

@@ -15,6 +15,7 @@ import { Worker } from 'node:worker_threads';
 import { ArrayBufferPool } from '../buffer-pool.js';
 import { PromspoolError, type PromspoolErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { IngestRelabelPlan } from '../relay/ingest-relabel.js';
 import { DEFAULT_NAME_VALIDATION_SCHEME, type NameValidationScheme } from '../serialization/name-validation.js';
 import type { Uncompress } from './receiver.js';
 import { type RelayScan, scanRelayBody } from './relay-scan.js';
@@ -22,9 +23,10 @@ import { type RelayScan, scanRelayBody } from './relay-scan.js';
 export interface RelayScanner {
   /**
    * Uncompresses and scans a remote-write 1.0 body. Rejects with what the uncompress throws
-   * (PromspoolError ERR_BODY_TOO_LARGE or ERR_BAD_SNAPPY) for a bad body.
+   * (PromspoolError ERR_BODY_TOO_LARGE or ERR_BAD_SNAPPY) for a bad body. `relabel`: the write
+   * relabel rules to apply at ingest (`ingestRelabelPlan`, src/relay/relay-route.ts), if any.
    */
-  scan(compressed: Uint8Array, maxBytes: number, groups?: number): Promise<RelayScan>;
+  scan(compressed: Uint8Array, maxBytes: number, groups?: number, relabel?: IngestRelabelPlan): Promise<RelayScan>;
   /**
    * The caller is done with a record `scan` gave it (appended, or refused): a worker may write the
    * next records into its buffer. The caller must keep no view of it. Anything else (a payload
@@ -61,11 +63,16 @@ export interface ScanRequest {
   /** The record's group count (`relayGroupCount`, src/relay/relay-route.ts; layout in raw-record.ts). */
   groups: number;
   scheme: NameValidationScheme;
+  /**
+   * The rules to apply at ingest: their digest, with the rules themselves only when the worker
+   * has not been sent that rule set yet (a worker keeps the last one it was sent).
+   */
+  relabel?: { digest: string; plan?: IngestRelabelPlan };
 }
 
 /** @internal A worker's answer. */
 export type ScanReply =
-  | { id: number; kind: 'record' | 'decode'; bytes: Uint8Array; samples: number }
+  | { id: number; kind: 'record' | 'decode'; bytes: Uint8Array; samples: number; received: number }
   | { id: number; kind: 'error'; code: PromspoolErrorCode | undefined; name: string; message: string };
 
 interface Pending {
@@ -74,6 +81,7 @@ interface Pending {
   compressed: Uint8Array;
   maxBytes: number;
   groups: number;
+  relabel: IngestRelabelPlan | undefined;
   resolve: (scan: RelayScan) => void;
   reject: (err: unknown) => void;
 }
@@ -95,6 +103,8 @@ class ThreadedRelayScanner implements RelayScanner {
   private readonly pending = new Map<number, Pending>();
   /** Scans pending per worker: a worker is ref'd only while it holds some. */
   private readonly held = new Map<Worker, number>();
+  /** The rule set digest each worker was last sent (messages arrive in order). */
+  private readonly sentRules = new Map<Worker, string>();
   private nextId = 0;
   private turn = 0;
   /** Released records' buffers, for the next bodies (see BUFFERS_KEPT). */
@@ -131,18 +141,23 @@ class ThreadedRelayScanner implements RelayScanner {
     return this.live.length;
   }
 
-  scan(compressed: Uint8Array, maxBytes: number, groups = 1): Promise<RelayScan> {
+  scan(compressed: Uint8Array, maxBytes: number, groups = 1, relabel?: IngestRelabelPlan): Promise<RelayScan> {
     if (!this.started && !this.closing) this.start();
-    if (this.live.length === 0) return this.scanHere(compressed, maxBytes, groups);
+    if (this.live.length === 0) return this.scanHere(compressed, maxBytes, groups, relabel);
     const w = this.live[this.turn++ % this.live.length];
     const id = this.nextId++;
     // A buffer of its own: the request's body may share a slab with other Buffers.
     const body = this.buffers.take(compressed.length);
     body.set(compressed);
     return new Promise<RelayScan>((resolve, reject) => {
-      this.pending.set(id, { worker: w, compressed, maxBytes, groups, resolve, reject });
+      this.pending.set(id, { worker: w, compressed, maxBytes, groups, relabel, resolve, reject });
       this.hold(w, 1);
       const msg: ScanRequest = { id, body, maxBytes, groups, scheme: this.scheme };
+      if (relabel !== undefined) {
+        const known = this.sentRules.get(w) === relabel.digest;
+        msg.relabel = known ? { digest: relabel.digest } : { digest: relabel.digest, plan: relabel };
+        this.sentRules.set(w, relabel.digest);
+      }
       w.postMessage(msg, [body.buffer as ArrayBuffer]);
     });
   }
@@ -166,7 +181,7 @@ class ThreadedRelayScanner implements RelayScanner {
       p.reject(errorFrom(reply));
     } else if (reply.kind === 'record') {
       this.lent.add(reply.bytes.buffer as ArrayBuffer);
-      p.resolve({ kind: 'record', payload: reply.bytes, samples: reply.samples });
+      p.resolve({ kind: 'record', payload: reply.bytes, samples: reply.samples, received: reply.received });
     } else {
       p.resolve({ kind: 'decode', body: reply.bytes });
     }
@@ -186,7 +201,7 @@ class ThreadedRelayScanner implements RelayScanner {
     for (const [id, p] of this.pending) {
       if (p.worker !== w) continue;
       this.pending.delete(id);
-      this.scanHere(p.compressed, p.maxBytes, p.groups).then(p.resolve, p.reject);
+      this.scanHere(p.compressed, p.maxBytes, p.groups, p.relabel).then(p.resolve, p.reject);
     }
   }
 
@@ -198,8 +213,14 @@ class ThreadedRelayScanner implements RelayScanner {
     else if (before > 0 && now === 0) w.unref();
   }
 
-  private async scanHere(compressed: Uint8Array, maxBytes: number, groups: number): Promise<RelayScan> {
-    return scanRelayBody(compressed, await this.opts.uncompress(compressed, maxBytes), groups, this.scheme);
+  private async scanHere(
+    compressed: Uint8Array,
+    maxBytes: number,
+    groups: number,
+    relabel: IngestRelabelPlan | undefined,
+  ): Promise<RelayScan> {
+    const body = await this.opts.uncompress(compressed, maxBytes);
+    return scanRelayBody(compressed, body, groups, this.scheme, undefined, relabel);
   }
 }
 

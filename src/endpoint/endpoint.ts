@@ -14,8 +14,9 @@ import type {
 import { createNetworkManager, type NetworkManager, type NetworkStats } from '../network/manager.js';
 import type { PortionOutcome, PortionRef, SendLoopStats, SendWork, SignalCounters } from '../network/types.js';
 import { compileRelabeling } from '../relabel/index.js';
+import { ackDropOnlyGroups, addIngestDrops } from '../relay/ingest-drops.js';
 import { createRelayRoute, type RelayRoute, type RelayRouteStats } from '../relay/relay-route.js';
-import { loadRawBody } from '../serialization/raw-record.js';
+import { ingestRelabelOf, loadRawBody } from '../serialization/raw-record.js';
 import type { MetadataEntry, SignalRecord } from '../serialization/types.js';
 import { createWriteRequestEncoderV1 } from '../wire/rw1-encoder.js';
 import { createWriteRequestEncoderV2 } from '../wire/rw2-encoder.js';
@@ -308,6 +309,12 @@ class SegmentReader implements Endpoint {
       externalLabels: opts.externalLabels,
       customEncoder: opts.createEncoder !== undefined,
       network: this.network,
+      onForeignRules: (recordDigest, ownDigest) =>
+        this.log.warn(
+          'records relabeled at ingest under other write_relabel_configs (changed since they were written): ' +
+            "sent with this endpoint's current rules applied on top; the series those rules dropped stay dropped",
+          { record_rules: recordDigest, current_rules: ownDigest ?? 'none' },
+        ),
     });
     this.done = this.run();
     if (config.metadata.send) this.armMetadataTimer();
@@ -459,8 +466,11 @@ class SegmentReader implements Endpoint {
           r++;
           continue;
         }
+        // Relabeled at ingest (kind-2 version 3): its dropped series are counted below; under this
+        // endpoint's rules it is not relabeled again. Never coalesced: each record carries its drops.
+        const mark = ingestRelabelOf(rec);
         let run: SignalRecord[] = [rec];
-        if (!whole && holdsSamplesOnly(rec) && !hasAcks(seg, r)) {
+        if (!whole && mark === undefined && holdsSamplesOnly(rec) && !hasAcks(seg, r)) {
           const found = this.coalescible(seg, r, rec);
           run = found.records;
           ahead = found.next;
@@ -482,9 +492,18 @@ class SegmentReader implements Endpoint {
         // Write relabeling decides each series (once per series, then from its cache) before the cut:
         // dropped series are left out of the record's portions and counted, changed ones carry
         // their new labels to the encoder.
-        const dropped = this.relabeler?.apply(rec).dropped;
+        const dropped =
+          mark !== undefined && this.route.relabeledHere(rec) ? undefined : this.relabeler?.apply(rec).dropped;
         cutAndCount(rec, cutoff, this.counts);
         if (dropped !== undefined) dropSeries(rec, dropped, this.counts);
+        if (mark !== undefined) {
+          addIngestDrops(mark, this.counts);
+          // Sent as its groups: no acked portion (see the route), so every drop counts now, and a
+          // virtual shard whose series were all dropped in a group that goes out empty is done.
+          if (whole) {
+            this.c.relabelSamples += ackDropOnlyGroups(rec, this.counts, (v) => this.opts.fileQueue.ack(seg.id, r, v));
+          }
+        }
         if (!this.keepKinds.histograms || !this.keepKinds.exemplars) {
           leaveOutKinds(rec, this.keepKinds, dropped, this.counts);
         }
@@ -522,7 +541,8 @@ class SegmentReader implements Endpoint {
       } catch {
         break;
       }
-      if (!holdsSamplesOnly(next) || !sameSeries(rec, next)) return { records, next };
+      if (!holdsSamplesOnly(next) || ingestRelabelOf(next) !== undefined || !sameSeries(rec, next))
+        return { records, next };
       records.push(next);
     }
     return { records, next: undefined };
@@ -691,7 +711,8 @@ class SegmentReader implements Endpoint {
     const samples = totals(net.loops, 'samples', c.ttlSamples);
     const histograms = totals(net.loops, 'histograms', c.ttlHistograms);
     const exemplars = totals(net.loops, 'exemplars', c.ttlExemplars);
-    if (this.relabeler !== undefined) {
+    // Also without rules: records relabeled at ingest under earlier rules carry their drops.
+    if (this.relabeler !== undefined || c.relabelSamples > 0) {
       samples.dropped.dropped_series = c.relabelSamples;
       histograms.dropped.dropped_series = c.relabelHistograms;
       exemplars.dropped.dropped_series = c.relabelExemplars;

@@ -209,16 +209,15 @@ export class WriteRelabeler {
   /** Runs the rules on the series' labels merged with the external ones; a new entry. */
   private decide(own: string[], keyAt: number, keyLength: number): number {
     this.stats.decisions++;
-    const merged = mergeExternal(own, this.external);
-    const out = this.relabeler.process(merged);
+    const out = relabelSeries(this.relabeler, own, this.external);
     const e = this.newEntry();
     this.keyStart[e] = keyAt;
     this.keyLength[e] = keyLength;
     this.next[e] = NONE;
-    if (out === null || out.length === 0) {
+    if (out === null) {
       this.stats.seriesDropped++;
       this.kind[e] = DROP;
-    } else if (out === merged || sameLabels(out, merged)) {
+    } else if (out === undefined) {
       this.kind[e] = KEEP;
     } else {
       this.stats.seriesChanged++;
@@ -279,6 +278,26 @@ function recordLabels(rec: SignalRecord, i: number): string[] {
   return out;
 }
 
+/**
+ * What write relabel rules do to one series: `own` is its labels (`[name, value, ...]`, sorted),
+ * `external` the external labels (same form) merged before the rules run, its own winning.
+ * Null: dropped (a rule dropped it, or no label is left); undefined: the rules changed nothing
+ * (its labels merged with the external ones stand, as the encoders merge them); otherwise its new
+ * labels, external ones included, sorted. The one decision both
+ * the send-time cache above and the ingest route (src/relay/ingest-relabel.ts) make.
+ */
+export function relabelSeries(
+  relabeler: Relabeler,
+  own: string[],
+  external: readonly string[],
+): readonly string[] | null | undefined {
+  const merged = mergeExternal(own, external);
+  const out = relabeler.process(merged);
+  if (out === null || out.length === 0) return null;
+  if (out === merged || sameLabels(out, merged)) return undefined;
+  return out;
+}
+
 function sameLabels(a: readonly string[], b: readonly string[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
@@ -306,7 +325,7 @@ function mergeExternal(own: string[], external: readonly string[]): string[] {
 }
 
 /** Appends the RW1 `Label` fields (`TimeSeries.labels = 1`) of `[name, value, ...]`, in order. */
-function writeLabelFields(w: ScratchWriter, labels: readonly string[]): void {
+export function writeLabelFields(w: ScratchWriter, labels: readonly string[]): void {
   for (let i = 0; i < labels.length; i += 2) {
     const n = utf8Size(labels[i]);
     const v = utf8Size(labels[i + 1]);

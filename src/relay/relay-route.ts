@@ -21,13 +21,23 @@
  *   its label bytes; the request is compressed again;
  * - `decoded`: the record's labels are decoded (write relabel rules read them; a 2.0 request is
  *   built from strings) and the request is encoded from them.
+ *
+ * Write relabel rules are applied at ingest instead of at send time when every endpoint has the
+ * same ones and there are no external labels ({@link ingestRelabelPlan}): the relay scan stores
+ * the relabeled series, and the record names the rule set (its digest). A record relabeled under
+ * the endpoint's current rules goes out like a record of an endpoint without rules (stored bytes
+ * when nothing else prevents it); one relabeled under other rules (the config changed across a
+ * restart) is sent with the endpoint's current rules applied on top (decoded; see
+ * {@link RelayRoute.relabeledHere}); an unmarked record is relabeled at send time, as before.
  */
 import type { EndpointConfig } from '../config/types.js';
 import { identityRange } from '../endpoint/record-shaping.js';
 import { SHARD_PARTITIONS, STORED_GROUPS } from '../network/partition.js';
 import { type PortionRef, type SendWork, VIRTUAL_SHARDS } from '../network/types.js';
+import { ingestRelabelOf } from '../serialization/raw-record.js';
 import type { RawGroups, SignalRecord } from '../serialization/types.js';
 import type { SnappyElements } from '../wire/snappy.js';
+import { type IngestRelabelPlan, ingestRelabelDigest } from './ingest-relabel.js';
 
 /** How one record goes out of one endpoint (see the module comment). */
 export type RelayWay = 'stored-bytes' | 'stored-labels' | 'decoded';
@@ -51,13 +61,18 @@ export interface LoopAssignment {
 
 /**
  * Whether an endpoint can send stored bytes at all: a 1.0 endpoint with no external labels to
- * merge, no write relabel rules and no sample age cut at send time (a cut or a label change needs
- * the series re-encoded). A 2.0 endpoint never does: its batches must be encodable as either message.
+ * merge, no write relabel rules (or rules applied at ingest: `relabeledAtIngest`) and no sample
+ * age cut at send time (a cut or a label change needs the series re-encoded). A 2.0 endpoint
+ * never does: its batches must be encodable as either message.
  */
-export function sendsStoredBytes(config: EndpointConfig, externalLabels: Readonly<Record<string, string>>): boolean {
+export function sendsStoredBytes(
+  config: EndpointConfig,
+  externalLabels: Readonly<Record<string, string>>,
+  relabeledAtIngest = false,
+): boolean {
   return (
     config.protobufMessage !== 'io.prometheus.write.v2.Request' &&
-    config.writeRelabelConfigs.length === 0 &&
+    (config.writeRelabelConfigs.length === 0 || relabeledAtIngest) &&
     config.queue.sampleAgeLimitMs === 0 &&
     Object.keys(externalLabels).length === 0
   );
@@ -74,8 +89,9 @@ export function relayGroupCount(
   endpoints: readonly EndpointConfig[],
   externalLabels: Readonly<Record<string, string>>,
 ): number {
+  const atIngest = ingestRelabelPlan(endpoints, externalLabels) !== undefined;
   for (const ep of endpoints) {
-    if (!sendsStoredBytes(ep, externalLabels)) continue;
+    if (!sendsStoredBytes(ep, externalLabels, atIngest)) continue;
     if (Math.max(ep.queue.minShards, ep.queue.maxShards) > 1) return STORED_GROUPS;
   }
   return 1;
@@ -128,11 +144,16 @@ export class RelayGrouping {
       endpoints.map((e) => e.config),
       externalLabels,
     );
+    const atIngest =
+      ingestRelabelPlan(
+        endpoints.map((e) => e.config),
+        externalLabels,
+      ) !== undefined;
     this.watched =
       this.base === 1
         ? []
         : endpoints.filter(
-            (e) => sendsStoredBytes(e.config, externalLabels) && e.config.queue.maxShards > STORED_GROUPS,
+            (e) => sendsStoredBytes(e.config, externalLabels, atIngest) && e.config.queue.maxShards > STORED_GROUPS,
           );
   }
 
@@ -158,6 +179,29 @@ export class RelayGrouping {
 }
 
 /**
+ * The write relabel rules the relay scan applies at ingest, or undefined (each endpoint relabels
+ * at send time): only when every endpoint has rules and all are the same rule set (equal
+ * {@link ingestRelabelDigest}: the records are shared, one payload for every endpoint's queue),
+ * and there are no external labels (Prometheus merges them before the rules run; merging them at
+ * ingest would need the senders to stop merging them again, which is not built: such endpoints
+ * keep the send-time route).
+ */
+export function ingestRelabelPlan(
+  endpoints: readonly EndpointConfig[],
+  externalLabels: Readonly<Record<string, string>>,
+): IngestRelabelPlan | undefined {
+  if (endpoints.length === 0 || Object.keys(externalLabels).length > 0) return undefined;
+  let plan: IngestRelabelPlan | undefined;
+  for (const ep of endpoints) {
+    if (ep.writeRelabelConfigs.length === 0) return undefined;
+    const digest = ingestRelabelDigest(ep.writeRelabelConfigs, ep.nameValidationScheme, externalLabels);
+    if (plan === undefined) plan = { digest, rules: ep.writeRelabelConfigs, scheme: ep.nameValidationScheme };
+    else if (plan.digest !== digest) return undefined;
+  }
+  return plan;
+}
+
+/**
  * The elements a work goes out as, when the route gave it its stored bytes and they fit a request
  * of `maxSignals`; undefined: the batch encodes the work's series.
  */
@@ -170,6 +214,8 @@ export interface RelayRouteOptions {
   externalLabels: Readonly<Record<string, string>>;
   /** The endpoint encodes with an encoder of its caller's: only that encoder's own output is sent. */
   customEncoder: boolean;
+  /** Called once, the first time a record relabeled at ingest under other rules is read. */
+  onForeignRules?: (recordDigest: string, ownDigest: string | undefined) => void;
   network: LoopAssignment;
 }
 
@@ -191,6 +237,12 @@ export interface RelayRoute {
    * it hands them over.
    */
   spansPartitions(rec: SignalRecord): boolean;
+  /**
+   * True when `rec` was relabeled at ingest under this endpoint's current rules: the endpoint
+   * must not relabel it again. A record relabeled under other rules answers false (the endpoint's
+   * rules, if any, are applied on top) and is reported once through `onForeignRules`.
+   */
+  relabeledHere(rec: SignalRecord): boolean;
   readonly stats: RelayRouteStats;
 }
 
@@ -202,16 +254,39 @@ class EndpointRelayRoute implements RelayRoute {
   readonly stats: RelayRouteStats = { storedBytes: 0, storedLabels: 0, decoded: 0 };
   /** Stored bytes may go out (see {@link sendsStoredBytes}) and the encoder is ours. */
   private readonly storedBytes: boolean;
+  /** Likewise, for a record relabeled at ingest under this endpoint's rules. */
+  private readonly storedBytesRelabeled: boolean;
   /** Labels are decoded: write relabel rules read them, and a 2.0 request is built from strings. */
   private readonly decodesLabels: boolean;
+  /** Likewise, for a record relabeled at ingest under this endpoint's rules: only 2.0 decodes. */
+  private readonly decodesLabelsRelabeled: boolean;
   private readonly maxSamplesPerSend: number;
+  /** The endpoint's rule set, as records relabeled at ingest name it; undefined without rules. */
+  private readonly digest: string | undefined;
+  private foreignReported = false;
 
   constructor(private readonly opts: RelayRouteOptions) {
     const { config } = opts;
     this.storedBytes = !opts.customEncoder && sendsStoredBytes(config, opts.externalLabels);
-    this.decodesLabels =
-      config.protobufMessage === 'io.prometheus.write.v2.Request' || config.writeRelabelConfigs.length > 0;
+    this.storedBytesRelabeled = !opts.customEncoder && sendsStoredBytes(config, opts.externalLabels, true);
+    this.decodesLabelsRelabeled = config.protobufMessage === 'io.prometheus.write.v2.Request';
+    this.decodesLabels = this.decodesLabelsRelabeled || config.writeRelabelConfigs.length > 0;
     this.maxSamplesPerSend = config.queue.maxSamplesPerSend;
+    this.digest =
+      config.writeRelabelConfigs.length === 0
+        ? undefined
+        : ingestRelabelDigest(config.writeRelabelConfigs, config.nameValidationScheme, opts.externalLabels);
+  }
+
+  relabeledHere(rec: SignalRecord): boolean {
+    const mark = ingestRelabelOf(rec);
+    if (mark === undefined) return false;
+    if (mark.digest === this.digest) return true;
+    if (!this.foreignReported) {
+      this.foreignReported = true;
+      this.opts.onForeignRules?.(mark.digest, this.digest);
+    }
+    return false;
   }
 
   decide(rec: SignalRecord, acked: ReadonlySet<number> | undefined, cutoffMs: number): RelayWay {
@@ -225,11 +300,13 @@ class EndpointRelayRoute implements RelayRoute {
   }
 
   private wayOf(rec: SignalRecord, acked: ReadonlySet<number> | undefined, cutoffMs: number): RelayWay {
-    if (this.decodesLabels) return 'decoded';
+    // Relabeled at ingest under this endpoint's rules: the rules are done with, as if there were none.
+    const here = this.digest !== undefined && ingestRelabelOf(rec)?.digest === this.digest;
+    if (here ? this.decodesLabelsRelabeled : this.decodesLabels) return 'decoded';
     const groups = rec.rawGroups;
     if (
       groups === undefined ||
-      !this.storedBytes ||
+      !(here ? this.storedBytesRelabeled : this.storedBytes) ||
       // Portions sent in an earlier run are left out: the groups are no longer what goes out.
       (acked !== undefined && acked.size > 0) ||
       (rec.rawSeries as NonNullable<SignalRecord['rawSeries']>).minTimestampMs < cutoffMs

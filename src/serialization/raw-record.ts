@@ -31,6 +31,13 @@ import { MAX_RECORD_BYTES, type RawGroups, type RawSeries, type SignalRecord } f
  * block as received, no group table, label hash version 1) is still read: its hashes are
  * recomputed from its labels, so its series shard like today's.
  *
+ * Version 3 is version 2 plus what write relabeling at ingest did (src/relay/ingest-relabel.ts):
+ * the series stored are the ones the rules kept, with the labels the rules gave them; the header
+ * names the rule set (its digest) and a table after the counts lists each dropped series' label
+ * hash (the received labels': its virtual shard) and samples, so that every endpoint counts the
+ * drops when it reads the record. A version-3 record may hold no series (all dropped). Only bodies
+ * relabeled at ingest are written as version 3: an older build reads every other record.
+ *
  * Layout (little-endian):
  *
  * | offset | size | content |
@@ -43,16 +50,27 @@ import { MAX_RECORD_BYTES, type RawGroups, type RawSeries, type SignalRecord } f
  * | 16 | 8 | oldest sample timestamp, ms (f64) |
  * | 24 | 8 | newest sample timestamp, ms (f64) |
  * | 32 | 4 | snappy block length B |
- * | 36 | 4 | group count G (>= 1; version 2 only, and so are the group entries) |
- * | 40 | 16G | per group: end of its series (exclusive index, cumulative), start and end of its elements in the block, their uncompressed length |
- * | H | 4N | per series, the label hash of `hashLabelPairs` (u32): what shards it. H = 40 + 16G (36 in version 1) |
+ * | 36 | 4 | group count G (>= 1; versions 2 and 3, and so are the group entries) |
+ * | 40 | 8 | version 3 only: digest of the write relabel rules applied at ingest |
+ * | 48 | 4 | version 3 only: dropped series D |
+ * | 52 | 4 | version 3 only: zero (reserved) |
+ * | T | 16G | per group: end of its series (exclusive index, cumulative), start and end of its elements in the block, their uncompressed length. T = 40 (56 in version 3) |
+ * | H | 4N | per series, the label hash of `hashLabelPairs` (u32): what shards it. H = T + 16G (36 in version 1) |
  * | H+4N | 4N | per series, its sample count (u32) |
- * | H+8N | B | one snappy block: a 1.0 `WriteRequest` of the N series, group after group |
+ * | H+8N | 4D | version 3: per dropped series, its received labels' hash (u32) |
+ * | H+8N+4D | 4D | version 3: per dropped series, its sample count (u32) |
+ * | H+8N+8D | B | one snappy block: a 1.0 `WriteRequest` of the N series, group after group |
  */
 export const RAW_RECORD_MAGIC = [0x50, 0x53, 0x52, 0xff] as const;
 export const RAW_RECORD_VERSION = 2;
+/** The version of records relabeled at ingest (see the module comment). */
+export const RAW_RECORD_VERSION_RELABELED = 3;
+const DIGEST_HEX = /^[0-9a-f]{16}$/;
 const V1_HEADER_BYTES = 36;
 const V2_HEADER_BYTES = 40;
+const V3_HEADER_BYTES = 56;
+/** Bytes of a rule set's digest in a version-3 header. */
+export const INGEST_RELABEL_DIGEST_BYTES = 8;
 const GROUP_ENTRY_BYTES = 16;
 /** The virtual shard of a hash, as `virtualShardOf` in network/types.ts computes it (256 virtual shards). */
 const VSHARD_MASK = 0xff;
@@ -85,6 +103,18 @@ export function isRawRecord(payload: Uint8Array): boolean {
  */
 export type RecordAllocator = (length: number) => Uint8Array;
 
+/**
+ * What write relabeling at ingest did to a kind-2 record (version 3; see the layout above):
+ * the rule set it applied and the series it dropped, in their order of arrival.
+ */
+export interface IngestRelabelMark {
+  /** The rule set's digest, {@link INGEST_RELABEL_DIGEST_BYTES} bytes as lower-case hex. */
+  readonly digest: string;
+  /** Per dropped series: its received labels' hash (`hashLabelPairs`), and its samples. */
+  readonly droppedHashes: Uint32Array;
+  readonly droppedSamples: Uint32Array;
+}
+
 /** Scratch of {@link encodeRawRecord}, reused from call to call (the writer runs one at a time). */
 let reordered = Buffer.allocUnsafe(0);
 let order = new Uint32Array(0);
@@ -99,7 +129,7 @@ let order = new Uint32Array(0);
 export function encodeRawRecord(
   snappyBody: Uint8Array,
   scan: RawWriteRequestScan,
-  opts: { body?: Uint8Array; groups?: number; alloc?: RecordAllocator } = {},
+  opts: { body?: Uint8Array; groups?: number; alloc?: RecordAllocator; mark?: IngestRelabelMark } = {},
 ): Uint8Array {
   const n = scan.series;
   const g = opts.groups ?? 1;
@@ -110,7 +140,7 @@ export function encodeRawRecord(
     const start = snappyHeaderBytes(snappyBody);
     if (rawLength < 0 || start < 0) throw new RangeError('encodeRawRecord: malformed snappy header');
     const parts: SnappyElements[] = [{ bytes: snappyBody, start, end: snappyBody.length, rawLength }];
-    return writeRecord(scan, undefined, new Uint32Array([n]), parts, snappyBody, opts.alloc);
+    return writeRecord(scan, undefined, new Uint32Array([n]), parts, snappyBody, opts.alloc, opts.mark);
   }
   const body = opts.body;
   if (body === undefined) throw new RangeError('encodeRawRecord: grouping needs the uncompressed body');
@@ -151,17 +181,20 @@ export function encodeRawRecord(
     scan,
     { order: order.subarray(0, n), seriesEnd, byteEnd, bytes: reordered },
     opts.alloc,
+    opts.mark,
   );
 }
 
 /**
  * {@link encodeRawRecord} for series already gathered by group (`gathered`, as the relay scan's
  * WebAssembly module writes them, or encodeRawRecord itself): each group is compressed on its own.
+ * With `mark`, a version-3 record of a body relabeled at ingest.
  */
 export function encodeGatheredRawRecord(
   scan: RawWriteRequestScan,
   gathered: { order: Uint32Array; seriesEnd: Uint32Array; byteEnd: Uint32Array; bytes: Uint8Array },
   alloc?: RecordAllocator,
+  mark?: IngestRelabelMark,
 ): Uint8Array {
   const g = gathered.seriesEnd.length;
   if (g < 1 || g > MAX_RAW_GROUPS) throw new RangeError(`groups must be 1..${MAX_RAW_GROUPS}, got ${g}`);
@@ -179,7 +212,7 @@ export function encodeGatheredRawRecord(
     groupStart = groupEnd;
   }
   // The groups are joined straight into the record: no block of their own to allocate and copy.
-  return writeRecord(scan, gathered.order, gathered.seriesEnd, parts, undefined, alloc);
+  return writeRecord(scan, gathered.order, gathered.seriesEnd, parts, undefined, alloc, mark);
 }
 
 const EMPTY = new Uint8Array(0);
@@ -196,13 +229,15 @@ function writeRecord(
   parts: readonly SnappyElements[],
   block: Uint8Array | undefined,
   alloc: RecordAllocator | undefined,
+  mark: IngestRelabelMark | undefined,
 ): Uint8Array {
   const n = scan.series;
   const g = parts.length;
-  const tableStart = V2_HEADER_BYTES;
+  const d = mark === undefined ? 0 : mark.droppedHashes.length;
+  const tableStart = mark === undefined ? V2_HEADER_BYTES : V3_HEADER_BYTES;
   const hashStart = tableStart + GROUP_ENTRY_BYTES * g;
   const blockLength = block === undefined ? joinedSnappyLength(parts) : block.length;
-  const length = hashStart + 8 * n + blockLength;
+  const length = hashStart + 8 * n + 8 * d + blockLength;
   const out = alloc === undefined ? Buffer.allocUnsafe(length) : alloc(length);
   if (out.length !== length) throw new RangeError(`record allocator gave ${out.length} bytes for ${length}`);
   // A DataView: Buffer's writeUInt32LE is a call with checks per value (2 per series), and a
@@ -212,7 +247,7 @@ function writeRecord(
   out[1] = RAW_RECORD_MAGIC[1];
   out[2] = RAW_RECORD_MAGIC[2];
   out[3] = RAW_RECORD_MAGIC[3];
-  out[4] = RAW_RECORD_VERSION;
+  out[4] = mark === undefined ? RAW_RECORD_VERSION : RAW_RECORD_VERSION_RELABELED;
   out[5] = 0;
   out[6] = 0;
   out[7] = 0;
@@ -222,7 +257,13 @@ function writeRecord(
   view.setFloat64(24, scan.maxTimestampMs, true);
   view.setUint32(32, blockLength, true);
   view.setUint32(36, g, true);
-  const blockStart = hashStart + 8 * n;
+  if (mark !== undefined) {
+    if (!DIGEST_HEX.test(mark.digest)) throw new RangeError(`writeRecord: bad relabel digest ${mark.digest}`);
+    out.set(Buffer.from(mark.digest, 'hex'), 40);
+    view.setUint32(48, d, true);
+    view.setUint32(52, 0, true);
+  }
+  const blockStart = hashStart + 8 * n + 8 * d;
   // Element offsets are positions in the block: after its header, group after group.
   let e = block === undefined ? joinSnappyElementsInto(parts, g, out, blockStart) : parts[0].start;
   let o = tableStart;
@@ -242,6 +283,10 @@ function writeRecord(
   } else {
     for (let i = 0; i < n; i++, o += 4) view.setUint32(o, hashes[seriesOrder[i]], true);
     for (let i = 0; i < n; i++, o += 4) view.setUint32(o, counts[seriesOrder[i]], true);
+  }
+  if (mark !== undefined) {
+    for (let i = 0; i < d; i++, o += 4) view.setUint32(o, mark.droppedHashes[i], true);
+    for (let i = 0; i < d; i++, o += 4) view.setUint32(o, mark.droppedSamples[i], true);
   }
   if (block !== undefined) out.set(block, o);
   return out;
@@ -263,27 +308,40 @@ interface RawHeader {
   /** Version 2: the group table's entries (series end, element start, element end, raw length). */
   groupCount: number;
   tableStart: number;
+  /** Version 3: the rule set's digest (hex) and the dropped series (their table follows the counts). */
+  digest: string | undefined;
+  dropped: number;
 }
 
 function readHeader(payload: Uint8Array): RawHeader {
   if (!isRawRecord(payload)) throw corrupt('bad magic');
   if (payload.length < V1_HEADER_BYTES) throw corrupt(`${payload.length} bytes, shorter than the header`);
   const version = payload[4];
-  if (version !== 1 && version !== 2) throw corrupt(`unknown raw format version ${version}`);
+  if (version !== 1 && version !== 2 && version !== 3) throw corrupt(`unknown raw format version ${version}`);
   const view = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
   const series = view.readUInt32LE(8);
   const samples = view.readUInt32LE(12);
   const bodyLength = view.readUInt32LE(32);
   let groupCount = 0;
   let hashStart = V1_HEADER_BYTES;
-  if (version === 2) {
-    if (payload.length < V2_HEADER_BYTES) throw corrupt(`${payload.length} bytes, shorter than the header`);
+  let tableStart = V2_HEADER_BYTES;
+  let digest: string | undefined;
+  let dropped = 0;
+  if (version >= 2) {
+    if (version === 3) {
+      if (payload.length < V3_HEADER_BYTES) throw corrupt(`${payload.length} bytes, shorter than the header`);
+      tableStart = V3_HEADER_BYTES;
+      digest = view.toString('hex', 40, 40 + INGEST_RELABEL_DIGEST_BYTES);
+      dropped = view.readUInt32LE(48);
+    }
+    if (payload.length < tableStart) throw corrupt(`${payload.length} bytes, shorter than the header`);
     groupCount = view.readUInt32LE(36);
     if (groupCount < 1 || groupCount > MAX_RAW_GROUPS) throw corrupt(`${groupCount} groups, not 1..${MAX_RAW_GROUPS}`);
-    hashStart = V2_HEADER_BYTES + GROUP_ENTRY_BYTES * groupCount;
+    hashStart = tableStart + GROUP_ENTRY_BYTES * groupCount;
   }
-  if (series === 0) throw corrupt('no series');
-  const bodyStart = hashStart + 8 * series;
+  // Only a record relabeled at ingest may hold no series: it still carries its drops.
+  if (series === 0 && (version !== 3 || dropped === 0)) throw corrupt('no series');
+  const bodyStart = hashStart + 8 * series + 8 * dropped;
   if (bodyStart + bodyLength !== payload.length) {
     throw corrupt(`${payload.length} bytes, header says ${bodyStart + bodyLength}`);
   }
@@ -295,7 +353,9 @@ function readHeader(payload: Uint8Array): RawHeader {
     hashStart,
     bodyStart,
     groupCount,
-    tableStart: V2_HEADER_BYTES,
+    tableStart,
+    digest,
+    dropped,
   };
 }
 
@@ -320,15 +380,32 @@ export function decodeRawRecord(payload: Uint8Array, opts: { deferBody?: boolean
   for (let i = 0; i < series; i++, o += 4) sampleOffsets[i + 1] = sampleOffsets[i] + dv.getUint32(o, true);
   if (sampleOffsets[series] !== samples)
     throw corrupt(`series sample counts add up to ${sampleOffsets[series]}, header says ${samples}`);
+  let mark: IngestRelabelMark | undefined;
+  if (header.digest !== undefined) {
+    const d = header.dropped;
+    const droppedHashes = new Uint32Array(d);
+    const droppedSamples = new Uint32Array(d);
+    for (let i = 0; i < d; i++, o += 4) droppedHashes[i] = dv.getUint32(o, true);
+    for (let i = 0; i < d; i++, o += 4) droppedSamples[i] = dv.getUint32(o, true);
+    mark = { digest: header.digest, droppedHashes, droppedSamples };
+  }
   const block = payload.subarray(bodyStart);
   const groups = header.groupCount > 0 ? readGroups(dv, header, block, seriesHash, sampleOffsets) : undefined;
   const raw = new RawSeriesBytes(block, series, header.minTimestampMs, header.maxTimestampMs, groups);
   // Version 1 carries label hash version 1: the hashes are recomputed from the labels (see hashLabelPairs).
   const rehash = header.groupCount === 0;
   if (opts.deferBody !== true || rehash) raw.load();
-  const rec = new RawRecord(series, seriesHash, sampleOffsets, samples, raw, groups);
+  const rec = new RawRecord(series, seriesHash, sampleOffsets, samples, raw, groups, mark);
   if (rehash) hashRecordSeries(rec.strings, rec.labelOffsets, rec.labelRefs, seriesHash);
   return rec;
+}
+
+/**
+ * What write relabeling at ingest did to `rec` (a version-3 kind-2 record), or undefined for
+ * every other record.
+ */
+export function ingestRelabelOf(rec: SignalRecord): IngestRelabelMark | undefined {
+  return rec instanceof RawRecord ? rec.ingestRelabel : undefined;
 }
 
 /** Uncompresses a deferred raw body now (see {@link decodeRawRecord}); throws `ERR_CORRUPT_RECORD`. */
@@ -488,6 +565,7 @@ class RawRecord implements SignalRecord {
     private readonly sampleCount: number,
     readonly rawSeries: RawSeriesBytes,
     readonly rawGroups: RawGroups | undefined,
+    readonly ingestRelabel: IngestRelabelMark | undefined,
   ) {
     this.histogramOffsets = new Uint32Array(seriesCount + 1);
     this.exemplarOffsets = this.histogramOffsets;

@@ -8,10 +8,14 @@
  * - `gather`: the series are put in their send-loop groups there, as encodeRawRecord would.
  *
  * Each instance owns one linear memory, laid out per call as
- * `[min ts, max ts, samples: 3 f64][compressed][body + slack][hashes][counts][starts]
+ * `[min ts, max ts, samples: 3 f64][compressed][body + slack][hashes][counts][starts][label ends]
  * [order][series ends][byte ends][cursors][gathered + slack]`. Linear memory only grows, so
  * bodies over {@link MAX_WASM_SCAN_BODY_BYTES} are left to the JavaScript path: one large
  * request must not pin tens of MB in every thread that scans.
+ *
+ * Write relabeling at ingest (src/relay/ingest-relabel.ts) adds, once enabled, a region of its
+ * own before the per-call layout: the outcome cache (header, slots, entries, staging, arena),
+ * which stays from call to call. Its per-call arrays and the rewritten body follow the gather's.
  */
 
 import type { NameValidationScheme } from '../serialization/name-validation.js';
@@ -55,8 +59,75 @@ export interface WasmRelayScan {
     claimed: number,
     scheme: NameValidationScheme,
   ): { body: Uint8Array; scan: RawWriteRequestScan | undefined } | undefined;
-  /** Groups the series of the last `uncompressAndScan` for `groups` send loops (its scan accepted the body). */
+  /**
+   * Groups the series of the last `uncompressAndScan` (or of its {@link relabelRewrite}) for
+   * `groups` send loops (its scan accepted the body).
+   */
   gather(scan: RawWriteRequestScan, groups: number): GatheredGroups;
+  /**
+   * Reserves the write relabel outcome cache (once; later calls keep the first sizes): `slots`
+   * (a power of two; at most half of them hold entries) and `arenaBytes` for keys and new labels.
+   * Call before a scan: the per-call layout moves past the cache.
+   */
+  enableRelabelCache(slots: number, arenaBytes: number): void;
+  /** Entries and arena bytes the cache holds, and its capacities. */
+  relabelCacheUsage(): RelabelCacheUsage;
+  /** Forgets every cached outcome. */
+  relabelClear(): void;
+  /**
+   * Looks up every series of the last scanned body in the cache; returns the series that missed
+   * (a view reused by the next call). {@link relabelLabelRange} says where a series' label fields
+   * are in {@link relabelBody}.
+   */
+  relabelLookup(scan: RawWriteRequestScan): Uint32Array;
+  /** The last scanned body (a view of linear memory, valid until the next call that may grow it). */
+  relabelBody(): Uint8Array;
+  /** `[from, to)` of series `i`'s label fields in {@link relabelBody}. */
+  relabelLabelRange(i: number): [number, number];
+  /**
+   * Caches series `i`'s outcome (`newLabels`: its new label fields, for {@link RELABEL_CHANGED}).
+   * False when the cache is full: the body must then not be relabeled.
+   */
+  relabelInsert(scan: RawWriteRequestScan, i: number, kind: RelabelOutcome, newLabels?: Uint8Array): boolean;
+  /**
+   * Gathers the last scanned body into `groups` groups as {@link gather} does, with the cached
+   * outcome of every series (each looked up or inserted): the kept series only, their labels
+   * replaced where they changed, grouped by their new labels' hash. Memory may grow: views
+   * returned before (the scan's) are then detached.
+   */
+  relabelGather(scan: RawWriteRequestScan, groups: number): RelabeledBody;
+}
+
+/** Outcomes of write relabeling for one series (rw1-raw-scan.c's RELABEL_*). */
+export type RelabelOutcome = typeof RELABEL_KEEP | typeof RELABEL_DROP | typeof RELABEL_CHANGED;
+export const RELABEL_KEEP = 0;
+export const RELABEL_DROP = 1;
+export const RELABEL_CHANGED = 2;
+
+/** See {@link WasmRelayScan.relabelCacheUsage}. */
+export interface RelabelCacheUsage {
+  entries: number;
+  entryCapacity: number;
+  arenaUsed: number;
+  arenaCapacity: number;
+  /** Bytes the cache region takes in linear memory (touched only as it fills). */
+  regionBytes: number;
+}
+
+/** A body {@link WasmRelayScan.relabelGather} relabeled. Views of linear memory, like the scan's. */
+export interface RelabeledBody {
+  /**
+   * The kept series (`series` may be 0 when every series was dropped): `hashes` and
+   * `sampleCounts` are indexed by the scanned series (`gathered.order` names the kept ones);
+   * no `fieldStarts` (empty).
+   */
+  readonly scan: RawWriteRequestScan;
+  readonly gathered: GatheredGroups;
+  /** Per dropped series, in order: its received labels' hash and its samples. */
+  readonly droppedHashes: Uint32Array;
+  readonly droppedCounts: Uint32Array;
+  /** Kept series whose labels changed. */
+  readonly changed: number;
 }
 
 interface ModuleExports {
@@ -68,6 +139,7 @@ interface ModuleExports {
     hashes: number,
     counts: number,
     starts: number,
+    labelEnds: number,
     capacity: number,
     ts: number,
     legacy: number,
@@ -85,7 +157,75 @@ interface ModuleExports {
     cursor: number,
     out: number,
   ): void;
+  relabel_lookup(
+    cache: number,
+    body: number,
+    starts: number,
+    labelEnds: number,
+    hashes: number,
+    n: number,
+    entryOf: number,
+    misses: number,
+    newHashes: number,
+    sizes: number,
+    changed: number,
+  ): number;
+  relabel_insert(
+    cache: number,
+    key: number,
+    len: number,
+    hash: number,
+    kind: number,
+    out: number,
+    outLen: number,
+  ): number;
+  relabel_clear(cache: number): void;
+  relabel_resolve(
+    cache: number,
+    starts: number,
+    labelEnds: number,
+    entryOf: number,
+    misses: number,
+    m: number,
+    newHashes: number,
+    sizes: number,
+    changed: number,
+  ): void;
+  relabel_plan(
+    hashes: number,
+    counts: number,
+    sizes: number,
+    n: number,
+    droppedHashes: number,
+    droppedCounts: number,
+    result: number,
+  ): number;
+  relabel_gather(
+    cache: number,
+    body: number,
+    starts: number,
+    labelEnds: number,
+    entryOf: number,
+    newHashes: number,
+    sizes: number,
+    n: number,
+    g: number,
+    order: number,
+    seriesEnd: number,
+    byteEnd: number,
+    cursor: number,
+    out: number,
+  ): void;
 }
+
+/** rw1-raw-scan.c's relabel_cache: 5 u32 and 3 pointers. */
+const CACHE_HEADER_BYTES = 32;
+/** rw1-raw-scan.c's relabel_entry: 8 u32. */
+const ENTRY_BYTES = 32;
+/** New label fields of one series are staged here before relabel_insert copies them to the arena. */
+const STAGING_BYTES = 64 * 1024;
+
+const EMPTY = new Uint8Array(0);
 
 let shared: WasmRelayScan | undefined | null = null;
 
@@ -110,8 +250,25 @@ const align = (n: number, to: number) => Math.ceil(n / to) * to;
 
 class WasmRelayScanModule implements WasmRelayScan {
   private readonly tsAt: number;
+  /** Where the per-call layout starts: after the f64s, and after the relabel cache once enabled. */
+  private callAt: number;
+  /** The relabel cache's header (0: not enabled) and staging area. */
+  private cacheAt = 0;
+  private stagingAt = 0;
+  private cacheRegionBytes = 0;
+  /** End of the last call's layout: the relabel arrays go after it. */
+  private layoutEnd = 0;
+  private entryOfAt = 0;
+  private missesAt = 0;
+  private newHashAt = 0;
+  private sizeAt = 0;
+  /** A u32: series whose labels changed, of the last lookup (and its misses once resolved). */
+  private changedAt = 0;
+  private lastMisses = 0;
+  private labelEndAt = 0;
   // The layout of the last call, for gather.
   private bodyAt = 0;
+  private bodyLength = 0;
   private startAt = 0;
   private hashAt = 0;
   private countAt = 0;
@@ -125,6 +282,183 @@ class WasmRelayScanModule implements WasmRelayScan {
 
   constructor(private readonly m: ModuleExports) {
     this.tsAt = align(Number(m.__heap_base.value), 8);
+    this.callAt = this.tsAt + 24;
+  }
+
+  enableRelabelCache(slots: number, arenaBytes: number): void {
+    if (this.cacheAt !== 0) return;
+    if (!Number.isInteger(Math.log2(slots)) || slots < 16)
+      throw new RangeError(`slots must be a power of two >= 16, got ${slots}`);
+    const entryCap = slots >>> 1;
+    const at = align(this.callAt, 8);
+    const slotsAt = at + CACHE_HEADER_BYTES;
+    const entriesAt = slotsAt + 4 * slots;
+    const stagingAt = entriesAt + ENTRY_BYTES * entryCap;
+    const arenaAt = align(stagingAt + STAGING_BYTES, 8);
+    const end = align(arenaAt + arenaBytes + WRITE_SLACK, 8);
+    this.grow(end);
+    const h = new Uint32Array(this.m.memory.buffer, at, 8);
+    h[0] = slots - 1;
+    h[1] = 0;
+    h[2] = entryCap;
+    h[3] = 0;
+    h[4] = arenaBytes;
+    h[5] = slotsAt;
+    h[6] = entriesAt;
+    h[7] = arenaAt;
+    // Fresh pages are zero: every slot is empty.
+    this.cacheAt = at;
+    this.stagingAt = stagingAt;
+    this.cacheRegionBytes = end - at;
+    this.callAt = end;
+  }
+
+  relabelCacheUsage(): RelabelCacheUsage {
+    if (this.cacheAt === 0) return { entries: 0, entryCapacity: 0, arenaUsed: 0, arenaCapacity: 0, regionBytes: 0 };
+    const h = new Uint32Array(this.m.memory.buffer, this.cacheAt, 5);
+    return {
+      entries: h[1],
+      entryCapacity: h[2],
+      arenaUsed: h[3],
+      arenaCapacity: h[4],
+      regionBytes: this.cacheRegionBytes,
+    };
+  }
+
+  relabelClear(): void {
+    this.needCache();
+    this.m.relabel_clear(this.cacheAt);
+  }
+
+  relabelLookup(scan: RawWriteRequestScan): Uint32Array {
+    this.needCache();
+    const missed = this.m.relabel_lookup(
+      this.cacheAt,
+      this.bodyAt,
+      this.startAt,
+      this.labelEndAt,
+      this.hashAt,
+      scan.series,
+      this.entryOfAt,
+      this.missesAt,
+      this.newHashAt,
+      this.sizeAt,
+      this.changedAt,
+    );
+    this.lastMisses = missed;
+    return new Uint32Array(this.m.memory.buffer, this.missesAt, missed);
+  }
+
+  relabelBody(): Uint8Array {
+    return new Uint8Array(this.m.memory.buffer, this.bodyAt, this.bodyLength);
+  }
+
+  relabelLabelRange(i: number): [number, number] {
+    const buffer = this.m.memory.buffer;
+    const start = new Uint32Array(buffer, this.startAt + 4 * i, 1)[0];
+    const end = new Uint32Array(buffer, this.labelEndAt + 4 * i, 1)[0];
+    const body = new Uint8Array(buffer, this.bodyAt, this.bodyLength);
+    // After the TimeSeries tag and its length varint.
+    let p = start + 1;
+    while (body[p] >= 0x80) p++;
+    return [p + 1, end];
+  }
+
+  relabelInsert(scan: RawWriteRequestScan, i: number, kind: RelabelOutcome, newLabels?: Uint8Array): boolean {
+    this.needCache();
+    const out = newLabels ?? EMPTY;
+    if (out.length > STAGING_BYTES) return false;
+    const buffer = this.m.memory.buffer;
+    new Uint8Array(buffer, this.stagingAt, out.length).set(out);
+    const [from, to] = this.relabelLabelRange(i);
+    const e = this.m.relabel_insert(
+      this.cacheAt,
+      this.bodyAt + from,
+      to - from,
+      scan.hashes[i],
+      kind,
+      this.stagingAt,
+      out.length,
+    );
+    if (e < 0) return false;
+    new Int32Array(this.m.memory.buffer, this.entryOfAt, scan.series)[i] = e;
+    return true;
+  }
+
+  relabelGather(scan: RawWriteRequestScan, groups: number): RelabeledBody {
+    this.needCache();
+    if (!Number.isInteger(groups) || groups < 1 || groups > MAX_GROUPS)
+      throw new RangeError(`groups must be 1..${MAX_GROUPS}, got ${groups}`);
+    const n = scan.series;
+    if (this.lastMisses > 0)
+      this.m.relabel_resolve(
+        this.cacheAt,
+        this.startAt,
+        this.labelEndAt,
+        this.entryOfAt,
+        this.missesAt,
+        this.lastMisses,
+        this.newHashAt,
+        this.sizeAt,
+        this.changedAt,
+      );
+    const newHashAt = this.newHashAt;
+    const sizeAt = this.sizeAt;
+    const droppedHashAt = align(this.layoutEnd, 8);
+    const droppedCountAt = droppedHashAt + 4 * n;
+    const resultAt = droppedCountAt + 4 * n;
+    this.grow(resultAt + 16);
+    const size = this.m.relabel_plan(this.hashAt, this.countAt, sizeAt, n, droppedHashAt, droppedCountAt, resultAt);
+    const outAt = align(resultAt + 16, 8);
+    this.grow(outAt + size + WRITE_SLACK);
+    this.m.relabel_gather(
+      this.cacheAt,
+      this.bodyAt,
+      this.startAt,
+      this.labelEndAt,
+      this.entryOfAt,
+      newHashAt,
+      sizeAt,
+      n,
+      groups,
+      this.orderAt,
+      this.seriesEndAt,
+      this.byteEndAt,
+      this.cursorAt,
+      outAt,
+    );
+    const buffer = this.m.memory.buffer;
+    const [kept, dropped, samples] = new Uint32Array(buffer, resultAt, 3);
+    const changed = new Uint32Array(buffer, this.changedAt, 1)[0];
+    return {
+      scan: {
+        series: kept,
+        samples,
+        minTimestampMs: scan.minTimestampMs,
+        maxTimestampMs: scan.maxTimestampMs,
+        hashes: new Uint32Array(buffer, newHashAt, n),
+        sampleCounts: new Uint32Array(buffer, this.countAt, n),
+        fieldStarts: new Uint32Array(0),
+      },
+      gathered: {
+        order: new Uint32Array(buffer, this.orderAt, kept),
+        seriesEnd: new Uint32Array(buffer, this.seriesEndAt, groups),
+        byteEnd: new Uint32Array(buffer, this.byteEndAt, groups),
+        bytes: new Uint8Array(buffer, outAt, size),
+      },
+      droppedHashes: new Uint32Array(buffer, droppedHashAt, dropped),
+      droppedCounts: new Uint32Array(buffer, droppedCountAt, dropped),
+      changed,
+    };
+  }
+
+  private needCache(): void {
+    if (this.cacheAt === 0) throw new Error('rw1-raw-scan-wasm: the relabel cache is not enabled');
+  }
+
+  private grow(needed: number): void {
+    const have = this.m.memory.buffer.byteLength;
+    if (needed > have) this.m.memory.grow(Math.ceil((needed - have) / PAGE_BYTES));
   }
 
   scan(body: Uint8Array, scheme: NameValidationScheme): RawWriteRequestScan | undefined {
@@ -134,7 +468,7 @@ class WasmRelayScanModule implements WasmRelayScan {
   }
 
   uncompressAndScan(compressed: Uint8Array, claimed: number, scheme: NameValidationScheme) {
-    const compressedAt = this.tsAt + 24;
+    const compressedAt = this.callAt;
     this.layout(compressed.length, claimed);
     new Uint8Array(this.m.memory.buffer, compressedAt, compressed.length).set(compressed);
     if (this.m.snappy_uncompress(compressedAt, compressed.length, this.bodyAt, claimed) !== 1) return undefined;
@@ -171,18 +505,30 @@ class WasmRelayScanModule implements WasmRelayScan {
   private layout(compressedLength: number, len: number): void {
     const capacity = (len >>> 4) + 1;
     this.capacity = capacity;
-    this.bodyAt = align(this.tsAt + 24 + compressedLength, 8);
+    this.bodyAt = align(this.callAt + compressedLength, 8);
+    this.bodyLength = len;
     this.hashAt = align(this.bodyAt + len + WRITE_SLACK, 8);
     this.countAt = this.hashAt + 4 * capacity;
     this.startAt = this.countAt + 4 * capacity;
-    this.orderAt = this.startAt + 4 * (capacity + 1);
+    this.labelEndAt = this.startAt + 4 * (capacity + 1);
+    this.orderAt = this.labelEndAt + 4 * capacity;
     this.seriesEndAt = this.orderAt + 4 * capacity;
     this.byteEndAt = this.seriesEndAt + 4 * MAX_GROUPS;
     this.cursorAt = this.byteEndAt + 4 * MAX_GROUPS;
     this.gatheredAt = align(this.cursorAt + 4 * MAX_GROUPS, 8);
-    const needed = this.gatheredAt + len + WRITE_SLACK;
-    const have = this.m.memory.buffer.byteLength;
-    if (needed > have) this.m.memory.grow(Math.ceil((needed - have) / PAGE_BYTES));
+    let needed = this.gatheredAt + len + WRITE_SLACK;
+    if (this.cacheAt !== 0) {
+      // The relabel lookup's arrays, laid out with the scan's: growing memory after the scan would
+      // detach the views it returned.
+      this.entryOfAt = align(needed, 8);
+      this.missesAt = this.entryOfAt + 4 * capacity;
+      this.newHashAt = this.missesAt + 4 * capacity;
+      this.sizeAt = this.newHashAt + 4 * capacity;
+      this.changedAt = this.sizeAt + 4 * capacity;
+      needed = this.changedAt + 8;
+    }
+    this.layoutEnd = needed;
+    this.grow(needed);
   }
 
   /** Scans the body the last `layout` placed. */
@@ -194,6 +540,7 @@ class WasmRelayScanModule implements WasmRelayScan {
       this.hashAt,
       this.countAt,
       this.startAt,
+      this.labelEndAt,
       this.capacity,
       this.tsAt,
       legacy,

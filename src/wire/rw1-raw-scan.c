@@ -111,7 +111,8 @@ static const u8 METRIC_NAME_LABEL[8] = {'_', '_', 'n', 'a', 'm', 'e', '_', '_'};
 
 /*
  * Scans body[0, len). Per accepted series i: hashes[i], counts[i], starts[i] (and starts[n] =
- * len); ts[0], ts[1]: the minimum and maximum timestamp; ts[2]: the samples. Returns the series,
+ * len), label_ends[i] (where its label fields end: the relabel lookup's key); ts[0], ts[1]: the
+ * minimum and maximum timestamp; ts[2]: the samples. Returns the series,
  * or 0 when the body is not one the relay passes through (the JavaScript scan's undefined).
  * `capacity` entries must fit in hashes and counts, `capacity + 1` in starts; a body needs at
  * most len / 16 + 1 (an accepted series takes more than 16 bytes): more series answer 0.
@@ -119,7 +120,7 @@ static const u8 METRIC_NAME_LABEL[8] = {'_', '_', 'n', 'a', 'm', 'e', '_', '_'};
  * non-empty valid UTF-8 name is taken.
  */
 __attribute__((export_name("scan"))) u32 scan(const u8 *body, u32 len, u32 *hashes, u32 *counts, u32 *starts,
-                                              u32 capacity, double *ts, u32 legacy) {
+                                              u32 *label_ends, u32 capacity, double *ts, u32 legacy) {
   if (!classes_ready) init_classes();
   /* Class bits a name's bytes must have: none under utf8 (any byte; UTF-8 checked after). */
   const u32 start_mask = legacy ? NAME_START : 0;
@@ -215,6 +216,7 @@ __attribute__((export_name("scan"))) u32 scan(const u8 *body, u32 len, u32 *hash
       pos = label_stop;
     }
     if (!has_metric_name) return 0;
+    const u8 *labels_end = pos;
     if (((high & 0x80808080u) | (name_high & 0x80u)) != 0) {
       /* Names or values with non-ASCII bytes: each must be well-formed UTF-8. */
       const u8 *l = labels_start;
@@ -267,6 +269,7 @@ __attribute__((export_name("scan"))) u32 scan(const u8 *body, u32 len, u32 *hash
     h ^= h >> 16;
     if (series == capacity) return 0;
     starts[series] = (u32)(field_start - body);
+    label_ends[series] = (u32)(labels_end - body);
     counts[series] = series_samples;
     hashes[series++] = h;
     samples += series_samples;
@@ -320,5 +323,396 @@ __attribute__((export_name("gather_groups"))) void gather_groups(const u8 *body,
       o += len;
     }
     byte_end[k] = o;
+  }
+}
+
+/*
+ * Write relabeling at ingest (src/relay/ingest-relabel.ts): a cache of per-series outcomes keyed
+ * by a series' received label bytes, and the rewrite of a scanned body with those outcomes. The
+ * relabel engine itself runs in JavaScript, once per distinct series (a cache miss); a hit costs
+ * a probe of an open-addressing table and one memcmp of the label bytes (the key is always
+ * confirmed byte for byte: the scan's 32-bit hash only finds the slot).
+ */
+
+#define RELABEL_KEEP 0
+#define RELABEL_DROP 1
+#define RELABEL_CHANGED 2
+
+typedef struct {
+  u32 hash;     /* the scan's hash of the key: finds the slot */
+  u32 key_off;  /* key (received label fields) in the arena */
+  u32 key_len;
+  u32 kind;     /* RELABEL_* */
+  u32 out_off;  /* RELABEL_CHANGED: its new label fields as pieces in the arena (add_pieces) */
+  u32 out_len;  /* RELABEL_CHANGED: bytes of the new label fields */
+  u32 new_hash; /* hash of the new label fields, as scan computes it (RELABEL_CHANGED) */
+  u32 ops;      /* RELABEL_CHANGED: out_off holds `ops` pieces of out_len bytes in all (see add_pieces) */
+} relabel_entry;
+
+/* Laid out by the caller (rw1-raw-scan-wasm.ts); one per module instance. */
+typedef struct {
+  u32 slot_mask;  /* slots - 1, slots a power of two */
+  u32 entries;
+  u32 entry_cap;  /* at most half the slots */
+  u32 arena_used;
+  u32 arena_cap;
+  u32 *slots;     /* entry index + 1; 0 = empty */
+  relabel_entry *entry;
+  u8 *arena;
+} relabel_cache;
+
+/* Where series i's label fields start: after the TimeSeries tag and length. */
+static inline u32 labels_start(const u8 *body, u32 start) {
+  const u8 *p = body + start + 1;
+  while (*p >= 0x80) p++;
+  return (u32)(p + 1 - body);
+}
+
+/* The scan's label hash (hash version 2) of label fields, whatever their length varints. */
+static u32 hash_label_fields(const u8 *p, const u8 *end) {
+  u32 h = FNV_OFFSET;
+  const u8 *next;
+  while (p < end) {
+    u32 ll = read_length(p + 1, end, &next);
+    const u8 *label_stop = next + ll;
+    u32 nl = read_length(next + 1, label_stop, &next);
+    for (u32 i = 0; i < nl; i++) h = (h ^ next[i]) * FNV_PRIME;
+    h = (h ^ 0xff) * FNV_PRIME;
+    const u8 *q = next + nl;
+    u32 vl = read_length(q + 1, label_stop, &next);
+    q = next;
+    const u8 *value_stop = q + vl;
+    for (; q + 4 <= value_stop; q += 4) h = (h ^ load32(q)) * FNV_PRIME;
+    for (; q < value_stop; q++) h = (h ^ *q) * FNV_PRIME;
+    h = (h ^ 0xff) * FNV_PRIME;
+    p = label_stop;
+  }
+  h ^= h >> 16;
+  h *= 0x85ebca6bu;
+  h ^= h >> 13;
+  h *= 0xc2b2ae35u;
+  h ^= h >> 16;
+  return h;
+}
+
+/* No libc memcmp: eight bytes at a time, then the rest. */
+static inline int bytes_equal(const u8 *a, const u8 *b, u32 n) {
+  u32 i = 0;
+  for (; i + 8 <= n; i += 8) {
+    u64 x, y;
+    __builtin_memcpy(&x, a + i, 8);
+    __builtin_memcpy(&y, b + i, 8);
+    if (x != y) return 0;
+  }
+  for (; i < n; i++)
+    if (a[i] != b[i]) return 0;
+  return 1;
+}
+
+/* The entry of a key, or -1; *slot_out: its slot, or the empty slot where it would go. */
+static int find_entry(const relabel_cache *c, const u8 *key, u32 len, u32 hash, u32 *slot_out) {
+  u32 s = hash & c->slot_mask;
+  for (;;) {
+    u32 v = c->slots[s];
+    if (v == 0) break;
+    const relabel_entry *e = &c->entry[v - 1];
+    if (e->hash == hash && e->key_len == len && bytes_equal(c->arena + e->key_off, key, len)) {
+      *slot_out = s;
+      return (int)(v - 1);
+    }
+    s = (s + 1) & c->slot_mask;
+  }
+  *slot_out = s;
+  return -1;
+}
+
+/*
+ * What series i becomes under entry e: new_hashes[i] (its labels' hash after relabeling) and
+ * sizes[i] (its field's bytes after relabeling, 0 when dropped); counts a change in *changed.
+ * Done as the entry is found, while it is in cache.
+ */
+static inline void resolve(const relabel_entry *e, u32 i, const u32 *starts, const u32 *label_ends,
+                           u32 *new_hashes, u32 *sizes, u32 *changed);
+
+/*
+ * Looks up the n scanned series of body (label_ends: the scan's): entry_of[i] = its entry, and
+ * its new_hashes[i], sizes[i] (see resolve); or -1, and i is appended to misses (resolved by
+ * relabel_resolve once inserted). *changed counts the hits whose labels change. Returns the misses.
+ */
+__attribute__((export_name("relabel_lookup"))) u32 relabel_lookup(const relabel_cache *c, const u8 *body,
+                                                                  const u32 *starts, const u32 *label_ends,
+                                                                  const u32 *hashes, u32 n, int *entry_of,
+                                                                  u32 *misses, u32 *new_hashes, u32 *sizes,
+                                                                  u32 *changed) {
+  u32 missed = 0;
+  *changed = 0;
+  for (u32 i = 0; i < n; i++) {
+    u32 slot;
+    u32 from = labels_start(body, starts[i]);
+    int e = find_entry(c, body + from, label_ends[i] - from, hashes[i], &slot);
+    entry_of[i] = e;
+    if (e < 0)
+      misses[missed++] = i;
+    else
+      resolve(&c->entry[e], i, starts, label_ends, new_hashes, sizes, changed);
+  }
+  return missed;
+}
+
+/* Bytes of the label field at p (tag, length varint, body). */
+static inline u32 field_length(const u8 *p, const u8 *end) {
+  const u8 *next;
+  u32 l = read_length(p + 1, end, &next);
+  return (u32)(next - p) + l;
+}
+
+static inline void put32(u8 *p, u32 v) { __builtin_memcpy(p, &v, 4); }
+
+#define MAX_PIECES 256
+#define LITERAL_PIECE 0x80000000u
+
+/*
+ * Stores a changed series' new label fields out[0, out_len) as pieces: runs of its received label
+ * fields (the key: copied from the body at gather time, where the lookup just compared them) and
+ * literal bytes (in the arena). For a labeldrop and an added label that is ~4 pieces (32 bytes)
+ * and the new field, instead of all ~200 new bytes: the cache holds less, and the gather reads
+ * the new labels from bytes in cache. Each piece is two u32: offset and length; the length's top
+ * bit marks a literal (offset in the arena) against a run of the key (offset in the key). Fields
+ * are sorted by name in both, so a kept field is found forward of the last one found.
+ */
+static void add_pieces(relabel_cache *c, relabel_entry *e, const u8 *key, u32 key_len, const u8 *out, u32 out_len) {
+  u32 off[MAX_PIECES], len[MAX_PIECES];
+  u32 n = 0;
+  const u8 *k = key;
+  const u8 *kend = key + key_len;
+  const u8 *o = out;
+  const u8 *oend = out + out_len;
+  while (o < oend) {
+    u32 fl = field_length(o, oend);
+    const u8 *q = k;
+    const u8 *match = 0;
+    while (q < kend) {
+      u32 ql = field_length(q, kend);
+      if (ql == fl && bytes_equal(q, o, fl)) {
+        match = q;
+        break;
+      }
+      q += ql;
+    }
+    if (match != 0) {
+      u32 at = (u32)(match - key);
+      if (n > 0 && (len[n - 1] & LITERAL_PIECE) == 0 && off[n - 1] + len[n - 1] == at) {
+        len[n - 1] += fl;
+      } else {
+        if (n == MAX_PIECES) goto whole;
+        off[n] = at;
+        len[n++] = fl;
+      }
+      k = match + fl;
+    } else {
+      u32 at = c->arena_used;
+      __builtin_memcpy(c->arena + at, o, fl);
+      c->arena_used += fl;
+      if (n > 0 && (len[n - 1] & LITERAL_PIECE) != 0 && off[n - 1] + (len[n - 1] & ~LITERAL_PIECE) == at) {
+        len[n - 1] += fl;
+      } else {
+        if (n == MAX_PIECES) goto whole;
+        off[n] = at;
+        len[n++] = fl | LITERAL_PIECE;
+      }
+    }
+    o += fl;
+  }
+  e->out_off = c->arena_used;
+  e->ops = n;
+  for (u32 i = 0; i < n; i++) {
+    put32(c->arena + c->arena_used, off[i]);
+    put32(c->arena + c->arena_used + 4, len[i]);
+    c->arena_used += 8;
+  }
+  return;
+whole:
+  /* More pieces than the scratch holds: one literal of every new byte. */
+  e->out_off = c->arena_used;
+  put32(c->arena + c->arena_used, c->arena_used + 8);
+  put32(c->arena + c->arena_used + 4, out_len | LITERAL_PIECE);
+  __builtin_memcpy(c->arena + c->arena_used + 8, out, out_len);
+  c->arena_used += 8 + out_len;
+  e->ops = 1;
+}
+
+/*
+ * Adds the outcome of the key body[from, to) (scan hash `hash`): kind, and for RELABEL_CHANGED the
+ * new label fields out[0, out_len). Returns its entry (an existing one when the key is there
+ * already: a body may repeat a series), or -1 when the cache is full (the caller empties it
+ * between bodies, never during one: entries of the body being rewritten must stay).
+ */
+__attribute__((export_name("relabel_insert"))) int relabel_insert(relabel_cache *c, const u8 *key, u32 len, u32 hash,
+                                                                  u32 kind, const u8 *out, u32 out_len) {
+  u32 slot;
+  int found = find_entry(c, key, len, hash, &slot);
+  if (found >= 0) return found;
+  /* Pieces: at most one per new label field (each takes 4 bytes or more), 8 bytes each, plus literals. */
+  u32 need = len + (kind == RELABEL_CHANGED ? 3 * out_len + 8 : 0);
+  if (c->entries >= c->entry_cap || need > c->arena_cap - c->arena_used) return -1;
+  relabel_entry *e = &c->entry[c->entries];
+  e->hash = hash;
+  e->kind = kind;
+  e->key_off = c->arena_used;
+  e->key_len = len;
+  __builtin_memcpy(c->arena + c->arena_used, key, len);
+  c->arena_used += len;
+  e->out_off = 0;
+  e->out_len = 0;
+  e->new_hash = hash;
+  e->ops = 0;
+  if (kind == RELABEL_CHANGED) {
+    e->out_len = out_len;
+    add_pieces(c, e, key, len, out, out_len);
+    e->new_hash = hash_label_fields(out, out + out_len);
+  }
+  c->slots[slot] = ++c->entries;
+  return (int)(c->entries - 1);
+}
+
+/* Forgets every outcome. */
+__attribute__((export_name("relabel_clear"))) void relabel_clear(relabel_cache *c) {
+  __builtin_memset(c->slots, 0, (c->slot_mask + 1) * 4);
+  c->entries = 0;
+  c->arena_used = 0;
+}
+
+static inline u32 varint_size(u32 v) {
+  u32 n = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    n++;
+  }
+  return n;
+}
+
+static inline u8 *write_varint(u8 *p, u32 v) {
+  while (v >= 0x80) {
+    *p++ = (u8)(v | 0x80);
+    v >>= 7;
+  }
+  *p++ = (u8)v;
+  return p;
+}
+
+static inline void resolve(const relabel_entry *e, u32 i, const u32 *starts, const u32 *label_ends,
+                           u32 *new_hashes, u32 *sizes, u32 *changed) {
+  new_hashes[i] = e->new_hash;
+  if (e->kind == RELABEL_DROP) {
+    sizes[i] = 0;
+  } else if (e->kind == RELABEL_KEEP) {
+    sizes[i] = starts[i + 1] - starts[i];
+  } else {
+    u32 inner = e->out_len + (starts[i + 1] - label_ends[i]);
+    sizes[i] = 1 + varint_size(inner) + inner;
+    (*changed)++;
+  }
+}
+
+/* relabel_lookup's resolve for the m series it missed (misses), once each is inserted (entry_of). */
+__attribute__((export_name("relabel_resolve"))) void relabel_resolve(const relabel_cache *c, const u32 *starts,
+                                                                    const u32 *label_ends, const int *entry_of,
+                                                                    const u32 *misses, u32 m, u32 *new_hashes,
+                                                                    u32 *sizes, u32 *changed) {
+  for (u32 j = 0; j < m; j++) {
+    u32 i = misses[j];
+    resolve(&c->entry[entry_of[i]], i, starts, label_ends, new_hashes, sizes, changed);
+  }
+}
+
+/*
+ * After every series was resolved (sizes[i] 0: dropped): per dropped series d, in order,
+ * dropped_hashes[d] (its received labels' hash: its virtual shard) and dropped_counts[d].
+ * result[0] = kept series, result[1] = dropped series, result[2] = kept samples; returns the
+ * bytes the kept series take.
+ */
+__attribute__((export_name("relabel_plan"))) u32 relabel_plan(const u32 *hashes, const u32 *counts, const u32 *sizes,
+                                                              u32 n, u32 *dropped_hashes, u32 *dropped_counts,
+                                                              u32 *result) {
+  u32 size = 0, kept = 0, dropped = 0, samples = 0;
+  for (u32 i = 0; i < n; i++) {
+    if (sizes[i] == 0) {
+      dropped_hashes[dropped] = hashes[i];
+      dropped_counts[dropped++] = counts[i];
+      continue;
+    }
+    kept++;
+    samples += counts[i];
+    size += sizes[i];
+  }
+  result[0] = kept;
+  result[1] = dropped;
+  result[2] = samples;
+  return size;
+}
+
+/*
+ * gather_groups for a relabeled body: the series relabel_plan kept go to group
+ * (new_hashes[i] & 0xff) % g, in their order of arrival, each as received or, when its labels
+ * changed, as its new label fields followed by its sample bytes as received. Writes
+ * order/series_end/byte_end as gather_groups does (order holds kept series only).
+ */
+__attribute__((export_name("relabel_gather"))) void relabel_gather(const relabel_cache *c, const u8 *body,
+                                                                  const u32 *starts, const u32 *label_ends,
+                                                                  const int *entry_of, const u32 *new_hashes,
+                                                                  const u32 *sizes, u32 n, u32 g, u32 *order,
+                                                                  u32 *series_end, u32 *byte_end, u32 *cursor,
+                                                                  u8 *out) {
+  for (u32 k = 0; k < g; k++) {
+    series_end[k] = 0;
+    byte_end[k] = 0;
+  }
+  for (u32 i = 0; i < n; i++) {
+    if (sizes[i] == 0) continue;
+    u32 k = (new_hashes[i] & 0xff) % g;
+    series_end[k]++;
+    byte_end[k] += sizes[i];
+  }
+  for (u32 k = 1; k < g; k++) {
+    series_end[k] += series_end[k - 1];
+    byte_end[k] += byte_end[k - 1];
+  }
+  /* cursor[k]: next series position of group k; the byte cursors reuse byte positions below. */
+  cursor[0] = 0;
+  for (u32 k = 1; k < g; k++) cursor[k] = series_end[k - 1];
+  for (u32 i = 0; i < n; i++) {
+    if (sizes[i] == 0) continue;
+    order[cursor[(new_hashes[i] & 0xff) % g]++] = i;
+  }
+  u8 *o = out;
+  for (u32 j = 0; j < (g == 0 ? 0 : series_end[g - 1]); j++) {
+    u32 i = order[j];
+    const relabel_entry *e = &c->entry[entry_of[i]];
+    if (e->kind == RELABEL_KEEP) {
+      u32 len = starts[i + 1] - starts[i];
+      __builtin_memcpy(o, body + starts[i], len);
+      o += len;
+      continue;
+    }
+    u32 samples_len = starts[i + 1] - label_ends[i];
+    *o++ = 0x0a;
+    o = write_varint(o, e->out_len + samples_len);
+    /* The key's runs from the series' own label fields: equal to the key, and just compared. */
+    const u8 *key = body + labels_start(body, starts[i]);
+    const u8 *piece = c->arena + e->out_off;
+    for (u32 p = 0; p < e->ops; p++, piece += 8) {
+      u32 at, l;
+      __builtin_memcpy(&at, piece, 4);
+      __builtin_memcpy(&l, piece + 4, 4);
+      if (l & LITERAL_PIECE) {
+        l &= ~LITERAL_PIECE;
+        __builtin_memcpy(o, c->arena + at, l);
+      } else {
+        __builtin_memcpy(o, key + at, l);
+      }
+      o += l;
+    }
+    __builtin_memcpy(o, body + label_ends[i], samples_len);
+    o += samples_len;
   }
 }

@@ -13,7 +13,9 @@ import type { RelayScan } from '../../src/daemon/relay-scan.js';
 import { createRelayScanner, type RelayScanner } from '../../src/daemon/relay-scanner.js';
 import { PromspoolError } from '../../src/errors.js';
 import type { Logger } from '../../src/logger.js';
+import { decodeRawRecord, ingestRelabelOf } from '../../src/serialization/raw-record.js';
 import { uncompressBlock } from '../../src/wire/snappy.js';
+import { planOf } from '../relay/ingest-relabel-helpers.js';
 import { type TestSeries, TWO_SERIES, writeRequestV1 } from './rw-bodies.js';
 
 const MAX = 32 * 1024 * 1024;
@@ -102,6 +104,29 @@ describe('relay scanner', () => {
     const decoded = await threaded.scan(unsorted, MAX);
     assert.equal(decoded.kind, 'decode');
     assert.deepEqual(decoded.kind === 'decode' ? [...decoded.body] : [], [...uncompressBlock(unsorted, MAX)]);
+  });
+
+  test('write relabel rules at ingest: a worker relabels as the event loop does, sent the rules once, a new rule set when it changes', async () => {
+    const here = make(0);
+    const threaded = make(1);
+    const drop = planOf([{ source_labels: ['__name__'], regex: 'm_[0-4]', action: 'drop' }]);
+    const add = planOf([{ target_label: 'relayed_by', replacement: 'agent' }]);
+    for (const plan of [drop, add, drop]) {
+      for (let i = 0; i < 10; i++) {
+        const want = await here.scan(body(i), MAX, 4, plan);
+        const got = await threaded.scan(body(i), MAX, 4, plan);
+        assert.deepEqual(plain(got), plain(want), `body ${i}`);
+        assert.equal(got.kind, 'record');
+        if (got.kind !== 'record') continue;
+        const mark = ingestRelabelOf(decodeRawRecord(got.payload));
+        assert.equal(mark?.digest, plan.digest);
+        assert.equal(got.received, 1);
+        assert.equal(got.samples, plan === drop && i < 5 ? 0 : 1);
+      }
+    }
+    // Without a plan the record is unmarked, as before.
+    const unmarked = await threaded.scan(body(1), MAX, 4);
+    assert.equal(unmarked.kind === 'record' ? ingestRelabelOf(decodeRawRecord(unmarked.payload)) : 'decode', undefined);
   });
 
   test('bad bodies reject with the same PromspoolError codes as on the event loop', async () => {

@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { EndpointConfig, QueueConfig } from '../../src/config/types.js';
+import { scanRelayRequest } from '../../src/daemon/relay-scan.js';
 import { partitionOf, SHARD_PARTITIONS, STORED_GROUPS, storedGroupOf } from '../../src/network/partition.js';
 import { initialAssignment } from '../../src/network/reshard-assignment.js';
 import { type SendWork, VIRTUAL_SHARDS, virtualShardOf } from '../../src/network/types.js';
 import {
   createRelayRoute,
+  ingestRelabelPlan,
   type LoopAssignment,
   RelayGrouping,
   type RelayRouteOptions,
@@ -22,6 +24,7 @@ import { compressBlock } from '../../src/wire/snappy.js';
 import { encodeWriteRequestV1 } from '../helpers/remote-write-client.js';
 import { endpointConfig } from '../network/harness.js';
 import { buildRecord } from '../network/record-builder.js';
+import { planOf, rulesOf } from './ingest-relabel-helpers.js';
 
 const SERIES = 600;
 const NOW = 1_700_000_000_000;
@@ -74,6 +77,7 @@ function route(
 }
 
 const RULE = { action: 'drop', sourceLabels: ['k'], regex: '1' } as never;
+const OTHER_RULE = { action: 'drop', sourceLabels: ['k'], regex: '2' } as never;
 
 describe('RelayRoute.decide', () => {
   it('sends a partitioned record as its stored bytes with any number of loops that own whole partitions', () => {
@@ -233,7 +237,11 @@ describe('RelayGrouping', () => {
     const cases: { eps: EndpointConfig[]; ext?: Record<string, string>; groups: number; why: string }[] = [
       { eps: [ep({ minShards: 1, maxShards: 16 })], groups: STORED_GROUPS, why: 'at most 16 loops' },
       { eps: [ep({ minShards: 1, maxShards: 1 })], groups: 1, why: 'one loop' },
-      { eps: [ep({ minShards: 1, maxShards: 50 }, { writeRelabelConfigs: [RULE] })], groups: 1, why: 'rules' },
+      {
+        eps: [ep({ minShards: 1, maxShards: 50 }, { writeRelabelConfigs: [RULE] })],
+        groups: SHARD_PARTITIONS,
+        why: 'rules applied at ingest: stored bytes too',
+      },
       { eps: [ep({ minShards: 1, maxShards: 50 })], ext: { c: '1' }, groups: 1, why: 'external labels' },
     ];
     for (const c of cases) {
@@ -262,8 +270,22 @@ describe('relayGroupCount', () => {
       },
       {
         eps: [ep({ maxShards: 8 }, { writeRelabelConfigs: [RULE] })],
+        groups: STORED_GROUPS,
+        why: 'the rules are applied at ingest: the groups go out as stored',
+      },
+      {
+        eps: [ep({ maxShards: 8 }, { writeRelabelConfigs: [RULE] })],
+        ext: { cluster: 'c' },
         groups: 1,
-        why: 'relabeling decodes',
+        why: 'rules with external labels are applied at send time, which decodes',
+      },
+      {
+        eps: [
+          ep({ maxShards: 8 }, { writeRelabelConfigs: [RULE] }),
+          ep({ maxShards: 8 }, { writeRelabelConfigs: [OTHER_RULE] }),
+        ],
+        groups: 1,
+        why: 'endpoints with different rules relabel at send time, which decodes',
       },
       {
         eps: [ep({ maxShards: 8 }, { protobufMessage: 'io.prometheus.write.v2.Request' })],
@@ -297,5 +319,94 @@ describe('storedElementsOf', () => {
     assert.equal(storedElementsOf(work(true), 2 * SERIES), elements);
     assert.equal(storedElementsOf(work(true), 2 * SERIES - 1), undefined);
     assert.equal(storedElementsOf(work(false), 10_000), undefined);
+  });
+});
+
+describe('write relabeling at ingest: the route', () => {
+  const ep = (rest: Partial<EndpointConfig> = {}) => endpointConfig('http://127.0.0.1:1/', { maxShards: 4 }, rest);
+  const A = rulesOf([{ target_label: 'relayed_by', replacement: 'agent' }]);
+  const A2 = rulesOf([{ target_label: 'relayed_by', replacement: 'agent' }]);
+  const B = rulesOf([{ source_labels: ['k'], regex: '1.*', action: 'drop' }]);
+
+  it('applies the rules at ingest only when every endpoint has the same ones and there are no external labels', () => {
+    const cases: { eps: EndpointConfig[]; ext?: Record<string, string>; atIngest: boolean; why: string }[] = [
+      { eps: [ep({ writeRelabelConfigs: A })], atIngest: true, why: 'one endpoint with rules' },
+      {
+        eps: [ep({ writeRelabelConfigs: A }), ep({ writeRelabelConfigs: A2, name: 'b' })],
+        atIngest: true,
+        why: 'the same rules, written twice',
+      },
+      {
+        eps: [
+          ep({ writeRelabelConfigs: A }),
+          ep({ writeRelabelConfigs: A, protobufMessage: 'io.prometheus.write.v2.Request' }),
+        ],
+        atIngest: true,
+        why: 'a 2.0 endpoint reads the relabeled labels too',
+      },
+      {
+        eps: [ep({ writeRelabelConfigs: A }), ep({ writeRelabelConfigs: B, name: 'b' })],
+        atIngest: false,
+        why: 'different rules: each endpoint relabels at send time',
+      },
+      { eps: [ep({ writeRelabelConfigs: A }), ep({ name: 'b' })], atIngest: false, why: 'an endpoint without rules' },
+      { eps: [ep({ writeRelabelConfigs: A })], ext: { cluster: 'c' }, atIngest: false, why: 'external labels' },
+      {
+        eps: [ep({ writeRelabelConfigs: A }), ep({ writeRelabelConfigs: A, nameValidationScheme: 'legacy' })],
+        atIngest: false,
+        why: 'rules read under another name scheme',
+      },
+      { eps: [ep()], atIngest: false, why: 'no rules' },
+      { eps: [], atIngest: false, why: 'no endpoint' },
+    ];
+    for (const c of cases) {
+      const plan = ingestRelabelPlan(c.eps, c.ext ?? {});
+      assert.equal(plan !== undefined, c.atIngest, c.why);
+      if (plan !== undefined) assert.equal(plan.rules, c.eps[0].writeRelabelConfigs);
+    }
+  });
+
+  it('sends a record relabeled under its own rules as stored bytes, one under other rules decoded (reporting it once)', () => {
+    const net = byPartition(4);
+    const plan = planOf([{ target_label: 'relayed_by', replacement: 'agent' }]);
+    const body = encodeWriteRequestV1(
+      Array.from({ length: 50 }, (_, k) => ({
+        labels: { __name__: 'm', k: String(k) },
+        samples: [[NOW, k]] as [number, number][],
+      })),
+    );
+    const marked = () => {
+      const out = scanRelayRequest(compressBlock(body), 1 << 20, STORED_GROUPS, 'utf8', undefined, plan);
+      assert.equal(out.kind, 'record');
+      return decodeRecord((out as { payload: Uint8Array }).payload, { deferRawBody: true });
+    };
+    const own = route(net, {}, { writeRelabelConfigs: plan.rules as EndpointConfig['writeRelabelConfigs'] });
+    assert.equal(own.decide(marked(), undefined, -Infinity), 'stored-bytes');
+    assert.equal(own.relabeledHere(marked()), true);
+    const foreign: [string, string | undefined][] = [];
+    const other = route(
+      net,
+      {},
+      { writeRelabelConfigs: B },
+      { onForeignRules: (rec, mine) => foreign.push([rec, mine]) },
+    );
+    assert.equal(other.decide(marked(), undefined, -Infinity), 'decoded');
+    assert.equal(other.relabeledHere(marked()), false);
+    assert.equal(other.relabeledHere(marked()), false);
+    assert.deepEqual(foreign, [[plan.digest, planOf([{ source_labels: ['k'], regex: '1.*', action: 'drop' }]).digest]]);
+    // Without rules a marked record is sent as it is.
+    const none = route(net);
+    assert.equal(none.decide(marked(), undefined, -Infinity), 'stored-bytes');
+    // An unmarked record under rules is relabeled at send time, as before.
+    assert.equal(own.decide(relayed(SHARD_PARTITIONS), undefined, -Infinity), 'decoded');
+    // A sample age limit still cuts: the stored labels, relabeled already, are copied.
+    assert.equal(
+      route(
+        net,
+        { sampleAgeLimitMs: 1000 },
+        { writeRelabelConfigs: plan.rules as EndpointConfig['writeRelabelConfigs'] },
+      ).decide(marked(), undefined, -Infinity),
+      'stored-labels',
+    );
   });
 });

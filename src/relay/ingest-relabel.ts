@@ -1,0 +1,224 @@
+/**
+ * Write relabeling at ingest, on the relay route: when every endpoint has the same
+ * `write_relabel_configs` (and no external labels: see {@link ingestRelabelPlan} in
+ * relay-route.ts), the relay scan applies the rules once, as it builds the kind-2 record, so the
+ * record's groups hold the relabeled series and still go out as stored bytes.
+ *
+ * Per series the outcome (kept as received, dropped, or new label fields) is cached in the scan's
+ * WebAssembly memory (rw1-raw-scan.c, `relabel_*`), keyed by the series' received label bytes: a
+ * hit is a probe of an open-addressing table by the scan's label hash and one compare of the
+ * bytes; the gather then copies the series into its group (kept: its field as received; changed:
+ * its new label fields, built from runs of its received ones and the added bytes, and its sample
+ * bytes as received). A miss decodes the series' labels to strings and
+ * runs the relabel engine (`relabelSeries`, the same decision the send-time cache makes, so both
+ * routes send byte-identical series), ~2-5 us.
+ *
+ * The record says which rule set it was relabeled under (a digest, raw-record.ts version 3), and
+ * lists the dropped series (hash and samples), which each endpoint counts when it reads the record.
+ * A body this module cannot relabel (larger than the WebAssembly scan takes, a cache that filled up
+ * within one body, new labels of more than 64 KiB) is stored as received and unmarked: the
+ * endpoints then relabel it at send time, as before.
+ */
+import { createHash } from 'node:crypto';
+import { relabelSeries, writeLabelFields } from '../endpoint/write-relabel.js';
+import { compileRelabeling, type Relabeler, type RelabelRule } from '../relabel/index.js';
+import type { NameValidationScheme } from '../serialization/name-validation.js';
+import type { IngestRelabelMark } from '../serialization/raw-record.js';
+import { ScratchWriter } from '../wire/proto-writer.js';
+import type { RawWriteRequestScan } from '../wire/rw1-raw-scan.js';
+import {
+  type GatheredGroups,
+  RELABEL_CHANGED,
+  RELABEL_DROP,
+  RELABEL_KEEP,
+  type WasmRelayScan,
+} from '../wire/rw1-raw-scan-wasm.js';
+
+/** The rule set the relay scan applies at ingest: what the scan worker compiles. */
+export interface IngestRelabelPlan {
+  /** {@link ingestRelabelDigest} of the rules. */
+  readonly digest: string;
+  readonly rules: readonly RelabelRule[];
+  readonly scheme: NameValidationScheme;
+}
+
+/**
+ * A rule set's identity: SHA-256 (first 8 bytes, hex) over the parsed rules (every default
+ * applied), the name validation scheme they were read under and the external labels merged before
+ * them. Two endpoints relabel alike exactly when their digests are equal; a record relabeled at
+ * ingest carries the digest, so an endpoint can tell whether its rules are the ones applied.
+ */
+export function ingestRelabelDigest(
+  rules: readonly RelabelRule[],
+  scheme: NameValidationScheme,
+  externalLabels: Readonly<Record<string, string>>,
+): string {
+  const canonical = JSON.stringify({
+    rules: rules.map((r) => [
+      r.action,
+      r.sourceLabels,
+      r.separator,
+      r.regex,
+      String(r.modulus),
+      r.targetLabel,
+      r.replacement,
+    ]),
+    scheme,
+    external: Object.keys(externalLabels)
+      .sort()
+      .map((k) => [k, externalLabels[k]]),
+  });
+  return createHash('sha256').update(canonical).digest('hex').slice(0, 16);
+}
+
+/**
+ * Default slots of the outcome cache (a power of two; half of them hold entries): 131,072
+ * series. With {@link DEFAULT_INGEST_RELABEL_ARENA_BYTES} the cache takes ~53 MiB of a scanning
+ * thread's linear memory at most, touched only as it fills.
+ */
+export const DEFAULT_INGEST_RELABEL_SLOTS = 1 << 18;
+/**
+ * Default bytes of the cache's arena: each series' received label fields (its key, ~190 bytes for
+ * 10 labels) plus, when the rules change it, its new labels as pieces (runs of the key and the
+ * bytes the rules added: ~50 bytes for a labeldrop and an added label, against ~210 stored whole).
+ * bench/relay's 100,000 series with BENCH_RELABEL_RULES take ~25 MB (~39 MB with the new labels
+ * stored whole). A cache that cannot take the next body is emptied before it and live series are
+ * decided again (each a miss).
+ */
+export const DEFAULT_INGEST_RELABEL_ARENA_BYTES = 48 * 1024 * 1024;
+
+/** Sizes of one thread's cache (tests make it small). */
+export interface IngestRelabelCacheSizes {
+  slots: number;
+  arenaBytes: number;
+}
+
+/** Counters of one thread's ingest relabeling. */
+export interface IngestRelabelStats {
+  /** Bodies relabeled (records written as version 3). */
+  bodies: number;
+  /** Series decided by the engine (cache misses). */
+  decisions: number;
+  /** Times the cache was emptied because the next body might not fit. */
+  clears: number;
+  /** Bodies left unmarked (stored as received, relabeled at send time). */
+  fallbacks: number;
+}
+
+/** A body relabeled at ingest: its kept series gathered into their groups, and the record's mark. */
+export interface IngestRelabeled {
+  /** The kept series (see `RelabeledBody.scan`). */
+  readonly scan: RawWriteRequestScan;
+  readonly gathered: GatheredGroups;
+  /** The rules changed and dropped nothing: the received bytes are the record's. */
+  readonly unchanged: boolean;
+  readonly mark: IngestRelabelMark;
+}
+
+/** One thread's relabeler of one rule set, over one WebAssembly scan instance. */
+export class IngestRelabeler {
+  readonly stats: IngestRelabelStats = { bodies: 0, decisions: 0, clears: 0, fallbacks: 0 };
+  private readonly relabeler: Relabeler;
+  private readonly writer = new ScratchWriter(1024);
+
+  constructor(
+    readonly plan: IngestRelabelPlan,
+    private readonly wasm: WasmRelayScan,
+    sizes: IngestRelabelCacheSizes = {
+      slots: DEFAULT_INGEST_RELABEL_SLOTS,
+      arenaBytes: DEFAULT_INGEST_RELABEL_ARENA_BYTES,
+    },
+  ) {
+    this.relabeler = compileRelabeling(plan.rules, plan.scheme);
+    wasm.enableRelabelCache(sizes.slots, sizes.arenaBytes);
+    // The cache may hold another rule set's outcomes (this thread's previous relabeler).
+    wasm.relabelClear();
+  }
+
+  /**
+   * Relabels the body the instance scanned last (`scan`, its answer; `bodyLength` its bytes) and
+   * gathers it into `groups` groups. Undefined when the body must be stored as received instead
+   * (see the module comment). The result's views live in linear memory, like the scan's: build
+   * the record before the next scan.
+   */
+  relabel(scan: RawWriteRequestScan, bodyLength: number, groups: number): IngestRelabeled | undefined {
+    const wasm = this.wasm;
+    const usage = wasm.relabelCacheUsage();
+    // Emptied only between bodies: a body's entries must stay until it is gathered. A body adds
+    // at most its series and its label bytes as keys, plus new labels (about as many bytes again).
+    if (usage.entries + scan.series > usage.entryCapacity || usage.arenaUsed + 2 * bodyLength > usage.arenaCapacity) {
+      wasm.relabelClear();
+      this.stats.clears++;
+    }
+    const misses = wasm.relabelLookup(scan);
+    if (misses.length > 0) {
+      const body = wasm.relabelBody();
+      const b = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+      for (const i of misses) {
+        const [from, to] = wasm.relabelLabelRange(i);
+        const out = relabelSeries(this.relabeler, labelsOf(b, from, to), NO_EXTERNAL);
+        this.stats.decisions++;
+        let ok: boolean;
+        if (out === null) ok = wasm.relabelInsert(scan, i, RELABEL_DROP);
+        else if (out === undefined) ok = wasm.relabelInsert(scan, i, RELABEL_KEEP);
+        else {
+          const w = this.writer;
+          w.reset();
+          writeLabelFields(w, out);
+          ok = wasm.relabelInsert(scan, i, RELABEL_CHANGED, w.buf.subarray(0, w.pos));
+        }
+        if (!ok) {
+          // Full within one body (or new labels too large to stage): this body goes unmarked.
+          wasm.relabelClear();
+          this.stats.clears++;
+          this.stats.fallbacks++;
+          return undefined;
+        }
+      }
+    }
+    const out = wasm.relabelGather(scan, groups);
+    this.stats.bodies++;
+    const mark: IngestRelabelMark = {
+      digest: this.plan.digest,
+      droppedHashes: out.droppedHashes,
+      droppedSamples: out.droppedCounts,
+    };
+    const unchanged = out.changed === 0 && out.droppedHashes.length === 0;
+    return { scan: out.scan, gathered: out.gathered, unchanged, mark };
+  }
+
+  /** Frees the rules' compiled regexes. */
+  dispose(): void {
+    this.relabeler.dispose();
+  }
+}
+
+const NO_EXTERNAL: readonly string[] = [];
+
+/** The label fields `b[from, to)` (`0x0a len 0x0a nameLen name 0x12 valueLen value`, checked by the scan) as `[name, value, ...]`. */
+function labelsOf(b: Buffer, from: number, to: number): string[] {
+  const out: string[] = [];
+  let p = from;
+  while (p < to) {
+    const [labelLen, a] = varint(b, p + 1);
+    const labelStop = a + labelLen;
+    const [nameLen, n] = varint(b, a + 1);
+    const name = b.toString('utf8', n, n + nameLen);
+    const [valueLen, v] = varint(b, n + nameLen + 1);
+    out.push(name, b.toString('utf8', v, v + valueLen));
+    p = labelStop;
+  }
+  return out;
+}
+
+/** A length varint at `p`: its value and where it ends. */
+function varint(b: Buffer, p: number): [number, number] {
+  let value = 0;
+  let shift = 0;
+  for (;;) {
+    const c = b[p++];
+    value += (c & 0x7f) * 2 ** shift;
+    if (c < 0x80) return [value, p];
+    shift += 7;
+  }
+}

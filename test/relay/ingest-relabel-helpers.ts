@@ -1,0 +1,43 @@
+/** Bodies and rule sets for the tests of write relabeling at ingest. */
+import assert from 'node:assert/strict';
+import { FieldReader } from '../../src/config/field-reader.js';
+import { readRelabelConfigs } from '../../src/relabel/config.js';
+import type { RelabelRule } from '../../src/relabel/types.js';
+import { type IngestRelabelPlan, ingestRelabelDigest } from '../../src/relay/ingest-relabel.js';
+import { remoteWriteProtos, type SeriesInput, writeRequestV1Object } from '../helpers/remote-write-client.js';
+
+export function rulesOf(yaml: unknown[]): RelabelRule[] {
+  const r = new FieldReader('snake');
+  const out = readRelabelConfigs(r, yaml, 'write_relabel_configs', 'utf8');
+  assert.deepEqual(r.errors, []);
+  return out as RelabelRule[];
+}
+
+export function planOf(yaml: unknown[]): IngestRelabelPlan {
+  const rules = rulesOf(yaml);
+  return { digest: ingestRelabelDigest(rules, 'utf8', {}), rules, scheme: 'utf8' };
+}
+
+/** 60 series of varied labels (non-ASCII values, a long one, a label with a dot), 1-3 samples each. */
+export function seriesSet(t0: number, count = 60): SeriesInput[] {
+  return Array.from({ length: count }, (_, k) => {
+    const labels: Record<string, string> = {
+      __name__: ['http_requests_total', 'drop_me', 'Node_CPU', 'keep_me'][k % 4],
+      instance: `host-${k % 7}:9100`,
+      job: k % 2 === 0 ? 'api' : 'Worker',
+      k: String(k),
+    };
+    if (k % 3 === 0) labels.tmp = 'x';
+    if (k % 5 === 0) labels['resource.zone'] = `zöne-${k % 2}`;
+    if (k % 11 === 0) labels.long = 'v'.repeat(150 + k);
+    if (k % 4 === 1) labels.mode = `Idle-${k}`;
+    const samples: [number, number][] = [];
+    for (let i = 0; i <= k % 3; i++) samples.push([t0 + i, k * 10 + i]);
+    return { labels, samples };
+  });
+}
+
+export function bodyOf(series: SeriesInput[]): Uint8Array {
+  const { WriteRequest } = remoteWriteProtos();
+  return WriteRequest.encode(WriteRequest.fromObject(writeRequestV1Object(series))).finish();
+}

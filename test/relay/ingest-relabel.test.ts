@@ -1,0 +1,317 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { scanRelayRequest } from '../../src/daemon/relay-scan.js';
+import { WriteRelabeler } from '../../src/endpoint/write-relabel.js';
+import { SHARD_PARTITIONS, STORED_GROUPS } from '../../src/network/partition.js';
+import { compileRelabeling } from '../../src/relabel/index.js';
+import type { RelabelRule } from '../../src/relabel/types.js';
+import { IngestRelabeler, ingestRelabelDigest } from '../../src/relay/ingest-relabel.js';
+import {
+  decodeRawRecord,
+  encodeGatheredRawRecord,
+  encodeRawRecord,
+  ingestRelabelOf,
+} from '../../src/serialization/raw-record.js';
+import { hashLabelPairs } from '../../src/serialization/series.js';
+import type { SignalRecord } from '../../src/serialization/types.js';
+import { scanWriteRequestV1 } from '../../src/wire/rw1-raw-scan.js';
+import { createWasmRelayScan } from '../../src/wire/rw1-raw-scan-wasm.js';
+import { compressBlock } from '../../src/wire/snappy.js';
+import { bodyOf, planOf, rulesOf, seriesSet } from './ingest-relabel-helpers.js';
+
+/** The rule sets of the table: every action the brief names, alone and together. */
+const RULE_SETS: { name: string; yaml: unknown[] }[] = [
+  { name: 'drop by name', yaml: [{ source_labels: ['__name__'], regex: 'drop_.*', action: 'drop' }] },
+  { name: 'keep', yaml: [{ source_labels: ['job'], regex: 'api', action: 'keep' }] },
+  { name: 'labeldrop', yaml: [{ regex: 'tmp|long', action: 'labeldrop' }] },
+  { name: 'labelkeep', yaml: [{ regex: '__name__|k|job', action: 'labelkeep' }] },
+  { name: 'labelmap', yaml: [{ regex: 'resource\\.(.+)', replacement: 'res_$1', action: 'labelmap' }] },
+  { name: 'replace adding a label', yaml: [{ target_label: 'relayed_by', replacement: 'agent' }] },
+  {
+    name: 'replace from a source',
+    yaml: [{ source_labels: ['instance'], regex: '([^:]+):.*', target_label: 'host', replacement: '$1' }],
+  },
+  {
+    name: 'hashmod then keep',
+    yaml: [
+      { source_labels: ['k'], modulus: 3, target_label: '__tmp_shard', action: 'hashmod' },
+      { source_labels: ['__tmp_shard'], regex: '1', action: 'keep' },
+      { regex: '__tmp_shard', action: 'labeldrop' },
+    ],
+  },
+  { name: 'lowercase', yaml: [{ source_labels: ['job'], target_label: 'job', action: 'lowercase' }] },
+  { name: 'uppercase', yaml: [{ source_labels: ['__name__'], target_label: 'upper', action: 'uppercase' }] },
+  { name: 'changes nothing', yaml: [{ source_labels: ['absent'], regex: 'x', action: 'drop' }] },
+  { name: 'drops everything', yaml: [{ regex: '.*', source_labels: ['__name__'], action: 'drop' }] },
+  {
+    name: 'the benchmark three',
+    yaml: [
+      { source_labels: ['__name__'], regex: 'drop_.*', action: 'drop' },
+      { regex: 'tmp', action: 'labeldrop' },
+      { target_label: 'relayed_by', replacement: 'agent' },
+    ],
+  },
+];
+
+/** Series `i`'s label field bytes and sample bytes in a decoded kind-2 record. */
+function seriesBytes(rec: SignalRecord, i: number): { labels: Buffer; samples: Buffer } {
+  const raw = rec.rawSeries;
+  assert.ok(raw);
+  const b = Buffer.from(raw.bytes);
+  return {
+    labels: b.subarray(raw.start[i], raw.labelsEnd[i]),
+    samples: b.subarray(raw.labelsEnd[i], raw.end[i]),
+  };
+}
+
+/**
+ * What the send-time route sends for `body` under `rules`: per series in order, dropped or the
+ * label field bytes it goes out with (the WriteRelabeler's new labels, else the received ones),
+ * and its sample bytes.
+ */
+function sendTimeRoute(body: Uint8Array, rules: readonly RelabelRule[]) {
+  const scan = scanWriteRequestV1(body);
+  assert.ok(scan);
+  const rec = decodeRawRecord(encodeRawRecord(compressBlock(body), scan));
+  const hashes = Uint32Array.from(rec.seriesHash);
+  const relabeler = new WriteRelabeler(compileRelabeling(rules, 'utf8'), {});
+  const { dropped } = relabeler.apply(rec);
+  const out: { dropped: boolean; hash: number; samples: number; labels: Buffer; sampleBytes: Buffer }[] = [];
+  for (let i = 0; i < rec.seriesCount; i++) {
+    const own = seriesBytes(rec, i);
+    const r = rec.relabeled;
+    const changed = r !== undefined && r.start[i] >= 0;
+    out.push({
+      dropped: dropped?.[i] === 1,
+      hash: hashes[i],
+      samples: rec.sampleOffsets[i + 1] - rec.sampleOffsets[i],
+      labels: changed ? Buffer.from(r.bytes.subarray(r.start[i], r.start[i] + r.length[i])) : Buffer.from(own.labels),
+      sampleBytes: Buffer.from(own.samples),
+    });
+  }
+  relabeler.dispose();
+  return out;
+}
+
+describe('write relabeling at ingest (relay scan)', () => {
+  for (const set of RULE_SETS) {
+    for (const groups of [1, STORED_GROUPS, SHARD_PARTITIONS]) {
+      it(`stores the series the send-time route would send, byte for byte: ${set.name}, ${groups} group(s)`, () => {
+        const plan = planOf(set.yaml);
+        const body = bodyOf(seriesSet(1_700_000_000_000));
+        const want = sendTimeRoute(body, plan.rules);
+        const out = scanRelayRequest(compressBlock(body), 1 << 20, groups, 'utf8', undefined, plan);
+        assert.equal(out.kind, 'record');
+        if (out.kind !== 'record') return;
+        const rec = decodeRawRecord(out.payload);
+        const mark = ingestRelabelOf(rec);
+        assert.ok(mark, 'the record says it was relabeled');
+        assert.equal(mark.digest, plan.digest);
+        const kept = want.filter((w) => !w.dropped);
+        const dropped = want.filter((w) => w.dropped);
+        assert.equal(rec.seriesCount, kept.length);
+        assert.equal(
+          out.received,
+          want.reduce((n, w) => n + w.samples, 0),
+        );
+        assert.equal(
+          out.samples,
+          kept.reduce((n, w) => n + w.samples, 0),
+        );
+        // Every drop listed, in order, with its received hash (its virtual shard) and samples.
+        assert.deepEqual(
+          [...mark.droppedHashes],
+          dropped.map((w) => w.hash),
+        );
+        assert.deepEqual(
+          [...mark.droppedSamples],
+          dropped.map((w) => w.samples),
+        );
+        // The kept series: group by group by their new labels' hash, each group in order of arrival.
+        const expected = kept.map((w) => ({ ...w, newHash: hashOfFields(w.labels) }));
+        const order =
+          groups === 1
+            ? expected
+            : [...Array(groups).keys()].flatMap((g) => expected.filter((w) => (w.newHash & 0xff) % groups === g));
+        for (let i = 0; i < rec.seriesCount; i++) {
+          const got = seriesBytes(rec, i);
+          assert.deepEqual(got.labels, order[i].labels, `series ${i}: label bytes`);
+          assert.deepEqual(got.samples, order[i].sampleBytes, `series ${i}: sample bytes as received`);
+          assert.equal(rec.seriesHash[i], order[i].newHash, `series ${i}: the hash of its labels`);
+          assert.equal(rec.sampleOffsets[i + 1] - rec.sampleOffsets[i], order[i].samples);
+        }
+      });
+    }
+  }
+
+  it('stores new labels of more than 256 pieces whole, byte for byte', () => {
+    // 600 labels, every other one dropped: 300 runs of the received labels, more than a series'
+    // pieces take, so its new labels are stored as one literal.
+    const labels: Record<string, string> = { __name__: 'wide' };
+    for (let k = 0; k < 600; k++) labels[`l${String(k).padStart(3, '0')}`] = k % 2 === 0 ? 'keep' : 'drop';
+    const plan = planOf([{ regex: 'l\\d\\d[13579]', action: 'labeldrop' }]);
+    const body = bodyOf([{ labels, samples: [[1, 1]] }, ...seriesSet(3, 4)]);
+    const want = sendTimeRoute(body, plan.rules);
+    const out = scanRelayRequest(compressBlock(body), 1 << 20, 1, 'utf8', undefined, plan);
+    assert.equal(out.kind, 'record');
+    if (out.kind !== 'record') return;
+    const rec = decodeRawRecord(out.payload);
+    assert.equal(rec.seriesCount, 5);
+    for (let i = 0; i < 5; i++) assert.deepEqual(seriesBytes(rec, i).labels, want[i].labels, `series ${i}`);
+    assert.equal(Object.keys(labelsOfRecord(rec, 0)).length, 301);
+  });
+
+  it('keeps the received block when the rules change and drop nothing (one group)', () => {
+    const plan = planOf([{ source_labels: ['absent'], regex: 'x', action: 'drop' }]);
+    const compressed = compressBlock(bodyOf(seriesSet(5)));
+    const out = scanRelayRequest(compressed, 1 << 20, 1, 'utf8', undefined, plan);
+    assert.equal(out.kind, 'record');
+    if (out.kind !== 'record') return;
+    assert.ok(
+      Buffer.from(out.payload)
+        .subarray(out.payload.length - compressed.length)
+        .equals(compressed),
+    );
+    assert.equal(ingestRelabelOf(decodeRawRecord(out.payload))?.droppedHashes.length, 0);
+  });
+
+  it('writes a record of no series when every series is dropped, carrying its drops', () => {
+    const plan = planOf([{ regex: '.*', source_labels: ['__name__'], action: 'drop' }]);
+    const set = seriesSet(5, 8);
+    const out = scanRelayRequest(compressBlock(bodyOf(set)), 1 << 20, SHARD_PARTITIONS, 'utf8', undefined, plan);
+    assert.equal(out.kind, 'record');
+    if (out.kind !== 'record') return;
+    assert.equal(out.samples, 0);
+    const rec = decodeRawRecord(out.payload);
+    assert.equal(rec.seriesCount, 0);
+    assert.deepEqual(
+      [...(ingestRelabelOf(rec)?.droppedSamples ?? [])],
+      set.map((s) => s.samples?.length),
+    );
+  });
+
+  it('decides each distinct series once; later bodies are cache hits', () => {
+    const plan = planOf([{ target_label: 'relayed_by', replacement: 'agent' }]);
+    const wasm = createWasmRelayScan();
+    assert.ok(wasm);
+    const rl = new IngestRelabeler(plan, wasm, { slots: 1024, arenaBytes: 1 << 20 });
+    for (let round = 0; round < 3; round++) {
+      const body = bodyOf(seriesSet(1000 + round));
+      const out = wasm.uncompressAndScan(compressBlock(body), body.length, 'utf8');
+      assert.ok(out?.scan);
+      const r = rl.relabel(out.scan, out.body.length, 4);
+      assert.ok(r);
+      assert.equal(r.scan.series, 60);
+    }
+    assert.equal(rl.stats.decisions, 60);
+    assert.equal(rl.stats.bodies, 3);
+    assert.equal(rl.stats.clears, 0);
+    rl.dispose();
+  });
+
+  it('finds series in a table whose slots all collide, telling them apart by their bytes', () => {
+    // 16 slots: 8 entries at most, so a body of 6 series probes chains; 3 bodies of other series
+    // in turn empty the cache between them.
+    const plan = planOf([{ target_label: 'relayed_by', replacement: 'agent' }]);
+    const wasm = createWasmRelayScan();
+    assert.ok(wasm);
+    const rl = new IngestRelabeler(plan, wasm, { slots: 16, arenaBytes: 64 * 1024 });
+    for (let round = 0; round < 4; round++) {
+      const set = seriesSet(round, 6).map((s, k) => ({
+        ...s,
+        labels: { ...s.labels, k: String(k + 6 * (round % 2)) },
+      }));
+      const body = bodyOf(set);
+      const out = wasm.uncompressAndScan(compressBlock(body), body.length, 'utf8');
+      assert.ok(out?.scan);
+      const r = rl.relabel(out.scan, body.length, 1);
+      assert.ok(r, `round ${round}`);
+      const rec = decodeRawRecord(encodeGatheredRawRecord(r.scan, r.gathered, undefined, r.mark));
+      for (let i = 0; i < 6; i++) {
+        const labels = labelsOfRecord(rec, i);
+        assert.equal(labels.k, set[i].labels.k, `round ${round} series ${i}: its own outcome`);
+        assert.equal(labels.relayed_by, 'agent');
+      }
+    }
+    // Rounds 0 and 2 (and 1 and 3) hold the same series: each round empties the 8-entry cache.
+    assert.equal(rl.stats.clears, 3);
+    assert.equal(rl.stats.decisions, 24);
+    rl.dispose();
+  });
+
+  it('relabels a first body of 1,000 series on a fresh instance (its arrays fit the memory it grew)', () => {
+    const plan = planOf([{ target_label: 'relayed_by', replacement: 'agent' }]);
+    const wasm = createWasmRelayScan();
+    assert.ok(wasm);
+    const rl = new IngestRelabeler(plan, wasm);
+    const body = bodyOf(seriesSet(9, 1000));
+    const out = wasm.uncompressAndScan(compressBlock(body), body.length, 'utf8');
+    assert.ok(out?.scan);
+    const r = rl.relabel(out.scan, body.length, SHARD_PARTITIONS);
+    assert.ok(r);
+    assert.equal(decodeRawRecord(encodeGatheredRawRecord(r.scan, r.gathered, undefined, r.mark)).seriesCount, 1000);
+    rl.dispose();
+  });
+
+  it('leaves a body unmarked when its outcomes do not fit the cache (the endpoints relabel it at send time)', () => {
+    const plan = planOf([{ target_label: 'relayed_by', replacement: 'agent' }]);
+    const wasm = createWasmRelayScan();
+    assert.ok(wasm);
+    // 1 KiB of arena: the 60 series' keys and new labels do not fit.
+    const rl = new IngestRelabeler(plan, wasm, { slots: 1024, arenaBytes: 1024 });
+    const body = bodyOf(seriesSet(7));
+    const out = wasm.uncompressAndScan(compressBlock(body), body.length, 'utf8');
+    assert.ok(out?.scan);
+    assert.equal(rl.relabel(out.scan, body.length, 1), undefined);
+    assert.equal(rl.stats.fallbacks, 1);
+    rl.dispose();
+  });
+
+  it('names each rule set by a digest of the rules, the scheme and the external labels', () => {
+    const a = rulesOf([{ target_label: 'x', replacement: 'y' }]);
+    const b = rulesOf([{ target_label: 'x', replacement: 'z' }]);
+    assert.equal(
+      ingestRelabelDigest(a, 'utf8', {}),
+      ingestRelabelDigest(rulesOf([{ target_label: 'x', replacement: 'y' }]), 'utf8', {}),
+    );
+    assert.match(ingestRelabelDigest(a, 'utf8', {}), /^[0-9a-f]{16}$/);
+    const digests = new Set([
+      ingestRelabelDigest(a, 'utf8', {}),
+      ingestRelabelDigest(b, 'utf8', {}),
+      ingestRelabelDigest(a, 'legacy', {}),
+      ingestRelabelDigest(a, 'utf8', { cluster: 'c' }),
+    ]);
+    assert.equal(digests.size, 4);
+  });
+});
+
+/** The scan's label hash (hashLabelPairs) of RW1 label fields. */
+function hashOfFields(fields: Buffer): number {
+  const pairs: string[] = [];
+  let p = 0;
+  while (p < fields.length) {
+    const [len, a] = varint(fields, p + 1);
+    const [nl, n] = varint(fields, a + 1);
+    const [vl, v] = varint(fields, n + nl + 1);
+    pairs.push(fields.toString('utf8', n, n + nl), fields.toString('utf8', v, v + vl));
+    p = a + len;
+  }
+  return hashLabelPairs(pairs);
+}
+
+function varint(b: Buffer, p: number): [number, number] {
+  let value = 0;
+  for (let shift = 0; ; shift += 7) {
+    const c = b[p++];
+    value += (c & 0x7f) * 2 ** shift;
+    if (c < 0x80) return [value, p];
+  }
+}
+
+function labelsOfRecord(rec: SignalRecord, i: number): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let k = rec.labelOffsets[i]; k < rec.labelOffsets[i + 1]; k++) {
+    out[rec.strings[rec.labelRefs[2 * k]]] = rec.strings[rec.labelRefs[2 * k + 1]];
+  }
+  return out;
+}
