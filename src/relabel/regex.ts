@@ -79,10 +79,15 @@ type WrappedRE2Constructor = new (
 ) => WrappedRE2;
 
 // The embind class directly, not re2-wasm's RE2 wrapper: that one rewrites JavaScript syntax into
-// RE2's (`\u0041`, `\cA`), which Go does not accept.
-const { WrappedRE2 } = createRequire(import.meta.url)('re2-wasm/build/wasm/re2.js') as {
-  WrappedRE2: WrappedRE2Constructor;
-};
+// RE2's (`\u0041`, `\cA`), which Go does not accept. Loaded on first use: requiring the module
+// instantiates its heap (+11 MB of RSS), which a thread that imports the relabel code but compiles
+// no pattern (the relay scan worker without write relabel rules) must not pay.
+let wrappedRE2: WrappedRE2Constructor | undefined;
+function re2Class(): WrappedRE2Constructor {
+  wrappedRE2 ??= (createRequire(import.meta.url)('re2-wasm/build/wasm/re2.js') as { WrappedRE2: WrappedRE2Constructor })
+    .WrappedRE2;
+  return wrappedRE2;
+}
 
 // RE2_HEAP_NOTE: re2-wasm's heap is a fixed 16 MiB that cannot grow, and running out aborts the
 // module for the life of the process. Measured: ~2.2 KB per compiled typical relabel regex (7,138
@@ -93,7 +98,7 @@ const { WrappedRE2 } = createRequire(import.meta.url)('re2-wasm/build/wasm/re2.j
 const re2Finalizer = new FinalizationRegistry<WrappedRE2>((w) => w.delete());
 
 function compileRe2(pattern: string): WrappedRE2 | string {
-  const w = new WrappedRE2(pattern, false, false, false);
+  const w = new (re2Class())(pattern, false, false, false);
   if (w.ok()) return w;
   const error = w.error();
   w.delete();
