@@ -7,28 +7,46 @@
 import { parentPort } from 'node:worker_threads';
 import { ArrayBufferPool } from '../buffer-pool.js';
 import { PromspoolError } from '../errors.js';
-import type { IngestRelabelPlan } from '../relay/ingest-relabel.js';
+import type { IngestRelabeler, IngestRelabelPlan } from '../relay/ingest-relabel.js';
 import type { RecordAllocator } from '../serialization/raw-record.js';
 import { scanRelayRequest } from './relay-scan.js';
 import { BUFFER_MAX_KEPT_BYTES, BUFFERS_KEPT, type ScanReply, type ScanRequest } from './relay-scanner.js';
 
+if (parentPort === null) throw new Error('relay-scan-worker runs as a worker thread');
 const port = parentPort;
-if (port === null) throw new Error('relay-scan-worker runs as a worker thread');
 
 const records = new ArrayBufferPool(BUFFERS_KEPT, BUFFER_MAX_KEPT_BYTES);
 const alloc: RecordAllocator = (length) => records.take(length);
 /** The last rule set the scanner sent (it sends one only when it changes). */
 let rules: IngestRelabelPlan | undefined;
+/**
+ * The relabel code, imported when the first rule set arrives: a worker of a daemon without write
+ * relabel rules never loads it (~6 MB of RSS per worker).
+ */
+let relabelerFor: ((plan: IngestRelabelPlan) => IngestRelabeler | undefined) | undefined;
+/** Requests wait behind that import, in order; undefined while none is pending. */
+let loading: Promise<void> | undefined;
 
 port.on('message', (req: ScanRequest) => {
+  if (req.relabel?.plan !== undefined) rules = req.relabel.plan;
+  if (rules !== undefined && relabelerFor === undefined && loading === undefined) {
+    loading = import('../relay/ingest-relabel.js').then((m) => {
+      relabelerFor = m.ingestRelabelerFor;
+    });
+  }
+  if (loading === undefined) return answer(req);
+  loading = loading.then(() => answer(req));
+});
+
+function answer(req: ScanRequest): void {
   let reply: ScanReply;
   // The body's buffer stays here for a later record (not this one: the record is built from it).
   const kept = req.body.buffer as ArrayBuffer;
   try {
-    if (req.relabel?.plan !== undefined) rules = req.relabel.plan;
     // A digest this worker has no rules for is not relabeled here: the record goes unmarked and
     // the endpoints relabel it at send time.
-    const relabel = req.relabel !== undefined && rules?.digest === req.relabel.digest ? rules : undefined;
+    const plan = req.relabel !== undefined && rules?.digest === req.relabel.digest ? rules : undefined;
+    const relabel = plan === undefined ? undefined : relabelerFor?.(plan);
     const out = scanRelayRequest(req.body, req.maxBytes, req.groups, req.scheme, alloc, relabel);
     // A record is at the start of a pool buffer of its own (alloc): moved as it is.
     const bytes = out.kind === 'record' ? out.payload : owned(out.body, kept);
@@ -49,7 +67,7 @@ port.on('message', (req: ScanRequest) => {
     port.postMessage(reply);
   }
   records.give(kept);
-});
+}
 
 /**
  * The bytes in an ArrayBuffer of their own: a pooled Buffer's slab cannot be moved, nor can the

@@ -3,7 +3,8 @@
  * (`scanWriteRequestV1`) and, when it can be stored as received, build its kind-2 record. Pure,
  * so the same code runs on the event loop or in a worker thread (see relay-scanner.ts).
  */
-import { IngestRelabeler, type IngestRelabelPlan } from '../relay/ingest-relabel.js';
+// Types only: the relabel code loads where rules are applied (a worker without rules never loads it).
+import type { IngestRelabeler } from '../relay/ingest-relabel.js';
 import { DEFAULT_NAME_VALIDATION_SCHEME, type NameValidationScheme } from '../serialization/name-validation.js';
 import { encodeGatheredRawRecord, encodeRawRecord, type RecordAllocator } from '../serialization/raw-record.js';
 import { type RawWriteRequestScan, scanWriteRequestV1 } from '../wire/rw1-raw-scan.js';
@@ -33,7 +34,7 @@ export type RelayScan = RelayRecord | RelayDecode;
  * chose it (`relayGroupCount`, src/relay/relay-route.ts; layout in raw-record.ts);
  * `scheme`: the names the scan passes through (others are left to the decode path, which refuses them);
  * `alloc`: where the record is written (default: a new Buffer);
- * `relabel`: the write relabel rules to apply at ingest (`ingestRelabelPlan`), if any.
+ * `relabel`: the relabeler of the write relabel rules to apply at ingest (`ingestRelabelerFor`), if any.
  */
 export function scanRelayBody(
   compressed: Uint8Array,
@@ -41,12 +42,12 @@ export function scanRelayBody(
   groups = 1,
   scheme: NameValidationScheme = DEFAULT_NAME_VALIDATION_SCHEME,
   alloc?: RecordAllocator,
-  relabel?: IngestRelabelPlan,
+  relabel?: IngestRelabeler,
 ): RelayScan {
   // Relabeling works on the WebAssembly instance's copy of the body.
   const wasm = relabel !== undefined && body.length <= MAX_WASM_SCAN_BODY_BYTES ? wasmRelayScan() : undefined;
   if (wasm !== undefined && relabel !== undefined) {
-    const relabeler = ingestRelabelerFor(relabel, wasm);
+    const relabeler = relabel;
     const scan = wasm.scan(body, scheme);
     if (scan === undefined) return { kind: 'decode', body };
     return recordOf(wasm, compressed, scan, groups, relabeler, body.length, alloc);
@@ -69,14 +70,14 @@ export function scanRelayRequest(
   groups = 1,
   scheme: NameValidationScheme = DEFAULT_NAME_VALIDATION_SCHEME,
   alloc?: RecordAllocator,
-  relabel?: IngestRelabelPlan,
+  relabel?: IngestRelabeler,
 ): RelayScan {
   const claimed = checkedUncompressedLength(compressed, maxBytes);
   const fits = claimed <= MAX_WASM_SCAN_BODY_BYTES && compressed.length <= MAX_WASM_SCAN_BODY_BYTES;
   const wasm = fits ? wasmRelayScan() : undefined;
   if (wasm !== undefined) {
     // Before the scan: enabling the cache moves the instance's layout.
-    const relabeler = relabel === undefined ? undefined : ingestRelabelerFor(relabel, wasm);
+    const relabeler = relabel;
     const out = wasm.uncompressAndScan(compressed, claimed, scheme);
     // Undefined: a malformed block, which the native uncompress below rejects with its words.
     if (out !== undefined) {
@@ -117,14 +118,4 @@ function recordOf(
       ? encodeRawRecord(compressed, scan, { alloc })
       : encodeGatheredRawRecord(scan, wasm.gather(scan, groups), alloc);
   return { kind: 'record', payload, samples: received, received };
-}
-
-/** This thread's relabeler: one rule set at a time, on this thread's WebAssembly instance. */
-let current: IngestRelabeler | undefined;
-
-function ingestRelabelerFor(plan: IngestRelabelPlan, wasm: WasmRelayScan): IngestRelabeler {
-  if (current !== undefined && current.plan.digest === plan.digest) return current;
-  current?.dispose();
-  current = new IngestRelabeler(plan, wasm);
-  return current;
 }

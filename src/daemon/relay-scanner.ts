@@ -15,7 +15,7 @@ import { Worker } from 'node:worker_threads';
 import { ArrayBufferPool } from '../buffer-pool.js';
 import { PromspoolError, type PromspoolErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { IngestRelabelPlan } from '../relay/ingest-relabel.js';
+import { type IngestRelabelPlan, ingestRelabelerFor } from '../relay/ingest-relabel.js';
 import { DEFAULT_NAME_VALIDATION_SCHEME, type NameValidationScheme } from '../serialization/name-validation.js';
 import type { Uncompress } from './receiver.js';
 import { type RelayScan, scanRelayBody } from './relay-scan.js';
@@ -220,7 +220,8 @@ class ThreadedRelayScanner implements RelayScanner {
     relabel: IngestRelabelPlan | undefined,
   ): Promise<RelayScan> {
     const body = await this.opts.uncompress(compressed, maxBytes);
-    return scanRelayBody(compressed, body, groups, this.scheme, undefined, relabel);
+    const relabeler = relabel === undefined ? undefined : ingestRelabelerFor(relabel);
+    return scanRelayBody(compressed, body, groups, this.scheme, undefined, relabeler);
   }
 }
 

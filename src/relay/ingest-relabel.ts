@@ -32,6 +32,7 @@ import {
   RELABEL_DROP,
   RELABEL_KEEP,
   type WasmRelayScan,
+  wasmRelayScan,
 } from '../wire/rw1-raw-scan-wasm.js';
 
 /** The rule set the relay scan applies at ingest: what the scan worker compiles. */
@@ -221,4 +222,21 @@ function varint(b: Buffer, p: number): [number, number] {
     if (c < 0x80) return [value, p];
     shift += 7;
   }
+}
+
+/** This thread's relabeler: one rule set at a time, on this thread's WebAssembly scan instance. */
+let current: IngestRelabeler | undefined;
+
+/**
+ * The relabeler of `plan` for this thread's scan instance (`wasmRelayScan`), made on first use
+ * and kept while the plan's digest stays; undefined where WebAssembly is unavailable (the bodies
+ * are then stored unmarked and relabeled at send time).
+ */
+export function ingestRelabelerFor(plan: IngestRelabelPlan): IngestRelabeler | undefined {
+  if (current !== undefined && current.plan.digest === plan.digest) return current;
+  const wasm = wasmRelayScan();
+  if (wasm === undefined) return undefined;
+  current?.dispose();
+  current = new IngestRelabeler(plan, wasm);
+  return current;
 }

@@ -7,7 +7,7 @@ import type { Segment } from '../../src/filequeue/types.js';
 import { STORED_GROUPS } from '../../src/network/partition.js';
 import { virtualShardOf } from '../../src/network/types.js';
 import type { RelabelRule } from '../../src/relabel/types.js';
-import type { IngestRelabelPlan } from '../../src/relay/ingest-relabel.js';
+import { type IngestRelabelPlan, ingestRelabelerFor } from '../../src/relay/ingest-relabel.js';
 import { decodeRawRecord, encodeRawRecord, ingestRelabelOf } from '../../src/serialization/raw-record.js';
 import { decodeRecord } from '../../src/serialization/record-codec.js';
 import { scanWriteRequestV1 } from '../../src/wire/rw1-raw-scan.js';
@@ -31,7 +31,7 @@ function payloadOf(body: Uint8Array, plan: IngestRelabelPlan | undefined, groups
     assert.ok(scan);
     return encodeRawRecord(compressBlock(body), scan, { body, groups });
   }
-  const out = scanRelayRequest(compressBlock(body), 1 << 20, groups, 'utf8', undefined, plan);
+  const out = scanRelayRequest(compressBlock(body), 1 << 20, groups, 'utf8', undefined, ingestRelabelerFor(plan));
   assert.equal(out.kind, 'record');
   return (out as { payload: Uint8Array }).payload;
 }

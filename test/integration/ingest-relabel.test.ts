@@ -7,6 +7,7 @@ import { after, describe, it } from 'node:test';
 import { scanRelayRequest } from '../../src/daemon/relay-scan.js';
 import { STORED_GROUPS } from '../../src/network/partition.js';
 import { virtualShardOf } from '../../src/network/types.js';
+import { ingestRelabelerFor } from '../../src/relay/ingest-relabel.js';
 import { decodeRawRecord, ingestRelabelOf } from '../../src/serialization/raw-record.js';
 import { type FakeReceiver, seriesKey, startFakeReceiver } from '../helpers/fake-receiver.js';
 import { buildWriteRequestV1, type SeriesInput } from '../helpers/remote-write-client.js';
@@ -51,7 +52,7 @@ function doneBeforeRestart(series: SeriesInput[]): number {
     STORED_GROUPS,
     'utf8',
     undefined,
-    planOf(OLD_RULES),
+    ingestRelabelerFor(planOf(OLD_RULES)),
   );
   assert.equal(out.kind, 'record');
   const rec = decodeRawRecord((out as { payload: Uint8Array }).payload);

@@ -5,7 +5,7 @@ import { WriteRelabeler } from '../../src/endpoint/write-relabel.js';
 import { SHARD_PARTITIONS, STORED_GROUPS } from '../../src/network/partition.js';
 import { compileRelabeling } from '../../src/relabel/index.js';
 import type { RelabelRule } from '../../src/relabel/types.js';
-import { IngestRelabeler, ingestRelabelDigest } from '../../src/relay/ingest-relabel.js';
+import { IngestRelabeler, ingestRelabelDigest, ingestRelabelerFor } from '../../src/relay/ingest-relabel.js';
 import {
   decodeRawRecord,
   encodeGatheredRawRecord,
@@ -100,7 +100,7 @@ describe('write relabeling at ingest (relay scan)', () => {
         const plan = planOf(set.yaml);
         const body = bodyOf(seriesSet(1_700_000_000_000));
         const want = sendTimeRoute(body, plan.rules);
-        const out = scanRelayRequest(compressBlock(body), 1 << 20, groups, 'utf8', undefined, plan);
+        const out = scanRelayRequest(compressBlock(body), 1 << 20, groups, 'utf8', undefined, ingestRelabelerFor(plan));
         assert.equal(out.kind, 'record');
         if (out.kind !== 'record') return;
         const rec = decodeRawRecord(out.payload);
@@ -152,7 +152,7 @@ describe('write relabeling at ingest (relay scan)', () => {
     const plan = planOf([{ regex: 'l\\d\\d[13579]', action: 'labeldrop' }]);
     const body = bodyOf([{ labels, samples: [[1, 1]] }, ...seriesSet(3, 4)]);
     const want = sendTimeRoute(body, plan.rules);
-    const out = scanRelayRequest(compressBlock(body), 1 << 20, 1, 'utf8', undefined, plan);
+    const out = scanRelayRequest(compressBlock(body), 1 << 20, 1, 'utf8', undefined, ingestRelabelerFor(plan));
     assert.equal(out.kind, 'record');
     if (out.kind !== 'record') return;
     const rec = decodeRawRecord(out.payload);
@@ -164,7 +164,7 @@ describe('write relabeling at ingest (relay scan)', () => {
   it('keeps the received block when the rules change and drop nothing (one group)', () => {
     const plan = planOf([{ source_labels: ['absent'], regex: 'x', action: 'drop' }]);
     const compressed = compressBlock(bodyOf(seriesSet(5)));
-    const out = scanRelayRequest(compressed, 1 << 20, 1, 'utf8', undefined, plan);
+    const out = scanRelayRequest(compressed, 1 << 20, 1, 'utf8', undefined, ingestRelabelerFor(plan));
     assert.equal(out.kind, 'record');
     if (out.kind !== 'record') return;
     assert.ok(
@@ -178,7 +178,14 @@ describe('write relabeling at ingest (relay scan)', () => {
   it('writes a record of no series when every series is dropped, carrying its drops', () => {
     const plan = planOf([{ regex: '.*', source_labels: ['__name__'], action: 'drop' }]);
     const set = seriesSet(5, 8);
-    const out = scanRelayRequest(compressBlock(bodyOf(set)), 1 << 20, SHARD_PARTITIONS, 'utf8', undefined, plan);
+    const out = scanRelayRequest(
+      compressBlock(bodyOf(set)),
+      1 << 20,
+      SHARD_PARTITIONS,
+      'utf8',
+      undefined,
+      ingestRelabelerFor(plan),
+    );
     assert.equal(out.kind, 'record');
     if (out.kind !== 'record') return;
     assert.equal(out.samples, 0);

@@ -5,6 +5,7 @@ import { scanRelayRequest } from '../../src/daemon/relay-scan.js';
 import { partitionOf, SHARD_PARTITIONS, STORED_GROUPS, storedGroupOf } from '../../src/network/partition.js';
 import { initialAssignment } from '../../src/network/reshard-assignment.js';
 import { type SendWork, VIRTUAL_SHARDS, virtualShardOf } from '../../src/network/types.js';
+import { ingestRelabelerFor } from '../../src/relay/ingest-relabel.js';
 import {
   createRelayRoute,
   ingestRelabelPlan,
@@ -376,7 +377,14 @@ describe('write relabeling at ingest: the route', () => {
       })),
     );
     const marked = () => {
-      const out = scanRelayRequest(compressBlock(body), 1 << 20, STORED_GROUPS, 'utf8', undefined, plan);
+      const out = scanRelayRequest(
+        compressBlock(body),
+        1 << 20,
+        STORED_GROUPS,
+        'utf8',
+        undefined,
+        ingestRelabelerFor(plan),
+      );
       assert.equal(out.kind, 'record');
       return decodeRecord((out as { payload: Uint8Array }).payload, { deferRawBody: true });
     };
