@@ -409,7 +409,8 @@ const notes = [
     ),
   ...verdicts.map((v) => `Target ${v}.`),
 ].join('\n');
-if (!args['no-append']) {
+// A profiled run is slower than the figures it would record: it is never appended.
+if (!args['no-append'] && !args['cpu-prof']) {
   recordResult({
     // Runs of another length (issue 22's 2M from cold) are scenarios of their own.
     scenario: `relay${rw2 ? '-rw2' : ''}${args.relabel ? '-relabel' : ''}${warmupSamples === 0 ? '-cold' : ''}${args.samples === 10_000_000 ? '' : `-${args.samples / 1e6}M`}`,
