@@ -26,6 +26,7 @@ import { SHARD_PARTITIONS } from '../src/network/partition.js';
 import { uncompressBlock } from '../src/wire/snappy.js';
 import { type Agent, daemonNodeFlags, freePort, startVmagent, waitReady } from './lib/agents.js';
 import { processCpuSeconds } from './lib/measure.js';
+import { readVarint, skipField } from './lib/proto-framing.js';
 import { type BenchMetric, type BenchTarget, evaluateTargets, recordResult } from './lib/results.js';
 import { buildBodySet, setBodyTimestamp } from './lib/rw-bodies.js';
 import { agentList, scenarioArgs } from './lib/scenario-args.js';
@@ -48,30 +49,6 @@ const args = scenarioArgs({
 const SELF = fileURLToPath(import.meta.url);
 
 // ---------------------------------------------------------------- receiver (child process)
-
-function readVarint(buf: Uint8Array, pos: number): [value: number, next: number] {
-  let v = 0;
-  let mul = 1;
-  for (let i = 0; i < 10; i++) {
-    const b = buf[pos++];
-    if (b === undefined) throw new Error('truncated varint');
-    v += (b & 0x7f) * mul;
-    if (b < 0x80) return [v, pos];
-    mul *= 128;
-  }
-  throw new Error('varint too long');
-}
-
-function skipField(buf: Uint8Array, pos: number, wireType: number): number {
-  if (wireType === 0) return readVarint(buf, pos)[1];
-  if (wireType === 1) return pos + 8;
-  if (wireType === 5) return pos + 4;
-  if (wireType === 2) {
-    const [len, p] = readVarint(buf, pos);
-    return p + len;
-  }
-  throw new Error(`unsupported wire type ${wireType}`);
-}
 
 /**
  * Walks a `prometheus.WriteRequest`'s framing (no label decoding: a full decode cost this

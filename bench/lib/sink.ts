@@ -17,6 +17,7 @@ import { decodeWriteRequestV1 } from '../../src/wire/rw1-decoder.js';
 import { decodeWriteRequestV2 } from '../../src/wire/rw2-decoder.js';
 import { uncompressBlock } from '../../src/wire/snappy.js';
 import type { RemoteWriteVisitor } from '../../src/wire/types.js';
+import { readVarint, skipField } from './proto-framing.js';
 
 let samples = 0;
 let requests = 0;
@@ -32,31 +33,6 @@ const visitor: RemoteWriteVisitor = {
 };
 
 const structureOnly = process.argv[3] === 'structure';
-
-function readVarint(buf: Uint8Array, pos: number): [value: number, next: number] {
-  let v = 0;
-  let mul = 1;
-  for (let i = 0; i < 10; i++) {
-    if (pos >= buf.length) throw new Error('truncated varint');
-    const b = buf[pos++]!;
-    v += (b & 0x7f) * mul;
-    if (b < 0x80) return [v, pos];
-    mul *= 128;
-  }
-  throw new Error('varint too long');
-}
-
-/** Skips the field whose tag was just read; returns the position after it. */
-function skipField(buf: Uint8Array, pos: number, wireType: number): number {
-  if (wireType === 0) return readVarint(buf, pos)[1];
-  if (wireType === 1) return pos + 8;
-  if (wireType === 5) return pos + 4;
-  if (wireType === 2) {
-    const [len, p] = readVarint(buf, pos);
-    return p + len;
-  }
-  throw new Error(`unsupported wire type ${wireType}`);
-}
 
 /**
  * Samples in a `prometheus.WriteRequest` (`Sample` fields (2) of each `TimeSeries` (1)), or with
