@@ -151,6 +151,30 @@ const accept: ReceiverBehaviour = { kind: 'accept' };
  */
 const EXPLICIT_TS = Math.floor(Date.now() / 1000) * 1000 + 20_000;
 
+/**
+ * The Histogram case's checks (buckets 1 and 2 under the `le` spellings `one` and `two`, +Inf,
+ * sum and count, all with the same number of samples): upstream's spelling, or Prometheus 3's.
+ */
+function histogramChecks(one: string, two: string): Check[] {
+  return [
+    { kind: 'allValues', match: { __name__: 'histogram_bucket', le: one }, value: 1 },
+    { kind: 'allValues', match: { __name__: 'histogram_bucket', le: two }, value: 2 },
+    { kind: 'allValues', match: { __name__: 'histogram_bucket', le: '+Inf' }, value: 2 },
+    { kind: 'allValues', match: { __name__: 'histogram_sum' }, value: 3 },
+    { kind: 'allValues', match: { __name__: 'histogram_count' }, value: 2 },
+    {
+      kind: 'sameCount',
+      matches: [
+        { __name__: 'histogram_count' },
+        { __name__: 'histogram_bucket', le: one },
+        { __name__: 'histogram_bucket', le: two },
+        { __name__: 'histogram_bucket', le: '+Inf' },
+        { __name__: 'histogram_sum' },
+      ],
+    },
+  ];
+}
+
 export const SENDER_CASES: SenderCase[] = [
   // ---- types (counter.go, gauge.go, histogram.go, summary.go)
   {
@@ -187,42 +211,12 @@ export const SENDER_CASES: SenderCase[] = [
     // its 3.0 migration guide), and promspool does as Prometheus 3 does; so the buckets are
     // expected under Prometheus 3's names, with upstream's values and counts.
     checks: [
-      { kind: 'allValues', match: { __name__: 'histogram_bucket', le: '1.0' }, value: 1 },
-      { kind: 'allValues', match: { __name__: 'histogram_bucket', le: '2.0' }, value: 2 },
-      { kind: 'allValues', match: { __name__: 'histogram_bucket', le: '+Inf' }, value: 2 },
-      { kind: 'allValues', match: { __name__: 'histogram_sum' }, value: 3 },
-      { kind: 'allValues', match: { __name__: 'histogram_count' }, value: 2 },
-      {
-        kind: 'sameCount',
-        matches: [
-          { __name__: 'histogram_count' },
-          { __name__: 'histogram_bucket', le: '1.0' },
-          { __name__: 'histogram_bucket', le: '2.0' },
-          { __name__: 'histogram_bucket', le: '+Inf' },
-          { __name__: 'histogram_sum' },
-        ],
-      },
+      ...histogramChecks('1.0', '2.0'),
       // Only those: no bucket is delivered under the spelling the target used.
       { kind: 'none', match: { __name__: 'histogram_bucket', le: '1' } },
       { kind: 'none', match: { __name__: 'histogram_bucket', le: '2' } },
     ],
-    upstreamChecks: [
-      { kind: 'allValues', match: { __name__: 'histogram_bucket', le: '1' }, value: 1 },
-      { kind: 'allValues', match: { __name__: 'histogram_bucket', le: '2' }, value: 2 },
-      { kind: 'allValues', match: { __name__: 'histogram_bucket', le: '+Inf' }, value: 2 },
-      { kind: 'allValues', match: { __name__: 'histogram_sum' }, value: 3 },
-      { kind: 'allValues', match: { __name__: 'histogram_count' }, value: 2 },
-      {
-        kind: 'sameCount',
-        matches: [
-          { __name__: 'histogram_count' },
-          { __name__: 'histogram_bucket', le: '1' },
-          { __name__: 'histogram_bucket', le: '2' },
-          { __name__: 'histogram_bucket', le: '+Inf' },
-          { __name__: 'histogram_sum' },
-        ],
-      },
-    ],
+    upstreamChecks: histogramChecks('1', '2'),
   },
   {
     name: 'Summary',
