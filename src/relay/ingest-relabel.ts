@@ -34,6 +34,7 @@ import {
   type WasmRelayScan,
   wasmRelayScan,
 } from '../wire/rw1-raw-scan-wasm.js';
+import { readLength, varintCursor } from '../wire/varint-reader.js';
 
 /** The rule set the relay scan applies at ingest: what the scan worker compiles. */
 export interface IngestRelabelPlan {
@@ -201,27 +202,16 @@ function labelsOf(b: Buffer, from: number, to: number): string[] {
   const out: string[] = [];
   let p = from;
   while (p < to) {
-    const [labelLen, a] = varint(b, p + 1);
-    const labelStop = a + labelLen;
-    const [nameLen, n] = varint(b, a + 1);
+    const labelLen = readLength(b, p + 1, to);
+    const labelStop = varintCursor.end + labelLen;
+    const nameLen = readLength(b, varintCursor.end + 1, labelStop);
+    const n = varintCursor.end;
     const name = b.toString('utf8', n, n + nameLen);
-    const [valueLen, v] = varint(b, n + nameLen + 1);
-    out.push(name, b.toString('utf8', v, v + valueLen));
+    const valueLen = readLength(b, n + nameLen + 1, labelStop);
+    out.push(name, b.toString('utf8', varintCursor.end, varintCursor.end + valueLen));
     p = labelStop;
   }
   return out;
-}
-
-/** A length varint at `p`: its value and where it ends. */
-function varint(b: Buffer, p: number): [number, number] {
-  let value = 0;
-  let shift = 0;
-  for (;;) {
-    const c = b[p++];
-    value += (c & 0x7f) * 2 ** shift;
-    if (c < 0x80) return [value, p];
-    shift += 7;
-  }
 }
 
 /** This thread's relabeler: one rule set at a time, on this thread's WebAssembly scan instance. */
