@@ -642,6 +642,31 @@ export function metricValue(exposition: string, nameAndLabels: string): number |
   return undefined;
 }
 
+/** The values of the sample lines of metric `name` (any labels) whose labels include every `labels` pair. */
+function metricValues(exposition: string, name: string, labels: Readonly<Record<string, string>>): number[] {
+  const out: number[] = [];
+  for (const line of exposition.split('\n')) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`)))
+      out.push(Number(line.slice(line.lastIndexOf(' ') + 1)));
+  }
+  return out;
+}
+
+/** The value of the first sample line of `name` whose labels include every `labels` pair; undefined if none. */
+export function labeledMetricValue(
+  exposition: string,
+  name: string,
+  labels: Readonly<Record<string, string>> = {},
+): number | undefined {
+  return metricValues(exposition, name, labels)[0];
+}
+
+/** The sum over the sample lines of `name` whose labels include every `labels` pair (e.g. every `reason`). */
+export function metricSum(exposition: string, name: string, labels: Readonly<Record<string, string>> = {}): number {
+  return metricValues(exposition, name, labels).reduce((a, b) => a + b, 0);
+}
+
 /**
  * Waits until `receiver` holds every sample acknowledged in `ledger`; on timeout the error says
  * how many are missing and which, so a failure shows what was lost rather than just "timed out".

@@ -13,6 +13,7 @@ import {
   type DaemonProcess,
   daemonConfigYaml,
   makeTempDir,
+  metricSum,
   postWrite,
   startDaemonProcess,
   type TempDir,
@@ -62,16 +63,6 @@ async function startWanLink(target: string, delayMs: number): Promise<WanLink> {
     url: `http://127.0.0.1:${port}/api/v1/write`,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   });
-}
-
-/** The sum of every series of metric `name` in an exposition (its children by label). */
-function sumOf(exposition: string, name: string): number {
-  let sum = 0;
-  for (const line of exposition.split('\n')) {
-    if (line.startsWith(`${name}{`) || line.startsWith(`${name} `))
-      sum += Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return sum;
 }
 
 describe('resharding past 16 loops into a real Prometheus behind a 100 ms link', { skip }, () => {
@@ -139,10 +130,10 @@ describe('resharding past 16 loops into a real Prometheus behind a 100 ms link',
     for (const s of fromProm) assert.deepEqual(s.samples, expected, `series ${s.metric.i}`);
 
     const metrics = await fetch(`${daemon.url}/metrics`).then((r) => r.text());
-    assert.equal(sumOf(metrics, 'prometheus_remote_storage_samples_total'), total, 'sent once each');
-    assert.equal(sumOf(metrics, 'prometheus_remote_storage_samples_failed_total'), 0, 'none refused');
-    assert.equal(sumOf(metrics, 'prometheus_remote_storage_samples_dropped_total'), 0, 'none dropped');
-    assert.equal(sumOf(metrics, 'prometheus_remote_storage_shards_max'), 40);
+    assert.equal(metricSum(metrics, 'prometheus_remote_storage_samples_total'), total, 'sent once each');
+    assert.equal(metricSum(metrics, 'prometheus_remote_storage_samples_failed_total'), 0, 'none refused');
+    assert.equal(metricSum(metrics, 'prometheus_remote_storage_samples_dropped_total'), 0, 'none dropped');
+    assert.equal(metricSum(metrics, 'prometheus_remote_storage_shards_max'), 40);
     const grown = daemon
       .logs()
       .filter((l) => l.msg === 'resharded')

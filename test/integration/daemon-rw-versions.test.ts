@@ -17,6 +17,7 @@ import { floatFromBits, STALE_NAN_BITS } from '../wire/record-builder.js';
 import {
   type DaemonProcess,
   daemonConfigYaml,
+  labeledMetricValue,
   makeTempDir,
   postWrite,
   startDaemonProcess,
@@ -32,15 +33,6 @@ const V2 = 'io.prometheus.write.v2.Request';
 async function metricsOf(daemon: DaemonProcess): Promise<string> {
   const res = await fetch(`${daemon.url}/metrics`);
   return res.text();
-}
-
-/** The value of the first exposition line of `name` whose labels include every `labels` pair. */
-function sample(exposition: string, name: string, labels: Record<string, string> = {}): number | undefined {
-  for (const line of exposition.split('\n')) {
-    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-    if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) return Number(line.split(' ').at(-1));
-  }
-  return undefined;
 }
 
 function intHistogram(ts: number): HistogramEntry {
@@ -212,22 +204,29 @@ describe('1.0 in -> 2.0 out (promspool A) -> 2.0 in -> 1.0 out (promspool B)', (
 
     // The hop A -> B was 2.0 throughout: no fallback, B answered with written counts.
     const ma = await metricsOf(a);
-    assert.equal(sample(ma, 'promspool_remote_write_protocol', { protobuf_message: V2 }), 1);
+    assert.equal(labeledMetricValue(ma, 'promspool_remote_write_protocol', { protobuf_message: V2 }), 1);
     assert.equal(
-      sample(ma, 'promspool_remote_write_protocol_fallbacks_total', { reason: 'unsupported_media_type' }),
+      labeledMetricValue(ma, 'promspool_remote_write_protocol_fallbacks_total', { reason: 'unsupported_media_type' }),
       0,
     );
-    assert.equal(sample(ma, 'promspool_remote_write_protocol_fallbacks_total', { reason: 'no_written_headers' }), 0);
-    assert.equal(sample(ma, 'prometheus_remote_storage_samples_total', { remote_name: 'b' }), samples);
-    assert.equal(sample(ma, 'prometheus_remote_storage_histograms_total', { remote_name: 'b' }), 3);
-    assert.equal(sample(ma, 'prometheus_remote_storage_samples_failed_total', { remote_name: 'b' }), 0);
-    assert.equal(sample(ma, 'promspool_receiver_requests_stored_as_received_total'), 1, 'the relay route was taken');
+    assert.equal(
+      labeledMetricValue(ma, 'promspool_remote_write_protocol_fallbacks_total', { reason: 'no_written_headers' }),
+      0,
+    );
+    assert.equal(labeledMetricValue(ma, 'prometheus_remote_storage_samples_total', { remote_name: 'b' }), samples);
+    assert.equal(labeledMetricValue(ma, 'prometheus_remote_storage_histograms_total', { remote_name: 'b' }), 3);
+    assert.equal(labeledMetricValue(ma, 'prometheus_remote_storage_samples_failed_total', { remote_name: 'b' }), 0);
+    assert.equal(
+      labeledMetricValue(ma, 'promspool_receiver_requests_stored_as_received_total'),
+      1,
+      'the relay route was taken',
+    );
     const mb = await metricsOf(b);
-    assert.equal(sample(mb, 'promspool_receiver_samples_total', { type: 'sample' }), samples);
-    assert.equal(sample(mb, 'promspool_receiver_samples_total', { type: 'histogram' }), 3);
-    assert.equal(sample(mb, 'promspool_receiver_samples_total', { type: 'exemplar' }), 2);
-    assert.equal(sample(mb, 'prometheus_remote_storage_samples_total', { remote_name: 'sink' }), samples);
-    assert.equal(sample(mb, 'prometheus_remote_storage_histograms_total', { remote_name: 'sink' }), 3);
+    assert.equal(labeledMetricValue(mb, 'promspool_receiver_samples_total', { type: 'sample' }), samples);
+    assert.equal(labeledMetricValue(mb, 'promspool_receiver_samples_total', { type: 'histogram' }), 3);
+    assert.equal(labeledMetricValue(mb, 'promspool_receiver_samples_total', { type: 'exemplar' }), 2);
+    assert.equal(labeledMetricValue(mb, 'prometheus_remote_storage_samples_total', { remote_name: 'sink' }), samples);
+    assert.equal(labeledMetricValue(mb, 'prometheus_remote_storage_histograms_total', { remote_name: 'sink' }), 3);
   });
 });
 
@@ -317,16 +316,17 @@ describe('2.0 in -> 1.0 out to Debian’s Prometheus 2.42', { skip }, () => {
 
     const m = await waitUntil(() => metricsOf(daemon), {
       until: (text) =>
-        sample(text, 'prometheus_remote_storage_samples_total', { remote_name: 'prom' }) === SERIES * SAMPLES,
+        labeledMetricValue(text, 'prometheus_remote_storage_samples_total', { remote_name: 'prom' }) ===
+        SERIES * SAMPLES,
       timeoutMs: 10_000,
       intervalMs: 100,
       description: 'the delivered samples counted',
     });
-    assert.equal(sample(m, 'prometheus_remote_storage_histograms_total', { remote_name: 'prom' }), 2);
-    assert.equal(sample(m, 'prometheus_remote_storage_exemplars_total', { remote_name: 'prom' }), 1);
-    assert.equal(sample(m, 'prometheus_remote_storage_samples_failed_total', { remote_name: 'prom' }), 0);
-    assert.equal(sample(m, 'promspool_receiver_samples_total', { type: 'sample' }), SERIES * SAMPLES);
-    assert.equal(sample(m, 'promspool_receiver_samples_total', { type: 'histogram' }), 2);
-    assert.equal(sample(m, 'promspool_receiver_samples_total', { type: 'exemplar' }), 1);
+    assert.equal(labeledMetricValue(m, 'prometheus_remote_storage_histograms_total', { remote_name: 'prom' }), 2);
+    assert.equal(labeledMetricValue(m, 'prometheus_remote_storage_exemplars_total', { remote_name: 'prom' }), 1);
+    assert.equal(labeledMetricValue(m, 'prometheus_remote_storage_samples_failed_total', { remote_name: 'prom' }), 0);
+    assert.equal(labeledMetricValue(m, 'promspool_receiver_samples_total', { type: 'sample' }), SERIES * SAMPLES);
+    assert.equal(labeledMetricValue(m, 'promspool_receiver_samples_total', { type: 'histogram' }), 2);
+    assert.equal(labeledMetricValue(m, 'promspool_receiver_samples_total', { type: 'exemplar' }), 1);
   });
 });

@@ -14,6 +14,7 @@ import { intCustom } from '../wire/custom-bucket-histograms.js';
 import {
   type DaemonProcess,
   daemonConfigYaml,
+  labeledMetricValue,
   makeTempDir,
   metricValue,
   postWrite,
@@ -29,15 +30,6 @@ const V2 = 'io.prometheus.write.v2.Request';
 async function metricsOf(daemon: DaemonProcess): Promise<string> {
   const res = await fetch(`${daemon.url}/metrics`);
   return res.text();
-}
-
-/** The value of the first exposition line of `name` whose labels include every `labels` pair. */
-function sample(exposition: string, name: string, labels: Record<string, string>): number | undefined {
-  for (const line of exposition.split('\n')) {
-    if (!line.startsWith(`${name}{`)) continue;
-    if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) return Number(line.split(' ').at(-1));
-  }
-  return undefined;
 }
 
 function histograms(now: number): HistogramEntry[] {
@@ -187,17 +179,23 @@ describe('remote-write 2.0 to promspool’s own receiver', () => {
     assert.equal(sink.headersSeen['x-prometheus-remote-write-version'], '2.0.0');
 
     const m = await metricsOf(a);
-    assert.equal(sample(m, 'promspool_remote_write_protocol', { protobuf_message: V2 }), 1);
-    assert.equal(sample(m, 'promspool_remote_write_protocol_fallbacks_total', { reason: 'unsupported_media_type' }), 0);
-    assert.equal(sample(m, 'promspool_remote_write_protocol_fallbacks_total', { reason: 'no_written_headers' }), 0);
-    assert.equal(sample(m, 'prometheus_remote_storage_samples_total', { remote_name: 'b' }), 5);
+    assert.equal(labeledMetricValue(m, 'promspool_remote_write_protocol', { protobuf_message: V2 }), 1);
+    assert.equal(
+      labeledMetricValue(m, 'promspool_remote_write_protocol_fallbacks_total', { reason: 'unsupported_media_type' }),
+      0,
+    );
+    assert.equal(
+      labeledMetricValue(m, 'promspool_remote_write_protocol_fallbacks_total', { reason: 'no_written_headers' }),
+      0,
+    );
+    assert.equal(labeledMetricValue(m, 'prometheus_remote_storage_samples_total', { remote_name: 'b' }), 5);
     assert.equal(
       metricValue(m, 'promspool_receiver_requests_stored_as_received_total'),
       1,
       'the samples-only push took the relay route',
     );
-    assert.equal(sample(m, 'prometheus_remote_storage_histograms_total', { remote_name: 'b' }), 3);
-    assert.equal(sample(m, 'prometheus_remote_storage_samples_failed_total', { remote_name: 'b' }), 0);
+    assert.equal(labeledMetricValue(m, 'prometheus_remote_storage_histograms_total', { remote_name: 'b' }), 3);
+    assert.equal(labeledMetricValue(m, 'prometheus_remote_storage_samples_failed_total', { remote_name: 'b' }), 0);
   });
 });
 
@@ -268,17 +266,24 @@ describe('remote-write 2.0 to Debian’s Prometheus 2.42 (1.0 only)', { skip }, 
 
     const m = await waitUntil(() => metricsOf(daemon), {
       until: (text) =>
-        sample(text, 'prometheus_remote_storage_samples_total', { remote_name: 'prom' }) === SERIES * SAMPLES,
+        labeledMetricValue(text, 'prometheus_remote_storage_samples_total', { remote_name: 'prom' }) ===
+        SERIES * SAMPLES,
       timeoutMs: 10_000,
       intervalMs: 100,
       description: 'the delivered samples counted',
     });
     // Prometheus 2.42 ignores the 2.0 Content-Type, reads the body as an empty 1.0 request and
     // answers 204 without written headers: the spec's "treat as 415".
-    assert.equal(sample(m, 'promspool_remote_write_protocol', { protobuf_message: 'prometheus.WriteRequest' }), 1);
-    assert.equal(sample(m, 'promspool_remote_write_protocol_fallbacks_total', { reason: 'no_written_headers' }), 1);
-    assert.equal(sample(m, 'prometheus_remote_storage_samples_failed_total', { remote_name: 'prom' }), 0);
-    assert.equal(sample(m, 'prometheus_remote_storage_histograms_total', { remote_name: 'prom' }), 2);
+    assert.equal(
+      labeledMetricValue(m, 'promspool_remote_write_protocol', { protobuf_message: 'prometheus.WriteRequest' }),
+      1,
+    );
+    assert.equal(
+      labeledMetricValue(m, 'promspool_remote_write_protocol_fallbacks_total', { reason: 'no_written_headers' }),
+      1,
+    );
+    assert.equal(labeledMetricValue(m, 'prometheus_remote_storage_samples_failed_total', { remote_name: 'prom' }), 0);
+    assert.equal(labeledMetricValue(m, 'prometheus_remote_storage_histograms_total', { remote_name: 'prom' }), 2);
     assert.equal(daemon.tail(1000).match(/does not take protocol 2\.0/g)?.length, 1, daemon.tail());
     const stateFile = join(dir.path, 'data', 'prom', PROTOCOL_STATE_FILE);
     assert.equal(JSON.parse(readFileSync(stateFile, 'utf8')).protobufMessage, 'prometheus.WriteRequest');
@@ -299,8 +304,14 @@ describe('remote-write 2.0 to Debian’s Prometheus 2.42 (1.0 only)', { skip }, 
       description: `${SERIES} series after the restart in Prometheus`,
     });
     const m2 = await metricsOf(daemon);
-    assert.equal(sample(m2, 'promspool_remote_write_protocol', { protobuf_message: 'prometheus.WriteRequest' }), 1);
-    assert.equal(sample(m2, 'promspool_remote_write_protocol_fallbacks_total', { reason: 'no_written_headers' }), 0);
+    assert.equal(
+      labeledMetricValue(m2, 'promspool_remote_write_protocol', { protobuf_message: 'prometheus.WriteRequest' }),
+      1,
+    );
+    assert.equal(
+      labeledMetricValue(m2, 'promspool_remote_write_protocol_fallbacks_total', { reason: 'no_written_headers' }),
+      0,
+    );
     assert.match(daemon.tail(1000), /sending 1\.0 as after an earlier fallback/);
   });
 });

@@ -15,7 +15,14 @@ import { ENDPOINT_COLUMNS } from '../../src/daemon/status-format.js';
 import type { StatusResponse } from '../../src/daemon/status-types.js';
 import { type FakeReceiver, startFakeReceiver } from '../helpers/fake-receiver.js';
 import { buildWriteRequestV1, type SeriesInput } from '../helpers/remote-write-client.js';
-import { type DaemonProcess, daemonConfigYaml, makeTempDir, postWrite, startDaemonProcess } from './daemon-helpers.js';
+import {
+  type DaemonProcess,
+  daemonConfigYaml,
+  labeledMetricValue,
+  makeTempDir,
+  postWrite,
+  startDaemonProcess,
+} from './daemon-helpers.js';
 import { findBinary, isCI } from './harness/binaries.js';
 import { httpRequest } from './harness/http.js';
 import { waitUntil } from './harness/wait.js';
@@ -49,16 +56,6 @@ function requireChromium(t: { skip(message: string): void }): string | undefined
   const line = '!'.repeat(message.length + 30);
   console.error(`\n${line}\n!!! SKIPPING BROWSER TEST: ${message}\n${line}\n`);
   t.skip(message);
-  return undefined;
-}
-
-/** The value of `name{...remote_name="<remote>"...}` in an exposition text. */
-function endpointMetric(exposition: string, name: string, remote: string): number | undefined {
-  for (const line of exposition.split('\n')) {
-    if (line.startsWith(`${name}{`) && line.includes(`remote_name="${remote}"`)) {
-      return Number(line.slice(line.lastIndexOf(' ') + 1));
-    }
-  }
   return undefined;
 }
 
@@ -117,9 +114,9 @@ test('status page in chromium: no console errors, the table equals /metrics, cha
     },
     {
       until: ({ text, status }) =>
-        endpointMetric(text, 'prometheus_remote_storage_samples_total', 'ok') === TOTAL &&
-        endpointMetric(text, 'prometheus_remote_storage_samples_pending', 'ok') === 0 &&
-        endpointMetric(text, 'prometheus_remote_storage_samples_pending', 'down') === TOTAL &&
+        labeledMetricValue(text, 'prometheus_remote_storage_samples_total', { remote_name: 'ok' }) === TOTAL &&
+        labeledMetricValue(text, 'prometheus_remote_storage_samples_pending', { remote_name: 'ok' }) === 0 &&
+        labeledMetricValue(text, 'prometheus_remote_storage_samples_pending', { remote_name: 'down' }) === TOTAL &&
         status.endpoints.every((e) => e.backlog.samples === (e.name === 'down' ? TOTAL : 0)) &&
         status.endpoints.some((e) => e.name === 'down' && e.lastError !== null),
       timeoutMs: 20_000,
@@ -191,17 +188,17 @@ test('status page in chromium: no console errors, the table equals /metrics, cha
     for (const [name, cells] of rows) {
       assert.equal(
         column(cells, 'sent'),
-        String(endpointMetric(text, 'prometheus_remote_storage_samples_total', name)),
+        String(labeledMetricValue(text, 'prometheus_remote_storage_samples_total', { remote_name: name })),
         `${name} sent`,
       );
       assert.equal(
         column(cells, 'pending samples'),
-        String(endpointMetric(text, 'prometheus_remote_storage_samples_pending', name)),
+        String(labeledMetricValue(text, 'prometheus_remote_storage_samples_pending', { remote_name: name })),
         `${name} pending`,
       );
       assert.equal(
         column(cells, 'shards'),
-        String(endpointMetric(text, 'prometheus_remote_storage_shards', name)),
+        String(labeledMetricValue(text, 'prometheus_remote_storage_shards', { remote_name: name })),
         `${name} shards`,
       );
       assert.match(column(cells, 'send rate'), /^\d+\.\d\/s$/, `${name} send rate`);
@@ -231,10 +228,13 @@ test('status page in chromium: no console errors, the table equals /metrics, cha
     const cells = [...row[1].matchAll(/<td[^>]*>(.*?)<\/td>/g)].map((m) => m[1]);
     assert.equal(cells.length, ENDPOINT_COLUMNS.length);
     const at = (c: (typeof ENDPOINT_COLUMNS)[number]) => cells[ENDPOINT_COLUMNS.indexOf(c)];
-    assert.equal(at('sent'), String(endpointMetric(text, 'prometheus_remote_storage_samples_total', name)));
+    assert.equal(
+      at('sent'),
+      String(labeledMetricValue(text, 'prometheus_remote_storage_samples_total', { remote_name: name })),
+    );
     assert.equal(
       at('pending samples'),
-      String(endpointMetric(text, 'prometheus_remote_storage_samples_pending', name)),
+      String(labeledMetricValue(text, 'prometheus_remote_storage_samples_pending', { remote_name: name })),
     );
     assert.match(at('send rate'), /^\d+\.\d\/s$/);
   }
