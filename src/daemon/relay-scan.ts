@@ -47,10 +47,9 @@ export function scanRelayBody(
   // Relabeling works on the WebAssembly instance's copy of the body.
   const wasm = relabel !== undefined && body.length <= MAX_WASM_SCAN_BODY_BYTES ? wasmRelayScan() : undefined;
   if (wasm !== undefined && relabel !== undefined) {
-    const relabeler = relabel;
     const scan = wasm.scan(body, scheme);
     if (scan === undefined) return { kind: 'decode', body };
-    return recordOf(wasm, compressed, scan, groups, relabeler, body.length, alloc);
+    return recordOf(wasm, compressed, scan, groups, relabel, body.length, alloc);
   }
   const scan = scanWriteRequestV1(body, scheme);
   if (scan === undefined) return { kind: 'decode', body };
@@ -76,15 +75,13 @@ export function scanRelayRequest(
   const fits = claimed <= MAX_WASM_SCAN_BODY_BYTES && compressed.length <= MAX_WASM_SCAN_BODY_BYTES;
   const wasm = fits ? wasmRelayScan() : undefined;
   if (wasm !== undefined) {
-    // Before the scan: enabling the cache moves the instance's layout.
-    const relabeler = relabel;
     const out = wasm.uncompressAndScan(compressed, claimed, scheme);
     // Undefined: a malformed block, which the native uncompress below rejects with its words.
     if (out !== undefined) {
       const { body, scan } = out;
       // The body lives in linear memory, which the next call reuses: the decode path gets a copy.
       if (scan === undefined) return { kind: 'decode', body: body.slice() };
-      return recordOf(wasm, compressed, scan, groups, relabeler, claimed, alloc);
+      return recordOf(wasm, compressed, scan, groups, relabel, claimed, alloc);
     }
   }
   return scanRelayBody(compressed, uncompressBlock(compressed, maxBytes), groups, scheme, alloc);
