@@ -15,11 +15,12 @@ import { createNetworkManager, type NetworkManager, type NetworkStats } from '..
 import type { PortionOutcome, PortionRef, SendLoopStats, SendWork, SignalCounters } from '../network/types.js';
 import { compileRelabeling } from '../relabel/index.js';
 import { ackDropOnlyGroups, addIngestDrops } from '../relay/ingest-drops.js';
-import { createRelayRoute, type RelayRoute, type RelayRouteStats } from '../relay/relay-route.js';
+import { createRelayRoute, type RelayRoute, type RelayRouteStats, routedEncoderV2 } from '../relay/relay-route.js';
 import { ingestRelabelOf, loadRawBody } from '../serialization/raw-record.js';
 import type { MetadataEntry, SignalRecord } from '../serialization/types.js';
 import { createWriteRequestEncoderV1 } from '../wire/rw1-encoder.js';
 import { createWriteRequestEncoderV2 } from '../wire/rw2-encoder.js';
+import { createRw2Transcoder, type Rw2Transcoder, type Rw2TranscoderStats } from '../wire/rw2-transcode-wasm.js';
 import type { ProtobufMessage, WriteRequestEncoder } from '../wire/types.js';
 import { type BacklogView, DeliveryHealthLog } from './delivery-health-log.js';
 import {
@@ -134,6 +135,8 @@ export interface EndpointDeliveryStats {
    * worker's stats before its first report have none.
    */
   relay?: RelayRouteStats;
+  /** A 2.0 endpoint's transcoder: records loaded (and loaded again), requests encoded and left to the 2.0 encoder. */
+  transcoder?: Rw2TranscoderStats;
   samples: DeliveryTotals;
   histograms: DeliveryTotals;
   exemplars: DeliveryTotals;
@@ -206,6 +209,8 @@ class SegmentReader implements Endpoint {
   private readonly maxSegments: number;
   /** Decides how each relayed record goes out; created with the network, whose loops it asks about. */
   private readonly route: RelayRoute;
+  /** A 2.0 endpoint's transcoder of relayed records (see the relay route's `transcoded` way), shared by its loops. */
+  private readonly transcoder: Rw2Transcoder | undefined;
   /** The endpoint's `write_relabel_configs` with its per-series cache; undefined without rules. */
   private readonly relabeler: WriteRelabeler | undefined;
   /** What `send_native_histograms`/`send_exemplars` keep. */
@@ -261,13 +266,18 @@ class SegmentReader implements Endpoint {
     this.metricsHandle = opts.metrics?.attach({ remoteName: config.name, url: config.url }, () =>
       this.metricsSnapshot(),
     );
+    const v2 = config.protobufMessage === 'io.prometheus.write.v2.Request';
+    this.transcoder =
+      v2 && opts.createEncoder === undefined ? createRw2Transcoder({ externalLabels: opts.externalLabels }) : undefined;
+    const transcoder = this.transcoder;
     const createEncoder =
       opts.createEncoder ??
-      ((message: ProtobufMessage) =>
-        message === 'io.prometheus.write.v2.Request'
-          ? createWriteRequestEncoderV2({ externalLabels: opts.externalLabels })
-          : createWriteRequestEncoderV1({ externalLabels: opts.externalLabels }));
-    const v2 = config.protobufMessage === 'io.prometheus.write.v2.Request';
+      ((message: ProtobufMessage) => {
+        if (message !== 'io.prometheus.write.v2.Request')
+          return createWriteRequestEncoderV1({ externalLabels: opts.externalLabels });
+        const encoder = createWriteRequestEncoderV2({ externalLabels: opts.externalLabels });
+        return transcoder === undefined ? encoder : routedEncoderV2(encoder, transcoder);
+      });
     this.relabeler =
       config.writeRelabelConfigs.length === 0
         ? undefined
@@ -308,6 +318,7 @@ class SegmentReader implements Endpoint {
       config,
       externalLabels: opts.externalLabels,
       customEncoder: opts.createEncoder !== undefined,
+      transcodes: this.transcoder !== undefined,
       network: this.network,
       onForeignRules: (recordDigest, ownDigest) =>
         this.log.warn(
@@ -456,9 +467,11 @@ class SegmentReader implements Endpoint {
         try {
           rec = ahead ?? this.opts.decodeRecord(payload);
           ahead = undefined;
-          whole = this.route.decide(rec, seg.acked.get(r), cutoff) === 'stored-bytes';
-          // A relayed record not sent as its groups needs its body; a damaged one is counted here.
-          if (!whole) loadRawBody(rec);
+          const way = this.route.decide(rec, seg.acked.get(r), cutoff);
+          whole = way === 'stored-bytes';
+          // A relayed record not sent as its groups needs its body (in the transcoder, or else
+          // decoded here); a damaged one is counted here.
+          if (!whole && !(way === 'transcoded' && (this.transcoder as Rw2Transcoder).load(rec))) loadRawBody(rec);
         } catch (err) {
           if (!(err instanceof PromspoolError) || err.code !== 'ERR_CORRUPT_RECORD') throw err;
           this.c.corruptRecords++;
@@ -747,6 +760,7 @@ class SegmentReader implements Endpoint {
       recordsCoalesced: c.recordsCoalesced,
       ...(this.relabeler === undefined ? {} : { relabel: { ...this.relabeler.stats } }),
       relay: { ...this.route.stats },
+      ...(this.transcoder === undefined ? {} : { transcoder: { ...this.transcoder.stats } }),
       samples,
       histograms,
       exemplars,

@@ -19,6 +19,12 @@
  * - `stored-labels`: each series' stored bytes are copied by the 1.0 encoder, with its samples
  *   encoded again when a cut (ttl, sample age) removed some, and the external labels merged into
  *   its label bytes; the request is compressed again;
+ * - `transcoded`: a 2.0 endpoint's record whose series go out with their stored labels (no write
+ *   relabel rules at send time, no ttl cut) is uncompressed into the endpoint's 2.0 transcoder
+ *   (`src/wire/rw2-transcode-wasm.ts`, WebAssembly) when it is read, and its requests are encoded
+ *   there, byte for byte as the 2.0 encoder would. A request the transcoder cannot encode (one of
+ *   its records was cut by the sample age limit at send time, or is not held: see
+ *   {@link routedEncoderV2}) goes to the 2.0 encoder, which reads the stored bytes itself;
  * - `decoded`: the record's labels are decoded (write relabel rules read them; a 2.0 request is
  *   built from strings) and the request is encoded from them.
  *
@@ -36,16 +42,19 @@ import { SHARD_PARTITIONS, STORED_GROUPS } from '../network/partition.js';
 import { type PortionRef, type SendWork, VIRTUAL_SHARDS } from '../network/types.js';
 import { ingestRelabelOf } from '../serialization/raw-record.js';
 import type { RawGroups, SignalRecord } from '../serialization/types.js';
+import type { Rw2Transcoder } from '../wire/rw2-transcode-wasm.js';
 import type { SnappyElements } from '../wire/snappy.js';
+import type { WriteRequestEncoder } from '../wire/types.js';
 import { type IngestRelabelPlan, ingestRelabelDigest } from './ingest-relabel.js';
 
 /** How one record goes out of one endpoint (see the module comment). */
-export type RelayWay = 'stored-bytes' | 'stored-labels' | 'decoded';
+export type RelayWay = 'stored-bytes' | 'stored-labels' | 'transcoded' | 'decoded';
 
 /** The relayed records an endpoint sent each way (kind-1 records are not counted). */
 export interface RelayRouteStats {
   storedBytes: number;
   storedLabels: number;
+  transcoded: number;
   decoded: number;
 }
 
@@ -214,6 +223,11 @@ export interface RelayRouteOptions {
   externalLabels: Readonly<Record<string, string>>;
   /** The endpoint encodes with an encoder of its caller's: only that encoder's own output is sent. */
   customEncoder: boolean;
+  /**
+   * The endpoint (2.0) has a transcoder (`createRw2Transcoder`; none without WebAssembly or with
+   * a custom encoder): its records with stored labels go out `transcoded`.
+   */
+  transcodes?: boolean;
   /** Called once, the first time a record relabeled at ingest under other rules is read. */
   onForeignRules?: (recordDigest: string, ownDigest: string | undefined) => void;
   network: LoopAssignment;
@@ -251,7 +265,7 @@ export function createRelayRoute(opts: RelayRouteOptions): RelayRoute {
 }
 
 class EndpointRelayRoute implements RelayRoute {
-  readonly stats: RelayRouteStats = { storedBytes: 0, storedLabels: 0, decoded: 0 };
+  readonly stats: RelayRouteStats = { storedBytes: 0, storedLabels: 0, transcoded: 0, decoded: 0 };
   /** Stored bytes may go out (see {@link sendsStoredBytes}) and the encoder is ours. */
   private readonly storedBytes: boolean;
   /** Likewise, for a record relabeled at ingest under this endpoint's rules. */
@@ -295,6 +309,7 @@ class EndpointRelayRoute implements RelayRoute {
     const way = this.wayOf(rec, acked, cutoffMs);
     if (way === 'stored-bytes') this.stats.storedBytes++;
     else if (way === 'stored-labels') this.stats.storedLabels++;
+    else if (way === 'transcoded') this.stats.transcoded++;
     else this.stats.decoded++;
     return way;
   }
@@ -302,6 +317,15 @@ class EndpointRelayRoute implements RelayRoute {
   private wayOf(rec: SignalRecord, acked: ReadonlySet<number> | undefined, cutoffMs: number): RelayWay {
     // Relabeled at ingest under this endpoint's rules: the rules are done with, as if there were none.
     const here = this.digest !== undefined && ingestRelabelOf(rec)?.digest === this.digest;
+    if (
+      this.opts.transcodes === true &&
+      this.decodesLabelsRelabeled &&
+      (here || this.opts.config.writeRelabelConfigs.length === 0) &&
+      rec.rawGroups !== undefined &&
+      // A ttl cut decodes the samples (and marks the series no longer intact): the 2.0 encoder's.
+      (rec.rawSeries as NonNullable<SignalRecord['rawSeries']>).minTimestampMs >= cutoffMs
+    )
+      return 'transcoded';
     if (here ? this.decodesLabelsRelabeled : this.decodesLabels) return 'decoded';
     const groups = rec.rawGroups;
     if (
@@ -364,4 +388,18 @@ class EndpointRelayRoute implements RelayRoute {
     }
     return works;
   }
+}
+
+/**
+ * A 2.0 endpoint's encoder for one send loop: each request through `transcoder` (shared by the
+ * endpoint's loops) when it can encode it, which is when every record of the request went the
+ * `transcoded` way and still holds its series as stored (no sample age cut at send time since);
+ * otherwise through `encoder`, the loop's 2.0 encoder. Both write the same bytes
+ * (test/wire/rw2-transcode-wasm.test.ts), so which one ran is invisible on the wire.
+ */
+export function routedEncoderV2(encoder: WriteRequestEncoder, transcoder: Rw2Transcoder): WriteRequestEncoder {
+  return {
+    encode: (slices, count, metadata) =>
+      transcoder.encode(slices, count, metadata) ?? encoder.encode(slices, count, metadata),
+  };
 }

@@ -175,7 +175,9 @@ describe('Endpoint: relayed records sent as their groups', () => {
       assert.equal(whole, loops <= STORED_GROUPS, `${loops} loops own whole groups`);
       assert.deepEqual(
         r.relay,
-        whole ? { storedBytes: 6, storedLabels: 0, decoded: 0 } : { storedBytes: 0, storedLabels: 6, decoded: 0 },
+        whole
+          ? { storedBytes: 6, storedLabels: 0, transcoded: 0, decoded: 0 }
+          : { storedBytes: 0, storedLabels: 6, transcoded: 0, decoded: 0 },
         `${loops} loops`,
       );
       if (whole) assert.equal(r.compressCalls, 0, `${loops} loops: nothing compressed again`);
@@ -188,7 +190,7 @@ describe('Endpoint: relayed records sent as their groups', () => {
       assertAllInOrder(r, 6);
       assertAckedOnce(r.acks, 6);
       assert.equal(r.corrupt, 0);
-      assert.deepEqual(r.relay, { storedBytes: 6, storedLabels: 0, decoded: 0 }, `${loops} loops`);
+      assert.deepEqual(r.relay, { storedBytes: 6, storedLabels: 0, transcoded: 0, decoded: 0 }, `${loops} loops`);
       assert.equal(r.compressCalls, 0, `${loops} loops: nothing compressed again`);
     }
   });

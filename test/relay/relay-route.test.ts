@@ -156,7 +156,52 @@ describe('RelayRoute.decide', () => {
     );
     const r = route(net);
     assert.equal(r.decide(kind1, undefined, -Infinity), 'decoded');
-    assert.deepEqual(r.stats, { storedBytes: 0, storedLabels: 0, decoded: 0 }, 'kind-1 records are not counted');
+    assert.deepEqual(
+      r.stats,
+      { storedBytes: 0, storedLabels: 0, transcoded: 0, decoded: 0 },
+      'kind-1 records are not counted',
+    );
+  });
+
+  it("transcodes a 2.0 endpoint's records that go out with their stored labels, when it has a transcoder", () => {
+    const net = byPartition(4);
+    const v2 = { protobufMessage: 'io.prometheus.write.v2.Request' } as const;
+    const r = route(net, {}, v2, { transcodes: true });
+    assert.equal(r.decide(relayed(1), undefined, -Infinity), 'transcoded', 'the body as received');
+    assert.equal(r.decide(relayed(STORED_GROUPS), undefined, -Infinity), 'transcoded', 'grouped');
+    assert.equal(r.decide(relayed(STORED_GROUPS), new Set([3]), -Infinity), 'transcoded', 'a portion acked before');
+    assert.equal(r.decide(relayed(1), undefined, NOW), 'transcoded', 'the ttl cuts nothing');
+    assert.equal(r.decide(relayed(1), undefined, NOW + 1), 'decoded', 'the ttl cuts its oldest sample');
+    assert.equal(
+      route(net, { sampleAgeLimitMs: 60_000 }, v2, { transcodes: true }).decide(relayed(1), undefined, -Infinity),
+      'transcoded',
+      'a sample age limit (a batch it cuts goes to the 2.0 encoder)',
+    );
+    assert.equal(
+      route(net, {}, v2, { transcodes: true, externalLabels: { cluster: 'c' } }).decide(
+        relayed(1),
+        undefined,
+        -Infinity,
+      ),
+      'transcoded',
+      'external labels are merged by the transcoder',
+    );
+    assert.equal(
+      route(net, {}, { ...v2, writeRelabelConfigs: [RULE] }, { transcodes: true }).decide(
+        relayed(1),
+        undefined,
+        -Infinity,
+      ),
+      'decoded',
+      'rules at send time',
+    );
+    assert.equal(route(net, {}, v2).decide(relayed(1), undefined, -Infinity), 'decoded', 'no transcoder');
+    assert.equal(
+      route(net, {}, {}, { transcodes: true }).decide(relayed(STORED_GROUPS), undefined, -Infinity),
+      'stored-bytes',
+      'a 1.0 endpoint',
+    );
+    assert.deepEqual(r.stats, { storedBytes: 0, storedLabels: 0, transcoded: 4, decoded: 1 });
   });
 
   it('counts the relayed records each way', () => {
@@ -164,7 +209,7 @@ describe('RelayRoute.decide', () => {
     r.decide(relayed(STORED_GROUPS), undefined, -Infinity);
     r.decide(relayed(STORED_GROUPS), undefined, -Infinity);
     r.decide(relayed(1), undefined, -Infinity);
-    assert.deepEqual(r.stats, { storedBytes: 2, storedLabels: 1, decoded: 0 });
+    assert.deepEqual(r.stats, { storedBytes: 2, storedLabels: 1, transcoded: 0, decoded: 0 });
   });
 });
 
@@ -407,6 +452,14 @@ describe('write relabeling at ingest: the route', () => {
     assert.equal(none.decide(marked(), undefined, -Infinity), 'stored-bytes');
     // An unmarked record under rules is relabeled at send time, as before.
     assert.equal(own.decide(relayed(SHARD_PARTITIONS), undefined, -Infinity), 'decoded');
+    // A 2.0 endpoint with a transcoder transcodes a record relabeled under its rules, decodes one under others.
+    const v2 = { protobufMessage: 'io.prometheus.write.v2.Request' } as const;
+    const rules = plan.rules as EndpointConfig['writeRelabelConfigs'];
+    const own2 = route(net, {}, { ...v2, writeRelabelConfigs: rules }, { transcodes: true });
+    assert.equal(own2.decide(marked(), undefined, -Infinity), 'transcoded');
+    assert.equal(own2.decide(relayed(SHARD_PARTITIONS), undefined, -Infinity), 'decoded');
+    const other2 = route(net, {}, { ...v2, writeRelabelConfigs: B }, { transcodes: true });
+    assert.equal(other2.decide(marked(), undefined, -Infinity), 'decoded');
     // A sample age limit still cuts: the stored labels, relabeled already, are copied.
     assert.equal(
       route(
