@@ -95,8 +95,8 @@ interface BodyEntry {
 const WHOLE = 0xffffffff;
 /** Bytes the uncompress may write past a body (snappy-uncompress.c's SLACK). */
 const WRITE_SLACK = 16;
-const DEFAULT_BODY_BYTES = 32 * 1024 * 1024;
-const DEFAULT_CACHE_BYTES = 32 * 1024 * 1024;
+const DEFAULT_BODY_BYTES = 16 * 1024 * 1024;
+const DEFAULT_CACHE_BYTES = 64 * 1024 * 1024;
 /** Bytes of remembered strings' fields before the dictionary starts over (symbol-table.ts's bound). */
 const MAX_STRING_BYTES = 64 * 1024 * 1024;
 const FAMILY_TYPES: ReadonlySet<MetricType> = new Set(['histogram', 'gaugehistogram', 'summary']);

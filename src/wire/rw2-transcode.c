@@ -420,15 +420,18 @@ static i32 meta_of_name(const u8 *p, u32 n) {
 
 /* ---- the series cache (label-block-cache.ts) ---- */
 
-/* Entry header words: hash, key offset, key length, name slot + 1, metadata generation, metadata entry, pairs. */
-#define ENTRY_HEADER 7
+/*
+ * Entry words: hash, key length, name slot + 1, metadata generation, metadata entry, pairs, then
+ * the 2 * pairs slots, then the key (the series' label bytes) padded to a word: one entry's
+ * header, slots and key side by side, so a hit reads neighbouring cache lines.
+ */
+#define ENTRY_HEADER 6
 
-static u32 *cache_table; /* entry offset + 1 */
+static u32 *cache_table; /* entry offset (in words) + 1 */
 static u32 cache_mask, cache_count;
+/* One region of cache_max bytes, taken once: pages are touched (resident) only as it fills. */
 static u32 *entries;
-static u32 entries_used, entries_cap;
-static u8 *keys;
-static u32 keys_used, keys_cap;
+static u32 entries_used;
 static u32 cache_max = 32u << 20;
 static u32 cache_epoch = 0xffffffffu;
 
@@ -436,7 +439,6 @@ static void cache_clear(void) {
   if (cache_table != 0) __builtin_memset(cache_table, 0, (cache_mask + 1) * 4);
   cache_count = 0;
   entries_used = 0;
-  keys_used = 0;
 }
 
 static u32 *cache_find(const u8 *key, u32 len, u32 h) {
@@ -445,19 +447,19 @@ static u32 *cache_find(const u8 *key, u32 len, u32 h) {
     u32 e = cache_table[i];
     if (e == 0) return 0;
     u32 *ent = entries + e - 1;
-    if (ent[0] != h || ent[2] != len) continue;
-    if (same_bytes(keys + ent[1], key, len)) return ent;
+    if (ent[0] != h || ent[1] != len) continue;
+    if (same_bytes((const u8 *)(ent + ENTRY_HEADER + 2 * ent[5]), key, len)) return ent;
   }
 }
 
 static void cache_add(const u8 *key, u32 len, u32 h, u32 name_slot1, i32 meta, const u32 *pair_slots, u32 pairs) {
-  u32 words = ENTRY_HEADER + 2 * pairs;
-  if (len + 4 * words > cache_max) return;
-  if (keys_used + len + 4 * (entries_used + words) > cache_max) cache_clear();
+  u32 words = ENTRY_HEADER + 2 * pairs + (len + 3) / 4;
+  if (4 * words > cache_max) return;
+  if (entries == 0) entries = (u32 *)tc_alloc(cache_max);
+  if (4 * (entries_used + words) > cache_max) cache_clear();
   if (cache_table == 0 || 2 * (cache_count + 1) > cache_mask + 1) {
-    u32 cap = cache_table == 0 ? 1024 : (cache_mask + 1) * 2;
+    u32 cap = cache_table == 0 ? 4096 : (cache_mask + 1) * 2;
     u32 *t = (u32 *)tc_alloc(cap * 4);
-    if (t == 0) return;
     __builtin_memset(t, 0, cap * 4);
     if (cache_table != 0) {
       for (u32 i = 0; i <= cache_mask; i++) {
@@ -471,22 +473,17 @@ static void cache_add(const u8 *key, u32 len, u32 h, u32 name_slot1, i32 meta, c
     cache_table = t;
     cache_mask = cap - 1;
   }
-  if (entries_used + words > entries_cap) entries = (u32 *)grow(entries, entries_used * 4, &entries_cap, entries_used + words, 4);
-  if (keys_used + len > keys_cap) keys = (u8 *)grow(keys, keys_used, &keys_cap, keys_used + len, 1);
-  if (entries == 0 || keys == 0) return;
   u32 at = entries_used;
   u32 *ent = entries + at;
   ent[0] = h;
-  ent[1] = keys_used;
-  ent[2] = len;
-  ent[3] = name_slot1;
-  ent[4] = meta_gen;
-  ent[5] = (u32)meta;
-  ent[6] = pairs;
+  ent[1] = len;
+  ent[2] = name_slot1;
+  ent[3] = meta_gen;
+  ent[4] = (u32)meta;
+  ent[5] = pairs;
   __builtin_memcpy(ent + ENTRY_HEADER, pair_slots, 8 * pairs);
+  __builtin_memcpy(ent + ENTRY_HEADER + 2 * pairs, key, len);
   entries_used += words;
-  __builtin_memcpy(keys + keys_used, key, len);
-  keys_used += len;
   u32 i = h & cache_mask;
   while (cache_table[i] != 0) i = (i + 1) & cache_mask;
   cache_table[i] = at + 1;
@@ -719,19 +716,19 @@ __attribute__((export_name("tc_encode"))) u8 *tc_encode(const u32 *slices, u32 c
     i32 meta;
     u32 *ent = cache_find(key, key_len, h);
     if (ent != 0) {
-      pairs = ent[6];
+      pairs = ent[5];
       pair_slots = ent + ENTRY_HEADER;
-      name_slot1 = ent[3];
-      if (ent[4] != meta_gen) {
+      name_slot1 = ent[2];
+      if (ent[3] != meta_gen) {
         meta = -1;
         if (name_slot1 != 0) {
           slot_info *s = &info[name_slot1 - 1];
           meta = meta_of_name(arena + s->at + s->wire - s->len, s->len);
         }
-        ent[4] = meta_gen;
-        ent[5] = (u32)meta;
+        ent[3] = meta_gen;
+        ent[4] = (u32)meta;
       }
-      meta = (i32)ent[5];
+      meta = (i32)ent[4];
     } else {
       i32 n = read_labels(key, b + e[1], &name_slot1);
       if (n < 0) return 0;
@@ -876,7 +873,7 @@ __attribute__((export_name("tc_stat"))) u32 tc_stat(u32 which) {
     case 2:
       return cache_count;
     case 3:
-      return keys_used + 4 * entries_used;
+      return 4 * entries_used;
     default:
       return 0;
   }
