@@ -245,9 +245,6 @@ class WasmRw2Transcoder implements Rw2Transcoder {
       u32[d + 2] = groups.seriesEnd[k];
     }
     const entry = this.allocate(rawLen, n);
-    const hashes = rec.seriesHash;
-    const index = entry.indexAt >>> 2;
-    for (let s = 0; s < n; s++) u32[index + 4 * s + 3] = hashes[s];
     if (m.tc_load(src, descAt, g, entry.bodyAt, rawLen, entry.indexAt, n) !== 1) {
       entry.alive = false;
       this.ring.splice(this.ring.indexOf(entry), 1);

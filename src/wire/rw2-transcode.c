@@ -167,15 +167,6 @@ static u32 hash_bytes(const u8 *p, u32 n) {
   return h ^ (h >> 16);
 }
 
-/* MurmurHash3's finalizer: the sharding hash's low bits pick the shard, so they are mixed. */
-static inline u32 spread(u32 h) {
-  h ^= h >> 16;
-  h *= 0x85ebca6bu;
-  h ^= h >> 13;
-  h *= 0xc2b2ae35u;
-  return h ^ (h >> 16);
-}
-
 /* ---- the string dictionary (symbol-table.ts) ---- */
 
 typedef struct {
@@ -420,12 +411,76 @@ static i32 meta_of_name(const u8 *p, u32 n) {
 
 /* ---- the series cache (label-block-cache.ts) ---- */
 
+static inline u64 rotl64(u64 x, int r) { return (x << r) | (x >> (64 - r)); }
+
+static inline u64 fmix64(u64 k) {
+  k ^= k >> 33;
+  k *= 0xff51afd7ed558ccdull;
+  k ^= k >> 33;
+  k *= 0xc4ceb9fe1a85ec53ull;
+  return k ^ (k >> 33);
+}
+
 /*
- * Entry words: hash, key length, name slot + 1, metadata generation, metadata entry, pairs, then
- * the 2 * pairs slots, then the key (the series' label bytes) padded to a word: one entry's
- * header, slots and key side by side, so a hit reads neighbouring cache lines.
+ * MurmurHash3_x64_128 (Austin Appleby, public domain) of p[0, n), seed 0: a series' label bytes
+ * name its cache entry by these 128 bits, not by a copy of them. Accidental collisions among
+ * the 2^20 or so series a cache holds have odds of ~2^-88; the key is hashed from the body just
+ * uncompressed (in cache) where comparing a kept copy read ~250 cold bytes per series.
  */
-#define ENTRY_HEADER 6
+static void hash128(const u8 *p, u32 n, u64 out[2]) {
+  const u64 c1 = 0x87c37b91114253d5ull, c2 = 0x4cf5ad432745937full;
+  u64 h1 = 0, h2 = 0;
+  u32 i = 0;
+  for (; i + 16 <= n; i += 16) {
+    u64 k1 = load64(p + i), k2 = load64(p + i + 8);
+    k1 *= c1;
+    k1 = rotl64(k1, 31);
+    k1 *= c2;
+    h1 ^= k1;
+    h1 = rotl64(h1, 27);
+    h1 += h2;
+    h1 = h1 * 5 + 0x52dce729;
+    k2 *= c2;
+    k2 = rotl64(k2, 33);
+    k2 *= c1;
+    h2 ^= k2;
+    h2 = rotl64(h2, 31);
+    h2 += h1;
+    h2 = h2 * 5 + 0x38495ab5;
+  }
+  u64 k1 = 0, k2 = 0;
+  u32 rest = n - i;
+  for (u32 j = rest; j > 8; j--) k2 = (k2 << 8) | p[i + j - 1];
+  for (u32 j = rest < 8 ? rest : 8; j > 0; j--) k1 = (k1 << 8) | p[i + j - 1];
+  if (rest > 8) {
+    k2 *= c2;
+    k2 = rotl64(k2, 33);
+    k2 *= c1;
+    h2 ^= k2;
+  }
+  if (rest > 0) {
+    k1 *= c1;
+    k1 = rotl64(k1, 31);
+    k1 *= c2;
+    h1 ^= k1;
+  }
+  h1 ^= n;
+  h2 ^= n;
+  h1 += h2;
+  h2 += h1;
+  h1 = fmix64(h1);
+  h2 = fmix64(h2);
+  h1 += h2;
+  h2 += h1;
+  out[0] = h1;
+  out[1] = h2;
+}
+
+/*
+ * Entry words: the key's 128-bit hash (4 words; the first also places it in the table), name
+ * slot + 1, metadata generation, metadata entry, pairs, then the 2 * pairs slots.
+ */
+#define ENTRY_HEADER 8
 
 static u32 *cache_table; /* entry offset (in words) + 1 */
 static u32 cache_mask, cache_count;
@@ -441,19 +496,23 @@ static void cache_clear(void) {
   entries_used = 0;
 }
 
-static u32 *cache_find(const u8 *key, u32 len, u32 h) {
+static u32 *cache_find(const u64 key[2]) {
   if (cache_table == 0) return 0;
+  u32 h = (u32)key[0];
   for (u32 i = h & cache_mask;; i = (i + 1) & cache_mask) {
     u32 e = cache_table[i];
     if (e == 0) return 0;
     u32 *ent = entries + e - 1;
-    if (ent[0] != h || ent[1] != len) continue;
-    if (same_bytes((const u8 *)(ent + ENTRY_HEADER + 2 * ent[5]), key, len)) return ent;
+    if (ent[0] != h) continue;
+    u64 a, b;
+    __builtin_memcpy(&a, ent, 8);
+    __builtin_memcpy(&b, ent + 2, 8);
+    if (a == key[0] && b == key[1]) return ent;
   }
 }
 
-static void cache_add(const u8 *key, u32 len, u32 h, u32 name_slot1, i32 meta, const u32 *pair_slots, u32 pairs) {
-  u32 words = ENTRY_HEADER + 2 * pairs + (len + 3) / 4;
+static void cache_add(const u64 key[2], u32 name_slot1, i32 meta, const u32 *pair_slots, u32 pairs) {
+  u32 words = ENTRY_HEADER + 2 * pairs;
   if (4 * words > cache_max) return;
   if (entries == 0) entries = (u32 *)tc_alloc(cache_max);
   if (4 * (entries_used + words) > cache_max) cache_clear();
@@ -475,15 +534,14 @@ static void cache_add(const u8 *key, u32 len, u32 h, u32 name_slot1, i32 meta, c
   }
   u32 at = entries_used;
   u32 *ent = entries + at;
-  ent[0] = h;
-  ent[1] = len;
-  ent[2] = name_slot1;
-  ent[3] = meta_gen;
-  ent[4] = (u32)meta;
-  ent[5] = pairs;
+  __builtin_memcpy(ent, key, 16);
+  ent[4] = name_slot1;
+  ent[5] = meta_gen;
+  ent[6] = (u32)meta;
+  ent[7] = pairs;
   __builtin_memcpy(ent + ENTRY_HEADER, pair_slots, 8 * pairs);
-  __builtin_memcpy(ent + ENTRY_HEADER + 2 * pairs, key, len);
   entries_used += words;
+  u32 h = (u32)key[0];
   u32 i = h & cache_mask;
   while (cache_table[i] != 0) i = (i + 1) & cache_mask;
   cache_table[i] = at + 1;
@@ -494,8 +552,8 @@ static void cache_add(const u8 *key, u32 len, u32 h, u32 name_slot1, i32 meta, c
 
 /*
  * Uncompresses a record's groups into `dst` (room for `raw_len` + 16 bytes) and indexes its
- * `n` series into `index` (4 words each: start of its fields, end of its label fields, end,
- * and the sharding hash the caller put there). `src` holds `groups` snappy blocks one after the
+ * `n` series into `index` (4 words each: start of its fields, end of its label fields, end, and
+ * one unused). `src` holds `groups` snappy blocks one after the
  * other, `desc` per group: block length, uncompressed length, series end (cumulative). Returns
  * 1, or 0 when anything does not add up (the caller reports the record as corrupt).
  */
@@ -709,26 +767,27 @@ __attribute__((export_name("tc_encode"))) u8 *tc_encode(const u32 *slices, u32 c
     u32 skip = sl[2], take = sl[3];
     const u8 *key = b + e[0];
     u32 key_len = e[1] - e[0];
-    u32 h = spread(e[3]);
+    u64 kh[2];
+    hash128(key, key_len, kh);
     const u32 *pair_slots;
     u32 pairs;
     u32 name_slot1;
     i32 meta;
-    u32 *ent = cache_find(key, key_len, h);
+    u32 *ent = cache_find(kh);
     if (ent != 0) {
-      pairs = ent[5];
+      pairs = ent[7];
       pair_slots = ent + ENTRY_HEADER;
-      name_slot1 = ent[2];
-      if (ent[3] != meta_gen) {
+      name_slot1 = ent[4];
+      if (ent[5] != meta_gen) {
         meta = -1;
         if (name_slot1 != 0) {
           slot_info *s = &info[name_slot1 - 1];
           meta = meta_of_name(arena + s->at + s->wire - s->len, s->len);
         }
-        ent[3] = meta_gen;
-        ent[4] = (u32)meta;
+        ent[5] = meta_gen;
+        ent[6] = (u32)meta;
       }
-      meta = (i32)ent[4];
+      meta = (i32)ent[6];
     } else {
       i32 n = read_labels(key, b + e[1], &name_slot1);
       if (n < 0) return 0;
@@ -739,7 +798,7 @@ __attribute__((export_name("tc_encode"))) u8 *tc_encode(const u32 *slices, u32 c
         slot_info *s = &info[name_slot1 - 1];
         meta = meta_of_name(arena + s->at + s->wire - s->len, s->len);
       }
-      cache_add(key, key_len, h, name_slot1, meta, label_slots, pairs);
+      cache_add(kh, name_slot1, meta, label_slots, pairs);
     }
     /* Symbols of the labels, then of the metadata's help and unit, in that order (as rw2-encoder.ts). */
     if (2 * pairs > label_syms_cap) {
