@@ -24,12 +24,18 @@ export interface Rw2TranscoderOptions {
   /** Added to every series that has no label of that name, as the 2.0 encoder does. */
   externalLabels: Readonly<Record<string, string>>;
   /**
-   * Bytes of the ring that holds uncompressed record bodies (and 16 bytes of index per series).
-   * Default 32 MiB: bench/relay's 2,000-series records take ~0.45 MB each, and the endpoint reads
-   * ahead of its loops by up to its mailboxes' capacity.
+   * Bytes of the ring that holds uncompressed record bodies (and 32 bytes of index per series).
+   * Default 16 MiB: bench/relay's 2,000-series records take ~0.45 MB each, and the endpoint holds
+   * at most its segments in memory ahead of its loops (2, of a few records each): 0 reloads there.
+   * The ring's pages stay resident once touched.
    */
   bodyBytes?: number;
-  /** Bytes of the series cache before it is emptied (the 2.0 encoder's `relayedLabelCacheBytes`). Default 32 MiB. */
+  /**
+   * Bytes of the series cache before it is emptied: per series 32 bytes plus 8 per label (its
+   * 128-bit key hash, name slot, metadata entry, slots). Default 64 MiB, one per endpoint where
+   * the 2.0 encoder has a 32 MiB cache per loop; touched only as it fills (bench/relay's 100,000
+   * series of 10 labels: 11.2 MB).
+   */
   seriesCacheBytes?: number;
   /** Strings remembered before the dictionary is forgotten between two requests. Default 256 Ki. */
   rememberedStrings?: number;
@@ -86,13 +92,15 @@ interface BodyEntry {
   /** The allocation `[at, end)` of the ring, relative to its start. */
   at: number;
   end: number;
-  /** Absolute addresses of the body and of its series index (4 words per series). */
+  /** Absolute addresses of the body and of its series index ({@link INDEX_BYTES} per series). */
   bodyAt: number;
   indexAt: number;
   alive: boolean;
 }
 
 const WHOLE = 0xffffffff;
+/** Bytes of a series' index entry (rw2-transcode.c's INDEX_WORDS): where its fields are, its cache key. */
+const INDEX_BYTES = 32;
 /** Bytes the uncompress may write past a body (snappy-uncompress.c's SLACK). */
 const WRITE_SLACK = 16;
 const DEFAULT_BODY_BYTES = 16 * 1024 * 1024;
@@ -215,7 +223,7 @@ class WasmRw2Transcoder implements Rw2Transcoder {
       rawLen += e.rawLength;
       compressed += 5 + e.end - e.start;
     }
-    const need = align8(rawLen + WRITE_SLACK) + 16 * n;
+    const need = align8(rawLen + WRITE_SLACK) + INDEX_BYTES * n;
     if (need > this.ringBytes) return undefined;
     const m = this.m;
     if (this.ringAt === 0) this.ringAt = m.tc_alloc(this.ringBytes);
@@ -262,7 +270,7 @@ class WasmRw2Transcoder implements Rw2Transcoder {
    */
   private allocate(rawLen: number, n: number): BodyEntry {
     const bodyBytes = align8(rawLen + WRITE_SLACK);
-    const need = bodyBytes + 16 * n;
+    const need = bodyBytes + INDEX_BYTES * n;
     if (this.head + need > this.ringBytes) this.head = 0;
     const at = this.head;
     const end = at + need;
@@ -337,7 +345,7 @@ class WasmRw2Transcoder implements Rw2Transcoder {
       }
       const e = entry as BodyEntry;
       const first = offsets[s.series];
-      u32[w] = e.indexAt + 16 * s.series;
+      u32[w] = e.indexAt + INDEX_BYTES * s.series;
       u32[w + 1] = e.bodyAt;
       if (s.sampleStart === first && s.sampleEnd === offsets[s.series + 1]) {
         u32[w + 2] = 0;

@@ -6,14 +6,15 @@
  *
  * Why C: with 2.0 out, the relay spent ~3x the CPU of 1.0 out, most of it per series in the JS
  * encoder (the relayed-label cache's hash, probe and native compare, the symbol lookups, the
- * refs' varints) and in finding each stored series' fields. Here a series seen before costs one
- * probe, one inline compare of its label bytes and one generation check per label.
+ * refs' varints) and in finding each stored series' fields. Here a series seen before costs a
+ * 128-bit hash of its label bytes (just uncompressed, in cache), one probe and one generation
+ * check per label.
  *
  * Kept across requests (none of it visible on the wire, as in rw2-encoder.ts):
  * - a string dictionary: each string's `symbols` field encoded once, under a slot; symbols are
  *   numbered per request on first use (a slot's generation says whether it has one yet);
- * - a series cache: a series' received label bytes -> its labels merged with the external ones,
- *   as slots, and the metadata entry its name picks;
+ * - a series cache: a series' received label bytes (by their 128-bit hash) -> its labels merged
+ *   with the external ones, as slots, and the metadata entry its name picks;
  * - record bodies, uncompressed once into memory the caller lays out (rw2-transcode-wasm.ts).
  *
  * No libc: freestanding. Memory is taken with a bump allocator over memory.grow; tables grow by
@@ -215,10 +216,33 @@ static u32 sym_count, sym_cap, sym_wire;
 
 static u32 dict_insert_new(const u8 *p, u32 n, u32 h);
 
+/* slot_of's answer when the dictionary is full (see dict_reserve). */
+#define NO_SLOT 0xffffffffu
+static int dict_full;
+
+/*
+ * Takes the slot arrays and the arena once, for the bounds plus room for one request past them
+ * (the dictionary is forgotten only between requests): pages are touched only as they fill, and
+ * nothing is copied as it grows.
+ */
+static void dict_reserve(void) {
+  u32 more_slots = max_slots / 2 > (1u << 16) ? max_slots / 2 : (1u << 16);
+  u32 more_bytes = max_arena / 2 > (16u << 20) ? max_arena / 2 : (16u << 20);
+  slot_cap = max_slots + more_slots;
+  arena_cap = max_arena + more_bytes;
+  info = (slot_info *)tc_alloc(slot_cap * sizeof(slot_info));
+  use = (slot_use *)tc_alloc(slot_cap * sizeof(slot_use));
+  arena = tc_alloc(arena_cap);
+  dict = (u32 *)tc_alloc(4096 * 4);
+  __builtin_memset(dict, 0, 4096 * 4);
+  dict_mask = 4095;
+}
+
 static void dict_forget(void) {
-  if (dict != 0) __builtin_memset(dict, 0, (dict_mask + 1) * 4);
+  __builtin_memset(dict, 0, (dict_mask + 1) * 4);
   slots = 0;
   arena_used = 0;
+  dict_full = 0;
   epoch++;
 }
 
@@ -249,21 +273,12 @@ static u32 dict_insert_new(const u8 *p, u32 n, u32 h) {
     dict = grown;
     dict_mask = mask;
   }
-  if (slots + 1 > slot_cap) {
-    u32 c = slot_cap, c2 = slot_cap;
-    slot_info *ni = (slot_info *)grow(info, slots * sizeof(slot_info), &c, slots + 1, sizeof(slot_info));
-    slot_use *nu = (slot_use *)grow(use, slots * sizeof(slot_use), &c2, slots + 1, sizeof(slot_use));
-    if (ni == 0 || nu == 0) return 0xffffffffu;
-    info = ni;
-    use = nu;
-    slot_cap = c;
+  if (slots + 1 > slot_cap || arena_used + 1 + varint_size(n) + n > arena_cap) {
+    /* Past the room taken for them: this request goes to the 2.0 encoder, and the next starts over. */
+    dict_full = 1;
+    return NO_SLOT;
   }
   u32 wire = 1 + varint_size(n) + n;
-  if (arena_used + wire > arena_cap) {
-    u8 *a = (u8 *)grow(arena, arena_used, &arena_cap, arena_used + wire, 1);
-    if (a == 0) return 0xffffffffu;
-    arena = a;
-  }
   u32 slot = slots++;
   slot_info *s = &info[slot];
   s->hash = h;
@@ -568,10 +583,13 @@ static void cache_add(const u64 key[2], u32 name_slot1, i32 meta, const u32 *pai
 
 /* ---- record bodies ---- */
 
+/* Words of a series' index entry (see tc_load). */
+#define INDEX_WORDS 8
+
 /*
  * Uncompresses a record's groups into `dst` (room for `raw_len` + 16 bytes) and indexes its
- * `n` series into `index` (4 words each: start of its fields, end of its label fields, end, and
- * one unused). `src` holds `groups` snappy blocks one after the
+ * `n` series into `index` (INDEX_WORDS each: start of its fields, end of its label fields, end,
+ * zero, then the 128-bit hash of its label bytes: its series cache key). `src` holds `groups` snappy blocks one after the
  * other, `desc` per group: block length, uncompressed length, series end (cumulative). Returns
  * 1, or 0 when anything does not add up (the caller reports the record as corrupt).
  */
@@ -610,10 +628,15 @@ __attribute__((export_name("tc_load"))) u32 tc_load(const u8 *src, const u32 *de
       if (r == 0 || ll > (u32)(stop - r)) return 0;
       l = r + ll;
     }
-    u32 *e = index + 4 * s;
+    u32 *e = index + INDEX_WORDS * s;
     e[0] = (u32)(q - b);
     e[1] = (u32)(l - b);
     e[2] = (u32)(stop - b);
+    e[3] = 0;
+    /* The cache key, while the bytes just uncompressed are in cache (tc_encode runs later, per loop). */
+    u64 kh[2];
+    hash128(q, (u32)(l - q), kh);
+    __builtin_memcpy(e + 4, kh, 16);
     p = stop;
   }
   return p == end && g == groups ? 1 : 0;
@@ -691,6 +714,7 @@ static i32 read_labels(const u8 *p, const u8 *stop, u32 *name_slot1) {
     if (k < ext_count && cmp == 0) k++;
     u32 name_slot = slot_of(ns, nl);
     u32 value_slot = slot_of(vs, vl);
+    if (name_slot == NO_SLOT || value_slot == NO_SLOT) return -1;
     if (nl == 8 && same_bytes(ns, NAME_LABEL, 8)) *name_slot1 = value_slot + 1;
     if (!push_label(&pairs, name_slot, value_slot)) return -1;
   }
@@ -703,14 +727,13 @@ static i32 read_labels(const u8 *p, const u8 *stop, u32 *name_slot1) {
   return (i32)pairs;
 }
 
-/* Starts a request: forgets the dictionary when it grew past its bounds, then `""` is symbol 0. */
-static void begin_request(void) {
-  if (dict == 0) {
-    dict = (u32 *)tc_alloc(4096 * 4);
-    __builtin_memset(dict, 0, 4096 * 4);
-    dict_mask = 4095;
-  }
-  if (slots > max_slots || arena_used > max_arena) dict_forget();
+/*
+ * Starts a request: forgets the dictionary when it grew past its bounds (or filled), then `""` is
+ * symbol 0. 0 when even that does not fit (external labels larger than the room).
+ */
+static int begin_request(void) {
+  if (dict == 0) dict_reserve();
+  if (slots > max_slots || arena_used > max_arena || dict_full) dict_forget();
   gen++;
   if (gen == 0) {
     for (u32 s = 0; s < slots; s++) use[s].gen = 0;
@@ -718,11 +741,14 @@ static void begin_request(void) {
   }
   sym_count = 0;
   sym_wire = 0;
-  sym_of(slot_of((const u8 *)"", 0));
+  u32 empty = slot_of((const u8 *)"", 0);
+  if (empty == NO_SLOT) return 0;
+  sym_of(empty);
   if (ext_epoch != epoch) {
     for (u32 k = 0; k < ext_count; k++) {
       ext_slot[2 * k] = slot_of(ext_bytes + ext_desc[4 * k], ext_desc[4 * k + 1]);
       ext_slot[2 * k + 1] = slot_of(ext_bytes + ext_desc[4 * k + 2], ext_desc[4 * k + 3]);
+      if (ext_slot[2 * k] == NO_SLOT || ext_slot[2 * k + 1] == NO_SLOT) return 0;
     }
     ext_epoch = epoch;
   }
@@ -731,6 +757,7 @@ static void begin_request(void) {
     cache_epoch = epoch;
   }
   series_used = 0;
+  return 1;
 }
 
 /* Size of a Sample's body as sample-writer.ts writes it: zero fields left out. */
@@ -777,16 +804,15 @@ static int read_sample(const u8 **pp, const u8 *stop, u64 *value, u64 *ts) {
  * memory ran out (the caller encodes the request in JavaScript).
  */
 __attribute__((export_name("tc_encode"), no_builtin("memcpy"))) u8 *tc_encode(const u32 *slices, u32 count) {
-  begin_request();
+  if (!begin_request()) return 0;
   for (u32 i = 0; i < count; i++) {
     const u32 *sl = slices + 4 * i;
     const u32 *e = (const u32 *)(uintptr_t)sl[0];
     const u8 *b = (const u8 *)(uintptr_t)sl[1];
     u32 skip = sl[2], take = sl[3];
     const u8 *key = b + e[0];
-    u32 key_len = e[1] - e[0];
     u64 kh[2];
-    hash128(key, key_len, kh);
+    __builtin_memcpy(kh, e + 4, 16);
     const u32 *pair_slots;
     u32 pairs;
     u32 name_slot1;
@@ -835,6 +861,7 @@ __attribute__((export_name("tc_encode"), no_builtin("memcpy"))) u8 *tc_encode(co
       if (m->slot_epoch != epoch) {
         m->help_slot = slot_of(meta_bytes + m->help_at, m->help_len);
         m->unit_slot = slot_of(meta_bytes + m->unit_at, m->unit_len);
+        if (m->help_slot == NO_SLOT || m->unit_slot == NO_SLOT) return 0;
         m->slot_epoch = epoch;
       }
       meta_type = m->type;

@@ -235,7 +235,7 @@ describe('rw2 transcoder (WebAssembly)', () => {
   it('loads a record again once the ring overwrote it; a request whose records do not fit together goes to the encoder', () => {
     const series = randomSeries(prng(11), 200, 'ring');
     const recs = [relayed(series, 1), relayed(series, 1), relayed(series, 1)];
-    const one = (recs[0].rawGroups?.elements[0].rawLength ?? 0) + 16 + 16 * series.length;
+    const one = (recs[0].rawGroups?.elements[0].rawLength ?? 0) + 16 + 32 * series.length;
     // Room for two records' bodies and indexes, not three.
     const tc = createRw2Transcoder({ externalLabels: {}, bodyBytes: 2 * one + 64 });
     assert.ok(tc);
