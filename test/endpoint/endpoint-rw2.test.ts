@@ -11,8 +11,13 @@ import { describe, it } from 'node:test';
 import { systemClock } from '../../src/clock.js';
 import { createEndpoint } from '../../src/endpoint/endpoint.js';
 import { PROTOCOL_STATE_FILE } from '../../src/network/protocol-negotiation.js';
+import { encodeRawRecord } from '../../src/serialization/raw-record.js';
+import { decodeRecord } from '../../src/serialization/record-codec.js';
 import type { MetadataEntry, SignalRecord } from '../../src/serialization/types.js';
-import { type RequestInfo, startFakeReceiver } from '../helpers/fake-receiver.js';
+import { scanWriteRequestV1 } from '../../src/wire/rw1-raw-scan.js';
+import { compressBlock } from '../../src/wire/snappy.js';
+import { type RequestInfo, seriesKey, startFakeReceiver } from '../helpers/fake-receiver.js';
+import { encodeWriteRequestV1 } from '../helpers/remote-write-client.js';
 import { endpointConfig } from '../network/harness.js';
 import { buildRecord, samples } from '../network/record-builder.js';
 import { FakeFileQueue, RecordTokens, segment } from './fake-file-queue.js';
@@ -89,5 +94,66 @@ describe('Endpoint sending remote-write 2.0', () => {
     assert.equal(r.samples, 10);
     assert.equal(r.stateFile, true);
     assert.deepEqual(r.protocol?.fallbacks, { unsupported_media_type: 1, no_written_headers: 0 });
+  });
+
+  it('sends relayed records through the 2.0 transcoder: every series, external labels merged, as 2.0', async () => {
+    const receiver = await startFakeReceiver();
+    const versions: string[] = [];
+    receiver.script((req) => {
+      versions.push(req.version);
+      return { status: 204 };
+    });
+    const payload = (from: number, groups: number) => {
+      const body = encodeWriteRequestV1(
+        Array.from({ length: 300 }, (_, k) => ({
+          labels: { __name__: 'relayed', k: String(k), city: 'Zürich' },
+          samples: [
+            [from, k],
+            [from + 1, k + 0.5],
+          ] as [number, number][],
+        })),
+      );
+      const scan = scanWriteRequestV1(body);
+      assert.ok(scan);
+      return encodeRawRecord(compressBlock(body), scan, { body, groups });
+    };
+    const fq = new FakeFileQueue([segment(1, [payload(1000, 1), payload(2000, 16)])]);
+    const base = endpointConfig(receiver.url, { batchSendDeadlineMs: 0, minShards: 2, maxShards: 2 });
+    const ep = createEndpoint({
+      config: { ...base, protobufMessage: 'io.prometheus.write.v2.Request' },
+      fileQueue: fq,
+      ttlMs: 0,
+      externalLabels: { cluster: 'eu1' },
+      decodeRecord: (p) => decodeRecord(p, { deferRawBody: true }),
+      clock: systemClock,
+    });
+    try {
+      await fq.waitForReleases(1);
+      assert.deepEqual([...new Set(versions)], ['2.0']);
+      assert.equal(receiver.totalSamples, 1200);
+      for (const k of [0, 137, 299]) {
+        const got = receiver.received.get(
+          seriesKey({ __name__: 'relayed', city: 'Zürich', cluster: 'eu1', k: String(k) }),
+        );
+        assert.deepEqual(
+          got?.map((s) => [s.ts, s.value]),
+          [
+            [1000, k],
+            [1001, k + 0.5],
+            [2000, k],
+            [2001, k + 0.5],
+          ],
+          `series ${k}, in order`,
+        );
+      }
+      const st = ep.stats();
+      assert.deepEqual(st.relay, { storedBytes: 0, storedLabels: 0, transcoded: 2, decoded: 0 });
+      assert.equal(st.transcoder?.loads, 2);
+      assert.equal(st.transcoder?.fallbacks, 0);
+      assert.ok((st.transcoder?.requests ?? 0) >= 2, 'each loop sent through the transcoder');
+    } finally {
+      await ep.stop({ timeoutMs: 0 });
+      await receiver.close();
+    }
   });
 });
