@@ -252,6 +252,27 @@ describe('rw2 transcoder (WebAssembly)', () => {
     assert.equal(big?.load(relayed(series, 1)), false, 'a body larger than the ring is not held');
   });
 
+  it('leaves a request with more new strings than its dictionary has room for to the encoder, then starts over', () => {
+    // Room: the remembered strings (40) plus 65,536 for the request that passes them.
+    const tc = createRw2Transcoder({ externalLabels: {}, rememberedStrings: 40 });
+    const js = createWriteRequestEncoderV2({ externalLabels: {}, rememberedStrings: 40 });
+    assert.ok(tc);
+    const wide: SeriesInput[] = Array.from({ length: 33_000 }, (_, i) => ({
+      labels: { __name__: 'wide', a: `a${i}`, b: `b${i}` },
+      samples: [[1000, i]] as [number, number][],
+    }));
+    const big = relayed(wide, 1);
+    assert.equal(tc.load(big), true);
+    const slices = wholeSlices(big);
+    assert.equal(tc.encode(slices, slices.length, []), undefined, '66,002 strings');
+    assert.equal(tc.stats.fallbacks, 1);
+    const small = relayed(randomSeries(prng(9), 30, 's'), 1);
+    assert.equal(tc.load(small), true);
+    const { expected, got } = both(js, tc, wholeSlices(small), []);
+    assert.equal(got.toString('hex'), expected.toString('hex'));
+    assert.equal(tc.usage().epoch, 1, 'forgotten once');
+  });
+
   it('reports a record whose groups do not uncompress as corrupt', () => {
     const tc = createRw2Transcoder({ externalLabels: {} });
     assert.ok(tc);
