@@ -523,10 +523,17 @@ static u32 entries_used;
 static u32 cache_max = 32u << 20;
 static u32 cache_epoch = 0xffffffffu;
 
+/* Times the cache was emptied: entries found before are invalid once it moves. */
+static u32 cache_clears;
+/* tc_encode's entry per slice, looked up ahead. */
+static u32 **found;
+static u32 found_cap;
+
 static void cache_clear(void) {
   if (cache_table != 0) __builtin_memset(cache_table, 0, (cache_mask + 1) * 4);
   cache_count = 0;
   entries_used = 0;
+  cache_clears++;
 }
 
 static u32 *cache_find(const u64 key[2]) {
@@ -805,6 +812,23 @@ static int read_sample(const u8 **pp, const u8 *stop, u64 *value, u64 *ts) {
  */
 __attribute__((export_name("tc_encode"), no_builtin("memcpy"))) u8 *tc_encode(const u32 *slices, u32 count) {
   if (!begin_request()) return 0;
+  /*
+   * Every series' cache entry first, in a loop of lookups only: each is a read of the table and of
+   * the entry far apart in memory, and independent of the others, so the processor overlaps them;
+   * inside the loop below each waited behind the series before. An entry found here stays valid
+   * unless an insert below empties the cache (`cache_clears` moves): then it is looked up again.
+   */
+  if (count > found_cap) {
+    found = (u32 **)grow(found, 0, &found_cap, count, sizeof(u32 *));
+    if (found == 0) return 0;
+  }
+  for (u32 i = 0; i < count; i++) {
+    const u32 *e = (const u32 *)(uintptr_t)slices[4 * i];
+    u64 kh[2];
+    __builtin_memcpy(kh, e + 4, 16);
+    found[i] = cache_find(kh);
+  }
+  u32 clears = cache_clears;
   for (u32 i = 0; i < count; i++) {
     const u32 *sl = slices + 4 * i;
     const u32 *e = (const u32 *)(uintptr_t)sl[0];
@@ -817,7 +841,8 @@ __attribute__((export_name("tc_encode"), no_builtin("memcpy"))) u8 *tc_encode(co
     u32 pairs;
     u32 name_slot1;
     i32 meta;
-    u32 *ent = cache_find(kh);
+    /* Not found above: inserted since by an earlier slice of the same series? */
+    u32 *ent = found[i] != 0 && clears == cache_clears ? found[i] : cache_find(kh);
     if (ent != 0) {
       pairs = ent[7];
       pair_slots = ent + ENTRY_HEADER;
