@@ -5,11 +5,12 @@
  * record's groups hold the relabeled series and still go out as stored bytes.
  *
  * Per series the outcome (kept as received, dropped, or new label fields) is cached in the scan's
- * WebAssembly memory (rw1-raw-scan.c, `relabel_*`), keyed by the series' received label bytes: a
- * hit is a probe of an open-addressing table by the scan's label hash and one compare of the
- * bytes; the gather then copies the series into its group (kept: its field as received; changed:
- * its new label fields, built from runs of its received ones and the added bytes, and its sample
- * bytes as received). A miss decodes the series' labels to strings and
+ * WebAssembly memory (rw1-raw-scan.c, `relabel_*`), keyed by a 128-bit hash of the series'
+ * received label bytes (SipHash-1-3-128 under a per-process random seed; the collision argument is
+ * in the C file): a hit reads one 64-byte slot holding the key and the outcome, a changed series'
+ * new labels included when they fit (runs of its received label fields and the added bytes); the
+ * gather then copies the series into its group (kept: its field as received; changed: its new
+ * label fields and its sample bytes as received). A miss decodes the series' labels to strings and
  * runs the relabel engine (`relabelSeries`, the same decision the send-time cache makes, so both
  * routes send byte-identical series), ~2-5 us.
  *
@@ -31,6 +32,7 @@ import {
   RELABEL_CHANGED,
   RELABEL_DROP,
   RELABEL_KEEP,
+  type RelabelCacheTestHooks,
   type WasmRelayScan,
   wasmRelayScan,
 } from '../wire/rw1-raw-scan-wasm.js';
@@ -75,24 +77,25 @@ export function ingestRelabelDigest(
 
 /**
  * Default slots of the outcome cache (a power of two; half of them hold entries): 131,072
- * series. With {@link DEFAULT_INGEST_RELABEL_ARENA_BYTES} the cache takes ~53 MiB of a scanning
- * thread's linear memory at most, touched only as it fills.
+ * series, 64 bytes a slot. With {@link DEFAULT_INGEST_RELABEL_ARENA_BYTES} the cache takes
+ * ~32 MiB of a scanning thread's linear memory at most, touched only as it fills.
  */
 export const DEFAULT_INGEST_RELABEL_SLOTS = 1 << 18;
 /**
- * Default bytes of the cache's arena: each series' received label fields (its key, ~190 bytes for
- * 10 labels) plus, when the rules change it, its new labels as pieces (runs of the key and the
- * bytes the rules added: ~50 bytes for a labeldrop and an added label, against ~210 stored whole).
- * bench/relay's 100,000 series with BENCH_RELABEL_RULES take ~25 MB (~39 MB with the new labels
- * stored whole). A cache that cannot take the next body is emptied before it and live series are
- * decided again (each a miss).
+ * Default bytes of the cache's arena: the new labels of changed series whose ops do not fit in
+ * their slot (36 bytes: a labeldrop and an added label of ~20 bytes fit; bench/relay's series
+ * leave the arena empty). A body needs at most twice its bytes (4 MiB at most on this route), so
+ * one fits in an emptied arena. A cache that cannot take the next body is emptied before it and
+ * live series are decided again (each a miss).
  */
-export const DEFAULT_INGEST_RELABEL_ARENA_BYTES = 48 * 1024 * 1024;
+export const DEFAULT_INGEST_RELABEL_ARENA_BYTES = 16 * 1024 * 1024;
 
 /** Sizes of one thread's cache (tests make it small). */
 export interface IngestRelabelCacheSizes {
   slots: number;
   arenaBytes: number;
+  /** Tests only: a fixed key seed, one probe sequence for every key. */
+  hooks?: RelabelCacheTestHooks;
 }
 
 /** Counters of one thread's ingest relabeling. */
@@ -132,7 +135,7 @@ export class IngestRelabeler {
     },
   ) {
     this.relabeler = compileRelabeling(plan.rules, plan.scheme);
-    wasm.enableRelabelCache(sizes.slots, sizes.arenaBytes);
+    wasm.enableRelabelCache(sizes.slots, sizes.arenaBytes, sizes.hooks);
     // The cache may hold another rule set's outcomes (this thread's previous relabeler).
     wasm.relabelClear();
   }

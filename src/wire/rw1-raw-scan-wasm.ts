@@ -14,10 +14,12 @@
  * request must not pin tens of MB in every thread that scans.
  *
  * Write relabeling at ingest (src/relay/ingest-relabel.ts) adds, once enabled, a region of its
- * own before the per-call layout: the outcome cache (header, slots, entries, staging, arena),
- * which stays from call to call. Its per-call arrays and the rewritten body follow the gather's.
+ * own before the per-call layout: the outcome cache (header, 64-byte slots, staging, arena),
+ * which stays from call to call. Its per-call arrays (series keys among them) and the rewritten
+ * body follow the gather's.
  */
 
+import { randomFillSync } from 'node:crypto';
 import type { NameValidationScheme } from '../serialization/name-validation.js';
 import type { RawWriteRequestScan } from './rw1-raw-scan.js';
 import { RW1_RAW_SCAN_WASM_BASE64 } from './rw1-raw-scan-wasm-binary.js';
@@ -66,10 +68,11 @@ export interface WasmRelayScan {
   gather(scan: RawWriteRequestScan, groups: number): GatheredGroups;
   /**
    * Reserves the write relabel outcome cache (once; later calls keep the first sizes): `slots`
-   * (a power of two; at most half of them hold entries) and `arenaBytes` for keys and new labels.
-   * Call before a scan: the per-call layout moves past the cache.
+   * (a power of two; at most half of them hold entries; 64 bytes each) and `arenaBytes` for the
+   * new labels that do not fit in their slot. Its 128-bit key seed is drawn at random here unless
+   * `hooks` (tests only) fixes it. Call before a scan: the per-call layout moves past the cache.
    */
-  enableRelabelCache(slots: number, arenaBytes: number): void;
+  enableRelabelCache(slots: number, arenaBytes: number, hooks?: RelabelCacheTestHooks): void;
   /** Entries and arena bytes the cache holds, and its capacities. */
   relabelCacheUsage(): RelabelCacheUsage;
   /** Forgets every cached outcome. */
@@ -90,6 +93,11 @@ export interface WasmRelayScan {
    */
   relabelInsert(scan: RawWriteRequestScan, i: number, kind: RelabelOutcome, newLabels?: Uint8Array): boolean;
   /**
+   * The cache's key of `bytes` (SipHash-1-3-128 under the cache's seed, rw1-raw-scan.c's
+   * relabel_key) as two 64-bit words: for tests.
+   */
+  relabelKey(bytes: Uint8Array): [bigint, bigint];
+  /**
    * Gathers the last scanned body into `groups` groups as {@link gather} does, with the cached
    * outcome of every series (each looked up or inserted): the kept series only, their labels
    * replaced where they changed, grouped by their new labels' hash. Memory may grow: views
@@ -103,6 +111,14 @@ export type RelabelOutcome = typeof RELABEL_KEEP | typeof RELABEL_DROP | typeof 
 export const RELABEL_KEEP = 0;
 export const RELABEL_DROP = 1;
 export const RELABEL_CHANGED = 2;
+
+/** Test-only settings of the relabel cache (see {@link WasmRelayScan.enableRelabelCache}). */
+export interface RelabelCacheTestHooks {
+  /** The key's seed instead of a random one. */
+  seed?: readonly [bigint, bigint];
+  /** Every key starts probing at slot 0: one probe sequence holds every entry. */
+  oneProbeSequence?: boolean;
+}
 
 /** See {@link WasmRelayScan.relabelCacheUsage}. */
 export interface RelabelCacheUsage {
@@ -157,14 +173,15 @@ interface ModuleExports {
     cursor: number,
     out: number,
   ): void;
+  relabel_key(bytes: number, len: number, seed: number, out: number): void;
   relabel_lookup(
     cache: number,
     body: number,
     starts: number,
     labelEnds: number,
-    hashes: number,
     n: number,
-    entryOf: number,
+    keys: number,
+    slotOf: number,
     misses: number,
     newHashes: number,
     sizes: number,
@@ -173,6 +190,7 @@ interface ModuleExports {
   relabel_insert(
     cache: number,
     key: number,
+    labels: number,
     len: number,
     hash: number,
     kind: number,
@@ -184,7 +202,7 @@ interface ModuleExports {
     cache: number,
     starts: number,
     labelEnds: number,
-    entryOf: number,
+    slotOf: number,
     misses: number,
     m: number,
     newHashes: number,
@@ -205,7 +223,7 @@ interface ModuleExports {
     body: number,
     starts: number,
     labelEnds: number,
-    entryOf: number,
+    slotOf: number,
     newHashes: number,
     sizes: number,
     n: number,
@@ -218,10 +236,13 @@ interface ModuleExports {
   ): void;
 }
 
-/** rw1-raw-scan.c's relabel_cache: 5 u32 and 3 pointers. */
-const CACHE_HEADER_BYTES = 32;
-/** rw1-raw-scan.c's relabel_entry: 8 u32. */
-const ENTRY_BYTES = 32;
+/** rw1-raw-scan.c's relabel_cache: 5 u32, 2 pointers, a u32, the seed (2 u64 at byte 32), a u32. */
+const CACHE_HEADER_BYTES = 64;
+/** Byte offsets in the header (rw1-raw-scan.c's relabel_cache). */
+const HEADER_START_MASK = 28;
+const HEADER_SEED = 32;
+/** rw1-raw-scan.c's relabel_slot: one cache line. */
+const SLOT_BYTES = 64;
 /** New label fields of one series are staged here before relabel_insert copies them to the arena. */
 const STAGING_BYTES = 64 * 1024;
 
@@ -258,7 +279,9 @@ class WasmRelayScanModule implements WasmRelayScan {
   private cacheRegionBytes = 0;
   /** End of the last call's layout: the relabel arrays go after it. */
   private layoutEnd = 0;
-  private entryOfAt = 0;
+  private slotOfAt = 0;
+  /** Per series its 128-bit key (relabel_lookup's). */
+  private keysAt = 0;
   private missesAt = 0;
   private newHashAt = 0;
   private sizeAt = 0;
@@ -285,15 +308,14 @@ class WasmRelayScanModule implements WasmRelayScan {
     this.callAt = this.tsAt + 24;
   }
 
-  enableRelabelCache(slots: number, arenaBytes: number): void {
+  enableRelabelCache(slots: number, arenaBytes: number, hooks: RelabelCacheTestHooks = {}): void {
     if (this.cacheAt !== 0) return;
     if (!Number.isInteger(Math.log2(slots)) || slots < 16)
       throw new RangeError(`slots must be a power of two >= 16, got ${slots}`);
     const entryCap = slots >>> 1;
-    const at = align(this.callAt, 8);
+    const at = align(this.callAt, SLOT_BYTES);
     const slotsAt = at + CACHE_HEADER_BYTES;
-    const entriesAt = slotsAt + 4 * slots;
-    const stagingAt = entriesAt + ENTRY_BYTES * entryCap;
+    const stagingAt = slotsAt + SLOT_BYTES * slots;
     const arenaAt = align(stagingAt + STAGING_BYTES, 8);
     const end = align(arenaAt + arenaBytes + WRITE_SLACK, 8);
     this.grow(end);
@@ -304,8 +326,12 @@ class WasmRelayScanModule implements WasmRelayScan {
     h[3] = 0;
     h[4] = arenaBytes;
     h[5] = slotsAt;
-    h[6] = entriesAt;
-    h[7] = arenaAt;
+    h[6] = arenaAt;
+    h[HEADER_START_MASK / 4] = hooks.oneProbeSequence === true ? 0 : 0xffffffff;
+    // Per process (per instance) at random: which label sets collide cannot be known in advance.
+    const seed = new BigUint64Array(this.m.memory.buffer, at + HEADER_SEED, 2);
+    if (hooks.seed !== undefined) seed.set(hooks.seed);
+    else randomFillSync(seed);
     // Fresh pages are zero: every slot is empty.
     this.cacheAt = at;
     this.stagingAt = stagingAt;
@@ -337,9 +363,9 @@ class WasmRelayScanModule implements WasmRelayScan {
       this.bodyAt,
       this.startAt,
       this.labelEndAt,
-      this.hashAt,
       scan.series,
-      this.entryOfAt,
+      this.keysAt,
+      this.slotOfAt,
       this.missesAt,
       this.newHashAt,
       this.sizeAt,
@@ -371,8 +397,9 @@ class WasmRelayScanModule implements WasmRelayScan {
     const buffer = this.m.memory.buffer;
     new Uint8Array(buffer, this.stagingAt, out.length).set(out);
     const [from, to] = this.relabelLabelRange(i);
-    const e = this.m.relabel_insert(
+    const slot = this.m.relabel_insert(
       this.cacheAt,
+      this.keysAt + 16 * i,
       this.bodyAt + from,
       to - from,
       scan.hashes[i],
@@ -380,9 +407,20 @@ class WasmRelayScanModule implements WasmRelayScan {
       this.stagingAt,
       out.length,
     );
-    if (e < 0) return false;
-    new Int32Array(this.m.memory.buffer, this.entryOfAt, scan.series)[i] = e;
+    if (slot < 0) return false;
+    new Int32Array(this.m.memory.buffer, this.slotOfAt, scan.series)[i] = slot;
     return true;
+  }
+
+  relabelKey(bytes: Uint8Array): [bigint, bigint] {
+    this.needCache();
+    // In the staging area: free between calls.
+    if (bytes.length + 16 > STAGING_BYTES) throw new RangeError(`relabelKey: at most ${STAGING_BYTES - 16} bytes`);
+    const outAt = this.stagingAt;
+    new Uint8Array(this.m.memory.buffer, outAt + 16, bytes.length).set(bytes);
+    this.m.relabel_key(outAt + 16, bytes.length, this.cacheAt + HEADER_SEED, outAt);
+    const out = new BigUint64Array(this.m.memory.buffer, outAt, 2);
+    return [out[0], out[1]];
   }
 
   relabelGather(scan: RawWriteRequestScan, groups: number): RelabeledBody {
@@ -395,7 +433,7 @@ class WasmRelayScanModule implements WasmRelayScan {
         this.cacheAt,
         this.startAt,
         this.labelEndAt,
-        this.entryOfAt,
+        this.slotOfAt,
         this.missesAt,
         this.lastMisses,
         this.newHashAt,
@@ -416,7 +454,7 @@ class WasmRelayScanModule implements WasmRelayScan {
       this.bodyAt,
       this.startAt,
       this.labelEndAt,
-      this.entryOfAt,
+      this.slotOfAt,
       newHashAt,
       sizeAt,
       n,
@@ -520,8 +558,9 @@ class WasmRelayScanModule implements WasmRelayScan {
     if (this.cacheAt !== 0) {
       // The relabel lookup's arrays, laid out with the scan's: growing memory after the scan would
       // detach the views it returned.
-      this.entryOfAt = align(needed, 8);
-      this.missesAt = this.entryOfAt + 4 * capacity;
+      this.keysAt = align(needed, 8);
+      this.slotOfAt = this.keysAt + 16 * capacity;
+      this.missesAt = this.slotOfAt + 4 * capacity;
       this.newHashAt = this.missesAt + 4 * capacity;
       this.sizeAt = this.newHashAt + 4 * capacity;
       this.changedAt = this.sizeAt + 4 * capacity;

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 typedef uint8_t u8;
+typedef uint16_t u16;
 typedef uint32_t u32;
 typedef uint64_t u64;
 
@@ -329,36 +330,69 @@ __attribute__((export_name("gather_groups"))) void gather_groups(const u8 *body,
 /*
  * Write relabeling at ingest (src/relay/ingest-relabel.ts): a cache of per-series outcomes keyed
  * by a series' received label bytes, and the rewrite of a scanned body with those outcomes. The
- * relabel engine itself runs in JavaScript, once per distinct series (a cache miss); a hit costs
- * a probe of an open-addressing table and one memcmp of the label bytes (the key is always
- * confirmed byte for byte: the scan's 32-bit hash only finds the slot).
+ * relabel engine itself runs in JavaScript, once per distinct series (a cache miss).
+ *
+ * The cache is an open-addressing table (linear probing, at most half full) of 64-byte slots, one
+ * cache line each, holding a series' key and its outcome: kept as received, dropped, or changed,
+ * with the changed series' new label fields described by a few ops (runs of its received label
+ * fields and added bytes) in the slot itself when they fit in 36 bytes (bench/relay's three rules:
+ * 35), else in an arena. A hit reads its slot and nothing else of the cache.
+ *
+ * The key is 128 bits: SipHash-1-3 with 128-bit output (two 64-bit words) of the series' received
+ * label bytes, under a 128-bit seed drawn at random when the cache is made (rw1-raw-scan-wasm.ts),
+ * so which inputs collide differs from process to process and cannot be worked out in advance.
+ * The previous cache kept every key's bytes (~190 for bench/relay's 10 labels) and compared them
+ * on a hit: with 100,000 series that is a ~50 MB working set, each hit a miss of the CPU caches on
+ * the slot, the entry, ~4 lines of key and the outcome (4.5 s of the scan worker's ~12.5 s active
+ * on bench/relay). SipHash over the label bytes, which the scan has just read, costs less than
+ * one of those misses.
+ *
+ * Collisions: two different series with the same 128-bit key would share an outcome (the later
+ * one would be sent with the first one's relabeled labels). Taking SipHash as a pseudo-random
+ * function of its seed (what it is designed and analysed to be), a series not in the cache
+ * matches one of its n = 131,072 = 2^17 entries (the default capacity) with probability at most
+ * n / 2^128 = 2^-111 (3.9e-34); any two of a full cache's entries collide with probability
+ * at most n^2 / 2^129 = 2^-95 (2.5e-29). At 10 million lookups per second for 100 years
+ * (3.2e16 < 2^55 lookups) the chance of one wrong outcome stays below 2^55 * 2^-111 = 2^-56.
  */
 
 #define RELABEL_KEEP 0
 #define RELABEL_DROP 1
 #define RELABEL_CHANGED 2
 
-typedef struct {
-  u32 hash;     /* the scan's hash of the key: finds the slot */
-  u32 key_off;  /* key (received label fields) in the arena */
-  u32 key_len;
-  u32 kind;     /* RELABEL_* */
-  u32 out_off;  /* RELABEL_CHANGED: its new label fields as pieces in the arena (add_pieces) */
-  u32 out_len;  /* RELABEL_CHANGED: bytes of the new label fields */
-  u32 new_hash; /* hash of the new label fields, as scan computes it (RELABEL_CHANGED) */
-  u32 ops;      /* RELABEL_CHANGED: out_off holds `ops` pieces of out_len bytes in all (see add_pieces) */
-} relabel_entry;
+/* A changed series' ops: in the slot (FORM_INLINE) or as 8-byte pieces in the arena. */
+#define FORM_INLINE 0
+#define FORM_ARENA 1
+#define INLINE_BYTES 36
 
-/* Laid out by the caller (rw1-raw-scan-wasm.ts); one per module instance. */
+typedef struct {
+  u64 key[2];    /* SipHash-1-3-128 of the received label fields under the cache's seed */
+  u32 new_hash;  /* hash of the new label fields, as scan computes it (the received hash unless changed) */
+  u32 out_len;   /* RELABEL_CHANGED: bytes of the new label fields */
+  u8 kind;       /* RELABEL_* + 1; 0: an empty slot */
+  u8 form;       /* RELABEL_CHANGED: FORM_* */
+  u8 ops_len;    /* FORM_INLINE: bytes of ops in data */
+  u8 unused;
+  /* FORM_INLINE: ops, each a u16 `at` (< 0x8000) and u16 length: a run of the received label
+   * fields, or a u16 0x8000 | length followed by that many literal bytes. FORM_ARENA: u32 offset
+   * of the pieces in the arena and u32 pieces (see add_pieces). */
+  u8 data[INLINE_BYTES];
+} relabel_slot;
+
+_Static_assert(sizeof(relabel_slot) == 64, "a slot is one cache line");
+
+/* Laid out by the caller (rw1-raw-scan-wasm.ts, which mirrors these offsets); one per module instance. */
 typedef struct {
   u32 slot_mask;  /* slots - 1, slots a power of two */
   u32 entries;
   u32 entry_cap;  /* at most half the slots */
   u32 arena_used;
   u32 arena_cap;
-  u32 *slots;     /* entry index + 1; 0 = empty */
-  relabel_entry *entry;
+  relabel_slot *slots; /* 64-byte aligned */
   u8 *arena;
+  u32 start_mask; /* ANDed with a key's first slot: all ones (0 in a test that puts every key on one probe sequence) */
+  u64 seed[2];
+  u32 sink;       /* where the lookup's early slot reads go, so they are not optimized away */
 } relabel_cache;
 
 /* Where series i's label fields start: after the TimeSeries tag and length. */
@@ -409,177 +443,88 @@ static inline int bytes_equal(const u8 *a, const u8 *b, u32 n) {
   return 1;
 }
 
-/* The entry of a key, or -1; *slot_out: its slot, or the empty slot where it would go. */
-static int find_entry(const relabel_cache *c, const u8 *key, u32 len, u32 hash, u32 *slot_out) {
-  u32 s = hash & c->slot_mask;
+static inline u64 rotl64(u64 x, int b) { return (x << b) | (x >> (64 - b)); }
+
+#define SIPROUND                                                                                                       \
+  do {                                                                                                                 \
+    v0 += v1;                                                                                                          \
+    v1 = rotl64(v1, 13);                                                                                               \
+    v1 ^= v0;                                                                                                          \
+    v0 = rotl64(v0, 32);                                                                                               \
+    v2 += v3;                                                                                                          \
+    v3 = rotl64(v3, 16);                                                                                               \
+    v3 ^= v2;                                                                                                          \
+    v0 += v3;                                                                                                          \
+    v3 = rotl64(v3, 21);                                                                                               \
+    v3 ^= v0;                                                                                                          \
+    v2 += v1;                                                                                                          \
+    v1 = rotl64(v1, 17);                                                                                               \
+    v1 ^= v2;                                                                                                          \
+    v2 = rotl64(v2, 32);                                                                                               \
+  } while (0)
+
+/*
+ * SipHash-1-3 with 128-bit output (Aumasson and Bernstein's reference, one compression and three
+ * finalization rounds, as Rust's and Python's hash tables use) of p[0, len) under seed[0..1].
+ */
+__attribute__((export_name("relabel_key"))) void relabel_key(const u8 *p, u32 len, const u64 *seed, u64 *out) {
+  u64 v0 = 0x736f6d6570736575ull ^ seed[0];
+  u64 v1 = 0x646f72616e646f6dull ^ seed[1] ^ 0xee;
+  u64 v2 = 0x6c7967656e657261ull ^ seed[0];
+  u64 v3 = 0x7465646279746573ull ^ seed[1];
+  const u8 *blocks_end = p + (len & ~7u);
+  for (; p < blocks_end; p += 8) {
+    u64 m;
+    __builtin_memcpy(&m, p, 8);
+    v3 ^= m;
+    SIPROUND;
+    v0 ^= m;
+  }
+  u32 rest = len & 7;
+  u64 b = (u64)len << 56;
+  if (rest != 0) {
+    if (len >= 8) {
+      /* The last 8 bytes of the input, of which the top `rest` are the tail (little-endian). */
+      u64 t;
+      __builtin_memcpy(&t, p + rest - 8, 8);
+      b |= t >> (8 * (8 - rest));
+    } else {
+      for (u32 i = 0; i < rest; i++) b |= (u64)p[i] << (8 * i);
+    }
+  }
+  v3 ^= b;
+  SIPROUND;
+  v0 ^= b;
+  v2 ^= 0xee;
+  SIPROUND;
+  SIPROUND;
+  SIPROUND;
+  out[0] = v0 ^ v1 ^ v2 ^ v3;
+  v1 ^= 0xdd;
+  SIPROUND;
+  SIPROUND;
+  SIPROUND;
+  out[1] = v0 ^ v1 ^ v2 ^ v3;
+}
+
+static inline u32 first_slot(const relabel_cache *c, const u64 *key) {
+  return (u32)key[0] & c->slot_mask & c->start_mask;
+}
+
+/* The slot of a key, or -1; *slot_out: its slot, or the empty slot where it would go. */
+static inline int find_slot(const relabel_cache *c, const u64 *key, u32 *slot_out) {
+  u32 s = first_slot(c, key);
   for (;;) {
-    u32 v = c->slots[s];
-    if (v == 0) break;
-    const relabel_entry *e = &c->entry[v - 1];
-    if (e->hash == hash && e->key_len == len && bytes_equal(c->arena + e->key_off, key, len)) {
+    const relabel_slot *e = &c->slots[s];
+    if (e->kind == 0) break;
+    if (e->key[0] == key[0] && e->key[1] == key[1]) {
       *slot_out = s;
-      return (int)(v - 1);
+      return (int)s;
     }
     s = (s + 1) & c->slot_mask;
   }
   *slot_out = s;
   return -1;
-}
-
-/*
- * What series i becomes under entry e: new_hashes[i] (its labels' hash after relabeling) and
- * sizes[i] (its field's bytes after relabeling, 0 when dropped); counts a change in *changed.
- * Done as the entry is found, while it is in cache.
- */
-static inline void resolve(const relabel_entry *e, u32 i, const u32 *starts, const u32 *label_ends,
-                           u32 *new_hashes, u32 *sizes, u32 *changed);
-
-/*
- * Looks up the n scanned series of body (label_ends: the scan's): entry_of[i] = its entry, and
- * its new_hashes[i], sizes[i] (see resolve); or -1, and i is appended to misses (resolved by
- * relabel_resolve once inserted). *changed counts the hits whose labels change. Returns the misses.
- */
-__attribute__((export_name("relabel_lookup"))) u32 relabel_lookup(const relabel_cache *c, const u8 *body,
-                                                                  const u32 *starts, const u32 *label_ends,
-                                                                  const u32 *hashes, u32 n, int *entry_of,
-                                                                  u32 *misses, u32 *new_hashes, u32 *sizes,
-                                                                  u32 *changed) {
-  u32 missed = 0;
-  *changed = 0;
-  for (u32 i = 0; i < n; i++) {
-    u32 slot;
-    u32 from = labels_start(body, starts[i]);
-    int e = find_entry(c, body + from, label_ends[i] - from, hashes[i], &slot);
-    entry_of[i] = e;
-    if (e < 0)
-      misses[missed++] = i;
-    else
-      resolve(&c->entry[e], i, starts, label_ends, new_hashes, sizes, changed);
-  }
-  return missed;
-}
-
-/* Bytes of the label field at p (tag, length varint, body). */
-static inline u32 field_length(const u8 *p, const u8 *end) {
-  const u8 *next;
-  u32 l = read_length(p + 1, end, &next);
-  return (u32)(next - p) + l;
-}
-
-static inline void put32(u8 *p, u32 v) { __builtin_memcpy(p, &v, 4); }
-
-#define MAX_PIECES 256
-#define LITERAL_PIECE 0x80000000u
-
-/*
- * Stores a changed series' new label fields out[0, out_len) as pieces: runs of its received label
- * fields (the key: copied from the body at gather time, where the lookup just compared them) and
- * literal bytes (in the arena). For a labeldrop and an added label that is ~4 pieces (32 bytes)
- * and the new field, instead of all ~200 new bytes: the cache holds less, and the gather reads
- * the new labels from bytes in cache. Each piece is two u32: offset and length; the length's top
- * bit marks a literal (offset in the arena) against a run of the key (offset in the key). Fields
- * are sorted by name in both, so a kept field is found forward of the last one found.
- */
-static void add_pieces(relabel_cache *c, relabel_entry *e, const u8 *key, u32 key_len, const u8 *out, u32 out_len) {
-  u32 off[MAX_PIECES], len[MAX_PIECES];
-  u32 n = 0;
-  const u8 *k = key;
-  const u8 *kend = key + key_len;
-  const u8 *o = out;
-  const u8 *oend = out + out_len;
-  while (o < oend) {
-    u32 fl = field_length(o, oend);
-    const u8 *q = k;
-    const u8 *match = 0;
-    while (q < kend) {
-      u32 ql = field_length(q, kend);
-      if (ql == fl && bytes_equal(q, o, fl)) {
-        match = q;
-        break;
-      }
-      q += ql;
-    }
-    if (match != 0) {
-      u32 at = (u32)(match - key);
-      if (n > 0 && (len[n - 1] & LITERAL_PIECE) == 0 && off[n - 1] + len[n - 1] == at) {
-        len[n - 1] += fl;
-      } else {
-        if (n == MAX_PIECES) goto whole;
-        off[n] = at;
-        len[n++] = fl;
-      }
-      k = match + fl;
-    } else {
-      u32 at = c->arena_used;
-      __builtin_memcpy(c->arena + at, o, fl);
-      c->arena_used += fl;
-      if (n > 0 && (len[n - 1] & LITERAL_PIECE) != 0 && off[n - 1] + (len[n - 1] & ~LITERAL_PIECE) == at) {
-        len[n - 1] += fl;
-      } else {
-        if (n == MAX_PIECES) goto whole;
-        off[n] = at;
-        len[n++] = fl | LITERAL_PIECE;
-      }
-    }
-    o += fl;
-  }
-  e->out_off = c->arena_used;
-  e->ops = n;
-  for (u32 i = 0; i < n; i++) {
-    put32(c->arena + c->arena_used, off[i]);
-    put32(c->arena + c->arena_used + 4, len[i]);
-    c->arena_used += 8;
-  }
-  return;
-whole:
-  /* More pieces than the scratch holds: one literal of every new byte. */
-  e->out_off = c->arena_used;
-  put32(c->arena + c->arena_used, c->arena_used + 8);
-  put32(c->arena + c->arena_used + 4, out_len | LITERAL_PIECE);
-  __builtin_memcpy(c->arena + c->arena_used + 8, out, out_len);
-  c->arena_used += 8 + out_len;
-  e->ops = 1;
-}
-
-/*
- * Adds the outcome of the key body[from, to) (scan hash `hash`): kind, and for RELABEL_CHANGED the
- * new label fields out[0, out_len). Returns its entry (an existing one when the key is there
- * already: a body may repeat a series), or -1 when the cache is full (the caller empties it
- * between bodies, never during one: entries of the body being rewritten must stay).
- */
-__attribute__((export_name("relabel_insert"))) int relabel_insert(relabel_cache *c, const u8 *key, u32 len, u32 hash,
-                                                                  u32 kind, const u8 *out, u32 out_len) {
-  u32 slot;
-  int found = find_entry(c, key, len, hash, &slot);
-  if (found >= 0) return found;
-  /* Pieces: at most one per new label field (each takes 4 bytes or more), 8 bytes each, plus literals. */
-  u32 need = len + (kind == RELABEL_CHANGED ? 3 * out_len + 8 : 0);
-  if (c->entries >= c->entry_cap || need > c->arena_cap - c->arena_used) return -1;
-  relabel_entry *e = &c->entry[c->entries];
-  e->hash = hash;
-  e->kind = kind;
-  e->key_off = c->arena_used;
-  e->key_len = len;
-  __builtin_memcpy(c->arena + c->arena_used, key, len);
-  c->arena_used += len;
-  e->out_off = 0;
-  e->out_len = 0;
-  e->new_hash = hash;
-  e->ops = 0;
-  if (kind == RELABEL_CHANGED) {
-    e->out_len = out_len;
-    add_pieces(c, e, key, len, out, out_len);
-    e->new_hash = hash_label_fields(out, out + out_len);
-  }
-  c->slots[slot] = ++c->entries;
-  return (int)(c->entries - 1);
-}
-
-/* Forgets every outcome. */
-__attribute__((export_name("relabel_clear"))) void relabel_clear(relabel_cache *c) {
-  __builtin_memset(c->slots, 0, (c->slot_mask + 1) * 4);
-  c->entries = 0;
-  c->arena_used = 0;
 }
 
 static inline u32 varint_size(u32 v) {
@@ -600,12 +545,18 @@ static inline u8 *write_varint(u8 *p, u32 v) {
   return p;
 }
 
-static inline void resolve(const relabel_entry *e, u32 i, const u32 *starts, const u32 *label_ends,
-                           u32 *new_hashes, u32 *sizes, u32 *changed) {
+/*
+ * What series i becomes under slot e: new_hashes[i] (its labels' hash after relabeling) and
+ * sizes[i] (its field's bytes after relabeling, 0 when dropped); counts a change in *changed.
+ * Done as the slot is found, while it is in cache.
+ */
+static inline void resolve(const relabel_slot *e, u32 i, const u32 *starts, const u32 *label_ends, u32 *new_hashes,
+                           u32 *sizes, u32 *changed) {
   new_hashes[i] = e->new_hash;
-  if (e->kind == RELABEL_DROP) {
+  u32 kind = e->kind - 1u;
+  if (kind == RELABEL_DROP) {
     sizes[i] = 0;
-  } else if (e->kind == RELABEL_KEEP) {
+  } else if (kind == RELABEL_KEEP) {
     sizes[i] = starts[i + 1] - starts[i];
   } else {
     u32 inner = e->out_len + (starts[i + 1] - label_ends[i]);
@@ -614,14 +565,228 @@ static inline void resolve(const relabel_entry *e, u32 i, const u32 *starts, con
   }
 }
 
-/* relabel_lookup's resolve for the m series it missed (misses), once each is inserted (entry_of). */
+/*
+ * Looks up the n scanned series of body (label_ends: the scan's): keys[2i..2i+1] = its key,
+ * slot_of[i] = its slot, and its new_hashes[i], sizes[i] (see resolve); or slot_of[i] = -1, and i
+ * is appended to misses (resolved by relabel_resolve once inserted). *changed counts the hits
+ * whose labels change. Returns the misses.
+ */
+__attribute__((export_name("relabel_lookup"))) u32 relabel_lookup(relabel_cache *c, const u8 *body, const u32 *starts,
+                                                                  const u32 *label_ends, u32 n, u64 *keys,
+                                                                  int *slot_of, u32 *misses, u32 *new_hashes,
+                                                                  u32 *sizes, u32 *changed) {
+  /* Every key first, then a read of every first slot in a loop of a few instructions: the reads
+   * do not depend on one another, so the CPU has many in flight at once (a read after each key
+   * waited for its line alone: the hashing fills the reorder window), and the probes below find
+   * their lines in cache. */
+  for (u32 i = 0; i < n; i++) {
+    u32 from = labels_start(body, starts[i]);
+    relabel_key(body + from, label_ends[i] - from, c->seed, keys + 2 * i);
+  }
+  u32 sink = 0;
+  for (u32 i = 0; i < n; i++) sink += c->slots[first_slot(c, keys + 2 * i)].kind;
+  c->sink = sink;
+  u32 missed = 0;
+  *changed = 0;
+  for (u32 i = 0; i < n; i++) {
+    u32 slot;
+    int s = find_slot(c, keys + 2 * i, &slot);
+    slot_of[i] = s;
+    if (s < 0)
+      misses[missed++] = i;
+    else
+      resolve(&c->slots[s], i, starts, label_ends, new_hashes, sizes, changed);
+  }
+  return missed;
+}
+
+/* Bytes of the label field at p (tag, length varint, body). */
+static inline u32 field_length(const u8 *p, const u8 *end) {
+  const u8 *next;
+  u32 l = read_length(p + 1, end, &next);
+  return (u32)(next - p) + l;
+}
+
+static inline void put16(u8 *p, u32 v) {
+  u16 w = (u16)v;
+  __builtin_memcpy(p, &w, 2);
+}
+
+static inline u32 get16(const u8 *p) {
+  u16 w;
+  __builtin_memcpy(&w, p, 2);
+  return w;
+}
+
+static inline void put32(u8 *p, u32 v) { __builtin_memcpy(p, &v, 4); }
+
+#define MAX_PIECES 256
+#define LITERAL_PIECE 0x80000000u
+#define INLINE_LITERAL 0x8000u
+
+/*
+ * Stores a changed series' new label fields out[0, out_len) in slot e as pieces: runs of its
+ * received label fields (the key: copied from the body at gather time, where they were just
+ * hashed) and literal bytes. For a labeldrop and an added label that is 4 pieces: in the slot
+ * when they fit (FORM_INLINE), else in the arena as 8-byte pieces (u32 offset, u32 length; the
+ * length's top bit marks a literal, offset in the arena, against a run, offset in the key).
+ * Fields are sorted by name in both, so a kept field is found forward of the last one found.
+ * Returns 0 when the arena has no room.
+ */
+static int add_pieces(relabel_cache *c, relabel_slot *e, const u8 *key, u32 key_len, const u8 *out, u32 out_len) {
+  /* off: in the key for a run, in out for a literal (moved to the arena below if need be). */
+  u32 off[MAX_PIECES], len[MAX_PIECES];
+  u32 n = 0;
+  u32 literal_bytes = 0;
+  const u8 *k = key;
+  const u8 *kend = key + key_len;
+  const u8 *o = out;
+  const u8 *oend = out + out_len;
+  int whole = 0;
+  while (o < oend) {
+    u32 fl = field_length(o, oend);
+    const u8 *q = k;
+    const u8 *match = 0;
+    while (q < kend) {
+      u32 ql = field_length(q, kend);
+      if (ql == fl && bytes_equal(q, o, fl)) {
+        match = q;
+        break;
+      }
+      q += ql;
+    }
+    if (match != 0) {
+      u32 at = (u32)(match - key);
+      if (n > 0 && (len[n - 1] & LITERAL_PIECE) == 0 && off[n - 1] + len[n - 1] == at) {
+        len[n - 1] += fl;
+      } else {
+        if (n == MAX_PIECES) {
+          whole = 1;
+          break;
+        }
+        off[n] = at;
+        len[n++] = fl;
+      }
+      k = match + fl;
+    } else {
+      u32 at = (u32)(o - out);
+      literal_bytes += fl;
+      if (n > 0 && (len[n - 1] & LITERAL_PIECE) != 0 && off[n - 1] + (len[n - 1] & ~LITERAL_PIECE) == at) {
+        len[n - 1] += fl;
+      } else {
+        if (n == MAX_PIECES) {
+          whole = 1;
+          break;
+        }
+        off[n] = at;
+        len[n++] = fl | LITERAL_PIECE;
+      }
+    }
+    o += fl;
+  }
+  if (!whole) {
+    /* In the slot: 4 bytes a run, 2 plus its bytes a literal, offsets and lengths below 0x8000. */
+    u32 size = 0;
+    int fits = 1;
+    for (u32 i = 0; i < n && fits; i++) {
+      u32 l = len[i] & ~LITERAL_PIECE;
+      if (l >= INLINE_LITERAL || off[i] >= INLINE_LITERAL) fits = 0;
+      size += (len[i] & LITERAL_PIECE) ? 2 + l : 4;
+    }
+    if (fits && size <= INLINE_BYTES) {
+      u8 *d = e->data;
+      for (u32 i = 0; i < n; i++) {
+        u32 l = len[i] & ~LITERAL_PIECE;
+        if (len[i] & LITERAL_PIECE) {
+          put16(d, INLINE_LITERAL | l);
+          __builtin_memcpy(d + 2, out + off[i], l);
+          d += 2 + l;
+        } else {
+          put16(d, off[i]);
+          put16(d + 2, l);
+          d += 4;
+        }
+      }
+      e->form = FORM_INLINE;
+      e->ops_len = (u8)size;
+      return 1;
+    }
+    if (literal_bytes + 8 * n > c->arena_cap - c->arena_used) return 0;
+    for (u32 i = 0; i < n; i++) {
+      if ((len[i] & LITERAL_PIECE) == 0) continue;
+      u32 l = len[i] & ~LITERAL_PIECE;
+      __builtin_memcpy(c->arena + c->arena_used, out + off[i], l);
+      off[i] = c->arena_used;
+      c->arena_used += l;
+    }
+    e->form = FORM_ARENA;
+    put32(e->data, c->arena_used);
+    put32(e->data + 4, n);
+    for (u32 i = 0; i < n; i++) {
+      put32(c->arena + c->arena_used, off[i]);
+      put32(c->arena + c->arena_used + 4, len[i]);
+      c->arena_used += 8;
+    }
+    return 1;
+  }
+  /* More pieces than the scratch holds: one literal of every new byte. */
+  if (8 + out_len > c->arena_cap - c->arena_used) return 0;
+  e->form = FORM_ARENA;
+  put32(e->data, c->arena_used);
+  put32(e->data + 4, 1);
+  put32(c->arena + c->arena_used, c->arena_used + 8);
+  put32(c->arena + c->arena_used + 4, out_len | LITERAL_PIECE);
+  __builtin_memcpy(c->arena + c->arena_used + 8, out, out_len);
+  c->arena_used += 8 + out_len;
+  return 1;
+}
+
+/*
+ * Adds the outcome of the series whose key (relabel_lookup's) is key and whose received label
+ * fields are labels[0, len) (scan hash `hash`): kind, and for RELABEL_CHANGED the new label fields
+ * out[0, out_len). Returns its slot (an existing one when the key is there already: a body may
+ * repeat a series), or -1 when the cache is full (the caller empties it between bodies, never
+ * during one: slots of the body being rewritten must stay).
+ */
+__attribute__((export_name("relabel_insert"))) int relabel_insert(relabel_cache *c, const u64 *key, const u8 *labels,
+                                                                  u32 len, u32 hash, u32 kind, const u8 *out,
+                                                                  u32 out_len) {
+  u32 slot;
+  int found = find_slot(c, key, &slot);
+  if (found >= 0) return found;
+  if (c->entries >= c->entry_cap) return -1;
+  relabel_slot *e = &c->slots[slot];
+  e->new_hash = hash;
+  e->out_len = 0;
+  e->form = FORM_INLINE;
+  e->ops_len = 0;
+  if (kind == RELABEL_CHANGED) {
+    if (!add_pieces(c, e, labels, len, out, out_len)) return -1;
+    e->out_len = out_len;
+    e->new_hash = hash_label_fields(out, out + out_len);
+  }
+  e->key[0] = key[0];
+  e->key[1] = key[1];
+  e->kind = (u8)(kind + 1);
+  c->entries++;
+  return (int)slot;
+}
+
+/* Forgets every outcome. */
+__attribute__((export_name("relabel_clear"))) void relabel_clear(relabel_cache *c) {
+  __builtin_memset(c->slots, 0, (c->slot_mask + 1) * sizeof(relabel_slot));
+  c->entries = 0;
+  c->arena_used = 0;
+}
+
+/* relabel_lookup's resolve for the m series it missed (misses), once each is inserted (slot_of). */
 __attribute__((export_name("relabel_resolve"))) void relabel_resolve(const relabel_cache *c, const u32 *starts,
-                                                                    const u32 *label_ends, const int *entry_of,
+                                                                    const u32 *label_ends, const int *slot_of,
                                                                     const u32 *misses, u32 m, u32 *new_hashes,
                                                                     u32 *sizes, u32 *changed) {
   for (u32 j = 0; j < m; j++) {
     u32 i = misses[j];
-    resolve(&c->entry[entry_of[i]], i, starts, label_ends, new_hashes, sizes, changed);
+    resolve(&c->slots[slot_of[i]], i, starts, label_ends, new_hashes, sizes, changed);
   }
 }
 
@@ -655,11 +820,12 @@ __attribute__((export_name("relabel_plan"))) u32 relabel_plan(const u32 *hashes,
  * gather_groups for a relabeled body: the series relabel_plan kept go to group
  * (new_hashes[i] & 0xff) % g, in their order of arrival, each as received or, when its labels
  * changed, as its new label fields followed by its sample bytes as received. Writes
- * order/series_end/byte_end as gather_groups does (order holds kept series only).
+ * order/series_end/byte_end as gather_groups does (order holds kept series only). Writes up to 7
+ * bytes past the output's end (copy_words): the caller leaves that room.
  */
 __attribute__((export_name("relabel_gather"))) void relabel_gather(const relabel_cache *c, const u8 *body,
                                                                   const u32 *starts, const u32 *label_ends,
-                                                                  const int *entry_of, const u32 *new_hashes,
+                                                                  const int *slot_of, const u32 *new_hashes,
                                                                   const u32 *sizes, u32 n, u32 g, u32 *order,
                                                                   u32 *series_end, u32 *byte_end, u32 *cursor,
                                                                   u8 *out) {
@@ -677,7 +843,6 @@ __attribute__((export_name("relabel_gather"))) void relabel_gather(const relabel
     series_end[k] += series_end[k - 1];
     byte_end[k] += byte_end[k - 1];
   }
-  /* cursor[k]: next series position of group k; the byte cursors reuse byte positions below. */
   cursor[0] = 0;
   for (u32 k = 1; k < g; k++) cursor[k] = series_end[k - 1];
   for (u32 i = 0; i < n; i++) {
@@ -687,32 +852,54 @@ __attribute__((export_name("relabel_gather"))) void relabel_gather(const relabel
   u8 *o = out;
   for (u32 j = 0; j < (g == 0 ? 0 : series_end[g - 1]); j++) {
     u32 i = order[j];
-    const relabel_entry *e = &c->entry[entry_of[i]];
-    if (e->kind == RELABEL_KEEP) {
+    const relabel_slot *e = &c->slots[slot_of[i]];
+    if (e->kind - 1u == RELABEL_KEEP) {
       u32 len = starts[i + 1] - starts[i];
-      __builtin_memcpy(o, body + starts[i], len);
+      copy_words(o, body + starts[i], len);
       o += len;
       continue;
     }
     u32 samples_len = starts[i + 1] - label_ends[i];
     *o++ = 0x0a;
     o = write_varint(o, e->out_len + samples_len);
-    /* The key's runs from the series' own label fields: equal to the key, and just compared. */
+    /* The runs are of the series' own label fields: equal to the key's. */
     const u8 *key = body + labels_start(body, starts[i]);
-    const u8 *piece = c->arena + e->out_off;
-    for (u32 p = 0; p < e->ops; p++, piece += 8) {
-      u32 at, l;
-      __builtin_memcpy(&at, piece, 4);
-      __builtin_memcpy(&l, piece + 4, 4);
-      if (l & LITERAL_PIECE) {
-        l &= ~LITERAL_PIECE;
-        __builtin_memcpy(o, c->arena + at, l);
-      } else {
-        __builtin_memcpy(o, key + at, l);
+    if (e->form == FORM_INLINE) {
+      const u8 *d = e->data;
+      const u8 *dend = d + e->ops_len;
+      while (d < dend) {
+        u32 x = get16(d);
+        u32 l;
+        if (x & INLINE_LITERAL) {
+          l = x & ~INLINE_LITERAL;
+          copy_words(o, d + 2, l);
+          d += 2 + l;
+        } else {
+          l = get16(d + 2);
+          copy_words(o, key + x, l);
+          d += 4;
+        }
+        o += l;
       }
-      o += l;
+    } else {
+      u32 pieces_at, pieces;
+      __builtin_memcpy(&pieces_at, e->data, 4);
+      __builtin_memcpy(&pieces, e->data + 4, 4);
+      const u8 *piece = c->arena + pieces_at;
+      for (u32 p = 0; p < pieces; p++, piece += 8) {
+        u32 at, l;
+        __builtin_memcpy(&at, piece, 4);
+        __builtin_memcpy(&l, piece + 4, 4);
+        if (l & LITERAL_PIECE) {
+          l &= ~LITERAL_PIECE;
+          copy_words(o, c->arena + at, l);
+        } else {
+          copy_words(o, key + at, l);
+        }
+        o += l;
+      }
     }
-    __builtin_memcpy(o, body + label_ends[i], samples_len);
+    copy_words(o, body + label_ends[i], samples_len);
     o += samples_len;
   }
 }

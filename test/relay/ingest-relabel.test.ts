@@ -216,7 +216,7 @@ describe('write relabeling at ingest (relay scan)', () => {
     rl.dispose();
   });
 
-  it('finds series in a table whose slots all collide, telling them apart by their bytes', () => {
+  it('finds series in a small table, emptied between bodies when the next one might not fit', () => {
     // 16 slots: 8 entries at most, so a body of 6 series probes chains; 3 bodies of other series
     // in turn empty the cache between them.
     const plan = planOf([{ target_label: 'relayed_by', replacement: 'agent' }]);
@@ -246,6 +246,73 @@ describe('write relabeling at ingest (relay scan)', () => {
     rl.dispose();
   });
 
+  it('tells series on one probe sequence apart by their 128-bit keys', () => {
+    // Every key starts probing at slot 0 (test hook): the 60 series of a body, inserted and then
+    // looked up again in a second body, each walk the one sequence past the others' slots, so
+    // each series finds its own outcome only by comparing keys.
+    const plan = planOf([
+      { source_labels: ['__name__'], regex: 'drop_.*', action: 'drop' },
+      { regex: 'tmp', action: 'labeldrop' },
+      { target_label: 'relayed_by', replacement: 'agent' },
+    ]);
+    const wasm = createWasmRelayScan();
+    assert.ok(wasm);
+    // 256 slots: 128 entries, room for both bodies without emptying the cache.
+    const rl = new IngestRelabeler(plan, wasm, {
+      slots: 256,
+      arenaBytes: 64 * 1024,
+      hooks: { oneProbeSequence: true },
+    });
+    const body = bodyOf(seriesSet(11));
+    const want = sendTimeRoute(body, plan.rules);
+    for (let round = 0; round < 2; round++) {
+      const out = wasm.uncompressAndScan(compressBlock(body), body.length, 'utf8');
+      assert.ok(out?.scan);
+      const r = rl.relabel(out.scan, body.length, 1);
+      assert.ok(r, `round ${round}`);
+      const rec = decodeRawRecord(encodeGatheredRawRecord(r.scan, r.gathered, undefined, r.mark));
+      const kept = want.filter((w) => !w.dropped);
+      assert.equal(rec.seriesCount, kept.length);
+      for (let i = 0; i < kept.length; i++)
+        assert.deepEqual(seriesBytes(rec, i).labels, kept[i].labels, `round ${round} series ${i}`);
+      assert.deepEqual(
+        [...r.mark.droppedHashes],
+        want.filter((w) => w.dropped).map((w) => w.hash),
+      );
+    }
+    assert.equal(rl.stats.decisions, 60, 'the second body is all hits');
+    assert.equal(wasm.relabelCacheUsage().entries, 60);
+    rl.dispose();
+  });
+
+  it("keeps a changed series' new labels in its slot when they fit, in the arena otherwise", () => {
+    const wasm = createWasmRelayScan();
+    assert.ok(wasm);
+    // The benchmark's rules on its series: a labeldrop and a 21-byte added label, 4 ops in 35 bytes.
+    const fits = planOf([
+      { regex: 'team', action: 'labeldrop' },
+      { target_label: 'relayed_by', replacement: 'agent' },
+    ]);
+    const labels = { __name__: 'm', env: 'prod', pod: 'pod-1', service: 's', team: 'team-1', zone: 'z' };
+    const rl = new IngestRelabeler(fits, wasm, { slots: 64, arenaBytes: 64 * 1024 });
+    const body = bodyOf([{ labels, samples: [[1, 1]] }]);
+    relabelOnce(wasm, rl, body, sendTimeRoute(body, fits.rules));
+    assert.equal(wasm.relabelCacheUsage().arenaUsed, 0, 'in the slot');
+    rl.dispose();
+    // A longer added value: 38 bytes of ops, more than the slot's 36.
+    const other = createWasmRelayScan();
+    assert.ok(other);
+    const long = planOf([
+      { regex: 'team', action: 'labeldrop' },
+      { target_label: 'relayed_by', replacement: 'agent-xy' },
+    ]);
+    const rl2 = new IngestRelabeler(long, other, { slots: 64, arenaBytes: 64 * 1024 });
+    relabelOnce(other, rl2, body, sendTimeRoute(body, long.rules));
+    // 4 pieces of 8 bytes and the 24 literal bytes.
+    assert.equal(other.relabelCacheUsage().arenaUsed, 4 * 8 + 24, 'in the arena');
+    rl2.dispose();
+  });
+
   it('relabels a first body of 1,000 series on a fresh instance (its arrays fit the memory it grew)', () => {
     const plan = planOf([{ target_label: 'relayed_by', replacement: 'agent' }]);
     const wasm = createWasmRelayScan();
@@ -264,8 +331,8 @@ describe('write relabeling at ingest (relay scan)', () => {
     const plan = planOf([{ target_label: 'relayed_by', replacement: 'agent' }]);
     const wasm = createWasmRelayScan();
     assert.ok(wasm);
-    // 1 KiB of arena: the 60 series' keys and new labels do not fit.
-    const rl = new IngestRelabeler(plan, wasm, { slots: 1024, arenaBytes: 1024 });
+    // 16 slots: 8 entries, fewer than the body's 60 series.
+    const rl = new IngestRelabeler(plan, wasm, { slots: 16, arenaBytes: 64 * 1024 });
     const body = bodyOf(seriesSet(7));
     const out = wasm.uncompressAndScan(compressBlock(body), body.length, 'utf8');
     assert.ok(out?.scan);
@@ -291,6 +358,23 @@ describe('write relabeling at ingest (relay scan)', () => {
     assert.equal(digests.size, 4);
   });
 });
+
+/** Relabels `body` (one series) in one group and checks its labels are the send-time route's. */
+function relabelOnce(
+  wasm: NonNullable<ReturnType<typeof createWasmRelayScan>>,
+  rl: IngestRelabeler,
+  body: Uint8Array,
+  want: ReturnType<typeof sendTimeRoute>,
+): void {
+  const out = wasm.uncompressAndScan(compressBlock(body), body.length, 'utf8');
+  assert.ok(out?.scan);
+  const r = rl.relabel(out.scan, body.length, 1);
+  assert.ok(r);
+  const rec = decodeRawRecord(encodeGatheredRawRecord(r.scan, r.gathered, undefined, r.mark));
+  assert.equal(rec.seriesCount, 1);
+  assert.deepEqual(seriesBytes(rec, 0).labels, want[0].labels);
+  assert.deepEqual(seriesBytes(rec, 0).samples, want[0].sampleBytes);
+}
 
 /** The scan's label hash (hashLabelPairs) of RW1 label fields. */
 function hashOfFields(fields: Buffer): number {
