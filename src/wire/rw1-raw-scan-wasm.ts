@@ -30,8 +30,8 @@ export const MAX_WASM_SCAN_BODY_BYTES = 4 * 1024 * 1024;
 const PAGE_BYTES = 65536;
 /** Most send-loop groups (raw-record.ts's MAX_RAW_GROUPS: one per virtual shard). */
 const MAX_GROUPS = 256;
-/** Bytes the uncompress and the gather may write past their output (see the C sources). */
-const WRITE_SLACK = 16;
+/** Bytes the uncompress and the gathers may write past their output (see the C sources: copy_piece). */
+const WRITE_SLACK = 32;
 
 /** Series gathered by send-loop group: group `k` is `bytes[byteEnd[k - 1], byteEnd[k])` (0 for k = 0). */
 export interface GatheredGroups {

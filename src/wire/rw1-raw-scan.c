@@ -620,6 +620,30 @@ static inline u32 get16(const u8 *p) {
 
 static inline void put32(u8 *p, u32 v) { __builtin_memcpy(p, &v, 4); }
 
+/*
+ * A piece of the relabel gather: up to 32 bytes (a label field, a sample) as four 8-byte moves,
+ * longer ones with memory.copy (what gather_groups' loop compiles to). Against copy_words, a
+ * gather of bench/relay's series (one body in cache, in-process): 67 -> 63-65 ns per series,
+ * against ~30 for gather_groups; most of the difference is in following a changed series' pieces,
+ * not in the copies (32 bytes for every piece, whatever its length: still ~57). May write up to
+ * 31 bytes past dst + len and read as far past src: the caller leaves that room.
+ */
+static inline void copy_piece(u8 *dst, const u8 *src, u32 len) {
+  if (len > 32) {
+    __builtin_memcpy(dst, src, len);
+    return;
+  }
+  u64 a, b, c, d;
+  __builtin_memcpy(&a, src, 8);
+  __builtin_memcpy(&b, src + 8, 8);
+  __builtin_memcpy(&c, src + 16, 8);
+  __builtin_memcpy(&d, src + 24, 8);
+  __builtin_memcpy(dst, &a, 8);
+  __builtin_memcpy(dst + 8, &b, 8);
+  __builtin_memcpy(dst + 16, &c, 8);
+  __builtin_memcpy(dst + 24, &d, 8);
+}
+
 #define MAX_PIECES 256
 #define LITERAL_PIECE 0x80000000u
 #define INLINE_LITERAL 0x8000u
@@ -855,7 +879,7 @@ __attribute__((export_name("relabel_gather"))) void relabel_gather(const relabel
     const relabel_slot *e = &c->slots[slot_of[i]];
     if (e->kind - 1u == RELABEL_KEEP) {
       u32 len = starts[i + 1] - starts[i];
-      copy_words(o, body + starts[i], len);
+      copy_piece(o, body + starts[i], len);
       o += len;
       continue;
     }
@@ -872,11 +896,11 @@ __attribute__((export_name("relabel_gather"))) void relabel_gather(const relabel
         u32 l;
         if (x & INLINE_LITERAL) {
           l = x & ~INLINE_LITERAL;
-          copy_words(o, d + 2, l);
+          copy_piece(o, d + 2, l);
           d += 2 + l;
         } else {
           l = get16(d + 2);
-          copy_words(o, key + x, l);
+          copy_piece(o, key + x, l);
           d += 4;
         }
         o += l;
@@ -892,14 +916,14 @@ __attribute__((export_name("relabel_gather"))) void relabel_gather(const relabel
         __builtin_memcpy(&l, piece + 4, 4);
         if (l & LITERAL_PIECE) {
           l &= ~LITERAL_PIECE;
-          copy_words(o, c->arena + at, l);
+          copy_piece(o, c->arena + at, l);
         } else {
-          copy_words(o, key + at, l);
+          copy_piece(o, key + at, l);
         }
         o += l;
       }
     }
-    copy_words(o, body + label_ends[i], samples_len);
+    copy_piece(o, body + label_ends[i], samples_len);
     o += samples_len;
   }
 }
