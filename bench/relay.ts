@@ -88,6 +88,8 @@ interface RelayRun {
   warmupSamples: number;
   /** Body bytes (snappy) the sink received in the measured run. */
   wireBytes: number;
+  /** Requests the sink answered in the measured run. */
+  requests: number;
 }
 
 async function runOnce(kind: AgentKind): Promise<RelayRun> {
@@ -138,7 +140,7 @@ async function runOnce(kind: AgentKind): Promise<RelayRun> {
     const sinkPid = sink.process.pid ?? 0;
     const cpu0 = processCpuSeconds(agent.pid);
     const sinkCpu0 = processCpuSeconds(sinkPid);
-    const bytes0 = (await sink.stats()).bytes;
+    const { bytes: bytes0, requests: requests0 } = await sink.stats();
     const t0 = performance.now();
     const sent = lg.go();
     let ingestSeconds = 0;
@@ -168,7 +170,9 @@ async function runOnce(kind: AgentKind): Promise<RelayRun> {
     const sinkCpu = processCpuSeconds(sinkPid) - sinkCpu0;
     const peakRss = peakRssBytes(agent.pid);
     const load = loadAverage();
-    const wireBytes = (await sink.stats()).bytes - bytes0;
+    const after = await sink.stats();
+    const wireBytes = after.bytes - bytes0;
+    const requests = after.requests - requests0;
     // The sink can count the last sample just before the generator hears its answer.
     await Promise.race([sent, new Promise((r) => setTimeout(r, 5000))]).catch(() => {});
     clearTimeout(budget);
@@ -191,6 +195,7 @@ async function runOnce(kind: AgentKind): Promise<RelayRun> {
       warmupCpu,
       warmupSamples: warmed,
       wireBytes,
+      requests,
     };
   } finally {
     await agent.stop();
@@ -228,6 +233,8 @@ interface Figures {
   warmupPerM: number;
   /** Snappy body bytes per sample delivered. */
   bytesPerSample: number;
+  /** Samples delivered per request the sink answered (how full the outgoing requests are). */
+  perRequest: number;
 }
 
 const perM = (cpu: number, r: RelayRun) => (cpu / r.received) * 1e6;
@@ -244,6 +251,7 @@ const figuresOf = (r: RelayRun, label: string): Figures => ({
   load: r.load,
   warmupPerM: r.warmupSamples > 0 ? (r.warmupCpu / r.warmupSamples) * 1e6 : Number.NaN,
   bytesPerSample: r.delivered > 0 ? r.wireBytes / r.delivered : Number.NaN,
+  perRequest: r.requests > 0 ? r.delivered / r.requests : Number.NaN,
 });
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -266,6 +274,7 @@ const mediansOf = (kind: AgentKind): Figures | undefined => {
     load: '',
     warmupPerM: median(mine.map((f) => f.warmupPerM)),
     bytesPerSample: median(mine.map((f) => f.bytesPerSample)),
+    perRequest: median(mine.map((f) => f.perRequest)),
   };
 };
 const row = (f: Figures): Record<string, string | number> => ({
@@ -277,6 +286,7 @@ const row = (f: Figures): Record<string, string | number> => ({
   'warm-up CPU s / 1M': Number.isNaN(f.warmupPerM) ? '-' : f.warmupPerM,
   'peak RSS MB': Math.round(f.peakRss / 2 ** 20),
   'wire bytes/sample': f.bytesPerSample,
+  'samples/request': Math.round(f.perRequest),
   'sink CPU s / 1M': f.sinkPerM,
   'loadgen CPU s / 1M': f.loadgenPerM,
   retries: f.retries,
@@ -301,6 +311,7 @@ if (ps && vm) {
     'warm-up CPU s / 1M': Number.isNaN(ps.warmupPerM) ? '' : `${(ps.warmupPerM / vm.warmupPerM).toFixed(2)}x`,
     'peak RSS MB': `${(ps.peakRss / vm.peakRss).toFixed(2)}x`,
     'wire bytes/sample': '',
+    'samples/request': '',
     'sink CPU s / 1M': '',
     'loadgen CPU s / 1M': '',
     retries: '',
@@ -318,6 +329,7 @@ const RELAY_METRICS: BenchMetric[] = [
   { key: 'warmupPerM', label: 'warm-up CPU s / 1M', better: 'lower', digits: 3 },
   { key: 'peakRssMB', label: 'peak RSS MB', unit: 'MB', better: 'lower', digits: 0 },
   { key: 'wireBytesPerSample', label: 'wire bytes/sample (snappy)', better: 'lower', digits: 2 },
+  { key: 'samplesPerRequest', label: 'samples per request', better: 'higher', digits: 0 },
   { key: 'sinkPerM', label: 'sink CPU s / 1M', better: 'lower', digits: 3 },
   { key: 'loadgenPerM', label: 'loadgen CPU s / 1M', better: 'lower', digits: 3 },
   { key: 'retries', label: 'retries', better: 'lower', digits: 0 },
@@ -375,6 +387,7 @@ const agentFigures = [ps, vm]
       warmupPerM: f.warmupPerM,
       peakRssMB: f.peakRss / 2 ** 20,
       wireBytesPerSample: f.bytesPerSample,
+      samplesPerRequest: f.perRequest,
       sinkPerM: f.sinkPerM,
       loadgenPerM: f.loadgenPerM,
       retries: Number(f.retries),
