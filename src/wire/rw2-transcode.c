@@ -481,10 +481,15 @@ static void hash128(const u8 *p, u32 n, u64 out[2]) {
     h2 += h1;
     h2 = h2 * 5 + 0x38495ab5;
   }
-  u64 k1 = 0, k2 = 0;
+  /*
+   * The tail's bytes (0-15) as two little-endian words read whole and masked, not byte by byte: a
+   * serial chain of up to 15 loads and shifts per series. The 16 bytes after a label block are
+   * the body's (its samples, the ring's 16 bytes of slack, the index after it). tc_load on
+   * bench/relay's series, in-process: 121 -> 116 ns per series (medians of 21, alternated).
+   */
   u32 rest = n - i;
-  for (u32 j = rest; j > 8; j--) k2 = (k2 << 8) | p[i + j - 1];
-  for (u32 j = rest < 8 ? rest : 8; j > 0; j--) k1 = (k1 << 8) | p[i + j - 1];
+  u64 k1 = rest == 0 ? 0 : load64(p + i) & (rest >= 8 ? ~0ull : (1ull << (8 * rest)) - 1);
+  u64 k2 = rest <= 8 ? 0 : load64(p + i + 8) & ((1ull << (8 * (rest - 8))) - 1);
   if (rest > 8) {
     k2 *= c2;
     k2 = rotl64(k2, 33);
