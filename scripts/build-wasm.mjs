@@ -2,9 +2,9 @@
 /**
  * Rebuilds the committed WebAssembly modules from their C sources:
  * - src/wire/rw1-raw-scan-wasm-binary.ts, the relay scan (src/wire/rw1-raw-scan.c,
- *   src/wire/snappy-uncompress.c);
+ *   src/wire/siphash.c, src/wire/snappy-uncompress.c);
  * - src/wire/rw2-transcode-wasm-binary.ts, the relay's 2.0 send path (src/wire/rw2-transcode.c,
- *   src/wire/snappy-uncompress.c).
+ *   src/wire/siphash.c, src/wire/snappy-uncompress.c).
  * Needs clang and lld with the wasm32 target (Debian: `apt-get install clang lld`). The output is
  * committed, so neither `npm ci` nor CI needs a C compiler; each module's test
  * (test/wire/rw1-raw-scan-wasm.test.ts, test/wire/rw2-transcode-wasm.test.ts) fails when its C
@@ -26,12 +26,12 @@ const clang = process.env.CLANG ?? 'clang';
 /** Each module: its sources, the generated file, and the prefix of the generated constants. */
 const MODULES = [
   {
-    sources: ['src/wire/rw1-raw-scan.c', 'src/wire/snappy-uncompress.c'],
+    sources: ['src/wire/rw1-raw-scan.c', 'src/wire/siphash.c', 'src/wire/snappy-uncompress.c'],
     target: 'src/wire/rw1-raw-scan-wasm-binary.ts',
     prefix: 'RW1_RAW_SCAN',
   },
   {
-    sources: ['src/wire/rw2-transcode.c', 'src/wire/snappy-uncompress.c'],
+    sources: ['src/wire/rw2-transcode.c', 'src/wire/siphash.c', 'src/wire/snappy-uncompress.c'],
     target: 'src/wire/rw2-transcode-wasm-binary.ts',
     prefix: 'RW2_TRANSCODE',
   },

@@ -443,68 +443,12 @@ static inline int bytes_equal(const u8 *a, const u8 *b, u32 n) {
   return 1;
 }
 
-static inline u64 rotl64(u64 x, int b) { return (x << b) | (x >> (64 - b)); }
+/* SipHash-1-3-128 of p[0, len) under seed[0..1] (siphash.c, shared with rw2-transcode.c). */
+void siphash13_128(const u8 *p, u32 len, const u64 *seed, u64 *out);
 
-#define SIPROUND                                                                                                       \
-  do {                                                                                                                 \
-    v0 += v1;                                                                                                          \
-    v1 = rotl64(v1, 13);                                                                                               \
-    v1 ^= v0;                                                                                                          \
-    v0 = rotl64(v0, 32);                                                                                               \
-    v2 += v3;                                                                                                          \
-    v3 = rotl64(v3, 16);                                                                                               \
-    v3 ^= v2;                                                                                                          \
-    v0 += v3;                                                                                                          \
-    v3 = rotl64(v3, 21);                                                                                               \
-    v3 ^= v0;                                                                                                          \
-    v2 += v1;                                                                                                          \
-    v1 = rotl64(v1, 17);                                                                                               \
-    v1 ^= v2;                                                                                                          \
-    v2 = rotl64(v2, 32);                                                                                               \
-  } while (0)
-
-/*
- * SipHash-1-3 with 128-bit output (Aumasson and Bernstein's reference, one compression and three
- * finalization rounds, as Rust's and Python's hash tables use) of p[0, len) under seed[0..1].
- */
+/* The cache's key of p[0, len) under seed: exported for the tests (rw1-raw-scan-wasm.ts relabelKey). */
 __attribute__((export_name("relabel_key"))) void relabel_key(const u8 *p, u32 len, const u64 *seed, u64 *out) {
-  u64 v0 = 0x736f6d6570736575ull ^ seed[0];
-  u64 v1 = 0x646f72616e646f6dull ^ seed[1] ^ 0xee;
-  u64 v2 = 0x6c7967656e657261ull ^ seed[0];
-  u64 v3 = 0x7465646279746573ull ^ seed[1];
-  const u8 *blocks_end = p + (len & ~7u);
-  for (; p < blocks_end; p += 8) {
-    u64 m;
-    __builtin_memcpy(&m, p, 8);
-    v3 ^= m;
-    SIPROUND;
-    v0 ^= m;
-  }
-  u32 rest = len & 7;
-  u64 b = (u64)len << 56;
-  if (rest != 0) {
-    if (len >= 8) {
-      /* The last 8 bytes of the input, of which the top `rest` are the tail (little-endian). */
-      u64 t;
-      __builtin_memcpy(&t, p + rest - 8, 8);
-      b |= t >> (8 * (8 - rest));
-    } else {
-      for (u32 i = 0; i < rest; i++) b |= (u64)p[i] << (8 * i);
-    }
-  }
-  v3 ^= b;
-  SIPROUND;
-  v0 ^= b;
-  v2 ^= 0xee;
-  SIPROUND;
-  SIPROUND;
-  SIPROUND;
-  out[0] = v0 ^ v1 ^ v2 ^ v3;
-  v1 ^= 0xdd;
-  SIPROUND;
-  SIPROUND;
-  SIPROUND;
-  out[1] = v0 ^ v1 ^ v2 ^ v3;
+  siphash13_128(p, len, seed, out);
 }
 
 static inline u32 first_slot(const relabel_cache *c, const u64 *key) {

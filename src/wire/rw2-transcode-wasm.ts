@@ -13,6 +13,7 @@
  * Bodies live in a ring of {@link Rw2TranscoderOptions.bodyBytes}: a record whose body was
  * overwritten before it went out is uncompressed again on its next `encode` (counted as a reload).
  */
+import { randomFillSync } from 'node:crypto';
 import { PromspoolError } from '../errors.js';
 import { compareUtf8 } from '../serialization/label-order.js';
 import { METRIC_TYPES, type MetadataEntry, type MetricType, type SignalRecord } from '../serialization/types.js';
@@ -79,6 +80,7 @@ interface Exports {
   memory: WebAssembly.Memory;
   tc_alloc(size: number): number;
   tc_configure(strings: number, stringBytes: number, cacheBytes: number): void;
+  tc_seed(a: number, b: number, c: number, d: number): void;
   tc_set_external(bytes: number, bytesLen: number, desc: number, count: number): number;
   tc_meta_reset(): void;
   tc_meta_add(bytes: number, nameLen: number, helpLen: number, unitLen: number, type: number, family: number): number;
@@ -147,6 +149,10 @@ class WasmRw2Transcoder implements Rw2Transcoder {
   ) {
     this.ringBytes = opts.bodyBytes ?? DEFAULT_BODY_BYTES;
     m.tc_configure(opts.rememberedStrings ?? 1 << 18, MAX_STRING_BYTES, opts.seriesCacheBytes ?? DEFAULT_CACHE_BYTES);
+    // The series cache's key seed (rw2-transcode.c key_seed): random per transcoder, so crafted
+    // label bytes cannot be made to share another series' key.
+    const seed = randomFillSync(new Uint32Array(4));
+    m.tc_seed(seed[0] as number, seed[1] as number, seed[2] as number, seed[3] as number);
     // As the 2.0 encoder: empty names or values are not labels; sorted by name bytes.
     const pairs = Object.entries(opts.externalLabels).filter(([name, value]) => name !== '' && value !== '');
     pairs.sort((a, b) => compareUtf8(a[0], b[0]));

@@ -444,74 +444,24 @@ static i32 meta_of_name(const u8 *p, u32 n) {
 
 /* ---- the series cache (label-block-cache.ts) ---- */
 
-static inline u64 rotl64(u64 x, int r) { return (x << r) | (x >> (64 - r)); }
-
-static inline u64 fmix64(u64 k) {
-  k ^= k >> 33;
-  k *= 0xff51afd7ed558ccdull;
-  k ^= k >> 33;
-  k *= 0xc4ceb9fe1a85ec53ull;
-  return k ^ (k >> 33);
-}
+/* SipHash-1-3-128 of p[0, len) under seed[0..1] (siphash.c, shared with rw1-raw-scan.c). */
+void siphash13_128(const u8 *p, u32 len, const u64 *seed, u64 *out);
 
 /*
- * MurmurHash3_x64_128 (Austin Appleby, public domain) of p[0, n), seed 0: a series' label bytes
- * name its cache entry by these 128 bits, not by a copy of them. Accidental collisions among
- * the 2^20 or so series a cache holds have odds of ~2^-88; the key is hashed from the body just
- * uncompressed (in cache) where comparing a kept copy read ~250 cold bytes per series.
+ * The cache key's seed, drawn at random by rw2-transcode-wasm.ts when the transcoder is made
+ * (tc_seed). A series' label bytes name its cache entry by their SipHash-1-3-128 under it, not by
+ * a copy of them: keyed, so a pusher cannot craft a series whose key equals another's and have
+ * it sent with that series' labels (MurmurHash3, used before, has seed-independent collisions).
+ * Taking SipHash as a pseudo-random function of its seed, a series not in the cache matches one
+ * of its n <= 2^20 entries with probability at most n / 2^128 = 2^-108; any two of them collide
+ * with probability at most n^2 / 2^129 = 2^-89. The key is hashed from the body just uncompressed
+ * (in cache) where comparing a kept copy read ~250 cold bytes per series.
  */
-static void hash128(const u8 *p, u32 n, u64 out[2]) {
-  const u64 c1 = 0x87c37b91114253d5ull, c2 = 0x4cf5ad432745937full;
-  u64 h1 = 0, h2 = 0;
-  u32 i = 0;
-  for (; i + 16 <= n; i += 16) {
-    u64 k1 = load64(p + i), k2 = load64(p + i + 8);
-    k1 *= c1;
-    k1 = rotl64(k1, 31);
-    k1 *= c2;
-    h1 ^= k1;
-    h1 = rotl64(h1, 27);
-    h1 += h2;
-    h1 = h1 * 5 + 0x52dce729;
-    k2 *= c2;
-    k2 = rotl64(k2, 33);
-    k2 *= c1;
-    h2 ^= k2;
-    h2 = rotl64(h2, 31);
-    h2 += h1;
-    h2 = h2 * 5 + 0x38495ab5;
-  }
-  /*
-   * The tail's bytes (0-15) as two little-endian words read whole and masked, not byte by byte: a
-   * serial chain of up to 15 loads and shifts per series. The 16 bytes after a label block are
-   * the body's (its samples, the ring's 16 bytes of slack, the index after it). tc_load on
-   * bench/relay's series, in-process: 121 -> 116 ns per series (medians of 21, alternated).
-   */
-  u32 rest = n - i;
-  u64 k1 = rest == 0 ? 0 : load64(p + i) & (rest >= 8 ? ~0ull : (1ull << (8 * rest)) - 1);
-  u64 k2 = rest <= 8 ? 0 : load64(p + i + 8) & ((1ull << (8 * (rest - 8))) - 1);
-  if (rest > 8) {
-    k2 *= c2;
-    k2 = rotl64(k2, 33);
-    k2 *= c1;
-    h2 ^= k2;
-  }
-  if (rest > 0) {
-    k1 *= c1;
-    k1 = rotl64(k1, 31);
-    k1 *= c2;
-    h1 ^= k1;
-  }
-  h1 ^= n;
-  h2 ^= n;
-  h1 += h2;
-  h2 += h1;
-  h1 = fmix64(h1);
-  h2 = fmix64(h2);
-  h1 += h2;
-  h2 += h1;
-  out[0] = h1;
-  out[1] = h2;
+static u64 key_seed[2];
+
+__attribute__((export_name("tc_seed"))) void tc_seed(u32 a, u32 b, u32 c, u32 d) {
+  key_seed[0] = (u64)a | (u64)b << 32;
+  key_seed[1] = (u64)c | (u64)d << 32;
 }
 
 /*
@@ -647,7 +597,7 @@ __attribute__((export_name("tc_load"))) u32 tc_load(const u8 *src, const u32 *de
     e[3] = 0;
     /* The cache key, while the bytes just uncompressed are in cache (tc_encode runs later, per loop). */
     u64 kh[2];
-    hash128(q, (u32)(l - q), kh);
+    siphash13_128(q, (u32)(l - q), key_seed, kh);
     __builtin_memcpy(e + 4, kh, 16);
     p = stop;
   }
