@@ -26,12 +26,12 @@ const clang = process.env.CLANG ?? 'clang';
 /** Each module: its sources, the generated file, and the prefix of the generated constants. */
 const MODULES = [
   {
-    sources: ['src/wire/rw1-raw-scan.c', 'src/wire/siphash.c', 'src/wire/snappy-uncompress.c'],
+    sources: ['src/wire/rw1-raw-scan.c', 'src/wire/wasm-varint.h', 'src/wire/siphash.c', 'src/wire/snappy-uncompress.c'],
     target: 'src/wire/rw1-raw-scan-wasm-binary.ts',
     prefix: 'RW1_RAW_SCAN',
   },
   {
-    sources: ['src/wire/rw2-transcode.c', 'src/wire/siphash.c', 'src/wire/snappy-uncompress.c'],
+    sources: ['src/wire/rw2-transcode.c', 'src/wire/wasm-varint.h', 'src/wire/siphash.c', 'src/wire/snappy-uncompress.c'],
     target: 'src/wire/rw2-transcode-wasm-binary.ts',
     prefix: 'RW2_TRANSCODE',
   },
@@ -61,7 +61,8 @@ try {
         '-Wl,--strip-all',
         '-o',
         out,
-        ...sources.map((f) => join(root, f)),
+        // Headers are in `sources` for the digest; clang compiles the .c files (which include them).
+        ...sources.filter((f) => f.endsWith('.c')).map((f) => join(root, f)),
       ],
       { stdio: 'inherit' },
     );

@@ -12,6 +12,8 @@
  */
 #include <stdint.h>
 
+#include "wasm-varint.h"
+
 typedef uint8_t u8;
 typedef uint16_t u16;
 typedef uint32_t u32;
@@ -47,38 +49,7 @@ static inline u32 load32(const u8 *p) {
   return w;
 }
 
-/* A varint of at most 32 bits at p, before limit; *out = its end, or 0 if truncated or longer. */
-static inline u32 read_length(const u8 *p, const u8 *limit, const u8 **out) {
-  u32 value = 0;
-  for (int shift = 0; shift <= 28; shift += 7) {
-    if (p >= limit) break;
-    u32 c = *p++;
-    if (shift == 28 && c > 0x0f) break;
-    value |= (c & 0x7f) << shift;
-    if (c < 0x80) {
-      *out = p;
-      return value;
-    }
-  }
-  *out = 0;
-  return 0;
-}
 
-/* A two's-complement int64 varint at p, before limit, as rw1-raw-scan.ts's readInt64 reads it. */
-static inline int64_t read_int64(const u8 *p, const u8 *limit, const u8 **out) {
-  u64 value = 0;
-  for (int shift = 0; shift < 70; shift += 7) {
-    if (p >= limit) break;
-    u64 c = *p++;
-    value |= (c & 0x7f) << shift;
-    if (c < 0x80) {
-      *out = p;
-      return (int64_t)value;
-    }
-  }
-  *out = 0;
-  return 0;
-}
 
 /* Well-formed UTF-8 (no overlong forms, no surrogates, nothing past U+10FFFF), as Node's isUtf8. */
 static int valid_utf8(const u8 *p, const u8 *end) {
@@ -250,7 +221,7 @@ __attribute__((export_name("scan"))) u32 scan(const u8 *body, u32 len, u32 *hash
           if (sample_stop - pos < 8) return 0;
           pos += 8;
         } else if (tag == 0x10) {
-          t = read_int64(pos, sample_stop, &next);
+          t = (int64_t)read_varint64(pos, sample_stop, &next);
           if (next == 0) return 0;
           pos = next;
         } else {

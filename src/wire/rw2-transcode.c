@@ -22,6 +22,8 @@
  */
 #include <stdint.h>
 
+#include "wasm-varint.h"
+
 typedef uint8_t u8;
 typedef uint32_t u32;
 typedef int32_t i32;
@@ -133,38 +135,7 @@ static inline u32 varint64_size(u64 v) {
   return n;
 }
 
-/* A length varint of at most 32 bits at p before limit; *out = its end, or 0 if bad. */
-static inline u32 read_length(const u8 *p, const u8 *limit, const u8 **out) {
-  u32 value = 0;
-  for (int shift = 0; shift <= 28; shift += 7) {
-    if (p >= limit) break;
-    u32 c = *p++;
-    if (shift == 28 && c > 0x0f) break;
-    value |= (c & 0x7f) << shift;
-    if (c < 0x80) {
-      *out = p;
-      return value;
-    }
-  }
-  *out = 0;
-  return 0;
-}
 
-/* A two's-complement int64 varint (varint-reader.ts's readInt64 without its rounding to a double). */
-static inline u64 read_u64(const u8 *p, const u8 *limit, const u8 **out) {
-  u64 value = 0;
-  for (int shift = 0; shift < 70; shift += 7) {
-    if (p >= limit) break;
-    u64 c = *p++;
-    value |= (c & 0x7f) << shift;
-    if (c < 0x80) {
-      *out = p;
-      return value;
-    }
-  }
-  *out = 0;
-  return 0;
-}
 
 /* Hash of a string's bytes for the dictionary (any spread will do: entries are compared). */
 static u32 hash_bytes(const u8 *p, u32 n) {
@@ -746,7 +717,7 @@ static int read_sample(const u8 **pp, const u8 *stop, u64 *value, u64 *ts) {
       q += 8;
     } else if (tag == 0x10) {
       const u8 *r;
-      t = read_u64(q, end, &r);
+      t = read_varint64(q, end, &r);
       if (r == 0) break;
       q = r;
     } else {
