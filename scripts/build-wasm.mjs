@@ -26,16 +26,34 @@ const clang = process.env.CLANG ?? 'clang';
 /** Each module: its sources, the generated file, and the prefix of the generated constants. */
 const MODULES = [
   {
-    sources: ['src/wire/rw1-raw-scan.c', 'src/wire/wasm-varint.h', 'src/wire/siphash.c', 'src/wire/snappy-uncompress.c'],
+    sources: [
+      'src/wire/rw1-raw-scan.c',
+      'src/wire/wasm-varint.h',
+      'src/wire/siphash.c',
+      'src/wire/snappy-uncompress.c',
+    ],
     target: 'src/wire/rw1-raw-scan-wasm-binary.ts',
     prefix: 'RW1_RAW_SCAN',
   },
   {
-    sources: ['src/wire/rw2-transcode.c', 'src/wire/wasm-varint.h', 'src/wire/siphash.c', 'src/wire/snappy-uncompress.c'],
+    sources: [
+      'src/wire/rw2-transcode.c',
+      'src/wire/wasm-varint.h',
+      'src/wire/siphash.c',
+      'src/wire/snappy-uncompress.c',
+    ],
     target: 'src/wire/rw2-transcode-wasm-binary.ts',
     prefix: 'RW2_TRANSCODE',
   },
 ];
+
+/** `export const <prefix>_SOURCES = [...]`, wrapped one source per line past 120 columns as biome formats it. */
+function sourcesConstant(prefix, sources) {
+  const items = sources.map((f) => `'${f}'`);
+  const oneLine = `export const ${prefix}_SOURCES = [${items.join(', ')}];`;
+  if (oneLine.length <= 120) return oneLine;
+  return `export const ${prefix}_SOURCES = [\n${items.map((item) => `  ${item},`).join('\n')}\n];`;
+}
 
 const dir = mkdtempSync(join(tmpdir(), 'promspool-wasm-'));
 let failed = false;
@@ -76,7 +94,7 @@ try {
       `// ${execFileSync(clang, ['--version']).toString().split('\n')[0]}`,
       '',
       '/** The C sources this module was built from, relative to the package root. */',
-      `export const ${prefix}_SOURCES = ${JSON.stringify(sources).replaceAll('"', "'").replaceAll(',', ', ')};`,
+      sourcesConstant(prefix, sources),
       '',
       "/** SHA-256 over those sources: each one's path, a newline, then its bytes, in order. */",
       `export const ${prefix}_SOURCES_SHA256 = '${digest}';`,

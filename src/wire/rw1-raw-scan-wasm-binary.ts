@@ -2,7 +2,12 @@
 // Debian clang version 14.0.6
 
 /** The C sources this module was built from, relative to the package root. */
-export const RW1_RAW_SCAN_SOURCES = ['src/wire/rw1-raw-scan.c', 'src/wire/wasm-varint.h', 'src/wire/siphash.c', 'src/wire/snappy-uncompress.c'];
+export const RW1_RAW_SCAN_SOURCES = [
+  'src/wire/rw1-raw-scan.c',
+  'src/wire/wasm-varint.h',
+  'src/wire/siphash.c',
+  'src/wire/snappy-uncompress.c',
+];
 
 /** SHA-256 over those sources: each one's path, a newline, then its bytes, in order. */
 export const RW1_RAW_SCAN_SOURCES_SHA256 = 'ac17ba6c90716f7ab187ac5526165af1e7f45a0a85e256b5f162fff3eae906c7';

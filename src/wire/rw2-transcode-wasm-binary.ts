@@ -2,7 +2,12 @@
 // Debian clang version 14.0.6
 
 /** The C sources this module was built from, relative to the package root. */
-export const RW2_TRANSCODE_SOURCES = ['src/wire/rw2-transcode.c', 'src/wire/wasm-varint.h', 'src/wire/siphash.c', 'src/wire/snappy-uncompress.c'];
+export const RW2_TRANSCODE_SOURCES = [
+  'src/wire/rw2-transcode.c',
+  'src/wire/wasm-varint.h',
+  'src/wire/siphash.c',
+  'src/wire/snappy-uncompress.c',
+];
 
 /** SHA-256 over those sources: each one's path, a newline, then its bytes, in order. */
 export const RW2_TRANSCODE_SOURCES_SHA256 = '692e3dae227a98abede1c5bbb9a5d15d77a4b6b7a7a9ab855fc51800a6cc313c';
