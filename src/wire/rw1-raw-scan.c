@@ -594,32 +594,27 @@ static int add_pieces(relabel_cache *c, relabel_slot *e, const u8 *key, u32 key_
       }
       q += ql;
     }
+    /* A run of the key where the field was kept, else a literal of out; either extends the last
+     * piece when it is of the same kind and ends where this one starts. */
+    u32 at, kind;
     if (match != 0) {
-      u32 at = (u32)(match - key);
-      if (n > 0 && (len[n - 1] & LITERAL_PIECE) == 0 && off[n - 1] + len[n - 1] == at) {
-        len[n - 1] += fl;
-      } else {
-        if (n == MAX_PIECES) {
-          whole = 1;
-          break;
-        }
-        off[n] = at;
-        len[n++] = fl;
-      }
+      at = (u32)(match - key);
+      kind = 0;
       k = match + fl;
     } else {
-      u32 at = (u32)(o - out);
+      at = (u32)(o - out);
+      kind = LITERAL_PIECE;
       literal_bytes += fl;
-      if (n > 0 && (len[n - 1] & LITERAL_PIECE) != 0 && off[n - 1] + (len[n - 1] & ~LITERAL_PIECE) == at) {
-        len[n - 1] += fl;
-      } else {
-        if (n == MAX_PIECES) {
-          whole = 1;
-          break;
-        }
-        off[n] = at;
-        len[n++] = fl | LITERAL_PIECE;
+    }
+    if (n > 0 && (len[n - 1] & LITERAL_PIECE) == kind && off[n - 1] + (len[n - 1] & ~LITERAL_PIECE) == at) {
+      len[n - 1] += fl;
+    } else {
+      if (n == MAX_PIECES) {
+        whole = 1;
+        break;
       }
+      off[n] = at;
+      len[n++] = fl | kind;
     }
     o += fl;
   }
