@@ -18,6 +18,7 @@ import { PromspoolError } from '../errors.js';
 import { compareUtf8 } from '../serialization/label-order.js';
 import { METRIC_TYPES, type MetadataEntry, type MetricType, type SignalRecord } from '../serialization/types.js';
 import { RW2_TRANSCODE_WASM_BASE64 } from './rw2-transcode-wasm-binary.js';
+import { joinSnappyElementsInto } from './snappy.js';
 import type { SeriesSlice } from './types.js';
 
 /** Options of {@link createRw2Transcoder}. */
@@ -244,16 +245,7 @@ class WasmRw2Transcoder implements Rw2Transcoder {
     for (let k = 0; k < g; k++) {
       const e = groups.elements[k];
       const start = p;
-      if (e.rawLength > 0) {
-        let v = e.rawLength;
-        while (v > 0x7f) {
-          u8[p++] = (v & 0x7f) | 0x80;
-          v >>>= 7;
-        }
-        u8[p++] = v;
-        u8.set(e.bytes.subarray(e.start, e.end), p);
-        p += e.end - e.start;
-      }
+      if (e.rawLength > 0) p += joinSnappyElementsInto([e], 1, u8, p) + e.end - e.start;
       const d = (descAt >>> 2) + 3 * k;
       u32[d] = p - start;
       u32[d + 1] = e.rawLength;
