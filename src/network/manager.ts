@@ -137,6 +137,11 @@ export interface NetworkManager {
    */
   wholeLoopOf(vshard: number): number;
   /**
+   * The message sent now: the configured one, or 1.0 while a 2.0 endpoint is fallen back (read
+   * without starting a probe).
+   */
+  sendingMessage(): ProtobufMessage;
+  /**
    * Keeps the assignment as it is until the returned function is called: a reshard asked for
    * meanwhile waits before moving anything. Taken around the handing over of the works of a record
    * decided by {@link wholeLoopOf}, so that each of them reaches the one loop that owns all its
@@ -369,6 +374,10 @@ class ShardedNetwork implements NetworkManager {
 
   wholeLoopOf(vshard: number): number {
     return this.assignmentChanging ? -1 : this.vshardToLoop[virtualShardOf(vshard)];
+  }
+
+  sendingMessage(): ProtobufMessage {
+    return this.negotiation?.protobufMessage ?? 'prometheus.WriteRequest';
   }
 
   pinAssignment(): () => void {

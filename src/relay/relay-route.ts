@@ -44,7 +44,7 @@ import { ingestRelabelOf } from '../serialization/raw-record.js';
 import type { RawGroups, SignalRecord } from '../serialization/types.js';
 import type { Rw2Transcoder } from '../wire/rw2-transcode-wasm.js';
 import type { SnappyElements } from '../wire/snappy.js';
-import type { WriteRequestEncoder } from '../wire/types.js';
+import type { ProtobufMessage, WriteRequestEncoder } from '../wire/types.js';
 import { type IngestRelabelPlan, ingestRelabelDigest } from './ingest-relabel.js';
 
 /** How one record goes out of one endpoint (see the module comment). */
@@ -66,6 +66,11 @@ export interface RelayRouteStats {
 export interface LoopAssignment {
   readonly shards: number;
   wholeLoopOf(vshard: number): number;
+  /**
+   * The message the endpoint sends now (a 2.0 endpoint sends 1.0 after a fallback until its next
+   * probe); absent: the configured one.
+   */
+  sendingMessage?(): ProtobufMessage;
 }
 
 /**
@@ -320,6 +325,8 @@ class EndpointRelayRoute implements RelayRoute {
     if (
       this.opts.transcodes === true &&
       this.decodesLabelsRelabeled &&
+      // After a fallback to 1.0 the transcoder would uncompress and index a body nobody encodes.
+      this.opts.network.sendingMessage?.() !== 'prometheus.WriteRequest' &&
       (here || this.opts.config.writeRelabelConfigs.length === 0) &&
       rec.rawGroups !== undefined &&
       // A ttl cut decodes the samples (and marks the series no longer intact): the 2.0 encoder's.

@@ -4,7 +4,7 @@
  * fallback to 1.0 is kept in `stateDir`.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -71,6 +71,22 @@ async function deliverOnce(send: boolean, answer: (req: RequestInfo) => number) 
   }
 }
 
+/** A relayed (kind-2) record of 300 series `relayed{k, city}` with samples at `from` and `from + 1`. */
+function relayedPayload(from: number, groups: number): Uint8Array {
+  const body = encodeWriteRequestV1(
+    Array.from({ length: 300 }, (_, k) => ({
+      labels: { __name__: 'relayed', k: String(k), city: 'Zürich' },
+      samples: [
+        [from, k],
+        [from + 1, k + 0.5],
+      ] as [number, number][],
+    })),
+  );
+  const scan = scanWriteRequestV1(body);
+  assert.ok(scan);
+  return encodeRawRecord(compressBlock(body), scan, { body, groups });
+}
+
 describe('Endpoint sending remote-write 2.0', () => {
   it('sends the records’ metadata inline with their series', async () => {
     const r = await deliverOnce(true, () => 204);
@@ -103,21 +119,7 @@ describe('Endpoint sending remote-write 2.0', () => {
       versions.push(req.version);
       return { status: 204 };
     });
-    const payload = (from: number, groups: number) => {
-      const body = encodeWriteRequestV1(
-        Array.from({ length: 300 }, (_, k) => ({
-          labels: { __name__: 'relayed', k: String(k), city: 'Zürich' },
-          samples: [
-            [from, k],
-            [from + 1, k + 0.5],
-          ] as [number, number][],
-        })),
-      );
-      const scan = scanWriteRequestV1(body);
-      assert.ok(scan);
-      return encodeRawRecord(compressBlock(body), scan, { body, groups });
-    };
-    const fq = new FakeFileQueue([segment(1, [payload(1000, 1), payload(2000, 16)])]);
+    const fq = new FakeFileQueue([segment(1, [relayedPayload(1000, 1), relayedPayload(2000, 16)])]);
     const base = endpointConfig(receiver.url, { batchSendDeadlineMs: 0, minShards: 2, maxShards: 2 });
     const ep = createEndpoint({
       config: { ...base, protobufMessage: 'io.prometheus.write.v2.Request' },
@@ -154,6 +156,59 @@ describe('Endpoint sending remote-write 2.0', () => {
     } finally {
       await ep.stop({ timeoutMs: 0 });
       await receiver.close();
+    }
+  });
+
+  it('leaves relayed records out of the transcoder while the endpoint sends 1.0 after a fallback', async () => {
+    const receiver = await startFakeReceiver();
+    const versions: string[] = [];
+    receiver.script((req) => {
+      versions.push(req.version);
+      return { status: 204 };
+    });
+    const dir = mkdtempSync(join(tmpdir(), 'promspool-endpoint-rw2-'));
+    // Fell back a moment ago (persisted): 1.0 until the probe interval has passed.
+    writeFileSync(
+      join(dir, PROTOCOL_STATE_FILE),
+      JSON.stringify({
+        protobufMessage: 'prometheus.WriteRequest',
+        fellBackAtMs: Date.now(),
+        reason: 'unsupported_media_type',
+      }),
+    );
+    const fq = new FakeFileQueue([segment(1, [relayedPayload(1000, 1), relayedPayload(2000, 16)])]);
+    const base = endpointConfig(receiver.url, { batchSendDeadlineMs: 0, minShards: 2, maxShards: 2 });
+    const ep = createEndpoint({
+      config: { ...base, protobufMessage: 'io.prometheus.write.v2.Request' },
+      fileQueue: fq,
+      ttlMs: 0,
+      externalLabels: {},
+      decodeRecord: (p) => decodeRecord(p, { deferRawBody: true }),
+      clock: systemClock,
+      stateDir: dir,
+    });
+    try {
+      await fq.waitForReleases(1);
+      assert.deepEqual([...new Set(versions)], ['1.0']);
+      assert.equal(receiver.totalSamples, 1200);
+      assert.deepEqual(
+        receiver.received
+          .get(seriesKey({ __name__: 'relayed', city: 'Zürich', k: '137' }))
+          ?.map((s) => [s.ts, s.value]),
+        [
+          [1000, 137],
+          [1001, 137.5],
+          [2000, 137],
+          [2001, 137.5],
+        ],
+      );
+      const st = ep.stats();
+      assert.deepEqual(st.relay, { storedBytes: 0, storedLabels: 0, transcoded: 0, decoded: 2 });
+      assert.equal(st.transcoder?.loads, 0, 'nothing uncompressed for the transcoder');
+    } finally {
+      await ep.stop({ timeoutMs: 0 });
+      await receiver.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -196,6 +196,14 @@ describe('RelayRoute.decide', () => {
       'rules at send time',
     );
     assert.equal(route(net, {}, v2).decide(relayed(1), undefined, -Infinity), 'decoded', 'no transcoder');
+    const fellBack = { ...net, sendingMessage: () => 'prometheus.WriteRequest' as const };
+    assert.equal(
+      route(fellBack, {}, v2, { transcodes: true }).decide(relayed(1), undefined, -Infinity),
+      'decoded',
+      'sending 1.0 after a fallback: nothing for the transcoder to load',
+    );
+    const onV2 = { ...net, sendingMessage: () => 'io.prometheus.write.v2.Request' as const };
+    assert.equal(route(onV2, {}, v2, { transcodes: true }).decide(relayed(1), undefined, -Infinity), 'transcoded');
     assert.equal(
       route(net, {}, {}, { transcodes: true }).decide(relayed(STORED_GROUPS), undefined, -Infinity),
       'stored-bytes',
