@@ -505,8 +505,11 @@ class SegmentReader implements Endpoint {
         // Write relabeling decides each series (once per series, then from its cache) before the cut:
         // dropped series are left out of the record's portions and counted, changed ones carry
         // their new labels to the encoder.
-        const dropped =
-          mark !== undefined && this.route.relabeledHere(rec) ? undefined : this.relabeler?.apply(rec).dropped;
+        // Relabeled at ingest under this endpoint's digest: its series carry the external labels
+        // already, which the encoders must not merge again (a rule may have dropped one).
+        const here = mark !== undefined && this.route.relabeledHere(rec);
+        if (here) rec.externalLabelsMerged = true;
+        const dropped = here ? undefined : this.relabeler?.apply(rec).dropped;
         cutAndCount(rec, cutoff, this.counts);
         if (dropped !== undefined) dropSeries(rec, dropped, this.counts);
         if (mark !== undefined) {

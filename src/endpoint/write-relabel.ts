@@ -96,12 +96,7 @@ export class WriteRelabeler {
     externalLabels: Readonly<Record<string, string>>,
     maxCacheBytes = DEFAULT_RELABEL_CACHE_BYTES,
   ) {
-    const names = Object.keys(externalLabels)
-      .filter((n) => n !== '' && externalLabels[n] !== '')
-      .sort(compareUtf8);
-    const flat: string[] = [];
-    for (const n of names) flat.push(n, externalLabels[n]);
-    this.external = flat;
+    this.external = externalLabelList(externalLabels);
     this.maxBytes = maxCacheBytes;
   }
 
@@ -261,6 +256,20 @@ export class WriteRelabeler {
   }
 }
 
+/**
+ * The external labels as the relabel decision takes them: `[name, value, ...]` sorted by name
+ * bytes, without empty names or values (the encoders leave those out: an empty value means no such
+ * label).
+ */
+export function externalLabelList(externalLabels: Readonly<Record<string, string>>): string[] {
+  const names = Object.keys(externalLabels)
+    .filter((n) => n !== '' && externalLabels[n] !== '')
+    .sort(compareUtf8);
+  const flat: string[] = [];
+  for (const n of names) flat.push(n, externalLabels[n]);
+  return flat;
+}
+
 function grow<T extends Uint8Array | Int32Array>(from: T, to: T): T {
   to.set(from as never);
   return to;
@@ -296,6 +305,25 @@ export function relabelSeries(
   if (out === null || out.length === 0) return null;
   if (out === merged || sameLabels(out, merged)) return undefined;
   return out;
+}
+
+/**
+ * {@link relabelSeries} as the relay scan stores a series (src/relay/ingest-relabel.ts), where the
+ * external labels are merged at ingest and not again at send time: null when dropped; undefined
+ * when the series goes out with its own labels exactly (the rules changed nothing and it already
+ * had a label of every external name, or the rules gave it back its own labels); otherwise its new
+ * labels, the external ones merged in, sorted. The labels sent are the same either way: those the
+ * send-time route sends after merging, relabeling and the encoders' merge.
+ */
+export function relabelSeriesAtIngest(
+  relabeler: Relabeler,
+  own: string[],
+  external: readonly string[],
+): readonly string[] | null | undefined {
+  const out = relabelSeries(relabeler, own, external);
+  if (out === null) return null;
+  const labels = out === undefined ? mergeExternal(own, external) : out;
+  return labels === own || sameLabels(labels, own) ? undefined : labels;
 }
 
 function sameLabels(a: readonly string[], b: readonly string[]): boolean {

@@ -28,16 +28,23 @@
  * - `decoded`: the record's labels are decoded (write relabel rules read them; a 2.0 request is
  *   built from strings) and the request is encoded from them.
  *
- * Write relabel rules are applied at ingest instead of at send time when every endpoint has the
- * same ones and there are no external labels ({@link ingestRelabelPlan}): the relay scan stores
- * the relabeled series, and the record names the rule set (its digest). A record relabeled under
- * the endpoint's current rules goes out like a record of an endpoint without rules (stored bytes
- * when nothing else prevents it); one relabeled under other rules (the config changed across a
- * restart) is sent with the endpoint's current rules applied on top (decoded; see
- * {@link RelayRoute.relabeledHere}); an unmarked record is relabeled at send time, as before.
+ * External labels are merged and write relabel rules applied at ingest instead of at send time
+ * when every endpoint has the same rules (or none) and there are rules or external labels
+ * ({@link ingestRelabelPlan}): the relay scan stores the series as they go out, and the record
+ * names the rule set and external labels (its digest). A record relabeled under the endpoint's
+ * current digest goes out like a record of an endpoint without rules or external labels (stored
+ * bytes when nothing else prevents it; the encoders merge nothing into it:
+ * `SignalRecord.externalLabelsMerged`); on a 2.0 endpoint it is transcoded only when the rules
+ * cannot remove an external label's name ({@link keepsExternalLabelNames}: the transcoder merges
+ * them for every record, which then adds nothing), else decoded. One relabeled under another
+ * digest (the config changed across a restart) is sent with the endpoint's current external
+ * labels merged where absent and its current rules applied on top (decoded with rules; see
+ * {@link RelayRoute.relabeledHere}); an unmarked record (older builds, the scan's fallbacks) is
+ * merged and relabeled at send time, as before.
  */
 import type { EndpointConfig } from '../config/types.js';
 import { identityRange } from '../endpoint/record-shaping.js';
+import { externalLabelList } from '../endpoint/write-relabel.js';
 import { SHARD_PARTITIONS, STORED_GROUPS } from '../network/partition.js';
 import { type PortionRef, type SendWork, VIRTUAL_SHARDS } from '../network/types.js';
 import { ingestRelabelOf } from '../serialization/raw-record.js';
@@ -45,7 +52,7 @@ import type { RawGroups, SignalRecord } from '../serialization/types.js';
 import type { Rw2Transcoder } from '../wire/rw2-transcode-wasm.js';
 import type { SnappyElements } from '../wire/snappy.js';
 import type { ProtobufMessage, WriteRequestEncoder } from '../wire/types.js';
-import { type IngestRelabelPlan, ingestRelabelDigest } from './ingest-relabel.js';
+import { type IngestRelabelPlan, ingestRelabelDigest, keepsExternalLabelNames } from './ingest-relabel.js';
 
 /** How one record goes out of one endpoint (see the module comment). */
 export type RelayWay = 'stored-bytes' | 'stored-labels' | 'transcoded' | 'decoded';
@@ -75,7 +82,7 @@ export interface LoopAssignment {
 
 /**
  * Whether an endpoint can send stored bytes at all: a 1.0 endpoint with no external labels to
- * merge, no write relabel rules (or rules applied at ingest: `relabeledAtIngest`) and no sample
+ * merge and no write relabel rules (or both applied at ingest: `relabeledAtIngest`), and no sample
  * age cut at send time (a cut or a label change needs the series re-encoded). A 2.0 endpoint
  * never does: its batches must be encodable as either message.
  */
@@ -86,9 +93,9 @@ export function sendsStoredBytes(
 ): boolean {
   return (
     config.protobufMessage !== 'io.prometheus.write.v2.Request' &&
-    (config.writeRelabelConfigs.length === 0 || relabeledAtIngest) &&
-    config.queue.sampleAgeLimitMs === 0 &&
-    Object.keys(externalLabels).length === 0
+    (relabeledAtIngest ||
+      (config.writeRelabelConfigs.length === 0 && externalLabelList(externalLabels).length === 0)) &&
+    config.queue.sampleAgeLimitMs === 0
   );
 }
 
@@ -193,25 +200,26 @@ export class RelayGrouping {
 }
 
 /**
- * The write relabel rules the relay scan applies at ingest, or undefined (each endpoint relabels
- * at send time): only when every endpoint has rules and all are the same rule set (equal
+ * What the relay scan does at ingest, or undefined (each endpoint merges and relabels at send
+ * time): merge the external labels, then apply the write relabel rules, as Prometheus does before
+ * sending. Only when every endpoint has the same rule set, or every one has none (equal
  * {@link ingestRelabelDigest}: the records are shared, one payload for every endpoint's queue),
- * and there are no external labels (Prometheus merges them before the rules run; merging them at
- * ingest would need the senders to stop merging them again, which is not built: such endpoints
- * keep the send-time route).
+ * and there is something to do: rules, or external labels (an empty rule set then merges them
+ * and nothing else). Endpoints whose rules differ keep the send-time route.
  */
 export function ingestRelabelPlan(
   endpoints: readonly EndpointConfig[],
   externalLabels: Readonly<Record<string, string>>,
 ): IngestRelabelPlan | undefined {
-  if (endpoints.length === 0 || Object.keys(externalLabels).length > 0) return undefined;
+  if (endpoints.length === 0) return undefined;
+  const external = externalLabelList(externalLabels);
   let plan: IngestRelabelPlan | undefined;
   for (const ep of endpoints) {
-    if (ep.writeRelabelConfigs.length === 0) return undefined;
     const digest = ingestRelabelDigest(ep.writeRelabelConfigs, ep.nameValidationScheme, externalLabels);
-    if (plan === undefined) plan = { digest, rules: ep.writeRelabelConfigs, scheme: ep.nameValidationScheme };
+    if (plan === undefined) plan = { digest, rules: ep.writeRelabelConfigs, scheme: ep.nameValidationScheme, external };
     else if (plan.digest !== digest) return undefined;
   }
+  if (plan === undefined || (plan.rules.length === 0 && external.length === 0)) return undefined;
   return plan;
 }
 
@@ -257,9 +265,11 @@ export interface RelayRoute {
    */
   spansPartitions(rec: SignalRecord): boolean;
   /**
-   * True when `rec` was relabeled at ingest under this endpoint's current rules: the endpoint
-   * must not relabel it again. A record relabeled under other rules answers false (the endpoint's
-   * rules, if any, are applied on top) and is reported once through `onForeignRules`.
+   * True when `rec` was relabeled at ingest under this endpoint's current rules and external
+   * labels: the endpoint must not relabel it again, nor merge the external labels again
+   * (`SignalRecord.externalLabelsMerged`). A record relabeled under another digest answers false
+   * (the endpoint's current external labels are merged where absent and its rules, if any, applied
+   * on top) and is reported once through `onForeignRules`.
    */
   relabeledHere(rec: SignalRecord): boolean;
   readonly stats: RelayRouteStats;
@@ -280,8 +290,16 @@ class EndpointRelayRoute implements RelayRoute {
   /** Likewise, for a record relabeled at ingest under this endpoint's rules: only 2.0 decodes. */
   private readonly decodesLabelsRelabeled: boolean;
   private readonly maxSamplesPerSend: number;
-  /** The endpoint's rule set, as records relabeled at ingest name it; undefined without rules. */
+  /**
+   * The endpoint's rule set and external labels, as records relabeled at ingest name them;
+   * undefined without rules or external labels.
+   */
   private readonly digest: string | undefined;
+  /**
+   * A record relabeled at ingest under {@link digest} may be transcoded: merging the external
+   * labels again (the transcoder does it for every record) adds nothing to its series.
+   */
+  private readonly transcodesRelabeled: boolean;
   private foreignReported = false;
 
   constructor(private readonly opts: RelayRouteOptions) {
@@ -291,10 +309,13 @@ class EndpointRelayRoute implements RelayRoute {
     this.decodesLabelsRelabeled = config.protobufMessage === 'io.prometheus.write.v2.Request';
     this.decodesLabels = this.decodesLabelsRelabeled || config.writeRelabelConfigs.length > 0;
     this.maxSamplesPerSend = config.queue.maxSamplesPerSend;
+    const external = externalLabelList(opts.externalLabels);
     this.digest =
-      config.writeRelabelConfigs.length === 0
+      config.writeRelabelConfigs.length === 0 && external.length === 0
         ? undefined
         : ingestRelabelDigest(config.writeRelabelConfigs, config.nameValidationScheme, opts.externalLabels);
+    this.transcodesRelabeled =
+      this.decodesLabelsRelabeled && keepsExternalLabelNames(config.writeRelabelConfigs, external);
   }
 
   relabeledHere(rec: SignalRecord): boolean {
@@ -327,7 +348,7 @@ class EndpointRelayRoute implements RelayRoute {
       this.decodesLabelsRelabeled &&
       // After a fallback to 1.0 the transcoder would uncompress and index a body nobody encodes.
       this.opts.network.sendingMessage?.() !== 'prometheus.WriteRequest' &&
-      (here || this.opts.config.writeRelabelConfigs.length === 0) &&
+      (here ? this.transcodesRelabeled : this.opts.config.writeRelabelConfigs.length === 0) &&
       rec.rawGroups !== undefined &&
       // A ttl cut decodes the samples (and marks the series no longer intact): the 2.0 encoder's.
       (rec.rawSeries as NonNullable<SignalRecord['rawSeries']>).minTimestampMs >= cutoffMs

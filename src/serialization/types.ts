@@ -152,6 +152,13 @@ export interface SignalRecord {
    * changed. Encoders write these instead of the series' own labels merged with the external ones.
    */
   relabeled?: RelabeledLabels | undefined;
+  /**
+   * Set by an endpoint (never stored) on a relayed record whose series already carry the external
+   * labels: relabeled at ingest under the endpoint's current rules and external labels
+   * (src/relay/ingest-relabel.ts). Encoders write its series' labels as they are, merging nothing:
+   * a rule may have dropped an external label, which a merge would put back.
+   */
+  externalLabelsMerged?: boolean;
 }
 
 /**

@@ -185,7 +185,7 @@ class WriteRequestEncoderV1 implements WriteRequestEncoder {
       s.sampleStart === record.sampleOffsets[s.series] &&
       s.sampleEnd === record.sampleOffsets[s.series + 1]
     ) {
-      this.writeRawSeries(raw, s.series, rl, relabeledAt);
+      this.writeRawSeries(raw, s.series, rl, relabeledAt, record.externalLabelsMerged === true);
       return;
     }
     const relabeled = relabeledAt >= 0;
@@ -200,7 +200,7 @@ class WriteRequestEncoderV1 implements WriteRequestEncoder {
     if (relabeled) {
       body = (rl as RelabeledLabels).length[s.series];
     } else if (raw !== undefined) {
-      if (this.extCount === 0) {
+      if (this.extCount === 0 || record.externalLabelsMerged === true) {
         body = raw.labelsEnd[s.series] - raw.start[s.series];
       } else {
         this.mergeRawLabels(raw, s.series);
@@ -252,7 +252,8 @@ class WriteRequestEncoderV1 implements WriteRequestEncoder {
       copyBytes(w, r.bytes, relabeledAt, r.length[s.series]);
     } else if (raw !== undefined) {
       const start = raw.start[s.series];
-      if (this.extCount === 0) copyBytes(w, raw.bytes, start, raw.labelsEnd[s.series] - start);
+      if (this.extCount === 0 || record.externalLabelsMerged === true)
+        copyBytes(w, raw.bytes, start, raw.labelsEnd[s.series] - start);
       else this.writeMergedLabels(w, raw.bytes);
     } else if (cached >= 0) {
       const offset = Math.floor(cached / LEN_SPAN);
@@ -346,8 +347,17 @@ class WriteRequestEncoderV1 implements WriteRequestEncoder {
    * Record labels are sorted by contract; if a record breaks that, a slow path sorts instead of
    * sending an invalid request.
    */
-  /** A whole, unchanged series stored as received: its bytes, with the external labels merged in. */
-  private writeRawSeries(raw: RawSeries, series: number, rl: RelabeledLabels | undefined, relabeledAt: number): void {
+  /**
+   * A whole, unchanged series stored as received: its bytes, with the external labels merged in
+   * unless `merged` (they were at ingest).
+   */
+  private writeRawSeries(
+    raw: RawSeries,
+    series: number,
+    rl: RelabeledLabels | undefined,
+    relabeledAt: number,
+    merged: boolean,
+  ): void {
     const w = this.w;
     const start = raw.start[series];
     const end = raw.end[series];
@@ -363,7 +373,7 @@ class WriteRequestEncoderV1 implements WriteRequestEncoder {
       copyBytes(w, raw.bytes, labelsEnd, end - labelsEnd);
       return;
     }
-    if (this.extCount === 0) {
+    if (this.extCount === 0 || merged) {
       w.ensure(delimitedSize(end - start));
       w.byte(0x0a); // WriteRequest.timeseries = 1
       w.varint32(end - start);

@@ -272,6 +272,11 @@ class WriteRequestEncoderV2 implements WriteRequestEncoder {
       labelRefsPayload = this.resolveLabels(this.labelSlots, 0);
     } else if (record.seriesIds !== undefined && raw === undefined && this.cacheSlots > 0) {
       labelRefsPayload = this.cachedLabels(record, s.series);
+    } else if (raw !== undefined && record.externalLabelsMerged === true && this.extNameBytes.length > 0) {
+      // Merged at ingest: its labels as they are. Not through the cache, whose entries (keyed by
+      // the same label bytes) hold other records' series merged with the external labels.
+      this.rawLabels(raw, s.series, false);
+      labelRefsPayload = this.resolveLabels(this.labelSlots, 0);
     } else if (raw !== undefined) {
       labelRefsPayload = this.cachedRawLabels(raw, s.series, record.seriesHash);
     } else {
@@ -630,9 +635,9 @@ class WriteRequestEncoderV2 implements WriteRequestEncoder {
    * {@link mergeLabels} for a series stored as received (relay path): its label fields are read
    * from the received bytes, which the receiver checked to be `{name, value}` pairs, non-empty,
    * valid UTF-8 and strictly sorted by name bytes, and looked up by bytes: no string is decoded
-   * for a label seen before.
+   * for a label seen before. `mergeExternal` false: the labels alone (merged at ingest).
    */
-  private rawLabels(raw: RawSeries, series: number): void {
+  private rawLabels(raw: RawSeries, series: number, mergeExternal = true): void {
     this.labelCount = 0;
     this.nameSlot = -1;
     const b = raw.bytes;
@@ -645,7 +650,7 @@ class WriteRequestEncoderV2 implements WriteRequestEncoder {
     let guess = this.rawGuess;
     let j = 0;
     const extNames = this.extNameBytes;
-    const extCount = extNames.length;
+    const extCount = mergeExternal ? extNames.length : 0;
     let k = 0;
     for (let pos = raw.start[series]; pos < stop; ) {
       // Label field: 0x0a len, then name (0x0a len bytes) and value (0x12 len bytes).

@@ -1,6 +1,7 @@
 /** Bodies and rule sets for the tests of write relabeling at ingest. */
 import assert from 'node:assert/strict';
 import { FieldReader } from '../../src/config/field-reader.js';
+import { externalLabelList } from '../../src/endpoint/write-relabel.js';
 import { readRelabelConfigs } from '../../src/relabel/config.js';
 import type { RelabelRule } from '../../src/relabel/types.js';
 import { type IngestRelabelPlan, ingestRelabelDigest } from '../../src/relay/ingest-relabel.js';
@@ -13,9 +14,15 @@ export function rulesOf(yaml: unknown[]): RelabelRule[] {
   return out as RelabelRule[];
 }
 
-export function planOf(yaml: unknown[]): IngestRelabelPlan {
+/** The plan of `yaml`'s rules with `externalLabels` merged before them. */
+export function planOf(yaml: unknown[], externalLabels: Record<string, string> = {}): IngestRelabelPlan {
   const rules = rulesOf(yaml);
-  return { digest: ingestRelabelDigest(rules, 'utf8', {}), rules, scheme: 'utf8' };
+  return {
+    digest: ingestRelabelDigest(rules, 'utf8', externalLabels),
+    rules,
+    scheme: 'utf8',
+    external: externalLabelList(externalLabels),
+  };
 }
 
 /** 60 series of varied labels (non-ASCII values, a long one, a label with a dot), 1-3 samples each. */

@@ -296,7 +296,21 @@ describe('RelayGrouping', () => {
         groups: SHARD_PARTITIONS,
         why: 'rules applied at ingest: stored bytes too',
       },
-      { eps: [ep({ minShards: 1, maxShards: 50 })], ext: { c: '1' }, groups: 1, why: 'external labels' },
+      {
+        eps: [ep({ minShards: 1, maxShards: 50 })],
+        ext: { c: '1' },
+        groups: SHARD_PARTITIONS,
+        why: 'external labels merged at ingest: stored bytes too',
+      },
+      {
+        eps: [
+          ep({ minShards: 1, maxShards: 50 }, { writeRelabelConfigs: [RULE] }),
+          ep({ minShards: 1, maxShards: 50 }),
+        ],
+        ext: { c: '1' },
+        groups: 1,
+        why: 'external labels with different rules: merged at send time',
+      },
     ];
     for (const c of cases) {
       const g = new RelayGrouping(
@@ -330,8 +344,14 @@ describe('relayGroupCount', () => {
       {
         eps: [ep({ maxShards: 8 }, { writeRelabelConfigs: [RULE] })],
         ext: { cluster: 'c' },
+        groups: STORED_GROUPS,
+        why: 'rules with external labels: both applied at ingest',
+      },
+      {
+        eps: [ep({ maxShards: 8 }, { writeRelabelConfigs: [RULE] }), ep({ maxShards: 8 })],
+        ext: { cluster: 'c' },
         groups: 1,
-        why: 'rules with external labels are applied at send time, which decodes',
+        why: 'external labels and different rules are applied at send time, which re-encodes',
       },
       {
         eps: [
@@ -346,7 +366,12 @@ describe('relayGroupCount', () => {
         groups: 1,
         why: 'a 2.0 endpoint decodes',
       },
-      { eps: [ep({ maxShards: 8 })], ext: { cluster: 'c' }, groups: 1, why: 'external labels are merged' },
+      {
+        eps: [ep({ maxShards: 8 })],
+        ext: { cluster: 'c' },
+        groups: STORED_GROUPS,
+        why: 'external labels are merged at ingest',
+      },
       { eps: [], groups: 1, why: 'no endpoint' },
     ];
     for (const c of cases) assert.equal(relayGroupCount(c.eps, c.ext ?? {}), c.groups, c.why);
@@ -354,7 +379,14 @@ describe('relayGroupCount', () => {
 
   it('sendsStoredBytes is what the writer and the route both read', () => {
     assert.equal(sendsStoredBytes(ep({}), {}), true);
-    assert.equal(sendsStoredBytes(ep({}), { a: 'b' }), false);
+    assert.equal(sendsStoredBytes(ep({}), { a: 'b' }), false, 'external labels merged at send time');
+    assert.equal(sendsStoredBytes(ep({}), { a: 'b' }, true), true, 'external labels merged at ingest');
+    assert.equal(sendsStoredBytes(ep({}), { a: '' }), true, 'an empty value is no label');
+    assert.equal(
+      sendsStoredBytes(ep({}, { protobufMessage: 'io.prometheus.write.v2.Request' }), { a: 'b' }, true),
+      false,
+      'a 2.0 endpoint',
+    );
   });
 });
 
@@ -382,7 +414,7 @@ describe('write relabeling at ingest: the route', () => {
   const A2 = rulesOf([{ target_label: 'relayed_by', replacement: 'agent' }]);
   const B = rulesOf([{ source_labels: ['k'], regex: '1.*', action: 'drop' }]);
 
-  it('applies the rules at ingest only when every endpoint has the same ones and there are no external labels', () => {
+  it('merges and relabels at ingest only when every endpoint has the same rules (or none) and there is something to do', () => {
     const cases: { eps: EndpointConfig[]; ext?: Record<string, string>; atIngest: boolean; why: string }[] = [
       { eps: [ep({ writeRelabelConfigs: A })], atIngest: true, why: 'one endpoint with rules' },
       {
@@ -404,7 +436,21 @@ describe('write relabeling at ingest: the route', () => {
         why: 'different rules: each endpoint relabels at send time',
       },
       { eps: [ep({ writeRelabelConfigs: A }), ep({ name: 'b' })], atIngest: false, why: 'an endpoint without rules' },
-      { eps: [ep({ writeRelabelConfigs: A })], ext: { cluster: 'c' }, atIngest: false, why: 'external labels' },
+      { eps: [ep({ writeRelabelConfigs: A })], ext: { cluster: 'c' }, atIngest: true, why: 'rules, external labels' },
+      { eps: [ep()], ext: { cluster: 'c' }, atIngest: true, why: 'no rules, external labels: merge only' },
+      {
+        eps: [ep(), ep({ name: 'b', protobufMessage: 'io.prometheus.write.v2.Request' })],
+        ext: { cluster: 'c' },
+        atIngest: true,
+        why: 'no endpoint has rules',
+      },
+      {
+        eps: [ep({ writeRelabelConfigs: A }), ep({ name: 'b' })],
+        ext: { cluster: 'c' },
+        atIngest: false,
+        why: 'external labels, an endpoint with rules and one without',
+      },
+      { eps: [ep()], ext: { cluster: '' }, atIngest: false, why: 'an empty external label is none' },
       {
         eps: [ep({ writeRelabelConfigs: A }), ep({ writeRelabelConfigs: A, nameValidationScheme: 'legacy' })],
         atIngest: false,
@@ -477,5 +523,90 @@ describe('write relabeling at ingest: the route', () => {
       ).decide(marked(), undefined, -Infinity),
       'stored-labels',
     );
+  });
+
+  it('sends a record merged at ingest under its external labels as stored bytes (1.0) or transcoded (2.0)', () => {
+    const net = byPartition(4);
+    const ext = { cluster: 'eu-1' };
+    const body = encodeWriteRequestV1(
+      Array.from({ length: 50 }, (_, k) => ({
+        labels: { __name__: 'm', k: String(k) },
+        samples: [[NOW, k]] as [number, number][],
+      })),
+    );
+    const marked = (plan: ReturnType<typeof planOf>) => {
+      const out = scanRelayRequest(
+        compressBlock(body),
+        1 << 20,
+        STORED_GROUPS,
+        'utf8',
+        undefined,
+        ingestRelabelerFor(plan),
+      );
+      assert.equal(out.kind, 'record');
+      return decodeRecord((out as { payload: Uint8Array }).payload, { deferRawBody: true });
+    };
+    const mergeOnly = planOf([], ext);
+    assert.deepEqual(mergeOnly.external, ['cluster', 'eu-1']);
+    assert.deepEqual(ingestRelabelPlan([endpointConfig('http://127.0.0.1:1/')], ext), mergeOnly);
+    const v1 = route(net, {}, {}, { externalLabels: ext });
+    assert.equal(v1.decide(marked(mergeOnly), undefined, -Infinity), 'stored-bytes');
+    assert.equal(v1.relabeledHere(marked(mergeOnly)), true);
+    assert.equal(
+      v1.decide(relayed(STORED_GROUPS), undefined, -Infinity),
+      'stored-labels',
+      'unmarked: merged at send time',
+    );
+    assert.equal(v1.decide(marked(mergeOnly), new Set([3]), -Infinity), 'stored-labels', 'a portion acked before');
+    assert.deepEqual(v1.stats, { storedBytes: 1, storedLabels: 2, transcoded: 0, decoded: 0 });
+    // Stamped under other external labels: merged with the current ones at send time.
+    const foreign: [string, string | undefined][] = [];
+    const moved = route(
+      net,
+      {},
+      {},
+      { externalLabels: { cluster: 'eu-2' }, onForeignRules: (r, m) => foreign.push([r, m]) },
+    );
+    assert.equal(moved.decide(marked(mergeOnly), undefined, -Infinity), 'stored-labels');
+    assert.equal(moved.relabeledHere(marked(mergeOnly)), false);
+    assert.deepEqual(foreign, [[mergeOnly.digest, planOf([], { cluster: 'eu-2' }).digest]]);
+    // 2.0: transcoded when the rules cannot take an external label's name away (the transcoder
+    // merges again, which then adds nothing), else decoded by the 2.0 encoder, which merges nothing.
+    const v2 = { protobufMessage: 'io.prometheus.write.v2.Request' } as const;
+    const t = route(net, {}, v2, { transcodes: true, externalLabels: ext });
+    assert.equal(t.decide(marked(mergeOnly), undefined, -Infinity), 'transcoded');
+    assert.equal(t.decide(marked(mergeOnly), undefined, NOW + 1), 'decoded', 'the ttl cuts its oldest sample');
+    assert.deepEqual(t.stats, { storedBytes: 0, storedLabels: 0, transcoded: 1, decoded: 1 });
+    const cases: { yaml: unknown[]; way: string; why: string }[] = [
+      { yaml: [{ target_label: 'relayed_by', replacement: 'agent' }], way: 'transcoded', why: 'adds a label' },
+      { yaml: [{ regex: 'tmp', action: 'labeldrop' }], way: 'transcoded', why: 'a labeldrop of other names' },
+      { yaml: [{ regex: 'clu.*', action: 'labeldrop' }], way: 'decoded', why: 'a labeldrop of cluster' },
+      { yaml: [{ regex: '__name__|k', action: 'labelkeep' }], way: 'decoded', why: 'a labelkeep without cluster' },
+      {
+        yaml: [{ regex: '__name__|k|cluster', action: 'labelkeep' }],
+        way: 'transcoded',
+        why: 'a labelkeep of cluster',
+      },
+      { yaml: [{ target_label: 'cluster', replacement: '' }], way: 'decoded', why: 'a replace of cluster' },
+      {
+        yaml: [{ source_labels: ['k'], target_label: '${1}', replacement: 'x' }],
+        way: 'decoded',
+        why: 'a template target',
+      },
+      {
+        yaml: [{ source_labels: ['k'], target_label: 'cluster', action: 'lowercase' }],
+        way: 'decoded',
+        why: 'lowercase',
+      },
+      { yaml: [{ source_labels: ['k'], regex: '1.*', action: 'drop' }], way: 'transcoded', why: 'a drop' },
+    ];
+    for (const c of cases) {
+      const plan = planOf(c.yaml, ext);
+      const rules = plan.rules as EndpointConfig['writeRelabelConfigs'];
+      const r = route(net, {}, { ...v2, writeRelabelConfigs: rules }, { transcodes: true, externalLabels: ext });
+      assert.equal(r.decide(marked(plan), undefined, -Infinity), c.way, c.why);
+      const r1 = route(net, {}, { writeRelabelConfigs: rules }, { externalLabels: ext });
+      assert.equal(r1.decide(marked(plan), undefined, -Infinity), 'stored-bytes', `1.0: ${c.why}`);
+    }
   });
 });
