@@ -5,18 +5,30 @@ import { WriteRelabeler } from '../../src/endpoint/write-relabel.js';
 import { SHARD_PARTITIONS, STORED_GROUPS } from '../../src/network/partition.js';
 import { compileRelabeling } from '../../src/relabel/index.js';
 import type { RelabelRule } from '../../src/relabel/types.js';
-import { IngestRelabeler, ingestRelabelDigest, ingestRelabelerFor } from '../../src/relay/ingest-relabel.js';
+import {
+  IngestRelabeler,
+  ingestRelabelDigest,
+  ingestRelabelerFor,
+  keepsExternalLabelNames,
+} from '../../src/relay/ingest-relabel.js';
 import {
   decodeRawRecord,
   encodeGatheredRawRecord,
   encodeRawRecord,
   ingestRelabelOf,
 } from '../../src/serialization/raw-record.js';
+import { decodeRecord } from '../../src/serialization/record-codec.js';
 import { hashLabelPairs } from '../../src/serialization/series.js';
 import type { SignalRecord } from '../../src/serialization/types.js';
+import { createWriteRequestEncoderV1 } from '../../src/wire/rw1-encoder.js';
 import { scanWriteRequestV1 } from '../../src/wire/rw1-raw-scan.js';
 import { createWasmRelayScan } from '../../src/wire/rw1-raw-scan-wasm.js';
+import { createWriteRequestEncoderV2 } from '../../src/wire/rw2-encoder.js';
+import { createRw2Transcoder } from '../../src/wire/rw2-transcode-wasm.js';
 import { compressBlock } from '../../src/wire/snappy.js';
+import { decodeV1WithProtobufjs, decodeV2WithProtobufjs, seriesKey } from '../helpers/fake-receiver.js';
+import type { SeriesInput } from '../helpers/remote-write-client.js';
+import { wholeSlices } from '../wire/record-builder.js';
 import { bodyOf, planOf, rulesOf, seriesSet } from './ingest-relabel-helpers.js';
 
 /** The rule sets of the table: every action the brief names, alone and together. */
@@ -406,3 +418,149 @@ function labelsOfRecord(rec: SignalRecord, i: number): Record<string, string> {
   }
   return out;
 }
+
+/** The external labels of the tests below: an empty one is no label, as the encoders read it. */
+const EXTERNAL = { cluster: 'eu-west-1', region: 'eu', unset: '' };
+
+/** seriesSet plus series that carry an external label's name themselves (their own value wins). */
+function seriesWithOwnCluster(t0: number): SeriesInput[] {
+  const own = Array.from({ length: 6 }, (_, k) => ({
+    labels: {
+      __name__: k % 2 === 0 ? 'http_requests_total' : 'drop_me',
+      cluster: `own-${k}`,
+      job: 'api',
+      k: String(100 + k),
+      ...(k % 3 === 0 ? { tmp: 'x', region: 'us' } : {}),
+    },
+    samples: [[t0, k]] as [number, number][],
+  }));
+  return [...seriesSet(t0), ...own];
+}
+
+/** Per series kept, in the record's order: the 1.0 request `encoder` writes for it alone. */
+function sentV1(rec: SignalRecord, dropped: Uint8Array | undefined): Buffer[] {
+  const encoder = createWriteRequestEncoderV1({ externalLabels: EXTERNAL });
+  const out: Buffer[] = [];
+  for (const s of wholeSlices(rec)) {
+    if (dropped?.[s.series] === 1) continue;
+    out.push(Buffer.from(encoder.encode([s], 1, [])));
+  }
+  return out;
+}
+
+/** The label fields of a one-series 1.0 request whose sample bytes are `samples`. */
+function labelFieldsOf(request: Buffer, samples: number): Buffer {
+  const [len, at] = varint(request, 1);
+  return request.subarray(at, at + len - samples);
+}
+
+/** What a 2.0 request carries, series sorted by their labels (groups reorder them). */
+function sentV2(bytes: Uint8Array): { labels: Record<string, string>; samples: unknown }[] {
+  return decodeV2WithProtobufjs(bytes)
+    .series.map((s) => ({ labels: s.labels, samples: s.samples }))
+    .sort((a, b) => (seriesKey(a.labels) < seriesKey(b.labels) ? -1 : 1));
+}
+
+describe('external labels merged at ingest (relay scan)', () => {
+  const sets = [
+    { name: 'no rules (merge only)', yaml: [] as unknown[] },
+    ...RULE_SETS,
+    { name: 'labeldrop cluster', yaml: [{ regex: 'cluster', action: 'labeldrop' }] },
+    { name: 'replace cluster', yaml: [{ source_labels: ['job'], target_label: 'cluster' }] },
+  ];
+  for (const set of sets) {
+    for (const groups of [1, STORED_GROUPS, SHARD_PARTITIONS]) {
+      it(`sends what the send-time route sends, byte for byte (1.0) and label for label (2.0): ${set.name}, ${groups} group(s)`, () => {
+        const plan = planOf(set.yaml, EXTERNAL);
+        assert.deepEqual(plan.external, ['cluster', 'eu-west-1', 'region', 'eu']);
+        const body = bodyOf(seriesWithOwnCluster(1_700_000_000_000));
+        // Send time: the record as received, the endpoint's relabeler (external labels merged
+        // first), the encoders merging the external labels into the series it left unchanged.
+        const scan = scanWriteRequestV1(body);
+        assert.ok(scan);
+        const unmarked = decodeRawRecord(encodeRawRecord(compressBlock(body), scan));
+        const relabeler =
+          plan.rules.length === 0 ? undefined : new WriteRelabeler(compileRelabeling(plan.rules, 'utf8'), EXTERNAL);
+        const dropped = relabeler?.apply(unmarked).dropped;
+        const want = sentV1(unmarked, dropped);
+        const wantSamples = wholeSlices(unmarked)
+          .filter((s) => dropped?.[s.series] !== 1)
+          .map((s) => seriesBytes(unmarked, s.series).samples.length);
+        const wantV2 = sentV2(
+          createWriteRequestEncoderV2({ externalLabels: EXTERNAL }).encode(
+            wholeSlices(unmarked).filter((s) => dropped?.[s.series] !== 1),
+            unmarked.seriesCount - (dropped?.reduce((n, d) => n + d, 0) ?? 0),
+            [],
+          ),
+        );
+        relabeler?.dispose();
+
+        // At ingest: the scan merges and relabels; the record is marked, and the encoders of an
+        // endpoint under the same digest merge nothing into it.
+        const out = scanRelayRequest(compressBlock(body), 1 << 20, groups, 'utf8', undefined, ingestRelabelerFor(plan));
+        assert.equal(out.kind, 'record');
+        if (out.kind !== 'record') return;
+        assert.equal(ingestRelabelOf(decodeRawRecord(out.payload))?.digest, plan.digest);
+        const marked = decodeRawRecord(out.payload);
+        marked.externalLabelsMerged = true;
+        assert.equal(marked.seriesCount, want.length);
+        // Per series as stored, its labels are those the send-time route sends.
+        const expected = want.map((request, i) => ({
+          request,
+          newHash: hashOfFields(labelFieldsOf(request, wantSamples[i])),
+        }));
+        const order =
+          groups === 1
+            ? expected
+            : [...Array(groups).keys()].flatMap((g) => expected.filter((w) => (w.newHash & 0xff) % groups === g));
+        const got = sentV1(marked, undefined);
+        for (let i = 0; i < got.length; i++) {
+          assert.deepEqual(got[i], order[i].request, `series ${i}: the 1.0 request`);
+          const own = seriesBytes(marked, i);
+          assert.deepEqual(
+            own.labels,
+            labelFieldsOf(order[i].request, own.samples.length),
+            `series ${i}: stored labels`,
+          );
+          assert.equal(marked.seriesHash[i], order[i].newHash, `series ${i}: the hash of its labels`);
+        }
+        // Stored bytes (the groups as they are) hold exactly those series: nothing is merged later.
+        const stored = Buffer.concat(got);
+        assert.deepEqual(stored, Buffer.concat(order.map((o) => o.request)));
+        // 2.0: the encoder merges nothing into a marked record; the transcoder (which merges into
+        // every record) is given one only when the rules keep every external name.
+        const v2 = createWriteRequestEncoderV2({ externalLabels: EXTERNAL });
+        assert.deepEqual(sentV2(v2.encode(wholeSlices(marked), marked.seriesCount, [])), wantV2, '2.0 encoder');
+        if (keepsExternalLabelNames(plan.rules, plan.external) && marked.seriesCount > 0) {
+          const tc = createRw2Transcoder({ externalLabels: EXTERNAL });
+          assert.ok(tc);
+          const held = decodeRecord(out.payload, { deferRawBody: true });
+          held.externalLabelsMerged = true;
+          assert.equal(tc.load(held), true);
+          const bytes = tc.encode(wholeSlices(held), held.seriesCount, []);
+          assert.ok(bytes, 'the transcoder encodes the request');
+          assert.deepEqual(sentV2(bytes), wantV2, '2.0 transcoder');
+        }
+      });
+    }
+  }
+
+  it('a marked record sent by an endpoint under other external labels keeps its own and gets the current ones where absent', () => {
+    const plan = planOf([{ regex: 'cluster', action: 'labeldrop' }], { cluster: 'old', zone: 'z1' });
+    const body = bodyOf([
+      { labels: { __name__: 'm', k: '1' }, samples: [[1, 1]] },
+      { labels: { __name__: 'm', k: '2', cluster: 'own' }, samples: [[1, 2]] },
+    ]);
+    const out = scanRelayRequest(compressBlock(body), 1 << 20, 1, 'utf8', undefined, ingestRelabelerFor(plan));
+    assert.equal(out.kind, 'record');
+    if (out.kind !== 'record') return;
+    const rec = decodeRawRecord(out.payload);
+    // Not marked as merged by the endpoint (another digest): its encoder merges the current labels.
+    const encoder = createWriteRequestEncoderV1({ externalLabels: { cluster: 'new', zone: 'z2' } });
+    const got = wholeSlices(rec).map((s) => decodeV1WithProtobufjs(encoder.encode([s], 1, [])).series[0].labels);
+    assert.deepEqual(got, [
+      { __name__: 'm', cluster: 'new', k: '1', zone: 'z1' },
+      { __name__: 'm', cluster: 'new', k: '2', zone: 'z1' },
+    ]);
+  });
+});

@@ -589,7 +589,7 @@ describe('write relabeling at ingest: the route', () => {
       },
       { yaml: [{ target_label: 'cluster', replacement: '' }], way: 'decoded', why: 'a replace of cluster' },
       {
-        yaml: [{ source_labels: ['k'], target_label: '${1}', replacement: 'x' }],
+        yaml: [{ source_labels: ['k'], target_label: '$1', replacement: 'x' }],
         way: 'decoded',
         why: 'a template target',
       },
