@@ -108,7 +108,9 @@ describe('write_relabel_configs through the CLI to a real Prometheus', { skip },
         metrics,
         `promspool_write_relabel_series_dropped_total{remote_name="prometheus",url="${prom.writeUrl}"}`,
       ),
-      2 * (SERIES - kept.length),
+      // The 2.0 push's series only: the 1.0 push is merged and relabeled at ingest (one endpoint,
+      // external labels merged there too), whose decisions this counter does not count.
+      SERIES - kept.length,
     );
   });
 

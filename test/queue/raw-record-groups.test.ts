@@ -66,8 +66,8 @@ describe('ManagedQueue.rawRecordGroups', () => {
       {
         shards: [4],
         extra: 'global:\n  external_labels: { cluster: c1 }\n',
-        groups: 1,
-        why: 'external labels are merged',
+        groups: STORED_GROUPS,
+        why: 'external labels are merged at ingest: the groups go out as stored',
       },
     ];
     for (const c of cases) {
