@@ -13,12 +13,25 @@
  *   [--relabel] (both agents apply BENCH_RELABEL_RULES: 10% of series dropped, a labeldrop, a label
  *   added; CPU per million is then per sample received)
  *   [--protobuf-message=prometheus.WriteRequest] (promspool's outgoing protocol; with
- *   io.prometheus.write.v2.Request the sink answers as a 2.0 receiver and the scenario is `relay-rw2...`)        (BENCH_SCALE=0.1 scales --samples for a quick run)
+ *   io.prometheus.write.v2.Request the sink answers as a 2.0 receiver and the scenario is `relay-rw2...`)
+ *   [--external-labels] (both agents add BENCH_EXTERNAL_LABELS, one `cluster` label: promspool
+ *   `global.external_labels`, vmagent `-remoteWrite.label`; scenario `relay...-ext`)
+ *   [--in-process] (promspool's daemon runs in this process, without bin/promspool's node flags:
+ *   its CPU and RSS include the benchmark's own polling; prints its relay route's ways)        (BENCH_SCALE=0.1 scales --samples for a quick run)
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type AgentKind, BENCH_RELABEL_RULES, keptByBenchRelabel, startAgent } from './lib/agents.js';
+import {
+  type Agent,
+  type AgentKind,
+  BENCH_EXTERNAL_LABELS,
+  BENCH_RELABEL_RULES,
+  keptByBenchRelabel,
+  type RelayWays,
+  startAgent,
+  startPromspoolInProcess,
+} from './lib/agents.js';
 import { type LoadgenOptions, plannedSamples, plannedSeries, startLoadgen } from './lib/loadgen.js';
 import { peakRssBytes, printTable, processCpuSeconds } from './lib/measure.js';
 import { type BenchMetric, type BenchTarget, evaluateTargets, loadAverage, recordResult } from './lib/results.js';
@@ -48,6 +61,8 @@ const args = scenarioArgs({
   'warmup-samples': 2_000_000,
   relabel: false,
   'protobuf-message': 'prometheus.WriteRequest',
+  'external-labels': false,
+  'in-process': false,
 });
 const protobufMessage = args['protobuf-message'];
 if (protobufMessage !== 'prometheus.WriteRequest' && protobufMessage !== 'io.prometheus.write.v2.Request') {
@@ -90,6 +105,8 @@ interface RelayRun {
   wireBytes: number;
   /** Requests the sink answered in the measured run. */
   requests: number;
+  /** `--in-process` promspool: its endpoint's relay route counts over the whole run (warm-up included). */
+  ways?: RelayWays;
 }
 
 async function runOnce(kind: AgentKind): Promise<RelayRun> {
@@ -98,13 +115,18 @@ async function runOnce(kind: AgentKind): Promise<RelayRun> {
   const dataDir = join(dir, 'data');
   mkdirSync(dataDir);
   const profDir = join(tmpdir(), 'promspool-bench-profiles');
-  const agent = await startAgent(kind, {
+  const inProcess = kind === 'promspool' && args['in-process'];
+  const start = inProcess
+    ? startPromspoolInProcess
+    : (opts: Parameters<typeof startAgent>[1]) => startAgent(kind, opts);
+  const agent: Agent & { ways?(): RelayWays | undefined } = await start({
     sinkUrl: sink.url,
     dataDir,
     shards: args.shards,
     samplesPerSend: args['per-request'],
     ...(args.relabel ? { writeRelabelConfigs: BENCH_RELABEL_RULES } : {}),
     ...(rw2 ? { protobufMessage } : {}),
+    ...(args['external-labels'] ? { externalLabels: BENCH_EXTERNAL_LABELS } : {}),
     nodeFlags: [
       ...(args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []),
       ...(process.env.PROMSPOOL_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean),
@@ -178,7 +200,10 @@ async function runOnce(kind: AgentKind): Promise<RelayRun> {
     clearTimeout(budget);
     if (budgetHit) console.log(`relay: ${kind} stopped by --budget-s=${args['budget-s']} at ${expected} samples`);
     lg.kill();
+    const ways = agent.ways?.();
+    if (ways !== undefined) console.log(`relay: ${kind} relay route ways (records): ${JSON.stringify(ways)}`);
     return {
+      ...(ways === undefined ? {} : { ways }),
       agent: kind,
       delivered,
       received,
@@ -405,6 +430,10 @@ const notes = [
   `promspool sends ${protobufMessage}${rw2 ? ' (the sink answers with the 2.0 written headers)' : ''}.`,
   `Workload: ${args.series.toLocaleString('en-US')} series x ${args.labels} labels, ${args['per-request']} series (1 sample each) per request, ${args.connections} connections, RW 1.0 pushed by bench/lib/loadgen (own process, bodies pre-built).`,
   `Agents: ${args.shards} senders each (promspool min_shards = max_shards, vmagent -remoteWrite.queues), ${args['per-request']} samples per outgoing request (promspool max_samples_per_send, vmagent -remoteWrite.maxRowsPerBlock), disk queue under /tmp, promspool fsync interval. promspool writes every sample to its disk queue; vmagent 1.79 writes to -remoteWrite.tmpDataPath only once its in-memory blocks are full (sending falls behind).`,
+  ...(args['external-labels'] ? [`External labels on both agents: ${JSON.stringify(BENCH_EXTERNAL_LABELS)}.`] : []),
+  ...runs
+    .filter((r) => r.ways !== undefined)
+    .map((r) => `${r.agent} (in-process) relay route ways, records of the whole run: ${JSON.stringify(r.ways)}.`),
   ...(rounds > 1
     ? [
         `Rounds: ${rounds}, the agents taking turns; rows #k are single runs. The median rows, the ratios and the verdicts use each agent's medians (peak RSS: its highest).`,
@@ -426,8 +455,8 @@ const notes = [
 if (!args['no-append'] && !args['cpu-prof']) {
   recordResult({
     // Runs of another length (issue 22's 2M from cold) are scenarios of their own.
-    scenario: `relay${rw2 ? '-rw2' : ''}${args.relabel ? '-relabel' : ''}${warmupSamples === 0 ? '-cold' : ''}${args.samples === 10_000_000 ? '' : `-${args.samples / 1e6}M`}`,
-    title: `relay${rw2 ? ', remote-write 2.0 out' : ''}${args.relabel ? ' (write relabel: 3 rules)' : ''}${warmupSamples === 0 ? ', from cold' : ''}${args.samples === 10_000_000 ? '' : `, ${args.samples / 1e6}M samples`}`,
+    scenario: `relay${rw2 ? '-rw2' : ''}${args.relabel ? '-relabel' : ''}${args['external-labels'] ? '-ext' : ''}${args['in-process'] ? '-inprocess' : ''}${warmupSamples === 0 ? '-cold' : ''}${args.samples === 10_000_000 ? '' : `-${args.samples / 1e6}M`}`,
+    title: `relay${rw2 ? ', remote-write 2.0 out' : ''}${args.relabel ? ' (write relabel: 3 rules)' : ''}${args['external-labels'] ? ', external labels' : ''}${args['in-process'] ? ', promspool in-process' : ''}${warmupSamples === 0 ? ', from cold' : ''}${args.samples === 10_000_000 ? '' : `, ${args.samples / 1e6}M samples`}`,
     subject: 'promspool',
     ...(vm ? { peer: 'vmagent' } : {}),
     keyMetric: 'cpuPerM',

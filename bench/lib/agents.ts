@@ -36,7 +36,15 @@ export interface AgentOptions {
   writeRelabelConfigs?: Record<string, unknown>[];
   /** promspool `protobuf_message` (default 1.0); vmagent has no such setting and refuses 2.0. */
   protobufMessage?: 'prometheus.WriteRequest' | 'io.prometheus.write.v2.Request';
+  /**
+   * Labels added to every series sent unless it has one of that name: promspool
+   * `global.external_labels`, vmagent `-remoteWrite.label`.
+   */
+  externalLabels?: Record<string, string>;
 }
+
+/** `--external-labels`: one `cluster` label, as a Prometheus agent's config typically carries. */
+export const BENCH_EXTERNAL_LABELS: Record<string, string> = { cluster: 'bench-eu-west-1' };
 
 /**
  * The issue's relabel workload on bench/lib/rw-bodies series: a drop by a name regex matching
@@ -58,7 +66,8 @@ export function keptByBenchRelabel(i: number): boolean {
 export interface Agent {
   readonly kind: AgentKind;
   readonly pid: number;
-  readonly process: ChildProcess;
+  /** The agent's process; undefined when it runs in this one ({@link startPromspoolInProcess}). */
+  readonly process?: ChildProcess;
   /** Its remote-write receiver URL. */
   readonly writeUrl: string;
   readonly baseUrl: string;
@@ -101,6 +110,9 @@ export function promspoolConfigYaml(opts: AgentOptions, port: number): string {
     // PROMSPOOL_BENCH_MAX_MEMORY (e.g. 160MiB): storage.max_memory_bytes, to measure the limit.
     `storage: { path: '${opts.dataDir}', max_disk_bytes: ${opts.maxDiskBytes ?? 0}, fsync: interval${process.env.PROMSPOOL_BENCH_MAX_MEMORY ? `, max_memory_bytes: ${process.env.PROMSPOOL_BENCH_MAX_MEMORY}` : ''} }`,
     'self_monitoring: { enabled: false }',
+    ...(opts.externalLabels === undefined
+      ? []
+      : [`global: { external_labels: ${JSON.stringify(opts.externalLabels)} }`]),
     'remote_write:',
     '  - name: sink',
     `    url: '${opts.sinkUrl}'`,
@@ -150,6 +162,9 @@ export async function startVmagent(opts: AgentOptions, readyTimeoutMs = 60_000):
   if (!bin) throw new Error('vmagent is not installed');
   const port = await freePort();
   const relabelFlags: string[] = [];
+  for (const [name, value] of Object.entries(opts.externalLabels ?? {})) {
+    relabelFlags.push(`-remoteWrite.label=${name}=${value}`);
+  }
   if (opts.writeRelabelConfigs !== undefined) {
     const file = `${opts.dataDir}-relabel.yaml`;
     writeFileSync(file, JSON.stringify(opts.writeRelabelConfigs));
@@ -174,6 +189,39 @@ export async function startVmagent(opts: AgentOptions, readyTimeoutMs = 60_000):
   const baseUrl = `http://127.0.0.1:${port}`;
   const startMs = (await waitReady(child, `${baseUrl}/health`, readyTimeoutMs)) - t0;
   return agentHandle('vmagent', child, baseUrl, `${baseUrl}/api/v1/write`, startMs);
+}
+
+/** The relay route's counts of an in-process promspool's endpoint (`RelayRouteStats`). */
+export type RelayWays = { storedBytes: number; storedLabels: number; transcoded: number; decoded: number };
+
+/**
+ * promspool's daemon in this process (`startDaemon`, the config {@link startPromspool} writes),
+ * without bin/promspool's node flags: its CPU and RSS are this process's (the benchmark's own
+ * polling included), and `ways()` reads its endpoint's relay route counts, which the daemon does
+ * not publish.
+ */
+export async function startPromspoolInProcess(opts: AgentOptions): Promise<Agent & { ways(): RelayWays | undefined }> {
+  const { parseConfig } = await import('../../src/config/index.js');
+  const { startDaemon } = await import('../../src/daemon/daemon.js');
+  const port = await freePort();
+  const parsed = parseConfig(promspoolConfigYaml(opts, port));
+  if (parsed.config === undefined) throw new Error(`bench config: ${JSON.stringify(parsed.errors)}`);
+  const t0 = performance.now();
+  const daemon = await startDaemon(parsed.config, { collectDefaultMetrics: false });
+  const baseUrl = `http://127.0.0.1:${port}`;
+  return {
+    kind: 'promspool',
+    pid: process.pid,
+    baseUrl,
+    writeUrl: `${baseUrl}/api/v1/write`,
+    startMs: performance.now() - t0,
+    stop: async () => {
+      const s = performance.now();
+      await daemon.stop();
+      return performance.now() - s;
+    },
+    ways: () => daemon.queue.endpointDetails?.()[0]?.delivery.relay,
+  };
 }
 
 /** Starts the agent of `kind`. */
