@@ -12,7 +12,7 @@ import { decodeRawRecord, encodeRawRecord, ingestRelabelOf } from '../../src/ser
 import { decodeRecord } from '../../src/serialization/record-codec.js';
 import { scanWriteRequestV1 } from '../../src/wire/rw1-raw-scan.js';
 import { compressBlock } from '../../src/wire/snappy.js';
-import { startFakeReceiver } from '../helpers/fake-receiver.js';
+import { seriesKey, startFakeReceiver } from '../helpers/fake-receiver.js';
 import { type LoggedLine, recordingLogger } from '../helpers/recording-logger.js';
 import { endpointConfig } from '../network/harness.js';
 import { bodyOf, planOf, seriesSet } from '../relay/ingest-relabel-helpers.js';
@@ -36,25 +36,44 @@ function payloadOf(body: Uint8Array, plan: IngestRelabelPlan | undefined, groups
   return (out as { payload: Uint8Array }).payload;
 }
 
-async function deliver(segs: Segment[], rules: RelabelRule[], lines: LoggedLine[] = []) {
+async function deliver(
+  segs: Segment[],
+  rules: RelabelRule[],
+  lines: LoggedLine[] = [],
+  more: { externalLabels?: Record<string, string>; v2?: boolean; sampleAgeLimitMs?: number } = {},
+) {
   const receiver = await startFakeReceiver();
+  const versions: string[] = [];
+  receiver.script((req) => {
+    versions.push(req.version);
+    return { status: 204 };
+  });
   const fq = new FakeFileQueue(segs);
   const ep = createEndpoint({
     config: endpointConfig(
       receiver.url,
-      { minShards: 2, maxShards: 2, maxSamplesPerSend: 500, batchSendDeadlineMs: 0 },
-      { writeRelabelConfigs: rules },
+      {
+        minShards: 2,
+        maxShards: 2,
+        maxSamplesPerSend: 500,
+        batchSendDeadlineMs: 0,
+        ...(more.sampleAgeLimitMs === undefined ? {} : { sampleAgeLimitMs: more.sampleAgeLimitMs }),
+      },
+      {
+        writeRelabelConfigs: rules,
+        ...(more.v2 === true ? { protobufMessage: 'io.prometheus.write.v2.Request' as const } : {}),
+      },
     ),
     fileQueue: fq,
     ttlMs: 0,
-    externalLabels: {},
+    externalLabels: more.externalLabels ?? {},
     decodeRecord: (p) => decodeRecord(p, { deferRawBody: true }),
     clock: systemClock,
     logger: recordingLogger(lines),
   });
   try {
     await fq.waitForReleases(segs.length);
-    return { receiver, fq, stats: ep.stats() };
+    return { receiver, fq, stats: ep.stats(), versions };
   } finally {
     await ep.stop({ timeoutMs: 0 });
     await receiver.close();
@@ -181,5 +200,89 @@ describe('an endpoint reading records relabeled at ingest', () => {
     assert.equal(stats.relay?.storedBytes, 1);
     assert.equal(stats.samples.dropped.dropped_series, droppedSamples(payload));
     assert.ok([...receiver.received.keys()].every((k) => k.includes('relayed_by="agent"')));
+  });
+
+  describe('merged at ingest with the external labels', () => {
+    const external = { cluster: 'eu-west-1' };
+    /** seriesSet with some series carrying their own cluster (it wins over the external one). */
+    const bodies = () =>
+      [1000, 2000].map((t0) =>
+        bodyOf(seriesSet(t0).map((s, k) => (k % 7 === 0 ? { ...s, labels: { ...s.labels, cluster: `own-${k}` } } : s))),
+      );
+    const cases: {
+      name: string;
+      yaml: unknown[];
+      v2?: boolean;
+      sampleAgeLimitMs?: number;
+      way: 'storedBytes' | 'storedLabels' | 'transcoded' | 'decoded';
+      sendTimeWay: 'storedBytes' | 'storedLabels' | 'transcoded' | 'decoded';
+    }[] = [
+      { name: '1.0, no rules', yaml: [], way: 'storedBytes', sendTimeWay: 'storedLabels' },
+      {
+        name: '1.0, labeldrop cluster, a sample age limit',
+        yaml: [{ regex: 'cluster', action: 'labeldrop' }],
+        sampleAgeLimitMs: 3_600_000_000_000,
+        way: 'storedLabels',
+        sendTimeWay: 'decoded',
+      },
+      { name: '2.0, no rules', yaml: [], v2: true, way: 'transcoded', sendTimeWay: 'transcoded' },
+      { name: '2.0, the bench three', yaml: BENCH_THREE, v2: true, way: 'transcoded', sendTimeWay: 'decoded' },
+      {
+        name: '2.0, labeldrop cluster',
+        yaml: [{ regex: 'cluster', action: 'labeldrop' }],
+        v2: true,
+        way: 'decoded',
+        sendTimeWay: 'decoded',
+      },
+    ];
+    for (const c of cases) {
+      it(`sends what the send-time route sends, merging once: ${c.name}`, async () => {
+        const plan = planOf(c.yaml, external);
+        const rules = plan.rules as RelabelRule[];
+        const opts = {
+          externalLabels: external,
+          ...(c.v2 === true ? { v2: true } : {}),
+          ...(c.sampleAgeLimitMs === undefined ? {} : { sampleAgeLimitMs: c.sampleAgeLimitMs }),
+        };
+        const atIngest = await deliver(
+          bodies().map((b, i) => segment(i + 1, [payloadOf(b, plan)])),
+          rules,
+          [],
+          opts,
+        );
+        const atSend = await deliver(
+          bodies().map((b, i) => segment(i + 1, [payloadOf(b, undefined)])),
+          rules,
+          [],
+          opts,
+        );
+        assert.deepEqual(
+          [...new Set(atIngest.versions)],
+          [c.v2 === true ? '2.0' : '1.0'],
+          'the configured message, every request',
+        );
+        assert.deepEqual(
+          [...atIngest.receiver.received.entries()].sort(),
+          [...atSend.receiver.received.entries()].sort(),
+        );
+        // Series 2 gets the external cluster, series 7 keeps its own; unless a rule drops cluster.
+        const dropsCluster = JSON.stringify(c.yaml).includes('cluster');
+        const addsLabel: Record<string, string> = c.yaml === BENCH_THREE ? { relayed_by: 'agent' } : {};
+        const two = { __name__: 'Node_CPU', instance: 'host-2:9100', job: 'api', k: '2', ...addsLabel };
+        const seven = { __name__: 'keep_me', instance: 'host-0:9100', job: 'Worker', k: '7', ...addsLabel };
+        for (const [labels, cluster] of [
+          [two, 'eu-west-1'],
+          [seven, 'own-7'],
+        ] as const) {
+          const key = seriesKey(dropsCluster ? labels : { ...labels, cluster });
+          assert.equal(atIngest.receiver.received.get(key)?.length, 2 * (labels.k === '2' ? 3 : 2), key);
+        }
+        assert.equal(atIngest.stats.samples.sent, atSend.stats.samples.sent);
+        assert.equal(atIngest.stats.relay?.[c.way], 2, `at ingest: ${JSON.stringify(atIngest.stats.relay)}`);
+        assert.equal(atSend.stats.relay?.[c.sendTimeWay], 2, `at send time: ${JSON.stringify(atSend.stats.relay)}`);
+        assert.equal(atIngest.stats.relabel?.decisions ?? 0, 0, 'not relabeled again');
+        if (c.way === 'transcoded') assert.equal(atIngest.stats.transcoder?.fallbacks, 0);
+      });
+    }
   });
 });
