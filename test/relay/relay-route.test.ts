@@ -452,6 +452,24 @@ describe('write relabeling at ingest: the route', () => {
       },
       { eps: [ep()], ext: { cluster: '' }, atIngest: false, why: 'an empty external label is none' },
       {
+        eps: [ep({ protobufMessage: 'io.prometheus.write.v2.Request' })],
+        ext: { cluster: 'c' },
+        atIngest: false,
+        why: 'merge only, for a 2.0 endpoint alone: it re-encodes anyway',
+      },
+      {
+        eps: [ep({ queue: { ...ep().queue, sampleAgeLimitMs: 60_000 } })],
+        ext: { cluster: 'c' },
+        atIngest: false,
+        why: 'merge only, for an endpoint with a sample age limit: it re-encodes anyway',
+      },
+      {
+        eps: [ep({ protobufMessage: 'io.prometheus.write.v2.Request', writeRelabelConfigs: A })],
+        ext: { cluster: 'c' },
+        atIngest: true,
+        why: 'rules and external labels for a 2.0 endpoint: relabeled once',
+      },
+      {
         eps: [ep({ writeRelabelConfigs: A }), ep({ writeRelabelConfigs: A, nameValidationScheme: 'legacy' })],
         atIngest: false,
         why: 'rules read under another name scheme',
