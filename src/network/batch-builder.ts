@@ -1,4 +1,5 @@
 import { storedElementsOf } from '../relay/relay-route.js';
+import type { SignalRecord } from '../serialization/types.js';
 import type { SnappyElements } from '../wire/snappy.js';
 import type { SeriesSlice } from '../wire/types.js';
 import type { SendWork } from './types.js';
@@ -308,12 +309,18 @@ export class BatchBuilder {
   /** Newest timestamp in the batch, read from the last sample/histogram of each slice (append order). */
   highestTimestampMs(): number {
     let max = this.elementsNewestMs;
+    let lastRaw: SignalRecord | undefined;
     for (let i = 0; i < this.sliceCount; i++) {
       const sl = this.slices[i];
-      const raw = sl.record.rawSeries;
-      // Records stored as received: their newest timestamp, rather than decoding the columns.
-      if (raw !== undefined) max = Math.max(max, raw.maxTimestampMs);
-      else if (sl.sampleEnd > sl.sampleStart) max = Math.max(max, sl.record.timestamps[sl.sampleEnd - 1]);
+      const rec = sl.record;
+      const raw = rec.rawSeries;
+      // Records stored as received: their newest timestamp, rather than decoding the columns; once
+      // per run of the record's slices (a relayed batch is runs of a few records' series).
+      if (raw !== undefined) {
+        if (rec === lastRaw && sl.histogramEnd === sl.histogramStart) continue;
+        lastRaw = rec;
+        max = Math.max(max, raw.maxTimestampMs);
+      } else if (sl.sampleEnd > sl.sampleStart) max = Math.max(max, sl.record.timestamps[sl.sampleEnd - 1]);
       if (sl.histogramEnd > sl.histogramStart)
         max = Math.max(max, sl.record.histograms[sl.histogramEnd - 1].timestampMs);
     }

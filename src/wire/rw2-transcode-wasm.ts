@@ -304,48 +304,48 @@ class WasmRw2Transcoder implements Rw2Transcoder {
     count: number,
     metadata: readonly MetadataEntry[],
   ): Uint8Array | undefined {
-    // Every record must be held, its samples as stored, its labels its own.
-    let last: SignalRecord | undefined;
-    for (let i = 0; i < count; i++) {
-      const s = slices[i];
-      if (s.histogramEnd > s.histogramStart || s.exemplarEnd > s.exemplarStart) return this.fallback();
-      const rec = s.record;
-      if (rec === last) continue;
-      last = rec;
-      const entry = this.bodies.get(rec);
-      if (entry === undefined || rec.relabeled !== undefined || rec.rawSeries?.intact !== true) return this.fallback();
-      if (!entry.alive) {
-        const again = this.place(rec);
-        if (again === undefined) return this.fallback();
-        this.bodies.set(rec, again);
-        this.stats.reloads++;
-      }
-    }
     if (metadata !== this.lastMetadata) this.setMetadata(metadata);
     if (count > this.slicesCap) {
       this.slicesCap = Math.max(count, 2 * this.slicesCap, 1024);
       this.slicesAt = this.m.tc_alloc(16 * this.slicesCap);
     }
     this.views();
-    const u32 = this.u32;
+    // One pass: each record is checked (held, its samples as stored, its labels its own) when the
+    // slices reach it, and the slices' words written as they go (two passes, one to check and
+    // one to write, read every slice twice: ~34 -> ~20 ns per series in-process).
+    let u32 = this.u32;
     let w = this.slicesAt >>> 2;
-    last = undefined;
-    let entry: BodyEntry | undefined;
+    let last: SignalRecord | undefined;
+    let indexAt = 0;
+    let bodyAt = 0;
+    let reloaded = false;
     let offsets: Uint32Array = EMPTY_OFFSETS;
     for (let i = 0; i < count; i++, w += 4) {
       const s = slices[i];
+      if (s.histogramEnd > s.histogramStart || s.exemplarEnd > s.exemplarStart) return this.fallback();
       const rec = s.record;
       if (rec !== last) {
         last = rec;
-        entry = this.bodies.get(rec) as BodyEntry;
-        // A reload of a later record overwrote this one: rare (the ring holds many requests).
-        if (!entry.alive) return this.fallback();
+        let entry = this.bodies.get(rec);
+        if (entry === undefined || rec.relabeled !== undefined || rec.rawSeries?.intact !== true)
+          return this.fallback();
+        if (!entry.alive) {
+          entry = this.place(rec);
+          if (entry === undefined) return this.fallback();
+          this.bodies.set(rec, entry);
+          this.stats.reloads++;
+          reloaded = true;
+          // The uncompress may have grown the memory (a new scratch): the views follow.
+          this.views();
+          u32 = this.u32;
+        }
+        indexAt = entry.indexAt;
+        bodyAt = entry.bodyAt;
         offsets = rec.sampleOffsets;
       }
-      const e = entry as BodyEntry;
       const first = offsets[s.series];
-      u32[w] = e.indexAt + INDEX_BYTES * s.series;
-      u32[w + 1] = e.bodyAt;
+      u32[w] = indexAt + INDEX_BYTES * s.series;
+      u32[w + 1] = bodyAt;
       if (s.sampleStart === first && s.sampleEnd === offsets[s.series + 1]) {
         u32[w + 2] = 0;
         u32[w + 3] = WHOLE;
@@ -354,10 +354,25 @@ class WasmRw2Transcoder implements Rw2Transcoder {
         u32[w + 3] = s.sampleEnd - s.sampleStart;
       }
     }
+    // A reload of a later record may have overwritten an earlier one of this request: rare (the
+    // ring holds many requests), then the 2.0 encoder takes the request.
+    if (reloaded && !this.allAlive(slices, count)) return this.fallback();
     const at = this.m.tc_encode(this.slicesAt, count);
     if (at === 0) return this.fallback();
     this.stats.requests++;
     return new Uint8Array(this.m.memory.buffer, at, this.m.tc_out_len());
+  }
+
+  /** Whether every record of `slices[0, count)` is still in the ring. */
+  private allAlive(slices: readonly SeriesSlice[], count: number): boolean {
+    let last: SignalRecord | undefined;
+    for (let i = 0; i < count; i++) {
+      const rec = slices[i].record;
+      if (rec === last) continue;
+      last = rec;
+      if ((this.bodies.get(rec) as BodyEntry).alive !== true) return false;
+    }
+    return true;
   }
 
   private fallback(): undefined {

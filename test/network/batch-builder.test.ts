@@ -185,4 +185,40 @@ describe('BatchBuilder', () => {
       });
     }
   });
+
+  it("highestTimestampMs: a relayed record's newest timestamp once per run of its slices, a decoded one's last samples, histograms always", () => {
+    const relayedA = record([
+      [1, 0, 0],
+      [1, 0, 0],
+      [1, 0, 0],
+    ]);
+    const relayedB = record([
+      [1, 0, 0],
+      [1, 1, 0],
+    ]);
+    const decoded = record([
+      [2, 0, 0],
+      [1, 0, 0],
+    ]);
+    (relayedA as { rawSeries?: unknown }).rawSeries = { maxTimestampMs: 5000 };
+    (relayedB as { rawSeries?: unknown }).rawSeries = { maxTimestampMs: 4000 };
+    const b = new BatchBuilder(100);
+    b.push(work(relayedB, [0, 1], 0));
+    b.push(work(relayedA, [0, 1, 2], 1));
+    b.push(work(decoded, [0, 1], 2));
+    b.fill();
+    assert.equal(b.sliceCount, 7);
+    // relayedA's 5000 is the newest: its slices come after relayedB's run.
+    assert.equal(b.highestTimestampMs(), 5000);
+    b.finish(() => {});
+    // relayedB's histogram (1000, the record builder's) is read though its record's run started before it.
+    (relayedB as { rawSeries?: unknown }).rawSeries = { maxTimestampMs: 10 };
+    b.push(work(relayedB, [0, 1], 3));
+    b.fill();
+    assert.equal(b.highestTimestampMs(), 1000);
+    b.finish(() => {});
+    b.push(work(decoded, [0, 1], 4));
+    b.fill();
+    assert.equal(b.highestTimestampMs(), 1002, 'the last sample of each decoded slice');
+  });
 });
