@@ -222,7 +222,12 @@ class SendLoopActor implements SendLoop {
     );
     this.lifecycle = createLifecycle();
     // Works sent as their snappy elements cannot be cut by age: only loops that never cut take them so.
-    this.batch = new BatchBuilder(opts.queue.maxSamplesPerSend, opts.queue.sampleAgeLimitMs === 0);
+    // Whole series as runs where the 2.0 encoder takes them (the relay's transcoder): no slice per series.
+    this.batch = new BatchBuilder(
+      opts.queue.maxSamplesPerSend,
+      opts.queue.sampleAgeLimitMs === 0,
+      opts.negotiation?.encoderV2.encodeRuns !== undefined,
+    );
     this.shortWrites = new LogThrottle<Record<string, unknown>>({
       clock: this.clock,
       first: (e) => this.log.warn('remote write 2.0: the receiver did not write all of the batch (not retried)', e),
@@ -582,7 +587,13 @@ class SendLoopActor implements SendLoop {
     if (b.elementCount > 0) return joinSnappyElements(b.elements, b.elementCount);
     const n = this.opts.negotiation;
     if (message === V2 && n !== undefined) {
-      return this.opts.compress(n.encoderV2.encode(b.slices, b.sliceCount, n.metadata()));
+      const v2 = n.encoderV2;
+      if (b.onlyRuns && v2.encodeRuns !== undefined) {
+        const out = v2.encodeRuns(b.runs, b.runCount, n.metadata());
+        if (out !== undefined) return this.opts.compress(out);
+      }
+      // Reading the slices turns any runs into slices.
+      return this.opts.compress(v2.encode(b.slices, b.sliceCount, n.metadata()));
     }
     return this.opts.compress(this.opts.encoder.encode(b.slices, b.sliceCount, NO_METADATA));
   }

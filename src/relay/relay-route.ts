@@ -434,5 +434,8 @@ export function routedEncoderV2(encoder: WriteRequestEncoder, transcoder: Rw2Tra
   return {
     encode: (slices, count, metadata) =>
       transcoder.encode(slices, count, metadata) ?? encoder.encode(slices, count, metadata),
+    // A batch of whole series as runs (the send loop's BatchBuilder): the transcoder's, or the
+    // loop encodes its slices through `encode` above.
+    encodeRuns: (runs, count, metadata) => transcoder.encodeRuns(runs, count, metadata),
   };
 }

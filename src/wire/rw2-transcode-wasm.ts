@@ -19,7 +19,7 @@ import { compareUtf8 } from '../serialization/label-order.js';
 import { METRIC_TYPES, type MetadataEntry, type MetricType, type SignalRecord } from '../serialization/types.js';
 import { RW2_TRANSCODE_WASM_BASE64 } from './rw2-transcode-wasm-binary.js';
 import { joinSnappyElementsInto } from './snappy.js';
-import type { SeriesSlice } from './types.js';
+import type { SeriesRun, SeriesSlice } from './types.js';
 
 /** Options of {@link createRw2Transcoder}. */
 export interface Rw2TranscoderOptions {
@@ -72,6 +72,12 @@ export interface Rw2Transcoder {
    * The bytes view the module's memory: valid until the next call.
    */
   encode(slices: readonly SeriesSlice[], count: number, metadata: readonly MetadataEntry[]): Uint8Array | undefined;
+  /**
+   * {@link encode} of the series of `runs[0, count)` (each whole, samples only: BatchBuilder's
+   * runs), the same bytes as for them as slices, or undefined for the caller to encode the slices
+   * (not counted as a fallback here: {@link encode} counts it, for the same reasons).
+   */
+  encodeRuns(runs: readonly SeriesRun[], count: number, metadata: readonly MetadataEntry[]): Uint8Array | undefined;
   /** Strings remembered, dictionary epoch, cached series, series cache bytes (the C side's counters). */
   usage(): { strings: number; epoch: number; cachedSeries: number; cacheBytes: number };
   readonly stats: Rw2TranscoderStats;
@@ -143,6 +149,8 @@ class WasmRw2Transcoder implements Rw2Transcoder {
   private lastMetadata: readonly MetadataEntry[] | undefined;
   /** Set when the module trapped (memory could not grow): everything goes to the JavaScript encoder. */
   private broken = false;
+  /** Set when the request being written loaded a record again (an earlier one may be overwritten). */
+  private reloaded = false;
 
   constructor(
     private readonly m: Exports,
@@ -299,26 +307,69 @@ class WasmRw2Transcoder implements Rw2Transcoder {
     }
   }
 
+  encodeRuns(runs: readonly SeriesRun[], count: number, metadata: readonly MetadataEntry[]): Uint8Array | undefined {
+    if (this.broken) return undefined;
+    try {
+      return this.encodeRunsOrUndefined(runs, count, metadata);
+    } catch (err) {
+      if (err instanceof PromspoolError) throw err;
+      this.broken = true;
+      return undefined;
+    }
+  }
+
+  private encodeRunsOrUndefined(
+    runs: readonly SeriesRun[],
+    count: number,
+    metadata: readonly MetadataEntry[],
+  ): Uint8Array | undefined {
+    let series = 0;
+    for (let r = 0; r < count; r++) series += runs[r].end - runs[r].start;
+    if (series === 0) return EMPTY;
+    this.reloaded = false;
+    let u32 = this.requestWords(series, metadata);
+    let w = this.slicesAt >>> 2;
+    let last: SignalRecord | undefined;
+    let indexAt = 0;
+    let bodyAt = 0;
+    // Per series two words that vary: its index entry, then the record's body and "whole".
+    for (let r = 0; r < count; r++) {
+      const run = runs[r];
+      const rec = run.record;
+      if (rec !== last) {
+        last = rec;
+        const entry = this.heldEntry(rec);
+        if (entry === undefined) return undefined;
+        u32 = this.u32;
+        indexAt = entry.indexAt;
+        bodyAt = entry.bodyAt;
+      }
+      const list = run.series;
+      for (let i = run.start; i < run.end; i++, w += 4) {
+        u32[w] = indexAt + INDEX_BYTES * list[i];
+        u32[w + 1] = bodyAt;
+        u32[w + 2] = 0;
+        u32[w + 3] = WHOLE;
+      }
+    }
+    if (this.reloaded && !this.runsAlive(runs, count)) return undefined;
+    return this.finishRequest(series);
+  }
+
   private encodeOrUndefined(
     slices: readonly SeriesSlice[],
     count: number,
     metadata: readonly MetadataEntry[],
   ): Uint8Array | undefined {
-    if (metadata !== this.lastMetadata) this.setMetadata(metadata);
-    if (count > this.slicesCap) {
-      this.slicesCap = Math.max(count, 2 * this.slicesCap, 1024);
-      this.slicesAt = this.m.tc_alloc(16 * this.slicesCap);
-    }
-    this.views();
+    this.reloaded = false;
     // One pass: each record is checked (held, its samples as stored, its labels its own) when the
     // slices reach it, and the slices' words written as they go (two passes, one to check and
     // one to write, read every slice twice: ~34 -> ~20 ns per series in-process).
-    let u32 = this.u32;
+    let u32 = this.requestWords(count, metadata);
     let w = this.slicesAt >>> 2;
     let last: SignalRecord | undefined;
     let indexAt = 0;
     let bodyAt = 0;
-    let reloaded = false;
     let offsets: Uint32Array = EMPTY_OFFSETS;
     for (let i = 0; i < count; i++, w += 4) {
       const s = slices[i];
@@ -326,19 +377,9 @@ class WasmRw2Transcoder implements Rw2Transcoder {
       const rec = s.record;
       if (rec !== last) {
         last = rec;
-        let entry = this.bodies.get(rec);
-        if (entry === undefined || rec.relabeled !== undefined || rec.rawSeries?.intact !== true)
-          return this.fallback();
-        if (!entry.alive) {
-          entry = this.place(rec);
-          if (entry === undefined) return this.fallback();
-          this.bodies.set(rec, entry);
-          this.stats.reloads++;
-          reloaded = true;
-          // The uncompress may have grown the memory (a new scratch): the views follow.
-          this.views();
-          u32 = this.u32;
-        }
+        const entry = this.heldEntry(rec);
+        if (entry === undefined) return this.fallback();
+        u32 = this.u32;
         indexAt = entry.indexAt;
         bodyAt = entry.bodyAt;
         offsets = rec.sampleOffsets;
@@ -356,15 +397,51 @@ class WasmRw2Transcoder implements Rw2Transcoder {
     }
     // A reload of a later record may have overwritten an earlier one of this request: rare (the
     // ring holds many requests), then the 2.0 encoder takes the request.
-    if (reloaded && !this.allAlive(slices, count)) return this.fallback();
+    if (this.reloaded && !this.slicesAlive(slices, count)) return this.fallback();
+    return this.finishRequest(count) ?? this.fallback();
+  }
+
+  /** Hands over the metadata and makes room for `count` slices' words; the memory's words view. */
+  private requestWords(count: number, metadata: readonly MetadataEntry[]): Uint32Array {
+    if (metadata !== this.lastMetadata) this.setMetadata(metadata);
+    if (count > this.slicesCap) {
+      this.slicesCap = Math.max(count, 2 * this.slicesCap, 1024);
+      this.slicesAt = this.m.tc_alloc(16 * this.slicesCap);
+    }
+    this.views();
+    return this.u32;
+  }
+
+  /**
+   * `rec`'s ring entry, loaded again if it was overwritten (then `reloaded` is set and the views
+   * are made again), or undefined when `rec` is not one this module encodes: not loaded, its
+   * samples cut at send time or its labels relabeled.
+   */
+  private heldEntry(rec: SignalRecord): BodyEntry | undefined {
+    let entry = this.bodies.get(rec);
+    if (entry === undefined || rec.relabeled !== undefined || rec.rawSeries?.intact !== true) return undefined;
+    if (!entry.alive) {
+      entry = this.place(rec);
+      if (entry === undefined) return undefined;
+      this.bodies.set(rec, entry);
+      this.stats.reloads++;
+      this.reloaded = true;
+      // The uncompress may have grown the memory (a new scratch): the views follow.
+      this.views();
+    }
+    return entry;
+  }
+
+  /** Encodes the `count` slices' words written; undefined when the module could not. */
+  private finishRequest(count: number): Uint8Array | undefined {
     const at = this.m.tc_encode(this.slicesAt, count);
-    if (at === 0) return this.fallback();
+    if (at === 0) return undefined;
     this.stats.requests++;
     return new Uint8Array(this.m.memory.buffer, at, this.m.tc_out_len());
   }
 
   /** Whether every record of `slices[0, count)` is still in the ring. */
-  private allAlive(slices: readonly SeriesSlice[], count: number): boolean {
+  private slicesAlive(slices: readonly SeriesSlice[], count: number): boolean {
     let last: SignalRecord | undefined;
     for (let i = 0; i < count; i++) {
       const rec = slices[i].record;
@@ -372,6 +449,12 @@ class WasmRw2Transcoder implements Rw2Transcoder {
       last = rec;
       if ((this.bodies.get(rec) as BodyEntry).alive !== true) return false;
     }
+    return true;
+  }
+
+  /** Whether every record of `runs[0, count)` is still in the ring. */
+  private runsAlive(runs: readonly SeriesRun[], count: number): boolean {
+    for (let r = 0; r < count; r++) if ((this.bodies.get(runs[r].record) as BodyEntry).alive !== true) return false;
     return true;
   }
 

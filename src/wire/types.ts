@@ -26,6 +26,25 @@ export interface WriteRequestEncoder {
    * valid only until the next `encode` call.
    */
   encode(slices: readonly SeriesSlice[], count: number, metadata: readonly MetadataEntry[]): Uint8Array;
+  /**
+   * Optional: the same request from `runs[0..count)` (each series whole, samples only), or
+   * undefined when this encoder cannot encode them so: the caller then encodes the batch's slices
+   * with {@link encode}. The bytes are what `encode` writes for the same series as slices.
+   */
+  encodeRuns?(runs: readonly SeriesRun[], count: number, metadata: readonly MetadataEntry[]): Uint8Array | undefined;
+}
+
+/**
+ * Series of one record taken whole into a request, without a {@link SeriesSlice} each: the
+ * record's series `series[start..end)`, each with all its samples and no histograms or exemplars.
+ * A relayed batch is a few such runs per record (BatchBuilder's `runs`).
+ */
+export interface SeriesRun {
+  record: SignalRecord;
+  /** Series indices of the record (a work's `series`), in record order. */
+  series: Uint32Array;
+  start: number;
+  end: number;
 }
 
 /**

@@ -186,6 +186,86 @@ describe('BatchBuilder', () => {
     }
   });
 
+  it('wholeRuns: the same batches as slices, runs alone where every series is whole with samples only (random shapes)', () => {
+    let seed = 777;
+    const rand = (n: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return (seed >>> 8) % n;
+    };
+    let runBatches = 0;
+    for (let round = 0; round < 300; round++) {
+      const samplesOnly = round % 2 === 0;
+      const recs = Array.from({ length: 1 + rand(3) }, () =>
+        record(
+          Array.from({ length: 1 + rand(12) }, () => [
+            rand(5) === 0 ? 0 : 1 + rand(samplesOnly ? 1 : 4),
+            !samplesOnly && rand(4) === 0 ? rand(3) : 0,
+            !samplesOnly && rand(5) === 0 ? rand(3) : 0,
+          ]),
+        ),
+      );
+      const works: SendWork[] = [];
+      for (const rec of recs) {
+        for (const parity of [0, 1]) {
+          const series = Array.from({ length: rec.seriesCount }, (_, i) => i).filter((i) => i % 2 === parity);
+          works.push(work(rec, series, works.length));
+        }
+      }
+      const max = 1 + rand(9);
+      const plain = new BatchBuilder(max);
+      const runs = new BatchBuilder(max, false, true);
+      for (const w of works) {
+        plain.push(w);
+        runs.push(w);
+      }
+      for (let guard = 0; guard < 10_000; guard++) {
+        plain.fill();
+        runs.fill();
+        assert.equal(runs.units, plain.units);
+        assert.equal(runs.samples, plain.samples);
+        if (plain.units === 0 && plain.empty && !plain.hasUnsliced) break;
+        const want = plain.slices.slice(0, plain.sliceCount).map((sl) => ({ ...sl }));
+        if (runs.onlyRuns) {
+          runBatches++;
+          // Each run's series as the slice of the whole series.
+          const fromRuns = runs.runs.slice(0, runs.runCount).flatMap((run) =>
+            [...run.series.subarray(run.start, run.end)].map((series) => {
+              const rec = run.record;
+              return {
+                record: rec,
+                series,
+                sampleStart: rec.sampleOffsets[series],
+                sampleEnd: rec.sampleOffsets[series + 1],
+                histogramStart: rec.histogramOffsets[series],
+                histogramEnd: rec.histogramOffsets[series],
+                exemplarStart: rec.exemplarOffsets[series],
+                exemplarEnd: rec.exemplarOffsets[series],
+              };
+            }),
+          );
+          assert.deepEqual(fromRuns, want);
+          assert.equal(runs.highestTimestampMs(), plain.highestTimestampMs());
+        } else if (samplesOnly) {
+          assert.equal(runs.runCount, 0, 'runs alone or none at all');
+        }
+        // Reading the slices turns the runs into the same slices.
+        assert.deepEqual(
+          runs.slices.slice(0, runs.sliceCount).map((sl) => ({ ...sl })),
+          want,
+        );
+        assert.equal(runs.runCount, 0);
+        assert.equal(runs.highestTimestampMs(), plain.highestTimestampMs());
+        const a: SendWork[] = [];
+        const b: SendWork[] = [];
+        plain.finish((w) => a.push(w));
+        runs.finish((w) => b.push(w));
+        assert.deepEqual(b, a, 'the same works complete');
+      }
+      assert.equal(runs.pendingSignals, 0);
+    }
+    assert.ok(runBatches > 300, `${runBatches} batches of runs alone`);
+  });
+
   it("highestTimestampMs: a relayed record's newest timestamp once per run of its slices, a decoded one's last samples, histograms always", () => {
     const relayedA = record([
       [1, 0, 0],

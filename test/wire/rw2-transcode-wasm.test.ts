@@ -16,7 +16,7 @@ import { createWriteRequestEncoderV2 } from '../../src/wire/rw2-encoder.js';
 import { createRw2Transcoder, type Rw2Transcoder } from '../../src/wire/rw2-transcode-wasm.js';
 import { RW2_TRANSCODE_SOURCES, RW2_TRANSCODE_SOURCES_SHA256 } from '../../src/wire/rw2-transcode-wasm-binary.js';
 import { compressBlock } from '../../src/wire/snappy.js';
-import type { SeriesSlice, WriteRequestEncoder } from '../../src/wire/types.js';
+import type { SeriesRun, SeriesSlice, WriteRequestEncoder } from '../../src/wire/types.js';
 import { decodeV2WithProtobufjs } from '../helpers/fake-receiver.js';
 import { remoteWriteProtos, type SeriesInput, writeRequestV1Object } from '../helpers/remote-write-client.js';
 import { mulberry32 as prng } from '../reliability/fuzz-random.js';
@@ -151,6 +151,66 @@ describe('rw2 transcoder (WebAssembly)', () => {
       assert.equal(tc.stats.fallbacks, 0, c.name);
       if (c.name !== 'defaults') assert.ok(tc.usage().epoch > 0, 'the dictionary was forgotten at least once');
     }
+  });
+
+  it('encodeRuns writes the 2.0 encoder’s bytes for runs of whole series; leaves what it cannot encode to the slices', () => {
+    const rnd = prng(21);
+    const ext = { cluster: 'eu1', job: 'ext' };
+    const js = createWriteRequestEncoderV2({ externalLabels: ext, rememberedStrings: 60 });
+    const tc = createRw2Transcoder({ externalLabels: ext, rememberedStrings: 60, bodyBytes: 1 << 20 });
+    assert.ok(tc);
+    const records: SignalRecord[] = [];
+    for (let round = 0; round < 30; round++) {
+      const rec = relayed(randomSeries(rnd, 5 + Math.floor(rnd() * 60), `u${round % 10}`), [1, 16][round % 2]);
+      assert.equal(tc.load(rec), true);
+      records.push(rec);
+      // Runs over up to three records: each record's series in two interleaved lists (virtual
+      // shards), taken as runs of consecutive entries, some series left out.
+      const runs: SeriesRun[] = [];
+      const slices: SeriesSlice[] = [];
+      for (const r of records.slice(-3)) {
+        const all = wholeSlices(r);
+        for (const parity of [0, 1]) {
+          const list = Uint32Array.from(all.map((_, i) => i).filter((i) => i % 2 === parity));
+          for (let i = 0; i < list.length; ) {
+            const n = 1 + Math.floor(rnd() * 5);
+            const end = Math.min(list.length, i + n);
+            if (rnd() < 0.7) {
+              runs.push({ record: r, series: list, start: i, end });
+              for (let k = i; k < end; k++) slices.push(all[list[k]]);
+            }
+            i = end;
+          }
+        }
+      }
+      if (runs.length === 0) continue;
+      const meta = round % 2 === 0 ? METADATA : [];
+      const expected = Buffer.from(js.encode(slices, slices.length, meta));
+      const got = tc.encodeRuns(runs, runs.length, meta);
+      assert.ok(got, `round ${round}`);
+      assert.equal(Buffer.from(got).toString('hex'), expected.toString('hex'), `round ${round}`);
+    }
+    assert.equal(tc.stats.fallbacks, 0);
+    assert.ok(tc.usage().epoch > 0, 'the dictionary was forgotten at least once');
+    // Not loaded, or cut at send time: undefined, not counted (encode counts it for the slices).
+    const requests = tc.stats.requests;
+    const other = relayed(randomSeries(rnd, 4, 'n'), 1);
+    const held = records[records.length - 1];
+    const list = Uint32Array.from([0, 1]);
+    assert.equal(
+      tc.encodeRuns(
+        [
+          { record: held, series: list, start: 0, end: 2 },
+          { record: other, series: list, start: 0, end: 2 },
+        ],
+        2,
+        [],
+      ),
+      undefined,
+    );
+    (held.rawSeries as { intact: boolean }).intact = false;
+    assert.equal(tc.encodeRuns([{ record: held, series: list, start: 0, end: 2 }], 1, []), undefined);
+    assert.deepEqual([tc.stats.requests, tc.stats.fallbacks], [requests, 0]);
   });
 
   it('decodes with the official .proto to the series merged with the external labels, metadata inline, stale bits kept', () => {
