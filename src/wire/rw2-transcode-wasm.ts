@@ -52,6 +52,8 @@ export interface Rw2TranscoderStats {
   /** Requests encoded here, and requests left to the JavaScript encoder (see {@link Rw2Transcoder.encode}). */
   requests: number;
   fallbacks: number;
+  /** Of `requests`, those encoded from runs of whole series ({@link Rw2Transcoder.encodeRuns}). */
+  runRequests: number;
 }
 
 /** See the module comment. */
@@ -132,7 +134,7 @@ export function createRw2Transcoder(opts: Rw2TranscoderOptions): Rw2Transcoder |
 const align8 = (n: number) => (n + 7) & ~7;
 
 class WasmRw2Transcoder implements Rw2Transcoder {
-  readonly stats: Rw2TranscoderStats = { loads: 0, reloads: 0, requests: 0, fallbacks: 0 };
+  readonly stats: Rw2TranscoderStats = { loads: 0, reloads: 0, requests: 0, fallbacks: 0, runRequests: 0 };
   private readonly bodies = new WeakMap<SignalRecord, BodyEntry>();
   /** Live entries, oldest first. */
   private ring: BodyEntry[] = [];
@@ -353,7 +355,9 @@ class WasmRw2Transcoder implements Rw2Transcoder {
       }
     }
     if (this.reloaded && !this.runsAlive(runs, count)) return undefined;
-    return this.finishRequest(series);
+    const out = this.finishRequest(series);
+    if (out !== undefined) this.stats.runRequests++;
+    return out;
   }
 
   private encodeOrUndefined(

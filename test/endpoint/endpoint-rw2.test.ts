@@ -153,6 +153,8 @@ describe('Endpoint sending remote-write 2.0', () => {
       assert.equal(st.transcoder?.loads, 2);
       assert.equal(st.transcoder?.fallbacks, 0);
       assert.ok((st.transcoder?.requests ?? 0) >= 2, 'each loop sent through the transcoder');
+      // The loops' batches of whole series went as runs, without a slice per series.
+      assert.ok((st.transcoder?.runRequests ?? 0) > 0, 'batches of whole series sent as runs');
     } finally {
       await ep.stop({ timeoutMs: 0 });
       await receiver.close();
