@@ -70,7 +70,8 @@ export class BatchBuilder {
    * `sendElements`: take works that carry their snappy elements whole, as elements. Which works
    * carry them is the relay route's decision (`src/relay/relay-route.ts`), which gives none to an
    * endpoint with a sample age limit; false (a loop that cuts its batches by age, where elements
-   * could not be cut) keeps that guard here too.
+   * could not be cut) keeps that guard here too. `wholeRuns`: take series whole as runs (see
+   * {@link runs}), for a loop whose encoder reads them (`WriteRequestEncoder.encodeRuns`).
    */
   constructor(
     readonly maxSignals: number,
