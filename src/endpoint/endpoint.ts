@@ -5,11 +5,12 @@ import type { EndpointConfig } from '../config/types.js';
 import { ClosedError, PromspoolError } from '../errors.js';
 import type { DiskDropReasons, FileQueue, FileQueueStats, Segment } from '../filequeue/types.js';
 import { type Logger, silentLogger } from '../logger.js';
-import type {
-  EndpointMetrics,
-  RemoteStorageMetrics,
-  RemoteStorageSnapshot,
-  SignalTotals,
+import {
+  type EndpointMetrics,
+  type RemoteStorageMetrics,
+  type RemoteStorageSnapshot,
+  relayRecordsByWay,
+  type SignalTotals,
 } from '../metrics/remote-storage-metrics.js';
 import { createNetworkManager, type NetworkManager, type NetworkStats } from '../network/manager.js';
 import type { PortionOutcome, PortionRef, SendLoopStats, SendWork, SignalCounters } from '../network/types.js';
@@ -810,6 +811,7 @@ export function endpointMetricsSnapshot(
     oldestPendingTimestampMs: s.oldestPendingTimestampMs,
     recordsCorrupt: s.corruptRecords,
     ...(s.relabel === undefined ? {} : { relabelSeriesDropped: s.relabel.seriesDropped }),
+    relayRecords: relayRecordsByWay(s.relay),
     mailboxes: s.network.loops.map((l) => ({ actor: l.name, depth: l.mailboxDepth, fullCount: l.mailboxFull })),
     ...(s.network.protocol === undefined ? {} : { protocol: protocolSnapshot(s.network) }),
   };

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { RelayRouteStats, RelayWay } from '../relay/relay-route.js';
 
 /** Counts of one signal kind (samples, histograms or exemplars) of one endpoint, since its start. */
 export interface SignalTotals {
@@ -40,6 +41,11 @@ export interface RemoteStorageSnapshot {
   recordsCorrupt: number;
   /** Series dropped by the endpoint's write relabeling (undefined without rules). */
   relabelSeriesDropped?: number;
+  /**
+   * Relayed records (1.0 bodies stored as received) read, by the way they went out (see
+   * `src/relay/relay-route.ts`); undefined when the endpoint does not say.
+   */
+  relayRecords?: Readonly<Record<RelayWay, number>>;
   mailboxes: readonly { actor: string; depth: number; fullCount: number }[];
   /** An endpoint configured with remote-write 2.0: its protocol negotiation (undefined for 1.0 endpoints). */
   protocol?: {
@@ -53,6 +59,22 @@ export interface RemoteStorageSnapshot {
     partialWrites: number;
     /** 2xx answers to non-empty requests whose written counts say nothing was written. */
     nothingWritten: number;
+  };
+}
+
+/** The ways a relayed record goes out, in the order `promspool_relay_records_total{way}` lists them. */
+export const RELAY_WAYS: readonly RelayWay[] = ['stored-bytes', 'stored-labels', 'transcoded', 'decoded'];
+
+/**
+ * The relay route's counts by way, as the metric names them; a delivery worker that has not
+ * reported yet (no counts) has read none.
+ */
+export function relayRecordsByWay(r: RelayRouteStats | undefined): Record<RelayWay, number> {
+  return {
+    'stored-bytes': r?.storedBytes ?? 0,
+    'stored-labels': r?.storedLabels ?? 0,
+    transcoded: r?.transcoded ?? 0,
+    decoded: r?.decoded ?? 0,
   };
 }
 
@@ -190,6 +212,13 @@ const COUNTERS: CounterSpec[] = [
     help: 'Series dropped by the endpoint\'s write_relabel_configs, counted when decided (once per series while its outcome stays cached). Their samples count in prometheus_remote_storage_samples_dropped_total{reason="dropped_series"}.',
     extra: [],
     values: (s) => (s.relabelSeriesDropped === undefined ? [] : [[NONE, s.relabelSeriesDropped]]),
+  },
+  {
+    // Read from the relay route's counters at scrape time, like the others: nothing on the hot path.
+    name: 'promspool_relay_records_total',
+    help: "Relayed records (remote-write 1.0 bodies stored as received) the endpoint read, by the way they went out: stored-bytes (the stored snappy groups, untouched: the cheapest), stored-labels (each series' stored bytes copied, the request compressed again), transcoded (2.0, in the WebAssembly transcoder), decoded (labels decoded, the request encoded from them). Requests decoded at ingest are not counted; a record read again after a restart is counted again.",
+    extra: ['way'],
+    values: (s) => (s.relayRecords === undefined ? [] : RELAY_WAYS.map((way) => [{ way }, s.relayRecords![way]])),
   },
   {
     name: 'promspool_mailbox_full_total',
