@@ -6,7 +6,7 @@
 import type { Counter } from 'prom-client';
 import type { Clock, TimerHandle } from '../clock.js';
 import type { PromspoolConfig } from '../config/types.js';
-import type { DeliveryTotals } from '../endpoint/endpoint.js';
+import type { DeliveryTotals, EndpointDeliveryStats } from '../endpoint/endpoint.js';
 import type { Logger } from '../logger.js';
 import type { EndpointDetails, EndpointStats, ManagedQueue } from '../queue-types.js';
 import { redactUrl } from '../redact.js';
@@ -318,6 +318,7 @@ export class StatusCollector {
       histograms: d === undefined ? null : signalCounts(d.histograms),
       exemplars: d === undefined ? null : signalCounts(d.exemplars),
       bytesSent: d?.bytes ?? null,
+      relay: relayStatus(d),
       rates: {
         sentSamplesPerSecond: h === undefined ? null : this.rateNow(h.sent, r.sent, now),
         receivedSignalsPerSecond: h === undefined ? null : this.rateNow(h.received, r.received, now),
@@ -430,6 +431,13 @@ function sumSignals(byReason: object): number {
   let n = 0;
   for (const [reason, v] of Object.entries(byReason)) if (reason !== 'corrupt_records' && typeof v === 'number') n += v;
   return n;
+}
+
+/** The relay route's counts, once some relayed record was read. */
+function relayStatus(d: EndpointDeliveryStats | undefined): EndpointStatus['relay'] {
+  const r = d?.relay;
+  if (r === undefined || r.storedBytes + r.storedLabels + r.transcoded + r.decoded === 0) return null;
+  return { storedBytes: r.storedBytes, storedLabels: r.storedLabels, transcoded: r.transcoded, decoded: r.decoded };
 }
 
 function signalCounts(t: DeliveryTotals): SignalCounts {

@@ -21,6 +21,7 @@ export const ENDPOINT_COLUMNS = [
   'dropped',
   'shards',
   'disk',
+  'relayed records',
   'last error',
 ] as const;
 
@@ -72,6 +73,23 @@ export function endpointCells(e: EndpointStatus, nowMs: number): string[] {
     d.maxBytes > 0
       ? `${formatBytes(d.usedBytes)} of ${formatBytes(d.maxBytes)} (${((d.usedRatio ?? 0) * 100).toFixed(1)}%)`
       : `${formatBytes(d.usedBytes)} (no limit)`;
+  // Which way relayed records went out (see `promspool_relay_records_total`); empty for an
+  // endpoint that relayed nothing, most of them.
+  const r = e.relay;
+  const relayed =
+    r === null
+      ? ''
+      : (
+          [
+            ['stored-bytes', r.storedBytes],
+            ['stored-labels', r.storedLabels],
+            ['transcoded', r.transcoded],
+            ['decoded', r.decoded],
+          ] as const
+        )
+          .filter((entry) => entry[1] > 0)
+          .map((entry) => `${entry[0]}: ${entry[1]}`)
+          .join(', ');
   let lastError = '';
   if (e.lastError !== null) {
     lastError = `${e.lastError.message} (${formatDuration(nowMs - e.lastError.atMs)} ago`;
@@ -94,6 +112,7 @@ export function endpointCells(e: EndpointStatus, nowMs: number): string[] {
     dropped || '0',
     e.shards === null ? '-' : String(e.shards),
     disk,
+    relayed,
     lastError,
   ];
 }

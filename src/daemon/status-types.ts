@@ -42,6 +42,12 @@ export interface EndpointStatus {
   exemplars: SignalCounts | null;
   /** Compressed request bytes delivered; `null` when the queue does not say. */
   bytesSent: number | null;
+  /**
+   * Relayed records (1.0 bodies stored as received) read, by the way they went out: the counts of
+   * `promspool_relay_records_total{way}`. `null` until some relayed record was read (or when the
+   * queue does not say).
+   */
+  relay: { storedBytes: number; storedLabels: number; transcoded: number; decoded: number } | null;
   rates: {
     /** Samples delivered per second. */
     sentSamplesPerSecond: number | null;

@@ -3,10 +3,12 @@ import { describe, test } from 'node:test';
 import type { Clock } from '../../src/clock.js';
 import type { PromspoolConfig } from '../../src/config/types.js';
 import { type ReceiverCounts, StatusCollector } from '../../src/daemon/status-collector.js';
+import { ENDPOINT_COLUMNS, endpointCells } from '../../src/daemon/status-format.js';
 import { Ring } from '../../src/daemon/status-ring.js';
 import { type DeliveryTotals, type EndpointDeliveryStats, emptyTotals } from '../../src/endpoint/endpoint.js';
 import type { FileQueueStats } from '../../src/filequeue/types.js';
 import type { EndpointDetails, EndpointStats } from '../../src/queue-types.js';
+import type { RelayRouteStats } from '../../src/relay/relay-route.js';
 import { SimulatedClock } from '../helpers/simulated-clock.js';
 import { testConfig } from './test-config.js';
 
@@ -36,7 +38,13 @@ function totals(over: Partial<DeliveryTotals> = {}): DeliveryTotals {
 /** Only the fields the collector reads are real; the rest of the two big stats objects is left out. */
 function details(
   name: string,
-  d: { samples?: DeliveryTotals; histograms?: DeliveryTotals; exemplars?: DeliveryTotals; shards?: number },
+  d: {
+    samples?: DeliveryTotals;
+    histograms?: DeliveryTotals;
+    exemplars?: DeliveryTotals;
+    shards?: number;
+    relay?: RelayRouteStats;
+  },
   diskDrops: { max_disk_bytes: number; disk_full: number } = { max_disk_bytes: 0, disk_full: 0 },
 ): EndpointDetails {
   const delivery = {
@@ -45,6 +53,7 @@ function details(
     exemplars: d.exemplars ?? totals(),
     bytes: 0,
     network: { shards: d.shards ?? 1, loops: [] },
+    ...(d.relay === undefined ? {} : { relay: d.relay }),
   } as unknown as EndpointDeliveryStats;
   const disk = { droppedSignalsByReason: diskDrops } as unknown as FileQueueStats;
   return { name, delivery, disk };
@@ -203,6 +212,31 @@ describe('StatusCollector', () => {
       dropped: { ttl: 0, too_old: 30, '4xx': 0, max_disk_bytes: 10, corrupt_records: 7 },
     });
     assert.deepEqual(e.histograms, { sent: 5, failed: 0, retried: 0, dropped: { ttl: 0, too_old: 0, '4xx': 0 } });
+  });
+
+  test('relay: null until a relayed record was read, then the counts by way; the cell names the ways used', async () => {
+    const clock = new SimulatedClock(T0);
+    const src = new Source();
+    const c = collector(src, clock);
+    const relayOf = async (relay: RelayRouteStats | undefined) => {
+      src.details = [details('primary', relay === undefined ? {} : { relay })];
+      const e = (await c.status()).endpoints[0];
+      return { relay: e.relay, cell: endpointCells(e, T0)[ENDPOINT_COLUMNS.indexOf('relayed records')] };
+    };
+    // A delivery worker before its first report, then an endpoint that read only kind-1 records.
+    assert.deepEqual(await relayOf(undefined), { relay: null, cell: '' });
+    assert.deepEqual(await relayOf({ storedBytes: 0, storedLabels: 0, transcoded: 0, decoded: 0 }), {
+      relay: null,
+      cell: '',
+    });
+    assert.deepEqual(await relayOf({ storedBytes: 12, storedLabels: 3, transcoded: 0, decoded: 1 }), {
+      relay: { storedBytes: 12, storedLabels: 3, transcoded: 0, decoded: 1 },
+      cell: 'stored-bytes: 12, stored-labels: 3, decoded: 1',
+    });
+    assert.deepEqual(await relayOf({ storedBytes: 0, storedLabels: 0, transcoded: 7, decoded: 0 }), {
+      relay: { storedBytes: 0, storedLabels: 0, transcoded: 7, decoded: 0 },
+      cell: 'transcoded: 7',
+    });
   });
 
   test('a counter that went down (endpoint restarted by a reload) counts from 0', async () => {

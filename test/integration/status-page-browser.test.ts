@@ -59,6 +59,27 @@ function requireChromium(t: { skip(message: string): void }): string | undefined
   return undefined;
 }
 
+const RELAY_WAYS = ['stored-bytes', 'stored-labels', 'transcoded', 'decoded'] as const;
+
+/**
+ * The relayed-records cell as `/metrics` counts it: the ways used, with their counts. Every request
+ * was stored as received, so each endpoint read exactly `REQUESTS` relayed records.
+ */
+function relayedCell(metrics: string, name: string): string {
+  const counts = RELAY_WAYS.map(
+    (way) => [way, labeledMetricValue(metrics, 'promspool_relay_records_total', { remote_name: name, way })] as const,
+  );
+  assert.equal(
+    counts.reduce((n, [, v]) => n + (v ?? Number.NaN), 0),
+    REQUESTS,
+    `${name}: relayed records by way ${JSON.stringify(counts)}`,
+  );
+  return counts
+    .filter(([, v]) => v! > 0)
+    .map(([way, v]) => `${way}: ${v}`)
+    .join(', ');
+}
+
 function request(i: number, nowMs: number): SeriesInput[] {
   const series: SeriesInput[] = [];
   for (let s = 0; s < SERIES; s++) {
@@ -202,6 +223,7 @@ test('status page in chromium: no console errors, the table equals /metrics, cha
         `${name} shards`,
       );
       assert.match(column(cells, 'send rate'), /^\d+\.\d\/s$/, `${name} send rate`);
+      assert.equal(column(cells, 'relayed records'), relayedCell(text, name), `${name} relayed records`);
     }
     const down = rows.find(([name]) => name === 'down')![1];
     assert.match(column(down, 'last error'), /ECONNREFUSED.*failing for/);
@@ -237,6 +259,7 @@ test('status page in chromium: no console errors, the table equals /metrics, cha
       String(labeledMetricValue(text, 'prometheus_remote_storage_samples_pending', { remote_name: name })),
     );
     assert.match(at('send rate'), /^\d+\.\d\/s$/);
+    assert.equal(at('relayed records'), relayedCell(text, name));
   }
   assert.match(html, /<tbody id="receiver-requests"><tr><td>204<\/td><td>5<\/td>/);
 });
