@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Registry } from 'prom-client';
-import { type RemoteStorageSnapshot, remoteStorageMetrics } from '../../src/metrics/remote-storage-metrics.js';
+import {
+  type RemoteStorageSnapshot,
+  relayRecordsByWay,
+  remoteStorageMetrics,
+} from '../../src/metrics/remote-storage-metrics.js';
 
 function snapshot(sent: number, dropped: Record<string, number> = {}): RemoteStorageSnapshot {
   const none = { sent: 0, failed: 0, retried: 0, dropped: {} };
@@ -69,6 +73,46 @@ describe('remote storage metrics', () => {
     // Re-attached after a reload, the new endpoint counts from 0: the counter continues from 16.
     m.attach({ remoteName: 'a', url: 'http://a' }, () => snapshot(3));
     assert.equal(await value(registry, 'prometheus_remote_storage_samples_total', la), 19);
+  });
+
+  it('promspool_relay_records_total: one series per way from the snapshot, none without relay counts', async () => {
+    const registry = new Registry();
+    const m = remoteStorageMetrics(registry);
+    let relay = relayRecordsByWay({ storedBytes: 4, storedLabels: 1, transcoded: 0, decoded: 2 });
+    const a = m.attach({ remoteName: 'a', url: 'http://a' }, () => ({ ...snapshot(1), relayRecords: relay }));
+    m.attach({ remoteName: 'b', url: 'http://b' }, () => snapshot(1));
+    const ways = async (remote_name: string) => {
+      const metric = (await registry.getMetricsAsJSON()).find((x) => x.name === 'promspool_relay_records_total');
+      const values = metric?.values as { labels: Record<string, string>; value: number }[];
+      return values.filter((v) => v.labels.remote_name === remote_name).map((v) => [v.labels.way, v.value]);
+    };
+    assert.deepEqual(await ways('a'), [
+      ['stored-bytes', 4],
+      ['stored-labels', 1],
+      ['transcoded', 0],
+      ['decoded', 2],
+    ]);
+    assert.deepEqual(await ways('b'), []);
+    // A delivery worker before its first report has no counts: every way reads 0.
+    assert.deepEqual(relayRecordsByWay(undefined), {
+      'stored-bytes': 0,
+      'stored-labels': 0,
+      transcoded: 0,
+      decoded: 0,
+    });
+    relay = relayRecordsByWay({ storedBytes: 9, storedLabels: 1, transcoded: 0, decoded: 2 });
+    a.detach();
+    // Re-attached after a reload, the new endpoint counts from 0: the counter continues from 9.
+    m.attach({ remoteName: 'a', url: 'http://a' }, () => ({
+      ...snapshot(1),
+      relayRecords: relayRecordsByWay({ storedBytes: 3, storedLabels: 0, transcoded: 0, decoded: 0 }),
+    }));
+    assert.deepEqual(await ways('a'), [
+      ['stored-bytes', 12],
+      ['stored-labels', 1],
+      ['transcoded', 0],
+      ['decoded', 2],
+    ]);
   });
 
   it('removes the gauges of a detached endpoint', async () => {
