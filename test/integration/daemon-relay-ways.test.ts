@@ -1,7 +1,8 @@
 // `promspool_relay_records_total{way}` from the real CLI: relayed 1.0 requests through a config with
 // external labels and no rules go out as their stored bytes (merged at ingest); with
 // `sample_age_limit` set the same requests go out as stored labels (each series copied, the
-// request compressed again). Each request is one relayed record, counted once by the one endpoint.
+// request compressed again); to a 2.0 endpoint they are transcoded. Each request is one relayed
+// record, counted once by the one endpoint.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type FakeReceiver, startFakeReceiver } from '../helpers/fake-receiver.js';
@@ -41,6 +42,7 @@ function request(r: number, nowMs: number): SeriesInput[] {
 async function relayWays(
   name: string,
   queueConfig: Record<string, string | number>,
+  protobufMessage?: 'io.prometheus.write.v2.Request',
 ): Promise<Record<(typeof WAYS)[number], number | undefined>> {
   const dir: TempDir = makeTempDir(`relay-ways-${name}`);
   let receiver: FakeReceiver | undefined;
@@ -54,7 +56,14 @@ async function relayWays(
         daemonConfigYaml(port, {
           dataDir: `${dir.path}/data`,
           externalLabels: { cluster: 'eu-1' },
-          endpoints: [{ name, url: rx.url, queueConfig: { min_shards: 1, max_shards: 1, ...queueConfig } }],
+          endpoints: [
+            {
+              name,
+              url: rx.url,
+              ...(protobufMessage === undefined ? {} : { protobufMessage }),
+              queueConfig: { min_shards: 1, max_shards: 1, ...queueConfig },
+            },
+          ],
         }),
     });
     const now = Date.now();
@@ -107,6 +116,15 @@ describe('promspool_relay_records_total from the real CLI', () => {
       'stored-bytes': 0,
       'stored-labels': REQUESTS,
       transcoded: 0,
+      decoded: 0,
+    });
+  });
+
+  it('the same to a 2.0 endpoint: every record is transcoded', async () => {
+    assert.deepEqual(await relayWays('v2', {}, 'io.prometheus.write.v2.Request'), {
+      'stored-bytes': 0,
+      'stored-labels': 0,
+      transcoded: REQUESTS,
       decoded: 0,
     });
   });
