@@ -36,6 +36,7 @@ import type { IngestRelabelMark } from '../serialization/raw-record.js';
 import { ScratchWriter } from '../wire/proto-writer.js';
 import type { RawWriteRequestScan } from '../wire/rw1-raw-scan.js';
 import {
+  type EncodedExternalLabels,
   type GatheredGroups,
   RELABEL_CHANGED,
   RELABEL_DROP,
@@ -145,6 +146,11 @@ export interface IngestRelabelCacheSizes {
   arenaBytes: number;
   /** Tests only: a fixed key seed, one probe sequence for every key. */
   hooks?: RelabelCacheTestHooks;
+  /**
+   * Tests only: external labels without rules take the cache's route too (the route every plan
+   * took before the merge without a cache), to compare the two routes' records byte for byte.
+   */
+  cacheOnly?: boolean;
 }
 
 /** Counters of one thread's ingest relabeling. */
@@ -157,6 +163,8 @@ export interface IngestRelabelStats {
   clears: number;
   /** Bodies left unmarked (stored as received, relabeled at send time). */
   fallbacks: number;
+  /** Bodies whose external labels were merged without the cache (no rules; counted in `bodies` too). */
+  merged: number;
 }
 
 /** A body relabeled at ingest: its kept series gathered into their groups, and the record's mark. */
@@ -171,9 +179,13 @@ export interface IngestRelabeled {
 
 /** One thread's relabeler of one rule set, over one WebAssembly scan instance. */
 export class IngestRelabeler {
-  readonly stats: IngestRelabelStats = { bodies: 0, decisions: 0, clears: 0, fallbacks: 0 };
+  readonly stats: IngestRelabelStats = { bodies: 0, decisions: 0, clears: 0, fallbacks: 0, merged: 0 };
   private readonly relabeler: Relabeler;
   private readonly writer = new ScratchWriter(1024);
+  /** No rules: the external labels, merged by the scan module without the cache (see {@link relabel}). */
+  private readonly merge: EncodedExternalLabels | undefined;
+  /** The cache may hold another rule set's outcomes: emptied before its first use. */
+  private cacheStale: boolean;
 
   constructor(
     readonly plan: IngestRelabelPlan,
@@ -184,9 +196,22 @@ export class IngestRelabeler {
     },
   ) {
     this.relabeler = compileRelabeling(plan.rules, plan.scheme);
+    // Reserved either way (its per-call arrays serve the merge too; a merge may fall back to it),
+    // but emptied only when used: emptying writes every slot, 16 MiB of a thread's memory.
     wasm.enableRelabelCache(sizes.slots, sizes.arenaBytes, sizes.hooks);
+    this.merge =
+      plan.rules.length === 0 && plan.external.length > 0 && sizes.cacheOnly !== true
+        ? encodeExternalLabels(plan.external, this.writer)
+        : undefined;
+    this.cacheStale = true;
+    if (this.merge === undefined) this.clearStale();
+  }
+
+  private clearStale(): void {
+    if (!this.cacheStale) return;
     // The cache may hold another rule set's outcomes (this thread's previous relabeler).
-    wasm.relabelClear();
+    this.wasm.relabelClear();
+    this.cacheStale = false;
   }
 
   /**
@@ -197,6 +222,22 @@ export class IngestRelabeler {
    */
   relabel(scan: RawWriteRequestScan, bodyLength: number, groups: number): IngestRelabeled | undefined {
     const wasm = this.wasm;
+    if (this.merge !== undefined) {
+      // External labels and no rules: each series' outcome follows from its label names alone.
+      const out = wasm.mergeExternalGather(scan, groups, this.merge);
+      if (out !== undefined) {
+        this.stats.bodies++;
+        this.stats.merged++;
+        const mark: IngestRelabelMark = {
+          digest: this.plan.digest,
+          droppedHashes: out.droppedHashes,
+          droppedSamples: out.droppedCounts,
+        };
+        return { scan: out.scan, gathered: out.gathered, unchanged: out.changed === 0, mark };
+      }
+      // A body the merge leaves to the cache's route (rw1-raw-scan.c, merge_external_plan).
+    }
+    this.clearStale();
     const usage = wasm.relabelCacheUsage();
     // Emptied only between bodies: a body's entries must stay until it is gathered. A body adds
     // at most its series and its label bytes as keys, plus new labels (about as many bytes again).
@@ -245,6 +286,27 @@ export class IngestRelabeler {
   dispose(): void {
     this.relabeler.dispose();
   }
+}
+
+/**
+ * The external labels `[name, value, ...]` (sorted, none empty: `externalLabelList`) as the scan
+ * module's merge takes them: each label's field as {@link writeLabelFields} writes it (the bytes
+ * the cache's route would store), and where its name is in it.
+ */
+export function encodeExternalLabels(external: readonly string[], w: ScratchWriter): EncodedExternalLabels {
+  w.reset();
+  const count = external.length / 2;
+  const table = new Uint32Array(4 * count);
+  for (let k = 0; k < count; k++) {
+    const at = w.pos;
+    writeLabelFields(w, external.slice(2 * k, 2 * k + 2));
+    // 0x0a, the field's length, 0x0a, the name's length, the name.
+    readLength(w.buf, at + 1, w.pos);
+    const nameLen = readLength(w.buf, varintCursor.end + 1, w.pos);
+    table.set([at, w.pos - at, varintCursor.end, nameLen], 4 * k);
+  }
+  // A copy: the writer is reused for the cache route's new labels.
+  return { fields: Uint8Array.from(w.buf.subarray(0, w.pos)), table };
 }
 
 /** The label fields `b[from, to)` (`0x0a len 0x0a nameLen name 0x12 valueLen value`, checked by the scan) as `[name, value, ...]`. */

@@ -104,6 +104,27 @@ export interface WasmRelayScan {
    * returned before (the scan's) are then detached.
    */
   relabelGather(scan: RawWriteRequestScan, groups: number): RelabeledBody;
+  /**
+   * External labels merged without rules, no cache: gathers the last scanned body into `groups`
+   * groups as {@link relabelGather} would with every series' outcome the merge of `external` (its
+   * own label of a name staying), byte for byte (rw1-raw-scan.c, merge_external_*). Undefined
+   * when the body must take the cache's route (a changed series with a length varint longer than
+   * needed, or new label fields the cache's route could not stage). Needs the relabel cache
+   * enabled (its per-call arrays), not cleared. Memory may grow, as for {@link relabelGather}.
+   */
+  mergeExternalGather(
+    scan: RawWriteRequestScan,
+    groups: number,
+    external: EncodedExternalLabels,
+  ): RelabeledBody | undefined;
+}
+
+/** External labels as {@link WasmRelayScan.mergeExternalGather} takes them. */
+export interface EncodedExternalLabels {
+  /** Their `TimeSeries.labels` fields one after another, sorted by name (as bytes). */
+  readonly fields: Uint8Array;
+  /** Per label 4 entries: its field's offset in `fields` and length, its name's offset and length. */
+  readonly table: Uint32Array;
 }
 
 /** Outcomes of write relabeling for one series (rw1-raw-scan.c's RELABEL_*). */
@@ -218,6 +239,37 @@ interface ModuleExports {
     droppedCounts: number,
     result: number,
   ): number;
+  merge_external_plan(
+    body: number,
+    starts: number,
+    labelEnds: number,
+    hashes: number,
+    n: number,
+    ext: number,
+    extTable: number,
+    e: number,
+    maxLabelBytes: number,
+    at: number,
+    newHashes: number,
+    sizes: number,
+  ): number;
+  merge_external_gather(
+    body: number,
+    starts: number,
+    ext: number,
+    extTable: number,
+    e: number,
+    at: number,
+    newHashes: number,
+    sizes: number,
+    n: number,
+    g: number,
+    order: number,
+    seriesEnd: number,
+    byteEnd: number,
+    cursor: number,
+    out: number,
+  ): void;
   relabel_gather(
     cache: number,
     body: number,
@@ -247,6 +299,13 @@ const SLOT_BYTES = 64;
 const STAGING_BYTES = 64 * 1024;
 
 const EMPTY = new Uint8Array(0);
+/** merge_external_plan's answer for a body that must take the cache's route (rw1-raw-scan.c). */
+const MERGE_TO_CACHE = 0xffffffff;
+
+function checkGroups(groups: number): void {
+  if (!Number.isInteger(groups) || groups < 1 || groups > MAX_GROUPS)
+    throw new RangeError(`groups must be 1..${MAX_GROUPS}, got ${groups}`);
+}
 
 let shared: WasmRelayScan | undefined | null = null;
 
@@ -425,8 +484,7 @@ class WasmRelayScanModule implements WasmRelayScan {
 
   relabelGather(scan: RawWriteRequestScan, groups: number): RelabeledBody {
     this.needCache();
-    if (!Number.isInteger(groups) || groups < 1 || groups > MAX_GROUPS)
-      throw new RangeError(`groups must be 1..${MAX_GROUPS}, got ${groups}`);
+    checkGroups(groups);
     const n = scan.series;
     if (this.lastMisses > 0)
       this.m.relabel_resolve(
@@ -440,31 +498,110 @@ class WasmRelayScanModule implements WasmRelayScan {
         this.sizeAt,
         this.changedAt,
       );
-    const newHashAt = this.newHashAt;
-    const sizeAt = this.sizeAt;
-    const droppedHashAt = align(this.layoutEnd, 8);
-    const droppedCountAt = droppedHashAt + 4 * n;
-    const resultAt = droppedCountAt + 4 * n;
-    this.grow(resultAt + 16);
-    const size = this.m.relabel_plan(this.hashAt, this.countAt, sizeAt, n, droppedHashAt, droppedCountAt, resultAt);
-    const outAt = align(resultAt + 16, 8);
-    this.grow(outAt + size + WRITE_SLACK);
-    this.m.relabel_gather(
-      this.cacheAt,
+    return this.planAndGather(scan, groups, this.layoutEnd, (outAt) =>
+      this.m.relabel_gather(
+        this.cacheAt,
+        this.bodyAt,
+        this.startAt,
+        this.labelEndAt,
+        this.slotOfAt,
+        this.newHashAt,
+        this.sizeAt,
+        n,
+        groups,
+        this.orderAt,
+        this.seriesEndAt,
+        this.byteEndAt,
+        this.cursorAt,
+        outAt,
+      ),
+    );
+  }
+
+  mergeExternalGather(
+    scan: RawWriteRequestScan,
+    groups: number,
+    external: EncodedExternalLabels,
+  ): RelabeledBody | undefined {
+    this.needCache();
+    checkGroups(groups);
+    const n = scan.series;
+    const e = external.table.length / 4;
+    // Copied in per body (tens of bytes), after the call's layout: copy_piece reads past them.
+    const extAt = align(this.layoutEnd, 8);
+    const tableAt = align(extAt + external.fields.length + WRITE_SLACK, 8);
+    const atAt = tableAt + 4 * external.table.length;
+    const afterAt = atAt + 4 * n * e;
+    this.grow(afterAt);
+    const buffer = this.m.memory.buffer;
+    new Uint8Array(buffer, extAt, external.fields.length).set(external.fields);
+    new Uint32Array(buffer, tableAt, external.table.length).set(external.table);
+    const changed = this.m.merge_external_plan(
       this.bodyAt,
       this.startAt,
       this.labelEndAt,
-      this.slotOfAt,
-      newHashAt,
-      sizeAt,
+      this.hashAt,
       n,
-      groups,
-      this.orderAt,
-      this.seriesEndAt,
-      this.byteEndAt,
-      this.cursorAt,
-      outAt,
+      extAt,
+      tableAt,
+      e,
+      STAGING_BYTES,
+      atAt,
+      this.newHashAt,
+      this.sizeAt,
     );
+    if (changed >>> 0 === MERGE_TO_CACHE) return undefined;
+    new Uint32Array(buffer, this.changedAt, 1)[0] = changed;
+    return this.planAndGather(scan, groups, afterAt, (outAt) =>
+      this.m.merge_external_gather(
+        this.bodyAt,
+        this.startAt,
+        extAt,
+        tableAt,
+        e,
+        atAt,
+        this.newHashAt,
+        this.sizeAt,
+        n,
+        groups,
+        this.orderAt,
+        this.seriesEndAt,
+        this.byteEndAt,
+        this.cursorAt,
+        outAt,
+      ),
+    );
+  }
+
+  /**
+   * What both gathers share once every series' new hash and size are known: relabel_plan (the
+   * kept, the dropped, the output's bytes) laid out from `freeAt`, then `gather` into an output
+   * after it, and the views of the result.
+   */
+  private planAndGather(
+    scan: RawWriteRequestScan,
+    groups: number,
+    freeAt: number,
+    gather: (outAt: number) => void,
+  ): RelabeledBody {
+    const n = scan.series;
+    const newHashAt = this.newHashAt;
+    const droppedHashAt = align(freeAt, 8);
+    const droppedCountAt = droppedHashAt + 4 * n;
+    const resultAt = droppedCountAt + 4 * n;
+    this.grow(resultAt + 16);
+    const size = this.m.relabel_plan(
+      this.hashAt,
+      this.countAt,
+      this.sizeAt,
+      n,
+      droppedHashAt,
+      droppedCountAt,
+      resultAt,
+    );
+    const outAt = align(resultAt + 16, 8);
+    this.grow(outAt + size + WRITE_SLACK);
+    gather(outAt);
     const buffer = this.m.memory.buffer;
     const [kept, dropped, samples] = new Uint32Array(buffer, resultAt, 3);
     const changed = new Uint32Array(buffer, this.changedAt, 1)[0];
@@ -515,8 +652,7 @@ class WasmRelayScanModule implements WasmRelayScan {
   }
 
   gather(scan: RawWriteRequestScan, groups: number): GatheredGroups {
-    if (!Number.isInteger(groups) || groups < 1 || groups > MAX_GROUPS)
-      throw new RangeError(`groups must be 1..${MAX_GROUPS}, got ${groups}`);
+    checkGroups(groups);
     const n = scan.series;
     this.m.gather_groups(
       this.bodyAt,

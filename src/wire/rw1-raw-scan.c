@@ -373,18 +373,34 @@ static inline u32 labels_start(const u8 *body, u32 start) {
   return (u32)(p + 1 - body);
 }
 
-/* The scan's label hash (hash version 2) of label fields, whatever their length varints. */
-static u32 hash_label_fields(const u8 *p, const u8 *end) {
-  u32 h = FNV_OFFSET;
+/* FNV's finish of the scan's label hash (murmur3's fmix32). */
+static inline u32 fmix32(u32 h) {
+  h ^= h >> 16;
+  h *= 0x85ebca6bu;
+  h ^= h >> 13;
+  h *= 0xc2b2ae35u;
+  h ^= h >> 16;
+  return h;
+}
+
+/*
+ * The scan's label hash (hash version 2), unfinished: h carried on over the label fields [p, end),
+ * whatever their length varints. Sets *noncanonical when a length varint of a field is longer
+ * than needed (ends in a 0x00 byte after a continuation byte): such a field is not what an encoder
+ * writes for its label (the external-label merge leaves that series to the cache's route).
+ */
+static inline u32 fnv_fields(u32 h, const u8 *p, const u8 *end, u32 *noncanonical) {
   const u8 *next;
   while (p < end) {
     u32 ll = read_length(p + 1, end, &next);
+    if (next[-1] == 0 && next - p > 2) *noncanonical = 1;
     const u8 *label_stop = next + ll;
     u32 nl = read_length(next + 1, label_stop, &next);
     for (u32 i = 0; i < nl; i++) h = (h ^ next[i]) * FNV_PRIME;
     h = (h ^ 0xff) * FNV_PRIME;
     const u8 *q = next + nl;
     u32 vl = read_length(q + 1, label_stop, &next);
+    if (next[-1] == 0 && next - q > 2) *noncanonical = 1;
     q = next;
     const u8 *value_stop = q + vl;
     for (; q + 4 <= value_stop; q += 4) h = (h ^ load32(q)) * FNV_PRIME;
@@ -392,12 +408,13 @@ static u32 hash_label_fields(const u8 *p, const u8 *end) {
     h = (h ^ 0xff) * FNV_PRIME;
     p = label_stop;
   }
-  h ^= h >> 16;
-  h *= 0x85ebca6bu;
-  h ^= h >> 13;
-  h *= 0xc2b2ae35u;
-  h ^= h >> 16;
   return h;
+}
+
+/* The scan's label hash (hash version 2) of label fields, whatever their length varints. */
+static u32 hash_label_fields(const u8 *p, const u8 *end) {
+  u32 noncanonical = 0;
+  return fmix32(fnv_fields(FNV_OFFSET, p, end, &noncanonical));
 }
 
 /* No libc memcmp: eight bytes at a time, then the rest. */
@@ -751,18 +768,12 @@ __attribute__((export_name("relabel_plan"))) u32 relabel_plan(const u32 *hashes,
 }
 
 /*
- * gather_groups for a relabeled body: the series relabel_plan kept go to group
- * (new_hashes[i] & 0xff) % g, in their order of arrival, each as received or, when its labels
- * changed, as its new label fields followed by its sample bytes as received. Writes
- * order/series_end/byte_end as gather_groups does (order holds kept series only). Writes up to 7
- * bytes past the output's end (copy_words): the caller leaves that room.
+ * The groups of a relabeled (or merged) body: the series whose sizes[i] is not 0 go to group
+ * (new_hashes[i] & 0xff) % g in their order of arrival; order[j] is the series at position j,
+ * series_end[k] and byte_end[k] where group k ends (series, bytes of sizes). cursor: g entries.
  */
-__attribute__((export_name("relabel_gather"))) void relabel_gather(const relabel_cache *c, const u8 *body,
-                                                                  const u32 *starts, const u32 *label_ends,
-                                                                  const int *slot_of, const u32 *new_hashes,
-                                                                  const u32 *sizes, u32 n, u32 g, u32 *order,
-                                                                  u32 *series_end, u32 *byte_end, u32 *cursor,
-                                                                  u8 *out) {
+static void order_groups(const u32 *new_hashes, const u32 *sizes, u32 n, u32 g, u32 *order, u32 *series_end,
+                         u32 *byte_end, u32 *cursor) {
   for (u32 k = 0; k < g; k++) {
     series_end[k] = 0;
     byte_end[k] = 0;
@@ -783,6 +794,22 @@ __attribute__((export_name("relabel_gather"))) void relabel_gather(const relabel
     if (sizes[i] == 0) continue;
     order[cursor[(new_hashes[i] & 0xff) % g]++] = i;
   }
+}
+
+/*
+ * gather_groups for a relabeled body: the series relabel_plan kept go to group
+ * (new_hashes[i] & 0xff) % g, in their order of arrival, each as received or, when its labels
+ * changed, as its new label fields followed by its sample bytes as received. Writes
+ * order/series_end/byte_end as gather_groups does (order holds kept series only). Writes up to 7
+ * bytes past the output's end (copy_words): the caller leaves that room.
+ */
+__attribute__((export_name("relabel_gather"))) void relabel_gather(const relabel_cache *c, const u8 *body,
+                                                                  const u32 *starts, const u32 *label_ends,
+                                                                  const int *slot_of, const u32 *new_hashes,
+                                                                  const u32 *sizes, u32 n, u32 g, u32 *order,
+                                                                  u32 *series_end, u32 *byte_end, u32 *cursor,
+                                                                  u8 *out) {
+  order_groups(new_hashes, sizes, n, g, order, series_end, byte_end, cursor);
   u8 *o = out;
   for (u32 j = 0; j < (g == 0 ? 0 : series_end[g - 1]); j++) {
     u32 i = order[j];
@@ -835,5 +862,156 @@ __attribute__((export_name("relabel_gather"))) void relabel_gather(const relabel
     }
     copy_piece(o, body + label_ends[i], samples_len);
     o += samples_len;
+  }
+}
+
+/*
+ * External labels merged without write relabel rules (src/relay/ingest-relabel.ts decides when):
+ * no cache, no engine, no key. A series' outcome is then a pure function of its label names: each
+ * external label goes in at its sorted place (names compared as bytes, the order the scan checked
+ * the series' labels in), unless the series has a label of that name (its own value stays). So the
+ * merge finds, per series, where each external label goes (merge_external_plan), and the gather
+ * copies the series' label fields up to there, the external label's field (encoded once, by
+ * ingest-relabel.ts, as writeLabelFields encodes it), the rest and the sample bytes
+ * (merge_external_gather). The series' new length varint and its new hash (hash version 2 over
+ * the new label fields, as relabel_insert computes a changed series' new_hash: its virtual shard)
+ * are what the cache's route gives it, and so are its bytes: a series the merge leaves alone is
+ * copied as received (the cache's RELABEL_KEEP), a changed one is its label fields as received,
+ * which an encoder writes as writeLabelFields does unless a length varint is longer than needed
+ * (such a body goes to the cache's route, which writes the fields anew).
+ *
+ * ext: the external labels' fields one after another, sorted by name; ext_table: per external
+ * label k, 4 u32: its field's offset in ext and length, its name's offset in ext and length.
+ * at[i * e + k]: where external label k goes in series i's label fields (an offset from their
+ * start), or MERGE_NOT_INSERTED when the series has a label of that name.
+ */
+#define MERGE_NOT_INSERTED 0xffffffffu
+#define MERGE_TO_CACHE 0xffffffffu
+
+/* Names compared as bytes, the shorter first when one is a prefix of the other (Go's string order). */
+static inline int compare_names(const u8 *a, u32 al, const u8 *b, u32 bl) {
+  u32 m = al < bl ? al : bl;
+  for (u32 i = 0; i < m; i++)
+    if (a[i] != b[i]) return (int)a[i] - (int)b[i];
+  return (int)al - (int)bl;
+}
+
+/*
+ * Per scanned series i of body (starts, label_ends, hashes: the scan's): at[i * e .. i * e + e),
+ * new_hashes[i] and sizes[i] (its field's bytes after the merge), as relabel_lookup and
+ * relabel_resolve give them for the same outcome. Returns the series that change, or
+ * MERGE_TO_CACHE when the body must take the cache's route: a changed series has a length varint
+ * longer than needed, or new label fields of more than max_label_bytes (what the cache's route
+ * stages: it stores such a body unrelabeled).
+ */
+__attribute__((export_name("merge_external_plan"))) u32 merge_external_plan(
+    const u8 *body, const u32 *starts, const u32 *label_ends, const u32 *hashes, u32 n, const u8 *ext,
+    const u32 *ext_table, u32 e, u32 max_label_bytes, u32 *at, u32 *new_hashes, u32 *sizes) {
+  u32 changed = 0;
+  for (u32 i = 0; i < n; i++) {
+    const u8 *labels = body + labels_start(body, starts[i]);
+    const u8 *end = body + label_ends[i];
+    u32 *a = at + i * e;
+    u32 k = 0;
+    u32 added = 0;
+    const u8 *p = labels;
+    /* Only as far as the last external label's place: the fields after it are not compared. */
+    while (p < end && k < e) {
+      const u8 *next;
+      u32 ll;
+      if (p[1] < 0x80) {
+        ll = p[1];
+        next = p + 2;
+      } else {
+        ll = read_length(p + 1, end, &next);
+      }
+      /* The scan took only one-byte name lengths. */
+      int c = compare_names(ext + ext_table[4 * k + 2], ext_table[4 * k + 3], next + 2, next[1]);
+      if (c > 0) {
+        p = next + ll;
+        continue;
+      }
+      if (c < 0) {
+        a[k] = (u32)(p - labels);
+        added += ext_table[4 * k + 1];
+      } else {
+        a[k] = MERGE_NOT_INSERTED;
+      }
+      k++;
+    }
+    for (; k < e; k++) {
+      a[k] = (u32)(end - labels);
+      added += ext_table[4 * k + 1];
+    }
+    if (added == 0) {
+      new_hashes[i] = hashes[i];
+      sizes[i] = starts[i + 1] - starts[i];
+      continue;
+    }
+    u32 noncanonical = 0;
+    u32 h = FNV_OFFSET;
+    u32 prev = 0;
+    for (k = 0; k < e; k++) {
+      if (a[k] == MERGE_NOT_INSERTED) continue;
+      h = fnv_fields(h, labels + prev, labels + a[k], &noncanonical);
+      const u8 *f = ext + ext_table[4 * k];
+      h = fnv_fields(h, f, f + ext_table[4 * k + 1], &noncanonical);
+      prev = a[k];
+    }
+    h = fnv_fields(h, labels + prev, end, &noncanonical);
+    u32 out_len = (u32)(end - labels) + added;
+    if (noncanonical || out_len > max_label_bytes) return MERGE_TO_CACHE;
+    new_hashes[i] = fmix32(h);
+    u32 inner = out_len + (starts[i + 1] - label_ends[i]);
+    sizes[i] = 1 + varint_size(inner) + inner;
+    changed++;
+  }
+  return changed;
+}
+
+/*
+ * relabel_gather for a body merge_external_plan planned (the same groups, order and sizes): a
+ * series the merge leaves alone as received, a changed one as 0x0a, its new length, its label
+ * fields with the external labels' fields in their places, and its sample bytes as received.
+ * Writes up to 31 bytes past the output's end and reads as far past the body's and ext's
+ * (copy_piece): the caller leaves that room.
+ */
+__attribute__((export_name("merge_external_gather"))) void merge_external_gather(
+    const u8 *body, const u32 *starts, const u8 *ext, const u32 *ext_table, u32 e, const u32 *at,
+    const u32 *new_hashes, const u32 *sizes, u32 n, u32 g, u32 *order, u32 *series_end,
+    u32 *byte_end, u32 *cursor, u8 *out) {
+  order_groups(new_hashes, sizes, n, g, order, series_end, byte_end, cursor);
+  u8 *o = out;
+  for (u32 j = 0; j < (g == 0 ? 0 : series_end[g - 1]); j++) {
+    u32 i = order[j];
+    const u32 *a = at + i * e;
+    u32 added = 0;
+    for (u32 k = 0; k < e; k++)
+      if (a[k] != MERGE_NOT_INSERTED) added += ext_table[4 * k + 1];
+    if (added == 0) {
+      u32 len = starts[i + 1] - starts[i];
+      copy_piece(o, body + starts[i], len);
+      o += len;
+      continue;
+    }
+    const u8 *labels = body + labels_start(body, starts[i]);
+    const u8 *series_end_at = body + starts[i + 1];
+    *o++ = 0x0a;
+    o = write_varint(o, (u32)(series_end_at - labels) + added);
+    u32 prev = 0;
+    for (u32 k = 0; k < e; k++) {
+      if (a[k] == MERGE_NOT_INSERTED) continue;
+      u32 l = a[k] - prev;
+      copy_piece(o, labels + prev, l);
+      o += l;
+      l = ext_table[4 * k + 1];
+      copy_piece(o, ext + ext_table[4 * k], l);
+      o += l;
+      prev = a[k];
+    }
+    /* The label fields after the last external label and the sample bytes: one run of the body. */
+    u32 l = (u32)(series_end_at - labels) - prev;
+    copy_piece(o, labels + prev, l);
+    o += l;
   }
 }

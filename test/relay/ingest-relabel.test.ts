@@ -6,6 +6,8 @@ import { SHARD_PARTITIONS, STORED_GROUPS } from '../../src/network/partition.js'
 import { compileRelabeling } from '../../src/relabel/index.js';
 import type { RelabelRule } from '../../src/relabel/types.js';
 import {
+  DEFAULT_INGEST_RELABEL_ARENA_BYTES,
+  DEFAULT_INGEST_RELABEL_SLOTS,
   IngestRelabeler,
   ingestRelabelDigest,
   ingestRelabelerFor,
@@ -22,7 +24,7 @@ import { hashLabelPairs } from '../../src/serialization/series.js';
 import type { SignalRecord } from '../../src/serialization/types.js';
 import { createWriteRequestEncoderV1 } from '../../src/wire/rw1-encoder.js';
 import { scanWriteRequestV1 } from '../../src/wire/rw1-raw-scan.js';
-import { createWasmRelayScan } from '../../src/wire/rw1-raw-scan-wasm.js';
+import { createWasmRelayScan, wasmRelayScan } from '../../src/wire/rw1-raw-scan-wasm.js';
 import { createWriteRequestEncoderV2 } from '../../src/wire/rw2-encoder.js';
 import { createRw2Transcoder } from '../../src/wire/rw2-transcode-wasm.js';
 import { compressBlock } from '../../src/wire/snappy.js';
@@ -438,8 +440,12 @@ function seriesWithOwnCluster(t0: number): SeriesInput[] {
 }
 
 /** Per series kept, in the record's order: the 1.0 request `encoder` writes for it alone. */
-function sentV1(rec: SignalRecord, dropped: Uint8Array | undefined): Buffer[] {
-  const encoder = createWriteRequestEncoderV1({ externalLabels: EXTERNAL });
+function sentV1(
+  rec: SignalRecord,
+  dropped: Uint8Array | undefined,
+  externalLabels: Record<string, string> = EXTERNAL,
+): Buffer[] {
+  const encoder = createWriteRequestEncoderV1({ externalLabels });
   const out: Buffer[] = [];
   for (const s of wholeSlices(rec)) {
     if (dropped?.[s.series] === 1) continue;
@@ -562,5 +568,248 @@ describe('external labels merged at ingest (relay scan)', () => {
       { __name__: 'm', cluster: 'new', k: '1', zone: 'z1' },
       { __name__: 'm', cluster: 'new', k: '2', zone: 'z1' },
     ]);
+  });
+});
+
+/** A length-delimited field: tag, length (one byte longer than needed when `padded`), bytes. */
+function lengthDelimited(tag: number, bytes: Uint8Array, padded = false): Buffer {
+  const len: number[] = [];
+  let v = bytes.length;
+  while (v >= 0x80) {
+    len.push((v & 0x7f) | 0x80);
+    v >>>= 7;
+  }
+  len.push(v);
+  if (padded) len.push(0), (len[len.length - 2] |= 0x80);
+  return Buffer.concat([Buffer.from([tag, ...len]), bytes]);
+}
+
+/** One 1.0 TimeSeries field with one sample; `padded`: the label names whose field length is padded. */
+function timeSeriesField(labels: [string, string][], ts: number, value: number, padded: string[] = []): Buffer {
+  const fields = labels.map(([n, v]) =>
+    lengthDelimited(
+      0x0a,
+      Buffer.concat([lengthDelimited(0x0a, Buffer.from(n)), lengthDelimited(0x12, Buffer.from(v))]),
+      padded.includes(n),
+    ),
+  );
+  const sample = Buffer.alloc(9);
+  sample[0] = 0x09;
+  sample.writeDoubleLE(value, 1);
+  const t: number[] = [0x10];
+  for (let x = ts; ; x = Math.floor(x / 128)) {
+    if (x < 0x80) {
+      t.push(x);
+      break;
+    }
+    t.push((x % 128) | 0x80);
+  }
+  return lengthDelimited(
+    0x0a,
+    Buffer.concat([...fields, lengthDelimited(0x12, Buffer.concat([sample, Buffer.from(t)]))]),
+  );
+}
+
+/** The record each route writes for `body` under `plan` (no rules): the merge in the scan, and the cache's. */
+function bothRoutes(body: Uint8Array, plan: ReturnType<typeof planOf>, groups: number) {
+  const wasm = wasmRelayScan();
+  assert.ok(wasm);
+  const merging = new IngestRelabeler(plan, wasm);
+  const merged = scanRelayRequest(compressBlock(body), 1 << 20, groups, 'utf8', undefined, merging);
+  merging.dispose();
+  const caching = new IngestRelabeler(plan, wasm, {
+    slots: DEFAULT_INGEST_RELABEL_SLOTS,
+    arenaBytes: DEFAULT_INGEST_RELABEL_ARENA_BYTES,
+    cacheOnly: true,
+  });
+  const cached = scanRelayRequest(compressBlock(body), 1 << 20, groups, 'utf8', undefined, caching);
+  caching.dispose();
+  assert.equal(merged.kind, 'record');
+  assert.equal(cached.kind, 'record');
+  if (merged.kind !== 'record' || cached.kind !== 'record') throw new Error('unreachable');
+  return { merged, cached, mergedStats: merging.stats, cachedStats: caching.stats };
+}
+
+describe('external labels without rules: merged in the scan module, no cache', () => {
+  const t0 = 1_700_000_000_000;
+  const own = (labels: Record<string, string>, k: number): SeriesInput => ({ labels, samples: [[t0 + k, k]] });
+  const cases: { name: string; external: Record<string, string>; series: SeriesInput[] }[] = [
+    {
+      name: 'several external labels, sorting first, between and last',
+      external: { A_first: 'a', cluster: 'eu-west-1', job2: 'j', zzz: 'last', unset: '' },
+      series: [
+        ...seriesWithOwnCluster(t0),
+        own({ __name__: 'm', zzz: 'own-last', A_first: 'own-first' }, 1),
+        own({ __name__: 'm', job: 'x', job2: 'own', job3: 'y' }, 2),
+      ],
+    },
+    {
+      name: 'names that are prefixes of each other (a, ab, abc)',
+      external: { a: 'ext-a', abc: 'ext-abc' },
+      series: [
+        own({ __name__: 'm', ab: '1' }, 1),
+        own({ __name__: 'm', a: 'own-a' }, 2),
+        own({ __name__: 'm', abc: 'own-abc', abd: '2' }, 3),
+        own({ __name__: 'm', ab: '1', abcd: '3' }, 4),
+        own({ __name__: 'm', a: 'own', ab: '1', abc: 'own' }, 5),
+        own({ __name__: 'm', b: '1' }, 6),
+      ],
+    },
+    {
+      name: 'series with no label but __name__',
+      external: { A: 'first', cluster: 'c' },
+      series: [own({ __name__: 'm' }, 1), own({ __name__: 'n' }, 2), own({ __name__: 'zz' }, 3)],
+    },
+    {
+      name: 'long values and names (two-byte lengths; the arena on the cache route)',
+      external: { cluster: 'v'.repeat(300), ['n'.repeat(140)]: 'a long name', region: 'ü'.repeat(70) },
+      series: [...seriesSet(t0), own({ __name__: 'm', cluster: 'w'.repeat(200) }, 1)],
+    },
+    {
+      name: 'every series has every external label (nothing changes)',
+      external: { cluster: 'c', job: 'j' },
+      series: [own({ __name__: 'm', cluster: '1', job: '2' }, 1), own({ __name__: 'n', cluster: '3', job: '4' }, 2)],
+    },
+  ];
+  for (const c of cases) {
+    for (const groups of [1, STORED_GROUPS, SHARD_PARTITIONS]) {
+      it(`writes the cache route's record byte for byte, the series the send-time route sends: ${c.name}, ${groups} group(s)`, () => {
+        const plan = planOf([], c.external);
+        const body = bodyOf(c.series);
+        const { merged, cached, mergedStats, cachedStats } = bothRoutes(body, plan, groups);
+        assert.equal(mergedStats.merged, 1, 'the merge took the body');
+        assert.equal(mergedStats.decisions, 0, 'no engine');
+        assert.equal(cachedStats.merged, 0);
+        assert.equal(cachedStats.decisions, c.series.length);
+        assert.deepEqual(merged.payload, cached.payload);
+        assert.equal(merged.samples, cached.samples);
+
+        // What the send-time route sends: per series its 1.0 request with the external labels merged.
+        const scan = scanWriteRequestV1(body);
+        assert.ok(scan);
+        const unmarked = decodeRawRecord(encodeRawRecord(compressBlock(body), scan));
+        const want = sentV1(unmarked, undefined, c.external).map((request, i) => {
+          const samples = seriesBytes(unmarked, i).samples.length;
+          return { request, newHash: hashOfFields(labelFieldsOf(request, samples)) };
+        });
+        const order =
+          groups === 1
+            ? want
+            : [...Array(groups).keys()].flatMap((g) => want.filter((w) => (w.newHash & 0xff) % groups === g));
+        const marked = decodeRawRecord(merged.payload);
+        assert.equal(ingestRelabelOf(marked)?.digest, plan.digest);
+        marked.externalLabelsMerged = true;
+        const got = sentV1(marked, undefined, c.external);
+        assert.equal(got.length, c.series.length);
+        for (let i = 0; i < got.length; i++) {
+          assert.deepEqual(got[i], order[i].request, `series ${i}: the 1.0 request`);
+          assert.equal(marked.seriesHash[i], order[i].newHash, `series ${i}: the hash of its new labels`);
+        }
+      });
+    }
+  }
+
+  it('keeps the received block as the record when no series changes, in one group', () => {
+    const plan = planOf([], { cluster: 'c' });
+    const body = bodyOf([own({ __name__: 'm', cluster: 'own' }, 1)]);
+    const { merged } = bothRoutes(body, plan, 1);
+    const rec = decodeRawRecord(merged.payload);
+    assert.equal(rec.seriesCount, 1);
+    assert.deepEqual(Buffer.from(rec.rawSeries?.bytes ?? []), Buffer.from(body));
+  });
+
+  it('leaves a body with a padded length varint in a changed series to the cache route (which writes the field anew)', () => {
+    const plan = planOf([], { cluster: 'c' });
+    const body = Buffer.concat([
+      timeSeriesField(
+        [
+          ['__name__', 'm'],
+          ['job', 'a'],
+        ],
+        t0,
+        1,
+      ),
+      timeSeriesField(
+        [
+          ['__name__', 'm'],
+          ['job', 'b'],
+        ],
+        t0,
+        2,
+        ['job'],
+      ),
+    ]);
+    for (const groups of [1, STORED_GROUPS]) {
+      const { merged, cached, mergedStats, cachedStats } = bothRoutes(body, plan, groups);
+      assert.equal(mergedStats.merged, 0, 'the merge gave the body to the cache');
+      assert.equal(mergedStats.decisions, 2);
+      assert.equal(cachedStats.decisions, 2);
+      assert.deepEqual(merged.payload, cached.payload);
+      const rec = decodeRawRecord(merged.payload);
+      // Both series go out canonical: cluster in its place, the padded field written anew.
+      const fields = wholeSlices(rec).map((s) => seriesBytes(rec, s.series).labels);
+      const field = (n: string, v: string) =>
+        lengthDelimited(
+          0x0a,
+          Buffer.concat([lengthDelimited(0x0a, Buffer.from(n)), lengthDelimited(0x12, Buffer.from(v))]),
+        );
+      const want = (job: string) => Buffer.concat([field('__name__', 'm'), field('cluster', 'c'), field('job', job)]);
+      assert.deepEqual(fields.sort(Buffer.compare), [want('a'), want('b')]);
+    }
+  });
+
+  it('merges a padded series that it leaves alone (it has every external label: stored as received)', () => {
+    const plan = planOf([], { cluster: 'c' });
+    const body = timeSeriesField(
+      [
+        ['__name__', 'm'],
+        ['cluster', 'own'],
+      ],
+      t0,
+      1,
+      ['cluster'],
+    );
+    const { merged, cached, mergedStats } = bothRoutes(body, plan, STORED_GROUPS);
+    assert.equal(mergedStats.merged, 1);
+    assert.deepEqual(merged.payload, cached.payload);
+    const rec = decodeRawRecord(merged.payload);
+    assert.deepEqual(Buffer.from(rec.rawSeries?.bytes ?? []).subarray(0, body.length), body);
+  });
+
+  it('leaves new label fields over 64 KiB to the cache route, which stores the body unmarked', () => {
+    const plan = planOf([], { cluster: 'c' });
+    const body = bodyOf([own({ __name__: 'm', big: 'x'.repeat(65_520) }, 1)]);
+    const { merged, cached, mergedStats, cachedStats } = bothRoutes(body, plan, STORED_GROUPS);
+    assert.equal(mergedStats.merged, 0);
+    assert.equal(mergedStats.fallbacks, 1);
+    assert.equal(cachedStats.fallbacks, 1);
+    assert.deepEqual(merged.payload, cached.payload);
+    assert.equal(ingestRelabelOf(decodeRawRecord(merged.payload)), undefined);
+  });
+
+  it('merges a later body again after one left to the cache route', () => {
+    const plan = planOf([], { cluster: 'c' });
+    const wasm = wasmRelayScan();
+    assert.ok(wasm);
+    const rl = new IngestRelabeler(plan, wasm);
+    const padded = timeSeriesField(
+      [
+        ['__name__', 'm'],
+        ['job', 'b'],
+      ],
+      t0,
+      2,
+      ['job'],
+    );
+    const plain = bodyOf([own({ __name__: 'm', job: 'b' }, 1)]);
+    for (const body of [plain, padded, plain]) {
+      const out = scanRelayRequest(compressBlock(body), 1 << 20, 1, 'utf8', undefined, rl);
+      assert.equal(out.kind, 'record');
+      if (out.kind !== 'record') return;
+      const rec = decodeRawRecord(out.payload);
+      assert.deepEqual(labelsOfRecord(rec, 0), { __name__: 'm', cluster: 'c', job: 'b' });
+    }
+    assert.deepEqual(rl.stats, { bodies: 3, decisions: 1, clears: 0, fallbacks: 0, merged: 2 });
+    rl.dispose();
   });
 });
