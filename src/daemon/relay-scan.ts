@@ -47,7 +47,7 @@ export function scanRelayBody(
   // Relabeling works on the WebAssembly instance's copy of the body.
   const wasm = relabel !== undefined && body.length <= MAX_WASM_SCAN_BODY_BYTES ? wasmRelayScan() : undefined;
   if (wasm !== undefined && relabel !== undefined) {
-    const scan = wasm.scan(body, scheme);
+    const scan = wasm.scan(body, scheme, relabel.merge);
     if (scan === undefined) return { kind: 'decode', body };
     return recordOf(wasm, compressed, scan, groups, relabel, body.length, alloc);
   }
@@ -75,7 +75,8 @@ export function scanRelayRequest(
   const fits = claimed <= MAX_WASM_SCAN_BODY_BYTES && compressed.length <= MAX_WASM_SCAN_BODY_BYTES;
   const wasm = fits ? wasmRelayScan() : undefined;
   if (wasm !== undefined) {
-    const out = wasm.uncompressAndScan(compressed, claimed, scheme);
+    // With external labels and no rules, the scan plans their merge as it goes.
+    const out = wasm.uncompressAndScan(compressed, claimed, scheme, relabel?.merge);
     // Undefined: a malformed block, which the native uncompress below rejects with its words.
     if (out !== undefined) {
       const { body, scan } = out;

@@ -22,6 +22,18 @@
  * rules, 8.7 MB for bench/relay's 100,000 series. In-process, scan + record with the cache warm:
  * 0.45-0.53 CPU s/1M without a plan, 0.66-0.73 merging in the slot, 0.75-0.85 in the arena.
  *
+ * External labels without rules take no cache: a series' outcome then follows from its label
+ * names alone (each external label at its sorted place unless the series has that name), so the
+ * scan plans the merge as it goes (rw1-raw-scan.c, scan_merge: where each goes, the merged
+ * labels' hash in a second FNV chain) and the gather copies the series with the external labels'
+ * fields (encoded once here, {@link encodeExternalLabels}) in their places: the same record, byte
+ * for byte, with no key, no slot and no engine. In-process on bench/relay's series, scan + record:
+ * 0.53-0.58 CPU s/1M against 0.75-0.87 through the cache (0.45-0.48 without external labels). A
+ * body scanned without the merge, or one whose changed series have a length varint longer than
+ * needed (the cache's route writes those fields anew) or new labels over 64 KiB, takes the
+ * cache's route (emptied before its first use, not when the relabeler is made: emptying writes
+ * all 16 MiB of slots).
+ *
  * The record says which rule set it was relabeled under (a digest, raw-record.ts version 3), and
  * lists the dropped series (hash and samples), which each endpoint counts when it reads the record.
  * A body this module cannot relabel (larger than the WebAssembly scan takes, a cache that filled up
@@ -140,6 +152,13 @@ export const DEFAULT_INGEST_RELABEL_SLOTS = 1 << 18;
  */
 export const DEFAULT_INGEST_RELABEL_ARENA_BYTES = 16 * 1024 * 1024;
 
+/**
+ * Most external labels the scan merges without the cache: its plan takes 4 bytes per series and
+ * external label of the scan's capacity (len / 16 + 1 series: 16 MiB for a 4 MiB body at 16,
+ * touched only for the series there are). More take the cache's route.
+ */
+export const MAX_MERGED_EXTERNAL_LABELS = 16;
+
 /** Sizes of one thread's cache (tests make it small). */
 export interface IngestRelabelCacheSizes {
   slots: number;
@@ -182,8 +201,11 @@ export class IngestRelabeler {
   readonly stats: IngestRelabelStats = { bodies: 0, decisions: 0, clears: 0, fallbacks: 0, merged: 0 };
   private readonly relabeler: Relabeler;
   private readonly writer = new ScratchWriter(1024);
-  /** No rules: the external labels, merged by the scan module without the cache (see {@link relabel}). */
-  private readonly merge: EncodedExternalLabels | undefined;
+  /**
+   * No rules: the external labels the scan module merges without the cache. The body must be
+   * scanned with them (`WasmRelayScan.uncompressAndScan`'s `merge`), else it takes the cache's route.
+   */
+  readonly merge: EncodedExternalLabels | undefined;
   /** The cache may hold another rule set's outcomes: emptied before its first use. */
   private cacheStale: boolean;
 
@@ -200,7 +222,10 @@ export class IngestRelabeler {
     // but emptied only when used: emptying writes every slot, 16 MiB of a thread's memory.
     wasm.enableRelabelCache(sizes.slots, sizes.arenaBytes, sizes.hooks);
     this.merge =
-      plan.rules.length === 0 && plan.external.length > 0 && sizes.cacheOnly !== true
+      plan.rules.length === 0 &&
+      plan.external.length > 0 &&
+      plan.external.length <= 2 * MAX_MERGED_EXTERNAL_LABELS &&
+      sizes.cacheOnly !== true
         ? encodeExternalLabels(plan.external, this.writer)
         : undefined;
     this.cacheStale = true;
@@ -235,7 +260,7 @@ export class IngestRelabeler {
         };
         return { scan: out.scan, gathered: out.gathered, unchanged: out.changed === 0, mark };
       }
-      // A body the merge leaves to the cache's route (rw1-raw-scan.c, merge_external_plan).
+      // Scanned without the merge, or a body it leaves to the cache's route (rw1-raw-scan.c, scan_merge).
     }
     this.clearStale();
     const usage = wasm.relabelCacheUsage();

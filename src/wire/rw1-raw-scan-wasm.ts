@@ -48,18 +48,22 @@ export interface GatheredGroups {
  * reused (or detached, when memory grows) by the next call: copy what must outlive it.
  */
 export interface WasmRelayScan {
-  /** {@link scanWriteRequestV1Js} on `body` (copied in); at most {@link MAX_WASM_SCAN_BODY_BYTES}. */
-  scan(body: Uint8Array, scheme: NameValidationScheme): RawWriteRequestScan | undefined;
+  /**
+   * {@link scanWriteRequestV1Js} on `body` (copied in); at most {@link MAX_WASM_SCAN_BODY_BYTES}.
+   * `merge`: the external labels {@link mergeExternalGather} will merge (planned during the scan).
+   */
+  scan(body: Uint8Array, scheme: NameValidationScheme, merge?: EncodedExternalLabels): RawWriteRequestScan | undefined;
   /**
    * Uncompresses a snappy block whose header claims `claimed` bytes (at most
    * {@link MAX_WASM_SCAN_BODY_BYTES}) and scans it. Undefined when the block is malformed (the
    * caller's native uncompress then words the error); otherwise the body and its scan, names
-   * checked under `scheme`.
+   * checked under `scheme`; `merge` as for {@link scan}.
    */
   uncompressAndScan(
     compressed: Uint8Array,
     claimed: number,
     scheme: NameValidationScheme,
+    merge?: EncodedExternalLabels,
   ): { body: Uint8Array; scan: RawWriteRequestScan | undefined } | undefined;
   /**
    * Groups the series of the last `uncompressAndScan` (or of its {@link relabelRewrite}) for
@@ -107,10 +111,12 @@ export interface WasmRelayScan {
   /**
    * External labels merged without rules, no cache: gathers the last scanned body into `groups`
    * groups as {@link relabelGather} would with every series' outcome the merge of `external` (its
-   * own label of a name staying), byte for byte (rw1-raw-scan.c, merge_external_*). Undefined
-   * when the body must take the cache's route (a changed series with a length varint longer than
-   * needed, or new label fields the cache's route could not stage). Needs the relabel cache
-   * enabled (its per-call arrays), not cleared. Memory may grow, as for {@link relabelGather}.
+   * own label of a name staying), byte for byte (rw1-raw-scan.c, scan_merge and
+   * merge_external_gather). The body must have been scanned with `merge` = `external` (the same
+   * object), the relabel cache enabled (its per-call arrays; it need not be emptied). Undefined
+   * when it was not, or when the body must take the cache's route (a changed series with a length
+   * varint longer than needed, or new label fields the cache's route could not stage). Memory may
+   * grow, as for {@link relabelGather}.
    */
   mergeExternalGather(
     scan: RawWriteRequestScan,
@@ -239,12 +245,16 @@ interface ModuleExports {
     droppedCounts: number,
     result: number,
   ): number;
-  merge_external_plan(
+  scan_merge(
     body: number,
+    len: number,
+    hashes: number,
+    counts: number,
     starts: number,
     labelEnds: number,
-    hashes: number,
-    n: number,
+    capacity: number,
+    ts: number,
+    legacy: number,
     ext: number,
     extTable: number,
     e: number,
@@ -252,6 +262,7 @@ interface ModuleExports {
     at: number,
     newHashes: number,
     sizes: number,
+    mergeResult: number,
   ): number;
   merge_external_gather(
     body: number,
@@ -299,8 +310,6 @@ const SLOT_BYTES = 64;
 const STAGING_BYTES = 64 * 1024;
 
 const EMPTY = new Uint8Array(0);
-/** merge_external_plan's answer for a body that must take the cache's route (rw1-raw-scan.c). */
-const MERGE_TO_CACHE = 0xffffffff;
 
 function checkGroups(groups: number): void {
   if (!Number.isInteger(groups) || groups < 1 || groups > MAX_GROUPS)
@@ -347,6 +356,12 @@ class WasmRelayScanModule implements WasmRelayScan {
   /** A u32: series whose labels changed, of the last lookup (and its misses once resolved). */
   private changedAt = 0;
   private lastMisses = 0;
+  /** The external labels the last scan planned a merge of (scan_merge), and where they are. */
+  private mergeScanned: EncodedExternalLabels | undefined;
+  private mergeExtAt = 0;
+  private mergeTableAt = 0;
+  private mergeAtAt = 0;
+  private mergeResultAt = 0;
   private labelEndAt = 0;
   // The layout of the last call, for gather.
   private bodyAt = 0;
@@ -525,41 +540,21 @@ class WasmRelayScanModule implements WasmRelayScan {
   ): RelabeledBody | undefined {
     this.needCache();
     checkGroups(groups);
+    if (this.mergeScanned !== external) return undefined;
+    const buffer = this.m.memory.buffer;
+    const [changed, toCache] = new Uint32Array(buffer, this.mergeResultAt, 2);
+    if (toCache !== 0) return undefined;
+    new Uint32Array(buffer, this.changedAt, 1)[0] = changed;
     const n = scan.series;
     const e = external.table.length / 4;
-    // Copied in per body (tens of bytes), after the call's layout: copy_piece reads past them.
-    const extAt = align(this.layoutEnd, 8);
-    const tableAt = align(extAt + external.fields.length + WRITE_SLACK, 8);
-    const atAt = tableAt + 4 * external.table.length;
-    const afterAt = atAt + 4 * n * e;
-    this.grow(afterAt);
-    const buffer = this.m.memory.buffer;
-    new Uint8Array(buffer, extAt, external.fields.length).set(external.fields);
-    new Uint32Array(buffer, tableAt, external.table.length).set(external.table);
-    const changed = this.m.merge_external_plan(
-      this.bodyAt,
-      this.startAt,
-      this.labelEndAt,
-      this.hashAt,
-      n,
-      extAt,
-      tableAt,
-      e,
-      STAGING_BYTES,
-      atAt,
-      this.newHashAt,
-      this.sizeAt,
-    );
-    if (changed >>> 0 === MERGE_TO_CACHE) return undefined;
-    new Uint32Array(buffer, this.changedAt, 1)[0] = changed;
-    return this.planAndGather(scan, groups, afterAt, (outAt) =>
+    return this.planAndGather(scan, groups, this.layoutEnd, (outAt) =>
       this.m.merge_external_gather(
         this.bodyAt,
         this.startAt,
-        extAt,
-        tableAt,
+        this.mergeExtAt,
+        this.mergeTableAt,
         e,
-        atAt,
+        this.mergeAtAt,
         this.newHashAt,
         this.sizeAt,
         n,
@@ -636,15 +631,20 @@ class WasmRelayScanModule implements WasmRelayScan {
     if (needed > have) this.m.memory.grow(Math.ceil((needed - have) / PAGE_BYTES));
   }
 
-  scan(body: Uint8Array, scheme: NameValidationScheme): RawWriteRequestScan | undefined {
-    this.layout(0, body.length);
+  scan(body: Uint8Array, scheme: NameValidationScheme, merge?: EncodedExternalLabels): RawWriteRequestScan | undefined {
+    this.layout(0, body.length, merge);
     new Uint8Array(this.m.memory.buffer, this.bodyAt, body.length).set(body);
     return this.scanInPlace(body.length, scheme);
   }
 
-  uncompressAndScan(compressed: Uint8Array, claimed: number, scheme: NameValidationScheme) {
+  uncompressAndScan(
+    compressed: Uint8Array,
+    claimed: number,
+    scheme: NameValidationScheme,
+    merge?: EncodedExternalLabels,
+  ) {
     const compressedAt = this.callAt;
-    this.layout(compressed.length, claimed);
+    this.layout(compressed.length, claimed, merge);
     new Uint8Array(this.m.memory.buffer, compressedAt, compressed.length).set(compressed);
     if (this.m.snappy_uncompress(compressedAt, compressed.length, this.bodyAt, claimed) !== 1) return undefined;
     const scan = this.scanInPlace(claimed, scheme);
@@ -676,7 +676,7 @@ class WasmRelayScanModule implements WasmRelayScan {
     };
   }
 
-  private layout(compressedLength: number, len: number): void {
+  private layout(compressedLength: number, len: number, merge: EncodedExternalLabels | undefined): void {
     const capacity = (len >>> 4) + 1;
     this.capacity = capacity;
     this.bodyAt = align(this.callAt + compressedLength, 8);
@@ -702,24 +702,60 @@ class WasmRelayScanModule implements WasmRelayScan {
       this.changedAt = this.sizeAt + 4 * capacity;
       needed = this.changedAt + 8;
     }
+    // The merge's inputs (tens of bytes, copied per body; copy_piece reads past them) and plan.
+    this.mergeScanned = this.cacheAt !== 0 ? merge : undefined;
+    if (merge !== undefined && this.mergeScanned !== undefined) {
+      this.mergeExtAt = align(needed, 8);
+      this.mergeTableAt = align(this.mergeExtAt + merge.fields.length + WRITE_SLACK, 8);
+      this.mergeResultAt = this.mergeTableAt + 4 * merge.table.length;
+      this.mergeAtAt = this.mergeResultAt + 8;
+      needed = this.mergeAtAt + 4 * (capacity + 1) * (merge.table.length / 4);
+    }
     this.layoutEnd = needed;
     this.grow(needed);
+    if (merge !== undefined && this.mergeScanned !== undefined) {
+      const buffer = this.m.memory.buffer;
+      new Uint8Array(buffer, this.mergeExtAt, merge.fields.length).set(merge.fields);
+      new Uint32Array(buffer, this.mergeTableAt, merge.table.length).set(merge.table);
+    }
   }
 
   /** Scans the body the last `layout` placed. */
   private scanInPlace(len: number, scheme: NameValidationScheme): RawWriteRequestScan | undefined {
     const legacy = scheme === 'legacy' ? 1 : 0;
-    const series = this.m.scan(
-      this.bodyAt,
-      len,
-      this.hashAt,
-      this.countAt,
-      this.startAt,
-      this.labelEndAt,
-      this.capacity,
-      this.tsAt,
-      legacy,
-    );
+    const merge = this.mergeScanned;
+    const series =
+      merge === undefined
+        ? this.m.scan(
+            this.bodyAt,
+            len,
+            this.hashAt,
+            this.countAt,
+            this.startAt,
+            this.labelEndAt,
+            this.capacity,
+            this.tsAt,
+            legacy,
+          )
+        : this.m.scan_merge(
+            this.bodyAt,
+            len,
+            this.hashAt,
+            this.countAt,
+            this.startAt,
+            this.labelEndAt,
+            this.capacity,
+            this.tsAt,
+            legacy,
+            this.mergeExtAt,
+            this.mergeTableAt,
+            merge.table.length / 4,
+            STAGING_BYTES,
+            this.mergeAtAt,
+            this.newHashAt,
+            this.sizeAt,
+            this.mergeResultAt,
+          );
     if (series === 0) return undefined;
     const buffer = this.m.memory.buffer;
     const ts = new Float64Array(buffer, this.tsAt, 3);

@@ -10,6 +10,7 @@ import {
   DEFAULT_INGEST_RELABEL_SLOTS,
   IngestRelabeler,
   ingestRelabelDigest,
+  MAX_MERGED_EXTERNAL_LABELS,
   ingestRelabelerFor,
   keepsExternalLabelNames,
 } from '../../src/relay/ingest-relabel.js';
@@ -580,16 +581,31 @@ function lengthDelimited(tag: number, bytes: Uint8Array, padded = false): Buffer
     v >>>= 7;
   }
   len.push(v);
-  if (padded) len.push(0), (len[len.length - 2] |= 0x80);
+  if (padded) {
+    len[len.length - 1] |= 0x80;
+    len.push(0);
+  }
   return Buffer.concat([Buffer.from([tag, ...len]), bytes]);
 }
 
-/** One 1.0 TimeSeries field with one sample; `padded`: the label names whose field length is padded. */
-function timeSeriesField(labels: [string, string][], ts: number, value: number, padded: string[] = []): Buffer {
+/**
+ * One 1.0 TimeSeries field with one sample; `padded`: the label names whose field length is
+ * padded; `paddedValues`: those whose value length is.
+ */
+function timeSeriesField(
+  labels: [string, string][],
+  ts: number,
+  value: number,
+  padded: string[] = [],
+  paddedValues: string[] = [],
+): Buffer {
   const fields = labels.map(([n, v]) =>
     lengthDelimited(
       0x0a,
-      Buffer.concat([lengthDelimited(0x0a, Buffer.from(n)), lengthDelimited(0x12, Buffer.from(v))]),
+      Buffer.concat([
+        lengthDelimited(0x0a, Buffer.from(n)),
+        lengthDelimited(0x12, Buffer.from(v), paddedValues.includes(n)),
+      ]),
       padded.includes(n),
     ),
   );
@@ -720,26 +736,34 @@ describe('external labels without rules: merged in the scan module, no cache', (
 
   it('leaves a body with a padded length varint in a changed series to the cache route (which writes the field anew)', () => {
     const plan = planOf([], { cluster: 'c' });
-    const body = Buffer.concat([
-      timeSeriesField(
-        [
-          ['__name__', 'm'],
-          ['job', 'a'],
-        ],
-        t0,
-        1,
-      ),
-      timeSeriesField(
-        [
-          ['__name__', 'm'],
-          ['job', 'b'],
-        ],
-        t0,
-        2,
-        ['job'],
-      ),
-    ]);
-    for (const groups of [1, STORED_GROUPS]) {
+    const ab = (pad: string[], padValue: string[]) =>
+      Buffer.concat([
+        timeSeriesField(
+          [
+            ['__name__', 'm'],
+            ['job', 'a'],
+          ],
+          t0,
+          1,
+        ),
+        timeSeriesField(
+          [
+            ['__name__', 'm'],
+            ['job', 'b'],
+          ],
+          t0,
+          2,
+          pad,
+          padValue,
+        ),
+      ]);
+    // The label field's length padded, then its value's.
+    for (const [body, groups] of [
+      [ab(['job'], []), 1],
+      [ab(['job'], []), STORED_GROUPS],
+      [ab([], ['job']), 1],
+      [ab([], ['job']), STORED_GROUPS],
+    ] as const) {
       const { merged, cached, mergedStats, cachedStats } = bothRoutes(body, plan, groups);
       assert.equal(mergedStats.merged, 0, 'the merge gave the body to the cache');
       assert.equal(mergedStats.decisions, 2);
@@ -785,6 +809,38 @@ describe('external labels without rules: merged in the scan module, no cache', (
     assert.equal(cachedStats.fallbacks, 1);
     assert.deepEqual(merged.payload, cached.payload);
     assert.equal(ingestRelabelOf(decodeRawRecord(merged.payload)), undefined);
+  });
+
+  it('takes the cache route for a body scanned without the merge (the same record)', () => {
+    const plan = planOf([], { cluster: 'c', zone: 'z' });
+    const body = bodyOf(seriesSet(t0));
+    const wasm = createWasmRelayScan();
+    assert.ok(wasm);
+    const rl = new IngestRelabeler(plan, wasm, { slots: 1024, arenaBytes: 1 << 20 });
+    const records: Uint8Array[] = [];
+    for (const merge of [rl.merge, undefined]) {
+      const out = wasm.uncompressAndScan(compressBlock(body), body.length, 'utf8', merge);
+      assert.ok(out?.scan);
+      const r = rl.relabel(out.scan, body.length, STORED_GROUPS);
+      assert.ok(r);
+      records.push(encodeGatheredRawRecord(r.scan, r.gathered, undefined, r.mark));
+    }
+    assert.deepEqual(records[0], records[1]);
+    assert.deepEqual(rl.stats, { bodies: 2, decisions: 60, clears: 0, fallbacks: 0, merged: 1 });
+    rl.dispose();
+  });
+
+  it(`merges up to ${MAX_MERGED_EXTERNAL_LABELS} external labels in the scan, more through the cache`, () => {
+    const body = bodyOf(seriesSet(t0));
+    for (const count of [MAX_MERGED_EXTERNAL_LABELS, MAX_MERGED_EXTERNAL_LABELS + 1]) {
+      const external = Object.fromEntries(Array.from({ length: count }, (_, k) => [`ext_${k}`, `v${k}`]));
+      const plan = planOf([], external);
+      const { merged, cached, mergedStats } = bothRoutes(body, plan, STORED_GROUPS);
+      assert.equal(mergedStats.merged, count <= MAX_MERGED_EXTERNAL_LABELS ? 1 : 0, `${count} labels`);
+      assert.deepEqual(merged.payload, cached.payload, `${count} labels`);
+      const rec = decodeRawRecord(merged.payload);
+      assert.equal(Object.keys(labelsOfRecord(rec, 0)).filter((n) => n.startsWith('ext_')).length, count);
+    }
   });
 
   it('merges a later body again after one left to the cache route', () => {

@@ -4,12 +4,15 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { scanRelayBody, scanRelayRequest } from '../../src/daemon/relay-scan.js';
 import type { NameValidationScheme } from '../../src/serialization/name-validation.js';
-import { encodeRawRecord } from '../../src/serialization/raw-record.js';
+import { IngestRelabeler } from '../../src/relay/ingest-relabel.js';
+import { encodeGatheredRawRecord, encodeRawRecord } from '../../src/serialization/raw-record.js';
 import { type RawWriteRequestScan, scanWriteRequestV1, scanWriteRequestV1Js } from '../../src/wire/rw1-raw-scan.js';
 import { createWasmRelayScan, MAX_WASM_SCAN_BODY_BYTES } from '../../src/wire/rw1-raw-scan-wasm.js';
 import { RW1_RAW_SCAN_SOURCES, RW1_RAW_SCAN_SOURCES_SHA256 } from '../../src/wire/rw1-raw-scan-wasm-binary.js';
 import { compressBlock, snappyUncompressedLength, uncompressBlock } from '../../src/wire/snappy.js';
+import { decodeV1WithProtobufjs } from '../helpers/fake-receiver.js';
 import { mulberry32 as prng } from '../reliability/fuzz-random.js';
+import { planOf } from '../relay/ingest-relabel-helpers.js';
 
 const maybeWasm = createWasmRelayScan();
 if (maybeWasm === undefined) throw new Error('WebAssembly is not available: these tests need it');
@@ -319,5 +322,64 @@ describe('relay bodies uncompressed and gathered in WebAssembly', () => {
     const first = scanRelayRequest(compressBlock(unsorted), 1 << 30, 4);
     scanRelayRequest(block, 1 << 30, 4);
     assert.ok(first.kind === 'decode' && Buffer.from(first.body).equals(unsorted));
+  });
+});
+
+describe('external labels merged by the scan (scan_merge) on random bodies', () => {
+  it("scans as the JavaScript scan and writes the cache route's record byte for byte: 300 bodies, 1-4 external labels", () => {
+    const merging = createWasmRelayScan() ?? assert.fail('WebAssembly is not available');
+    const caching = createWasmRelayScan() ?? assert.fail('WebAssembly is not available');
+    let changed = 0;
+    let kept = 0;
+    for (let seed = 1; seed <= 300; seed++) {
+      const rnd = prng(seed);
+      const body = randomBody(rnd, 20, seed % 2 === 0);
+      // External names: some the body's series have (their own values stay), some they do not.
+      const own = decodeV1WithProtobufjs(body).series.flatMap((s) => Object.keys(s.labels));
+      const external: Record<string, string> = {};
+      const count = 1 + Math.floor(rnd() * 4);
+      for (let k = 0; k < count; k++) {
+        const r = rnd();
+        const name =
+          r < 0.4
+            ? own[Math.floor(rnd() * own.length)]
+            : r < 0.6
+              ? utf8Name(rnd)
+              : NAME_CHARS[Math.floor(rnd() * 53)].repeat(1 + Math.floor(rnd() * 3));
+        external[name] = VALUE_PIECES[Math.floor(rnd() * VALUE_PIECES.length)].repeat(1 + Math.floor(rnd() * 80));
+      }
+      const plan = planOf([], external);
+      const groups = [1, 16, 64][seed % 3];
+      const compressed = compressBlock(body);
+
+      const rl = new IngestRelabeler(plan, merging, { slots: 1024, arenaBytes: 1 << 20 });
+      assert.ok(rl.merge);
+      const out = merging.uncompressAndScan(compressed, body.length, 'utf8', rl.merge);
+      assert.deepEqual(plain(out?.scan), plain(scanWriteRequestV1Js(body, 'utf8')), `seed ${seed}: the scan's answer`);
+      assert.ok(out?.scan);
+      const r = rl.relabel(out.scan, body.length, groups);
+      assert.ok(r, `seed ${seed}`);
+      assert.equal(rl.stats.merged, 1, `seed ${seed}: merged in the scan`);
+      const got = encodeGatheredRawRecord(r.scan, r.gathered, undefined, r.mark);
+      rl.dispose();
+
+      const cl = new IngestRelabeler(plan, caching, {
+        slots: 1024,
+        arenaBytes: 1 << 20,
+        cacheOnly: true,
+      });
+      const ref = caching.uncompressAndScan(compressed, body.length, 'utf8');
+      assert.ok(ref?.scan);
+      const w = cl.relabel(ref.scan, body.length, groups);
+      assert.ok(w, `seed ${seed}: the cache route`);
+      assert.equal(cl.stats.merged, 0);
+      assert.deepEqual(got, encodeGatheredRawRecord(w.scan, w.gathered, undefined, w.mark), `seed ${seed}: the record`);
+      cl.dispose();
+      if (r.unchanged) kept++;
+      else changed++;
+    }
+    // Both outcomes were exercised: bodies whose series all had the external names, and others.
+    assert.ok(changed > 200, `changed ${changed}`);
+    assert.ok(kept > 5, `kept ${kept}`);
   });
 });
