@@ -16,7 +16,10 @@
  * Write relabeling at ingest (src/relay/ingest-relabel.ts) adds, once enabled, a region of its
  * own before the per-call layout: the outcome cache (header, 64-byte slots, staging, arena),
  * which stays from call to call. Its per-call arrays (series keys among them) and the rewritten
- * body follow the gather's.
+ * body follow the gather's. External labels merged without rules (`merge` of a scan, then
+ * {@link WasmRelayScan.mergeExternalGather}) use those arrays too, not the cache: the scan
+ * (rw1-raw-scan.c's scan_merge) writes each series' new hash and size, and where each external
+ * label goes (4 bytes per series and label, after the relabel arrays with the encoded labels).
  */
 
 import { randomFillSync } from 'node:crypto';
