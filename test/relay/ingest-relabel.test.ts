@@ -10,9 +10,9 @@ import {
   DEFAULT_INGEST_RELABEL_SLOTS,
   IngestRelabeler,
   ingestRelabelDigest,
-  MAX_MERGED_EXTERNAL_LABELS,
   ingestRelabelerFor,
   keepsExternalLabelNames,
+  MAX_MERGED_EXTERNAL_LABELS,
 } from '../../src/relay/ingest-relabel.js';
 import {
   decodeRawRecord,

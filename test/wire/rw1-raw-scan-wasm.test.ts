@@ -3,16 +3,16 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { scanRelayBody, scanRelayRequest } from '../../src/daemon/relay-scan.js';
-import type { NameValidationScheme } from '../../src/serialization/name-validation.js';
 import { IngestRelabeler } from '../../src/relay/ingest-relabel.js';
+import type { NameValidationScheme } from '../../src/serialization/name-validation.js';
 import { encodeGatheredRawRecord, encodeRawRecord } from '../../src/serialization/raw-record.js';
 import { type RawWriteRequestScan, scanWriteRequestV1, scanWriteRequestV1Js } from '../../src/wire/rw1-raw-scan.js';
 import { createWasmRelayScan, MAX_WASM_SCAN_BODY_BYTES } from '../../src/wire/rw1-raw-scan-wasm.js';
 import { RW1_RAW_SCAN_SOURCES, RW1_RAW_SCAN_SOURCES_SHA256 } from '../../src/wire/rw1-raw-scan-wasm-binary.js';
 import { compressBlock, snappyUncompressedLength, uncompressBlock } from '../../src/wire/snappy.js';
 import { decodeV1WithProtobufjs } from '../helpers/fake-receiver.js';
-import { mulberry32 as prng } from '../reliability/fuzz-random.js';
 import { planOf } from '../relay/ingest-relabel-helpers.js';
+import { mulberry32 as prng } from '../reliability/fuzz-random.js';
 
 const maybeWasm = createWasmRelayScan();
 if (maybeWasm === undefined) throw new Error('WebAssembly is not available: these tests need it');
