@@ -493,18 +493,7 @@ describe('write relabeling at ingest: the route', () => {
         samples: [[NOW, k]] as [number, number][],
       })),
     );
-    const marked = () => {
-      const out = scanRelayRequest(
-        compressBlock(body),
-        1 << 20,
-        STORED_GROUPS,
-        'utf8',
-        undefined,
-        ingestRelabelerFor(plan),
-      );
-      assert.equal(out.kind, 'record');
-      return decodeRecord((out as { payload: Uint8Array }).payload, { deferRawBody: true });
-    };
+    const marked = () => markedRecord(body, plan);
     const own = route(net, {}, { writeRelabelConfigs: plan.rules as EndpointConfig['writeRelabelConfigs'] });
     assert.equal(own.decide(marked(), undefined, -Infinity), 'stored-bytes');
     assert.equal(own.relabeledHere(marked()), true);
@@ -552,18 +541,7 @@ describe('write relabeling at ingest: the route', () => {
         samples: [[NOW, k]] as [number, number][],
       })),
     );
-    const marked = (plan: ReturnType<typeof planOf>) => {
-      const out = scanRelayRequest(
-        compressBlock(body),
-        1 << 20,
-        STORED_GROUPS,
-        'utf8',
-        undefined,
-        ingestRelabelerFor(plan),
-      );
-      assert.equal(out.kind, 'record');
-      return decodeRecord((out as { payload: Uint8Array }).payload, { deferRawBody: true });
-    };
+    const marked = (plan: ReturnType<typeof planOf>) => markedRecord(body, plan);
     const mergeOnly = planOf([], ext);
     assert.deepEqual(mergeOnly.external, ['cluster', 'eu-1']);
     assert.deepEqual(ingestRelabelPlan([endpointConfig('http://127.0.0.1:1/')], ext), mergeOnly);
@@ -628,3 +606,17 @@ describe('write relabeling at ingest: the route', () => {
     }
   });
 });
+
+/** `body` scanned as the relay stores it, relabeled at ingest under `plan`: the record an endpoint reads. */
+function markedRecord(body: Uint8Array, plan: ReturnType<typeof planOf>): SignalRecord {
+  const out = scanRelayRequest(
+    compressBlock(body),
+    1 << 20,
+    STORED_GROUPS,
+    'utf8',
+    undefined,
+    ingestRelabelerFor(plan),
+  );
+  assert.equal(out.kind, 'record');
+  return decodeRecord((out as { payload: Uint8Array }).payload, { deferRawBody: true });
+}
