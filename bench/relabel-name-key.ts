@@ -45,22 +45,14 @@ const SERIES = 100_000;
 /** Ablation of the prototype's steps (see bench/relabel-name-key.c, p_mode); 0: all of them, checked. */
 const MODE = argv.mode ?? 0;
 
-/** The prototype module, compiled as scripts/build-wasm.mjs compiles the scan module. */
+/** The prototype module, compiled with scripts/build-wasm.mjs's flags (scripts/wasm-clang-flags.json). */
 function buildPrototype(): Buffer {
   const dir = mkdtempSync(join(tmpdir(), 'promspool-relabel-name-key-'));
   try {
     const out = join(dir, 'proto.wasm');
+    const flags: string[] = JSON.parse(readFileSync(join(root, 'scripts/wasm-clang-flags.json'), 'utf8'));
     execFileSync(process.env.CLANG ?? 'clang', [
-      '--target=wasm32',
-      '-O3',
-      '-mbulk-memory',
-      '-nostdlib',
-      '-Wall',
-      '-Wextra',
-      '-Werror',
-      '-Wl,--no-entry',
-      '-Wl,--export=__heap_base',
-      '-Wl,--strip-all',
+      ...flags,
       '-o',
       out,
       join(root, 'bench/relabel-name-key.c'),

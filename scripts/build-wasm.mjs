@@ -22,6 +22,8 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const clang = process.env.CLANG ?? 'clang';
+/** The compiler flags of every module (shared with bench/relabel-name-key.ts's prototype). */
+const WASM_CLANG_FLAGS = JSON.parse(readFileSync(join(root, 'scripts/wasm-clang-flags.json'), 'utf8'));
 
 /** Each module: its sources, the generated file, and the prefix of the generated constants. */
 const MODULES = [
@@ -61,22 +63,13 @@ try {
   for (const { sources, target: relTarget, prefix } of MODULES) {
     const target = join(root, relTarget);
     const out = join(dir, `${prefix.toLowerCase()}.wasm`);
-    // -O3 and no libc: each module's exports work over memory the caller lays out (or, for the
-    // transcoder, memory it takes itself with memory.grow).
+    // WASM_CLANG_FLAGS: -O3 and no libc: each module's exports work over memory the caller lays
+    // out (or, for the transcoder, memory it takes itself with memory.grow); -mbulk-memory for
+    // memory.copy / memory.fill, as there is no libc memcpy or memset to call.
     execFileSync(
       clang,
       [
-        '--target=wasm32',
-        '-O3',
-        // memory.copy / memory.fill for memcpy and memset: there is no libc to call.
-        '-mbulk-memory',
-        '-nostdlib',
-        '-Wall',
-        '-Wextra',
-        '-Werror',
-        '-Wl,--no-entry',
-        '-Wl,--export=__heap_base',
-        '-Wl,--strip-all',
+        ...WASM_CLANG_FLAGS,
         '-o',
         out,
         // Headers are in `sources` for the digest; clang compiles the .c files (which include them).
