@@ -24,13 +24,19 @@ import { FakeFileQueue, RecordTokens, segment } from './fake-file-queue.js';
 
 const META: MetadataEntry = { metricFamilyName: 'm', type: 'gauge', help: 'A gauge.', unit: 'bytes' };
 
-async function deliverOnce(send: boolean, answer: (req: RequestInfo) => number) {
+/** A fake receiver answering `answer(req)` (204 by default), and the protocol version of each request it got, in order. */
+async function versionRecordingReceiver(answer: (req: RequestInfo) => number = () => 204) {
   const receiver = await startFakeReceiver();
   const versions: string[] = [];
   receiver.script((req) => {
     versions.push(req.version);
     return { status: answer(req) };
   });
+  return { receiver, versions };
+}
+
+async function deliverOnce(send: boolean, answer: (req: RequestInfo) => number) {
+  const { receiver, versions } = await versionRecordingReceiver(answer);
   const dir = mkdtempSync(join(tmpdir(), 'promspool-endpoint-rw2-'));
   const tokens = new RecordTokens<SignalRecord>();
   const rec = buildRecord(
@@ -113,12 +119,7 @@ describe('Endpoint sending remote-write 2.0', () => {
   });
 
   it('sends relayed records through the 2.0 transcoder: every series, external labels merged, as 2.0', async () => {
-    const receiver = await startFakeReceiver();
-    const versions: string[] = [];
-    receiver.script((req) => {
-      versions.push(req.version);
-      return { status: 204 };
-    });
+    const { receiver, versions } = await versionRecordingReceiver();
     const fq = new FakeFileQueue([segment(1, [relayedPayload(1000, 1), relayedPayload(2000, 16)])]);
     const base = endpointConfig(receiver.url, { batchSendDeadlineMs: 0, minShards: 2, maxShards: 2 });
     const ep = createEndpoint({
@@ -162,12 +163,7 @@ describe('Endpoint sending remote-write 2.0', () => {
   });
 
   it('leaves relayed records out of the transcoder while the endpoint sends 1.0 after a fallback', async () => {
-    const receiver = await startFakeReceiver();
-    const versions: string[] = [];
-    receiver.script((req) => {
-      versions.push(req.version);
-      return { status: 204 };
-    });
+    const { receiver, versions } = await versionRecordingReceiver();
     const dir = mkdtempSync(join(tmpdir(), 'promspool-endpoint-rw2-'));
     // Fell back a moment ago (persisted): 1.0 until the probe interval has passed.
     writeFileSync(
