@@ -302,10 +302,7 @@ class WasmRw2Transcoder implements Rw2Transcoder {
     try {
       return this.encodeOrUndefined(slices, count, metadata);
     } catch (err) {
-      if (err instanceof PromspoolError) throw err;
-      // A trap: memory could not grow. The JavaScript encoder takes over for good.
-      this.broken = true;
-      return undefined;
+      return this.trapped(err);
     }
   }
 
@@ -314,10 +311,15 @@ class WasmRw2Transcoder implements Rw2Transcoder {
     try {
       return this.encodeRunsOrUndefined(runs, count, metadata);
     } catch (err) {
-      if (err instanceof PromspoolError) throw err;
-      this.broken = true;
-      return undefined;
+      return this.trapped(err);
     }
+  }
+
+  /** A trap (memory could not grow): the JavaScript encoder takes over for good. Our own errors go on. */
+  private trapped(err: unknown): undefined {
+    if (err instanceof PromspoolError) throw err;
+    this.broken = true;
+    return undefined;
   }
 
   private encodeRunsOrUndefined(
