@@ -153,6 +153,87 @@ describe('rw2 transcoder (WebAssembly)', () => {
     }
   });
 
+  it('numbers each string once per request: values of 1, 2 and many series, label-name shapes shared or not, a series twice in a request, help equal to a value, caches forgotten', () => {
+    // A fixed pool of series, so records repeat series (and a request can hold one twice). Each
+    // value is the series' own, shared with exactly one other series (which may come requests
+    // later, or later in the same request), or one of a few shared by many; the label names make
+    // a few shapes shared by many series and some of one series each (`dup<i>`).
+    const POOL = 160;
+    const pool: SeriesInput[] = [];
+    const rndPool = prng(101);
+    const pairOf = Array.from({ length: POOL }, (_, i) => i ^ 1);
+    for (let i = 0; i < POOL; i++) {
+      const labels: Record<string, string> = { __name__: `metric_${i % 5}` };
+      labels.own = `own-${i}`;
+      labels.pair = `pair-${Math.min(i, pairOf[i])}`;
+      if (rndPool() < 0.5) labels.many = SHARED[i % 4];
+      // The same string as name and value of one series (a shape of its own), and a value also
+      // used as a name.
+      if (i % 7 === 0) labels[`dup${i}`] = `dup${i}`;
+      if (i % 11 === 0) labels.zz = 'pair';
+      // A name sorted before `__name__` (uppercase): the name is not always the first label.
+      if (i % 3 === 0) labels.Region = SHARED[i % 5];
+      pool.push({ labels, samples: [[1000 + i, i]] });
+    }
+    // Help texts equal to series' values: the entries keeping them give them up when metadata comes.
+    const helpMeta: MetadataEntry[] = [
+      { metricFamilyName: 'metric_0', type: 'counter', help: 'own-10', unit: 'pair-20' },
+      { metricFamilyName: 'metric_1', type: 'gauge', help: 'own-101', unit: '' },
+    ];
+    const configs: { name: string; ext: Record<string, string>; tc: object; js: object }[] = [
+      { name: 'defaults', ext: {}, tc: {}, js: {} },
+      {
+        name: 'external labels: one every series overrides, one in every shape',
+        ext: { own: 'own-3', region: 'own-4' },
+        tc: {},
+        js: {},
+      },
+      // ~25 series' entries: the cache fills inside requests and is emptied before the next.
+      {
+        name: 'cache full often',
+        ext: {},
+        tc: { seriesCacheBytes: 3000 },
+        js: { relayedLabelCacheBytes: 3000 },
+      },
+      {
+        name: 'dictionary forgotten often',
+        ext: {},
+        tc: { rememberedStrings: 100 },
+        js: { rememberedStrings: 100 },
+      },
+    ];
+    for (const c of configs) {
+      const rnd = prng(55);
+      const js = createWriteRequestEncoderV2({ externalLabels: c.ext, ...c.js });
+      const tc = createRw2Transcoder({ externalLabels: c.ext, ...c.tc });
+      assert.ok(tc);
+      let requests = 0;
+      for (let round = 0; round < 40; round++) {
+        // Two records of random pool series (some in both), loaded together.
+        const recs = [0, 1].map(() => {
+          const picked = pool.filter(() => rnd() < 0.25);
+          return relayed(picked.length > 0 ? picked : [pool[round]], 1 + (round % 2) * 15);
+        });
+        for (const r of recs) assert.equal(tc.load(r), true);
+        const slices: SeriesSlice[] = [];
+        for (const r of recs) for (const s of wholeSlices(r)) if (rnd() < 0.8) slices.push(s);
+        // The same slice twice in a row, now and then.
+        if (slices.length > 0 && rnd() < 0.5) slices.push(slices[Math.floor(rnd() * slices.length)]);
+        if (slices.length === 0) continue;
+        const meta = [METADATA, [], helpMeta][round % 3];
+        const { expected, got } = both(js, tc, slices, meta);
+        assert.equal(got.toString('hex'), expected.toString('hex'), `${c.name}: round ${round}`);
+        // Each string once in the request's symbols.
+        const symbols = (remoteWriteProtos().RequestV2.decode(got) as unknown as { symbols: string[] }).symbols;
+        assert.equal(new Set(symbols).size, symbols.length, `${c.name}: round ${round}: symbols unique`);
+        requests++;
+      }
+      assert.equal(tc.stats.requests, requests, c.name);
+      assert.equal(tc.stats.fallbacks, 0, c.name);
+      if (c.name === 'dictionary forgotten often') assert.ok(tc.usage().epoch > 0, 'the dictionary was forgotten');
+    }
+  });
+
   it('encodeRuns writes the 2.0 encoder’s bytes for runs of whole series; leaves what it cannot encode to the slices', () => {
     const rnd = prng(21);
     const ext = { cluster: 'eu1', job: 'ext' };
