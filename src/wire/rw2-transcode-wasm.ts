@@ -34,10 +34,11 @@ export interface Rw2TranscoderOptions {
    */
   bodyBytes?: number;
   /**
-   * Bytes of the series cache before it is emptied: per series 32 bytes plus 8 per label (its
-   * 128-bit key hash, name slot, metadata entry, slots). Default 64 MiB, one per endpoint where
-   * the 2.0 encoder has a 32 MiB cache per loop; touched only as it fills (bench/relay's 100,000
-   * series of 10 labels: 11.2 MB).
+   * Bytes of the series cache before it is emptied: per series 20 bytes plus 4 per label (its
+   * 128-bit key hash, its label names' shape, its values' slots; up to 11 labels padded to stay in
+   * one 64-byte line), and 16 plus 8 per label per distinct list of label names. Default 64 MiB,
+   * one per endpoint where the 2.0 encoder has a 32 MiB cache per loop; touched only as it fills
+   * (bench/relay's 100,000 series of 10 labels: 6.4 MB).
    */
   seriesCacheBytes?: number;
   /** Strings remembered before the dictionary is forgotten between two requests. Default 256 Ki. */
