@@ -50,6 +50,7 @@ import type { RawWriteRequestScan } from '../wire/rw1-raw-scan.js';
 import {
   type EncodedExternalLabels,
   type GatheredGroups,
+  PLAN_OVERRIDE,
   RELABEL_CHANGED,
   RELABEL_DROP,
   RELABEL_KEEP,
@@ -58,6 +59,7 @@ import {
   wasmRelayScan,
 } from '../wire/rw1-raw-scan-wasm.js';
 import { readLength, varintCursor } from '../wire/varint-reader.js';
+import { type NameRulePlan, planNameRules } from './name-rule-plan.js';
 
 /** The rule set the relay scan applies at ingest: what the scan worker compiles. */
 export interface IngestRelabelPlan {
@@ -166,8 +168,8 @@ export interface IngestRelabelCacheSizes {
   /** Tests only: a fixed key seed, one probe sequence for every key. */
   hooks?: RelabelCacheTestHooks;
   /**
-   * Tests only: external labels without rules take the cache's route too (the route every plan
-   * took before the merge without a cache), to compare the two routes' records byte for byte.
+   * Tests only: external labels without rules, and rules planned by label name, take the cache's
+   * route too (the route every plan took before), to compare the routes' records byte for byte.
    */
   cacheOnly?: boolean;
 }
@@ -182,7 +184,10 @@ export interface IngestRelabelStats {
   clears: number;
   /** Bodies left unmarked (stored as received, relabeled at send time). */
   fallbacks: number;
-  /** Bodies whose external labels were merged without the cache (no rules; counted in `bodies` too). */
+  /**
+   * Bodies planned in the scan without the cache (counted in `bodies` too): external labels
+   * merged without rules, or rules planned by label name (see {@link IngestRelabeler.namePlan}).
+   */
   merged: number;
 }
 
@@ -206,6 +211,12 @@ export class IngestRelabeler {
    * scanned with them (`WasmRelayScan.uncompressAndScan`'s `merge`), else it takes the cache's route.
    */
   readonly merge: EncodedExternalLabels | undefined;
+  /**
+   * The rules planned by label name (src/relay/name-rule-plan.ts): `merge` then carries their
+   * constants and decisions, and a body scanned with it takes no cache. Undefined: no rules, or
+   * rules outside that class (the cache's route).
+   */
+  readonly namePlan: NameRulePlan | undefined;
   /** The cache may hold another rule set's outcomes: emptied before its first use. */
   private cacheStale: boolean;
 
@@ -221,13 +232,21 @@ export class IngestRelabeler {
     // Reserved either way (its per-call arrays serve the merge too; a merge may fall back to it),
     // but emptied only when used: emptying writes every slot, 16 MiB of a thread's memory.
     wasm.enableRelabelCache(sizes.slots, sizes.arenaBytes, sizes.hooks);
-    this.merge =
-      plan.rules.length === 0 &&
-      plan.external.length > 0 &&
-      plan.external.length <= 2 * MAX_MERGED_EXTERNAL_LABELS &&
-      sizes.cacheOnly !== true
-        ? encodeExternalLabels(plan.external, this.writer)
+    const planned =
+      plan.rules.length > 0 && plan.external.length <= 2 * MAX_MERGED_EXTERNAL_LABELS && sizes.cacheOnly !== true
+        ? planNameRules(plan.rules, plan.scheme, plan.external)
         : undefined;
+    if (planned !== undefined && planned.constants.length > MAX_MERGED_EXTERNAL_LABELS) planned.dispose();
+    else this.namePlan = planned;
+    this.merge =
+      this.namePlan !== undefined
+        ? encodeNamePlan(this.namePlan, this.writer)
+        : plan.rules.length === 0 &&
+            plan.external.length > 0 &&
+            plan.external.length <= 2 * MAX_MERGED_EXTERNAL_LABELS &&
+            sizes.cacheOnly !== true
+          ? encodeExternalLabels(plan.external, this.writer)
+          : undefined;
     this.cacheStale = true;
     if (this.merge === undefined) this.clearStale();
   }
@@ -248,7 +267,8 @@ export class IngestRelabeler {
   relabel(scan: RawWriteRequestScan, bodyLength: number, groups: number): IngestRelabeled | undefined {
     const wasm = this.wasm;
     if (this.merge !== undefined) {
-      // External labels and no rules: each series' outcome follows from its label names alone.
+      // External labels and no rules, or rules planned by name: each series' outcome follows from
+      // its label names (and a filtered label's value), planned by the scan.
       const out = wasm.mergeExternalGather(scan, groups, this.merge);
       if (out !== undefined) {
         this.stats.bodies++;
@@ -258,7 +278,8 @@ export class IngestRelabeler {
           droppedHashes: out.droppedHashes,
           droppedSamples: out.droppedCounts,
         };
-        return { scan: out.scan, gathered: out.gathered, unchanged: out.changed === 0, mark };
+        const unchanged = out.changed === 0 && out.droppedHashes.length === 0;
+        return { scan: out.scan, gathered: out.gathered, unchanged, mark };
       }
       // Scanned without the merge, or a body it leaves to the cache's route (rw1-raw-scan.c, scan_merge).
     }
@@ -310,6 +331,7 @@ export class IngestRelabeler {
   /** Frees the rules' compiled regexes. */
   dispose(): void {
     this.relabeler.dispose();
+    this.namePlan?.dispose();
   }
 }
 
@@ -332,6 +354,26 @@ export function encodeExternalLabels(external: readonly string[], w: ScratchWrit
   }
   // A copy: the writer is reused for the cache route's new labels.
   return { fields: Uint8Array.from(w.buf.subarray(0, w.pos)), table };
+}
+
+/**
+ * A name plan's constants as {@link encodeExternalLabels} encodes external labels, with the plan's
+ * decisions for the scan (`rules`).
+ */
+export function encodeNamePlan(plan: NameRulePlan, w: ScratchWriter): EncodedExternalLabels {
+  const flat: string[] = [];
+  for (const c of plan.constants) flat.push(c.name, c.value);
+  const encoded = encodeExternalLabels(flat, w);
+  const flags = Uint32Array.from(plan.constants, (c) => (c.override ? PLAN_OVERRIDE : 0));
+  return {
+    ...encoded,
+    rules: {
+      flags,
+      absentFail: plan.absentFail,
+      nameDecision: (name) => plan.nameDecision(name),
+      valuePasses: (filter, value) => plan.valuePasses(filter, value),
+    },
+  };
 }
 
 /** The label fields `b[from, to)` (`0x0a len 0x0a nameLen name 0x12 valueLen value`, checked by the scan) as `[name, value, ...]`. */

@@ -128,13 +128,38 @@ export interface WasmRelayScan {
   ): RelabeledBody | undefined;
 }
 
-/** External labels as {@link WasmRelayScan.mergeExternalGather} takes them. */
+/**
+ * External labels as {@link WasmRelayScan.mergeExternalGather} takes them, or (with `rules`) the
+ * constant label fields of write relabel rules planned by label name.
+ */
 export interface EncodedExternalLabels {
   /** Their `TimeSeries.labels` fields one after another, sorted by name (as bytes). */
   readonly fields: Uint8Array;
   /** Per label 4 entries: its field's offset in `fields` and length, its name's offset and length. */
   readonly table: Uint32Array;
+  /** Write relabel rules planned by label name (rw1-raw-scan.c, scan_plan); absent: a merge alone. */
+  readonly rules?: PlannedNameRules;
 }
+
+/**
+ * What rw1-raw-scan.c's scan_plan asks of write relabel rules planned by label name
+ * (src/relay/name-rule-plan.ts), once per distinct name or filtered value (the module keeps the
+ * answers in small tables).
+ */
+export interface PlannedNameRules {
+  /** Per constant of `fields`: {@link PLAN_OVERRIDE} when it replaces a series' own label of its name. */
+  readonly flags: Uint32Array;
+  /** Bit `f`: a series without filter `f`'s label is dropped. */
+  readonly absentFail: number;
+  /** A label name's decision: {@link PLAN_SKIP} when it is left out, plus `(filter + 1) << 8` when a filter reads its value. */
+  nameDecision(name: string): number;
+  /** Whether a series whose filter `filter` label has `value` passes it. */
+  valuePasses(filter: number, value: string): boolean;
+}
+
+/** rw1-raw-scan.c's PLAN_SKIP (a name's decision) and PLAN_OVERRIDE (a constant's flag). */
+export const PLAN_SKIP = 1;
+export const PLAN_OVERRIDE = 1;
 
 /** Outcomes of write relabeling for one series (rw1-raw-scan.c's RELABEL_*). */
 export type RelabelOutcome = typeof RELABEL_KEEP | typeof RELABEL_DROP | typeof RELABEL_CHANGED;
@@ -267,6 +292,49 @@ interface ModuleExports {
     sizes: number,
     mergeResult: number,
   ): number;
+  scan_plan(
+    body: number,
+    len: number,
+    hashes: number,
+    counts: number,
+    starts: number,
+    labelEnds: number,
+    capacity: number,
+    ts: number,
+    legacy: number,
+    ext: number,
+    extTable: number,
+    e: number,
+    maxLabelBytes: number,
+    at: number,
+    newHashes: number,
+    sizes: number,
+    mergeResult: number,
+    flags: number,
+    plan: number,
+    skips: number,
+    skipStart: number,
+  ): number;
+  plan_clear(plan: number): void;
+  plan_gather(
+    body: number,
+    starts: number,
+    ext: number,
+    extTable: number,
+    e: number,
+    at: number,
+    skips: number,
+    skipStart: number,
+    newHashes: number,
+    sizes: number,
+    n: number,
+    g: number,
+    order: number,
+    seriesEnd: number,
+    byteEnd: number,
+    cursor: number,
+    out: number,
+  ): void;
   merge_external_gather(
     body: number,
     starts: number,
@@ -311,6 +379,14 @@ const HEADER_SEED = 32;
 const SLOT_BYTES = 64;
 /** New label fields of one series are staged here before relabel_insert copies them to the arena. */
 const STAGING_BYTES = 64 * 1024;
+/** rw1-raw-scan.c's name_plan header (7 u32) and its tables' entries (64 bytes each). */
+const PLAN_HEADER_BYTES = 64;
+const PLAN_ENTRY_BYTES = 64;
+/**
+ * Entries of each plan table (names; filtered values): emptied when half full. bench/relay's
+ * bodies have 13 label names and 50 `__name__` values; 128 KiB for both tables, touched as used.
+ */
+const PLAN_TABLE_ENTRIES = 1024;
 
 const EMPTY = new Uint8Array(0);
 
@@ -335,7 +411,17 @@ export function wasmRelayScan(): WasmRelayScan | undefined {
 export function createWasmRelayScan(): WasmRelayScan | undefined {
   if (typeof WebAssembly !== 'object') return undefined;
   const module = new WebAssembly.Module(Buffer.from(RW1_RAW_SCAN_WASM_BASE64, 'base64'));
-  return new WasmRelayScanModule(new WebAssembly.Instance(module).exports as unknown as ModuleExports);
+  // The plan's table misses call back (scan_plan): answered by the rules the instance scans with.
+  let answer: WasmRelayScanModule | undefined;
+  const imports = {
+    env: {
+      plan_name: (at: number, len: number) => (answer as WasmRelayScanModule).planName(at, len),
+      plan_value: (filter: number, at: number, len: number) =>
+        (answer as WasmRelayScanModule).planValue(filter, at, len),
+    },
+  };
+  answer = new WasmRelayScanModule(new WebAssembly.Instance(module, imports).exports as unknown as ModuleExports);
+  return answer;
 }
 
 const align = (n: number, to: number) => Math.ceil(n / to) * to;
@@ -365,6 +451,13 @@ class WasmRelayScanModule implements WasmRelayScan {
   private mergeTableAt = 0;
   private mergeAtAt = 0;
   private mergeResultAt = 0;
+  /** Planning by label name (`merge.rules`): the flags, the skipped ranges, the tables' header. */
+  private planFlagsAt = 0;
+  private planSkipsAt = 0;
+  private planSkipStartAt = 0;
+  private planAt = 0;
+  /** The rules whose answers the plan's tables hold. */
+  private planned: PlannedNameRules | undefined;
   private labelEndAt = 0;
   // The layout of the last call, for gather.
   private bodyAt = 0;
@@ -394,8 +487,21 @@ class WasmRelayScanModule implements WasmRelayScan {
     const slotsAt = at + CACHE_HEADER_BYTES;
     const stagingAt = slotsAt + SLOT_BYTES * slots;
     const arenaAt = align(stagingAt + STAGING_BYTES, 8);
-    const end = align(arenaAt + arenaBytes + WRITE_SLACK, 8);
+    const planAt = align(arenaAt + arenaBytes + WRITE_SLACK, SLOT_BYTES);
+    const namesAt = planAt + PLAN_HEADER_BYTES;
+    const valuesAt = namesAt + PLAN_ENTRY_BYTES * PLAN_TABLE_ENTRIES;
+    const end = valuesAt + PLAN_ENTRY_BYTES * PLAN_TABLE_ENTRIES;
     this.grow(end);
+    new Uint32Array(this.m.memory.buffer, planAt, 7).set([
+      namesAt,
+      PLAN_TABLE_ENTRIES - 1,
+      0,
+      valuesAt,
+      PLAN_TABLE_ENTRIES - 1,
+      0,
+      0,
+    ]);
+    this.planAt = planAt;
     const h = new Uint32Array(this.m.memory.buffer, at, 8);
     h[0] = slots - 1;
     h[1] = 0;
@@ -550,6 +656,28 @@ class WasmRelayScanModule implements WasmRelayScan {
     new Uint32Array(buffer, this.changedAt, 1)[0] = changed;
     const n = scan.series;
     const e = external.table.length / 4;
+    if (external.rules !== undefined)
+      return this.planAndGather(scan, groups, this.layoutEnd, (outAt) =>
+        this.m.plan_gather(
+          this.bodyAt,
+          this.startAt,
+          this.mergeExtAt,
+          this.mergeTableAt,
+          e,
+          this.mergeAtAt,
+          this.planSkipsAt,
+          this.planSkipStartAt,
+          this.newHashAt,
+          this.sizeAt,
+          n,
+          groups,
+          this.orderAt,
+          this.seriesEndAt,
+          this.byteEndAt,
+          this.cursorAt,
+          outAt,
+        ),
+      );
     return this.planAndGather(scan, groups, this.layoutEnd, (outAt) =>
       this.m.merge_external_gather(
         this.bodyAt,
@@ -711,8 +839,15 @@ class WasmRelayScanModule implements WasmRelayScan {
       this.mergeExtAt = align(needed, 8);
       this.mergeTableAt = align(this.mergeExtAt + merge.fields.length + WRITE_SLACK, 8);
       this.mergeResultAt = this.mergeTableAt + 4 * merge.table.length;
-      this.mergeAtAt = this.mergeResultAt + 8;
+      this.mergeAtAt = this.mergeResultAt + 16;
       needed = this.mergeAtAt + 4 * (capacity + 1) * (merge.table.length / 4);
+      if (merge.rules !== undefined) {
+        this.planFlagsAt = needed;
+        this.planSkipStartAt = this.planFlagsAt + 4 * merge.rules.flags.length;
+        this.planSkipsAt = this.planSkipStartAt + 4 * (capacity + 1);
+        // 2 u32 per skipped range, each holding a label field of 6 bytes or more.
+        needed = this.planSkipsAt + 8 * (Math.floor(len / 6) + 1);
+      }
     }
     this.layoutEnd = needed;
     this.grow(needed);
@@ -720,7 +855,29 @@ class WasmRelayScanModule implements WasmRelayScan {
       const buffer = this.m.memory.buffer;
       new Uint8Array(buffer, this.mergeExtAt, merge.fields.length).set(merge.fields);
       new Uint32Array(buffer, this.mergeTableAt, merge.table.length).set(merge.table);
+      const rules = merge.rules;
+      if (rules !== undefined) {
+        new Uint32Array(buffer, this.planFlagsAt, rules.flags.length).set(rules.flags);
+        if (this.planned !== rules) {
+          // The tables hold another rule set's answers.
+          this.m.plan_clear(this.planAt);
+          this.planned = rules;
+        }
+        new Uint32Array(this.m.memory.buffer, this.planAt, 7)[6] = rules.absentFail;
+      }
     }
+  }
+
+  /** scan_plan's miss of a label name (the import `plan_name`). */
+  planName(at: number, len: number): number {
+    const name = Buffer.from(this.m.memory.buffer, at, len).toString('utf8');
+    return (this.planned as PlannedNameRules).nameDecision(name);
+  }
+
+  /** scan_plan's miss of a filtered value (the import `plan_value`). */
+  planValue(filter: number, at: number, len: number): number {
+    const value = Buffer.from(this.m.memory.buffer, at, len).toString('utf8');
+    return (this.planned as PlannedNameRules).valuePasses(filter, value) ? 1 : 0;
   }
 
   /** Scans the body the last `layout` placed. */
@@ -728,19 +885,8 @@ class WasmRelayScanModule implements WasmRelayScan {
     const legacy = scheme === 'legacy' ? 1 : 0;
     const merge = this.mergeScanned;
     const series =
-      merge === undefined
-        ? this.m.scan(
-            this.bodyAt,
-            len,
-            this.hashAt,
-            this.countAt,
-            this.startAt,
-            this.labelEndAt,
-            this.capacity,
-            this.tsAt,
-            legacy,
-          )
-        : this.m.scan_merge(
+      merge?.rules !== undefined
+        ? this.m.scan_plan(
             this.bodyAt,
             len,
             this.hashAt,
@@ -758,7 +904,42 @@ class WasmRelayScanModule implements WasmRelayScan {
             this.newHashAt,
             this.sizeAt,
             this.mergeResultAt,
-          );
+            this.planFlagsAt,
+            this.planAt,
+            this.planSkipsAt,
+            this.planSkipStartAt,
+          )
+        : merge === undefined
+          ? this.m.scan(
+              this.bodyAt,
+              len,
+              this.hashAt,
+              this.countAt,
+              this.startAt,
+              this.labelEndAt,
+              this.capacity,
+              this.tsAt,
+              legacy,
+            )
+          : this.m.scan_merge(
+              this.bodyAt,
+              len,
+              this.hashAt,
+              this.countAt,
+              this.startAt,
+              this.labelEndAt,
+              this.capacity,
+              this.tsAt,
+              legacy,
+              this.mergeExtAt,
+              this.mergeTableAt,
+              merge.table.length / 4,
+              STAGING_BYTES,
+              this.mergeAtAt,
+              this.newHashAt,
+              this.sizeAt,
+              this.mergeResultAt,
+            );
     if (series === 0) return undefined;
     const buffer = this.m.memory.buffer;
     const ts = new Float64Array(buffer, this.tsAt, 3);

@@ -151,14 +151,157 @@ static const u8 METRIC_NAME_LABEL[8] = {'_', '_', 'n', 'a', 'm', 'e', '_', '_'};
  * after another, sorted by name; table, per label k 4 u32: its field's offset in ext and length,
  * its name's offset in ext and length; e labels (0: the plain scan).
  */
+typedef struct name_plan name_plan;
+
 typedef struct {
   const u8 *ext;
   const u32 *table;
   u32 e;
   u32 max_label_bytes;
+  /* scan_plan only (write relabel rules planned by label name, see plan_gather): per constant k
+   * flags[k] (PLAN_OVERRIDE: it replaces a series' own label of its name, else it yields to it),
+   * the decisions' tables, and the skipped label fields' stream (skips: from, to offsets from the
+   * label fields' start; skip_start[i]: series i's first range, skip_start[n] their end). */
+  const u32 *flags;
+  name_plan *plan;
+  u32 *skips;
+  u32 *skip_start;
 } merge_spec;
 
 #define MERGE_NOT_INSERTED 0xffffffffu
+
+/*
+ * Write relabel rules planned by label name (src/relay/name-rule-plan.ts decides when; see
+ * plan_gather): per label name a decision (kept, or skipped: dropped by a labeldrop/labelkeep or
+ * replaced by a constant) and whether a keep/drop filter reads its value; per (filter, value)
+ * whether the series passes. Both in small open-addressing tables of 64-byte entries, filled from
+ * JavaScript on a miss (the imports below: the relabel engine's regexes decide), emptied when half
+ * full (nothing points into them: an entry is only ever a cached answer).
+ */
+#define PLAN_SKIP 1u
+#define PLAN_OVERRIDE 1u
+#define PLAN_ENTRY_BYTES 56
+
+typedef struct {
+  u32 hash;
+  u16 len;      /* 0: an empty entry (names and values are never empty) */
+  u8 answer;    /* names: PLAN_SKIP or 0; values: 1 when the series passes the filter */
+  u8 filter;    /* names: the filter reading its value + 1 (0: none); values: the filter + 1 */
+  u8 bytes[PLAN_ENTRY_BYTES];
+} plan_entry;
+
+_Static_assert(sizeof(plan_entry) == 64, "an entry is one cache line");
+
+struct name_plan {
+  plan_entry *names;
+  u32 names_mask; /* entries - 1, a power of two */
+  u32 names_used;
+  plan_entry *values;
+  u32 values_mask;
+  u32 values_used;
+  u32 absent_fail; /* bit f: a series without filter f's label (its value "" or the external one) is dropped */
+};
+
+/* The JavaScript side of the tables' misses (rw1-raw-scan-wasm.ts): a name's decision (PLAN_SKIP |
+ * (filter + 1) << 8), and whether a value passes filter f (1) or drops the series (0). */
+__attribute__((import_module("env"), import_name("plan_name"))) u32 plan_name_miss(const u8 *name, u32 len);
+__attribute__((import_module("env"), import_name("plan_value"))) u32 plan_value_miss(u32 filter, const u8 *value,
+                                                                                      u32 len);
+
+/* A table key's hash: 8 bytes at a time (may read 7 bytes past p + len: the body's slack). */
+static inline u32 plan_hash(const u8 *p, u32 len, u32 salt) {
+  u64 h = (u64)(len + 1 + (salt << 16)) * 0x9e3779b97f4a7c15ull;
+  u32 i = 0;
+  for (; i + 8 <= len; i += 8) {
+    u64 w;
+    __builtin_memcpy(&w, p + i, 8);
+    h = (h ^ w) * 0x9e3779b97f4a7c15ull;
+    h ^= h >> 29;
+  }
+  if (i < len) {
+    u64 w;
+    __builtin_memcpy(&w, p + i, 8);
+    w &= ~0ull >> (8 * (8 - (len - i)));
+    h = (h ^ w) * 0x9e3779b97f4a7c15ull;
+    h ^= h >> 29;
+  }
+  return (u32)(h >> 32);
+}
+
+static inline int plan_bytes_equal(const u8 *a, const u8 *b, u32 n) {
+  u32 i = 0;
+  for (; i + 8 <= n; i += 8) {
+    u64 x, y;
+    __builtin_memcpy(&x, a + i, 8);
+    __builtin_memcpy(&y, b + i, 8);
+    if (x != y) return 0;
+  }
+  for (; i < n; i++)
+    if (a[i] != b[i]) return 0;
+  return 1;
+}
+
+/* The table's answer for key (salt, p[0, len)); when absent, sets *missed and returns the key's hash. */
+static inline u32 plan_lookup(const plan_entry *table, u32 mask, u32 salt, const u8 *p, u32 len, u32 *missed) {
+  u32 h = plan_hash(p, len, salt);
+  u32 s = h & mask;
+  for (;;) {
+    const plan_entry *e = &table[s];
+    if (e->len == 0) break;
+    if (e->hash == h && e->len == len && e->filter == (salt & 0xff) && plan_bytes_equal(e->bytes, p, len))
+      return e->answer;
+    s = (s + 1) & mask;
+  }
+  *missed = 1;
+  return h;
+}
+
+static inline void plan_remember(plan_entry *table, u32 mask, u32 *used, u32 h, u32 filter, const u8 *p, u32 len,
+                                 u32 answer) {
+  if (len > PLAN_ENTRY_BYTES) return;
+  if (*used >= (mask + 1) / 2) {
+    __builtin_memset(table, 0, (mask + 1) * sizeof(plan_entry));
+    *used = 0;
+  }
+  u32 s = h & mask;
+  while (table[s].len != 0) s = (s + 1) & mask;
+  plan_entry *e = &table[s];
+  e->hash = h;
+  e->answer = (u8)answer;
+  e->filter = (u8)filter;
+  __builtin_memcpy(e->bytes, p, len);
+  e->len = (u16)len;
+  (*used)++;
+}
+
+/* A label name's decision: PLAN_SKIP | (filter + 1) << 8. */
+static inline u32 plan_name(name_plan *pl, const u8 *name, u32 len) {
+  if (len > PLAN_ENTRY_BYTES) return plan_name_miss(name, len);
+  /* The filter byte of a name entry is part of its answer: keyed with salt 0, compared as 0. */
+  u32 h = plan_hash(name, len, 0);
+  u32 s = h & pl->names_mask;
+  for (;;) {
+    const plan_entry *e = &pl->names[s];
+    if (e->len == 0) break;
+    if (e->hash == h && e->len == len && plan_bytes_equal(e->bytes, name, len))
+      return e->answer | ((u32)e->filter << 8);
+    s = (s + 1) & pl->names_mask;
+  }
+  u32 d = plan_name_miss(name, len);
+  plan_remember(pl->names, pl->names_mask, &pl->names_used, h, d >> 8, name, len, d & 0xff);
+  return d;
+}
+
+/* Whether a series whose filter f label (f + 1 = filter) has value[0, len) passes the filter. */
+static inline u32 plan_value(name_plan *pl, u32 filter, const u8 *value, u32 len) {
+  if (len > PLAN_ENTRY_BYTES) return plan_value_miss(filter - 1, value, len);
+  u32 missed = 0;
+  u32 h = plan_lookup(pl->values, pl->values_mask, filter, value, len, &missed);
+  if (!missed) return h;
+  u32 pass = plan_value_miss(filter - 1, value, len);
+  plan_remember(pl->values, pl->values_mask, &pl->values_used, h, filter, value, len, pass);
+  return pass;
+}
 
 /*
  * The scan, and with m (scan_merge) the merge's plan alongside (always inlined: the plain scan,
@@ -167,9 +310,14 @@ typedef struct {
 static inline __attribute__((always_inline)) u32 scan_impl(const u8 *body, u32 len, u32 *hashes, u32 *counts,
                                                            u32 *starts, u32 *label_ends, u32 capacity, double *ts,
                                                            u32 legacy, const merge_spec *m, u32 *at,
-                                                           u32 *new_hashes, u32 *sizes, u32 *merge_result) {
+                                                           u32 *new_hashes, u32 *sizes, u32 *merge_result,
+                                                           const int planning) {
   if (!classes_ready) init_classes();
   const int merging = m != 0;
+  const u32 *ext_flags = planning ? m->flags : 0;
+  name_plan *pl = planning ? m->plan : 0;
+  u32 skip_n = 0;
+  u32 dropped = 0;
   const u8 *ext = merging ? m->ext : 0;
   const u32 *ext_table = merging ? m->table : 0;
   const u32 e = merging ? m->e : 0;
@@ -204,6 +352,13 @@ static inline __attribute__((always_inline)) u32 scan_impl(const u8 *body, u32 l
     u32 added = 0;
     u32 noncanonical = 0;
     u32 *a = merging ? at + series * e : 0;
+    /* Planning: the series' label fields skipped (bytes), kept (count), the filters whose label it
+     * has (bits) and whether one of them drops it. */
+    u32 skipped = 0;
+    u32 kept_labels = 0;
+    u32 seen = 0;
+    u32 drop = 0;
+    if (planning) m->skip_start[series] = skip_n;
     const u8 *prev_name = 0;
     u32 prev_name_len = 0;
     int has_metric_name = 0;
@@ -240,14 +395,22 @@ static inline __attribute__((always_inline)) u32 scan_impl(const u8 *body, u32 l
       }
       if (value_len == 0 || value > label_stop || value_len != (u32)(label_stop - value)) return 0;
       if ((class_of[name[0]] & start_mask) != start_mask) return 0;
+      /* Planning: the series' label equals the constant that overrides its name (kept as is). */
+      u32 same_constant = 0;
       if (merging) {
         /* The external labels that go before this one (or that it has: its own value stays). */
         for (; k < e; k++) {
           int c = compare_names(ext + ext_table[4 * k + 2], ext_table[4 * k + 3], name, name_len);
           if (c > 0) break;
           if (c == 0) {
-            a[k] = MERGE_NOT_INSERTED;
-            continue;
+            u32 fl = ext_table[4 * k + 1];
+            if (!planning || (ext_flags[k] & PLAN_OVERRIDE) == 0 ||
+                (fl == (u32)(label_stop - label_field) && plan_bytes_equal(ext + ext_table[4 * k], label_field, fl))) {
+              a[k] = MERGE_NOT_INSERTED;
+              same_constant = planning && (ext_flags[k] & PLAN_OVERRIDE) != 0;
+              continue;
+            }
+            /* A rule's constant replaces the series' own label (skipped by its name's decision). */
           }
           a[k] = (u32)(label_field - labels_start);
           added += ext_table[4 * k + 1];
@@ -255,30 +418,58 @@ static inline __attribute__((always_inline)) u32 scan_impl(const u8 *body, u32 l
           h2 = fnv_fields(h2, f, f + ext_table[4 * k + 1], &noncanonical);
         }
       }
+      /* Merging: t is h2 carried on over this label, taken unless the plan skips the label. */
+      u32 t = h2;
       for (u32 i = 0; i < name_len; i++) {
         u32 b = name[i];
         if ((class_of[b] & rest_mask) != rest_mask) return 0;
         name_high |= b;
         h = (h ^ b) * FNV_PRIME;
-        if (merging) h2 = (h2 ^ b) * FNV_PRIME;
+        if (merging) t = (t ^ b) * FNV_PRIME;
       }
       h = (h ^ 0xff) * FNV_PRIME;
-      if (merging) h2 = (h2 ^ 0xff) * FNV_PRIME;
+      if (merging) t = (t ^ 0xff) * FNV_PRIME;
       const u8 *q = value;
       for (; q + 4 <= label_stop; q += 4) {
         u32 w = load32(q);
         high |= w;
         h = (h ^ w) * FNV_PRIME;
-        if (merging) h2 = (h2 ^ w) * FNV_PRIME;
+        if (merging) t = (t ^ w) * FNV_PRIME;
       }
       for (; q < label_stop; q++) {
         u32 b = *q;
         high |= b;
         h = (h ^ b) * FNV_PRIME;
-        if (merging) h2 = (h2 ^ b) * FNV_PRIME;
+        if (merging) t = (t ^ b) * FNV_PRIME;
       }
       h = (h ^ 0xff) * FNV_PRIME;
-      if (merging) h2 = (h2 ^ 0xff) * FNV_PRIME;
+      if (merging) t = (t ^ 0xff) * FNV_PRIME;
+      if (planning) {
+        u32 d = plan_name(pl, name, name_len);
+        if ((d & PLAN_SKIP) != 0 && !same_constant) {
+          /* Skipped: one range with the label before it when that was skipped too. */
+          u32 from = (u32)(label_field - labels_start);
+          u32 to = (u32)(label_stop - labels_start);
+          if (skip_n > m->skip_start[series] && m->skips[2 * skip_n - 1] == from)
+            m->skips[2 * skip_n - 1] = to;
+          else {
+            m->skips[2 * skip_n] = from;
+            m->skips[2 * skip_n + 1] = to;
+            skip_n++;
+          }
+          skipped += to - from;
+        } else {
+          h2 = t;
+          kept_labels++;
+        }
+        u32 f = d >> 8;
+        if (f != 0) {
+          seen |= 1u << (f - 1);
+          if (!plan_value(pl, f, value, value_len)) drop = 1;
+        }
+      } else if (merging) {
+        h2 = t;
+      }
       if (prev_name != 0) {
         u32 n = prev_name_len < name_len ? prev_name_len : name_len;
         int d = 0;
@@ -361,13 +552,20 @@ static inline __attribute__((always_inline)) u32 scan_impl(const u8 *body, u32 l
     h *= 0xc2b2ae35u;
     h ^= h >> 16;
     if (series == capacity) return 0;
+    if (planning) {
+      /* Dropped by a filter on a label it lacks, or no label left (relabelSeries drops it). */
+      if ((pl->absent_fail & ~seen) != 0 || (kept_labels == 0 && added == 0)) drop = 1;
+    }
     if (merging) {
       /* As relabel_lookup and relabel_resolve give them for the same outcome. */
       u32 size = (u32)(stop - field_start);
       u32 nh = h;
-      if (added != 0) {
+      if (planning && drop) {
+        size = 0;
+        dropped++;
+      } else if (added != 0 || skipped != 0) {
         nh = fmix32(h2);
-        u32 out_len = (u32)(labels_end - labels_start) + added;
+        u32 out_len = (u32)(labels_end - labels_start) + added - skipped;
         /* Fields the cache's route would write anew, or could not stage: the body goes there. */
         if (noncanonical || out_len > m->max_label_bytes) to_cache = 1;
         u32 inner = out_len + (u32)(stop - labels_end);
@@ -391,6 +589,10 @@ static inline __attribute__((always_inline)) u32 scan_impl(const u8 *body, u32 l
   if (merging) {
     merge_result[0] = changed;
     merge_result[1] = to_cache;
+    if (planning) {
+      m->skip_start[series] = skip_n;
+      merge_result[2] = dropped;
+    }
   }
   return series;
 }
@@ -407,7 +609,7 @@ static inline __attribute__((always_inline)) u32 scan_impl(const u8 *body, u32 l
  */
 __attribute__((export_name("scan"))) u32 scan(const u8 *body, u32 len, u32 *hashes, u32 *counts, u32 *starts,
                                               u32 *label_ends, u32 capacity, double *ts, u32 legacy) {
-  return scan_impl(body, len, hashes, counts, starts, label_ends, capacity, ts, legacy, 0, 0, 0, 0, 0);
+  return scan_impl(body, len, hashes, counts, starts, label_ends, capacity, ts, legacy, 0, 0, 0, 0, 0, 0);
 }
 
 /*
@@ -426,9 +628,38 @@ __attribute__((export_name("scan_merge"))) u32 scan_merge(const u8 *body, u32 le
                                                           u32 legacy, const u8 *ext, const u32 *ext_table, u32 e,
                                                           u32 max_label_bytes, u32 *at, u32 *new_hashes, u32 *sizes,
                                                           u32 *merge_result) {
-  const merge_spec m = {ext, ext_table, e, max_label_bytes};
+  const merge_spec m = {ext, ext_table, e, max_label_bytes, 0, 0, 0, 0};
   return scan_impl(body, len, hashes, counts, starts, label_ends, capacity, ts, legacy, &m, at, new_hashes, sizes,
-                   merge_result);
+                   merge_result, 0);
+}
+
+/*
+ * scan_merge with write relabel rules planned by label name (plan_gather): the e constants of
+ * ext/ext_table go in where they sort, each yielding to a series' own label of its name (an
+ * external label) or replacing it (flags[k] PLAN_OVERRIDE: a rule's constant; a series label equal
+ * to it stays as received); each of the series' labels is kept or skipped by its name's decision
+ * (plan), and a filter on a label's value may drop the series (sizes[i] 0). Besides scan_merge's
+ * outputs: skips/skip_start (merge_spec), merge_result[2] the series dropped. skips needs 2 u32 per
+ * skipped range (at most len / 3 entries: a range holds a label field of 6 bytes or more),
+ * skip_start capacity + 1.
+ */
+__attribute__((export_name("scan_plan"))) u32 scan_plan(const u8 *body, u32 len, u32 *hashes, u32 *counts,
+                                                        u32 *starts, u32 *label_ends, u32 capacity, double *ts,
+                                                        u32 legacy, const u8 *ext, const u32 *ext_table, u32 e,
+                                                        u32 max_label_bytes, u32 *at, u32 *new_hashes, u32 *sizes,
+                                                        u32 *merge_result, const u32 *flags, name_plan *plan,
+                                                        u32 *skips, u32 *skip_start) {
+  const merge_spec m = {ext, ext_table, e, max_label_bytes, flags, plan, skips, skip_start};
+  return scan_impl(body, len, hashes, counts, starts, label_ends, capacity, ts, legacy, &m, at, new_hashes, sizes,
+                   merge_result, 1);
+}
+
+/* Empties the plan's tables (another rule set's answers). */
+__attribute__((export_name("plan_clear"))) void plan_clear(name_plan *pl) {
+  __builtin_memset(pl->names, 0, (pl->names_mask + 1) * sizeof(plan_entry));
+  __builtin_memset(pl->values, 0, (pl->values_mask + 1) * sizeof(plan_entry));
+  pl->names_used = 0;
+  pl->values_used = 0;
 }
 
 static inline void copy_words(u8 *dst, const u8 *src, u32 len) {
@@ -1059,6 +1290,89 @@ __attribute__((export_name("merge_external_gather"))) void merge_external_gather
       prev = a[k];
     }
     /* The label fields after the last external label and the sample bytes: one run of the body. */
+    u32 l = (u32)(series_end_at - labels) - prev;
+    copy_piece(o, labels + prev, l);
+    o += l;
+  }
+}
+
+/*
+ * Write relabel rules planned by label name, no cache (src/relay/name-rule-plan.ts decides when:
+ * labeldrop, labelkeep, replace without source labels, keep/drop on one label). After the
+ * external labels are merged, such rules decide each label by its name alone (kept, dropped, or
+ * replaced by a constant), add constants, and drop a series by one label's value: so the scan
+ * (scan_plan) plans each series as it reads it, as scan_merge does for external labels alone:
+ * the constants go in at their sorted places (external labels yielding to a series' own label,
+ * rules' constants replacing it), each label is kept or skipped by its name's decision (a table
+ * by name bytes, filled from the relabel engine on a miss), a filter's label value is looked up
+ * in a second table, and the output labels' hash (version 2) is chained as the scan goes. No
+ * per-series key, slot or second pass (the cache's route: SipHash of ~221 label bytes, a slot in a
+ * 16 MiB table, the gather by pieces). Its record is the cache's route's, byte for byte
+ * (test/relay/name-rule-plan.test.ts).
+ *
+ * plan_gather: merge_external_gather with skipped label fields: a changed series is 0x0a, its new
+ * length, its label fields with the constants' fields in their places and the skipped ranges left
+ * out, then its sample bytes as received. Reads and writes past the ends as
+ * merge_external_gather does.
+ */
+__attribute__((export_name("plan_gather"))) void plan_gather(const u8 *body, const u32 *starts, const u8 *ext,
+                                                            const u32 *ext_table, u32 e, const u32 *at,
+                                                            const u32 *skips, const u32 *skip_start,
+                                                            const u32 *new_hashes, const u32 *sizes, u32 n, u32 g,
+                                                            u32 *order, u32 *series_end, u32 *byte_end, u32 *cursor,
+                                                            u8 *out) {
+  order_groups(new_hashes, sizes, n, g, order, series_end, byte_end, cursor);
+  u8 *o = out;
+  for (u32 j = 0; j < (g == 0 ? 0 : series_end[g - 1]); j++) {
+    u32 i = order[j];
+    const u32 *a = at + i * e;
+    const u32 *r = skips + 2 * skip_start[i];
+    const u32 *rend = skips + 2 * skip_start[i + 1];
+    u32 added = 0;
+    for (u32 k = 0; k < e; k++)
+      if (a[k] != MERGE_NOT_INSERTED) added += ext_table[4 * k + 1];
+    if (added == 0 && r == rend) {
+      u32 len = starts[i + 1] - starts[i];
+      copy_piece(o, body + starts[i], len);
+      o += len;
+      continue;
+    }
+    u32 skipped = 0;
+    for (const u32 *x = r; x < rend; x += 2) skipped += x[1] - x[0];
+    const u8 *labels = body + labels_start(body, starts[i]);
+    const u8 *series_end_at = body + starts[i + 1];
+    *o++ = 0x0a;
+    o = write_varint(o, (u32)(series_end_at - labels) + added - skipped);
+    u32 prev = 0;
+    u32 k = 0;
+    for (;;) {
+      while (k < e && a[k] == MERGE_NOT_INSERTED) k++;
+      u32 insert_at = k < e ? a[k] : MERGE_NOT_INSERTED;
+      u32 skip_at = r < rend ? r[0] : MERGE_NOT_INSERTED;
+      if (insert_at == MERGE_NOT_INSERTED && skip_at == MERGE_NOT_INSERTED) break;
+      /* A constant goes before the label at its offset (it sorts first, or replaces that label);
+       * at an offset within a skipped range (it replaces a label skipped with the ones before it),
+       * after the labels before that range. */
+      if (insert_at <= skip_at) {
+        if (insert_at > prev) {
+          u32 l = insert_at - prev;
+          copy_piece(o, labels + prev, l);
+          o += l;
+          prev = insert_at;
+        }
+        u32 l = ext_table[4 * k + 1];
+        copy_piece(o, ext + ext_table[4 * k], l);
+        o += l;
+        k++;
+      } else {
+        u32 l = skip_at - prev;
+        copy_piece(o, labels + prev, l);
+        o += l;
+        prev = r[1];
+        r += 2;
+      }
+    }
+    /* The label fields after the last change and the sample bytes: one run of the body. */
     u32 l = (u32)(series_end_at - labels) - prev;
     copy_piece(o, labels + prev, l);
     o += l;
