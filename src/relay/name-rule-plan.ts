@@ -27,7 +27,13 @@ import {
 } from '../relabel/index.js';
 import { RELABEL_DEFAULTS } from '../relabel/types.js';
 import { isValidLabelNameFor, type NameValidationScheme } from '../serialization/name-validation.js';
-import { PLAN_SKIP, type PlannedNameRules } from '../wire/rw1-raw-scan-wasm.js';
+import {
+  PLAN_EQUAL,
+  PLAN_FILTER_SHIFT,
+  PLAN_RANK_SHIFT,
+  PLAN_SKIP,
+  type PlannedNameRules,
+} from '../wire/rw1-raw-scan-wasm.js';
 
 /** Most filtered labels a plan takes (bits of the scan's per-series mask). */
 export const MAX_PLANNED_FILTERS = 32;
@@ -143,7 +149,14 @@ export function planNameRules(
     absentFail,
     nameDecision(name) {
       const f = filterOf.get(name);
-      return (stateAt(name, steps.length).kind === 'own' ? 0 : PLAN_SKIP) | (f === undefined ? 0 : (f + 1) << 8);
+      let rank = 0;
+      while (rank < constants.length && compareUtf8(constants[rank].name, name) < 0) rank++;
+      return (
+        (stateAt(name, steps.length).kind === 'own' ? 0 : PLAN_SKIP) |
+        (f === undefined ? 0 : (f + 1) << PLAN_FILTER_SHIFT) |
+        (rank << PLAN_RANK_SHIFT) |
+        (rank < constants.length && constants[rank].name === name ? PLAN_EQUAL : 0)
+      );
     },
     valuePasses,
     dispose,

@@ -151,14 +151,25 @@ export interface PlannedNameRules {
   readonly flags: Uint32Array;
   /** Bit `f`: a series without filter `f`'s label is dropped. */
   readonly absentFail: number;
-  /** A label name's decision: {@link PLAN_SKIP} when it is left out, plus `(filter + 1) << 8` when a filter reads its value. */
+  /**
+   * A label name's decision: {@link PLAN_SKIP} when it is left out, `(filter + 1) <<
+   * PLAN_FILTER_SHIFT` when a filter reads its value, the constants sorting before it `<<
+   * PLAN_RANK_SHIFT`, {@link PLAN_EQUAL} when a constant has its name.
+   */
   nameDecision(name: string): number;
   /** Whether a series whose filter `filter` label has `value` passes it. */
   valuePasses(filter: number, value: string): boolean;
 }
 
-/** rw1-raw-scan.c's PLAN_SKIP (a name's decision) and PLAN_OVERRIDE (a constant's flag). */
+/**
+ * rw1-raw-scan.c's name decision bits: PLAN_SKIP (the label is left out), the filter reading its
+ * value + 1 at PLAN_FILTER_SHIFT, how many constants sort before the name at PLAN_RANK_SHIFT, and
+ * PLAN_EQUAL when a constant has the name; PLAN_OVERRIDE is a constant's flag.
+ */
 export const PLAN_SKIP = 1;
+export const PLAN_FILTER_SHIFT = 8;
+export const PLAN_RANK_SHIFT = 16;
+export const PLAN_EQUAL = 1 << 24;
 export const PLAN_OVERRIDE = 1;
 
 /** Outcomes of write relabeling for one series (rw1-raw-scan.c's RELABEL_*). */
@@ -379,8 +390,11 @@ const HEADER_SEED = 32;
 const SLOT_BYTES = 64;
 /** New label fields of one series are staged here before relabel_insert copies them to the arena. */
 const STAGING_BYTES = 64 * 1024;
-/** rw1-raw-scan.c's name_plan header (7 u32) and its tables' entries (64 bytes each). */
-const PLAN_HEADER_BYTES = 64;
+/**
+ * rw1-raw-scan.c's name_plan (8 u32, then its per-label-index memo: 64 names as 2 u64, 64 u32
+ * lengths, 64 u32 decisions: 1,568 bytes) and its tables' entries (64 bytes each).
+ */
+const PLAN_HEADER_BYTES = 2048;
 const PLAN_ENTRY_BYTES = 64;
 /**
  * Entries of each plan table (names; filtered values): emptied when half full. bench/relay's

@@ -136,6 +136,17 @@ static inline u32 varint_size(u32 v) {
 
 static const u8 METRIC_NAME_LABEL[8] = {'_', '_', 'n', 'a', 'm', 'e', '_', '_'};
 
+/* The scan's label hash carried on over one label (name bytes, 0xff, value bytes, 0xff), as the
+ * scan's own chain takes it. */
+static inline u32 fnv_label(u32 h, const u8 *name, u32 name_len, const u8 *value, const u8 *value_stop) {
+  for (u32 i = 0; i < name_len; i++) h = (h ^ name[i]) * FNV_PRIME;
+  h = (h ^ 0xff) * FNV_PRIME;
+  const u8 *q = value;
+  for (; q + 4 <= value_stop; q += 4) h = (h ^ load32(q)) * FNV_PRIME;
+  for (; q < value_stop; q++) h = (h ^ *q) * FNV_PRIME;
+  return (h ^ 0xff) * FNV_PRIME;
+}
+
 /*
  * Scans body[0, len). Per accepted series i: hashes[i], counts[i], starts[i] (and starts[n] =
  * len), label_ends[i] (where its label fields end: the relabel lookup's key); ts[0], ts[1]: the
@@ -178,16 +189,26 @@ typedef struct {
  * JavaScript on a miss (the imports below: the relabel engine's regexes decide), emptied when half
  * full (nothing points into them: an entry is only ever a cached answer).
  */
+/* A name's decision: PLAN_SKIP, the filter reading its value + 1 at PLAN_FILTER_SHIFT (8 bits),
+ * how many constants sort before it at PLAN_RANK_SHIFT (5 bits), PLAN_EQUAL when one has its name
+ * (the next one: constant `rank`). The rank and PLAN_EQUAL stand in for comparing each label's
+ * name with the constants' (a loop whose early exits the branch predictor missed: ~50 ns a
+ * series in-process on bench/relay). */
 #define PLAN_SKIP 1u
+#define PLAN_FILTER_SHIFT 8
+#define PLAN_RANK_SHIFT 16
+#define PLAN_EQUAL (1u << 24)
 #define PLAN_OVERRIDE 1u
-#define PLAN_ENTRY_BYTES 56
+#define PLAN_ENTRY_BYTES 48
+#define PLAN_MEMO 64
 
 typedef struct {
   u32 hash;
+  u32 answer;   /* names: their decision (PLAN_SKIP, PLAN_FILTER_SHIFT...); values: 1 when the series passes */
   u16 len;      /* 0: an empty entry (names and values are never empty) */
-  u8 answer;    /* names: PLAN_SKIP or 0; values: 1 when the series passes the filter */
-  u8 filter;    /* names: the filter reading its value + 1 (0: none); values: the filter + 1 */
-  u8 bytes[PLAN_ENTRY_BYTES];
+  u8 filter;    /* the key's salt: 0 for names, the filter + 1 for values */
+  u8 pad[5];
+  u8 bytes[PLAN_ENTRY_BYTES]; /* the key, zero past len (compared a word at a time) */
 } plan_entry;
 
 _Static_assert(sizeof(plan_entry) == 64, "an entry is one cache line");
@@ -200,33 +221,20 @@ struct name_plan {
   u32 values_mask;
   u32 values_used;
   u32 absent_fail; /* bit f: a series without filter f's label (its value "" or the external one) is dropped */
+  u32 unused;
+  /* The last name seen at each label index (names of up to 16 bytes as two words, zero past their
+   * length; length 0: none) and its decision: series of one metric family repeat their names, and
+   * two compares cost less than the table's hash and probe. */
+  u64 memo_words[2 * PLAN_MEMO];
+  u32 memo_len[PLAN_MEMO];
+  u32 memo_decision[PLAN_MEMO];
 };
 
-/* The JavaScript side of the tables' misses (rw1-raw-scan-wasm.ts): a name's decision (PLAN_SKIP |
- * (filter + 1) << 8), and whether a value passes filter f (1) or drops the series (0). */
+/* The JavaScript side of the tables' misses (rw1-raw-scan-wasm.ts): a name's decision (PLAN_SKIP...),
+ * and whether a value passes filter f (1) or drops the series (0). */
 __attribute__((import_module("env"), import_name("plan_name"))) u32 plan_name_miss(const u8 *name, u32 len);
 __attribute__((import_module("env"), import_name("plan_value"))) u32 plan_value_miss(u32 filter, const u8 *value,
                                                                                       u32 len);
-
-/* A table key's hash: 8 bytes at a time (may read 7 bytes past p + len: the body's slack). */
-static inline u32 plan_hash(const u8 *p, u32 len, u32 salt) {
-  u64 h = (u64)(len + 1 + (salt << 16)) * 0x9e3779b97f4a7c15ull;
-  u32 i = 0;
-  for (; i + 8 <= len; i += 8) {
-    u64 w;
-    __builtin_memcpy(&w, p + i, 8);
-    h = (h ^ w) * 0x9e3779b97f4a7c15ull;
-    h ^= h >> 29;
-  }
-  if (i < len) {
-    u64 w;
-    __builtin_memcpy(&w, p + i, 8);
-    w &= ~0ull >> (8 * (8 - (len - i)));
-    h = (h ^ w) * 0x9e3779b97f4a7c15ull;
-    h ^= h >> 29;
-  }
-  return (u32)(h >> 32);
-}
 
 static inline int plan_bytes_equal(const u8 *a, const u8 *b, u32 n) {
   u32 i = 0;
@@ -241,66 +249,221 @@ static inline int plan_bytes_equal(const u8 *a, const u8 *b, u32 n) {
   return 1;
 }
 
-/* The table's answer for key (salt, p[0, len)); when absent, sets *missed and returns the key's hash. */
-static inline u32 plan_lookup(const plan_entry *table, u32 mask, u32 salt, const u8 *p, u32 len, u32 *missed) {
-  u32 h = plan_hash(p, len, salt);
-  u32 s = h & mask;
-  for (;;) {
-    const plan_entry *e = &table[s];
-    if (e->len == 0) break;
-    if (e->hash == h && e->len == len && e->filter == (salt & 0xff) && plan_bytes_equal(e->bytes, p, len))
-      return e->answer;
-    s = (s + 1) & mask;
-  }
-  *missed = 1;
-  return h;
+/* Bytes [i, i + 8) of p[0, len) as a word, those past len zero (reads up to 7 bytes past p + len:
+ * the body's slack). */
+static inline u64 plan_word(const u8 *p, u32 len, u32 i) {
+  u64 w;
+  __builtin_memcpy(&w, p + i, 8);
+  u32 rest = len - i;
+  return rest >= 8 ? w : w & (~0ull >> (64 - 8 * rest));
 }
 
-static inline void plan_remember(plan_entry *table, u32 mask, u32 *used, u32 h, u32 filter, const u8 *p, u32 len,
-                                 u32 answer) {
-  if (len > PLAN_ENTRY_BYTES) return;
+/*
+ * The entry of key (salt, p[0, len)) (len <= PLAN_ENTRY_BYTES), or the empty entry where it goes
+ * (len 0). Keys are compared and hashed a word at a time, an entry's bytes zero past its length
+ * (fresh or emptied entries are zero): against a byte-by-byte compare and hash, bench/relay's 10
+ * names and one value per series took ~120 ns per series in-process, ~40 this way.
+ */
+static inline plan_entry *plan_find(plan_entry *table, u32 mask, u32 salt, const u8 *p, u32 len, u32 *hash) {
+  u64 x = (u64)(len | (salt << 8)) * 0x9e3779b97f4a7c15ull;
+  for (u32 i = 0; i < len; i += 8) {
+    x = (x ^ plan_word(p, len, i)) * 0x9e3779b97f4a7c15ull;
+    x ^= x >> 29;
+  }
+  u32 h = (u32)(x >> 32);
+  *hash = h;
+  u32 s = h & mask;
+  for (;;) {
+    plan_entry *e = &table[s];
+    if (e->len == 0) return e;
+    if (e->hash == h && e->len == len && e->filter == salt) {
+      u32 i = 0;
+      for (; i < len; i += 8) {
+        u64 w;
+        __builtin_memcpy(&w, e->bytes + i, 8);
+        if (w != plan_word(p, len, i)) break;
+      }
+      if (i >= len) return e;
+    }
+    s = (s + 1) & mask;
+  }
+}
+
+/* Remembers answer for key (salt, p[0, len)) at e (plan_find's empty entry), emptying a half-full
+ * table first (nothing points into it). */
+static inline void plan_remember(plan_entry *table, u32 mask, u32 *used, plan_entry *e, u32 h, u32 salt,
+                                 const u8 *p, u32 len, u32 answer) {
   if (*used >= (mask + 1) / 2) {
     __builtin_memset(table, 0, (mask + 1) * sizeof(plan_entry));
     *used = 0;
+    u32 s = h & mask;
+    e = &table[s];
   }
-  u32 s = h & mask;
-  while (table[s].len != 0) s = (s + 1) & mask;
-  plan_entry *e = &table[s];
   e->hash = h;
-  e->answer = (u8)answer;
-  e->filter = (u8)filter;
+  e->answer = answer;
+  e->filter = (u8)salt;
   __builtin_memcpy(e->bytes, p, len);
   e->len = (u16)len;
   (*used)++;
 }
 
-/* A label name's decision: PLAN_SKIP | (filter + 1) << 8. */
+/* A label name's decision (PLAN_SKIP...). */
 static inline u32 plan_name(name_plan *pl, const u8 *name, u32 len) {
   if (len > PLAN_ENTRY_BYTES) return plan_name_miss(name, len);
-  /* The filter byte of a name entry is part of its answer: keyed with salt 0, compared as 0. */
-  u32 h = plan_hash(name, len, 0);
-  u32 s = h & pl->names_mask;
-  for (;;) {
-    const plan_entry *e = &pl->names[s];
-    if (e->len == 0) break;
-    if (e->hash == h && e->len == len && plan_bytes_equal(e->bytes, name, len))
-      return e->answer | ((u32)e->filter << 8);
-    s = (s + 1) & pl->names_mask;
-  }
+  u32 h;
+  plan_entry *e = plan_find(pl->names, pl->names_mask, 0, name, len, &h);
+  if (e->len != 0) return e->answer;
   u32 d = plan_name_miss(name, len);
-  plan_remember(pl->names, pl->names_mask, &pl->names_used, h, d >> 8, name, len, d & 0xff);
+  plan_remember(pl->names, pl->names_mask, &pl->names_used, e, h, 0, name, len, d);
   return d;
 }
 
 /* Whether a series whose filter f label (f + 1 = filter) has value[0, len) passes the filter. */
 static inline u32 plan_value(name_plan *pl, u32 filter, const u8 *value, u32 len) {
   if (len > PLAN_ENTRY_BYTES) return plan_value_miss(filter - 1, value, len);
-  u32 missed = 0;
-  u32 h = plan_lookup(pl->values, pl->values_mask, filter, value, len, &missed);
-  if (!missed) return h;
+  u32 h;
+  plan_entry *e = plan_find(pl->values, pl->values_mask, filter, value, len, &h);
+  if (e->len != 0) return e->answer;
   u32 pass = plan_value_miss(filter - 1, value, len);
-  plan_remember(pl->values, pl->values_mask, &pl->values_used, h, filter, value, len, pass);
+  plan_remember(pl->values, pl->values_mask, &pl->values_used, e, h, filter, value, len, pass);
   return pass;
+}
+
+typedef struct {
+  u32 skip_n;   /* in and out: ranges in m->skips so far */
+  u32 added;    /* bytes of constant fields inserted */
+  u32 skipped;  /* bytes of label fields left out */
+  u32 drop;
+  u32 h2;       /* the output labels' hash, unfinished (h's when nothing changed) */
+  u32 noncanonical;
+} plan_out;
+
+/*
+ * scan_plan's plan of one series, after the scan checked its label fields [ls, le): where each
+ * constant goes (a), which labels are skipped (m->skips), whether a filter drops it, and the
+ * output labels' hash, forked from the scan's chain (h_at[j]: h before label j; h_end after the
+ * last) at the first change. A pass of its own over the labels (in cache): the same work inside
+ * the scan's loop left it short of registers (~80 ns a series more in-process).
+ */
+static __attribute__((noinline)) void plan_series(const merge_spec *m, const u8 *ls, const u8 *le, const u32 *h_at,
+                                                  u32 h_end, u32 *a, plan_out *o) {
+  name_plan *pl = m->plan;
+  const u8 *ext = m->ext;
+  const u32 *ext_table = m->table;
+  const u32 *flags = m->flags;
+  const u32 e = m->e;
+  u32 skip_n = o->skip_n;
+  const u32 first_skip = skip_n;
+  u32 k = 0;
+  u32 added = 0, skipped = 0, kept = 0, seen = 0, drop = 0, forked = 0, noncanonical = 0;
+  u32 h2 = h_end;
+  u32 j = 0;
+  for (const u8 *p = ls; p < le; j++) {
+    const u8 *next;
+    u32 ll = read_length(p + 1, le, &next);
+    const u8 *label_stop = next + ll;
+    u32 name_len = next[1];
+    const u8 *name = next + 2;
+    u32 value_len = read_length(name + name_len + 1, label_stop, &next);
+    const u8 *value = next;
+    u32 from = (u32)(p - ls);
+    u32 d;
+    if (name_len <= 16) {
+      u64 w0 = plan_word(name, name_len, 0);
+      u64 w1 = name_len > 8 ? plan_word(name, name_len, 8) : 0;
+      if (pl->memo_len[j] == name_len && pl->memo_words[2 * j] == w0 && pl->memo_words[2 * j + 1] == w1) {
+        d = pl->memo_decision[j];
+      } else {
+        d = plan_name(pl, name, name_len);
+        pl->memo_len[j] = name_len;
+        pl->memo_words[2 * j] = w0;
+        pl->memo_words[2 * j + 1] = w1;
+        pl->memo_decision[j] = d;
+      }
+    } else {
+      d = plan_name(pl, name, name_len);
+    }
+    /* The constants that sort before this label go in before it. */
+    for (u32 rank = (d >> PLAN_RANK_SHIFT) & 0x1f; k < rank; k++) {
+      u32 fl = ext_table[4 * k + 1];
+      a[k] = from;
+      added += fl;
+      if (!forked) {
+        h2 = h_at[j];
+        forked = 1;
+      }
+      const u8 *f = ext + ext_table[4 * k];
+      h2 = fnv_fields(h2, f, f + fl, &noncanonical);
+    }
+    u32 same_constant = 0;
+    if (d & PLAN_EQUAL) {
+      /* Constant k has this label's name: it yields to the series' own label (an external label),
+       * or replaces it (a rule's constant; the label is skipped by its decision) unless equal. */
+      u32 fl = ext_table[4 * k + 1];
+      if ((flags[k] & PLAN_OVERRIDE) == 0) {
+        a[k] = MERGE_NOT_INSERTED;
+      } else if (fl == (u32)(label_stop - p) && plan_bytes_equal(ext + ext_table[4 * k], p, fl)) {
+        /* The series' label is the constant: it stays as received (unchanged). */
+        a[k] = MERGE_NOT_INSERTED;
+        same_constant = 1;
+      } else {
+        a[k] = from;
+        added += fl;
+        if (!forked) {
+          h2 = h_at[j];
+          forked = 1;
+        }
+        const u8 *f = ext + ext_table[4 * k];
+        h2 = fnv_fields(h2, f, f + fl, &noncanonical);
+      }
+      k++;
+    }
+    if ((d & PLAN_SKIP) != 0 && !same_constant) {
+      /* Skipped: one range with the label before it when that was skipped too. */
+      u32 to = (u32)(label_stop - ls);
+      if (skip_n > first_skip && m->skips[2 * skip_n - 1] == from) {
+        m->skips[2 * skip_n - 1] = to;
+      } else {
+        m->skips[2 * skip_n] = from;
+        m->skips[2 * skip_n + 1] = to;
+        skip_n++;
+      }
+      skipped += to - from;
+      if (!forked) {
+        h2 = h_at[j];
+        forked = 1;
+      }
+    } else {
+      if (forked) h2 = fnv_label(h2, name, name_len, value, label_stop);
+      kept++;
+    }
+    u32 f = (d >> PLAN_FILTER_SHIFT) & 0xff;
+    if (f != 0) {
+      seen |= 1u << (f - 1);
+      if (!plan_value(pl, f, value, value_len)) drop = 1;
+    }
+    p = label_stop;
+  }
+  /* The constants that sort after every label of the series. */
+  for (; k < e; k++) {
+    a[k] = (u32)(le - ls);
+    u32 fl = ext_table[4 * k + 1];
+    added += fl;
+    if (!forked) {
+      h2 = h_end;
+      forked = 1;
+    }
+    const u8 *f = ext + ext_table[4 * k];
+    h2 = fnv_fields(h2, f, f + fl, &noncanonical);
+  }
+  /* Dropped by a filter on a label it lacks, or no label left (relabelSeries drops it). */
+  if ((pl->absent_fail & ~seen) != 0 || (kept == 0 && added == 0)) drop = 1;
+  o->skip_n = skip_n;
+  o->added = added;
+  o->skipped = skipped;
+  o->drop = drop;
+  o->h2 = h2;
+  o->noncanonical = noncanonical;
 }
 
 /*
@@ -314,8 +477,6 @@ static inline __attribute__((always_inline)) u32 scan_impl(const u8 *body, u32 l
                                                            const int planning) {
   if (!classes_ready) init_classes();
   const int merging = m != 0;
-  const u32 *ext_flags = planning ? m->flags : 0;
-  name_plan *pl = planning ? m->plan : 0;
   u32 skip_n = 0;
   u32 dropped = 0;
   const u8 *ext = merging ? m->ext : 0;
@@ -344,20 +505,23 @@ static inline __attribute__((always_inline)) u32 scan_impl(const u8 *body, u32 l
 
     const u8 *labels_start = pos;
     u32 h = FNV_OFFSET;
-    /* Merging: h2 is the hash of the merged label fields, a second chain beside h (independent
-     * multiplies, so it costs the scan little), which takes each external label's field where it
-     * goes; a[k] (k < e: the external labels placed so far) where external label k goes. */
+    /* Merging: h2 is the hash of the merged label fields, which takes each external label's field
+     * where it goes; a[k] (k < e: the external labels placed so far) where external label k goes.
+     * Until the first change (forked) it is h itself: the second chain starts there, from h's
+     * state (bench/relay's rules change a series from its 8th label of 10: hashing every label
+     * twice, the first version of the plan, cost ~100 ns a series in-process). */
     u32 h2 = FNV_OFFSET;
+    u32 forked = 0;
     u32 k = 0;
     u32 added = 0;
     u32 noncanonical = 0;
     u32 *a = merging ? at + series * e : 0;
-    /* Planning: the series' label fields skipped (bytes), kept (count), the filters whose label it
-     * has (bits) and whether one of them drops it. */
+    /* Planning: the series' label fields skipped (bytes), whether it is dropped, and h before
+     * each of its labels (plan_series). */
     u32 skipped = 0;
-    u32 kept_labels = 0;
-    u32 seen = 0;
     u32 drop = 0;
+    u32 labels = 0;
+    u32 h_at[planning ? PLAN_MEMO : 1];
     if (planning) m->skip_start[series] = skip_n;
     const u8 *prev_name = 0;
     u32 prev_name_len = 0;
@@ -395,81 +559,51 @@ static inline __attribute__((always_inline)) u32 scan_impl(const u8 *body, u32 l
       }
       if (value_len == 0 || value > label_stop || value_len != (u32)(label_stop - value)) return 0;
       if ((class_of[name[0]] & start_mask) != start_mask) return 0;
-      /* Planning: the series' label equals the constant that overrides its name (kept as is). */
-      u32 same_constant = 0;
-      if (merging) {
+      if (merging && !planning) {
         /* The external labels that go before this one (or that it has: its own value stays). */
         for (; k < e; k++) {
           int c = compare_names(ext + ext_table[4 * k + 2], ext_table[4 * k + 3], name, name_len);
           if (c > 0) break;
           if (c == 0) {
-            u32 fl = ext_table[4 * k + 1];
-            if (!planning || (ext_flags[k] & PLAN_OVERRIDE) == 0 ||
-                (fl == (u32)(label_stop - label_field) && plan_bytes_equal(ext + ext_table[4 * k], label_field, fl))) {
-              a[k] = MERGE_NOT_INSERTED;
-              same_constant = planning && (ext_flags[k] & PLAN_OVERRIDE) != 0;
-              continue;
-            }
-            /* A rule's constant replaces the series' own label (skipped by its name's decision). */
+            a[k] = MERGE_NOT_INSERTED;
+            continue;
           }
           a[k] = (u32)(label_field - labels_start);
           added += ext_table[4 * k + 1];
           const u8 *f = ext + ext_table[4 * k];
+          if (!forked) {
+            h2 = h;
+            forked = 1;
+          }
           h2 = fnv_fields(h2, f, f + ext_table[4 * k + 1], &noncanonical);
         }
       }
-      /* Merging: t is h2 carried on over this label, taken unless the plan skips the label. */
-      u32 t = h2;
+      const u32 h_start = h;
       for (u32 i = 0; i < name_len; i++) {
         u32 b = name[i];
         if ((class_of[b] & rest_mask) != rest_mask) return 0;
         name_high |= b;
         h = (h ^ b) * FNV_PRIME;
-        if (merging) t = (t ^ b) * FNV_PRIME;
       }
       h = (h ^ 0xff) * FNV_PRIME;
-      if (merging) t = (t ^ 0xff) * FNV_PRIME;
       const u8 *q = value;
       for (; q + 4 <= label_stop; q += 4) {
         u32 w = load32(q);
         high |= w;
         h = (h ^ w) * FNV_PRIME;
-        if (merging) t = (t ^ w) * FNV_PRIME;
       }
       for (; q < label_stop; q++) {
         u32 b = *q;
         high |= b;
         h = (h ^ b) * FNV_PRIME;
-        if (merging) t = (t ^ b) * FNV_PRIME;
       }
       h = (h ^ 0xff) * FNV_PRIME;
-      if (merging) t = (t ^ 0xff) * FNV_PRIME;
       if (planning) {
-        u32 d = plan_name(pl, name, name_len);
-        if ((d & PLAN_SKIP) != 0 && !same_constant) {
-          /* Skipped: one range with the label before it when that was skipped too. */
-          u32 from = (u32)(label_field - labels_start);
-          u32 to = (u32)(label_stop - labels_start);
-          if (skip_n > m->skip_start[series] && m->skips[2 * skip_n - 1] == from)
-            m->skips[2 * skip_n - 1] = to;
-          else {
-            m->skips[2 * skip_n] = from;
-            m->skips[2 * skip_n + 1] = to;
-            skip_n++;
-          }
-          skipped += to - from;
-        } else {
-          h2 = t;
-          kept_labels++;
-        }
-        u32 f = d >> 8;
-        if (f != 0) {
-          seen |= 1u << (f - 1);
-          if (!plan_value(pl, f, value, value_len)) drop = 1;
-        }
-      } else if (merging) {
-        h2 = t;
+        /* The plan (plan_series, after the labels) forks its hash chain from h at a label. */
+        if (labels < PLAN_MEMO) h_at[labels] = h_start;
+        labels++;
       }
+      if (merging && !planning && forked) h2 = fnv_label(h2, name, name_len, value, label_stop);
       if (prev_name != 0) {
         u32 n = prev_name_len < name_len ? prev_name_len : name_len;
         int d = 0;
@@ -492,12 +626,33 @@ static inline __attribute__((always_inline)) u32 scan_impl(const u8 *body, u32 l
     }
     if (!has_metric_name) return 0;
     const u8 *labels_end = pos;
-    if (merging) {
+    if (planning) {
+      /* h here is the chain after the last label, not yet finished. */
+      if (labels > PLAN_MEMO) {
+        /* More labels than the chain's states kept: the cache's route. */
+        to_cache = 1;
+      } else {
+        plan_out o;
+        o.skip_n = skip_n;
+        plan_series(m, labels_start, labels_end, h_at, h, a, &o);
+        skip_n = o.skip_n;
+        added = o.added;
+        skipped = o.skipped;
+        drop = o.drop;
+        h2 = o.h2;
+        noncanonical |= o.noncanonical;
+      }
+    }
+    if (merging && !planning) {
       /* The external labels that sort after every label of the series. */
       for (; k < e; k++) {
         a[k] = (u32)(labels_end - labels_start);
         added += ext_table[4 * k + 1];
         const u8 *f = ext + ext_table[4 * k];
+        if (!forked) {
+          h2 = h;
+          forked = 1;
+        }
         h2 = fnv_fields(h2, f, f + ext_table[4 * k + 1], &noncanonical);
       }
     }
@@ -552,10 +707,6 @@ static inline __attribute__((always_inline)) u32 scan_impl(const u8 *body, u32 l
     h *= 0xc2b2ae35u;
     h ^= h >> 16;
     if (series == capacity) return 0;
-    if (planning) {
-      /* Dropped by a filter on a label it lacks, or no label left (relabelSeries drops it). */
-      if ((pl->absent_fail & ~seen) != 0 || (kept_labels == 0 && added == 0)) drop = 1;
-    }
     if (merging) {
       /* As relabel_lookup and relabel_resolve give them for the same outcome. */
       u32 size = (u32)(stop - field_start);
@@ -660,6 +811,7 @@ __attribute__((export_name("plan_clear"))) void plan_clear(name_plan *pl) {
   __builtin_memset(pl->values, 0, (pl->values_mask + 1) * sizeof(plan_entry));
   pl->names_used = 0;
   pl->values_used = 0;
+  __builtin_memset(pl->memo_len, 0, sizeof(pl->memo_len));
 }
 
 static inline void copy_words(u8 *dst, const u8 *src, u32 len) {
