@@ -24,7 +24,12 @@ import { fileURLToPath } from 'node:url';
 import { FieldReader } from '../src/config/field-reader.js';
 import { readRelabelConfigs } from '../src/relabel/config.js';
 import type { RelabelRule } from '../src/relabel/types.js';
-import { IngestRelabeler, ingestRelabelDigest } from '../src/relay/ingest-relabel.js';
+import {
+  DEFAULT_INGEST_RELABEL_ARENA_BYTES,
+  DEFAULT_INGEST_RELABEL_SLOTS,
+  IngestRelabeler,
+  ingestRelabelDigest,
+} from '../src/relay/ingest-relabel.js';
 import { createWasmRelayScan } from '../src/wire/rw1-raw-scan-wasm.js';
 import { BENCH_RELABEL_RULES } from './lib/agents.js';
 import { printTable } from './lib/measure.js';
@@ -166,9 +171,11 @@ for (const b of buildBodySet({ series: SERIES, labelsPerSeries: 10, seriesPerReq
 const maxBody = Math.max(...bodies.map((b) => b.length));
 
 const ruleList = rules();
+// The cache's route (`cacheOnly`): the three rules are otherwise planned by name (relabel-name-plan.ts).
 const relabeler = new IngestRelabeler(
   { digest: ingestRelabelDigest(ruleList, 'utf8', {}), rules: ruleList, scheme: 'utf8', external: [] },
   cached,
+  { slots: DEFAULT_INGEST_RELABEL_SLOTS, arenaBytes: DEFAULT_INGEST_RELABEL_ARENA_BYTES, cacheOnly: true },
 );
 const instance = new WebAssembly.Instance(new WebAssembly.Module(buildPrototype()));
 const proto = new Prototype(instance.exports as unknown as ProtoExports, maxBody);

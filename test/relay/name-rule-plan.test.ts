@@ -290,4 +290,64 @@ describe('write relabel rules planned by label name in the relay scan', () => {
         assert.deepEqual(got.planned.payload, got.cached.payload);
     }
   });
+
+  it('leaves to the cache route a body with a padded length varint in a changed series, more than 64 labels, or new labels over 64 KiB', () => {
+    const plan = planOf(BENCH_RULES);
+    const field = (n: string, v: string, pad: boolean) =>
+      lengthDelimited(
+        0x0a,
+        Buffer.concat([lengthDelimited(0x0a, Buffer.from(n)), lengthDelimited(0x12, Buffer.from(v))]),
+        pad,
+      );
+    const series = (fields: Buffer[], k: number) => {
+      const sample = Buffer.alloc(9);
+      sample[0] = 0x09;
+      sample.writeDoubleLE(k, 1);
+      return lengthDelimited(0x0a, Buffer.concat([...fields, lengthDelimited(0x12, sample)]));
+    };
+    const padded = Buffer.concat([
+      series([field('__name__', 'm', false), field('job', 'a', false)], 1),
+      series([field('__name__', 'm', false), field('job', 'b', true)], 2),
+    ]);
+    const manyLabels = bodyOf([
+      {
+        labels: Object.fromEntries([
+          ['__name__', 'm'],
+          ...Array.from({ length: 70 }, (_, i) => [`l${String(i).padStart(2, '0')}`, 'v']),
+        ]),
+        samples: [[T0, 1]],
+      },
+    ]);
+    const big = bodyOf([{ labels: { __name__: 'm', big: 'x'.repeat(65_520) }, samples: [[T0, 1]] }]);
+    for (const [name, body, marked] of [
+      ['padded', padded, true],
+      ['more than 64 labels', manyLabels, true],
+      ['over 64 KiB', big, false],
+    ] as const) {
+      const got = bothRoutes(body, plan, STORED_GROUPS);
+      assert.equal(got.namePlanned, true, name);
+      assert.equal(got.plannedStats.merged, 0, `${name}: left to the cache route`);
+      assert.ok(got.plannedStats.decisions > 0, name);
+      assert.equal(got.planned.kind, 'record', name);
+      if (got.planned.kind !== 'record' || got.cached.kind !== 'record') throw new Error(name);
+      assert.deepEqual(got.planned.payload, got.cached.payload, name);
+      assert.equal(ingestRelabelOf(decodeRawRecord(got.planned.payload)) !== undefined, marked, name);
+    }
+  });
 });
+
+/** A protobuf length-delimited field; `padded`: its length varint one byte longer than needed. */
+function lengthDelimited(tag: number, bytes: Uint8Array, padded = false): Buffer {
+  const len: number[] = [];
+  let v = bytes.length;
+  while (v >= 0x80) {
+    len.push((v & 0x7f) | 0x80);
+    v >>>= 7;
+  }
+  len.push(v);
+  if (padded) {
+    len[len.length - 1] |= 0x80;
+    len.push(0);
+  }
+  return Buffer.concat([Buffer.from([tag, ...len]), bytes]);
+}
