@@ -10,7 +10,7 @@ export const RW1_RAW_SCAN_SOURCES = [
 ];
 
 /** SHA-256 over those sources: each one's path, a newline, then its bytes, in order. */
-export const RW1_RAW_SCAN_SOURCES_SHA256 = 'ad7ca970efaf23e9e84a6df48fb983ffadffa7921361e483f4724613bf789e40';
+export const RW1_RAW_SCAN_SOURCES_SHA256 = 'eac35955f25a6a3609711dcd421b12d9005ca6307e8ad043e16160371851da5d';
 
 /** The module (28958 bytes), base64. */
 export const RW1_RAW_SCAN_WASM_BASE64 =
