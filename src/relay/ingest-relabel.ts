@@ -41,9 +41,10 @@
  * small tables the engine fills on a miss, the constants at their sorted places, the output
  * labels' hash forked from the scan's chain at the first change) and the gather copies it
  * (plan_gather): the cache route's record, byte for byte ({@link encodeNamePlan}, `namePlan`).
- * In-process on bench/relay's bodies and rules (bench/relabel-name-plan.ts, 11 alternated rounds):
- * +167 CPU ns per series over no rules against +192 through the cache, and no 16 MiB of slots to
- * miss in. Other rule sets, and bodies the plan leaves (as the merge's), take the cache's route.
+ * In-process on bench/relay's bodies and rules (bench/relabel-name-plan.ts, 15 alternated rounds):
+ * +189 CPU ns per series over no rules against +200 through the cache (with a `cluster` external
+ * label +255 against +321), and no 16 MiB of slots to miss in; in the daemon 0.93-1.05 of the
+ * cache route's CPU with the rules (docs/performance.md). Other rule sets, and bodies the plan leaves (as the merge's), take the cache's route.
  *
  * The record says which rule set it was relabeled under (a digest, raw-record.ts version 3), and
  * lists the dropped series (hash and samples), which each endpoint counts when it reads the record.

@@ -10,7 +10,7 @@ export const RW1_RAW_SCAN_SOURCES = [
 ];
 
 /** SHA-256 over those sources: each one's path, a newline, then its bytes, in order. */
-export const RW1_RAW_SCAN_SOURCES_SHA256 = 'eac35955f25a6a3609711dcd421b12d9005ca6307e8ad043e16160371851da5d';
+export const RW1_RAW_SCAN_SOURCES_SHA256 = 'fe884fe07a053d5e90206603c9cdac4bc3c97bb7044dc6cadc57020f694b0d73';
 
 /** The module (28958 bytes), base64. */
 export const RW1_RAW_SCAN_WASM_BASE64 =

@@ -1478,8 +1478,8 @@ __attribute__((export_name("merge_external_gather"))) void merge_external_gather
  * cache's route: SipHash of ~221 label bytes, a slot read that misses the CPU caches in the
  * daemon, the gather by pieces). Its record is the cache's route's, byte for byte
  * (test/relay/name-rule-plan.test.ts). In-process on bench/relay's bodies, CPU ns per series
- * over the plain scan + gather (bench/relabel-name-plan.ts, medians of 11 alternated rounds):
- * the plan +167, the cache +192; what is left is the pass (~30 for its loop, ~20 the `__name__`
+ * over the plain scan + gather (bench/relabel-name-plan.ts, medians of 15 alternated rounds):
+ * the plan +189, the cache +200; what is left is the pass (~30 for its loop, ~20 the `__name__`
  * value's lookup), hashing the output from the first change (~35: hash version 2 is a
  * byte-serial chain over names) and the gather of changed series (~20).
  *
