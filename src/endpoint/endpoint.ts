@@ -582,7 +582,12 @@ class SegmentReader implements Endpoint {
     const acked = seg.acked.get(r);
     let grouped: { order: Uint32Array; start: Uint32Array } | undefined;
     // Work is built first, then sent: `counts` is reused by the next record while sends wait.
-    const works: { vshard: number; signals: number }[] = [];
+    // As (vshard, signals) pairs of small integers, not an object per shard: a record's list lives
+    // as long as its sends wait for a full mailbox, so it is promoted and dies in a mark-compact.
+    let shards = 0;
+    for (let v = 0; v < counts.before.length; v++) if (counts.before[v] !== 0) shards++;
+    const works = new Array<number>(2 * shards);
+    let n = 0;
     for (let v = 0; v < counts.before.length; v++) {
       if (counts.before[v] === 0) continue;
       if (acked?.has(v)) {
@@ -602,24 +607,27 @@ class SegmentReader implements Endpoint {
         for (let k = 0; k < records; k++) this.opts.fileQueue.ack(seg.id, r + k, v);
         continue;
       }
-      works.push({ vshard: v, signals: counts.after[v] });
+      works[n++] = v;
+      works[n++] = counts.after[v];
     }
-    if (works.length > 0) grouped = groupByVshard(rec, counts, dropped);
-    for (const w of works) {
+    if (n > 0) grouped = groupByVshard(rec, counts, dropped);
+    for (let i = 0; i < n; i += 2) {
       const g = grouped!;
+      const vshard = works[i];
       st.outstanding += records;
-      let more: PortionRef[] | undefined;
+      const series = g.order.subarray(g.start[vshard], g.start[vshard + 1]);
+      const portion: PortionRef = { segmentId: seg.id, record: r, vshard };
+      // A literal per case, not a spread of `{}` or `{ morePortions }`: the spread built each work
+      // through a temporary object, and works wait in the loops' mailboxes long enough to be
+      // promoted (the 2.0 relay's peak RSS is old-space garbage: docs/performance.md).
+      let work: SendWork;
       if (records > 1) {
-        more = new Array<PortionRef>(records - 1);
-        for (let k = 1; k < records; k++) more[k - 1] = { segmentId: seg.id, record: r + k, vshard: w.vshard };
+        const more = new Array<PortionRef>(records - 1);
+        for (let k = 1; k < records; k++) more[k - 1] = { segmentId: seg.id, record: r + k, vshard };
+        work = { record: rec, series, portion, morePortions: more, signals: works[i + 1] };
+      } else {
+        work = { record: rec, series, portion, signals: works[i + 1] };
       }
-      const work: SendWork = {
-        record: rec,
-        series: g.order.subarray(g.start[w.vshard], g.start[w.vshard + 1]),
-        portion: { segmentId: seg.id, record: r, vshard: w.vshard },
-        ...(more === undefined ? {} : { morePortions: more }),
-        signals: w.signals,
-      };
       try {
         // A promise (and a turn of the microtask queue) per portion only when a mailbox is full.
         const wait = this.network.sendOrWait(work);
