@@ -13,7 +13,14 @@ import {
   type SignalTotals,
 } from '../metrics/remote-storage-metrics.js';
 import { createNetworkManager, type NetworkManager, type NetworkStats } from '../network/manager.js';
-import type { PortionOutcome, PortionRef, SendLoopStats, SendWork, SignalCounters } from '../network/types.js';
+import {
+  type PortionOutcome,
+  type PortionRef,
+  type SendLoopStats,
+  type SendWork,
+  type SignalCounters,
+  VIRTUAL_SHARDS,
+} from '../network/types.js';
 import { compileRelabeling } from '../relabel/index.js';
 import { ackDropOnlyGroups, addIngestDrops } from '../relay/ingest-drops.js';
 import { createRelayRoute, type RelayRoute, type RelayRouteStats, routedEncoderV2 } from '../relay/relay-route.js';
@@ -28,13 +35,15 @@ import {
   coalesceSamples,
   cutAndCount,
   dropSeries,
-  groupByVshard,
+  groupByPartition,
   holdsSamplesOnly,
   leaveOutKinds,
   newestTimestamp,
   oldestTimestamp,
+  SHARDS_PER_PARTITION,
   sameSeries,
   VshardCounts,
+  vshardAtPlace,
 } from './record-shaping.js';
 import { type RelabelStats, WriteRelabeler } from './write-relabel.js';
 
@@ -218,6 +227,8 @@ class SegmentReader implements Endpoint {
   private readonly keepKinds: { histograms: boolean; exemplars: boolean };
   private readonly segments = new Map<number, SegmentState>();
   private readonly counts = new VshardCounts();
+  /** dispatchRecord's signals to send per virtual shard (-1: none), used before it first waits. */
+  private readonly shardSignals = new Float64Array(VIRTUAL_SHARDS);
   private readonly stopPulling = new AbortController();
   private readonly metadata = new Map<string, MetadataEntry>();
   /** `metadata`'s values for the 2.0 encoder, made again only after a change. */
@@ -566,9 +577,14 @@ class SegmentReader implements Endpoint {
   }
 
   /**
-   * Hands `rec` to the network as one work per virtual shard. `records` > 1: `rec` holds the
+   * Hands `rec` to the network as one work per partition (the unit a loop is assigned), carrying
+   * a portion per virtual shard of it that has something to send. `records` > 1: `rec` holds the
    * samples of records `r .. r + records - 1` (coalesced, none acked before), and each work
-   * carries that shard's portion of every one of them.
+   * carries its shards' portions of every one of them.
+   *
+   * One work per partition rather than per shard (4 shards each): works wait in the loops'
+   * mailboxes long enough to be promoted, and a work per shard (256 per record, each with its
+   * series as a subarray) was most of the 2.0 relay's old-space garbage (docs/performance.md).
    */
   private async dispatchRecord(
     seg: Segment,
@@ -580,15 +596,12 @@ class SegmentReader implements Endpoint {
   ): Promise<void> {
     const counts = this.counts;
     const acked = seg.acked.get(r);
-    let grouped: { order: Uint32Array; start: Uint32Array } | undefined;
-    // Work is built first, then sent: `counts` is reused by the next record while sends wait.
-    // As (vshard, signals) pairs of small integers, not an object per shard: a record's list lives
-    // as long as its sends wait for a full mailbox, so it is promoted and dies in a mark-compact.
-    let shards = 0;
-    for (let v = 0; v < counts.before.length; v++) if (counts.before[v] !== 0) shards++;
-    const works = new Array<number>(2 * shards);
-    let n = 0;
+    // Signals to send per shard (-1: nothing to send), read below before anything waits:
+    // `counts` is reused by the next record while sends wait.
+    const send = this.shardSignals;
+    let any = false;
     for (let v = 0; v < counts.before.length; v++) {
+      send[v] = -1;
       if (counts.before[v] === 0) continue;
       if (acked?.has(v)) {
         this.c.portionsSkipped++;
@@ -607,33 +620,60 @@ class SegmentReader implements Endpoint {
         for (let k = 0; k < records; k++) this.opts.fileQueue.ack(seg.id, r + k, v);
         continue;
       }
-      works[n++] = v;
-      works[n++] = counts.after[v];
+      send[v] = counts.after[v];
+      any = true;
     }
-    if (n > 0) grouped = groupByVshard(rec, counts, dropped);
-    for (let i = 0; i < n; i += 2) {
-      const g = grouped!;
-      const vshard = works[i];
-      st.outstanding += records;
-      const series = g.order.subarray(g.start[vshard], g.start[vshard + 1]);
-      const portion: PortionRef = { segmentId: seg.id, record: r, vshard };
-      // A literal per case, not a spread of `{}` or `{ morePortions }`: the spread built each work
-      // through a temporary object, and works wait in the loops' mailboxes long enough to be
-      // promoted (the 2.0 relay's peak RSS is old-space garbage: docs/performance.md).
-      let work: SendWork;
-      if (records > 1) {
-        const more = new Array<PortionRef>(records - 1);
-        for (let k = 1; k < records; k++) more[k - 1] = { segmentId: seg.id, record: r + k, vshard };
-        work = { record: rec, series, portion, morePortions: more, signals: works[i + 1] };
+    if (!any) return;
+    const g = groupByPartition(rec, counts, dropped);
+    // Each partition's shards with something to send, as one work; a shard of it that has series
+    // but nothing to send (acked, or all cut) splits it, as its series are not the work's.
+    const works: SendWork[] = [];
+    const vshards: number[] = [];
+    let from = 0;
+    let to = 0;
+    let signals = 0;
+    const flush = () => {
+      if (vshards.length === 0) return;
+      const portion: PortionRef = { segmentId: seg.id, record: r, vshard: vshards[0] };
+      const series = g.order.subarray(from, to);
+      const more = vshards.length * records - 1;
+      if (more === 0) {
+        works.push({ record: rec, series, portion, signals });
       } else {
-        work = { record: rec, series, portion, signals: works[i + 1] };
+        const morePortions = new Array<PortionRef>(more);
+        let m = 0;
+        for (const vshard of vshards) {
+          for (let k = 0; k < records; k++) {
+            if (vshard !== vshards[0] || k > 0) morePortions[m++] = { segmentId: seg.id, record: r + k, vshard };
+          }
+        }
+        works.push({ record: rec, series, portion, morePortions, signals });
       }
+      vshards.length = 0;
+      signals = 0;
+    };
+    for (let k = 0; k < VIRTUAL_SHARDS; k++) {
+      if (k % SHARDS_PER_PARTITION === 0) flush();
+      const v = vshardAtPlace(k);
+      if (send[v] < 0) {
+        if (g.start[k + 1] > g.start[k]) flush();
+        continue;
+      }
+      if (vshards.length === 0) from = g.start[k];
+      to = g.start[k + 1];
+      vshards.push(v);
+      signals += send[v];
+    }
+    flush();
+    for (const work of works) {
+      const n = 1 + (work.morePortions?.length ?? 0);
+      st.outstanding += n;
       try {
-        // A promise (and a turn of the microtask queue) per portion only when a mailbox is full.
+        // A promise (and a turn of the microtask queue) per work only when a mailbox is full.
         const wait = this.network.sendOrWait(work);
         if (wait !== undefined) await wait;
       } catch (err) {
-        st.outstanding -= records; // never reached the network: stays unacked on disk
+        st.outstanding -= n; // never reached the network: stays unacked on disk
         throw err;
       }
     }

@@ -1,3 +1,4 @@
+import { SHARD_PARTITIONS } from '../network/partition.js';
 import { VIRTUAL_SHARDS, virtualShardOf } from '../network/types.js';
 import type { SignalRecord } from '../serialization/types.js';
 
@@ -111,7 +112,7 @@ export function cutAndCount(rec: SignalRecord, cutoffMs: number, counts: VshardC
 /**
  * Leaves out the series write relabeling dropped (`dropped[i]` = 1), after {@link cutAndCount}:
  * their signals left after the cut move from `after` to the `relabel*` counts, and they no longer
- * count as series of their shard, so {@link groupByVshard} (given the same mask) skips them. The
+ * count as series of their shard, so {@link groupByPartition} (given the same mask) skips them. The
  * record's columns are not touched: a relayed record keeps its bytes for the series that stay.
  */
 export function dropSeries(rec: SignalRecord, dropped: Uint8Array, counts: VshardCounts): void {
@@ -179,7 +180,8 @@ export function leaveOutKinds(
 /**
  * Series indices grouped by virtual shard (a counting sort): `order[start[v] .. start[v+1])` are
  * the series of shard `v`, in record order, without those `dropped` marks (see {@link dropSeries}).
- * One allocation per record.
+ * One allocation per record. (The endpoint groups by partition: {@link groupByPartition}; the
+ * benchmarks of the read side keep this one.)
  */
 export function groupByVshard(
   rec: SignalRecord,
@@ -195,6 +197,47 @@ export function groupByVshard(
   } else {
     for (let i = 0; i < rec.seriesCount; i++) {
       if (dropped[i] === 0) order[fill[virtualShardOf(rec.seriesHash[i])]++] = i;
+    }
+  }
+  return { order, start };
+}
+
+/** Virtual shards per partition ({@link SHARD_PARTITIONS}: shard `v` is in partition `v % 64`). */
+export const SHARDS_PER_PARTITION = VIRTUAL_SHARDS / SHARD_PARTITIONS;
+
+/**
+ * The place of virtual shard `v` in {@link groupByPartition}'s order: its partition's shards are
+ * places `SHARDS_PER_PARTITION * partition ..`, in shard order.
+ */
+export function partitionPlaceOf(v: number): number {
+  return (v % SHARD_PARTITIONS) * SHARDS_PER_PARTITION + Math.floor(v / SHARD_PARTITIONS);
+}
+
+/** The virtual shard at place `k` of {@link groupByPartition}'s order (see {@link partitionPlaceOf}). */
+export function vshardAtPlace(k: number): number {
+  return (k % SHARDS_PER_PARTITION) * SHARD_PARTITIONS + Math.floor(k / SHARDS_PER_PARTITION);
+}
+
+/**
+ * Series indices grouped by partition, then virtual shard (a counting sort): `order[start[k] ..
+ * start[k+1])` are the series of the shard at place `k` ({@link vshardAtPlace}), in record order,
+ * without those `dropped` marks (see {@link dropSeries}); a partition's shards are contiguous, so
+ * one work can carry them all. One allocation per record.
+ */
+export function groupByPartition(
+  rec: SignalRecord,
+  counts: VshardCounts,
+  dropped?: Uint8Array,
+): { order: Uint32Array; start: Uint32Array } {
+  const start = new Uint32Array(VIRTUAL_SHARDS + 1);
+  for (let k = 0; k < VIRTUAL_SHARDS; k++) start[k + 1] = start[k] + counts.series[vshardAtPlace(k)];
+  const fill = start.slice(0, VIRTUAL_SHARDS);
+  const order = new Uint32Array(start[VIRTUAL_SHARDS]);
+  if (dropped === undefined) {
+    for (let i = 0; i < rec.seriesCount; i++) order[fill[partitionPlaceOf(virtualShardOf(rec.seriesHash[i]))]++] = i;
+  } else {
+    for (let i = 0; i < rec.seriesCount; i++) {
+      if (dropped[i] === 0) order[fill[partitionPlaceOf(virtualShardOf(rec.seriesHash[i]))]++] = i;
     }
   }
   return { order, start };
