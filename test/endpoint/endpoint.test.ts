@@ -98,6 +98,39 @@ describe('Endpoint', () => {
     assert.equal(ep.stats().samples.sent, 3);
   });
 
+  it('sends a partition\'s shards as one work, each shard acked, split where a shard was acked before', async () => {
+    // Partition 0 holds shards 0, 64, 128 and 192 (64 partitions); 64 was acked in an earlier run.
+    const r0 = buildRecord([
+      { labels: { __name__: 'v128' }, hash: 128, samples: samples(1) },
+      { labels: { __name__: 'v1' }, hash: 1, samples: samples(5) },
+      { labels: { __name__: 'v0' }, hash: 0, samples: samples(2) },
+      { labels: { __name__: 'v64' }, hash: 64, samples: samples(3) },
+      { labels: { __name__: 'v192' }, hash: 192, samples: samples(4) },
+    ]);
+    const fq = new FakeFileQueue([segment(2, [tokens.token(r0)], [[0, [64]]])]);
+    const ep = start(fq, { batchSendDeadlineMs: 3_600_000, maxSamplesPerSend: 100, minShards: 1, maxShards: 1 });
+    await fq.waitForReleases(1);
+    assert.deepEqual(
+      [...fq.acks].sort(),
+      [
+        [2, 0, 0],
+        [2, 0, 1],
+        [2, 0, 128],
+        [2, 0, 192],
+      ],
+    );
+    // One request, its series in the works' order: partition 0's shard 0 (the acked 64 ends that
+    // work), then 128 and 192 together, then partition 1's shard 1.
+    assert.deepEqual(
+      receiver.requests.map((r) => r.body.series.map((x) => x.name)),
+      [['v0', 'v128', 'v192', 'v1']],
+    );
+    const s = ep.stats();
+    assert.equal(s.portionsSkipped, 1);
+    assert.equal(s.portionsSent, 4);
+    assert.equal(s.samples.sent, 12);
+  });
+
   it('releases a segment whose portions were all acked before without sending anything', async () => {
     const r0 = buildRecord([{ labels: { __name__: 'x' }, hash: 5, samples: samples(2) }]);
     const fq = new FakeFileQueue([segment(3, [tokens.token(r0)], [[0, [5]]])]);

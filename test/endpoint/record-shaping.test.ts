@@ -1,6 +1,18 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { coalesceSamples, holdsSamplesOnly, sameSeries } from '../../src/endpoint/record-shaping.js';
+import {
+  coalesceSamples,
+  cutAndCount,
+  dropSeries,
+  groupByPartition,
+  holdsSamplesOnly,
+  partitionPlaceOf,
+  sameSeries,
+  VshardCounts,
+  vshardAtPlace,
+} from '../../src/endpoint/record-shaping.js';
+import { SHARD_PARTITIONS } from '../../src/network/partition.js';
+import { VIRTUAL_SHARDS } from '../../src/network/types.js';
 import type { SignalRecord } from '../../src/serialization/types.js';
 import { buildRecord, zeroBucketHistogram } from '../wire/record-builder.js';
 
@@ -61,5 +73,44 @@ describe('record coalescing', () => {
     const ex = withIds([1], one);
     ex.exemplars.push({ labelRefs: new Uint32Array(0), value: 1, timestampMs: 1 });
     assert.equal(holdsSamplesOnly(ex), false);
+  });
+});
+
+describe('series grouped by partition', () => {
+  /** A record of one-sample series whose hashes are `hashes` (virtual shard = hash & 255). */
+  const ofHashes = (hashes: number[]) =>
+    buildRecord(hashes.map((hash, i) => ({ labels: { __name__: `s${i}` }, hash, samples: [[1000, i]] })));
+
+  it('places each partition\'s shards together, in shard order, each shard\'s series in record order', () => {
+    assert.equal(SHARD_PARTITIONS, 64);
+    const places = Array.from({ length: VIRTUAL_SHARDS }, (_, v) => partitionPlaceOf(v));
+    assert.deepEqual(
+      [...places].sort((a, b) => a - b),
+      Array.from({ length: VIRTUAL_SHARDS }, (_, k) => k),
+    );
+    for (let k = 0; k < VIRTUAL_SHARDS; k++) assert.equal(partitionPlaceOf(vshardAtPlace(k)), k);
+    assert.deepEqual([0, 1, 2, 3, 4, 5].map(vshardAtPlace), [0, 64, 128, 192, 1, 65]);
+
+    // Shards 64, 0, 1, 128, 65, 0, 192, 255: partition 0 (places 0-3) gets 0, 64, 128, 192.
+    const rec = ofHashes([64, 0, 1, 128, 65, 256, 192, 255]);
+    const counts = new VshardCounts();
+    cutAndCount(rec, Number.NEGATIVE_INFINITY, counts);
+    const g = groupByPartition(rec, counts);
+    assert.deepEqual([...g.order], [1, 5, 0, 3, 6, 2, 4, 7]);
+    assert.deepEqual([...g.start.subarray(0, 7)], [0, 2, 3, 4, 5, 6, 7]);
+    assert.equal(g.start[partitionPlaceOf(255)], 7);
+    assert.equal(g.start[VIRTUAL_SHARDS], 8);
+  });
+
+  it('leaves out the series dropped', () => {
+    const rec = ofHashes([64, 0, 1, 128, 65, 256, 192, 255]);
+    const counts = new VshardCounts();
+    cutAndCount(rec, Number.NEGATIVE_INFINITY, counts);
+    const dropped = Uint8Array.from([0, 1, 0, 1, 0, 0, 0, 0]);
+    dropSeries(rec, dropped, counts);
+    const g = groupByPartition(rec, counts, dropped);
+    assert.deepEqual([...g.order], [5, 0, 6, 2, 4, 7]);
+    assert.deepEqual([...g.start.subarray(0, 7)], [0, 1, 2, 2, 3, 4, 5]);
+    assert.equal(g.start[VIRTUAL_SHARDS], 6);
   });
 });
