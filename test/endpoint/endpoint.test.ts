@@ -98,7 +98,7 @@ describe('Endpoint', () => {
     assert.equal(ep.stats().samples.sent, 3);
   });
 
-  it('sends a partition\'s shards as one work, each shard acked, split where a shard was acked before', async () => {
+  it("sends a partition's shards as one work, each shard acked, split where a shard was acked before", async () => {
     // Partition 0 holds shards 0, 64, 128 and 192 (64 partitions); 64 was acked in an earlier run.
     const r0 = buildRecord([
       { labels: { __name__: 'v128' }, hash: 128, samples: samples(1) },
@@ -110,15 +110,12 @@ describe('Endpoint', () => {
     const fq = new FakeFileQueue([segment(2, [tokens.token(r0)], [[0, [64]]])]);
     const ep = start(fq, { batchSendDeadlineMs: 3_600_000, maxSamplesPerSend: 100, minShards: 1, maxShards: 1 });
     await fq.waitForReleases(1);
-    assert.deepEqual(
-      [...fq.acks].sort(),
-      [
-        [2, 0, 0],
-        [2, 0, 1],
-        [2, 0, 128],
-        [2, 0, 192],
-      ],
-    );
+    assert.deepEqual([...fq.acks].sort(), [
+      [2, 0, 0],
+      [2, 0, 1],
+      [2, 0, 128],
+      [2, 0, 192],
+    ]);
     // One request, its series in the works' order: partition 0's shard 0 (the acked 64 ends that
     // work), then 128 and 192 together, then partition 1's shard 1.
     assert.deepEqual(

@@ -81,7 +81,7 @@ describe('series grouped by partition', () => {
   const ofHashes = (hashes: number[]) =>
     buildRecord(hashes.map((hash, i) => ({ labels: { __name__: `s${i}` }, hash, samples: [[1000, i]] })));
 
-  it('places each partition\'s shards together, in shard order, each shard\'s series in record order', () => {
+  it("places each partition's shards together, in shard order, each shard's series in record order", () => {
     assert.equal(SHARD_PARTITIONS, 64);
     const places = Array.from({ length: VIRTUAL_SHARDS }, (_, v) => partitionPlaceOf(v));
     assert.deepEqual(
