@@ -144,8 +144,8 @@ export interface SendLoop {
 }
 
 /**
- * Default SendLoop mailbox capacity, in SendWork (one per record and virtual shard). A record
- * splits into up to 256 of them, 256 / N per loop of N; with the endpoint's 2 segments in memory
+ * Default SendLoop mailbox capacity, in SendWork. A record split per virtual shard made up to 256
+ * of them, 256 / N per loop of N (the endpoint now makes one per partition, up to 64); with the endpoint's 2 segments in memory
  * of 5 records each (10,000 signals in requests of 2,000 series) that is up to 640 per loop at 4
  * loops. A mailbox that holds them all means one loop waiting for its receiver never holds up the
  * endpoint, and through it the other loops (64 did: a 10M-sample backlog drained at 0.85-0.97M

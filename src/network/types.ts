@@ -30,7 +30,10 @@ export interface PortionRef {
  */
 export interface SendWork {
   readonly record: SignalRecord;
-  /** Indices of the record's series that hash to `portion.vshard`, in record order. */
+  /**
+   * Indices of the record's series that hash to the virtual shards of `portion` and `morePortions`
+   * (the endpoint's works: one partition's shards, shard by shard, each in record order).
+   */
   readonly series: Uint32Array;
   readonly portion: PortionRef;
   /**
