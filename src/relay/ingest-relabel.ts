@@ -32,7 +32,7 @@
  * body scanned without the merge, or one whose changed series have a length varint longer than
  * needed (the cache's route writes those fields anew) or new labels over 64 KiB, takes the
  * cache's route (emptied before its first use, not when the relabeler is made: emptying writes
- * all 16 MiB of slots).
+ * every slot in use, 16 MiB at first).
  *
  * Rules that decide by label name take no cache either (src/relay/name-rule-plan.ts: labeldrop,
  * labelkeep, replace without source labels, keep/drop on one label, after the external labels):
@@ -152,17 +152,36 @@ export function ingestRelabelDigest(
 }
 
 /**
- * Default slots of the outcome cache (a power of two; half of them hold entries): 131,072
- * series, 64 bytes a slot. With {@link DEFAULT_INGEST_RELABEL_ARENA_BYTES} the cache takes
- * ~32 MiB of a scanning thread's linear memory at most, touched only as it fills.
+ * Slots of the outcome cache in use at first (a power of two; half of them hold entries):
+ * 131,072 series, 64 bytes a slot, 16 MiB. With {@link DEFAULT_INGEST_RELABEL_ARENA_BYTES} that
+ * is ~32 MiB of a scanning thread's linear memory, touched only as it fills (bench/relay's
+ * 100,000 series: unchanged by the growth below, which they never need).
  */
 export const DEFAULT_INGEST_RELABEL_SLOTS = 1 << 18;
 /**
- * Default bytes of the cache's arena: the new labels of changed series whose ops do not fit in
- * their slot (36 bytes: a labeldrop and an added label of ~20 bytes fit; bench/relay's series
- * leave the arena empty). A body needs at most twice its bytes (4 MiB at most on this route), so
- * one fits in an emptied arena. A cache that cannot take the next body is emptied before it and
- * live series are decided again (each a miss).
+ * Most slots the cache grows to: 2^21 = 2,097,152 slots, 1,048,576 series, 128 MiB of slots;
+ * with the arena scaled alike (8 x 16 MiB = 128 MiB, 128 bytes per series: bench/relay's changed
+ * series need 87 with a `cluster` external label, 0 without) 256 MiB reserved per scanning
+ * thread as linear memory grown but not written: only the slots in use are ever written (a
+ * clear writes those alone), so a thread's resident size follows the slots in use, 64 bytes
+ * each, 2 to 4 per series of the working set it grew for. When a body finds the entries full (not merely the
+ * arena), the cache doubles its slots and starts over empty instead of being emptied at the
+ * same size: with more live series than entries an emptied cache misses on every series forever
+ * (400,000 series at 131,072 entries: 7.2-7.4 CPU s per million samples, against ~1.1 at
+ * 100,000), while re-filling once after a growth costs each series one miss. Past the maximum
+ * it is emptied as before. This memory is outside what `storage.max_memory_bytes` bounds
+ * (src/daemon/memory-budget.ts): a scanning thread's linear memory is not an array buffer of the
+ * main thread; it counts in the resident size the memory pacer watches, which collects garbage
+ * but does not shrink this cache.
+ */
+export const DEFAULT_INGEST_RELABEL_MAX_SLOTS = 1 << 21;
+/**
+ * Bytes of the cache's arena in use at first (scaled with the slots as they grow): the new labels
+ * of changed series whose ops do not fit in their slot (36 bytes: a labeldrop and an added label
+ * of ~20 bytes fit; bench/relay's series leave the arena empty). A body needs at most twice its
+ * bytes (4 MiB at most on this route), so one fits in an emptied arena. A cache whose arena
+ * cannot take the next body is emptied before it (not grown: its entries are not full) and live
+ * series are decided again (each a miss).
  */
 export const DEFAULT_INGEST_RELABEL_ARENA_BYTES = 16 * 1024 * 1024;
 
@@ -175,8 +194,12 @@ export const MAX_MERGED_EXTERNAL_LABELS = 16;
 
 /** Sizes of one thread's cache (tests make it small). */
 export interface IngestRelabelCacheSizes {
+  /** Slots in use at first. */
   slots: number;
+  /** Arena bytes in use at first. */
   arenaBytes: number;
+  /** Slots the cache may grow to (see {@link DEFAULT_INGEST_RELABEL_MAX_SLOTS}); default `slots`: it never grows. */
+  maxSlots?: number;
   /** Tests only: a fixed key seed, one probe sequence for every key. */
   hooks?: RelabelCacheTestHooks;
   /**
@@ -192,8 +215,15 @@ export interface IngestRelabelStats {
   bodies: number;
   /** Series decided by the engine (cache misses). */
   decisions: number;
-  /** Times the cache was emptied because the next body might not fit. */
+  /** Times the cache was emptied because the next body might not fit (growths included). */
   clears: number;
+  /**
+   * Times the cache doubled its slots (and emptied itself) because the next body's series might
+   * not fit in its entries; `slots` says how many it has now.
+   */
+  growths: number;
+  /** Slots the cache has in use now (half of them hold entries). */
+  slots: number;
   /** Bodies left unmarked (stored as received, relabeled at send time). */
   fallbacks: number;
   /**
@@ -215,7 +245,15 @@ export interface IngestRelabeled {
 
 /** One thread's relabeler of one rule set, over one WebAssembly scan instance. */
 export class IngestRelabeler {
-  readonly stats: IngestRelabelStats = { bodies: 0, decisions: 0, clears: 0, fallbacks: 0, merged: 0 };
+  readonly stats: IngestRelabelStats = {
+    bodies: 0,
+    decisions: 0,
+    clears: 0,
+    growths: 0,
+    slots: 0,
+    fallbacks: 0,
+    merged: 0,
+  };
   private readonly relabeler: Relabeler;
   private readonly writer = new ScratchWriter(1024);
   /**
@@ -238,12 +276,14 @@ export class IngestRelabeler {
     sizes: IngestRelabelCacheSizes = {
       slots: DEFAULT_INGEST_RELABEL_SLOTS,
       arenaBytes: DEFAULT_INGEST_RELABEL_ARENA_BYTES,
+      maxSlots: DEFAULT_INGEST_RELABEL_MAX_SLOTS,
     },
   ) {
     this.relabeler = compileRelabeling(plan.rules, plan.scheme);
     // Reserved either way (its per-call arrays serve the merge too; a merge may fall back to it),
-    // but emptied only when used: emptying writes every slot, 16 MiB of a thread's memory.
-    wasm.enableRelabelCache(sizes.slots, sizes.arenaBytes, sizes.hooks);
+    // but emptied only when used: emptying writes every slot in use, 16 MiB of a thread's memory.
+    wasm.enableRelabelCache(sizes.slots, sizes.arenaBytes, sizes.hooks, sizes.maxSlots);
+    this.stats.slots = wasm.relabelCacheUsage().slots;
     const planned =
       plan.rules.length > 0 && plan.external.length <= 2 * MAX_MERGED_EXTERNAL_LABELS && sizes.cacheOnly !== true
         ? planNameRules(plan.rules, plan.scheme, plan.external)
@@ -299,7 +339,14 @@ export class IngestRelabeler {
     const usage = wasm.relabelCacheUsage();
     // Emptied only between bodies: a body's entries must stay until it is gathered. A body adds
     // at most its series and its label bytes as keys, plus new labels (about as many bytes again).
-    if (usage.entries + scan.series > usage.entryCapacity || usage.arenaUsed + 2 * bodyLength > usage.arenaCapacity) {
+    if (usage.entries + scan.series > usage.entryCapacity) {
+      // The entries are full: the working set may not fit, so grow (emptied) while it may.
+      if (wasm.relabelGrow()) {
+        this.stats.growths++;
+        this.stats.slots = wasm.relabelCacheUsage().slots;
+      }
+      this.stats.clears++;
+    } else if (usage.arenaUsed + 2 * bodyLength > usage.arenaCapacity) {
       wasm.relabelClear();
       this.stats.clears++;
     }

@@ -31,6 +31,13 @@ import { RW1_RAW_SCAN_WASM_BASE64 } from './rw1-raw-scan-wasm-binary.js';
 export const MAX_WASM_SCAN_BODY_BYTES = 4 * 1024 * 1024;
 
 const PAGE_BYTES = 65536;
+/**
+ * Most relabel cache slots an instance reserves: 2^22 (256 MiB of slots, 2,097,152 series), so
+ * that the header's u32 byte counts (relabel_clear's) and the 4 GiB of wasm32 memory stay far.
+ */
+export const MAX_RELABEL_SLOTS = 1 << 22;
+/** Most arena bytes an instance reserves (the arena's offsets are u32 in its slots). */
+export const MAX_RELABEL_ARENA_BYTES = 512 * 1024 * 1024;
 /** Most send-loop groups (raw-record.ts's MAX_RAW_GROUPS: one per virtual shard). */
 const MAX_GROUPS = 256;
 /** Bytes the uncompress and the gathers may write past their output (see the C sources: copy_piece). */
@@ -76,14 +83,23 @@ export interface WasmRelayScan {
   /**
    * Reserves the write relabel outcome cache (once; later calls keep the first sizes): `slots`
    * (a power of two; at most half of them hold entries; 64 bytes each) and `arenaBytes` for the
-   * new labels that do not fit in their slot. Its 128-bit key seed is drawn at random here unless
-   * `hooks` (tests only) fixes it. Call before a scan: the per-call layout moves past the cache.
+   * new labels that do not fit in their slot, in use at first; `maxSlots` (a power of two, at
+   * least `slots`; default `slots`) and the arena scaled alike are reserved, as memory grown but
+   * not written (out of RSS until {@link relabelGrow} puts them in use and they fill). Its
+   * 128-bit key seed is drawn at random here unless `hooks` (tests only) fixes it. Call before a
+   * scan: the per-call layout moves past the cache.
    */
-  enableRelabelCache(slots: number, arenaBytes: number, hooks?: RelabelCacheTestHooks): void;
+  enableRelabelCache(slots: number, arenaBytes: number, hooks?: RelabelCacheTestHooks, maxSlots?: number): void;
   /** Entries and arena bytes the cache holds, and its capacities. */
   relabelCacheUsage(): RelabelCacheUsage;
-  /** Forgets every cached outcome. */
-  relabelClear(): void;
+  /** Forgets every cached outcome; returns the bytes of slots it wrote (the slots in use). */
+  relabelClear(): number;
+  /**
+   * Forgets every cached outcome and doubles the slots in use, their entry capacity and the
+   * arena's usable part (up to what {@link enableRelabelCache} reserved). False when the slots
+   * were at their maximum: the cache was only emptied.
+   */
+  relabelGrow(): boolean;
   /**
    * Looks up every series of the last scanned body in the cache; returns the series that missed
    * (a view reused by the next call). {@link relabelLabelRange} says where a series' label fields
@@ -192,7 +208,11 @@ export interface RelabelCacheUsage {
   entryCapacity: number;
   arenaUsed: number;
   arenaCapacity: number;
-  /** Bytes the cache region takes in linear memory (touched only as it fills). */
+  /** Slots in use (entries at most half of them). */
+  slots: number;
+  /** Slots reserved: {@link WasmRelayScan.relabelGrow} doubles `slots` up to these. */
+  maxSlots: number;
+  /** Bytes the cache region reserves in linear memory (touched only as slots come in use and fill). */
   regionBytes: number;
 }
 
@@ -263,7 +283,8 @@ interface ModuleExports {
     out: number,
     outLen: number,
   ): number;
-  relabel_clear(cache: number): void;
+  relabel_clear(cache: number): number;
+  relabel_grow(cache: number): number;
   relabel_resolve(
     cache: number,
     starts: number,
@@ -381,11 +402,13 @@ interface ModuleExports {
   ): void;
 }
 
-/** rw1-raw-scan.c's relabel_cache: 5 u32, 2 pointers, a u32, the seed (2 u64 at byte 32), a u32. */
+/** rw1-raw-scan.c's relabel_cache: 5 u32, 2 pointers, a u32, the seed (2 u64 at byte 32), 3 u32. */
 const CACHE_HEADER_BYTES = 64;
 /** Byte offsets in the header (rw1-raw-scan.c's relabel_cache). */
 const HEADER_START_MASK = 28;
 const HEADER_SEED = 32;
+const HEADER_MAX_MASK = 52;
+const HEADER_ARENA_MAX = 56;
 /** rw1-raw-scan.c's relabel_slot: one cache line. */
 const SLOT_BYTES = 64;
 /** New label fields of one series are staged here before relabel_insert copies them to the arena. */
@@ -492,16 +515,22 @@ class WasmRelayScanModule implements WasmRelayScan {
     this.callAt = this.tsAt + 24;
   }
 
-  enableRelabelCache(slots: number, arenaBytes: number, hooks: RelabelCacheTestHooks = {}): void {
+  enableRelabelCache(slots: number, arenaBytes: number, hooks: RelabelCacheTestHooks = {}, maxSlots = slots): void {
     if (this.cacheAt !== 0) return;
     if (!Number.isInteger(Math.log2(slots)) || slots < 16)
       throw new RangeError(`slots must be a power of two >= 16, got ${slots}`);
+    if (!Number.isInteger(Math.log2(maxSlots)) || maxSlots < slots || maxSlots > MAX_RELABEL_SLOTS)
+      throw new RangeError(`maxSlots must be a power of two in ${slots}..${MAX_RELABEL_SLOTS}, got ${maxSlots}`);
     const entryCap = slots >>> 1;
+    // The arena grows with the slots: the same bytes per entry at every size.
+    const arenaMax = arenaBytes * (maxSlots / slots);
+    if (arenaMax > MAX_RELABEL_ARENA_BYTES)
+      throw new RangeError(`the arena reserved (${arenaMax} bytes) exceeds ${MAX_RELABEL_ARENA_BYTES}`);
     const at = align(this.callAt, SLOT_BYTES);
     const slotsAt = at + CACHE_HEADER_BYTES;
-    const stagingAt = slotsAt + SLOT_BYTES * slots;
+    const stagingAt = slotsAt + SLOT_BYTES * maxSlots;
     const arenaAt = align(stagingAt + STAGING_BYTES, 8);
-    const planAt = align(arenaAt + arenaBytes + WRITE_SLACK, SLOT_BYTES);
+    const planAt = align(arenaAt + arenaMax + WRITE_SLACK, SLOT_BYTES);
     const namesAt = planAt + PLAN_HEADER_BYTES;
     const valuesAt = namesAt + PLAN_ENTRY_BYTES * PLAN_TABLE_ENTRIES;
     const end = valuesAt + PLAN_ENTRY_BYTES * PLAN_TABLE_ENTRIES;
@@ -525,11 +554,13 @@ class WasmRelayScanModule implements WasmRelayScan {
     h[5] = slotsAt;
     h[6] = arenaAt;
     h[HEADER_START_MASK / 4] = hooks.oneProbeSequence === true ? 0 : 0xffffffff;
+    new Uint32Array(this.m.memory.buffer, at + HEADER_MAX_MASK, 2).set([maxSlots - 1, arenaMax]);
     // Per process (per instance) at random: which label sets collide cannot be known in advance.
     const seed = new BigUint64Array(this.m.memory.buffer, at + HEADER_SEED, 2);
     if (hooks.seed !== undefined) seed.set(hooks.seed);
     else randomFillSync(seed);
-    // Fresh pages are zero: every slot is empty.
+    // Fresh pages are zero: every slot is empty, those reserved for growth too (never written
+    // until in use: relabel_clear writes only the slots in use).
     this.cacheAt = at;
     this.stagingAt = stagingAt;
     this.cacheRegionBytes = end - at;
@@ -537,20 +568,29 @@ class WasmRelayScanModule implements WasmRelayScan {
   }
 
   relabelCacheUsage(): RelabelCacheUsage {
-    if (this.cacheAt === 0) return { entries: 0, entryCapacity: 0, arenaUsed: 0, arenaCapacity: 0, regionBytes: 0 };
+    if (this.cacheAt === 0)
+      return { entries: 0, entryCapacity: 0, arenaUsed: 0, arenaCapacity: 0, slots: 0, maxSlots: 0, regionBytes: 0 };
     const h = new Uint32Array(this.m.memory.buffer, this.cacheAt, 5);
+    const maxMask = new Uint32Array(this.m.memory.buffer, this.cacheAt + HEADER_MAX_MASK, 1)[0];
     return {
       entries: h[1],
       entryCapacity: h[2],
       arenaUsed: h[3],
       arenaCapacity: h[4],
+      slots: h[0] + 1,
+      maxSlots: maxMask + 1,
       regionBytes: this.cacheRegionBytes,
     };
   }
 
-  relabelClear(): void {
+  relabelClear(): number {
     this.needCache();
-    this.m.relabel_clear(this.cacheAt);
+    return this.m.relabel_clear(this.cacheAt);
+  }
+
+  relabelGrow(): boolean {
+    this.needCache();
+    return this.m.relabel_grow(this.cacheAt) === 1;
   }
 
   relabelLookup(scan: RawWriteRequestScan): Uint32Array {

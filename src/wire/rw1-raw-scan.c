@@ -939,7 +939,11 @@ typedef struct {
   u32 start_mask; /* ANDed with a key's first slot: all ones (0 in a test that puts every key on one probe sequence) */
   u64 seed[2];
   u32 sink;       /* where the lookup's early slot reads go, so they are not optimized away */
+  u32 max_mask;   /* slots reserved - 1: slot_mask doubles up to it (relabel_grow) */
+  u32 arena_max;  /* arena bytes reserved: arena_cap doubles up to it */
 } relabel_cache;
+
+_Static_assert(sizeof(relabel_cache) == 64, "rw1-raw-scan-wasm.ts reserves 64 bytes for the header");
 
 /* Where series i's label fields start: after the TimeSeries tag and length. */
 static inline u32 labels_start(const u8 *body, u32 start) {
@@ -1251,11 +1255,33 @@ __attribute__((export_name("relabel_insert"))) int relabel_insert(relabel_cache 
   return (int)slot;
 }
 
-/* Forgets every outcome. */
-__attribute__((export_name("relabel_clear"))) void relabel_clear(relabel_cache *c) {
-  __builtin_memset(c->slots, 0, (c->slot_mask + 1) * sizeof(relabel_slot));
+/*
+ * Forgets every outcome. Writes the slots in use and no others: the slots reserved past
+ * slot_mask were never written (fresh pages, zero), and writing them would make them resident.
+ * Returns the bytes it wrote (for the tests).
+ */
+__attribute__((export_name("relabel_clear"))) u32 relabel_clear(relabel_cache *c) {
+  u32 bytes = (c->slot_mask + 1) * (u32)sizeof(relabel_slot);
+  __builtin_memset(c->slots, 0, bytes);
   c->entries = 0;
   c->arena_used = 0;
+  return bytes;
+}
+
+/*
+ * Forgets every outcome, then doubles the slots in use (slot_mask), the entries they may hold
+ * (half of them) and the arena's usable part, within what was reserved (max_mask, arena_max):
+ * for a working set of series the cache cannot hold, where clearing alone would miss on every
+ * series forever (src/relay/ingest-relabel.ts decides when). The new slots are still zero, as
+ * reserved. Returns 0 when the slots were at their maximum already (then it only clears).
+ */
+__attribute__((export_name("relabel_grow"))) u32 relabel_grow(relabel_cache *c) {
+  relabel_clear(c);
+  if (c->slot_mask >= c->max_mask) return 0;
+  c->slot_mask = 2 * c->slot_mask + 1;
+  c->entry_cap = (c->slot_mask + 1) >> 1;
+  c->arena_cap = c->arena_cap > c->arena_max / 2 ? c->arena_max : 2 * c->arena_cap;
+  return 1;
 }
 
 /* relabel_lookup's resolve for the m series it missed (misses), once each is inserted (slot_of). */
