@@ -826,7 +826,15 @@ describe('external labels without rules: merged in the scan module, no cache', (
       records.push(encodeGatheredRawRecord(r.scan, r.gathered, undefined, r.mark));
     }
     assert.deepEqual(records[0], records[1]);
-    assert.deepEqual(rl.stats, { bodies: 2, decisions: 60, clears: 0, fallbacks: 0, merged: 1 });
+    assert.deepEqual(rl.stats, {
+      bodies: 2,
+      decisions: 60,
+      clears: 0,
+      growths: 0,
+      slots: 1024,
+      fallbacks: 0,
+      merged: 1,
+    });
     rl.dispose();
   });
 
@@ -865,7 +873,15 @@ describe('external labels without rules: merged in the scan module, no cache', (
       const rec = decodeRawRecord(out.payload);
       assert.deepEqual(labelsOfRecord(rec, 0), { __name__: 'm', cluster: 'c', job: 'b' });
     }
-    assert.deepEqual(rl.stats, { bodies: 3, decisions: 1, clears: 0, fallbacks: 0, merged: 2 });
+    assert.deepEqual(rl.stats, {
+      bodies: 3,
+      decisions: 1,
+      clears: 0,
+      growths: 0,
+      slots: DEFAULT_INGEST_RELABEL_SLOTS,
+      fallbacks: 0,
+      merged: 2,
+    });
     rl.dispose();
   });
 });
