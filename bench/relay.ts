@@ -12,6 +12,8 @@
  *   [--warmup-samples=2000000] (relayed and delivered before measuring; 0 = measure from cold)
  *   [--relabel] (both agents apply BENCH_RELABEL_RULES: 10% of series dropped, a labeldrop, a label
  *   added; CPU per million is then per sample received)
+ *   [--relabel-rules=plan] (`cache`: the same outcome with the added label by a replace with
+ *   source_labels, BENCH_RELABEL_RULES_CACHED, which the relay decides through its outcome cache)
  *   [--protobuf-message=prometheus.WriteRequest] (promspool's outgoing protocol; with
  *   io.prometheus.write.v2.Request the sink answers as a 2.0 receiver and the scenario is `relay-rw2...`)
  *   [--external-labels] (both agents add BENCH_EXTERNAL_LABELS, one `cluster` label: promspool
@@ -27,6 +29,7 @@ import {
   type AgentKind,
   BENCH_EXTERNAL_LABELS,
   BENCH_RELABEL_RULES,
+  BENCH_RELABEL_RULES_CACHED,
   keptByBenchRelabel,
   type RelayWays,
   startAgent,
@@ -60,6 +63,8 @@ const args = scenarioArgs({
    */
   'warmup-samples': 2_000_000,
   relabel: false,
+  /** With --relabel: `plan` (BENCH_RELABEL_RULES) or `cache` (BENCH_RELABEL_RULES_CACHED: the relay's outcome cache). */
+  'relabel-rules': 'plan',
   'protobuf-message': 'prometheus.WriteRequest',
   'external-labels': false,
   'in-process': false,
@@ -68,6 +73,9 @@ const protobufMessage = args['protobuf-message'];
 if (protobufMessage !== 'prometheus.WriteRequest' && protobufMessage !== 'io.prometheus.write.v2.Request') {
   throw new Error(`--protobuf-message must be prometheus.WriteRequest or io.prometheus.write.v2.Request`);
 }
+const relabelRules = args['relabel-rules'];
+if (relabelRules !== 'plan' && relabelRules !== 'cache') throw new Error(`--relabel-rules must be plan or cache`);
+const cachedRules = args.relabel && relabelRules === 'cache';
 const rw2 = protobufMessage === 'io.prometheus.write.v2.Request';
 const totalSamples = Math.round(args.samples * benchScale());
 const warmupSamples = Math.round(args['warmup-samples'] * benchScale());
@@ -124,7 +132,7 @@ async function runOnce(kind: AgentKind): Promise<RelayRun> {
     dataDir,
     shards: args.shards,
     samplesPerSend: args['per-request'],
-    ...(args.relabel ? { writeRelabelConfigs: BENCH_RELABEL_RULES } : {}),
+    ...(args.relabel ? { writeRelabelConfigs: cachedRules ? BENCH_RELABEL_RULES_CACHED : BENCH_RELABEL_RULES } : {}),
     ...(rw2 ? { protobufMessage } : {}),
     ...(args['external-labels'] ? { externalLabels: BENCH_EXTERNAL_LABELS } : {}),
     nodeFlags: [
@@ -455,8 +463,8 @@ const notes = [
 if (!args['no-append'] && !args['cpu-prof']) {
   recordResult({
     // Runs of another length (issue 22's 2M from cold) are scenarios of their own.
-    scenario: `relay${rw2 ? '-rw2' : ''}${args.relabel ? '-relabel' : ''}${args['external-labels'] ? '-ext' : ''}${args['in-process'] ? '-inprocess' : ''}${warmupSamples === 0 ? '-cold' : ''}${args.samples === 10_000_000 ? '' : `-${args.samples / 1e6}M`}`,
-    title: `relay${rw2 ? ', remote-write 2.0 out' : ''}${args.relabel ? ' (write relabel: 3 rules)' : ''}${args['external-labels'] ? ', external labels' : ''}${args['in-process'] ? ', promspool in-process' : ''}${warmupSamples === 0 ? ', from cold' : ''}${args.samples === 10_000_000 ? '' : `, ${args.samples / 1e6}M samples`}`,
+    scenario: `relay${rw2 ? '-rw2' : ''}${args.relabel ? `-relabel${cachedRules ? '-cache' : ''}` : ''}${args['external-labels'] ? '-ext' : ''}${args['in-process'] ? '-inprocess' : ''}${warmupSamples === 0 ? '-cold' : ''}${args.samples === 10_000_000 ? '' : `-${args.samples / 1e6}M`}`,
+    title: `relay${rw2 ? ', remote-write 2.0 out' : ''}${args.relabel ? ` (write relabel: 3 rules${cachedRules ? ', through the outcome cache' : ''})` : ''}${args['external-labels'] ? ', external labels' : ''}${args['in-process'] ? ', promspool in-process' : ''}${warmupSamples === 0 ? ', from cold' : ''}${args.samples === 10_000_000 ? '' : `, ${args.samples / 1e6}M samples`}`,
     subject: 'promspool',
     ...(vm ? { peer: 'vmagent' } : {}),
     keyMetric: 'cpuPerM',

@@ -57,6 +57,18 @@ export const BENCH_RELABEL_RULES: Record<string, unknown>[] = [
   { target_label: 'relayed_by', replacement: 'agent' },
 ];
 
+/**
+ * {@link BENCH_RELABEL_RULES} with the same outcome through a rule outside the relay's plan by
+ * label name (src/relay/name-rule-plan.ts): the added label by a replace with `source_labels`
+ * (every `__name__` of the benchmark matches), so the relay scan takes its outcome cache
+ * (bench/relay `--relabel-rules=cache`).
+ */
+export const BENCH_RELABEL_RULES_CACHED: Record<string, unknown>[] = [
+  BENCH_RELABEL_RULES[0],
+  BENCH_RELABEL_RULES[1],
+  { source_labels: ['__name__'], regex: 'bench_.*', target_label: 'relayed_by', replacement: 'agent' },
+];
+
 /** Whether bench/lib/rw-bodies series `i` survives {@link BENCH_RELABEL_RULES}. */
 export function keptByBenchRelabel(i: number): boolean {
   return i % 50 >= 5;
