@@ -407,8 +407,8 @@ const CACHE_HEADER_BYTES = 64;
 /** Byte offsets in the header (rw1-raw-scan.c's relabel_cache). */
 const HEADER_START_MASK = 28;
 const HEADER_SEED = 32;
+/** max_mask, then arena_max. */
 const HEADER_MAX_MASK = 52;
-const HEADER_ARENA_MAX = 56;
 /** rw1-raw-scan.c's relabel_slot: one cache line. */
 const SLOT_BYTES = 64;
 /** New label fields of one series are staged here before relabel_insert copies them to the arena. */
