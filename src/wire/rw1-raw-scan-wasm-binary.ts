@@ -10,7 +10,7 @@ export const RW1_RAW_SCAN_SOURCES = [
 ];
 
 /** SHA-256 over those sources: each one's path, a newline, then its bytes, in order. */
-export const RW1_RAW_SCAN_SOURCES_SHA256 = '9ba490beb6a6893c687b4a57496d60b9bd93583a39919566ed5c1262b14cb0af';
+export const RW1_RAW_SCAN_SOURCES_SHA256 = 'bdfb6cff29bf7c864b55a299297287e0eb84db400cfca944881aa7cb292ac332';
 
 /** The module (29113 bytes), base64. */
 export const RW1_RAW_SCAN_WASM_BASE64 =

@@ -896,10 +896,15 @@ __attribute__((export_name("gather_groups"))) void gather_groups(const u8 *body,
  * Collisions: two different series with the same 128-bit key would share an outcome (the later
  * one would be sent with the first one's relabeled labels). Taking SipHash as a pseudo-random
  * function of its seed (what it is designed and analysed to be), a series not in the cache
- * matches one of its n = 131,072 = 2^17 entries (the default capacity) with probability at most
- * n / 2^128 = 2^-111 (3.9e-34); any two of a full cache's entries collide with probability
- * at most n^2 / 2^129 = 2^-95 (2.5e-29). At 10 million lookups per second for 100 years
- * (3.2e16 < 2^55 lookups) the chance of one wrong outcome stays below 2^55 * 2^-111 = 2^-56.
+ * matches one of its n entries with probability at most n / 2^128: with n = 1,048,576 = 2^20
+ * (the default maximum, src/relay/ingest-relabel.ts; 2^17 before it grows) 2^-108 (3.2e-33); any
+ * two of a full cache's entries collide with probability at most n^2 / 2^129 = 2^-89 (1.6e-27).
+ * At 10 million lookups per second for 100 years (3.2e16 < 2^55 lookups) the chance of one
+ * wrong outcome stays below 2^55 * 2^-108 = 2^-53.
+ *
+ * The slots in use are the first slot_mask + 1 of the max_mask + 1 reserved: relabel_grow doubles
+ * them (emptied) when the series outgrow the entries, and the slots past them are never written
+ * before (pages untouched, out of the resident size).
  */
 
 #define RELABEL_KEEP 0
