@@ -463,8 +463,8 @@ const notes = [
 if (!args['no-append'] && !args['cpu-prof']) {
   recordResult({
     // Runs of another length (issue 22's 2M from cold) are scenarios of their own.
-    scenario: `relay${rw2 ? '-rw2' : ''}${args.relabel ? `-relabel${cachedRules ? '-cache' : ''}` : ''}${args['external-labels'] ? '-ext' : ''}${args['in-process'] ? '-inprocess' : ''}${warmupSamples === 0 ? '-cold' : ''}${args.samples === 10_000_000 ? '' : `-${args.samples / 1e6}M`}`,
-    title: `relay${rw2 ? ', remote-write 2.0 out' : ''}${args.relabel ? ` (write relabel: 3 rules${cachedRules ? ', through the outcome cache' : ''})` : ''}${args['external-labels'] ? ', external labels' : ''}${args['in-process'] ? ', promspool in-process' : ''}${warmupSamples === 0 ? ', from cold' : ''}${args.samples === 10_000_000 ? '' : `, ${args.samples / 1e6}M samples`}`,
+    scenario: `relay${rw2 ? '-rw2' : ''}${args.relabel ? `-relabel${cachedRules ? '-cache' : ''}` : ''}${args['external-labels'] ? '-ext' : ''}${args['in-process'] ? '-inprocess' : ''}${warmupSamples === 0 ? '-cold' : ''}${args.samples === 10_000_000 ? '' : `-${args.samples / 1e6}M`}${args.series === 100_000 ? '' : `-${args.series / 1000}k-series`}`,
+    title: `relay${rw2 ? ', remote-write 2.0 out' : ''}${args.relabel ? ` (write relabel: 3 rules${cachedRules ? ', through the outcome cache' : ''})` : ''}${args['external-labels'] ? ', external labels' : ''}${args['in-process'] ? ', promspool in-process' : ''}${warmupSamples === 0 ? ', from cold' : ''}${args.samples === 10_000_000 ? '' : `, ${args.samples / 1e6}M samples`}${args.series === 100_000 ? '' : `, ${args.series.toLocaleString('en-US')} series`}`,
     subject: 'promspool',
     ...(vm ? { peer: 'vmagent' } : {}),
     keyMetric: 'cpuPerM',
