@@ -176,6 +176,18 @@ export const DEFAULT_INGEST_RELABEL_SLOTS = 1 << 18;
  * size the memory pacer watches, which collects garbage but does not shrink this cache.
  */
 export const DEFAULT_INGEST_RELABEL_MAX_SLOTS = 1 << 21;
+
+/**
+ * The cache grows only when it filled within this many lookups per entry since it was last
+ * emptied, that is when at least about half of those lookups missed: a working set larger than
+ * the cache refills it within one entry's worth of lookups (every lookup after an emptying
+ * misses). Series that churn (a pod label that changes, each series living a while) fill it
+ * slowly, by a few misses per body: a larger cache would only take longer to fill with dead
+ * series and grow again, up to the maximum, without saving a miss. With a working set of 90% of
+ * the entries and 1% new series a body it fills after ~11 entries' worth of lookups (not grown);
+ * with 10% new series after ~1.9 (grown: emptied half as often).
+ */
+const GROWTH_LOOKUPS_PER_ENTRY = 2;
 /**
  * Bytes of the cache's arena in use at first (scaled with the slots as they grow): the new labels
  * of changed series whose ops do not fit in their slot (36 bytes: a labeldrop and an added label
@@ -256,6 +268,8 @@ export class IngestRelabeler {
     merged: 0,
   };
   private readonly relabeler: Relabeler;
+  /** Series looked up in the cache since it was last emptied (see GROWTH_LOOKUPS_PER_ENTRY). */
+  private lookupsSinceClear = 0;
   private readonly writer = new ScratchWriter(1024);
   /**
    * No rules: the external labels the scan module merges without the cache. The body must be
@@ -308,6 +322,7 @@ export class IngestRelabeler {
     if (!this.cacheStale) return;
     // The cache may hold another rule set's outcomes (this thread's previous relabeler).
     this.wasm.relabelClear();
+    this.lookupsSinceClear = 0;
     this.cacheStale = false;
   }
 
@@ -341,16 +356,23 @@ export class IngestRelabeler {
     // Emptied only between bodies: a body's entries must stay until it is gathered. A body adds
     // at most its series and its label bytes as keys, plus new labels (about as many bytes again).
     if (usage.entries + scan.series > usage.entryCapacity) {
-      // The entries are full: the working set may not fit, so grow (emptied) while it may.
-      if (wasm.relabelGrow()) {
+      // The entries are full. Filled within GROWTH_LOOKUPS_PER_ENTRY lookups per entry since it
+      // was last emptied, the working set does not fit: grow (emptied) while it may. Filled
+      // slowly, by series that come and go (churn), a larger cache would fill with dead series
+      // too: emptied at the same size.
+      if (this.lookupsSinceClear >= GROWTH_LOOKUPS_PER_ENTRY * usage.entryCapacity) wasm.relabelClear();
+      else if (wasm.relabelGrow()) {
         this.stats.growths++;
         this.stats.slots = wasm.relabelCacheUsage().slots;
-      }
+      } // else at the maximum: relabelGrow emptied it at the same size.
+      this.lookupsSinceClear = 0;
       this.stats.clears++;
     } else if (usage.arenaUsed + 2 * bodyLength > usage.arenaCapacity) {
       wasm.relabelClear();
+      this.lookupsSinceClear = 0;
       this.stats.clears++;
     }
+    this.lookupsSinceClear += scan.series;
     const misses = wasm.relabelLookup(scan);
     if (misses.length > 0) {
       const body = wasm.relabelBody();
@@ -371,6 +393,7 @@ export class IngestRelabeler {
         if (!ok) {
           // Full within one body (or new labels too large to stage): this body goes unmarked.
           wasm.relabelClear();
+          this.lookupsSinceClear = 0;
           this.stats.clears++;
           this.stats.fallbacks++;
           return undefined;

@@ -126,6 +126,34 @@ describe('the ingest relabel cache grows instead of thrashing', () => {
     ref.dispose();
   });
 
+  it('clears without growing when series churn: the cache filled slowly, by a few new series a body', () => {
+    const plan = planOf(RULES);
+    // 64 slots (32 entries), may grow to 256. Each body: 4 series every body has, 1 new one.
+    const churnBody = (b: number) =>
+      bodyOf(
+        seriesSet(1_700_000_000_000 + b, 5).map((s, k) => ({
+          ...s,
+          labels: { ...s.labels, k: k < 4 ? `shared-${k}` : `new-${b}` },
+        })),
+      );
+    const wasm = instance();
+    const rl = new IngestRelabeler(plan, wasm, { slots: 64, arenaBytes: 64 * 1024, maxSlots: 256 });
+    const refWasm = instance();
+    const ref = new IngestRelabeler(plan, refWasm, { slots: 4096, arenaBytes: 1 << 20 });
+    for (let b = 0; b < 60; b++) {
+      const body = churnBody(b);
+      assert.deepEqual(recordOf(wasm, rl, body), recordOf(refWasm, ref, body), `body ${b}: the record byte for byte`);
+    }
+    // Entries after body b: 4 + (b + 1) until a body's 5 series would pass 32: before body 24
+    // (28 entries), after 24 bodies, 120 lookups >= 2 x 32: emptied, not grown. Then 4 + 1 a body
+    // again from body 24: 28 entries + 5 > 32 before body 48.
+    assert.deepEqual([rl.stats.growths, rl.stats.clears, rl.stats.slots], [0, 2, 64]);
+    // Misses: bodies 0, 24 and 48 miss all 5, the others their new series only.
+    assert.equal(rl.stats.decisions, 3 * 5 + 57);
+    rl.dispose();
+    ref.dispose();
+  });
+
   it('clears without growing when only the arena is full', () => {
     // A 40-byte added value: every changed series' new labels go to the arena.
     const plan = planOf([{ source_labels: ['job'], target_label: 'relayed_by', replacement: 'x'.repeat(40) }]);
