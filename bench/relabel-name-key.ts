@@ -21,9 +21,6 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { FieldReader } from '../src/config/field-reader.js';
-import { readRelabelConfigs } from '../src/relabel/config.js';
-import type { RelabelRule } from '../src/relabel/types.js';
 import {
   DEFAULT_INGEST_RELABEL_ARENA_BYTES,
   DEFAULT_INGEST_RELABEL_SLOTS,
@@ -31,10 +28,9 @@ import {
   ingestRelabelDigest,
 } from '../src/relay/ingest-relabel.js';
 import { createWasmRelayScan } from '../src/wire/rw1-raw-scan-wasm.js';
-import { BENCH_RELABEL_RULES } from './lib/agents.js';
 import { printTable } from './lib/measure.js';
+import { benchRelabelRules, median, scanAndGatherAll, uncompressedRelayBodies } from './lib/relay-scan-bodies.js';
 import { recordResult } from './lib/results.js';
-import { buildBodySet } from './lib/rw-bodies.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const argv = Object.fromEntries(
@@ -144,50 +140,34 @@ class Prototype {
   }
 }
 
-function rules(): RelabelRule[] {
-  const r = new FieldReader('snake');
-  const out = readRelabelConfigs(r, BENCH_RELABEL_RULES, 'write_relabel_configs', 'utf8') as RelabelRule[];
-  if (r.errors.length > 0) throw new Error(`relabel-name-key: BENCH_RELABEL_RULES: ${JSON.stringify(r.errors)}`);
-  return out;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const h = s.length >> 1;
-  return s.length % 2 === 1 ? s[h] : (s[h - 1] + s[h]) / 2;
-}
-
 // bench/relay's bodies, uncompressed once (the snappy step is the same for every way).
 const plain = createWasmRelayScan();
 const cached = createWasmRelayScan();
 if (plain === undefined || cached === undefined) throw new Error('relabel-name-key: no WebAssembly scan');
-const bodies: Buffer[] = [];
-for (const b of buildBodySet({ series: SERIES, labelsPerSeries: 10, seriesPerRequest: 2000 }, 2 ** 40)) {
-  const claimed = b.uncompressedBytes;
-  const r = plain.uncompressAndScan(b.compressed, claimed, 'utf8');
-  if (r === undefined || r.scan === undefined) throw new Error('relabel-name-key: a bench body did not scan');
-  bodies.push(Buffer.from(r.body));
-}
+const bodies = uncompressedRelayBodies(plain, SERIES, 'relabel-name-key');
 const maxBody = Math.max(...bodies.map((b) => b.length));
 
-const ruleList = rules();
+const ruleList = benchRelabelRules('relabel-name-key');
 // The cache's route (`cacheOnly`): the three rules are otherwise planned by name (relabel-name-plan.ts).
 const relabeler = new IngestRelabeler(
   { digest: ingestRelabelDigest(ruleList, 'utf8', {}), rules: ruleList, scheme: 'utf8', external: [] },
   cached,
   { slots: DEFAULT_INGEST_RELABEL_SLOTS, arenaBytes: DEFAULT_INGEST_RELABEL_ARENA_BYTES, cacheOnly: true },
 );
-const instance = new WebAssembly.Instance(new WebAssembly.Module(buildPrototype()));
+// rw1-raw-scan.c (included by the prototype) imports the name plan's two miss handlers; the
+// prototype never plans by name.
+const notPlanned = (): number => {
+  throw new Error('relabel-name-key: the prototype does not plan by name');
+};
+const instance = new WebAssembly.Instance(new WebAssembly.Module(buildPrototype()), {
+  env: { plan_name: notPlanned, plan_value: notPlanned },
+});
 const proto = new Prototype(instance.exports as unknown as ProtoExports, maxBody);
 
 let sink = 0;
 const ways: Record<string, () => void> = {
   none() {
-    for (const body of bodies) {
-      const scan = plain.scan(body, 'utf8');
-      if (scan === undefined) throw new Error('relabel-name-key: scan refused');
-      sink += plain.gather(scan, GROUPS).byteEnd[GROUPS - 1];
-    }
+    sink += scanAndGatherAll(plain, bodies, GROUPS, 'relabel-name-key');
   },
   today() {
     for (const body of bodies) {

@@ -1,23 +1,4 @@
-/**
- * Write relabel rules planned by label name in the relay scan (issue 17; src/relay/name-rule-plan.ts,
- * rw1-raw-scan.c's scan_plan and plan_gather) against the ingest cache and against no rules, in one
- * process, over bench/relay's own bodies (100,000 series x 10 labels, 2,000 per body).
- *
- * Three ways, alternated within each round (rotated order), CPU ns per scanned series (the body
- * copied into linear memory, scanned, and grouped into 16 groups), one module instance each:
- * - `none`: the plain scan + gather_groups, no rules;
- * - `cache`: the scan + `IngestRelabeler.relabel` on the cache's route (`cacheOnly`: SipHash key,
- *   slot, gather by pieces), bench/relay's three rules, the cache warm;
- * - `plan`: the scan planning the same rules by name (`IngestRelabeler.merge`) + plan_gather.
- * Before timing, the plan's groups, hashes and dropped series are checked against the cache's,
- * body by body. Optional `--external-labels`: `cluster="bench-eu-west-1"` merged before the rules.
- *
- *   node dist/bench/relabel-name-plan.js [--rounds=11] [--sweeps=3] [--external-labels]
- */
-import { FieldReader } from '../src/config/field-reader.js';
 import { externalLabelList } from '../src/endpoint/write-relabel.js';
-import { readRelabelConfigs } from '../src/relabel/config.js';
-import type { RelabelRule } from '../src/relabel/types.js';
 import {
   DEFAULT_INGEST_RELABEL_ARENA_BYTES,
   DEFAULT_INGEST_RELABEL_SLOTS,
@@ -26,10 +7,9 @@ import {
   ingestRelabelDigest,
 } from '../src/relay/ingest-relabel.js';
 import { createWasmRelayScan } from '../src/wire/rw1-raw-scan-wasm.js';
-import { BENCH_RELABEL_RULES } from './lib/agents.js';
 import { printTable } from './lib/measure.js';
+import { benchRelabelRules, median, scanAndGatherAll, uncompressedRelayBodies } from './lib/relay-scan-bodies.js';
 import { recordResult } from './lib/results.js';
-import { buildBodySet } from './lib/rw-bodies.js';
 
 const args = process.argv.slice(2);
 const argv = Object.fromEntries(
@@ -44,33 +24,15 @@ const EXTERNAL = args.includes('--external-labels');
 const GROUPS = 16;
 const SERIES = 100_000;
 
-function rules(): RelabelRule[] {
-  const r = new FieldReader('snake');
-  const out = readRelabelConfigs(r, BENCH_RELABEL_RULES, 'write_relabel_configs', 'utf8') as RelabelRule[];
-  if (r.errors.length > 0) throw new Error(`relabel-name-plan: BENCH_RELABEL_RULES: ${JSON.stringify(r.errors)}`);
-  return out;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const h = s.length >> 1;
-  return s.length % 2 === 1 ? s[h] : (s[h - 1] + s[h]) / 2;
-}
-
 const plain = createWasmRelayScan();
 const cachedWasm = createWasmRelayScan();
 const plannedWasm = createWasmRelayScan();
 if (plain === undefined || cachedWasm === undefined || plannedWasm === undefined)
   throw new Error('relabel-name-plan: no WebAssembly scan');
 // bench/relay's bodies, uncompressed once (the snappy step is the same for every way).
-const bodies: Buffer[] = [];
-for (const b of buildBodySet({ series: SERIES, labelsPerSeries: 10, seriesPerRequest: 2000 }, 2 ** 40)) {
-  const r = plain.uncompressAndScan(b.compressed, b.uncompressedBytes, 'utf8');
-  if (r === undefined || r.scan === undefined) throw new Error('relabel-name-plan: a bench body did not scan');
-  bodies.push(Buffer.from(r.body));
-}
+const bodies = uncompressedRelayBodies(plain, SERIES, 'relabel-name-plan');
 
-const ruleList = rules();
+const ruleList = benchRelabelRules('relabel-name-plan');
 const externalLabels: Record<string, string> = EXTERNAL ? { cluster: 'bench-eu-west-1' } : {};
 const plan: IngestRelabelPlan = {
   digest: ingestRelabelDigest(ruleList, 'utf8', externalLabels),
@@ -89,11 +51,7 @@ if (planning.namePlan === undefined) throw new Error('relabel-name-plan: the rul
 let sink = 0;
 const ways: Record<string, () => void> = {
   none() {
-    for (const body of bodies) {
-      const scan = plain.scan(body, 'utf8');
-      if (scan === undefined) throw new Error('relabel-name-plan: scan refused');
-      sink += plain.gather(scan, GROUPS).byteEnd[GROUPS - 1];
-    }
+    sink += scanAndGatherAll(plain, bodies, GROUPS, 'relabel-name-plan');
   },
   cache() {
     for (const body of bodies) {
