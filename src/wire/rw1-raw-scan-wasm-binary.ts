@@ -10,7 +10,7 @@ export const RW1_RAW_SCAN_SOURCES = [
 ];
 
 /** SHA-256 over those sources: each one's path, a newline, then its bytes, in order. */
-export const RW1_RAW_SCAN_SOURCES_SHA256 = 'bdfb6cff29bf7c864b55a299297287e0eb84db400cfca944881aa7cb292ac332';
+export const RW1_RAW_SCAN_SOURCES_SHA256 = 'b426414c212ddbbdb387394da6150606bc915eb1a9f5d052bb6d2317e08ab0c9';
 
 /** The module (29113 bytes), base64. */
 export const RW1_RAW_SCAN_WASM_BASE64 =

@@ -236,7 +236,8 @@ __attribute__((import_module("env"), import_name("plan_name"))) u32 plan_name_mi
 __attribute__((import_module("env"), import_name("plan_value"))) u32 plan_value_miss(u32 filter, const u8 *value,
                                                                                       u32 len);
 
-static inline int plan_bytes_equal(const u8 *a, const u8 *b, u32 n) {
+/* No libc memcmp: eight bytes at a time, then the rest. */
+static inline int bytes_equal(const u8 *a, const u8 *b, u32 n) {
   u32 i = 0;
   for (; i + 8 <= n; i += 8) {
     u64 x, y;
@@ -408,7 +409,7 @@ static __attribute__((noinline)) void plan_series(const merge_spec *m, const u8 
       u32 fl = ext_table[4 * k + 1];
       if ((flags[k] & PLAN_OVERRIDE) == 0) {
         a[k] = MERGE_NOT_INSERTED;
-      } else if (fl == (u32)(label_stop - p) && plan_bytes_equal(ext + ext_table[4 * k], p, fl)) {
+      } else if (fl == (u32)(label_stop - p) && bytes_equal(ext + ext_table[4 * k], p, fl)) {
         /* The series' label is the constant: it stays as received (unchanged). */
         a[k] = MERGE_NOT_INSERTED;
         same_constant = 1;
@@ -963,19 +964,6 @@ static u32 hash_label_fields(const u8 *p, const u8 *end) {
   return fmix32(fnv_fields(FNV_OFFSET, p, end, &noncanonical));
 }
 
-/* No libc memcmp: eight bytes at a time, then the rest. */
-static inline int bytes_equal(const u8 *a, const u8 *b, u32 n) {
-  u32 i = 0;
-  for (; i + 8 <= n; i += 8) {
-    u64 x, y;
-    __builtin_memcpy(&x, a + i, 8);
-    __builtin_memcpy(&y, b + i, 8);
-    if (x != y) return 0;
-  }
-  for (; i < n; i++)
-    if (a[i] != b[i]) return 0;
-  return 1;
-}
 
 /* SipHash-1-3-128 of p[0, len) under seed[0..1] (siphash.c, shared with rw2-transcode.c). */
 void siphash13_128(const u8 *p, u32 len, const u64 *seed, u64 *out);

@@ -48,3 +48,19 @@ export function bodyOf(series: SeriesInput[]): Uint8Array {
   const { WriteRequest } = remoteWriteProtos();
   return WriteRequest.encode(WriteRequest.fromObject(writeRequestV1Object(series))).finish();
 }
+
+/** A length-delimited field: tag, length (one byte longer than needed when `padded`), bytes. */
+export function lengthDelimited(tag: number, bytes: Uint8Array, padded = false): Buffer {
+  const len: number[] = [];
+  let v = bytes.length;
+  while (v >= 0x80) {
+    len.push((v & 0x7f) | 0x80);
+    v >>>= 7;
+  }
+  len.push(v);
+  if (padded) {
+    len[len.length - 1] |= 0x80;
+    len.push(0);
+  }
+  return Buffer.concat([Buffer.from([tag, ...len]), bytes]);
+}

@@ -32,7 +32,7 @@ import { compressBlock } from '../../src/wire/snappy.js';
 import { decodeV1WithProtobufjs, decodeV2WithProtobufjs, seriesKey } from '../helpers/fake-receiver.js';
 import type { SeriesInput } from '../helpers/remote-write-client.js';
 import { wholeSlices } from '../wire/record-builder.js';
-import { bodyOf, planOf, rulesOf, seriesSet } from './ingest-relabel-helpers.js';
+import { bodyOf, lengthDelimited, planOf, rulesOf, seriesSet } from './ingest-relabel-helpers.js';
 
 /** The rule sets of the table: every action the brief names, alone and together. */
 const RULE_SETS: { name: string; yaml: unknown[] }[] = [
@@ -571,22 +571,6 @@ describe('external labels merged at ingest (relay scan)', () => {
     ]);
   });
 });
-
-/** A length-delimited field: tag, length (one byte longer than needed when `padded`), bytes. */
-function lengthDelimited(tag: number, bytes: Uint8Array, padded = false): Buffer {
-  const len: number[] = [];
-  let v = bytes.length;
-  while (v >= 0x80) {
-    len.push((v & 0x7f) | 0x80);
-    v >>>= 7;
-  }
-  len.push(v);
-  if (padded) {
-    len[len.length - 1] |= 0x80;
-    len.push(0);
-  }
-  return Buffer.concat([Buffer.from([tag, ...len]), bytes]);
-}
 
 /**
  * One 1.0 TimeSeries field with one sample; `padded`: the label names whose field length is

@@ -12,7 +12,7 @@ import { decodeRawRecord, ingestRelabelOf } from '../../src/serialization/raw-re
 import { wasmRelayScan } from '../../src/wire/rw1-raw-scan-wasm.js';
 import { compressBlock } from '../../src/wire/snappy.js';
 import type { SeriesInput } from '../helpers/remote-write-client.js';
-import { bodyOf, planOf, seriesSet } from './ingest-relabel-helpers.js';
+import { bodyOf, lengthDelimited, planOf, seriesSet } from './ingest-relabel-helpers.js';
 
 const T0 = 1_700_000_000_000;
 
@@ -335,19 +335,3 @@ describe('write relabel rules planned by label name in the relay scan', () => {
     }
   });
 });
-
-/** A protobuf length-delimited field; `padded`: its length varint one byte longer than needed. */
-function lengthDelimited(tag: number, bytes: Uint8Array, padded = false): Buffer {
-  const len: number[] = [];
-  let v = bytes.length;
-  while (v >= 0x80) {
-    len.push((v & 0x7f) | 0x80);
-    v >>>= 7;
-  }
-  len.push(v);
-  if (padded) {
-    len[len.length - 1] |= 0x80;
-    len.push(0);
-  }
-  return Buffer.concat([Buffer.from([tag, ...len]), bytes]);
-}
