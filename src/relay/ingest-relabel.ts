@@ -67,6 +67,7 @@ import {
   RELABEL_DROP,
   RELABEL_KEEP,
   type RelabelCacheTestHooks,
+  type RelabeledBody,
   type WasmRelayScan,
   wasmRelayScan,
 } from '../wire/rw1-raw-scan-wasm.js';
@@ -339,15 +340,8 @@ export class IngestRelabeler {
       // its label names (and a filtered label's value), planned by the scan.
       const out = wasm.mergeExternalGather(scan, groups, this.merge);
       if (out !== undefined) {
-        this.stats.bodies++;
         this.stats.merged++;
-        const mark: IngestRelabelMark = {
-          digest: this.plan.digest,
-          droppedHashes: out.droppedHashes,
-          droppedSamples: out.droppedCounts,
-        };
-        const unchanged = out.changed === 0 && out.droppedHashes.length === 0;
-        return { scan: out.scan, gathered: out.gathered, unchanged, mark };
+        return this.relabeled(out);
       }
       // Scanned without the merge, or a body it leaves to the cache's route (rw1-raw-scan.c, scan_merge).
     }
@@ -400,7 +394,11 @@ export class IngestRelabeler {
         }
       }
     }
-    const out = wasm.relabelGather(scan, groups);
+    return this.relabeled(wasm.relabelGather(scan, groups));
+  }
+
+  /** A relabeled body (either route's gather), marked with this rule set's digest and its drops. */
+  private relabeled(out: RelabeledBody): IngestRelabeled {
     this.stats.bodies++;
     const mark: IngestRelabelMark = {
       digest: this.plan.digest,

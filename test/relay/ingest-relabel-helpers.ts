@@ -1,10 +1,19 @@
 /** Bodies and rule sets for the tests of write relabeling at ingest. */
 import assert from 'node:assert/strict';
 import { FieldReader } from '../../src/config/field-reader.js';
+import { scanRelayRequest } from '../../src/daemon/relay-scan.js';
 import { externalLabelList } from '../../src/endpoint/write-relabel.js';
 import { readRelabelConfigs } from '../../src/relabel/config.js';
 import type { RelabelRule } from '../../src/relabel/types.js';
-import { type IngestRelabelPlan, ingestRelabelDigest } from '../../src/relay/ingest-relabel.js';
+import {
+  DEFAULT_INGEST_RELABEL_ARENA_BYTES,
+  DEFAULT_INGEST_RELABEL_SLOTS,
+  IngestRelabeler,
+  type IngestRelabelPlan,
+  ingestRelabelDigest,
+} from '../../src/relay/ingest-relabel.js';
+import { wasmRelayScan } from '../../src/wire/rw1-raw-scan-wasm.js';
+import { compressBlock } from '../../src/wire/snappy.js';
 import { remoteWriteProtos, type SeriesInput, writeRequestV1Object } from '../helpers/remote-write-client.js';
 
 export function rulesOf(yaml: unknown[]): RelabelRule[] {
@@ -63,4 +72,26 @@ export function lengthDelimited(tag: number, bytes: Uint8Array, padded = false):
     len.push(0);
   }
   return Buffer.concat([Buffer.from([tag, ...len]), bytes]);
+}
+
+/**
+ * What each route writes for `body` under `plan`: the relabeler as the daemon makes it (the scan's
+ * plan, by label name or for external labels alone, where the rules allow one) and one held to
+ * the outcome cache (`cacheOnly`), with both relabelers' counters.
+ */
+export function bothRoutes(body: Uint8Array, plan: IngestRelabelPlan, groups: number) {
+  const wasm = wasmRelayScan();
+  assert.ok(wasm);
+  const planning = new IngestRelabeler(plan, wasm);
+  const planned = scanRelayRequest(compressBlock(body), 1 << 20, groups, 'utf8', undefined, planning);
+  const namePlanned = planning.namePlan !== undefined;
+  planning.dispose();
+  const caching = new IngestRelabeler(plan, wasm, {
+    slots: DEFAULT_INGEST_RELABEL_SLOTS,
+    arenaBytes: DEFAULT_INGEST_RELABEL_ARENA_BYTES,
+    cacheOnly: true,
+  });
+  const cached = scanRelayRequest(compressBlock(body), 1 << 20, groups, 'utf8', undefined, caching);
+  caching.dispose();
+  return { planned, cached, namePlanned, plannedStats: planning.stats, cachedStats: caching.stats };
 }

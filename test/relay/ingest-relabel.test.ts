@@ -6,7 +6,6 @@ import { SHARD_PARTITIONS, STORED_GROUPS } from '../../src/network/partition.js'
 import { compileRelabeling } from '../../src/relabel/index.js';
 import type { RelabelRule } from '../../src/relabel/types.js';
 import {
-  DEFAULT_INGEST_RELABEL_ARENA_BYTES,
   DEFAULT_INGEST_RELABEL_SLOTS,
   IngestRelabeler,
   ingestRelabelDigest,
@@ -32,7 +31,7 @@ import { compressBlock } from '../../src/wire/snappy.js';
 import { decodeV1WithProtobufjs, decodeV2WithProtobufjs, seriesKey } from '../helpers/fake-receiver.js';
 import type { SeriesInput } from '../helpers/remote-write-client.js';
 import { wholeSlices } from '../wire/record-builder.js';
-import { bodyOf, lengthDelimited, planOf, rulesOf, seriesSet } from './ingest-relabel-helpers.js';
+import { bodyOf, bothRoutes, lengthDelimited, planOf, rulesOf, seriesSet } from './ingest-relabel-helpers.js';
 
 /** The rule sets of the table: every action the brief names, alone and together. */
 const RULE_SETS: { name: string; yaml: unknown[] }[] = [
@@ -611,23 +610,12 @@ function timeSeriesField(
 }
 
 /** The record each route writes for `body` under `plan` (no rules): the merge in the scan, and the cache's. */
-function bothRoutes(body: Uint8Array, plan: ReturnType<typeof planOf>, groups: number) {
-  const wasm = wasmRelayScan();
-  assert.ok(wasm);
-  const merging = new IngestRelabeler(plan, wasm);
-  const merged = scanRelayRequest(compressBlock(body), 1 << 20, groups, 'utf8', undefined, merging);
-  merging.dispose();
-  const caching = new IngestRelabeler(plan, wasm, {
-    slots: DEFAULT_INGEST_RELABEL_SLOTS,
-    arenaBytes: DEFAULT_INGEST_RELABEL_ARENA_BYTES,
-    cacheOnly: true,
-  });
-  const cached = scanRelayRequest(compressBlock(body), 1 << 20, groups, 'utf8', undefined, caching);
-  caching.dispose();
+function bothRecords(body: Uint8Array, plan: ReturnType<typeof planOf>, groups: number) {
+  const { planned: merged, cached, plannedStats: mergedStats, cachedStats } = bothRoutes(body, plan, groups);
   assert.equal(merged.kind, 'record');
   assert.equal(cached.kind, 'record');
   if (merged.kind !== 'record' || cached.kind !== 'record') throw new Error('unreachable');
-  return { merged, cached, mergedStats: merging.stats, cachedStats: caching.stats };
+  return { merged, cached, mergedStats, cachedStats };
 }
 
 describe('external labels without rules: merged in the scan module, no cache', () => {
@@ -676,7 +664,7 @@ describe('external labels without rules: merged in the scan module, no cache', (
       it(`writes the cache route's record byte for byte, the series the send-time route sends: ${c.name}, ${groups} group(s)`, () => {
         const plan = planOf([], c.external);
         const body = bodyOf(c.series);
-        const { merged, cached, mergedStats, cachedStats } = bothRoutes(body, plan, groups);
+        const { merged, cached, mergedStats, cachedStats } = bothRecords(body, plan, groups);
         assert.equal(mergedStats.merged, 1, 'the merge took the body');
         assert.equal(mergedStats.decisions, 0, 'no engine');
         assert.equal(cachedStats.merged, 0);
@@ -712,7 +700,7 @@ describe('external labels without rules: merged in the scan module, no cache', (
   it('keeps the received block as the record when no series changes, in one group', () => {
     const plan = planOf([], { cluster: 'c' });
     const body = bodyOf([own({ __name__: 'm', cluster: 'own' }, 1)]);
-    const { merged } = bothRoutes(body, plan, 1);
+    const { merged } = bothRecords(body, plan, 1);
     const rec = decodeRawRecord(merged.payload);
     assert.equal(rec.seriesCount, 1);
     assert.deepEqual(Buffer.from(rec.rawSeries?.bytes ?? []), Buffer.from(body));
@@ -748,7 +736,7 @@ describe('external labels without rules: merged in the scan module, no cache', (
       [ab([], ['job']), 1],
       [ab([], ['job']), STORED_GROUPS],
     ] as const) {
-      const { merged, cached, mergedStats, cachedStats } = bothRoutes(body, plan, groups);
+      const { merged, cached, mergedStats, cachedStats } = bothRecords(body, plan, groups);
       assert.equal(mergedStats.merged, 0, 'the merge gave the body to the cache');
       assert.equal(mergedStats.decisions, 2);
       assert.equal(cachedStats.decisions, 2);
@@ -777,7 +765,7 @@ describe('external labels without rules: merged in the scan module, no cache', (
       1,
       ['cluster'],
     );
-    const { merged, cached, mergedStats } = bothRoutes(body, plan, STORED_GROUPS);
+    const { merged, cached, mergedStats } = bothRecords(body, plan, STORED_GROUPS);
     assert.equal(mergedStats.merged, 1);
     assert.deepEqual(merged.payload, cached.payload);
     const rec = decodeRawRecord(merged.payload);
@@ -787,7 +775,7 @@ describe('external labels without rules: merged in the scan module, no cache', (
   it('leaves new label fields over 64 KiB to the cache route, which stores the body unmarked', () => {
     const plan = planOf([], { cluster: 'c' });
     const body = bodyOf([own({ __name__: 'm', big: 'x'.repeat(65_520) }, 1)]);
-    const { merged, cached, mergedStats, cachedStats } = bothRoutes(body, plan, STORED_GROUPS);
+    const { merged, cached, mergedStats, cachedStats } = bothRecords(body, plan, STORED_GROUPS);
     assert.equal(mergedStats.merged, 0);
     assert.equal(mergedStats.fallbacks, 1);
     assert.equal(cachedStats.fallbacks, 1);
@@ -827,7 +815,7 @@ describe('external labels without rules: merged in the scan module, no cache', (
     for (const count of [MAX_MERGED_EXTERNAL_LABELS, MAX_MERGED_EXTERNAL_LABELS + 1]) {
       const external = Object.fromEntries(Array.from({ length: count }, (_, k) => [`ext_${k}`, `v${k}`]));
       const plan = planOf([], external);
-      const { merged, cached, mergedStats } = bothRoutes(body, plan, STORED_GROUPS);
+      const { merged, cached, mergedStats } = bothRecords(body, plan, STORED_GROUPS);
       assert.equal(mergedStats.merged, count <= MAX_MERGED_EXTERNAL_LABELS ? 1 : 0, `${count} labels`);
       assert.deepEqual(merged.payload, cached.payload, `${count} labels`);
       const rec = decodeRawRecord(merged.payload);

@@ -1,18 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { scanRelayRequest } from '../../src/daemon/relay-scan.js';
 import { SHARD_PARTITIONS, STORED_GROUPS } from '../../src/network/partition.js';
-import {
-  DEFAULT_INGEST_RELABEL_ARENA_BYTES,
-  DEFAULT_INGEST_RELABEL_SLOTS,
-  IngestRelabeler,
-} from '../../src/relay/ingest-relabel.js';
 import { planNameRules } from '../../src/relay/name-rule-plan.js';
 import { decodeRawRecord, ingestRelabelOf } from '../../src/serialization/raw-record.js';
-import { wasmRelayScan } from '../../src/wire/rw1-raw-scan-wasm.js';
-import { compressBlock } from '../../src/wire/snappy.js';
 import type { SeriesInput } from '../helpers/remote-write-client.js';
-import { bodyOf, lengthDelimited, planOf, seriesSet } from './ingest-relabel-helpers.js';
+import { bodyOf, bothRoutes, lengthDelimited, planOf, seriesSet } from './ingest-relabel-helpers.js';
 
 const T0 = 1_700_000_000_000;
 
@@ -22,24 +14,6 @@ const BENCH_RULES = [
   { regex: 'team', action: 'labeldrop' },
   { target_label: 'relayed_by', replacement: 'agent' },
 ];
-
-/** The record of the plan's route and of the cache's route for `body`, and both relabelers' counters. */
-function bothRoutes(body: Uint8Array, plan: ReturnType<typeof planOf>, groups: number) {
-  const wasm = wasmRelayScan();
-  assert.ok(wasm);
-  const planning = new IngestRelabeler(plan, wasm);
-  const planned = scanRelayRequest(compressBlock(body), 1 << 20, groups, 'utf8', undefined, planning);
-  const namePlanned = planning.namePlan !== undefined;
-  planning.dispose();
-  const caching = new IngestRelabeler(plan, wasm, {
-    slots: DEFAULT_INGEST_RELABEL_SLOTS,
-    arenaBytes: DEFAULT_INGEST_RELABEL_ARENA_BYTES,
-    cacheOnly: true,
-  });
-  const cached = scanRelayRequest(compressBlock(body), 1 << 20, groups, 'utf8', undefined, caching);
-  caching.dispose();
-  return { planned, cached, namePlanned, plannedStats: planning.stats, cachedStats: caching.stats };
-}
 
 /** A small deterministic generator (xorshift32), so a failing case can be replayed by its seed. */
 function rng(seed: number) {
