@@ -344,6 +344,25 @@ typedef struct {
 } plan_out;
 
 /*
+ * plan_series: constant k goes in at `at` (bytes from the series' first label field): its field's
+ * bytes are added and hashed into the output labels' chain, forked from `fork` (the scan's chain
+ * at that place) when nothing changed before it.
+ */
+static inline __attribute__((always_inline)) u32 plan_insert(const u8 *ext, const u32 *ext_table, u32 k, u32 at,
+                                                            u32 fork, u32 *a, u32 *added, u32 h2, u32 *forked,
+                                                            u32 *noncanonical) {
+  u32 fl = ext_table[4 * k + 1];
+  a[k] = at;
+  *added += fl;
+  if (!*forked) {
+    h2 = fork;
+    *forked = 1;
+  }
+  const u8 *f = ext + ext_table[4 * k];
+  return fnv_fields(h2, f, f + fl, noncanonical);
+}
+
+/*
  * scan_plan's plan of one series, after the scan checked its label fields [ls, le): where each
  * constant goes (a), which labels are skipped (m->skips), whether a filter drops it, and the
  * output labels' hash, forked from the scan's chain at the first change (lab[4j..4j+3]: h before
@@ -357,7 +376,6 @@ static __attribute__((noinline)) void plan_series(const merge_spec *m, const u8 
   const u32 *ext_table = m->table;
   const u32 *flags = m->flags;
   const u32 e = m->e;
-  (void)le;
   u32 skip_n = o->skip_n;
   const u32 first_skip = skip_n;
   u32 k = 0;
@@ -391,17 +409,8 @@ static __attribute__((noinline)) void plan_series(const merge_spec *m, const u8 
       d = plan_name(pl, name, name_len);
     }
     /* The constants that sort before this label go in before it. */
-    for (u32 rank = (d >> PLAN_RANK_SHIFT) & 0x1f; k < rank; k++) {
-      u32 fl = ext_table[4 * k + 1];
-      a[k] = from;
-      added += fl;
-      if (!forked) {
-        h2 = l[0];
-        forked = 1;
-      }
-      const u8 *f = ext + ext_table[4 * k];
-      h2 = fnv_fields(h2, f, f + fl, &noncanonical);
-    }
+    for (u32 rank = (d >> PLAN_RANK_SHIFT) & 0x1f; k < rank; k++)
+      h2 = plan_insert(ext, ext_table, k, from, l[0], a, &added, h2, &forked, &noncanonical);
     u32 same_constant = 0;
     if (d & PLAN_EQUAL) {
       /* Constant k has this label's name: it yields to the series' own label (an external label),
@@ -414,14 +423,7 @@ static __attribute__((noinline)) void plan_series(const merge_spec *m, const u8 
         a[k] = MERGE_NOT_INSERTED;
         same_constant = 1;
       } else {
-        a[k] = from;
-        added += fl;
-        if (!forked) {
-          h2 = l[0];
-          forked = 1;
-        }
-        const u8 *f = ext + ext_table[4 * k];
-        h2 = fnv_fields(h2, f, f + fl, &noncanonical);
+        h2 = plan_insert(ext, ext_table, k, from, l[0], a, &added, h2, &forked, &noncanonical);
       }
       k++;
     }
@@ -455,17 +457,8 @@ static __attribute__((noinline)) void plan_series(const merge_spec *m, const u8 
     }
   }
   /* The constants that sort after every label of the series. */
-  for (; k < e && !drop; k++) {
-    a[k] = (u32)(le - ls);
-    u32 fl = ext_table[4 * k + 1];
-    added += fl;
-    if (!forked) {
-      h2 = h_end;
-      forked = 1;
-    }
-    const u8 *f = ext + ext_table[4 * k];
-    h2 = fnv_fields(h2, f, f + fl, &noncanonical);
-  }
+  for (; k < e && !drop; k++)
+    h2 = plan_insert(ext, ext_table, k, (u32)(le - ls), h_end, a, &added, h2, &forked, &noncanonical);
   /* Dropped by a filter on a label it lacks, or no label left (relabelSeries drops it). */
   if ((pl->absent_fail & ~seen) != 0 || (kept == 0 && added == 0)) drop = 1;
   o->skip_n = skip_n;
