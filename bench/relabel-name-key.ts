@@ -29,7 +29,13 @@ import {
 } from '../src/relay/ingest-relabel.js';
 import { createWasmRelayScan } from '../src/wire/rw1-raw-scan-wasm.js';
 import { printTable } from './lib/measure.js';
-import { benchRelabelRules, median, scanAndGatherAll, uncompressedRelayBodies } from './lib/relay-scan-bodies.js';
+import {
+  benchRelabelRules,
+  median,
+  relabelAll,
+  scanAndGatherAll,
+  uncompressedRelayBodies,
+} from './lib/relay-scan-bodies.js';
 import { recordResult } from './lib/results.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -170,13 +176,7 @@ const ways: Record<string, () => void> = {
     sink += scanAndGatherAll(plain, bodies, GROUPS, 'relabel-name-key');
   },
   today() {
-    for (const body of bodies) {
-      const scan = cached.scan(body, 'utf8');
-      if (scan === undefined) throw new Error('relabel-name-key: scan refused');
-      const out = relabeler.relabel(scan, body.length, GROUPS);
-      if (out === undefined) throw new Error('relabel-name-key: today: body left unrelabeled');
-      sink += out.gathered.byteEnd[GROUPS - 1];
-    }
+    sink += relabelAll(cached, relabeler, bodies, GROUPS, 'relabel-name-key: today');
   },
   names() {
     for (const body of bodies) sink += proto.run(body).byteEnd[GROUPS - 1];

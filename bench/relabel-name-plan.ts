@@ -1,3 +1,19 @@
+/**
+ * Write relabel rules planned by label name in the relay scan (issue 17; src/relay/name-rule-plan.ts,
+ * rw1-raw-scan.c's scan_plan and plan_gather) against the ingest cache and against no rules, in one
+ * process, over bench/relay's own bodies (100,000 series x 10 labels, 2,000 per body).
+ *
+ * Three ways, alternated within each round (rotated order), CPU ns per scanned series (the body
+ * copied into linear memory, scanned, and grouped into 16 groups), one module instance each:
+ * - `none`: the plain scan + gather_groups, no rules;
+ * - `cache`: the scan + `IngestRelabeler.relabel` on the cache's route (`cacheOnly`: SipHash key,
+ *   slot, gather by pieces), bench/relay's three rules, the cache warm;
+ * - `plan`: the scan planning the same rules by name (`IngestRelabeler.merge`) + plan_gather.
+ * Before timing, the plan's groups, hashes and dropped series are checked against the cache's,
+ * body by body. Optional `--external-labels`: `cluster="bench-eu-west-1"` merged before the rules.
+ *
+ *   node dist/bench/relabel-name-plan.js [--rounds=11] [--sweeps=3] [--external-labels]
+ */
 import { externalLabelList } from '../src/endpoint/write-relabel.js';
 import {
   DEFAULT_INGEST_RELABEL_ARENA_BYTES,
@@ -8,7 +24,13 @@ import {
 } from '../src/relay/ingest-relabel.js';
 import { createWasmRelayScan } from '../src/wire/rw1-raw-scan-wasm.js';
 import { printTable } from './lib/measure.js';
-import { benchRelabelRules, median, scanAndGatherAll, uncompressedRelayBodies } from './lib/relay-scan-bodies.js';
+import {
+  benchRelabelRules,
+  median,
+  relabelAll,
+  scanAndGatherAll,
+  uncompressedRelayBodies,
+} from './lib/relay-scan-bodies.js';
 import { recordResult } from './lib/results.js';
 
 const args = process.argv.slice(2);
@@ -54,22 +76,10 @@ const ways: Record<string, () => void> = {
     sink += scanAndGatherAll(plain, bodies, GROUPS, 'relabel-name-plan');
   },
   cache() {
-    for (const body of bodies) {
-      const scan = cachedWasm.scan(body, 'utf8');
-      if (scan === undefined) throw new Error('relabel-name-plan: scan refused');
-      const out = caching.relabel(scan, body.length, GROUPS);
-      if (out === undefined) throw new Error('relabel-name-plan: cache: body left unrelabeled');
-      sink += out.gathered.byteEnd[GROUPS - 1];
-    }
+    sink += relabelAll(cachedWasm, caching, bodies, GROUPS, 'relabel-name-plan: cache');
   },
   plan() {
-    for (const body of bodies) {
-      const scan = plannedWasm.scan(body, 'utf8', planning.merge);
-      if (scan === undefined) throw new Error('relabel-name-plan: scan refused');
-      const out = planning.relabel(scan, body.length, GROUPS);
-      if (out === undefined) throw new Error('relabel-name-plan: plan: body left unrelabeled');
-      sink += out.gathered.byteEnd[GROUPS - 1];
-    }
+    sink += relabelAll(plannedWasm, planning, bodies, GROUPS, 'relabel-name-plan: plan', planning.merge);
   },
 };
 

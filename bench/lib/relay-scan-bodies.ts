@@ -6,7 +6,8 @@
 import { FieldReader } from '../../src/config/field-reader.js';
 import { readRelabelConfigs } from '../../src/relabel/config.js';
 import type { RelabelRule } from '../../src/relabel/types.js';
-import type { WasmRelayScan } from '../../src/wire/rw1-raw-scan-wasm.js';
+import type { IngestRelabeler } from '../../src/relay/ingest-relabel.js';
+import type { EncodedExternalLabels, WasmRelayScan } from '../../src/wire/rw1-raw-scan-wasm.js';
 import { BENCH_RELABEL_RULES } from './agents.js';
 import { buildBodySet } from './rw-bodies.js';
 
@@ -39,6 +40,29 @@ export function scanAndGatherAll(plain: WasmRelayScan, bodies: readonly Buffer[]
     const scan = plain.scan(body, 'utf8');
     if (scan === undefined) throw new Error(`${who}: scan refused`);
     sum += plain.gather(scan, groups).byteEnd[groups - 1];
+  }
+  return sum;
+}
+
+/**
+ * A way with rules: each body scanned (with `merge`, the relabeler's plan, when it has one) and
+ * relabeled by `relabeler` into `groups` groups; a sum of their sizes.
+ */
+export function relabelAll(
+  wasm: WasmRelayScan,
+  relabeler: IngestRelabeler,
+  bodies: readonly Buffer[],
+  groups: number,
+  who: string,
+  merge?: EncodedExternalLabels,
+): number {
+  let sum = 0;
+  for (const body of bodies) {
+    const scan = wasm.scan(body, 'utf8', merge);
+    if (scan === undefined) throw new Error(`${who}: scan refused`);
+    const out = relabeler.relabel(scan, body.length, groups);
+    if (out === undefined) throw new Error(`${who}: body left unrelabeled`);
+    sum += out.gathered.byteEnd[groups - 1];
   }
   return sum;
 }
