@@ -344,11 +344,12 @@ typedef struct {
 } plan_out;
 
 /*
- * plan_series: constant k goes in at `at` (bytes from the series' first label field): its field's
- * bytes are added and hashed into the output labels' chain, forked from `fork` (the scan's chain
- * at that place) when nothing changed before it.
+ * scan_merge's and plan_series' constant k (an external label, or a rule's constant) goes in at
+ * `at` (bytes from the series' first label field): its field's bytes are added and hashed into
+ * the output labels' chain, forked from `fork` (the scan's chain at that place) when nothing
+ * changed before it.
  */
-static inline __attribute__((always_inline)) u32 plan_insert(const u8 *ext, const u32 *ext_table, u32 k, u32 at,
+static inline __attribute__((always_inline)) u32 insert_constant(const u8 *ext, const u32 *ext_table, u32 k, u32 at,
                                                             u32 fork, u32 *a, u32 *added, u32 h2, u32 *forked,
                                                             u32 *noncanonical) {
   u32 fl = ext_table[4 * k + 1];
@@ -410,7 +411,7 @@ static __attribute__((noinline)) void plan_series(const merge_spec *m, const u8 
     }
     /* The constants that sort before this label go in before it. */
     for (u32 rank = (d >> PLAN_RANK_SHIFT) & 0x1f; k < rank; k++)
-      h2 = plan_insert(ext, ext_table, k, from, l[0], a, &added, h2, &forked, &noncanonical);
+      h2 = insert_constant(ext, ext_table, k, from, l[0], a, &added, h2, &forked, &noncanonical);
     u32 same_constant = 0;
     if (d & PLAN_EQUAL) {
       /* Constant k has this label's name: it yields to the series' own label (an external label),
@@ -423,7 +424,7 @@ static __attribute__((noinline)) void plan_series(const merge_spec *m, const u8 
         a[k] = MERGE_NOT_INSERTED;
         same_constant = 1;
       } else {
-        h2 = plan_insert(ext, ext_table, k, from, l[0], a, &added, h2, &forked, &noncanonical);
+        h2 = insert_constant(ext, ext_table, k, from, l[0], a, &added, h2, &forked, &noncanonical);
       }
       k++;
     }
@@ -458,7 +459,7 @@ static __attribute__((noinline)) void plan_series(const merge_spec *m, const u8 
   }
   /* The constants that sort after every label of the series. */
   for (; k < e && !drop; k++)
-    h2 = plan_insert(ext, ext_table, k, (u32)(le - ls), h_end, a, &added, h2, &forked, &noncanonical);
+    h2 = insert_constant(ext, ext_table, k, (u32)(le - ls), h_end, a, &added, h2, &forked, &noncanonical);
   /* Dropped by a filter on a label it lacks, or no label left (relabelSeries drops it). */
   if ((pl->absent_fail & ~seen) != 0 || (kept == 0 && added == 0)) drop = 1;
   o->skip_n = skip_n;
@@ -571,14 +572,8 @@ static inline __attribute__((always_inline)) u32 scan_impl(const u8 *body, u32 l
             a[k] = MERGE_NOT_INSERTED;
             continue;
           }
-          a[k] = (u32)(label_field - labels_start);
-          added += ext_table[4 * k + 1];
-          const u8 *f = ext + ext_table[4 * k];
-          if (!forked) {
-            h2 = h;
-            forked = 1;
-          }
-          h2 = fnv_fields(h2, f, f + ext_table[4 * k + 1], &noncanonical);
+          h2 = insert_constant(ext, ext_table, k, (u32)(label_field - labels_start), h, a, &added, h2, &forked,
+                               &noncanonical);
         }
       }
       const u32 h_start = h;
@@ -654,16 +649,9 @@ static inline __attribute__((always_inline)) u32 scan_impl(const u8 *body, u32 l
     }
     if (merging && !planning) {
       /* The external labels that sort after every label of the series. */
-      for (; k < e; k++) {
-        a[k] = (u32)(labels_end - labels_start);
-        added += ext_table[4 * k + 1];
-        const u8 *f = ext + ext_table[4 * k];
-        if (!forked) {
-          h2 = h;
-          forked = 1;
-        }
-        h2 = fnv_fields(h2, f, f + ext_table[4 * k + 1], &noncanonical);
-      }
+      for (; k < e; k++)
+        h2 = insert_constant(ext, ext_table, k, (u32)(labels_end - labels_start), h, a, &added, h2, &forked,
+                             &noncanonical);
     }
     if (((high & 0x80808080u) | (name_high & 0x80u)) != 0) {
       /* Names or values with non-ASCII bytes: each must be well-formed UTF-8. */
