@@ -29,6 +29,7 @@ import {
   median,
   relabelAll,
   scanAndGatherAll,
+  timeWays,
   uncompressedRelayBodies,
 } from './lib/relay-scan-bodies.js';
 import { recordResult } from './lib/results.js';
@@ -113,16 +114,7 @@ console.log(
 );
 
 const names = Object.keys(ways);
-const ns: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
-for (let r = 0; r < ROUNDS; r++) {
-  for (let k = 0; k < names.length; k++) {
-    const name = names[(r + k) % names.length];
-    const t0 = process.cpuUsage();
-    for (let s = 0; s < SWEEPS; s++) ways[name]();
-    const d = process.cpuUsage(t0);
-    ns[name].push(((d.user + d.system) * 1000) / (SWEEPS * SERIES));
-  }
-}
+const ns = timeWays(ways, ROUNDS, SWEEPS, SERIES);
 const paired = (a: string) => ns[a].map((v, r) => v - ns.none[r]);
 const ratio = (a: string) => median(ns[a].map((v, r) => v / ns.none[r]));
 printTable(

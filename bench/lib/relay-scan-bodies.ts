@@ -67,6 +67,30 @@ export function relabelAll(
   return sum;
 }
 
+/**
+ * CPU ns per series of each way, per round: `rounds` rounds, the ways in a rotated order within
+ * each (so no way always runs first), each way run `sweeps` times over `series` series.
+ */
+export function timeWays(
+  ways: Record<string, () => void>,
+  rounds: number,
+  sweeps: number,
+  series: number,
+): Record<string, number[]> {
+  const names = Object.keys(ways);
+  const ns: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+  for (let r = 0; r < rounds; r++) {
+    for (let k = 0; k < names.length; k++) {
+      const name = names[(r + k) % names.length];
+      const t0 = process.cpuUsage();
+      for (let s = 0; s < sweeps; s++) ways[name]();
+      const d = process.cpuUsage(t0);
+      ns[name].push(((d.user + d.system) * 1000) / (sweeps * series));
+    }
+  }
+  return ns;
+}
+
 export function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const h = s.length >> 1;
